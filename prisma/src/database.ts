@@ -1,0 +1,95 @@
+// One factory for both deployments: PostgreSQL through @prisma/adapter-pg when
+// DATABASE_URL is set, otherwise an embedded PGlite database under DATA_DIR so a
+// fresh clone runs with nothing installed. Both get the same migrations.
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import pg from "pg";
+import { PrismaClient } from "../generated/client/client.ts";
+import { applyMigrations, type SqlRunner } from "./migrate.ts";
+
+export type Database = {
+  prisma: PrismaClient;
+  kind: "postgres" | "pglite";
+  /** Cheap round trip for readiness checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export type DatabaseOptions = {
+  /** PostgreSQL connection string; absent means embedded PGlite. */
+  url?: string | undefined;
+  /** Where PGlite keeps its files; absent means in memory (tests). */
+  dataDir?: string | undefined;
+  poolSize?: number;
+};
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, max: number): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max });
+  const runner: SqlRunner = {
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async query(sql, params) {
+      return (await pool.query(sql, params)).rows;
+    },
+    async withLock(fn) {
+      // Several API instances may start at once against one database.
+      const client = await pool.connect();
+      try {
+        await client.query("SELECT pg_advisory_lock(72707369)");
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock(72707369)").catch(() => undefined);
+        client.release();
+      }
+    },
+  };
+  await applyMigrations(runner);
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    kind: "postgres",
+    async ping() {
+      await pool.query("SELECT 1");
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(dataDir: string | undefined): Promise<Database> {
+  let path: string | undefined;
+  if (dataDir) {
+    path = join(dataDir, "pglite");
+    await mkdir(path, { recursive: true });
+  }
+  const client = new PGlite(path);
+  await client.waitReady;
+  await applyMigrations({
+    exec: async (sql) => void (await client.exec(sql)),
+    query: async (sql, params) => (await client.query(sql, params)).rows as never[],
+    withLock: (fn) => fn(),
+  });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+  return {
+    prisma,
+    kind: "pglite",
+    async ping() {
+      await client.query("SELECT 1");
+    },
+    async close() {
+      await prisma.$disconnect();
+      // PGlite keeps the process alive until it is closed.
+      await client.close();
+    },
+  };
+}
