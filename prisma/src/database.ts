@@ -79,7 +79,9 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
     query: async (sql, params) => (await client.query(sql, params)).rows as never[],
     withLock: (fn) => fn(),
   });
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+  // The adapter is typed against an older @prisma/driver-adapter-utils; the
+  // protocol it implements is the one Prisma 6.19 speaks.
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) as unknown as PrismaPg });
   return {
     prisma,
     kind: "pglite",

@@ -54,6 +54,7 @@ CREATE TABLE "User" (
 -- CreateTable
 CREATE TABLE "Delegation" (
     "id" UUID NOT NULL,
+    "mspId" UUID NOT NULL,
     "technicianId" UUID NOT NULL,
     "customerId" UUID NOT NULL,
     "createdById" UUID,

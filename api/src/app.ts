@@ -1,0 +1,149 @@
+// One API instance: yoga over HTTP and graphql-ws on the same path, health
+// endpoints beside them. buildApp() wires the parts; start()/stop() own the
+// port and every connection, so tests and `main.ts` run the same thing.
+import { createHmac, randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { useCookies } from "@whatwg-node/server-plugin-cookies";
+import { createYoga } from "graphql-yoga";
+import { openDatabase } from "@latchkey/db";
+import {
+  LoginThrottle,
+  PasswordHasher,
+  RateLimits,
+  limiterFactory,
+  schema,
+  type Services,
+} from "@latchkey/schema";
+import { clientIpResolver } from "./client-ip.ts";
+import type { Config } from "./config.ts";
+import { contextFactory } from "./context.ts";
+import { createLogger } from "./log.ts";
+import { useOperationLimits } from "./plugins/limits.ts";
+import { useSubscriptionRevocation } from "./plugins/revocation.ts";
+import { createAppPubSub } from "./pubsub.ts";
+import { attachWebSocket } from "./websocket.ts";
+
+/** Largest accepted HTTP request body. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+export type App = {
+  /** Listens on `port` (0 picks a free one) and resolves to the bound URL. */
+  start(port?: number, host?: string): Promise<string>;
+  stop(): Promise<void>;
+  services: Services;
+};
+
+/** A key for pseudonymising log values, kept under DATA_DIR so it survives restarts. */
+async function pseudonymKey(config: Config): Promise<string> {
+  if (config.pseudonymKey) return config.pseudonymKey;
+  const dir = join(config.dataDir, "secrets");
+  const file = join(dir, "log-pseudonym.key");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const key = randomBytes(32).toString("base64url");
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(file, key, { mode: 0o600, flag: "wx" }).catch(() => undefined);
+    return (await readFile(file, "utf8")).trim();
+  }
+}
+
+export async function buildApp(config: Config): Promise<App> {
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase({
+    url: config.databaseUrl,
+    dataDir: config.databaseUrl ? undefined : config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
+  const bus = await createAppPubSub(config.redisUrl, log);
+  const key = await pseudonymKey(config);
+  const limiter = limiterFactory(bus.redis ?? undefined);
+
+  const services: Services = {
+    db: db.prisma,
+    pubsub: bus.pubsub,
+    log,
+    passwords: new PasswordHasher(config.argon2Concurrency),
+    throttle: new LoginThrottle(limiter),
+    limits: new RateLimits(limiter),
+    config: {
+      signUpEnabled: config.signUpEnabled,
+      sessionIdleMinutes: config.sessionIdleMinutes,
+      sessionMaxAgeHours: config.sessionMaxAgeHours,
+      pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
+    },
+  };
+
+  const clientIp = clientIpResolver(config.trustedProxies);
+  const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
+    schema,
+    context: contextFactory(services, clientIp) as never,
+    graphqlEndpoint: "/graphql",
+    graphiql: !config.production,
+    landingPage: false,
+    // Never the original message or stack: unexpected errors are logged here and masked for clients.
+    maskedErrors: { isDev: false },
+    logging: {
+      debug: () => undefined,
+      info: (...args) => log.info(String(args[0])),
+      warn: (...args) => log.warn(String(args[0])),
+      error: (...args) => log.error("unexpected error", { error: args.map(String).join(" ") }),
+    },
+    cors: { origin: config.webOrigins, credentials: true, methods: ["GET", "POST"] },
+    // Cookie-authenticated requests must not be forgeable cross-site: a request
+    // without a preflight-forcing header is refused.
+    plugins: [
+      useCookies(),
+      useOperationLimits(config.production),
+      useSubscriptionRevocation(),
+      {
+        onRequest({ request, fetchAPI, endResponse }) {
+          const length = Number(request.headers.get("content-length") ?? 0);
+          if (length > MAX_BODY_BYTES) endResponse(new fetchAPI.Response("Request too large", { status: 413 }));
+        },
+      },
+    ],
+  });
+
+  const server = createServer(async (req, res) => {
+    if (req.url === "/healthz") {
+      res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
+      return;
+    }
+    if (req.url === "/readyz") {
+      const checks = await Promise.allSettled([db.ping(), bus.ping()]);
+      const ready = checks.every((check) => check.status === "fulfilled");
+      res
+        .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
+        .end(JSON.stringify({ status: ready ? "ready" : "unavailable", database: checks[0]!.status === "fulfilled", pubsub: checks[1]!.status === "fulfilled" }));
+      return;
+    }
+    // The node adapter passes { req, res } on to the context as server context.
+    await yoga(req, res);
+  });
+  const ws = attachWebSocket(server, yoga as never, config.webOrigins);
+
+  return {
+    services,
+    start(port = config.port, host = config.host) {
+      return new Promise((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(port, host, () => {
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+          resolve(`http://${shownHost === "0.0.0.0" ? "127.0.0.1" : shownHost}:${address.port}`);
+        });
+      });
+    },
+    async stop() {
+      await ws.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await bus.close();
+      await db.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// The only place that reads process.env: validated once, passed down.
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
+
+const flag = z
+  .enum(["true", "false", "1", "0", "yes", "no"])
+  .transform((value) => value === "true" || value === "1" || value === "yes");
+
+const list = z
+  .string()
+  .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
+
+const env = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  API_HOST: z.string().default("0.0.0.0"),
+  API_PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  WEB_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  DATA_DIR: z.string().default(`${repoRoot}.data`),
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+  REDIS_URL: z.string().url().optional(),
+  WEB_ORIGIN: list.optional(),
+  TRUSTED_PROXIES: list.default([]),
+  SIGNUP_ENABLED: flag.default(true),
+  SESSION_IDLE_MINUTES: z.coerce.number().positive().default(60),
+  SESSION_MAX_AGE_HOURS: z.coerce.number().positive().default(12),
+  ARGON2_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
+});
+
+export type Config = {
+  production: boolean;
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl: string | undefined;
+  databasePoolSize: number;
+  redisUrl: string | undefined;
+  /** Origins allowed to call with credentials (CORS) and to open cookie-authenticated WebSockets. */
+  webOrigins: string[];
+  trustedProxies: string[];
+  signUpEnabled: boolean;
+  sessionIdleMinutes: number;
+  sessionMaxAgeHours: number;
+  argon2Concurrency: number;
+  logLevel: string;
+  pseudonymKey: string | undefined;
+};
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  // Empty variables mean "unset", as a shell user would expect.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+  const parsed = env.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
+    throw new Error(`Invalid configuration: ${problems}`);
+  }
+  const e = parsed.data;
+  return {
+    production: e.NODE_ENV === "production",
+    host: e.API_HOST,
+    port: e.API_PORT,
+    dataDir: e.DATA_DIR,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    redisUrl: e.REDIS_URL,
+    webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
+    trustedProxies: e.TRUSTED_PROXIES,
+    signUpEnabled: e.SIGNUP_ENABLED,
+    sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
+    sessionMaxAgeHours: e.SESSION_MAX_AGE_HOURS,
+    argon2Concurrency: e.ARGON2_CONCURRENCY,
+    logLevel: e.LOG_LEVEL,
+    pseudonymKey: e.LOG_PSEUDONYM_KEY,
+  };
+}

@@ -1,0 +1,16 @@
+import pino from "pino";
+import type { Logger } from "@latchkey/schema";
+
+export function createLogger(level: string): Logger & { raw: pino.Logger } {
+  const raw = pino({
+    level,
+    // Defence in depth: these keys never reach the log, whoever logs them.
+    redact: { paths: ["password", "*.password", "token", "*.token", "authorization", "*.authorization", "cookie"], censor: "[redacted]" },
+  });
+  return {
+    raw,
+    info: (message, data) => raw.info(data ?? {}, message),
+    warn: (message, data) => raw.warn(data ?? {}, message),
+    error: (message, data) => raw.error(data ?? {}, message),
+  };
+}

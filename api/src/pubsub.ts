@@ -1,0 +1,45 @@
+// In-process pub/sub for one instance; Redis when several instances share work.
+// Separate connections for publishing and subscribing: a subscribed Redis
+// connection can do nothing else.
+import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
+import { createPubSub } from "graphql-yoga";
+import { Redis } from "ioredis";
+import type { AppPubSub, Logger, Topics } from "@latchkey/schema";
+
+export type PubSubHandle = {
+  pubsub: AppPubSub;
+  /** A connection for rate-limit counters and readiness checks; null in-process. */
+  redis: Redis | null;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+};
+
+export async function createAppPubSub(redisUrl: string | undefined, log: Logger): Promise<PubSubHandle> {
+  if (!redisUrl) {
+    return { pubsub: createPubSub<Topics>(), redis: null, ping: async () => {}, close: async () => {} };
+  }
+  const connect = (role: string) => {
+    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    client.on("error", (error) => log.warn("redis connection error", { role, error: error.message }));
+    return client;
+  };
+  const publishClient = connect("publish");
+  const subscribeClient = connect("subscribe");
+  const commands = connect("commands");
+  await Promise.all([publishClient.connect(), subscribeClient.connect(), commands.connect()]);
+
+  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  const pubsub = createPubSub<Topics>({ eventTarget });
+  return {
+    pubsub,
+    redis: commands,
+    async ping() {
+      await commands.ping();
+    },
+    async close() {
+      publishClient.disconnect();
+      subscribeClient.disconnect();
+      commands.disconnect();
+    },
+  };
+}

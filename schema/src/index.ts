@@ -1,0 +1,26 @@
+// Imports every module for its side effects on the builder, then builds the schema.
+import { builder } from "./builder.ts";
+import "./modules/errors/errors.types.ts";
+import "./modules/tenant/tenant.types.ts";
+import "./modules/tenant/tenant.mutations.ts";
+import "./modules/user/user.types.ts";
+import "./modules/user/user.mutations.ts";
+import "./modules/session/session.types.ts";
+import "./modules/session/session.mutations.ts";
+import "./modules/delegation/delegation.types.ts";
+import "./modules/delegation/delegation.mutations.ts";
+import "./modules/audit/audit.types.ts";
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});
+
+export const schema = builder.toSchema({ sortSchema: true });
+
+export { Access } from "./access.ts";
+export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer } from "./context.ts";
+export type { AppPubSub, Topics } from "./pubsub.ts";
+export { PasswordHasher, argon2Options } from "./security/passwords.ts";
+export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.ts";
+export { hashToken } from "./security/tokens.ts";
+export { authenticate } from "./modules/session/session.service.ts";

@@ -1,0 +1,219 @@
+import type { Prisma, SessionMethod, TenantKind, UserRole } from "@latchkey/db";
+import { z } from "zod";
+import type { Context, SchemaConfig, Services, Viewer } from "../../context.ts";
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../../errors.ts";
+import { hashToken, newToken } from "../../security/tokens.ts";
+import { isUuid, parseInput } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { emailKey, usernameKey } from "../user/user-names.ts";
+
+export type TokenDelivery = "BEARER" | "COOKIE";
+
+/** Idle windows slide at most this often, so a busy client costs one write a minute, not one per request. */
+const SLIDE_EVERY_MS = 60_000;
+
+type SessionUser = { id: string; tenantId: string; role: UserRole; firstName: string; lastName: string; email: string };
+
+export function viewerLabel(user: Pick<SessionUser, "firstName" | "lastName" | "email">) {
+  return `${user.firstName} ${user.lastName} <${user.email}>`;
+}
+
+/**
+ * Opens a session and hands its token over the way the client asked: in the
+ * payload (agents, CLIs, integrations) or as an HttpOnly cookie (the portal).
+ * The request then continues as the new viewer.
+ */
+export async function startSession(
+  ctx: Context,
+  tx: Prisma.TransactionClient,
+  user: SessionUser,
+  tenant: { id: string; kind: TenantKind },
+  method: SessionMethod,
+) {
+  const token = newToken();
+  const now = Date.now();
+  const expiresAt = new Date(now + ctx.config.sessionMaxAgeHours * 3600_000);
+  const idleExpiresAt = new Date(Math.min(now + ctx.config.sessionIdleMinutes * 60_000, expiresAt.getTime()));
+  const session = await tx.session.create({
+    data: {
+      tokenHash: hashToken(token),
+      userId: user.id,
+      tenantId: tenant.id,
+      method,
+      ip: ctx.request.ip,
+      userAgent: ctx.request.userAgent?.slice(0, 512) ?? null,
+      idleExpiresAt,
+      expiresAt,
+      lastSeenAt: new Date(now),
+    },
+  });
+  const viewer: Viewer = {
+    sessionId: session.id,
+    userId: user.id,
+    tenantId: tenant.id,
+    tenantKind: tenant.kind,
+    role: user.role,
+    label: viewerLabel(user),
+  };
+  return { token, session, viewer };
+}
+
+/** After commit: make the rest of the request run as `viewer` and deliver the token. */
+export function deliverSession(
+  ctx: Context,
+  started: { token: string; session: { expiresAt: Date }; viewer: Viewer },
+  delivery: TokenDelivery,
+) {
+  ctx.viewer = started.viewer;
+  ctx.access.signIn(started.viewer);
+  if (delivery === "COOKIE") {
+    ctx.cookie.set(started.token, started.session.expiresAt);
+    return null;
+  }
+  return started.token;
+}
+
+/** Resolves a bearer or cookie token to its viewer, enforcing revocation and both expiries. */
+export async function authenticate(
+  services: Pick<Services, "db"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
+  token: string,
+): Promise<Viewer | null> {
+  if (!token || token.length > 128) return null;
+  const session = await services.db.session.findUnique({
+    where: { tokenHash: hashToken(token) },
+    include: {
+      user: { select: { id: true, tenantId: true, role: true, status: true, firstName: true, lastName: true, email: true } },
+      tenant: { select: { id: true, kind: true } },
+    },
+  });
+  const now = Date.now();
+  if (!session || session.revokedAt) return null;
+  if (session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) return null;
+  if (session.user.status !== "ACTIVE") return null;
+  if (now - session.lastSeenAt.getTime() > SLIDE_EVERY_MS) {
+    const idle = Math.min(now + services.config.sessionIdleMinutes * 60_000, session.expiresAt.getTime());
+    await services.db.session.update({
+      where: { id: session.id },
+      data: { lastSeenAt: new Date(now), idleExpiresAt: new Date(idle) },
+    });
+  }
+  return {
+    sessionId: session.id,
+    userId: session.user.id,
+    tenantId: session.tenant.id,
+    tenantKind: session.tenant.kind,
+    role: session.user.role,
+    label: viewerLabel(session.user),
+  };
+}
+
+const logInInput = z.object({
+  tenant: z.string().trim().toLowerCase().min(1, "Required").max(63),
+  login: z.string().trim().min(1, "Required").max(254),
+  // Length is checked before hashing so a 10 kB "password" costs nothing.
+  password: z.string().min(1, "Required").max(1024, "Too long"),
+});
+
+const INCORRECT = "Incorrect tenant, login or password";
+
+export async function logIn(
+  ctx: Context,
+  input: { tenant: string; login: string; password: string; tokenDelivery?: TokenDelivery | null },
+) {
+  const data = parseInput(logInInput, input);
+  const loginKey = data.login.includes("@") ? emailKey(data.login) : usernameKey(data.login);
+  const account = `${data.tenant}/${loginKey}`;
+  await ctx.throttle.check(account, ctx.request.ip);
+
+  const tenant = await ctx.db.tenant.findUnique({ where: { slug: data.tenant }, select: { id: true, kind: true } });
+  const user = tenant
+    ? await ctx.db.user.findFirst({
+        where: { tenantId: tenant.id, OR: [{ emailKey: loginKey }, { usernameKey: loginKey }] },
+      })
+    : null;
+  // Verified even when the user is unknown, so timing does not tell them apart.
+  const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
+
+  if (!tenant || !user || !valid) {
+    await ctx.throttle.recordFailure(account, ctx.request.ip);
+    if (tenant && user) {
+      const event = await ctx.db.$transaction((tx) =>
+        recordAudit(tx, ctx, { tenantId: tenant.id, action: "session.logInFailed", targetType: "User", targetId: user.id }, null),
+      );
+      publishAudit(ctx, [event]);
+    } else {
+      // What was typed is never logged: it may be a password typed in the wrong box.
+      ctx.log.warn("log in with unknown account", { account: ctx.config.pseudonymize(account), ip: ctx.request.ip });
+    }
+    throw new UnauthenticatedError(INCORRECT);
+  }
+  await ctx.throttle.recordSuccess(account, ctx.request.ip);
+  if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
+
+  const { started, event } = await ctx.db.$transaction(async (tx) => {
+    const started = await startSession(ctx, tx, user, tenant, "PASSWORD");
+    const event = await recordAudit(
+      tx,
+      { ...ctx, viewer: started.viewer },
+      { tenantId: tenant.id, action: "session.loggedIn", targetType: "Session", targetId: started.session.id },
+    );
+    return { started, event };
+  });
+  publishAudit(ctx, [event]);
+  const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
+  return { token, userId: user.id, tenantId: tenant.id };
+}
+
+/** Revokes sessions inside a transaction; publish the returned ids after commit. */
+export async function revokeSessions(tx: Prisma.TransactionClient, where: Prisma.SessionWhereInput) {
+  const sessions = await tx.session.findMany({ where: { AND: [where, { revokedAt: null }] }, select: { id: true } });
+  if (sessions.length === 0) return [];
+  await tx.session.updateMany({ where: { id: { in: sessions.map((s) => s.id) } }, data: { revokedAt: new Date() } });
+  return sessions.map((s) => s.id);
+}
+
+/** Ends the live subscriptions of revoked sessions, on every instance. */
+export function publishSessionsEnded(ctx: Pick<Context, "pubsub">, sessionIds: string[], reason: string) {
+  for (const id of sessionIds) ctx.pubsub.publish("session:ended", id, { reason });
+}
+
+export async function logOut(ctx: Context) {
+  const viewer = ctx.viewer;
+  ctx.cookie.clear();
+  if (!viewer) return false;
+  const ended = await ctx.db.$transaction((tx) => revokeSessions(tx, { id: viewer.sessionId }));
+  publishSessionsEnded(ctx, ended, "logged out");
+  return true;
+}
+
+export async function revokeSession(ctx: Context, sessionId: string) {
+  const viewer = ctx.viewer;
+  if (!viewer) throw new UnauthenticatedError();
+  if (!isUuid(sessionId)) throw new NotFoundError("Session");
+  const session = await ctx.db.session.findFirst({ where: { id: sessionId, userId: viewer.userId } });
+  if (!session) throw new NotFoundError("Session");
+  const { ended, event } = await ctx.db.$transaction(async (tx) => {
+    const ended = await revokeSessions(tx, { id: session.id });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: session.tenantId,
+      action: "session.revoked",
+      targetType: "Session",
+      targetId: session.id,
+    });
+    return { ended, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, ended, "revoked");
+  if (session.id === viewer.sessionId) ctx.cookie.clear();
+  return session.id;
+}
+
+export async function revokeOtherSessions(ctx: Context) {
+  const viewer = ctx.viewer;
+  if (!viewer) throw new UnauthenticatedError();
+  const ended = await ctx.db.$transaction((tx) =>
+    revokeSessions(tx, { userId: viewer.userId, id: { not: viewer.sessionId } }),
+  );
+  publishSessionsEnded(ctx, ended, "revoked");
+  return ended.length;
+}

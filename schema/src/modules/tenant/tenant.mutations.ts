@@ -1,0 +1,151 @@
+import { z } from "zod";
+import { builder } from "../../builder.ts";
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../errors.ts";
+import { passwordProblem } from "../../security/passwords.ts";
+import { displayName, email, parseInput, personName } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
+import { deliverSession, startSession } from "../session/session.service.ts";
+import { emailKey, usernameKey } from "../user/user-names.ts";
+import { mspSlug } from "./tenant-names.ts";
+import { assertMspSlugUnambiguous, createCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
+import { Tenant, UserSource } from "./tenant.types.ts";
+
+const SignUpMspInput = builder.inputType("SignUpMspInput", {
+  fields: (t) => ({
+    slug: t.string({ required: true, description: "The MSP's subdomain: lowercase letters, digits, hyphens." }),
+    displayName: t.string({ required: true }),
+    firstName: t.string({ required: true }),
+    lastName: t.string({ required: true }),
+    email: t.string({ required: true }),
+    password: t.string({ required: true }),
+    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
+  }),
+});
+
+const signUpInput = z.object({
+  slug: mspSlug,
+  displayName,
+  firstName: personName,
+  lastName: personName,
+  email,
+  password: z.string().max(1024, "Use at most 128 characters"),
+});
+
+/** The first admin's local account name, derived from their email (they can change it later). */
+function usernameFromEmail(address: string) {
+  const local = address.split("@")[0]!.replace(/["/\\[\]:;|=,+*?<>@\s]/g, "").slice(0, 20);
+  return local.replace(/\.+$/, "") || "admin1";
+}
+
+const CreateCustomerInput = builder.inputType("CreateCustomerInput", {
+  fields: (t) => ({
+    name: t.string({ required: true, description: "Lowercase letters and digits; the subdomain is `<name>-<msp slug>`." }),
+    displayName: t.string({ required: true }),
+  }),
+});
+
+const CreateCustomerPayload = builder.simpleObject("CreateCustomerPayload", {
+  fields: (t) => ({ customer: t.field({ type: Tenant }) }),
+});
+
+const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput", {
+  description: "Only the fields given change.",
+  fields: (t) => ({
+    tenantId: t.id({ required: true }),
+    userSource: t.field({ type: UserSource }),
+    displayName: t.string(),
+  }),
+});
+
+const UpdateTenantSettingsPayload = builder.simpleObject("UpdateTenantSettingsPayload", {
+  fields: (t) => ({ tenant: t.field({ type: Tenant }) }),
+});
+
+builder.mutationFields((t) => ({
+  signUpMsp: t.field({
+    type: AuthPayload,
+    description: "Creates an MSP tenant and its first admin, and signs that admin in.",
+    errors: {
+      types: [ValidationError, ConflictError, ForbiddenError, RateLimitedError],
+      union: { name: "SignUpMspResult" },
+    },
+    args: { input: t.arg({ type: SignUpMspInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      if (!ctx.config.signUpEnabled) throw new ForbiddenError("Sign-up is switched off on this server");
+      await ctx.limits.consume("signUp", ctx.request.ip);
+      const data = parseInput(signUpInput, input);
+      const problem = passwordProblem(data.password, [data.firstName, data.lastName, data.email, data.slug, data.displayName]);
+      if (problem) throw ValidationError.field("password", problem);
+      await assertMspSlugUnambiguous(ctx.db, data.slug);
+      const passwordHash = await ctx.passwords.hash(data.password);
+      const username = usernameFromEmail(data.email);
+      try {
+        const { started, event } = await ctx.db.$transaction(async (tx) => {
+          // Re-checked inside the transaction: two sign-ups may race for related slugs.
+          await assertMspSlugUnambiguous(tx, data.slug);
+          const tenant = await tx.tenant.create({
+            data: { kind: "MSP", slug: data.slug, name: data.slug, displayName: data.displayName },
+          });
+          const user = await tx.user.create({
+            data: {
+              tenantId: tenant.id,
+              firstName: data.firstName,
+              lastName: data.lastName,
+              username,
+              usernameKey: usernameKey(username),
+              email: data.email,
+              emailKey: emailKey(data.email),
+              role: "ADMIN",
+              passwordHash,
+              passwordChangedAt: new Date(),
+              passwordVersion: 1,
+            },
+          });
+          const started = await startSession(ctx, tx, user, tenant, "PASSWORD");
+          const event = await recordAudit(
+            tx,
+            { ...ctx, viewer: started.viewer },
+            { tenantId: tenant.id, action: "tenant.signedUp", targetType: "Tenant", targetId: tenant.id },
+          );
+          return { started, event };
+        });
+        publishAudit(ctx, [event]);
+        const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
+        return { token, userId: started.viewer.userId, tenantId: started.viewer.tenantId };
+      } catch (error) {
+        throw uniqueViolation(error, new ConflictError("This name is already taken", "slug"));
+      }
+    },
+  }),
+  createCustomer: t.field({
+    type: CreateCustomerPayload,
+    description: "Creates customer tenant `<name>-<msp slug>`. MSP admins only.",
+    authScopes: { authenticated: true },
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, ValidationError, ConflictError],
+      union: { name: "CreateCustomerResult" },
+    },
+    args: { input: t.arg({ type: CreateCustomerInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ customer: await createCustomer(ctx, input) }),
+  }),
+  updateTenantSettings: t.field({
+    type: UpdateTenantSettingsPayload,
+    authScopes: { authenticated: true },
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError],
+      union: { name: "UpdateTenantSettingsResult" },
+    },
+    args: { input: t.arg({ type: UpdateTenantSettingsInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      tenant: await updateTenantSettings(ctx, { ...input, tenantId: String(input.tenantId) }),
+    }),
+  }),
+}));

@@ -1,0 +1,115 @@
+import { builder } from "../../builder.ts";
+import { administeredTenants, reachableCustomers, visibleTenants } from "../../access.ts";
+import { isUuid } from "../../validation.ts";
+
+export const TenantKind = builder.enumType("TenantKind", { values: ["MSP", "CUSTOMER"] as const });
+export const UserSource = builder.enumType("UserSource", {
+  values: { LOCAL: { description: "Users live in this cloud directory." } },
+});
+
+export const Tenant = builder.prismaObject("Tenant", {
+  description: "An MSP, or one of its customers. Every directory object belongs to exactly one tenant.",
+  authScopes: (tenant) => ({ tenantVisible: tenant.id }),
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    kind: t.expose("kind", { type: TenantKind }),
+    slug: t.exposeString("slug", { description: "Also the tenant's subdomain." }),
+    name: t.exposeString("name"),
+    displayName: t.exposeString("displayName"),
+    userSource: t.expose("userSource", { type: UserSource }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    parent: t.prismaField({
+      type: "Tenant",
+      nullable: true,
+      description: "The customer's MSP, when the viewer may see it; otherwise null.",
+      resolve: async (query, tenant, _args, ctx) =>
+        tenant.parentId
+          ? ctx.db.tenant.findFirst({ ...query, where: { AND: [{ id: tenant.parentId }, visibleTenants(ctx.viewer)] } })
+          : null,
+    }),
+    userCount: t.relationCount("users"),
+    adminCount: t.relationCount("users", { where: { role: "ADMIN" } }),
+    technicianCount: t.relationCount("delegations", {
+      description: "Technicians with a delegation to this customer (MSP admins reach every customer anyway).",
+    }),
+    customers: t.relatedConnection("customers", {
+      cursor: "id",
+      totalCount: true,
+      description: "An MSP's customers that the viewer reaches.",
+      query: (_args, ctx) => ({ where: reachableCustomers(ctx.viewer), orderBy: [{ displayName: "asc" }, { id: "asc" }] }),
+    }),
+    users: t.relatedConnection("users", {
+      cursor: "id",
+      totalCount: true,
+      nullable: true,
+      authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
+      unauthorizedResolver: () => null,
+      description: "The tenant's directory; null unless the viewer administers the tenant.",
+      query: () => ({ orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] }),
+    }),
+    delegations: t.relation("delegations", {
+      nullable: true,
+      authScopes: (tenant) => ({ mspAdmin: tenant.parentId ?? "" }),
+      unauthorizedResolver: () => null,
+      description: "Which technicians have access to this customer; MSP admins only.",
+      query: { orderBy: { createdAt: "asc" } },
+    }),
+    viewerCanManageUsers: t.boolean({ resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id) }),
+    viewerCanEditSettings: t.boolean({ resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id) }),
+    viewerCanCreateCustomers: t.boolean({
+      resolve: (tenant, _args, ctx) => tenant.kind === "MSP" && ctx.access.canManageDelegations(tenant.id),
+    }),
+    viewerCanManageDelegations: t.boolean({
+      resolve: (tenant, _args, ctx) => tenant.kind === "CUSTOMER" && ctx.access.canManageDelegations(tenant.parentId ?? ""),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  tenant: t.prismaField({
+    type: "Tenant",
+    nullable: true,
+    description: "A tenant the viewer may see; null for any other id, existing or not.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = String(args.id);
+      if (!isUuid(id)) return null;
+      return ctx.db.tenant.findFirst({ ...query, where: { AND: [{ id }, visibleTenants(ctx.viewer)] } });
+    },
+  }),
+  customers: t.prismaConnection({
+    type: "Tenant",
+    cursor: "id",
+    nullable: true,
+    totalCount: (_parent, args, ctx) =>
+      ctx.db.tenant.count({ where: customerSearch(ctx.viewer, args.search) }),
+    description:
+      "The MSP's customers: all of them for an MSP admin, the delegated ones for a technician. Null when signed out.",
+    args: { search: t.arg.string({ required: false }) },
+    resolve: (query, _root, args, ctx) => {
+      if (!ctx.viewer) return null;
+      return ctx.db.tenant.findMany({
+        ...query,
+        where: customerSearch(ctx.viewer, args.search),
+        orderBy: [{ displayName: "asc" }, { id: "asc" }],
+      });
+    },
+  }),
+}));
+
+function customerSearch(viewer: Parameters<typeof reachableCustomers>[0], search: string | null | undefined) {
+  const term = search?.trim();
+  if (!term) return reachableCustomers(viewer);
+  return {
+    AND: [
+      reachableCustomers(viewer),
+      {
+        OR: [
+          { displayName: { contains: term, mode: "insensitive" as const } },
+          { slug: { contains: term.toLowerCase() } },
+        ],
+      },
+    ],
+  };
+}
+

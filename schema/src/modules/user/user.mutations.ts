@@ -1,0 +1,116 @@
+import { builder } from "../../builder.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { User, UserRole } from "./user.types.ts";
+import { createUser, deleteUser, setUserPassword, setUserRole, setUserStatus, updateUser } from "./user.service.ts";
+
+const errors = [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError, ConflictError];
+
+const UserPayload = (name: string) =>
+  builder.simpleObject(name, { fields: (t) => ({ user: t.field({ type: User }) }) });
+
+const CreateUserInput = builder.inputType("CreateUserInput", {
+  fields: (t) => ({
+    tenantId: t.id({ required: true }),
+    firstName: t.string({ required: true }),
+    lastName: t.string({ required: true }),
+    username: t.string({ required: true, description: "Windows local account name: at most 20 characters." }),
+    email: t.string({ required: true, description: "Company email / UPN." }),
+    password: t.string({ required: false, description: "Optional: users may sign in with their phone only." }),
+    personalEmail: t.string({ required: false }),
+    role: t.field({ type: UserRole, required: true }),
+  }),
+});
+
+const UpdateUserInput = builder.inputType("UpdateUserInput", {
+  description: "Only the fields given change. An empty personalEmail clears it.",
+  fields: (t) => ({
+    userId: t.id({ required: true }),
+    firstName: t.string(),
+    lastName: t.string(),
+    username: t.string(),
+    email: t.string(),
+    personalEmail: t.string(),
+  }),
+});
+
+const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
+  fields: (t) => ({
+    userId: t.id({ required: true }),
+    password: t.string({ required: true }),
+    currentPassword: t.string({ description: "Required when changing your own password." }),
+  }),
+});
+
+const UserIdInput = (name: string) =>
+  builder.inputType(name, { fields: (t) => ({ userId: t.id({ required: true }) }) });
+
+const SetUserRoleInput = builder.inputType("SetUserRoleInput", {
+  fields: (t) => ({ userId: t.id({ required: true }), role: t.field({ type: UserRole, required: true }) }),
+});
+
+const CreateUserPayload = UserPayload("CreateUserPayload");
+const UpdateUserPayload = UserPayload("UpdateUserPayload");
+const SetUserPasswordPayload = UserPayload("SetUserPasswordPayload");
+const DisableUserPayload = UserPayload("DisableUserPayload");
+const EnableUserPayload = UserPayload("EnableUserPayload");
+const SetUserRolePayload = UserPayload("SetUserRolePayload");
+const DeleteUserPayload = builder.simpleObject("DeleteUserPayload", {
+  fields: (t) => ({ deletedUserId: t.id() }),
+});
+
+builder.mutationFields((t) => ({
+  createUser: t.field({
+    type: CreateUserPayload,
+    errors: { types: errors, union: { name: "CreateUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: CreateUserInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, { ...input, tenantId: String(input.tenantId) }) }),
+  }),
+  updateUser: t.field({
+    type: UpdateUserPayload,
+    errors: { types: errors, union: { name: "UpdateUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: UpdateUserInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await updateUser(ctx, { ...input, userId: String(input.userId) }) }),
+  }),
+  setUserPassword: t.field({
+    type: SetUserPasswordPayload,
+    description: "Sets a user's password and ends their sessions. Your own needs `currentPassword`.",
+    errors: { types: errors, union: { name: "SetUserPasswordResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: SetUserPasswordInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      user: await setUserPassword(ctx, { ...input, userId: String(input.userId) }),
+    }),
+  }),
+  disableUser: t.field({
+    type: DisableUserPayload,
+    description: "Blocks sign-in and ends the user's sessions.",
+    errors: { types: errors, union: { name: "DisableUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: UserIdInput("DisableUserInput"), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await setUserStatus(ctx, String(input.userId), "DISABLED") }),
+  }),
+  enableUser: t.field({
+    type: EnableUserPayload,
+    errors: { types: errors, union: { name: "EnableUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: UserIdInput("EnableUserInput"), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await setUserStatus(ctx, String(input.userId), "ACTIVE") }),
+  }),
+  deleteUser: t.field({
+    type: DeleteUserPayload,
+    errors: { types: errors, union: { name: "DeleteUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: UserIdInput("DeleteUserInput"), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ deletedUserId: await deleteUser(ctx, String(input.userId)) }),
+  }),
+  setUserRole: t.field({
+    type: SetUserRolePayload,
+    description: "Make admin (or back). The user's sessions end so no session keeps old powers.",
+    errors: { types: errors, union: { name: "SetUserRoleResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: SetUserRoleInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await setUserRole(ctx, { ...input, userId: String(input.userId) }) }),
+  }),
+}));

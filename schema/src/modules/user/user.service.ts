@@ -1,0 +1,275 @@
+import type { Prisma, Tenant, UserRole } from "@latchkey/db";
+import { z } from "zod";
+import { managedUsers } from "../../access.ts";
+import { violatedUniqueConstraint } from "../../database-errors.ts";
+import type { Context } from "../../context.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { passwordProblem } from "../../security/passwords.ts";
+import { email, isUuid, parseInput, personName } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
+import { findAdministeredTenant, uniqueViolation } from "../tenant/tenant.service.ts";
+import { emailKey, username, usernameKey } from "./user-names.ts";
+
+/** Roles are per tenant kind. */
+export const ROLES_BY_KIND = {
+  MSP: ["ADMIN", "TECHNICIAN"],
+  CUSTOMER: ["ADMIN", "USER"],
+} as const satisfies Record<Tenant["kind"], readonly UserRole[]>;
+
+function assertRoleFits(kind: Tenant["kind"], role: UserRole) {
+  const allowed: readonly UserRole[] = ROLES_BY_KIND[kind];
+  if (!allowed.includes(role)) {
+    throw ValidationError.field("role", `A ${kind === "MSP" ? "MSP" : "customer"} user's role is one of ${allowed.join(", ")}`);
+  }
+}
+
+/** Password is optional: MSP users and passwordless users sign in with their phone. */
+const optionalPassword = z.string().max(1024, "Use at most 128 characters").optional().nullable();
+
+const createUserInput = z.object({
+  tenantId: z.string(),
+  firstName: personName,
+  lastName: personName,
+  username,
+  email,
+  personalEmail: email.optional().nullable(),
+  password: optionalPassword,
+  role: z.enum(["ADMIN", "TECHNICIAN", "USER"]),
+});
+
+export type CreateUserInput = z.input<typeof createUserInput>;
+
+function checkPassword(password: string, context: string[], path = "password") {
+  const problem = passwordProblem(password, context);
+  if (problem) throw ValidationError.field(path, problem);
+}
+
+const conflictOnNames = (error: unknown) => {
+  const target = violatedUniqueConstraint(error) ?? "";
+  return /email/i.test(target)
+    ? new ConflictError("Another user of this tenant has this email", "email")
+    : new ConflictError("Another user of this tenant has this username", "username");
+};
+
+export async function createUser(ctx: Context, input: CreateUserInput) {
+  const data = parseInput(createUserInput, input);
+  const tenant = await findAdministeredTenant(ctx, data.tenantId);
+  assertRoleFits(tenant.kind, data.role);
+  if (data.password) checkPassword(data.password, [data.firstName, data.lastName, data.username, data.email, tenant.slug]);
+  const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
+  try {
+    const { user, event } = await ctx.db.$transaction(async (tx) => {
+      const user = await tx.user.create({
+        data: {
+          tenantId: tenant.id,
+          firstName: data.firstName,
+          lastName: data.lastName,
+          username: data.username,
+          usernameKey: usernameKey(data.username),
+          email: data.email,
+          emailKey: emailKey(data.email),
+          personalEmail: data.personalEmail ?? null,
+          role: data.role,
+          passwordHash,
+          passwordChangedAt: passwordHash ? new Date() : null,
+          passwordVersion: passwordHash ? 1 : 0,
+        },
+      });
+      const event = await recordAudit(tx, ctx, {
+        tenantId: tenant.id,
+        action: "user.created",
+        targetType: "User",
+        targetId: user.id,
+        data: { username: user.username, role: user.role },
+      });
+      return { user, event };
+    });
+    publishAudit(ctx, [event]);
+    return user;
+  } catch (error) {
+    throw uniqueViolation(error, conflictOnNames(error));
+  }
+}
+
+/** Loads a user the viewer manages; any other id is NOT_FOUND. */
+export async function findManagedUser(ctx: Context, userId: string) {
+  if (!isUuid(userId)) throw new NotFoundError("User");
+  const user = await ctx.db.user.findFirst({
+    where: { AND: [{ id: userId }, managedUsers(ctx.viewer)] },
+    include: { tenant: true },
+  });
+  if (!user) throw new NotFoundError("User");
+  return user;
+}
+
+const updateUserInput = z.object({
+  userId: z.string(),
+  firstName: personName.optional().nullable(),
+  lastName: personName.optional().nullable(),
+  username: username.optional().nullable(),
+  email: email.optional().nullable(),
+  personalEmail: email.or(z.literal("")).optional().nullable(),
+});
+
+export async function updateUser(ctx: Context, input: z.input<typeof updateUserInput>) {
+  const data = parseInput(updateUserInput, input);
+  const user = await findManagedUser(ctx, data.userId);
+  const changes: Prisma.UserUpdateInput = {};
+  if (data.firstName) changes.firstName = data.firstName;
+  if (data.lastName) changes.lastName = data.lastName;
+  if (data.username) Object.assign(changes, { username: data.username, usernameKey: usernameKey(data.username) });
+  if (data.email) Object.assign(changes, { email: data.email, emailKey: emailKey(data.email) });
+  // An empty string clears the personal email; null/absent leaves it.
+  if (data.personalEmail !== undefined && data.personalEmail !== null) changes.personalEmail = data.personalEmail || null;
+  try {
+    const { updated, event } = await ctx.db.$transaction(async (tx) => {
+      const updated = await tx.user.update({ where: { id: user.id }, data: changes });
+      const event = await recordAudit(tx, ctx, {
+        tenantId: user.tenantId,
+        action: "user.updated",
+        targetType: "User",
+        targetId: user.id,
+        data: { fields: Object.keys(changes).filter((key) => !key.endsWith("Key")) },
+      });
+      return { updated, event };
+    });
+    publishAudit(ctx, [event]);
+    return updated;
+  } catch (error) {
+    throw uniqueViolation(error, conflictOnNames(error));
+  }
+}
+
+const setPasswordInput = z.object({
+  userId: z.string(),
+  password: z.string().max(1024, "Use at most 128 characters"),
+  currentPassword: z.string().max(1024).optional().nullable(),
+});
+
+/**
+ * An admin sets a user's password; a user changing their own must give the
+ * current one. Every other session of that user ends.
+ */
+export async function setUserPassword(ctx: Context, input: z.input<typeof setPasswordInput>) {
+  const data = parseInput(setPasswordInput, input);
+  const viewer = ctx.viewer;
+  if (!viewer) throw new UnauthenticatedError();
+  const self = data.userId === viewer.userId;
+  const user = self
+    ? await ctx.db.user.findUniqueOrThrow({ where: { id: viewer.userId }, include: { tenant: true } })
+    : await findManagedUser(ctx, data.userId);
+  if (self && user.passwordHash) {
+    if (!data.currentPassword) throw ValidationError.field("currentPassword", "Enter your current password");
+    if (!(await ctx.passwords.verify(user.passwordHash, data.currentPassword))) {
+      throw ValidationError.field("currentPassword", "Your current password is not correct");
+    }
+  }
+  checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
+  const passwordHash = await ctx.passwords.hash(data.password);
+  const { ended, event } = await ctx.db.$transaction(async (tx) => {
+    await tx.user.update({
+      where: { id: user.id },
+      data: { passwordHash, passwordChangedAt: new Date(), passwordVersion: { increment: 1 } },
+    });
+    const ended = await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: self ? "user.passwordChanged" : "user.passwordSet",
+      targetType: "User",
+      targetId: user.id,
+    });
+    return { ended, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, ended, "password changed");
+  return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
+}
+
+/**
+ * A tenant always keeps an active admin: otherwise nobody (short of the MSP)
+ * could manage it again.
+ */
+async function assertNotLastAdmin(tx: Prisma.TransactionClient, user: { id: string; tenantId: string; role: UserRole }) {
+  if (user.role !== "ADMIN") return;
+  const others = await tx.user.count({
+    where: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE", id: { not: user.id } },
+  });
+  if (others === 0) throw new ConflictError("A tenant needs at least one active admin");
+}
+
+function assertNotSelf(ctx: Context, userId: string, what: string) {
+  if (ctx.viewer?.userId === userId) throw new ForbiddenError(`You cannot ${what} yourself`);
+}
+
+export async function setUserStatus(ctx: Context, userId: string, status: "ACTIVE" | "DISABLED") {
+  const user = await findManagedUser(ctx, userId);
+  if (status === "DISABLED") assertNotSelf(ctx, user.id, "disable");
+  const { updated, ended, event } = await ctx.db.$transaction(async (tx) => {
+    if (status === "DISABLED") await assertNotLastAdmin(tx, user);
+    const updated = await tx.user.update({ where: { id: user.id }, data: { status } });
+    const ended = status === "DISABLED" ? await revokeSessions(tx, { userId: user.id }) : [];
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: status === "DISABLED" ? "user.disabled" : "user.enabled",
+      targetType: "User",
+      targetId: user.id,
+    });
+    return { updated, ended, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, ended, "user disabled");
+  return updated;
+}
+
+export async function deleteUser(ctx: Context, userId: string) {
+  const user = await findManagedUser(ctx, userId);
+  assertNotSelf(ctx, user.id, "delete");
+  const { ended, event } = await ctx.db.$transaction(async (tx) => {
+    await assertNotLastAdmin(tx, user);
+    const ended = await revokeSessions(tx, { userId: user.id });
+    await tx.user.delete({ where: { id: user.id } });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: "user.deleted",
+      targetType: "User",
+      targetId: user.id,
+      data: { username: user.username, email: user.email },
+    });
+    return { ended, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, ended, "user deleted");
+  ctx.pubsub.publish("user:accessChanged", user.id, { reason: "user deleted" });
+  return user.id;
+}
+
+const setRoleInput = z.object({ userId: z.string(), role: z.enum(["ADMIN", "TECHNICIAN", "USER"]) });
+
+/** "Make admin" and back. The user's sessions end so no session keeps powers it no longer has. */
+export async function setUserRole(ctx: Context, input: z.input<typeof setRoleInput>) {
+  const data = parseInput(setRoleInput, input);
+  const user = await findManagedUser(ctx, data.userId);
+  assertNotSelf(ctx, user.id, "change the role of");
+  assertRoleFits(user.tenant.kind, data.role);
+  if (user.role === data.role) return user;
+  const { updated, ended, event } = await ctx.db.$transaction(async (tx) => {
+    await assertNotLastAdmin(tx, user);
+    const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
+    // A technician made admin reaches every customer; delegations would be noise.
+    if (data.role === "ADMIN") await tx.delegation.deleteMany({ where: { technicianId: user.id } });
+    const ended = await revokeSessions(tx, { userId: user.id });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: "user.roleChanged",
+      targetType: "User",
+      targetId: user.id,
+      data: { from: user.role, to: data.role },
+    });
+    return { updated, ended, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, ended, "role changed");
+  ctx.pubsub.publish("user:accessChanged", user.id, { reason: "role changed" });
+  return updated;
+}

@@ -1,0 +1,97 @@
+import { builder } from "../../builder.ts";
+import { reachableCustomers, visibleUsers } from "../../access.ts";
+import { isUuid } from "../../validation.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { NotFoundError } from "../../errors.ts";
+
+export const UserRole = builder.enumType("UserRole", {
+  values: {
+    ADMIN: { description: "Manages the tenant (in an MSP: every customer too)." },
+    TECHNICIAN: { description: "MSP staff; reaches the customers delegated to them." },
+    USER: { description: "A customer's directory user." },
+  },
+});
+
+export const UserStatus = builder.enumType("UserStatus", { values: ["ACTIVE", "DISABLED"] as const });
+
+export const User = builder.prismaObject("User", {
+  description: "A directory user: a person who signs in to the portal or, in a customer tenant, to its workstations.",
+  authScopes: (user) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } }),
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    firstName: t.exposeString("firstName"),
+    lastName: t.exposeString("lastName"),
+    username: t.exposeString("username", { description: "The Windows local account name." }),
+    email: t.exposeString("email", { description: "Company email / UPN." }),
+    personalEmail: t.exposeString("personalEmail", { nullable: true }),
+    role: t.expose("role", { type: UserRole }),
+    status: t.expose("status", { type: UserStatus }),
+    hasPassword: t.boolean({ resolve: (user) => user.passwordHash !== null }),
+    passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    tenant: t.relation("tenant"),
+    delegatedCustomers: t.prismaField({
+      type: ["Tenant"],
+      nullable: true,
+      description: "The customers delegated to this technician; visible to MSP admins and the technician.",
+      authScopes: (user) => ({ $any: { self: user.id, mspAdmin: user.tenantId } }),
+      unauthorizedResolver: () => null,
+      resolve: (query, user, _args, ctx) =>
+        ctx.db.tenant.findMany({
+          ...query,
+          where: { AND: [{ delegations: { some: { technicianId: user.id } } }, reachableCustomers(ctx.viewer)] },
+          orderBy: { displayName: "asc" },
+        }),
+    }),
+    viewerCanManage: t.boolean({
+      description: "Whether the viewer may edit, disable, delete this user or set their password and role.",
+      resolve: (user, _args, ctx) =>
+        user.id === ctx.viewer?.userId ? false : ctx.access.canAdministerTenant(user.tenantId),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  user: t.prismaField({
+    type: User,
+    nullable: true,
+    description: "A user the viewer may see; null for any other id.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = String(args.id);
+      if (!isUuid(id)) return null;
+      return ctx.db.user.findFirst({ ...query, where: { AND: [{ id }, visibleUsers(ctx.viewer)] } });
+    },
+  }),
+  users: t.prismaConnection({
+    type: User,
+    cursor: "id",
+    nullable: true,
+    description: "A tenant's directory; null when the viewer does not administer that tenant.",
+    args: { tenantId: t.arg.id({ required: true }), search: t.arg.string({ required: false }) },
+    totalCount: (_parent, args, ctx) =>
+      ctx.db.user.count({ where: userSearch(String(args.tenantId), args.search) }),
+    resolve: async (query, _root, args, ctx) => {
+      const tenant = await findAdministeredTenant(ctx, String(args.tenantId)).catch((error: unknown) => {
+        if (error instanceof NotFoundError) return null;
+        throw error;
+      });
+      if (!tenant) return null;
+      return ctx.db.user.findMany({
+        ...query,
+        where: userSearch(tenant.id, args.search),
+        orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }],
+      });
+    },
+  }),
+}));
+
+function userSearch(tenantId: string, search: string | null | undefined) {
+  const term = search?.trim();
+  if (!term) return { tenantId };
+  const contains = { contains: term, mode: "insensitive" as const };
+  return {
+    tenantId,
+    OR: [{ firstName: contains }, { lastName: contains }, { username: contains }, { email: contains }],
+  };
+}

@@ -1,0 +1,15 @@
+// The topics API instances exchange. Payloads carry ids only: subscribers
+// re-read the row so the client's selection and authorization are honoured,
+// and no secret ever travels through Redis.
+import type { PubSub } from "graphql-yoga";
+
+export type Topics = {
+  /** A new audit event in a tenant; routed by tenant id. */
+  "auditEvent:added": [tenantId: string, payload: { id: string }];
+  /** A session ended (log out, revocation, expiry of the user's access); routed by session id. */
+  "session:ended": [sessionId: string, payload: { reason: string }];
+  /** What a user may reach changed (delegation withdrawn, role changed); routed by user id. */
+  "user:accessChanged": [userId: string, payload: { reason: string }];
+};
+
+export type AppPubSub = PubSub<Topics>;

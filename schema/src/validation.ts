@@ -1,0 +1,33 @@
+// Input is checked with zod before anything is written; every problem comes
+// back at once as a ValidationError naming the input field.
+import { z } from "zod";
+import { ValidationError } from "./errors.ts";
+
+export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.map((issue) => ({ path: issue.path.join(".") || "input", message: issue.message })),
+  );
+}
+
+/** Trimmed, non-empty, bounded text for names people read. */
+export const personName = z
+  .string()
+  .trim()
+  .min(1, "Required")
+  .max(100, "Use at most 100 characters")
+  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "Control characters are not allowed");
+
+export const displayName = personName;
+
+export const email = z
+  .string()
+  .trim()
+  .max(254, "Use at most 254 characters")
+  .pipe(z.email("Enter a valid email address"));
+
+/** Ids are UUIDs; anything else cannot name an object, so callers answer NOT_FOUND. */
+export function isUuid(value: string) {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}
