@@ -1,0 +1,31 @@
+// Typed GraphQL documents for the portal, generated from the committed SDL so the
+// portal never needs a running API to build. Run with `npm run generate`.
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { CodegenConfig } from "@graphql-codegen/cli";
+
+const config: CodegenConfig = {
+  // Workspaces run this from their own folder; paths below are from the repo root.
+  cwd: dirname(fileURLToPath(import.meta.url)),
+  schema: "schema/schema.graphql",
+  documents: ["web/src/**/*.{ts,tsx}", "!web/src/gql/**"],
+  ignoreNoDocuments: true,
+  generates: {
+    "web/src/gql/": {
+      preset: "client",
+      presetConfig: {
+        // Components read the fields they select directly; no masking layer to unwrap.
+        fragmentMasking: false,
+      },
+      config: {
+        useTypeImports: true,
+        enumsAsTypes: true,
+        avoidOptionals: { field: true, inputValue: false, object: false, defaultValue: false },
+        defaultScalarType: "unknown",
+        scalars: { ID: "string", DateTime: "string", JSON: "unknown" },
+      },
+    },
+  },
+};
+
+export default config;

@@ -1,0 +1,21 @@
+import type { Metadata } from "next";
+import type { ReactNode } from "react";
+import { readPortalConfig } from "@/config";
+import { UrqlProvider } from "@/urql/UrqlProvider";
+import "./globals.css";
+
+export const metadata: Metadata = {
+  title: { default: "Latchkey", template: "%s · Latchkey" },
+  description: "Cloud directory and passwordless desktop login for MSPs",
+};
+
+export default async function RootLayout({ children }: { children: ReactNode }) {
+  const { apiUrl } = await readPortalConfig();
+  return (
+    <html lang="en">
+      <body>
+        <UrqlProvider apiUrl={apiUrl}>{children}</UrqlProvider>
+      </body>
+    </html>
+  );
+}

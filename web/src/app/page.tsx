@@ -1,0 +1,5 @@
+import { HomeRedirect } from "@/session/HomeRedirect";
+
+export default function HomePage() {
+  return <HomeRedirect />;
+}

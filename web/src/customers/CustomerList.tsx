@@ -1,0 +1,186 @@
+"use client";
+
+import Link from "next/link";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useQuery } from "urql";
+import { graphql } from "@/gql";
+
+const CustomersQuery = graphql(`
+  query Customers($first: Int!, $after: String, $search: String) {
+    customers(first: $first, after: $after, search: $search) {
+      edges {
+        cursor
+        node {
+          id
+          slug
+          name
+          displayName
+          userCount
+          adminCount
+          technicianCount
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+const PAGE_SIZE = 25;
+const SEARCH_DELAY_MS = 250;
+
+export function CustomerList() {
+  const [searchInput, setSearchInput] = useState("");
+  const [search, setSearch] = useState("");
+
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(searchInput.trim()), SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [searchInput]);
+
+  return (
+    <section className="card" aria-labelledby="customers-title">
+      <div className="section-head">
+        <h2 id="customers-title">Your customers</h2>
+        <div className="field field-inline">
+          <label htmlFor="customer-search">Search</label>
+          <input
+            id="customer-search"
+            type="search"
+            placeholder="Name or slug"
+            value={searchInput}
+            onChange={(event) => setSearchInput(event.target.value)}
+          />
+        </div>
+      </div>
+      {/* A new search starts again from the first page. */}
+      <CustomerTable key={search} search={search} />
+    </section>
+  );
+}
+
+function CustomerTable({ search }: { search: string }) {
+  const [cursors, setCursors] = useState<Array<string | null>>([null]);
+  return (
+    <table className="customer-table">
+      <caption className="visually-hidden">
+        Customers{search ? ` matching “${search}”` : ""}, with their user, admin and technician counts
+      </caption>
+      <thead>
+        <tr>
+          <th scope="col">Customer</th>
+          <th scope="col">Slug</th>
+          <th scope="col" className="number">
+            Users
+          </th>
+          <th scope="col" className="number">
+            Admins
+          </th>
+          <th scope="col" className="number">
+            Technicians
+          </th>
+        </tr>
+      </thead>
+      {cursors.map((after, index) => (
+        <CustomerRows
+          key={after ?? "first"}
+          search={search}
+          after={after}
+          isFirstPage={index === 0}
+          isLastPage={index === cursors.length - 1}
+          onLoadMore={(endCursor) => setCursors((current) => [...current, endCursor])}
+        />
+      ))}
+    </table>
+  );
+}
+
+function CustomerRows(props: {
+  search: string;
+  after: string | null;
+  isFirstPage: boolean;
+  isLastPage: boolean;
+  onLoadMore: (endCursor: string) => void;
+}) {
+  // Lets a newly created customer refetch an empty list, which holds no Tenant to invalidate.
+  const context = useMemo(() => ({ additionalTypenames: ["Tenant"] }), []);
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: CustomersQuery,
+    variables: { first: PAGE_SIZE, after: props.after, search: props.search || null },
+    context,
+  });
+
+  if (!data && fetching) {
+    return <StatusRow>Loading customers…</StatusRow>;
+  }
+  if (error) {
+    return (
+      <StatusRow alert>
+        Could not load customers: {error.message}{" "}
+        <button type="button" className="button-link" onClick={() => refetch({ requestPolicy: "network-only" })}>
+          Try again
+        </button>
+      </StatusRow>
+    );
+  }
+  if (data && !data.customers) {
+    return (
+      <StatusRow alert>
+        Your session has ended. <Link href="/login">Sign in again</Link>
+      </StatusRow>
+    );
+  }
+  const edges = data?.customers?.edges ?? [];
+  const pageInfo = data?.customers?.pageInfo;
+  const nextCursor = props.isLastPage && pageInfo?.hasNextPage ? pageInfo.endCursor : null;
+  if (props.isFirstPage && edges.length === 0) {
+    return (
+      <StatusRow>
+        {props.search ? `No customer matches “${props.search}”.` : "No customers yet. Create the first one with the form."}
+      </StatusRow>
+    );
+  }
+
+  return (
+    <tbody>
+      {edges.map(({ node }) => (
+        <tr key={node.id}>
+          <th scope="row">{node.displayName}</th>
+          <td>
+            <code>{node.slug}</code>
+          </td>
+          <td className="number">{node.userCount}</td>
+          <td className="number">{node.adminCount}</td>
+          <td className="number">{node.technicianCount}</td>
+        </tr>
+      ))}
+      {nextCursor && (
+        <tr>
+          <td colSpan={5} className="table-more">
+            <button
+              type="button"
+              className="button-secondary"
+              onClick={() => props.onLoadMore(nextCursor)}
+            >
+              Load more customers
+            </button>
+          </td>
+        </tr>
+      )}
+    </tbody>
+  );
+}
+
+function StatusRow({ children, alert }: { children: ReactNode; alert?: boolean }) {
+  return (
+    <tbody>
+      <tr>
+        <td colSpan={5} className="table-status" role={alert ? "alert" : "status"}>
+          {children}
+        </td>
+      </tr>
+    </tbody>
+  );
+}

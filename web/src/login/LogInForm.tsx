@@ -1,0 +1,123 @@
+"use client";
+
+import Link from "next/link";
+import { useRouter } from "next/navigation";
+import { useState, type FormEvent } from "react";
+import { useMutation } from "urql";
+import { graphql } from "@/gql";
+import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { useResetSession } from "@/urql/UrqlProvider";
+
+const LogInMutation = graphql(`
+  mutation LogIn($input: LogInInput!) {
+    logIn(input: $input) {
+      __typename
+      ... on AuthPayload {
+        tenant {
+          id
+          slug
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+      ... on RateLimitedError {
+        retryAfterSeconds
+      }
+    }
+  }
+`);
+
+const FIELDS = ["tenant", "login", "password"] as const;
+type Field = (typeof FIELDS)[number];
+type Values = Record<Field, string>;
+
+function validate(values: Values): FormErrors<Field> {
+  const errors = noErrors<Field>();
+  if (!values.tenant.trim()) errors.fields.tenant = "Enter your tenant's slug";
+  if (!values.login.trim()) errors.fields.login = "Enter your email or username";
+  if (!values.password) errors.fields.password = "Enter your password";
+  return errors;
+}
+
+export function LogInForm() {
+  const router = useRouter();
+  const resetSession = useResetSession();
+  const [{ fetching }, logIn] = useMutation(LogInMutation);
+  const [values, setValues] = useState<Values>({ tenant: "", login: "", password: "" });
+  const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+
+  function change(field: Field, value: string) {
+    setValues((current) => ({ ...current, [field]: value }));
+    setErrors((current) => ({ ...current, fields: { ...current.fields, [field]: undefined } }));
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problems = validate(values);
+    setErrors(problems);
+    if (hasErrors(problems)) return focusFirstInvalid(form);
+
+    const result = await logIn({
+      input: {
+        tenant: values.tenant.trim().toLowerCase(),
+        login: values.login.trim(),
+        password: values.password,
+        tokenDelivery: "COOKIE",
+      },
+    });
+    const outcome = result.data?.logIn;
+    if (result.error || !outcome) {
+      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+      return;
+    }
+    if (outcome.__typename !== "AuthPayload") {
+      setErrors(errorsFromResult(outcome, FIELDS));
+      focusFirstInvalid(form);
+      // A failed attempt should not leave the password around for the next person at the keyboard.
+      setValues((current) => ({ ...current, password: "" }));
+      return;
+    }
+    resetSession();
+    router.replace("/customers");
+  }
+
+  const field = (name: Field) => ({
+    name,
+    value: values[name],
+    error: errors.fields[name],
+    onChange: (event: { target: { value: string } }) => change(name, event.target.value),
+  });
+
+  return (
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby="login-title">
+      <h1 id="login-title">Sign in to Latchkey</h1>
+      <FormProblem message={errors.form} />
+      <TextField
+        label="Tenant"
+        autoComplete="organization"
+        spellCheck={false}
+        required
+        hint="Your MSP's slug, or your customer tenant's, e.g. contoso-acme."
+        {...field("tenant")}
+      />
+      <TextField label="Email or username" autoComplete="username" spellCheck={false} required {...field("login")} />
+      <TextField label="Password" type="password" autoComplete="current-password" required {...field("password")} />
+      <button type="submit" disabled={fetching}>
+        {fetching ? "Signing in…" : "Sign in"}
+      </button>
+      <p className="form-footer">
+        New MSP? <Link href="/signup">Create an account</Link>
+      </p>
+    </form>
+  );
+}
