@@ -51,12 +51,20 @@ async function pseudonymKey(config: Config): Promise<string> {
   }
 }
 
-export async function buildApp(config: Config): Promise<App> {
-  const log = createLogger(config.logLevel);
+export type BuildOptions = {
+  /** Where log lines go (stdout by default); tests read them back. */
+  logDestination?: { write(line: string): void };
+  /** Sees every SQL statement (tests count them to catch N+1 queries). */
+  onQuery?: (sql: string) => void;
+};
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const log = createLogger(config.logLevel, options.logDestination);
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.databasePoolSize,
+    onQuery: options.onQuery,
   });
   const bus = await createAppPubSub(config.redisUrl, log);
   const key = await pseudonymKey(config);
@@ -68,7 +76,7 @@ export async function buildApp(config: Config): Promise<App> {
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     throttle: new LoginThrottle(limiter),
-    limits: new RateLimits(limiter),
+    limits: new RateLimits(limiter, { signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 } }),
     config: {
       signUpEnabled: config.signUpEnabled,
       sessionIdleMinutes: config.sessionIdleMinutes,

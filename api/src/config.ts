@@ -25,6 +25,7 @@ const env = z.object({
   WEB_ORIGIN: list.optional(),
   TRUSTED_PROXIES: list.default([]),
   SIGNUP_ENABLED: flag.default(true),
+  SIGNUPS_PER_HOUR_PER_IP: z.coerce.number().int().positive().default(10),
   SESSION_IDLE_MINUTES: z.coerce.number().positive().default(60),
   SESSION_MAX_AGE_HOURS: z.coerce.number().positive().default(12),
   ARGON2_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
@@ -44,6 +45,7 @@ export type Config = {
   webOrigins: string[];
   trustedProxies: string[];
   signUpEnabled: boolean;
+  signUpsPerHourPerIp: number;
   sessionIdleMinutes: number;
   sessionMaxAgeHours: number;
   argon2Concurrency: number;
@@ -71,6 +73,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
     trustedProxies: e.TRUSTED_PROXIES,
     signUpEnabled: e.SIGNUP_ENABLED,
+    signUpsPerHourPerIp: e.SIGNUPS_PER_HOUR_PER_IP,
     sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
     sessionMaxAgeHours: e.SESSION_MAX_AGE_HOURS,
     argon2Concurrency: e.ARGON2_CONCURRENCY,

@@ -1,12 +1,12 @@
 import pino from "pino";
 import type { Logger } from "@latchkey/schema";
 
-export function createLogger(level: string): Logger & { raw: pino.Logger } {
+export function createLogger(level: string, destination?: pino.DestinationStream): Logger & { raw: pino.Logger } {
   const raw = pino({
     level,
     // Defence in depth: these keys never reach the log, whoever logs them.
     redact: { paths: ["password", "*.password", "token", "*.token", "authorization", "*.authorization", "cookie"], censor: "[redacted]" },
-  });
+  }, destination);
   return {
     raw,
     info: (message, data) => raw.info(data ?? {}, message),

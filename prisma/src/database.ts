@@ -24,13 +24,23 @@ export type DatabaseOptions = {
   /** Where PGlite keeps its files; absent means in memory (tests). */
   dataDir?: string | undefined;
   poolSize?: number;
+  /** Called with every SQL statement Prisma sends (tests count them). */
+  onQuery?: (sql: string) => void;
 };
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
+  const database = options.url ? await openPostgres(options.url, options.poolSize ?? 10, options.onQuery) : await openPglite(options.dataDir, options.onQuery);
+  return database;
 }
 
-async function openPostgres(url: string, max: number): Promise<Database> {
+function createClient(adapter: PrismaPg, onQuery?: (sql: string) => void) {
+  if (!onQuery) return new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  prisma.$on("query", (event) => onQuery(event.query));
+  return prisma;
+}
+
+async function openPostgres(url: string, max: number, onQuery?: (sql: string) => void): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max });
   const runner: SqlRunner = {
     async exec(sql) {
@@ -52,7 +62,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
     },
   };
   await applyMigrations(runner);
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const prisma = createClient(new PrismaPg(pool), onQuery);
   return {
     prisma,
     kind: "postgres",
@@ -66,7 +76,7 @@ async function openPostgres(url: string, max: number): Promise<Database> {
   };
 }
 
-async function openPglite(dataDir: string | undefined): Promise<Database> {
+async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) => void): Promise<Database> {
   let path: string | undefined;
   if (dataDir) {
     path = join(dataDir, "pglite");
@@ -81,7 +91,7 @@ async function openPglite(dataDir: string | undefined): Promise<Database> {
   });
   // The adapter is typed against an older @prisma/driver-adapter-utils; the
   // protocol it implements is the one Prisma 6.19 speaks.
-  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) as unknown as PrismaPg });
+  const prisma = createClient(new PrismaPGlite(client) as unknown as PrismaPg, onQuery);
   return {
     prisma,
     kind: "pglite",

@@ -95,20 +95,24 @@ export const RATE_LIMITS = {
 } as const;
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
+export type RateBudgets = Record<RateLimitName, { points: number; durationSeconds: number }>;
 
 export class RateLimits {
   private readonly limiters: Record<RateLimitName, RateLimiterAbstract>;
 
-  constructor(limiter: LimiterFactory) {
+  constructor(
+    limiter: LimiterFactory,
+    private readonly budgets: RateBudgets = RATE_LIMITS,
+  ) {
     this.limiters = Object.fromEntries(
-      Object.entries(RATE_LIMITS).map(([name, budget]) => [name, limiter(name, budget.points, budget.durationSeconds)]),
+      Object.entries(budgets).map(([name, budget]) => [name, limiter(name, budget.points, budget.durationSeconds)]),
     ) as Record<RateLimitName, RateLimiterAbstract>;
   }
 
   /** Spends one point of `name` for `key`, or throws RateLimitedError. */
   async consume(name: RateLimitName, key: string): Promise<void> {
     const result = await this.limiters[name].consume(key).catch(rejection);
-    if (result.remainingPoints < 0 || result.consumedPoints > RATE_LIMITS[name].points) {
+    if (result.consumedPoints > this.budgets[name].points) {
       throw new RateLimitedError(Math.max(1, Math.ceil(result.msBeforeNext / 1000)));
     }
   }

@@ -1,0 +1,155 @@
+// Starts the real API on a free loopback port with real HTTP and WebSocket
+// clients. Embedded PGlite by default; PostgreSQL and Redis when DATABASE_URL /
+// REDIS_URL are set (as in CI).
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient, type Client } from "graphql-ws";
+import WebSocket from "ws";
+import { buildApp, type App } from "../src/app.ts";
+import { loadConfig } from "../src/config.ts";
+
+export type GqlResult<T = Record<string, any>> = { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+
+export type RequestOptions = { token?: string | null; headers?: Record<string, string> };
+
+export class Api {
+  private readonly sockets: Client[] = [];
+
+  private constructor(
+    readonly app: App,
+    readonly url: string,
+    private readonly dataDir: string,
+    /** Every line the API logged, for checks that secrets never reach the log. */
+    readonly logs: string[],
+    /** Every SQL statement sent, for checks against N+1 queries. */
+    readonly queries: string[],
+  ) {}
+
+  static async start(env: Record<string, string> = {}): Promise<Api> {
+    const dataDir = await mkdtemp(join(tmpdir(), "latchkey-test-"));
+    const logs: string[] = [];
+    const config = loadConfig({
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+      NODE_ENV: "test",
+      DATA_DIR: dataDir,
+      LOG_LEVEL: "info",
+      WEB_ORIGIN: "http://portal.test",
+      // Every test signs up from 127.0.0.1; the sign-up limit has its own test.
+      SIGNUPS_PER_HOUR_PER_IP: "100000",
+      ...env,
+    });
+    const queries: string[] = [];
+    const app = await buildApp(config, {
+      logDestination: { write: (line) => void logs.push(line) },
+      onQuery: (sql) => void queries.push(sql),
+    });
+    const url = await app.start(0, "127.0.0.1");
+    return new Api(app, url, dataDir, logs, queries);
+  }
+
+  get db() {
+    return this.app.services.db;
+  }
+
+  async request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
+    const response = await fetch(`${this.url}/graphql`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        ...options.headers,
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+    return { response, body: (await response.json()) as GqlResult<T> };
+  }
+
+  /** Runs an operation and returns `data`, failing on any GraphQL error. */
+  async gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
+    const { body } = await this.request<T>(query, variables, options);
+    if (body.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(body.errors)}`);
+    return body.data as T;
+  }
+
+  /** A graphql-ws client authenticated in connectionParams. */
+  ws(token?: string, headers: Record<string, string> = {}) {
+    const client = createClient({
+      url: `${this.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: class extends WebSocket {
+        constructor(address: string, protocols?: string | string[]) {
+          super(address, protocols, { headers });
+        }
+      },
+      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      retryAttempts: 0,
+      lazy: true,
+    });
+    this.sockets.push(client);
+    return client;
+  }
+
+  async stop() {
+    await Promise.all(this.sockets.map((socket) => socket.dispose()));
+    await this.app.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Collects a subscription's events until it completes (or `count` arrive). */
+export function subscribe<T = Record<string, any>>(client: Client, query: string, variables: Record<string, unknown>) {
+  const events: GqlResult<T>[] = [];
+  let completed = false;
+  let failure: unknown = null;
+  const waiters: (() => void)[] = [];
+  const notify = () => waiters.splice(0).forEach((wake) => wake());
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        events.push(value as GqlResult<T>);
+        notify();
+      },
+      error: (error) => {
+        failure = error;
+        completed = true;
+        notify();
+      },
+      complete: () => {
+        completed = true;
+        notify();
+      },
+    },
+  );
+  const until = async (done: () => boolean, what: string, timeoutMs = 10_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!done()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`Timed out waiting for ${what}; events: ${JSON.stringify(events)}`);
+      await new Promise<void>((resolve) => {
+        waiters.push(resolve);
+        setTimeout(resolve, Math.min(left, 200));
+      });
+    }
+  };
+  return {
+    events,
+    get completed() {
+      return completed;
+    },
+    get failure() {
+      return failure;
+    },
+    waitForEvents: (count: number) => until(() => events.length >= count, `${count} events`),
+    waitForCompletion: () => until(() => completed, "completion"),
+    unsubscribe,
+  };
+}
+
+let counter = 0;
+/** Unique names per run, so tests can share one PostgreSQL database. */
+export function unique(prefix: string) {
+  counter += 1;
+  return `${prefix}${Date.now().toString(36)}${process.pid.toString(36)}${counter}`.slice(0, 24);
+}

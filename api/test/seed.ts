@@ -1,0 +1,103 @@
+// Builds test worlds through the public API, in the product's words:
+//   const msp = await seed(api).msp(); const contoso = await msp.customer(); const user = await contoso.user();
+import type { Api } from "./harness.ts";
+import { unique } from "./harness.ts";
+
+export const PASSWORD = "orbit-lantern-cascade-42";
+
+const AUTH = `... on AuthPayload { token user { id email } tenant { id slug kind } } ... on Error { code message }`;
+
+export type SeededUser = { id: string; email: string; username: string; password: string | null; tenantSlug: string; token: () => Promise<string> };
+
+export function seed(api: Api) {
+  async function logIn(tenant: string, login: string, password: string) {
+    const data = await api.gql(`mutation($input: LogInInput!) { logIn(input: $input) { __typename ${AUTH} } }`, {
+      input: { tenant, login, password },
+    });
+    if (data.logIn.__typename !== "AuthPayload") throw new Error(`log in failed: ${JSON.stringify(data.logIn)}`);
+    return data.logIn.token as string;
+  }
+
+  async function createUser(
+    adminToken: string,
+    tenant: { id: string; slug: string },
+    role: string,
+    options: { password?: string | null; prefix?: string } = {},
+  ): Promise<SeededUser> {
+    const username = unique(options.prefix ?? "u").slice(0, 20);
+    const email = `${username}@example.test`;
+    const password = options.password === undefined ? PASSWORD : options.password;
+    const data = await api.gql(
+      `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename
+        ... on CreateUserPayload { user { id } } ... on Error { code message } } }`,
+      { input: { tenantId: tenant.id, firstName: "Test", lastName: username, username, email, role, password } },
+      { token: adminToken },
+    );
+    if (data.createUser.__typename !== "CreateUserPayload") throw new Error(`createUser failed: ${JSON.stringify(data.createUser)}`);
+    let token: string | null = null;
+    return {
+      id: data.createUser.user.id,
+      email,
+      username,
+      password,
+      tenantSlug: tenant.slug,
+      token: async () => (token ??= await logIn(tenant.slug, email, password!)),
+    };
+  }
+
+  function customerSeed(adminToken: string, customer: { id: string; slug: string; name: string }) {
+    return {
+      ...customer,
+      user: (options?: { password?: string | null }) => createUser(adminToken, customer, "USER", options),
+      admin: () => createUser(adminToken, customer, "ADMIN", { prefix: "a" }),
+    };
+  }
+
+  return {
+    logIn,
+    async msp() {
+      const slug = unique("msp").toLowerCase();
+      const email = `admin@${slug}.test`;
+      const data = await api.gql(`mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { __typename ${AUTH} } }`, {
+        input: { slug, displayName: `MSP ${slug}`, firstName: "Ada", lastName: "Admin", email, password: PASSWORD },
+      });
+      if (data.signUpMsp.__typename !== "AuthPayload") throw new Error(`signUpMsp failed: ${JSON.stringify(data.signUpMsp)}`);
+      const payload = data.signUpMsp;
+      const tenant = { id: payload.tenant.id as string, slug };
+      const token = payload.token as string;
+      return {
+        ...tenant,
+        token,
+        adminId: payload.user.id as string,
+        adminEmail: email,
+        async customer(name = unique("c").toLowerCase().replace(/[^a-z0-9]/g, "")) {
+          const created = await api.gql(
+            `mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { __typename
+              ... on CreateCustomerPayload { customer { id slug name } } ... on Error { code message } } }`,
+            { input: { name, displayName: `Customer ${name}` } },
+            { token },
+          );
+          if (created.createCustomer.__typename !== "CreateCustomerPayload") {
+            throw new Error(`createCustomer failed: ${JSON.stringify(created.createCustomer)}`);
+          }
+          return customerSeed(token, created.createCustomer.customer);
+        },
+        technician: () => createUser(token, tenant, "TECHNICIAN", { prefix: "t" }),
+        admin: () => createUser(token, tenant, "ADMIN", { prefix: "a" }),
+        async delegate(technicianId: string, customerId: string) {
+          const result = await api.gql(
+            `mutation($input: DelegateCustomerAccessInput!) { delegateCustomerAccess(input: $input) { __typename ... on Error { code message } } }`,
+            { input: { technicianId, customerId } },
+            { token },
+          );
+          if (result.delegateCustomerAccess.__typename !== "DelegateCustomerAccessPayload") {
+            throw new Error(`delegate failed: ${JSON.stringify(result.delegateCustomerAccess)}`);
+          }
+        },
+      };
+    },
+  };
+}
+
+export type MspSeed = Awaited<ReturnType<ReturnType<typeof seed>["msp"]>>;
+export type CustomerSeed = Awaited<ReturnType<MspSeed["customer"]>>;
