@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useCookies } from "@whatwg-node/server-plugin-cookies";
 import { createYoga } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
@@ -104,6 +105,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Cookie-authenticated requests must not be forgeable cross-site: a request
     // without a preflight-forcing header is refused.
     plugins: [
+      useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
       useCookies(),
       useOperationLimits(config.production),
       useSubscriptionRevocation(),

@@ -142,6 +142,17 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
       return failure;
     },
     waitForEvents: (count: number) => until(() => events.length >= count, `${count} events`),
+    /**
+     * graphql-ws gives no signal that the server has subscribed, so the action
+     * that should produce an event is repeated until the first one arrives.
+     */
+    async triggerUntilEvent(action: () => Promise<unknown>, attempts = 20) {
+      for (let attempt = 0; attempt < attempts && events.length === 0 && !completed; attempt += 1) {
+        await action();
+        await until(() => events.length > 0 || completed, "an event", 250).catch(() => undefined);
+      }
+      if (events.length === 0) throw new Error(`No event after ${attempts} attempts${failure ? `: ${JSON.stringify(failure)}` : ""}`);
+    },
     waitForCompletion: () => until(() => completed, "completion"),
     unsubscribe,
   };
