@@ -19,6 +19,7 @@ export default defineConfig({
     if (url && !url.startsWith("postgresql://embedded/")) {
       return new PrismaPg({ connectionString: url });
     }
-    return new PrismaPGlite(new PGlite());
+    // Typed against an older @prisma/driver-adapter-utils; the protocol is the one Prisma 6.19 speaks.
+    return new PrismaPGlite(new PGlite()) as unknown as PrismaPg;
   },
 });

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useCookies } from "@whatwg-node/server-plugin-cookies";
-import { createYoga } from "graphql-yoga";
+import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
   LoginThrottle,
@@ -36,6 +36,23 @@ export type App = {
   stop(): Promise<void>;
   services: Services;
 };
+
+/**
+ * Finds one of the schema's expected errors (an AppError) in a wrapped error.
+ * Checked by shape, not instanceof: graphql ships both ESM and CommonJS builds,
+ * and errors may come from either copy.
+ */
+function expectedError(error: unknown): { message: string; code: string } | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current && typeof current === "object"; depth += 1) {
+    const candidate = current as { message?: unknown; code?: unknown; extensions?: { code?: unknown }; originalError?: unknown };
+    if (typeof candidate.code === "string" && candidate.extensions?.code === candidate.code && typeof candidate.message === "string") {
+      return { message: candidate.message, code: candidate.code };
+    }
+    current = candidate.originalError;
+  }
+  return null;
+}
 
 /** A key for pseudonymising log values, kept under DATA_DIR so it survives restarts. */
 async function pseudonymKey(config: Config): Promise<string> {
@@ -91,10 +108,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     schema,
     context: contextFactory(services, clientIp) as never,
     graphqlEndpoint: "/graphql",
-    graphiql: !config.production,
+    graphiql: config.development,
     landingPage: false,
-    // Never the original message or stack: unexpected errors are logged here and masked for clients.
-    maskedErrors: { isDev: false },
+    // Expected failures outside a result union (a refused subscription, an
+    // unauthorised field) keep their code and message; anything else is logged
+    // and masked, never its message or stack.
+    maskedErrors: {
+      isDev: false,
+      maskError(error, message) {
+        const expected = expectedError(error);
+        if (expected) {
+          const { nodes, path } = error as { nodes?: never; path?: readonly (string | number)[] };
+          return createGraphQLError(expected.message, { nodes, path, extensions: { code: expected.code } });
+        }
+        return maskError(error, message, false);
+      },
+    },
     logging: {
       debug: () => undefined,
       info: (...args) => log.info(String(args[0])),
@@ -107,7 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     plugins: [
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
       useCookies(),
-      useOperationLimits(config.production),
+      useOperationLimits(config.development),
       useSubscriptionRevocation(),
       {
         onRequest({ request, fetchAPI, endResponse }) {

@@ -35,6 +35,7 @@ const env = z.object({
 
 export type Config = {
   production: boolean;
+  development: boolean;
   host: string;
   port: number;
   dataDir: string;
@@ -64,6 +65,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
   const e = parsed.data;
   return {
     production: e.NODE_ENV === "production",
+    development: e.NODE_ENV === "development",
     host: e.API_HOST,
     port: e.API_PORT,
     dataDir: e.DATA_DIR,

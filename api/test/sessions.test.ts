@@ -298,3 +298,37 @@ describe("operation limits", () => {
     expect(response.status).toBe(413);
   });
 });
+
+describe("WebSocket sessions", () => {
+  async function cookieFor(msp: { slug: string; adminEmail: string }) {
+    const { response } = await api.request(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" } });
+    return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+  }
+  const FEED = `subscription($id: ID!) { auditEventAdded(tenantId: $id) { action } }`;
+
+  it("accepts the session cookie on a WebSocket from the portal's origin", async () => {
+    const msp = await seed(api).msp();
+    const cookie = await cookieFor(msp);
+    const feed = subscribe(api.ws(undefined, { cookie, origin: "http://portal.test" }), FEED, { id: msp.id });
+    await feed.triggerUntilEvent(() => msp.customer());
+    expect(feed.events[0]!.data!.auditEventAdded.action).toBe("customer.created");
+  });
+
+  it("ignores the session cookie on a WebSocket from any other origin", async () => {
+    const msp = await seed(api).msp();
+    const cookie = await cookieFor(msp);
+    const feed = subscribe(api.ws(undefined, { cookie, origin: "http://evil.test" }), FEED, { id: msp.id });
+    await feed.waitForCompletion();
+    await msp.customer();
+    expect(feed.events.flatMap((e) => e.data?.auditEventAdded ?? [])).toEqual([]);
+    expect(JSON.stringify(feed.events)).toMatch(/UNAUTHENTICATED|Sign in/);
+  });
+
+  it("closes a connection that sends an oversized message", async () => {
+    const msp = await seed(api).msp();
+    const feed = subscribe(api.ws(msp.token), FEED, { id: msp.id, padding: "x".repeat(200_000) });
+    await feed.waitForCompletion();
+    expect(feed.events).toEqual([]);
+    expect(String((feed.failure as { code?: number })?.code ?? feed.failure)).toMatch(/1009|closed|Too big/i);
+  });
+});

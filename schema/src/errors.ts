@@ -1,21 +1,29 @@
 // Expected failures. Each class is exposed as a GraphQL type implementing
 // `interface Error { message code }` and listed on the mutations that can
 // return it, so clients branch on `__typename`/`code` instead of parsing text.
-// Anything else thrown is masked by yoga and logged on the server.
+// Anything else thrown is masked by yoga and logged on the server. They are
+// GraphQLErrors so that, where no union can carry them (a refused
+// subscription, an unauthorised field), they still reach the client with
+// their code and message rather than as an internal error.
+import { GraphQLError } from "graphql";
 
-export abstract class AppError extends Error {
-  abstract readonly code: string;
+export abstract class AppError extends GraphQLError {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message, { extensions: { code } });
+  }
 }
 
 export type FieldProblem = { path: string; message: string };
 
 export class ValidationError extends AppError {
-  readonly code = "VALIDATION";
   constructor(
     readonly fields: FieldProblem[],
     message = fields.length === 1 ? fields[0]!.message : "Some fields are not valid",
   ) {
-    super(message);
+    super(message, "VALIDATION");
   }
 
   static field(path: string, message: string) {
@@ -24,42 +32,37 @@ export class ValidationError extends AppError {
 }
 
 export class NotFoundError extends AppError {
-  readonly code = "NOT_FOUND";
   constructor(what = "Object") {
-    super(`${what} not found`);
+    super(`${what} not found`, "NOT_FOUND");
   }
 }
 
 export class ConflictError extends AppError {
-  readonly code = "CONFLICT";
   constructor(
     message: string,
     readonly field: string | null = null,
   ) {
-    super(message);
+    super(message, "CONFLICT");
   }
 }
 
 export class UnauthenticatedError extends AppError {
-  readonly code = "UNAUTHENTICATED";
   constructor(message = "Sign in to continue") {
-    super(message);
+    super(message, "UNAUTHENTICATED");
   }
 }
 
 export class ForbiddenError extends AppError {
-  readonly code = "FORBIDDEN";
   constructor(message = "You are not allowed to do this") {
-    super(message);
+    super(message, "FORBIDDEN");
   }
 }
 
 export class RateLimitedError extends AppError {
-  readonly code = "RATE_LIMITED";
   constructor(
     readonly retryAfterSeconds: number,
     message = `Too many attempts; try again in ${retryAfterSeconds} s`,
   ) {
-    super(message);
+    super(message, "RATE_LIMITED");
   }
 }

@@ -18,6 +18,7 @@ builder.subscriptionType({});
 export const schema = builder.toSchema({ sortSchema: true });
 
 export { Access } from "./access.ts";
+export { AppError } from "./errors.ts";
 export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";

@@ -9,7 +9,7 @@ export const OPERATION_LIMITS = {
   maxDirectives: 20,
 };
 
-export function useOperationLimits(production: boolean) {
+export function useOperationLimits(development: boolean) {
   return EnvelopArmorPlugin({
     maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: OPERATION_LIMITS.maxAliases },
@@ -17,6 +17,6 @@ export function useOperationLimits(production: boolean) {
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
     costLimit: { maxCost: OPERATION_LIMITS.maxCost, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true },
     // Suggestions ("did you mean …") map the schema for an attacker; keep them for development.
-    blockFieldSuggestion: { enabled: production },
+    blockFieldSuggestion: { enabled: !development },
   });
 }
