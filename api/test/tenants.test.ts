@@ -32,10 +32,11 @@ describe("MSP sign-up", () => {
   it("refuses a duplicate slug with CONFLICT and creates nothing", async () => {
     const input = signUpInput();
     await api.gql(SIGN_UP, { input });
-    const before = await api.db.tenant.count();
-    const { signUpMsp } = await api.gql(SIGN_UP, { input: { ...input, email: `other@${input.slug}.test` } });
+    const other = `other@${input.slug}.test`;
+    const { signUpMsp } = await api.gql(SIGN_UP, { input: { ...input, email: other } });
     expect(signUpMsp).toMatchObject({ __typename: "ConflictError", code: "CONFLICT", field: "slug" });
-    expect(await api.db.tenant.count()).toBe(before);
+    expect(await api.db.tenant.count({ where: { slug: input.slug } })).toBe(1);
+    expect(await api.db.user.count({ where: { emailKey: other } })).toBe(0);
   });
 
   it.each([
@@ -45,12 +46,13 @@ describe("MSP sign-up", () => {
     ["a reserved word", "admin"],
     ["too short", "ab"],
   ])("refuses a malformed slug (%s) with VALIDATION", async (_why, slug) => {
-    const before = await api.db.tenant.count();
-    const { signUpMsp } = await api.gql(SIGN_UP, { input: signUpInput({ slug }) });
+    const input = signUpInput({ slug });
+    const { signUpMsp } = await api.gql(SIGN_UP, { input });
     expect(signUpMsp.__typename).toBe("ValidationError");
     expect(signUpMsp.code).toBe("VALIDATION");
     expect(signUpMsp.fields.map((f: { path: string }) => f.path)).toContain("slug");
-    expect(await api.db.tenant.count()).toBe(before);
+    expect(await api.db.tenant.count({ where: { slug: { in: [slug, slug.toLowerCase(), slug.trim()] } } })).toBe(0);
+    expect(await api.db.user.count({ where: { emailKey: input.email } })).toBe(0);
   });
 
   it("refuses an MSP slug that would read as another MSP's customer, either way round", async () => {
@@ -72,11 +74,11 @@ describe("MSP sign-up", () => {
     ["a 10 kB password", { password: "x".repeat(10_240) }, "password"],
     ["an empty name", { firstName: "  " }, "firstName"],
   ])("refuses %s with VALIDATION naming the field, and writes nothing", async (_why, overrides, path) => {
-    const users = await api.db.user.count();
-    const { signUpMsp } = await api.gql(SIGN_UP, { input: signUpInput(overrides) });
+    const input = signUpInput(overrides);
+    const { signUpMsp } = await api.gql(SIGN_UP, { input });
     expect(signUpMsp.__typename).toBe("ValidationError");
     expect(signUpMsp.fields.map((f: { path: string }) => f.path)).toContain(path);
-    expect(await api.db.user.count()).toBe(users);
+    expect(await api.db.tenant.count({ where: { slug: input.slug } })).toBe(0);
   });
 });
 
@@ -109,14 +111,14 @@ describe("customers", () => {
   it("refuses a duplicate or malformed customer name and writes nothing", async () => {
     const msp = await seed(api).msp();
     await api.gql(CREATE_CUSTOMER, { input: { name: "fabrikam", displayName: "Fabrikam" } }, { token: msp.token });
-    const before = await api.db.tenant.count();
+    const before = await api.db.tenant.count({ where: { parentId: msp.id } });
     const duplicate = await api.gql(CREATE_CUSTOMER, { input: { name: "fabrikam", displayName: "Again" } }, { token: msp.token });
     expect(duplicate.createCustomer).toMatchObject({ __typename: "ConflictError", code: "CONFLICT" });
     for (const name of ["Fab-Rikam", "fab-rikam", "", "api"]) {
       const bad = await api.gql(CREATE_CUSTOMER, { input: { name, displayName: "X" } }, { token: msp.token });
       expect(bad.createCustomer.__typename, name).toBe("ValidationError");
     }
-    expect(await api.db.tenant.count()).toBe(before);
+    expect(await api.db.tenant.count({ where: { parentId: msp.id } })).toBe(before);
   });
 
   it("lists customers with their figures, searchable, as a Relay connection", async () => {

@@ -3,6 +3,7 @@
 // the viewer may not reach looks exactly like a missing id: NOT_FOUND.
 import type { Prisma, PrismaClient } from "@latchkey/db";
 import DataLoader from "dataloader";
+import { isUuid } from "./validation.ts";
 import type { Viewer } from "./context.ts";
 
 /** Matches nothing: used when there is no viewer. */
@@ -71,7 +72,7 @@ export class Access {
   }
 
   async canAdministerTenant(tenantId: string): Promise<boolean> {
-    if (!this.viewer) return false;
+    if (!this.viewer || !isUuid(tenantId)) return false;
     if (tenantId === this.viewer.tenantId) return this.viewer.role === "ADMIN";
     return this.administered.load(tenantId);
   }

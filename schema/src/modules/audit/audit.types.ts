@@ -1,5 +1,5 @@
 import { builder } from "../../builder.ts";
-import { administeredTenants } from "../../access.ts";
+import { cursorIsInside } from "../../pagination.ts";
 
 export const AuditEvent = builder.prismaObject("AuditEvent", {
   authScopes: (event) => ({ tenantAdmin: event.tenantId }),
@@ -23,18 +23,13 @@ builder.queryField("auditEvents", (t) =>
     nullable: true,
     description: "A tenant's audit log, newest first; null when the tenant is not one the viewer administers.",
     args: { tenantId: t.arg.id({ required: true }) },
+    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    unauthorizedResolver: () => null,
     resolve: async (query, _root, args, ctx) => {
       const tenantId = String(args.tenantId);
-      const tenant = await ctx.db.tenant.findFirst({
-        where: { AND: [{ id: tenantId }, administeredTenants(ctx.viewer)] },
-        select: { id: true },
-      });
-      if (!tenant) return null;
-      return ctx.db.auditEvent.findMany({
-        ...query,
-        where: { tenantId: tenant.id },
-        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
-      });
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.auditEvent.count({ where: { id, tenantId } })) > 0);
+      if (!inside) return [];
+      return ctx.db.auditEvent.findMany({ ...query, where: { tenantId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
     },
   }),
 );

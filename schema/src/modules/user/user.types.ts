@@ -1,8 +1,7 @@
 import { builder } from "../../builder.ts";
 import { reachableCustomers, visibleUsers } from "../../access.ts";
 import { isUuid } from "../../validation.ts";
-import { findAdministeredTenant } from "../tenant/tenant.service.ts";
-import { NotFoundError } from "../../errors.ts";
+import { cursorIsInside } from "../../pagination.ts";
 
 export const UserRole = builder.enumType("UserRole", {
   values: {
@@ -69,19 +68,15 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "A tenant's directory; null when the viewer does not administer that tenant.",
     args: { tenantId: t.arg.id({ required: true }), search: t.arg.string({ required: false }) },
-    totalCount: (_parent, args, ctx) =>
-      ctx.db.user.count({ where: userSearch(String(args.tenantId), args.search) }),
+    // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
+    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    unauthorizedResolver: () => null,
+    totalCount: (_parent, args, ctx) => ctx.db.user.count({ where: userSearch(String(args.tenantId), args.search) }),
     resolve: async (query, _root, args, ctx) => {
-      const tenant = await findAdministeredTenant(ctx, String(args.tenantId)).catch((error: unknown) => {
-        if (error instanceof NotFoundError) return null;
-        throw error;
-      });
-      if (!tenant) return null;
-      return ctx.db.user.findMany({
-        ...query,
-        where: userSearch(tenant.id, args.search),
-        orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }],
-      });
+      const where = userSearch(String(args.tenantId), args.search);
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.user.count({ where: { AND: [where, { id }] } })) > 0);
+      if (!inside) return [];
+      return ctx.db.user.findMany({ ...query, where, orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] });
     },
   }),
 }));
