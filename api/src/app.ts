@@ -24,6 +24,8 @@ import { contextFactory } from "./context.ts";
 import { createLogger } from "./log.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
+import { startHousekeeping } from "./housekeeping.ts";
+import { createMailer } from "./mailer.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
@@ -91,12 +93,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const services: Services = {
     db: db.prisma,
     pubsub: bus.pubsub,
+    onPubSubResumed: bus.onResumed,
+    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     throttle: new LoginThrottle(limiter),
     limits: new RateLimits(limiter, { signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 } }),
     config: {
       signUpEnabled: config.signUpEnabled,
+      challengeTtlSeconds: config.challengeTtlSeconds,
       sessionIdleMinutes: config.sessionIdleMinutes,
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
@@ -164,6 +169,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await yoga(req, res);
   });
   const ws = attachWebSocket(server, yoga as never, config.webOrigins);
+  const stopHousekeeping = startHousekeeping(services);
 
   return {
     services,
@@ -178,6 +184,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       });
     },
     async stop() {
+      stopHousekeeping();
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

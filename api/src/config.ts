@@ -31,6 +31,9 @@ const env = z.object({
   ARGON2_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
+  CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
+  SMTP_URL: z.string().url().optional(),
+  MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
 });
 
 export type Config = {
@@ -52,6 +55,9 @@ export type Config = {
   argon2Concurrency: number;
   logLevel: string;
   pseudonymKey: string | undefined;
+  challengeTtlSeconds: number;
+  smtpUrl: string | undefined;
+  mailFrom: string;
 };
 
 export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
@@ -81,5 +87,8 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     argon2Concurrency: e.ARGON2_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     pseudonymKey: e.LOG_PSEUDONYM_KEY,
+    challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
+    smtpUrl: e.SMTP_URL,
+    mailFrom: e.MAIL_FROM,
   };
 }

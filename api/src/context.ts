@@ -1,7 +1,7 @@
 // Turns a request (HTTP or WebSocket) into the schema's Context: who is asking,
 // from where, and how to hand them a session cookie.
 import type { IncomingMessage } from "node:http";
-import { Access, authenticate, type Context, type Services, type SessionCookie } from "@latchkey/schema";
+import { Access, authenticate, authenticateDevice, type Context, type Services, type SessionCookie } from "@latchkey/schema";
 import type { YogaInitialContext } from "graphql-yoga";
 
 export const SESSION_COOKIE = "__Host-latchkey_session";
@@ -51,7 +51,9 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
     } else {
       token = bearerFrom(request?.headers.get("authorization")) ?? cookieFrom(request?.headers.get("cookie") ?? undefined);
     }
+    // A bearer token is a person's session or, failing that, a phone's device token.
     const viewer = token ? await authenticate(services, token) : null;
+    const device = token && !viewer ? await authenticateDevice(services, token) : null;
 
     const cookie: SessionCookie = {
       set(value, expiresAt) {
@@ -78,6 +80,7 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
         userAgent: (isWebSocket ? initial.req?.headers["user-agent"] : request?.headers.get("user-agent")) ?? null,
       },
       viewer,
+      device,
       cookie,
       access: new Access(services.db, viewer),
     };

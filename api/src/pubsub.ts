@@ -12,11 +12,20 @@ export type PubSubHandle = {
   redis: Redis | null;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** See Services.onPubSubResumed. */
+  onResumed(listener: () => void): () => void;
 };
 
 export async function createAppPubSub(redisUrl: string | undefined, log: Logger): Promise<PubSubHandle> {
   if (!redisUrl) {
-    return { pubsub: createPubSub<Topics>(), redis: null, ping: async () => {}, close: async () => {} };
+    return {
+      pubsub: createPubSub<Topics>(),
+      redis: null,
+      ping: async () => {},
+      close: async () => {},
+      // In-process pub/sub cannot drop messages.
+      onResumed: () => () => undefined,
+    };
   }
   const connect = (role: string) => {
     const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
@@ -28,6 +37,17 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
   const commands = connect("commands");
   await Promise.all([publishClient.connect(), subscribeClient.connect(), commands.connect()]);
 
+  // Redis forgets what it published while our subscriber was away; waiters re-read when it is back.
+  const resumed = new Set<() => void>();
+  let connectedOnce = false;
+  subscribeClient.on("ready", () => {
+    if (connectedOnce) {
+      log.info("redis subscriber reconnected; waiters re-read their state", { waiters: resumed.size });
+      for (const listener of resumed) listener();
+    }
+    connectedOnce = true;
+  });
+
   const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
   const pubsub = createPubSub<Topics>({ eventTarget });
   return {
@@ -35,6 +55,10 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
     redis: commands,
     async ping() {
       await commands.ping();
+    },
+    onResumed(listener) {
+      resumed.add(listener);
+      return () => resumed.delete(listener);
     },
     async close() {
       publishClient.disconnect();

@@ -50,7 +50,8 @@ export const builder = new SchemaBuilder<{
       tenantVisible: (tenantId) => context.access.canSeeTenant(tenantId),
       tenantAdmin: (tenantId) => context.access.canAdministerTenant(tenantId),
       mspAdmin: (mspId) => context.access.canManageDelegations(mspId),
-      self: (userId) => context.viewer?.userId === userId,
+      // A signed-in user, or their linked phone.
+      self: (userId) => context.viewer?.userId === userId || context.device?.userId === userId,
     }),
   },
   errors: {

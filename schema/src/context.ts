@@ -7,6 +7,8 @@ import type { LoginThrottle, RateLimits } from "./security/throttle.ts";
 /** Settings the schema needs; read and validated once by the API's config. */
 export type SchemaConfig = {
   signUpEnabled: boolean;
+  /** How long a QR challenge may be scanned and approved. */
+  challengeTtlSeconds: number;
   sessionIdleMinutes: number;
   sessionMaxAgeHours: number;
   /** Keyed hash for values that must be logged without being readable (an unknown login). */
@@ -19,8 +21,19 @@ export type Logger = {
   error(message: string, data?: Record<string, unknown>): void;
 };
 
+export type Mail = { to: string; subject: string; text: string };
+
+export type Mailer = { send(mail: Mail): Promise<void> };
+
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
+  mailer: Mailer;
+  /**
+   * Calls `listener` whenever this instance's pub/sub subscription connection
+   * comes back: what was published meanwhile is lost, so waiters re-read.
+   * Returns a function that removes the listener.
+   */
+  onPubSubResumed(listener: () => void): () => void;
   db: PrismaClient;
   pubsub: AppPubSub;
   config: SchemaConfig;
@@ -34,9 +47,11 @@ export type Services = {
 export type Viewer = {
   sessionId: string;
   userId: string;
-  /** The tenant the session works in. */
+  /** The user's own tenant: what they may reach is decided from here. */
   tenantId: string;
   tenantKind: TenantKind;
+  /** The tenant the session works in: the user's own, or a customer a technician signed in to by QR. */
+  workingTenantId: string;
   role: UserRole;
   label: string;
 };
@@ -49,9 +64,20 @@ export type SessionCookie = {
   clear(): void;
 };
 
+/** A mobile authenticator calling with its device token. */
+export type DeviceViewer = {
+  authenticatorId: string;
+  /** Null until the phone has scanned its user's onboarding QR code. */
+  userId: string | null;
+  verifiedEmail: string;
+  algorithm: "P256" | "ED25519";
+  publicKey: string;
+};
+
 export type Context = Services & {
   request: RequestInfo;
   viewer: Viewer | null;
+  device: DeviceViewer | null;
   cookie: SessionCookie;
   access: Access;
 };

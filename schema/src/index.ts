@@ -10,6 +10,11 @@ import "./modules/session/session.mutations.ts";
 import "./modules/delegation/delegation.types.ts";
 import "./modules/delegation/delegation.mutations.ts";
 import "./modules/audit/audit.types.ts";
+import "./modules/challenge/challenge.types.ts";
+import "./modules/challenge/challenge.mutations.ts";
+import "./modules/challenge/challenge.subscriptions.ts";
+import "./modules/authenticator/authenticator.types.ts";
+import "./modules/authenticator/authenticator.mutations.ts";
 
 builder.queryType({});
 builder.mutationType({});
@@ -25,3 +30,5 @@ export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
+export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
+export type { DeviceViewer, Mail, Mailer } from "./context.ts";

@@ -8,6 +8,8 @@ export type Topics = {
   "auditEvent:added": [tenantId: string, payload: { id: string }];
   /** A session ended (log out, revocation, expiry of the user's access); routed by session id. */
   "session:ended": [sessionId: string, payload: { reason: string }];
+  /** A challenge changed state; routed by challenge id. */
+  "challenge:updated": [challengeId: string, payload: { id: string }];
   /** What a user may reach changed (delegation withdrawn, role changed); routed by user id. */
   "user:accessChanged": [userId: string, payload: { reason: string }];
 };

@@ -92,7 +92,18 @@ function rejection(reason: unknown): RateLimiterRes {
 /** Fixed budgets for unauthenticated or costly operations, per key (usually the client IP). */
 export const RATE_LIMITS = {
   signUp: { points: 10, durationSeconds: 3600 },
-} as const;
+  /** Unauthenticated QR challenge starts, per client IP and per tenant. */
+  challengeStartPerIp: { points: 30, durationSeconds: 60 },
+  challengeStartPerTenant: { points: 600, durationSeconds: 60 },
+  /** Emailed codes, per address and per client IP. */
+  emailCodePerAddress: { points: 5, durationSeconds: 3600 },
+  emailCodePerIp: { points: 30, durationSeconds: 3600 },
+  /** Code checks per client IP (each code also allows only 5 tries). */
+  emailVerifyPerIp: { points: 60, durationSeconds: 3600 },
+  /** Approvals and denials, per device and per user. */
+  decisionPerDevice: { points: 30, durationSeconds: 60 },
+  decisionPerUser: { points: 60, durationSeconds: 60 },
+};
 
 export type RateLimitName = keyof typeof RATE_LIMITS;
 export type RateBudgets = Record<RateLimitName, { points: number; durationSeconds: number }>;
@@ -100,10 +111,11 @@ export type RateBudgets = Record<RateLimitName, { points: number; durationSecond
 export class RateLimits {
   private readonly limiters: Record<RateLimitName, RateLimiterAbstract>;
 
-  constructor(
-    limiter: LimiterFactory,
-    private readonly budgets: RateBudgets = RATE_LIMITS,
-  ) {
+  private readonly budgets: RateBudgets;
+
+  constructor(limiter: LimiterFactory, overrides: Partial<RateBudgets> = {}) {
+    const budgets = { ...RATE_LIMITS, ...overrides };
+    this.budgets = budgets;
     this.limiters = Object.fromEntries(
       Object.entries(budgets).map(([name, budget]) => [name, limiter(name, budget.points, budget.durationSeconds)]),
     ) as Record<RateLimitName, RateLimiterAbstract>;

@@ -14,6 +14,9 @@ const SLIDE_EVERY_MS = 60_000;
 
 type SessionUser = { id: string; tenantId: string; role: UserRole; firstName: string; lastName: string; email: string };
 
+/** The user's own tenant kind and the tenant the session will work in (usually the same). */
+type SessionTenants = { homeKind: TenantKind; workingTenantId: string };
+
 export function viewerLabel(user: Pick<SessionUser, "firstName" | "lastName" | "email">) {
   return `${user.firstName} ${user.lastName} <${user.email}>`;
 }
@@ -27,7 +30,7 @@ export async function startSession(
   ctx: Context,
   tx: Prisma.TransactionClient,
   user: SessionUser,
-  tenant: { id: string; kind: TenantKind },
+  tenants: SessionTenants,
   method: SessionMethod,
 ) {
   const token = newToken();
@@ -38,7 +41,7 @@ export async function startSession(
     data: {
       tokenHash: hashToken(token),
       userId: user.id,
-      tenantId: tenant.id,
+      tenantId: tenants.workingTenantId,
       method,
       ip: ctx.request.ip,
       userAgent: ctx.request.userAgent?.slice(0, 512) ?? null,
@@ -50,8 +53,9 @@ export async function startSession(
   const viewer: Viewer = {
     sessionId: session.id,
     userId: user.id,
-    tenantId: tenant.id,
-    tenantKind: tenant.kind,
+    tenantId: user.tenantId,
+    tenantKind: tenants.homeKind,
+    workingTenantId: tenants.workingTenantId,
     role: user.role,
     label: viewerLabel(user),
   };
@@ -82,8 +86,12 @@ export async function authenticate(
   const session = await services.db.session.findUnique({
     where: { tokenHash: hashToken(token) },
     include: {
-      user: { select: { id: true, tenantId: true, role: true, status: true, firstName: true, lastName: true, email: true } },
-      tenant: { select: { id: true, kind: true } },
+      user: {
+        select: {
+          id: true, tenantId: true, role: true, status: true, firstName: true, lastName: true, email: true,
+          tenant: { select: { kind: true } },
+        },
+      },
     },
   });
   const now = Date.now();
@@ -100,8 +108,9 @@ export async function authenticate(
   return {
     sessionId: session.id,
     userId: session.user.id,
-    tenantId: session.tenant.id,
-    tenantKind: session.tenant.kind,
+    tenantId: session.user.tenantId,
+    tenantKind: session.user.tenant.kind,
+    workingTenantId: session.tenantId,
     role: session.user.role,
     label: viewerLabel(session.user),
   };
@@ -151,7 +160,7 @@ export async function logIn(
   if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
 
   const { started, event } = await ctx.db.$transaction(async (tx) => {
-    const started = await startSession(ctx, tx, user, tenant, "PASSWORD");
+    const started = await startSession(ctx, tx, user, { homeKind: tenant.kind, workingTenantId: tenant.id }, "PASSWORD");
     const event = await recordAudit(
       tx,
       { ...ctx, viewer: started.viewer },

@@ -47,7 +47,7 @@ export const AuthPayload = builder.objectRef<AuthPayloadShape>("AuthPayload").im
   }),
 });
 
-type ViewerShape = { userId: string; tenantId: string; sessionId: string };
+type ViewerShape = { userId: string; workingTenantId: string; sessionId: string };
 
 export const Viewer = builder.objectRef<ViewerShape>("Viewer").implement({
   description: "Who is signed in, and in which tenant their session works.",
@@ -59,7 +59,7 @@ export const Viewer = builder.objectRef<ViewerShape>("Viewer").implement({
     tenant: t.prismaField({
       type: Tenant,
       resolve: (query, viewer, _args, ctx) =>
-        ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: viewer.tenantId } }),
+        ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: viewer.workingTenantId } }),
     }),
     session: t.prismaField({
       type: Session,

@@ -109,7 +109,7 @@ builder.mutationFields((t) => ({
               passwordVersion: 1,
             },
           });
-          const started = await startSession(ctx, tx, user, tenant, "PASSWORD");
+          const started = await startSession(ctx, tx, user, { homeKind: "MSP", workingTenantId: tenant.id }, "PASSWORD");
           const event = await recordAudit(
             tx,
             { ...ctx, viewer: started.viewer },

@@ -1,5 +1,6 @@
 import { builder } from "../../builder.ts";
-import { administeredTenants, reachableCustomers, visibleTenants } from "../../access.ts";
+import { reachableCustomers, visibleTenants } from "../../access.ts";
+import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
 
 export const TenantKind = builder.enumType("TenantKind", { values: ["MSP", "CUSTOMER"] as const });
@@ -32,20 +33,31 @@ export const Tenant = builder.prismaObject("Tenant", {
     technicianCount: t.relationCount("delegations", {
       description: "Technicians with a delegation to this customer (MSP admins reach every customer anyway).",
     }),
-    customers: t.relatedConnection("customers", {
+    customers: t.prismaConnection({
+      type: "Tenant",
       cursor: "id",
-      totalCount: true,
+      totalCount: (tenant, _args, ctx) => ctx.db.tenant.count({ where: { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] } }),
       description: "An MSP's customers that the viewer reaches.",
-      query: (_args, ctx) => ({ where: reachableCustomers(ctx.viewer), orderBy: [{ displayName: "asc" }, { id: "asc" }] }),
+      resolve: async (query, tenant, _args, ctx) => {
+        const where = { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] };
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
+        if (!inside) return [];
+        return ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+      },
     }),
-    users: t.relatedConnection("users", {
+    users: t.prismaConnection({
+      type: "User",
       cursor: "id",
-      totalCount: true,
       nullable: true,
+      description: "The tenant's directory; null unless the viewer administers the tenant.",
       authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
       unauthorizedResolver: () => null,
-      description: "The tenant's directory; null unless the viewer administers the tenant.",
-      query: () => ({ orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] }),
+      totalCount: (tenant, _args, ctx) => ctx.db.user.count({ where: { tenantId: tenant.id } }),
+      resolve: async (query, tenant, _args, ctx) => {
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.user.count({ where: { id, tenantId: tenant.id } })) > 0);
+        if (!inside) return [];
+        return ctx.db.user.findMany({ ...query, where: { tenantId: tenant.id }, orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] });
+      },
     }),
     delegations: t.relation("delegations", {
       nullable: true,
@@ -81,18 +93,18 @@ builder.queryFields((t) => ({
     type: "Tenant",
     cursor: "id",
     nullable: true,
+    authScopes: { authenticated: true },
+    unauthorizedResolver: () => null,
     totalCount: (_parent, args, ctx) =>
       ctx.db.tenant.count({ where: customerSearch(ctx.viewer, args.search) }),
     description:
       "The MSP's customers: all of them for an MSP admin, the delegated ones for a technician. Null when signed out.",
     args: { search: t.arg.string({ required: false }) },
-    resolve: (query, _root, args, ctx) => {
-      if (!ctx.viewer) return null;
-      return ctx.db.tenant.findMany({
-        ...query,
-        where: customerSearch(ctx.viewer, args.search),
-        orderBy: [{ displayName: "asc" }, { id: "asc" }],
-      });
+    resolve: async (query, _root, args, ctx) => {
+      const where = customerSearch(ctx.viewer, args.search);
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
+      if (!inside) return [];
+      return ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
     },
   }),
 }));

@@ -1,0 +1,133 @@
+import { builder } from "../../builder.ts";
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { Challenge } from "../challenge/challenge.types.ts";
+import { User } from "../user/user.types.ts";
+import { Authenticator, DeviceKeyAlgorithm } from "./authenticator.types.ts";
+import {
+  listAuthenticators,
+  onboardDevice,
+  requestEmailVerification,
+  revokeAuthenticator,
+  startDeviceOnboarding,
+  verifyEmail,
+} from "./authenticator.service.ts";
+
+const RequestEmailVerificationPayload = builder.simpleObject("RequestEmailVerificationPayload", {
+  description: "Always `sent: true`: the answer does not tell whether the address has an account.",
+  fields: (t) => ({ sent: t.boolean(), expiresAt: t.field({ type: "DateTime" }) }),
+});
+
+const AuthenticatorCredential = builder.simpleObject("AuthenticatorCredential", {
+  description: "The phone's bearer token, shown once. Keep it with the private key.",
+  fields: (t) => ({ deviceToken: t.string(), authenticator: t.field({ type: Authenticator }) }),
+});
+
+const StartDeviceOnboardingPayload = builder.simpleObject("StartDeviceOnboardingPayload", {
+  fields: (t) => ({
+    challenge: t.field({ type: Challenge }),
+    qrPayload: t.string(),
+    expiresAt: t.field({ type: "DateTime" }),
+    watchToken: t.string(),
+  }),
+});
+
+const OnboardDevicePayload = builder.simpleObject("OnboardDevicePayload", {
+  fields: (t) => ({ authenticator: t.field({ type: Authenticator }) }),
+});
+
+const RevokeAuthenticatorPayload = builder.simpleObject("RevokeAuthenticatorPayload", {
+  fields: (t) => ({ revokedAuthenticatorId: t.id() }),
+});
+
+builder.mutationFields((t) => ({
+  requestEmailVerification: t.field({
+    type: RequestEmailVerificationPayload,
+    description: "Emails a one-time code to a directory user's address. Rate-limited per address and per IP.",
+    errors: { types: [ValidationError, RateLimitedError], union: { name: "RequestEmailVerificationResult" } },
+    args: {
+      input: t.arg({
+        type: builder.inputType("RequestEmailVerificationInput", { fields: (f) => ({ email: f.string({ required: true }) }) }),
+        required: true,
+      }),
+    },
+    resolve: (_root, { input }, ctx) => requestEmailVerification(ctx, input),
+  }),
+  verifyEmail: t.field({
+    type: AuthenticatorCredential,
+    description: "Checks the emailed code (at most 5 tries, 10 minutes) and registers this phone's public key.",
+    errors: { types: [ValidationError, UnauthenticatedError, RateLimitedError], union: { name: "VerifyEmailResult" } },
+    args: {
+      input: t.arg({
+        type: builder.inputType("VerifyEmailInput", {
+          fields: (f) => ({
+            email: f.string({ required: true }),
+            code: f.string({ required: true }),
+            publicKey: f.string({ required: true, description: "SPKI DER, base64." }),
+            deviceName: f.string({ required: true }),
+            algorithm: f.field({ type: DeviceKeyAlgorithm, defaultValue: "P256" }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: (_root, { input }, ctx) => verifyEmail(ctx, { ...input, algorithm: input.algorithm ?? "P256" }),
+  }),
+  startDeviceOnboarding: t.field({
+    type: StartDeviceOnboardingPayload,
+    description: "An admin's single-use QR code that links one user's phone to that user.",
+    authScopes: { authenticated: true },
+    errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError], union: { name: "StartDeviceOnboardingResult" } },
+    args: {
+      input: t.arg({
+        type: builder.inputType("StartDeviceOnboardingInput", { fields: (f) => ({ userId: f.id({ required: true }) }) }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const started = await startDeviceOnboarding(ctx, { userId: String(input.userId) });
+      return { ...started, challenge: started.challenge as never, expiresAt: started.challenge.expiresAt };
+    },
+  }),
+  onboardDevice: t.field({
+    type: OnboardDevicePayload,
+    description: "The phone scanned its user's onboarding code; `signature` covers the canonical bytes with decision ONBOARD.",
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError],
+      union: { name: "OnboardDeviceResult" },
+    },
+    args: {
+      input: t.arg({
+        type: builder.inputType("OnboardDeviceInput", {
+          fields: (f) => ({ qrPayload: f.string({ required: true }), signature: f.string({ required: true }) }),
+        }),
+        required: true,
+      }),
+    },
+    resolve: async (_root, { input }, ctx) => ({ authenticator: await onboardDevice(ctx, input) }),
+  }),
+  revokeAuthenticator: t.field({
+    type: RevokeAuthenticatorPayload,
+    description: "A user revokes their own authenticator; an admin one of a user they manage.",
+    errors: { types: [UnauthenticatedError, NotFoundError], union: { name: "RevokeAuthenticatorResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ revokedAuthenticatorId: await revokeAuthenticator(ctx, String(args.id)) }),
+  }),
+}));
+
+builder.queryField("authenticators", (t) =>
+  t.prismaField({
+    type: [Authenticator],
+    description: "The viewer's authenticators (called by a phone: its user's, or itself before onboarding).",
+    resolve: (query, _root, _args, ctx) => listAuthenticators(ctx).then((rows) => rows) as never,
+  }),
+);
+
+builder.prismaObjectField(User, "authenticators", (t) =>
+  t.relation("authenticators", {
+    nullable: true,
+    description: "The user's phones; visible to the user and to admins who manage them.",
+    authScopes: (user) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } }),
+    unauthorizedResolver: () => null,
+    query: { where: { revokedAt: null }, orderBy: { createdAt: "asc" } },
+  }),
+);

@@ -1,0 +1,223 @@
+// Mobile authenticators: a phone proves an email address with an emailed code,
+// registers its public key, and is linked to the user whose onboarding QR code
+// it then scans. Afterwards it approves sign-ins with signatures.
+import { randomInt } from "node:crypto";
+import { z } from "zod";
+import type { Context, DeviceViewer, Services } from "../../context.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { hashToken, newToken } from "../../security/tokens.ts";
+import { email as emailSchema, isUuid, parseInput, personName } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { signingBytes, parsePublicKey, verifySignature } from "../challenge/challenge-signing.ts";
+import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
+import { parseQrPayload } from "../challenge/qr-payload.ts";
+import { qrSecretHash } from "../challenge/challenge-signing.ts";
+import { findManagedUser } from "../user/user.service.ts";
+import { emailKey } from "../user/user-names.ts";
+
+export const CODE_DIGITS = 8;
+export const CODE_TTL_MINUTES = 10;
+export const CODE_MAX_ATTEMPTS = 5;
+
+/** Users whose company email, or personal email, is this address. */
+function usersWithEmail(ctx: Pick<Services, "db">, key: string) {
+  return ctx.db.user.findMany({
+    where: { status: "ACTIVE", OR: [{ emailKey: key }, { personalEmail: { equals: key, mode: "insensitive" } }] },
+    select: { id: true },
+  });
+}
+
+/**
+ * Sends a code when the address belongs to a user, and answers the same
+ * either way, so the form cannot be used to find out who has an account.
+ */
+export async function requestEmailVerification(ctx: Context, input: { email: string }) {
+  const data = parseInput(z.object({ email: emailSchema }), input);
+  const key = emailKey(data.email);
+  await ctx.limits.consume("emailCodePerIp", ctx.request.ip);
+  await ctx.limits.consume("emailCodePerAddress", ctx.config.pseudonymize(key));
+  const expiresAt = new Date(Date.now() + CODE_TTL_MINUTES * 60_000);
+  if ((await usersWithEmail(ctx, key)).length > 0) {
+    const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, "0");
+    await ctx.db.emailVerification.create({
+      data: { emailKey: key, codeHash: ctx.config.pseudonymize(`${key}:${code}`), expiresAt, ip: ctx.request.ip },
+    });
+    await ctx.mailer.send({
+      to: data.email,
+      subject: "Your Latchkey verification code",
+      text: `Your verification code is ${code}.\n\nIt is valid for ${CODE_TTL_MINUTES} minutes. If you did not ask for it, ignore this email.\n`,
+    });
+  }
+  return { sent: true, expiresAt };
+}
+
+const verifyEmailInput = z.object({
+  email: emailSchema,
+  code: z.string().trim().regex(/^\d{6,10}$/, "Enter the code from the email"),
+  publicKey: z.string().trim().min(40).max(400),
+  deviceName: personName,
+  algorithm: z.enum(["P256", "ED25519"]).default("P256"),
+});
+
+/** Checks the emailed code and registers the phone's key; returns its bearer token once. */
+export async function verifyEmail(ctx: Context, input: z.input<typeof verifyEmailInput>) {
+  const data = parseInput(verifyEmailInput, input);
+  if (!parsePublicKey(data.publicKey, data.algorithm)) {
+    throw ValidationError.field("publicKey", `Expected a ${data.algorithm === "P256" ? "P-256" : "Ed25519"} public key (SPKI DER, base64)`);
+  }
+  await ctx.limits.consume("emailVerifyPerIp", ctx.request.ip);
+  const key = emailKey(data.email);
+  const invalid = new UnauthenticatedError("This code is not valid; ask for a new one");
+  const pending = await ctx.db.emailVerification.findFirst({
+    where: { emailKey: key, usedAt: null, expiresAt: { gt: new Date() }, attempts: { lt: CODE_MAX_ATTEMPTS } },
+    orderBy: { createdAt: "desc" },
+  });
+  if (!pending) throw invalid;
+  // The attempt is counted before the comparison, so parallel guesses share the budget.
+  const counted = await ctx.db.emailVerification.updateMany({
+    where: { id: pending.id, usedAt: null, attempts: { lt: CODE_MAX_ATTEMPTS } },
+    data: { attempts: { increment: 1 } },
+  });
+  if (counted.count !== 1 || pending.codeHash !== ctx.config.pseudonymize(`${key}:${data.code}`)) throw invalid;
+
+  const token = newToken();
+  const authenticator = await ctx.db.$transaction(async (tx) => {
+    const used = await tx.emailVerification.updateMany({ where: { id: pending.id, usedAt: null }, data: { usedAt: new Date() } });
+    if (used.count !== 1) throw invalid;
+    return tx.authenticator.create({
+      data: { name: data.deviceName, algorithm: data.algorithm, publicKey: data.publicKey, tokenHash: hashToken(token), verifiedEmail: key },
+    });
+  });
+  return { deviceToken: token, authenticator };
+}
+
+/** Resolves a device bearer token to the authenticator behind it. */
+export async function authenticateDevice(services: Pick<Services, "db">, token: string): Promise<DeviceViewer | null> {
+  if (!token || token.length > 128) return null;
+  const authenticator = await services.db.authenticator.findUnique({
+    where: { tokenHash: hashToken(token) },
+    include: { user: { select: { status: true } } },
+  });
+  if (!authenticator || authenticator.revokedAt) return null;
+  if (authenticator.user && authenticator.user.status !== "ACTIVE") return null;
+  return {
+    authenticatorId: authenticator.id,
+    userId: authenticator.userId,
+    verifiedEmail: authenticator.verifiedEmail,
+    algorithm: authenticator.algorithm,
+    publicKey: authenticator.publicKey,
+  };
+}
+
+/** An admin shows this QR code so that one user's phone can be linked to them. */
+export async function startDeviceOnboarding(ctx: Context, input: { userId: string }) {
+  const user = await findManagedUser(ctx, input.userId);
+  const started = await createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
+    tenantId: user.tenantId,
+    kind: "DEVICE_ONBOARDING",
+    requesterKind: "BROWSER",
+    requesterName: `Onboarding for ${user.firstName} ${user.lastName}`,
+    requesterIp: ctx.request.ip,
+    requesterUserAgent: ctx.request.userAgent,
+    targetUserId: user.id,
+  });
+  return started;
+}
+
+export async function onboardDevice(ctx: Context, input: { qrPayload: string; signature: string }) {
+  const device = ctx.device;
+  if (!device) throw new UnauthenticatedError("Verify your email on this phone first");
+  const parsed = parseQrPayload(input.qrPayload);
+  if (!parsed) throw ValidationError.field("qrPayload", "This is not a Latchkey QR code");
+  const challenge = await readChallenge(ctx, parsed.challengeId);
+  if (!challenge || challenge.kind !== "DEVICE_ONBOARDING" || challenge.secretHash !== qrSecretHash(parsed.secret)) {
+    throw new NotFoundError("Challenge");
+  }
+  if (challenge.status !== "PENDING" && !(challenge.status === "SCANNED" && challenge.scannedById === device.authenticatorId)) {
+    throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
+  }
+  const user = await ctx.db.user.findUnique({ where: { id: challenge.targetUserId! }, include: { tenant: true } });
+  if (!user || user.status !== "ACTIVE") throw new NotFoundError("Challenge");
+  const addresses = [user.emailKey, user.personalEmail?.toLowerCase()].filter(Boolean);
+  if (!addresses.includes(device.verifiedEmail)) {
+    throw new ForbiddenError("This phone verified a different email address than this user's");
+  }
+  if (device.userId && device.userId !== user.id) throw new ConflictError("This phone is already linked to another user");
+  const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision: "ONBOARD", deviceId: device.authenticatorId });
+  if (!verifySignature(device, bytes, input.signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
+
+  const result = await ctx.db.$transaction(async (tx) => {
+    const consumed = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: { in: ["PENDING", "SCANNED"] }, expiresAt: { gt: new Date() } },
+      data: { status: "CONSUMED", scannedById: device.authenticatorId, decidedAt: new Date(), consumedAt: new Date(), approvedUserId: user.id },
+    });
+    if (consumed.count !== 1) return null;
+    const authenticator = await tx.authenticator.update({ where: { id: device.authenticatorId }, data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: new Date() } });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: "authenticator.enrolled",
+      targetType: "Authenticator",
+      targetId: authenticator.id,
+      data: { userId: user.id, name: authenticator.name },
+    }, { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` });
+    return { authenticator, event };
+  });
+  if (!result) throw new ConflictError("This code has expired or was already used");
+  publishAudit(ctx, [result.event]);
+  publishChallenge(ctx, challenge.id);
+  await notifyEnrollment(ctx, user, result.authenticator.name);
+  return result.authenticator;
+}
+
+/** The user and their tenant's admins hear of every new authenticator: a stolen enrollment does not go unnoticed. */
+async function notifyEnrollment(ctx: Context, user: { id: string; tenantId: string; email: string; firstName: string; lastName: string }, deviceName: string) {
+  const admins = await ctx.db.user.findMany({
+    where: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE", id: { not: user.id } },
+    select: { email: true },
+  });
+  const text = `A new authenticator, "${deviceName}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.\n\nIf this was not expected, revoke it in the portal.\n`;
+  for (const to of [user.email, ...admins.map((admin) => admin.email)]) {
+    await ctx.mailer.send({ to, subject: "New authenticator enrolled", text }).catch((error: unknown) => {
+      ctx.log.error("enrollment notice not sent", { error: String(error) });
+    });
+  }
+}
+
+/** The viewer's authenticators: a phone sees its user's (or only itself before onboarding), a signed-in user theirs. */
+export function listAuthenticators(ctx: Context) {
+  if (ctx.device) {
+    return ctx.db.authenticator.findMany({
+      where: ctx.device.userId ? { userId: ctx.device.userId, revokedAt: null } : { id: ctx.device.authenticatorId },
+      orderBy: { createdAt: "asc" },
+    });
+  }
+  if (ctx.viewer) {
+    return ctx.db.authenticator.findMany({ where: { userId: ctx.viewer.userId, revokedAt: null }, orderBy: { createdAt: "asc" } });
+  }
+  throw new UnauthenticatedError();
+}
+
+/** Users revoke their own authenticators; admins those of users they manage. */
+export async function revokeAuthenticator(ctx: Context, id: string) {
+  if (!ctx.device && !ctx.viewer) throw new UnauthenticatedError();
+  if (!isUuid(id)) throw new NotFoundError("Authenticator");
+  const authenticator = await ctx.db.authenticator.findFirst({ where: { id, revokedAt: null } });
+  if (!authenticator) throw new NotFoundError("Authenticator");
+  const ownerId = ctx.device?.userId ?? ctx.viewer?.userId ?? null;
+  const own = authenticator.id === ctx.device?.authenticatorId || (ownerId !== null && authenticator.userId === ownerId);
+  if (!own) {
+    if (!ctx.viewer || !authenticator.userId) throw new NotFoundError("Authenticator");
+    await findManagedUser(ctx, authenticator.userId).catch(() => {
+      throw new NotFoundError("Authenticator");
+    });
+  }
+  const user = authenticator.userId ? await ctx.db.user.findUnique({ where: { id: authenticator.userId } }) : null;
+  const event = await ctx.db.$transaction(async (tx) => {
+    await tx.authenticator.update({ where: { id: authenticator.id }, data: { revokedAt: new Date() } });
+    return user
+      ? recordAudit(tx, ctx, { tenantId: user.tenantId, action: "authenticator.revoked", targetType: "Authenticator", targetId: authenticator.id })
+      : null;
+  });
+  if (event) publishAudit(ctx, [event]);
+  return authenticator.id;
+}

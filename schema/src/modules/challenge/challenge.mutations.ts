@@ -1,0 +1,76 @@
+import { builder } from "../../builder.ts";
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
+import { Challenge, ChallengeKind, ChallengeScan } from "./challenge.types.ts";
+import { decideChallenge, redeemChallenge, scanChallenge, startPortalLogin } from "./challenge.service.ts";
+
+const StartLoginChallengeInput = builder.inputType("StartLoginChallengeInput", {
+  fields: (t) => ({
+    tenant: t.string({ description: "The tenant's slug (a browser names it; a workstation's is known)." }),
+    kind: t.field({ type: ChallengeKind, required: true }),
+  }),
+});
+
+const StartLoginChallengePayload = builder.simpleObject("StartLoginChallengePayload", {
+  description: "Show `qrPayload` as a QR code, watch with `watchToken`, and keep `redeemSecret` to yourself.",
+  fields: (t) => ({
+    challenge: t.field({ type: Challenge }),
+    qrPayload: t.string(),
+    watchToken: t.string(),
+    redeemSecret: t.string(),
+  }),
+});
+
+const DecideChallengePayload = builder.simpleObject("DecideChallengePayload", {
+  fields: (t) => ({ challenge: t.field({ type: Challenge }) }),
+});
+
+const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError];
+
+builder.mutationFields((t) => ({
+  startLoginChallenge: t.field({
+    type: StartLoginChallengePayload,
+    description: "Starts a QR sign-in. Browsers need no session; rate-limited per IP and per tenant.",
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError],
+      union: { name: "StartLoginChallengeResult" },
+    },
+    args: { input: t.arg({ type: StartLoginChallengeInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const started = await startPortalLogin(ctx, input);
+      return { ...started, challenge: started.challenge as never };
+    },
+  }),
+  scanChallenge: t.field({
+    type: ChallengeScan,
+    description: "The phone scanned a code: claim it for this phone and show who is asking.",
+    errors: { types: decisionErrors, union: { name: "ScanChallengeResult" } },
+    args: { qrPayload: t.arg.string({ required: true }) },
+    resolve: (_root, args, ctx) => scanChallenge(ctx, args.qrPayload),
+  }),
+  approveChallenge: t.field({
+    type: DecideChallengePayload,
+    description: "Approves a code this phone scanned; `signature` covers the canonical bytes with decision APPROVE.",
+    errors: { types: decisionErrors, union: { name: "ApproveChallengeResult" } },
+    args: { id: t.arg.id({ required: true }), signature: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "APPROVE")) as never }),
+  }),
+  denyChallenge: t.field({
+    type: DecideChallengePayload,
+    description: "Denies a code this phone scanned; `signature` covers the canonical bytes with decision DENY.",
+    errors: { types: decisionErrors, union: { name: "DenyChallengeResult" } },
+    args: { id: t.arg.id({ required: true }), signature: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "DENY")) as never }),
+  }),
+  redeemChallenge: t.field({
+    type: AuthPayload,
+    description: "Exchanges an APPROVED challenge for what it grants, once. For PORTAL_LOGIN: a session.",
+    errors: { types: [NotFoundError, ConflictError, ForbiddenError], union: { name: "RedeemChallengeResult" } },
+    args: {
+      id: t.arg.id({ required: true }),
+      redeemSecret: t.arg.string({ required: true }),
+      tokenDelivery: t.arg({ type: TokenDelivery, defaultValue: "BEARER" }),
+    },
+    resolve: (_root, args, ctx) => redeemChallenge(ctx, String(args.id), args.redeemSecret, args.tokenDelivery ?? "BEARER"),
+  }),
+}));

@@ -1,0 +1,274 @@
+// The one state machine behind every QR approval:
+//   PENDING -> SCANNED -> APPROVED | DENIED, EXPIRED from PENDING/SCANNED, then CONSUMED.
+// Every transition is a conditional update on the expected state and expiry,
+// so two instances (or two phones) racing cannot both win, and each checks, in
+// order: not found, already handled, tenant, permission.
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import type { Challenge, ChallengeKind, ChallengeStatus, Prisma } from "@latchkey/db";
+import type { Context, Services } from "../../context.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { hashToken } from "../../security/tokens.ts";
+import { isUuid } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { deliverSession, startSession, type TokenDelivery } from "../session/session.service.ts";
+import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
+import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
+
+export const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
+const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
+
+type Db = Prisma.TransactionClient;
+
+function sameHash(a: string, b: string) {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+export function publishChallenge(ctx: Pick<Services, "pubsub" | "log">, id: string) {
+  try {
+    ctx.pubsub.publish("challenge:updated", id, { id });
+  } catch (error) {
+    // Waiters also poll, so a lost publish delays, never loses, the outcome.
+    ctx.log.error("challenge publish failed", { challengeId: id, error: String(error) });
+  }
+}
+
+export type NewChallenge = {
+  tenantId: string;
+  kind: ChallengeKind;
+  requesterKind: string;
+  requesterName: string;
+  requesterIp: string | null;
+  requesterUserAgent: string | null;
+  targetUserId?: string | null;
+};
+
+/** Creates a challenge; its three secrets are returned once and stored only hashed. */
+export async function createChallenge(db: Db, ttlSeconds: number, input: NewChallenge) {
+  const qrSecret = newQrSecret();
+  const watchToken = randomBytes(32).toString("base64url");
+  const redeemSecret = randomBytes(32).toString("base64url");
+  const challenge = await db.challenge.create({
+    data: {
+      ...input,
+      requesterUserAgent: input.requesterUserAgent?.slice(0, 512) ?? null,
+      targetUserId: input.targetUserId ?? null,
+      secretHash: qrSecretHash(qrSecret),
+      watchTokenHash: hashToken(watchToken),
+      redeemSecretHash: hashToken(redeemSecret),
+      expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+    },
+  });
+  return { challenge, qrPayload: formatQrPayload(challenge.id, qrSecret), watchToken, redeemSecret };
+}
+
+/**
+ * Reads a challenge with expiry applied: a PENDING or SCANNED challenge past
+ * its time becomes EXPIRED here, on read, not only when a timer fires.
+ */
+export async function readChallenge(ctx: Pick<Services, "db" | "pubsub" | "log">, id: string): Promise<Challenge | null> {
+  if (!isUuid(id)) return null;
+  const challenge = await ctx.db.challenge.findUnique({ where: { id } });
+  if (!challenge) return null;
+  if (OPEN.includes(challenge.status) && challenge.expiresAt.getTime() <= Date.now()) {
+    const expired = await ctx.db.challenge.updateMany({
+      where: { id, status: { in: OPEN }, expiresAt: { lte: new Date() } },
+      data: { status: "EXPIRED" },
+    });
+    if (expired.count === 1) publishChallenge(ctx, id);
+    return ctx.db.challenge.findUnique({ where: { id } });
+  }
+  return challenge;
+}
+
+/** The challenge, if `watchToken` is the one handed to its requester. */
+export async function watchableChallenge(ctx: Context, id: string, watchToken: string) {
+  const challenge = await readChallenge(ctx, id);
+  if (!challenge || !sameHash(challenge.watchTokenHash, hashToken(watchToken))) return null;
+  return challenge;
+}
+
+export async function startPortalLogin(ctx: Context, input: { tenant?: string | null; kind: ChallengeKind }) {
+  if (input.kind !== "PORTAL_LOGIN") {
+    throw new ForbiddenError("Only a workstation can start this kind of challenge");
+  }
+  const slug = input.tenant?.trim().toLowerCase();
+  if (!slug) throw ValidationError.field("tenant", "Name the tenant to sign in to");
+  await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
+  const tenant = await ctx.db.tenant.findUnique({ where: { slug }, select: { id: true } });
+  if (!tenant) throw new NotFoundError("Tenant");
+  await ctx.limits.consume("challengeStartPerTenant", tenant.id);
+  return createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
+    tenantId: tenant.id,
+    kind: "PORTAL_LOGIN",
+    requesterKind: "BROWSER",
+    requesterName: describeBrowser(ctx.request.userAgent),
+    requesterIp: ctx.request.ip,
+    requesterUserAgent: ctx.request.userAgent,
+  });
+}
+
+/** A short, human name for the browser asking, as the phone shows it. */
+function describeBrowser(userAgent: string | null) {
+  if (!userAgent) return "Web browser";
+  const browser = /Edg\//.test(userAgent) ? "Edge" : /Firefox\//.test(userAgent) ? "Firefox" : /Chrom(e|ium)\//.test(userAgent) ? "Chrome" : /Safari\//.test(userAgent) ? "Safari" : "Web browser";
+  const os = /Windows/.test(userAgent) ? "Windows" : /Mac OS X/.test(userAgent) ? "macOS" : /Android/.test(userAgent) ? "Android" : /iPhone|iPad/.test(userAgent) ? "iOS" : /Linux/.test(userAgent) ? "Linux" : null;
+  return os ? `${browser} on ${os}` : browser;
+}
+
+function requireDevice(ctx: Context) {
+  if (!ctx.device) throw new UnauthenticatedError("Enroll this authenticator first");
+  return ctx.device;
+}
+
+/**
+ * May `userId` approve a sign-in to `tenantId`? Its own tenant's active users,
+ * and for a customer, its MSP's admins and the technicians delegated to it.
+ */
+export async function mayApprove(db: Db, userId: string, tenantId: string): Promise<boolean> {
+  const user = await db.user.findUnique({ where: { id: userId }, include: { tenant: true } });
+  if (!user || user.status !== "ACTIVE") return false;
+  if (user.tenantId === tenantId) return true;
+  if (user.tenant.kind !== "MSP") return false;
+  const customer = await db.tenant.findFirst({
+    where: {
+      id: tenantId,
+      kind: "CUSTOMER",
+      parentId: user.tenantId,
+      ...(user.role === "ADMIN" ? {} : { delegations: { some: { technicianId: user.id } } }),
+    },
+    select: { id: true },
+  });
+  return customer !== null;
+}
+
+/** Loads the challenge a QR payload names and proves the scanner saw its secret. */
+async function challengeFromQr(ctx: Context, qrPayload: string) {
+  const parsed = parseQrPayload(qrPayload);
+  if (!parsed) throw ValidationError.field("qrPayload", "This is not a Latchkey QR code");
+  const challenge = await readChallenge(ctx, parsed.challengeId);
+  if (!challenge || !sameHash(challenge.secretHash, qrSecretHash(parsed.secret))) throw new NotFoundError("Challenge");
+  return challenge;
+}
+
+export async function scanChallenge(ctx: Context, qrPayload: string) {
+  const device = requireDevice(ctx);
+  const challenge = await challengeFromQr(ctx, qrPayload);
+  if (challenge.kind === "DEVICE_ONBOARDING") {
+    // Any enrolled phone may look at an onboarding code; onboardDevice checks the email.
+  } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId))) {
+    // Indistinguishable from a code that does not exist.
+    throw new NotFoundError("Challenge");
+  }
+  if (TERMINAL.includes(challenge.status)) throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
+  if (challenge.status === "SCANNED" && challenge.scannedById !== device.authenticatorId) {
+    throw new ConflictError("Another phone already scanned this code");
+  }
+  if (challenge.status === "PENDING") {
+    const claimed = await ctx.db.challenge.updateMany({
+      where: { id: challenge.id, status: "PENDING", expiresAt: { gt: new Date() } },
+      data: { status: "SCANNED", scannedById: device.authenticatorId, scannedAt: new Date(), scannerIp: ctx.request.ip },
+    });
+    if (claimed.count !== 1) throw new ConflictError("Another phone already scanned this code");
+    publishChallenge(ctx, challenge.id);
+  }
+  const current = await ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id }, include: { tenant: true } });
+  return {
+    challenge: current,
+    tenant: { id: current.tenant.id, slug: current.tenant.slug, displayName: current.tenant.displayName },
+    requesterKind: current.requesterKind,
+    requesterName: current.requesterName,
+    requesterIp: current.requesterIp,
+    // The strongest hint of a relayed QR code: the screen and the phone are not on one network.
+    ipMatches: current.requesterIp !== null && current.requesterIp === ctx.request.ip,
+    userAgent: current.requesterUserAgent,
+    createdAt: current.createdAt,
+    expiresAt: current.expiresAt,
+  };
+}
+
+/** Only the phone that scanned may decide, with a signature over the canonical bytes. */
+export async function decideChallenge(ctx: Context, id: string, signature: string, decision: "APPROVE" | "DENY") {
+  const device = requireDevice(ctx);
+  if (!device.userId) throw new ForbiddenError("Link this authenticator to your account first");
+  await ctx.limits.consume("decisionPerDevice", device.authenticatorId);
+  await ctx.limits.consume("decisionPerUser", device.userId);
+  const challenge = await readChallenge(ctx, id);
+  if (!challenge || challenge.kind === "DEVICE_ONBOARDING" || challenge.scannedById !== device.authenticatorId) {
+    throw new NotFoundError("Challenge");
+  }
+  if (challenge.status !== "SCANNED") throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
+  if (!(await mayApprove(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Challenge");
+  const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision, deviceId: device.authenticatorId });
+  if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
+
+  const status: ChallengeStatus = decision === "APPROVE" ? "APPROVED" : "DENIED";
+  const { decided, event } = await ctx.db.$transaction(async (tx) => {
+    const decided = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date() } },
+      data: { status, decidedAt: new Date(), approvedUserId: decision === "APPROVE" ? device.userId : null },
+    });
+    if (decided.count !== 1) return { decided: false, event: null };
+    const event = await recordAudit(tx, ctx, {
+      tenantId: challenge.tenantId,
+      action: decision === "APPROVE" ? "challenge.approved" : "challenge.denied",
+      targetType: "Challenge",
+      targetId: challenge.id,
+      data: { kind: challenge.kind, authenticatorId: device.authenticatorId },
+    }, await deviceActor(ctx, device.userId!));
+    return { decided: true, event };
+  });
+  if (!decided) throw new ConflictError("This code is no longer waiting for a decision");
+  if (event) publishAudit(ctx, [event]);
+  publishChallenge(ctx, challenge.id);
+  await ctx.db.authenticator.update({ where: { id: device.authenticatorId }, data: { lastUsedAt: new Date() } });
+  return ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });
+}
+
+async function deviceActor(ctx: Context, userId: string) {
+  const user = await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true, firstName: true, lastName: true, email: true } });
+  return user ? { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` } : null;
+}
+
+/**
+ * Turns an APPROVED challenge into what its kind grants, exactly once: the
+ * APPROVED -> CONSUMED update is conditional, so of several instances racing
+ * with the same secret only one gets a row back.
+ */
+export async function redeemChallenge(ctx: Context, id: string, redeemSecret: string, delivery: TokenDelivery) {
+  const challenge = await readChallenge(ctx, id);
+  if (!challenge || !sameHash(challenge.redeemSecretHash, hashToken(redeemSecret))) throw new NotFoundError("Challenge");
+  if (challenge.kind !== "PORTAL_LOGIN") throw new ForbiddenError("Only a workstation can redeem this challenge");
+  if (challenge.status !== "APPROVED") {
+    throw new ConflictError(challenge.status === "CONSUMED" ? "This approval was already used" : `This challenge is ${challenge.status.toLowerCase()}`);
+  }
+  const result = await ctx.db.$transaction(async (tx) => {
+    const consumed = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: "APPROVED", expiresAt: { gt: new Date() } },
+      data: { status: "CONSUMED", consumedAt: new Date() },
+    });
+    if (consumed.count !== 1) return null;
+    const user = await tx.user.findUniqueOrThrow({ where: { id: challenge.approvedUserId! }, include: { tenant: true } });
+    // Re-checked at redemption: access withdrawn since the approval counts.
+    if (!(await mayApprove(tx, user.id, challenge.tenantId))) throw new ForbiddenError("This account may no longer sign in here");
+    const started = await startSession(ctx, tx, user, { homeKind: user.tenant.kind, workingTenantId: challenge.tenantId }, "QR");
+    const event = await recordAudit(
+      tx,
+      { ...ctx, viewer: started.viewer },
+      { tenantId: challenge.tenantId, action: "session.loggedIn", targetType: "Session", targetId: started.session.id, data: { method: "QR", challengeId: challenge.id } },
+    );
+    return { started, event, userId: user.id };
+  });
+  if (!result) throw new ConflictError("This approval was already used or has expired");
+  publishAudit(ctx, [result.event]);
+  publishChallenge(ctx, challenge.id);
+  const token = deliverSession(ctx, result.started, delivery);
+  return { token, userId: result.userId, tenantId: challenge.tenantId };
+}
+
+export function isTerminal(status: ChallengeStatus) {
+  return TERMINAL.includes(status);
+}
+
+export type { Decision };

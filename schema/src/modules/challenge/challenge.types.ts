@@ -1,0 +1,54 @@
+import { builder } from "../../builder.ts";
+
+export const ChallengeKind = builder.enumType("ChallengeKind", {
+  values: ["PORTAL_LOGIN", "DESKTOP_LOGIN", "ELEVATED_ACCESS", "DEVICE_ONBOARDING"] as const,
+});
+
+export const ChallengeStatus = builder.enumType("ChallengeStatus", {
+  values: ["PENDING", "SCANNED", "APPROVED", "DENIED", "EXPIRED", "CONSUMED"] as const,
+});
+
+/**
+ * A QR approval as its requester sees it. No authScopes: it is reached only
+ * with its watch token (or by the phone that scanned it), and shows no secret.
+ */
+export const Challenge = builder.prismaObject("Challenge", {
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    kind: t.expose("kind", { type: ChallengeKind }),
+    status: t.expose("status", { type: ChallengeStatus }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+  }),
+});
+
+export type ScanShape = {
+  challenge: { id: string; kind: string; status: string; expiresAt: Date };
+  tenant: { id: string; slug: string; displayName: string };
+  requesterKind: string;
+  requesterName: string;
+  requesterIp: string | null;
+  ipMatches: boolean;
+  userAgent: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+};
+
+const ScannedTenant = builder.simpleObject("ScannedTenant", {
+  description: "The tenant a scanned code signs in to, as the phone shows it.",
+  fields: (t) => ({ id: t.id(), slug: t.string(), displayName: t.string() }),
+});
+
+export const ChallengeScan = builder.objectRef<ScanShape>("ChallengeScan").implement({
+  description: "Who is asking, shown on the phone before it approves: the defence against a relayed QR code.",
+  fields: (t) => ({
+    challenge: t.field({ type: Challenge, resolve: (scan) => scan.challenge as never }),
+    tenant: t.field({ type: ScannedTenant, resolve: (scan) => scan.tenant }),
+    requesterKind: t.exposeString("requesterKind", { description: "BROWSER or WORKSTATION." }),
+    requesterName: t.exposeString("requesterName"),
+    requesterIp: t.exposeString("requesterIp", { nullable: true }),
+    ipMatches: t.exposeBoolean("ipMatches", { description: "Whether the requester's IP is the phone's." }),
+    userAgent: t.exposeString("userAgent", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+  }),
+});
