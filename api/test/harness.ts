@@ -1,7 +1,7 @@
 // Starts the real API on a free loopback port with real HTTP and WebSocket
 // clients. Embedded PGlite by default; PostgreSQL and Redis when DATABASE_URL /
 // REDIS_URL are set (as in CI).
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "graphql-ws";
@@ -19,7 +19,7 @@ export class Api {
   private constructor(
     readonly app: App,
     readonly url: string,
-    private readonly dataDir: string,
+    readonly dataDir: string,
     /** Every line the API logged, for checks that secrets never reach the log. */
     readonly logs: string[],
     /** Every SQL statement sent, for checks against N+1 queries. */
@@ -51,6 +51,21 @@ export class Api {
 
   get db() {
     return this.app.services.db;
+  }
+
+  /** Emails the API wrote to its outbox (DATA_DIR/outbox), oldest first, as raw text. */
+  async outbox(): Promise<string[]> {
+    const dir = join(this.dataDir, "outbox");
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return Promise.all(names.sort().map((name) => readFile(join(dir, name), "utf8")));
+  }
+
+  /** The newest code emailed to `address`. */
+  async emailedCode(address: string): Promise<string> {
+    const mails = (await this.outbox()).filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
+    const code = /verification code is (\d{6,10})/.exec(mails.at(-1) ?? "")?.[1];
+    if (!code) throw new Error(`no code emailed to ${address}`);
+    return code;
   }
 
   async request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {

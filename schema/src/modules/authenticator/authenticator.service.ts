@@ -88,6 +88,8 @@ export async function verifyEmail(ctx: Context, input: z.input<typeof verifyEmai
       data: { name: data.deviceName, algorithm: data.algorithm, publicKey: data.publicKey, tokenHash: hashToken(token), verifiedEmail: key },
     });
   });
+  // The rest of this request (the returned authenticator) is answered to the new phone.
+  ctx.device = { authenticatorId: authenticator.id, userId: null, verifiedEmail: key, algorithm: authenticator.algorithm, publicKey: authenticator.publicKey };
   return { deviceToken: token, authenticator };
 }
 
@@ -163,6 +165,7 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
     return { authenticator, event };
   });
   if (!result) throw new ConflictError("This code has expired or was already used");
+  ctx.device = { ...device, userId: user.id };
   publishAudit(ctx, [result.event]);
   publishChallenge(ctx, challenge.id);
   await notifyEnrollment(ctx, user, result.authenticator.name);

@@ -204,6 +204,8 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
 
   const status: ChallengeStatus = decision === "APPROVE" ? "APPROVED" : "DENIED";
+  // Read before the transaction: on embedded PGlite a query outside it would wait for it.
+  const actor = await deviceActor(ctx, device.userId);
   const { decided, event } = await ctx.db.$transaction(async (tx) => {
     const decided = await tx.challenge.updateMany({
       where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date() } },
@@ -216,7 +218,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
       targetType: "Challenge",
       targetId: challenge.id,
       data: { kind: challenge.kind, authenticatorId: device.authenticatorId },
-    }, await deviceActor(ctx, device.userId!));
+    }, actor);
     return { decided: true, event };
   });
   if (!decided) throw new ConflictError("This code is no longer waiting for a decision");
