@@ -98,7 +98,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     throttle: new LoginThrottle(limiter),
-    limits: new RateLimits(limiter, { signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 } }),
+    limits: new RateLimits(limiter, {
+      signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
+      ...config.rateLimitOverrides,
+    }),
     config: {
       signUpEnabled: config.signUpEnabled,
       challengeTtlSeconds: config.challengeTtlSeconds,

@@ -31,6 +31,19 @@ const env = z.object({
   ARGON2_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
+  /** JSON: per-limit budgets replacing the defaults, e.g. {"challengeStartPerIp":{"points":1000,"durationSeconds":60}}. */
+  RATE_LIMIT_OVERRIDES: z
+    .string()
+    .transform((value, issue) => {
+      try {
+        return JSON.parse(value) as unknown;
+      } catch {
+        issue.addIssue({ code: "custom", message: "must be JSON" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string(), z.object({ points: z.number().int().positive(), durationSeconds: z.number().int().positive() })))
+    .optional(),
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
@@ -56,6 +69,7 @@ export type Config = {
   logLevel: string;
   pseudonymKey: string | undefined;
   challengeTtlSeconds: number;
+  rateLimitOverrides: Record<string, { points: number; durationSeconds: number }>;
   smtpUrl: string | undefined;
   mailFrom: string;
 };
@@ -88,6 +102,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     logLevel: e.LOG_LEVEL,
     pseudonymKey: e.LOG_PSEUDONYM_KEY,
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
+    rateLimitOverrides: e.RATE_LIMIT_OVERRIDES ?? {},
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
   };

@@ -114,7 +114,10 @@ export class RateLimits {
   private readonly budgets: RateBudgets;
 
   constructor(limiter: LimiterFactory, overrides: Partial<RateBudgets> = {}) {
-    const budgets = { ...RATE_LIMITS, ...overrides };
+    // Only known limits; an unknown name in the overrides is ignored.
+    const budgets = Object.fromEntries(
+      (Object.keys(RATE_LIMITS) as RateLimitName[]).map((name) => [name, overrides[name] ?? RATE_LIMITS[name]]),
+    ) as RateBudgets;
     this.budgets = budgets;
     this.limiters = Object.fromEntries(
       Object.entries(budgets).map(([name, budget]) => [name, limiter(name, budget.points, budget.durationSeconds)]),
