@@ -88,7 +88,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const bus = await createAppPubSub(config.redisUrl, log);
   const key = await pseudonymKey(config);
-  const limiter = limiterFactory(bus.redis ?? undefined);
+  const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
   const services: Services = {
     db: db.prisma,

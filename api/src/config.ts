@@ -44,6 +44,7 @@ const env = z.object({
     })
     .pipe(z.record(z.string(), z.object({ points: z.number().int().positive(), durationSeconds: z.number().int().positive() })))
     .optional(),
+  RATE_LIMIT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default("rl"),
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
@@ -69,6 +70,7 @@ export type Config = {
   logLevel: string;
   pseudonymKey: string | undefined;
   challengeTtlSeconds: number;
+  rateLimitNamespace: string;
   rateLimitOverrides: Record<string, { points: number; durationSeconds: number }>;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -103,6 +105,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     pseudonymKey: e.LOG_PSEUDONYM_KEY,
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
     rateLimitOverrides: e.RATE_LIMIT_OVERRIDES ?? {},
+    rateLimitNamespace: e.RATE_LIMIT_NAMESPACE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
   };

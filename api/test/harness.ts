@@ -38,6 +38,8 @@ export class Api {
       WEB_ORIGIN: "http://portal.test",
       // Every test signs up from 127.0.0.1; the sign-up limit has its own test.
       SIGNUPS_PER_HOUR_PER_IP: "100000",
+      // Counters in a shared Redis must not carry over between test servers.
+      RATE_LIMIT_NAMESPACE: `test-${process.pid}-${Date.now().toString(36)}`,
       ...env,
     });
     const queries: string[] = [];

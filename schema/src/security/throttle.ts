@@ -6,11 +6,12 @@ import { RateLimitedError } from "../errors.ts";
 
 export type LimiterFactory = (name: string, points: number, durationSeconds: number) => RateLimiterAbstract;
 
-export function limiterFactory(redis?: Redis): LimiterFactory {
+/** `namespace` separates deployments (or test runs) that share one Redis. */
+export function limiterFactory(redis?: Redis, namespace = "rl"): LimiterFactory {
   return (name, points, duration) =>
     redis
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `rl:${name}`, points, duration })
-      : new RateLimiterMemory({ keyPrefix: `rl:${name}`, points, duration });
+      ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${namespace}:${name}`, points, duration })
+      : new RateLimiterMemory({ keyPrefix: `${namespace}:${name}`, points, duration });
 }
 
 /** Failures allowed per (account, client IP) before the backoff starts. */
