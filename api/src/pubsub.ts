@@ -48,7 +48,22 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
     connectedOnce = true;
   });
 
-  const eventTarget = createRedisEventTarget({ publishClient, subscribeClient });
+  // The event target fires Redis commands without awaiting them; while Redis is
+  // down they reject. Every such failure is logged (the state is already in
+  // the database, and waiters re-read it), never left as an unhandled rejection.
+  const logged = (what: string) => (error: unknown) => log.error(`redis ${what} failed`, { error: String(error) });
+  const publishing = {
+    publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(logged(`publish to ${channel}`)),
+  };
+  const subscribing = {
+    on: (event: string, listener: (...args: never[]) => void) => subscribeClient.on(event, listener),
+    subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(logged(`subscribe to ${channel}`)),
+    unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(logged(`unsubscribe from ${channel}`)),
+  };
+  const eventTarget = createRedisEventTarget({
+    publishClient: publishing as unknown as Redis,
+    subscribeClient: subscribing as unknown as Redis,
+  });
   const pubsub = createPubSub<Topics>({ eventTarget });
   return {
     pubsub,
