@@ -56,7 +56,7 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
     publish: (channel: string, message: string) => publishClient.publish(channel, message).catch(logged(`publish to ${channel}`)),
   };
   const subscribing = {
-    on: (event: string, listener: (...args: never[]) => void) => subscribeClient.on(event, listener),
+    on: (event: string, listener: Parameters<Redis["on"]>[1]) => subscribeClient.on(event, listener),
     subscribe: (channel: string) => subscribeClient.subscribe(channel).catch(logged(`subscribe to ${channel}`)),
     unsubscribe: (channel: string) => subscribeClient.unsubscribe(channel).catch(logged(`unsubscribe from ${channel}`)),
   };
