@@ -1,0 +1,277 @@
+import { AuthenticatorError } from "./authenticator-error.ts";
+import { readStateFile, writeStateFile, type AuthenticatorState, type AuthenticatorTenant } from "./authenticator-state.ts";
+import { challengeSigningBytes, type ChallengeDecision } from "./challenge-signature.ts";
+import { DeviceKey, type DeviceKeyAlgorithm } from "./device-key.ts";
+import { expectPayload, postGraphQL } from "./graphql-transport.ts";
+import {
+  APPROVE_CHALLENGE,
+  AUTHENTICATORS,
+  DENY_CHALLENGE,
+  ONBOARD_DEVICE,
+  REQUEST_EMAIL_VERIFICATION,
+  REVOKE_AUTHENTICATOR,
+  SCAN_CHALLENGE,
+  VERIFY_EMAIL,
+} from "./operations.ts";
+import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
+
+export const DEFAULT_API_URL = "http://localhost:4000/graphql";
+
+export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS" | "DEVICE_ONBOARDING";
+export type ChallengeStatus = "PENDING" | "SCANNED" | "APPROVED" | "DENIED" | "EXPIRED" | "CONSUMED";
+
+export interface Challenge {
+  id: string;
+  kind: ChallengeKind;
+  status: ChallengeStatus;
+  expiresAt: string;
+}
+
+/** Who is asking: what `scanChallenge` tells the person holding the phone before they decide. */
+export interface ChallengeScan {
+  challenge: Challenge;
+  tenant: AuthenticatorTenant;
+  requesterKind: string;
+  requesterName: string;
+  requesterIp: string | null;
+  /** Whether the requester's IP is the phone's own: a mismatch is how a relayed QR code shows. */
+  ipMatches: boolean;
+  userAgent: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+/** An authenticator as the API lists it (`type Authenticator`). */
+export interface AuthenticatorRecord {
+  id: string;
+  name: string;
+  algorithm: DeviceKeyAlgorithm;
+  createdAt: string;
+  lastUsedAt: string | null;
+  /** Null until the device is onboarded. (Its tenant is the one shown when scanning the onboarding code.) */
+  user: { id: string; email: string } | null;
+}
+
+export interface CreateAuthenticatorOptions {
+  apiUrl?: string;
+  algorithm?: DeviceKeyAlgorithm;
+  /** Where to keep the state; when set, every change (enrollment, onboarding, self-revocation) is saved there at once. */
+  statePath?: string;
+}
+
+/**
+ * The reference mobile authenticator: a device key pair, and once enrolled the
+ * device id and token the API issued for it. It signs its decisions on QR
+ * challenges with the device key (see `challengeSigningBytes`).
+ */
+export class Authenticator {
+  private constructor(
+    private state: AuthenticatorState,
+    private readonly key: DeviceKey,
+    /** The endpoint used for requests; may differ from the state's when given explicitly (e.g. `--api`). */
+    readonly apiUrl: string,
+    private statePath: string | null,
+  ) {}
+
+  /** A new authenticator with a fresh key pair, not yet enrolled. */
+  static async create(options: CreateAuthenticatorOptions = {}): Promise<Authenticator> {
+    const key = await DeviceKey.generate(options.algorithm ?? "P256");
+    const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
+    const state: AuthenticatorState = {
+      version: 1,
+      apiUrl,
+      algorithm: key.algorithm,
+      publicKey: key.publicKey,
+      privateKey: key.privateKeyPkcs8,
+      deviceId: null,
+      deviceToken: null,
+      deviceName: null,
+      email: null,
+      userId: null,
+      tenant: null,
+    };
+    return new Authenticator(state, key, apiUrl, options.statePath ?? null);
+  }
+
+  /** Loads a state file; `apiUrl` overrides the endpoint it names. Later changes are saved back to the same file. */
+  static async load(statePath: string, options: { apiUrl?: string } = {}): Promise<Authenticator> {
+    return Authenticator.fromState(await readStateFile(statePath), { ...options, statePath });
+  }
+
+  static async fromState(state: AuthenticatorState, options: { apiUrl?: string; statePath?: string } = {}): Promise<Authenticator> {
+    const key = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
+    return new Authenticator({ ...state }, key, options.apiUrl ?? state.apiUrl, options.statePath ?? null);
+  }
+
+  /** Writes the state file (mode 0600) and remembers the path for later changes. */
+  async save(statePath: string | null = this.statePath): Promise<void> {
+    if (!statePath) throw new AuthenticatorError("NO_STATE_PATH", "no state file path to save the authenticator to");
+    await writeStateFile(statePath, this.state);
+    this.statePath = statePath;
+  }
+
+  /** A copy of everything the state file holds. */
+  toState(): AuthenticatorState {
+    return structuredClone(this.state);
+  }
+
+  /** This authenticator's id at the API, also the `deviceId` it signs with; null until enrolled. */
+  get deviceId(): string | null {
+    return this.state.deviceId;
+  }
+  get deviceToken(): string | null {
+    return this.state.deviceToken;
+  }
+  get algorithm(): DeviceKeyAlgorithm {
+    return this.state.algorithm;
+  }
+  /** SPKI DER, base64. */
+  get publicKey(): string {
+    return this.state.publicKey;
+  }
+  get tenant(): AuthenticatorTenant | null {
+    return this.state.tenant;
+  }
+  get isEnrolled(): boolean {
+    return this.state.deviceToken !== null && this.state.deviceId !== null;
+  }
+
+  /** Asks the API to email a verification code to `email`. */
+  async requestEmailVerification(email: string): Promise<{ sent: boolean; expiresAt: string }> {
+    const data = await this.send(REQUEST_EMAIL_VERIFICATION, { email });
+    return expectPayload<{ sent: boolean; expiresAt: string }>(data.requestEmailVerification, "RequestEmailVerificationPayload", "requestEmailVerification");
+  }
+
+  /**
+   * Proves the email with its code and registers this device's public key. The
+   * API answers with the device token, which it shows only this once: it is
+   * saved at once when the authenticator has a state path.
+   */
+  async verifyEmail(email: string, code: string, deviceName: string): Promise<AuthenticatorRecord> {
+    if (this.isEnrolled) {
+      throw new AuthenticatorError("ALREADY_ENROLLED", `this authenticator is already enrolled as ${this.state.deviceId}; use a new state file to enroll again`);
+    }
+    const data = await this.send(VERIFY_EMAIL, { email, code: code.trim(), publicKey: this.state.publicKey, deviceName, algorithm: this.state.algorithm });
+    const credential = expectPayload<{ deviceToken: string; authenticator: AuthenticatorRecord }>(data.verifyEmail, "AuthenticatorCredential", "verifyEmail");
+    this.state = {
+      ...this.state,
+      apiUrl: this.apiUrl,
+      deviceId: credential.authenticator.id,
+      deviceToken: credential.deviceToken,
+      deviceName: credential.authenticator.name,
+      email,
+      userId: credential.authenticator.user?.id ?? null,
+      tenant: null,
+    };
+    await this.persist();
+    return credential.authenticator;
+  }
+
+  /**
+   * Scans a QR challenge: the API marks it SCANNED by this device (only the
+   * device that scanned may decide) and says who is asking.
+   */
+  async scan(qrPayload: string): Promise<ChallengeScan> {
+    return (await this.scanParsed(parseQrPayload(qrPayload))).scan;
+  }
+
+  /** Scans, then approves the challenge with a signature over decision APPROVE. */
+  async approve(qrPayload: string): Promise<{ scan: ChallengeScan; challenge: Challenge }> {
+    return this.decide(qrPayload, "APPROVE");
+  }
+
+  /** Scans, then denies the challenge with a signature over decision DENY. */
+  async deny(qrPayload: string): Promise<{ scan: ChallengeScan; challenge: Challenge }> {
+    return this.decide(qrPayload, "DENY");
+  }
+
+  /**
+   * Joins this device to the user and tenant of a device-onboarding QR code:
+   * scans it (it must be of kind DEVICE_ONBOARDING), then calls `onboardDevice`
+   * with a signature over decision ONBOARD.
+   */
+  async onboard(qrPayload: string): Promise<{ scan: ChallengeScan; authenticator: AuthenticatorRecord }> {
+    const { qr, scan } = await this.scanParsed(parseQrPayload(qrPayload));
+    if (scan.challenge.kind !== "DEVICE_ONBOARDING") {
+      throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a device onboarding; use approve or deny`);
+    }
+    const signature = await this.sign(scan, qr, "ONBOARD");
+    const data = await this.send(ONBOARD_DEVICE, { qrPayload: formatQrPayload(qr), signature });
+    const { authenticator } = expectPayload<{ authenticator: AuthenticatorRecord }>(data.onboardDevice, "OnboardDevicePayload", "onboardDevice");
+    // The device joins the tenant of the code it scanned and signed for.
+    this.state = { ...this.state, userId: authenticator.user?.id ?? this.state.userId, tenant: scan.tenant, deviceName: authenticator.name };
+    await this.persist();
+    return { scan, authenticator };
+  }
+
+  /** The authenticators of this device's user (just this one before onboarding). */
+  async list(): Promise<AuthenticatorRecord[]> {
+    const data = await this.send(AUTHENTICATORS, {}, { authenticated: true });
+    return data.authenticators as AuthenticatorRecord[];
+  }
+
+  /**
+   * Revokes an authenticator of this user. Revoking this very device forgets
+   * its credential (the token no longer works), keeping the key file so the
+   * state shows what happened; enrolling again needs a new state file.
+   */
+  async revoke(id: string): Promise<string> {
+    const data = await this.send(REVOKE_AUTHENTICATOR, { id }, { authenticated: true });
+    const { revokedAuthenticatorId } = expectPayload<{ revokedAuthenticatorId: string }>(data.revokeAuthenticator, "RevokeAuthenticatorPayload", "revokeAuthenticator");
+    if (revokedAuthenticatorId === this.state.deviceId) {
+      this.state = { ...this.state, deviceToken: null, deviceId: null, userId: null, tenant: null };
+      await this.persist();
+    }
+    return revokedAuthenticatorId;
+  }
+
+  private async decide(qrPayload: string, decision: "APPROVE" | "DENY"): Promise<{ scan: ChallengeScan; challenge: Challenge }> {
+    const { qr, scan } = await this.scanParsed(parseQrPayload(qrPayload));
+    if (decision === "APPROVE" && scan.challenge.kind === "DEVICE_ONBOARDING") {
+      throw new AuthenticatorError("WRONG_CHALLENGE_KIND", "this QR code onboards a device; use onboard");
+    }
+    const signature = await this.sign(scan, qr, decision);
+    const [document, field] = decision === "APPROVE" ? [APPROVE_CHALLENGE, "approveChallenge"] : [DENY_CHALLENGE, "denyChallenge"];
+    const data = await this.send(document, { id: scan.challenge.id, signature }, { authenticated: true });
+    const { challenge } = expectPayload<{ challenge: Challenge }>(data[field], "DecideChallengePayload", field);
+    return { scan, challenge };
+  }
+
+  private async scanParsed(qr: QrPayload): Promise<{ qr: QrPayload; scan: ChallengeScan }> {
+    const data = await this.send(SCAN_CHALLENGE, { qrPayload: formatQrPayload(qr) }, { authenticated: true });
+    const scan = expectPayload<ChallengeScan>(data.scanChallenge, "ChallengeScan", "scanChallenge");
+    // We sign the server's challenge id; it must be the one in the QR code we were shown.
+    if (scan.challenge.id.toLowerCase() !== qr.challengeId.toLowerCase()) {
+      throw new AuthenticatorError("BAD_RESPONSE", `scanChallenge answered about challenge ${scan.challenge.id}, not the scanned ${qr.challengeId}`);
+    }
+    return { qr, scan };
+  }
+
+  private async sign(scan: ChallengeScan, qr: QrPayload, decision: ChallengeDecision): Promise<string> {
+    const deviceId = this.requireEnrollment().deviceId;
+    const bytes = challengeSigningBytes({ tenantId: scan.tenant.id, challengeId: scan.challenge.id, qrSecret: qr.qrSecret, decision, deviceId });
+    return this.key.sign(bytes);
+  }
+
+  private requireEnrollment(): { deviceId: string; deviceToken: string } {
+    const { deviceId, deviceToken } = this.state;
+    if (!deviceId || !deviceToken) {
+      throw new AuthenticatorError("NOT_ENROLLED", "this authenticator is not enrolled; run `authenticator enroll --email <address>` first");
+    }
+    return { deviceId, deviceToken };
+  }
+
+  private async send(query: string, variables: Record<string, unknown>, options: { authenticated?: boolean } = {}) {
+    const token = options.authenticated ? this.requireEnrollment().deviceToken : this.state.deviceToken;
+    return postGraphQL(this.apiUrl, query, variables, token);
+  }
+
+  private async persist(): Promise<void> {
+    if (this.statePath) await writeStateFile(this.statePath, this.state);
+  }
+}
+
+/** The canonical text of a parsed payload: what the QR code said, without surrounding whitespace. */
+function formatQrPayload(qr: QrPayload): string {
+  return `${QR_PAYLOAD_PREFIX}.${qr.challengeId}.${qr.qrSecret}`;
+}

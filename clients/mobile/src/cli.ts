@@ -1,0 +1,237 @@
+// `authenticator`: the reference mobile authenticator as a command line. Every
+// command takes --api and --state; results go to stdout, prompts and errors to
+// stderr; the exit code is 0 on success and 1 with one `error: CODE: message`
+// line otherwise.
+import { hostname } from "node:os";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { Authenticator, DEFAULT_API_URL, type AuthenticatorRecord } from "./authenticator.ts";
+import { AuthenticatorError } from "./authenticator-error.ts";
+import { readStateFile } from "./authenticator-state.ts";
+import type { DeviceKeyAlgorithm } from "./device-key.ts";
+import { parseQrPayload } from "./qr-payload.ts";
+import { describeScan, printable } from "./scan-description.ts";
+
+const DEFAULT_STATE_FILE = "./authenticator.json";
+
+const USAGE = `Usage: authenticator <command> [options]
+
+Commands:
+  enroll --email E [--code C] [--name N] [--algorithm p256|ed25519]
+                         register this device's new key with a verified email; without --code,
+                         asks the API to email a code, then reads it from standard input
+  onboard <qrPayload>    join the user and tenant of a device-onboarding QR code
+  scan <qrPayload>       show who is asking, without deciding
+  approve <qrPayload>    show who is asking, then approve
+  deny <qrPayload>       show who is asking, then deny
+  list                   list the authenticators of this device's user
+  revoke <id>            revoke an authenticator
+
+Options (every command):
+  --api URL              GraphQL endpoint (default: the state file's, else ${DEFAULT_API_URL})
+  --state FILE           state file with the device key and token (default: ${DEFAULT_STATE_FILE})
+  -h, --help             show this help
+`;
+
+const OPTIONS = {
+  api: { type: "string" },
+  state: { type: "string" },
+  help: { type: "boolean", short: "h" },
+  email: { type: "string" },
+  code: { type: "string" },
+  name: { type: "string" },
+  algorithm: { type: "string" },
+} as const;
+
+type Values = { api?: string; state?: string; help?: boolean; email?: string; code?: string; name?: string; algorithm?: string };
+
+interface Command {
+  /** Options beyond --api/--state/--help. */
+  options: (keyof Values)[];
+  /** Name of the one positional argument, if any. */
+  argument?: string;
+  run(values: Values, argument: string | undefined): Promise<void>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  enroll: { options: ["email", "code", "name", "algorithm"], run: (values) => enroll(values) },
+  onboard: {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, authenticator } = await (await load(values)).onboard(qrPayload!);
+      print(...describeScan(scan));
+      const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
+      print(`Onboarded: this device now approves sign-ins${user} in ${printable(scan.tenant.displayName)} (${printable(scan.tenant.slug)}).`);
+    },
+  },
+  scan: {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      print(...describeScan(await (await load(values)).scan(qrPayload!)));
+    },
+  },
+  approve: {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, challenge } = await (await load(values)).approve(qrPayload!);
+      print(...describeScan(scan), `Approved: challenge ${challenge.id} is now ${challenge.status}.`);
+    },
+  },
+  deny: {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, challenge } = await (await load(values)).deny(qrPayload!);
+      print(...describeScan(scan), `Denied: challenge ${challenge.id} is now ${challenge.status}.`);
+    },
+  },
+  list: {
+    options: [],
+    async run(values) {
+      const authenticator = await load(values);
+      const records = await authenticator.list();
+      if (records.length === 0) print("No authenticators.");
+      for (const record of records) print(describeRecord(record, authenticator.deviceId));
+    },
+  },
+  revoke: {
+    options: [],
+    argument: "id",
+    async run(values, id) {
+      const authenticator = await load(values);
+      const revoked = await authenticator.revoke(id!);
+      print(
+        revoked === id && !authenticator.isEnrolled
+          ? `Revoked authenticator ${revoked}, which was this device: its token is forgotten; enroll again to use it.`
+          : `Revoked authenticator ${revoked}.`,
+      );
+    },
+  },
+};
+
+async function enroll(values: Values): Promise<void> {
+  if (!values.email) throw usage("enroll needs --email");
+  const statePath = statePathOf(values);
+  const existing = await readStateFile(statePath).catch((error: unknown) => {
+    if (error instanceof AuthenticatorError && error.code === "NO_STATE") return null;
+    throw error;
+  });
+  // Enrolling over an enrolled state file would throw away a working device
+  // token and leave an orphaned authenticator at the API.
+  if (existing?.deviceToken) {
+    throw new AuthenticatorError("ALREADY_ENROLLED", `${statePath} is already enrolled as ${existing.deviceId}; use another --state file, or revoke this device first`);
+  }
+  const authenticator = await Authenticator.create({ apiUrl: values.api ?? DEFAULT_API_URL, algorithm: algorithmOf(values.algorithm), statePath });
+  let code = values.code;
+  if (code === undefined) {
+    const sent = await authenticator.requestEmailVerification(values.email);
+    process.stderr.write(`A verification code was sent to ${values.email}; it expires at ${sent.expiresAt}.\n`);
+    code = await readLine("Verification code: ");
+  }
+  const record = await authenticator.verifyEmail(values.email, code, values.name ?? `${hostname()} (Latchkey CLI)`);
+  print(`Enrolled: this device is authenticator ${record.id} "${record.name}" (${record.algorithm}); state saved to ${statePath}.`);
+  if (!record.user) print("Next: scan a device-onboarding QR code with `authenticator onboard <qrPayload>`.");
+}
+
+function algorithmOf(value: string | undefined): DeviceKeyAlgorithm {
+  switch (value?.toLowerCase()) {
+    case undefined:
+    case "p256":
+    case "p-256":
+      return "P256";
+    case "ed25519":
+      return "ED25519";
+    default:
+      throw usage(`--algorithm must be p256 or ed25519, not "${value}"`);
+  }
+}
+
+/** One line of standard input: typed at a prompt on a terminal, or the first line of a pipe. */
+async function readLine(prompt: string): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write(prompt);
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const line of lines) return line.trim();
+  } finally {
+    lines.close();
+    // Let the process end even if whoever feeds stdin keeps it open.
+    process.stdin.pause();
+    process.stdin.unref?.();
+  }
+  throw new AuthenticatorError("NO_CODE", "standard input ended before a verification code was entered");
+}
+
+function statePathOf(values: Values): string {
+  return resolve(values.state ?? DEFAULT_STATE_FILE);
+}
+
+function load(values: Values): Promise<Authenticator> {
+  return Authenticator.load(statePathOf(values), values.api === undefined ? {} : { apiUrl: values.api });
+}
+
+function describeRecord(record: AuthenticatorRecord, thisDevice: string | null): string {
+  const parts = [
+    record.id,
+    `"${printable(record.name)}"`,
+    record.algorithm,
+    record.user ? record.user.email : "not onboarded",
+    `created ${record.createdAt}`,
+    `last used ${record.lastUsedAt ?? "never"}`,
+    record.id === thisDevice ? "(this device)" : null,
+  ];
+  return parts.filter((part) => part !== null).join("  ");
+}
+
+function print(...lines: string[]): void {
+  for (const line of lines) process.stdout.write(`${line}\n`);
+}
+
+function usage(message: string): AuthenticatorError {
+  return new AuthenticatorError("USAGE", `${message} (see authenticator --help)`);
+}
+
+/** The one stderr line for a failure: `error: CODE: message`, with a ValidationError's fields and a rate limit's wait. */
+function errorLine(error: unknown): string {
+  let code = "INTERNAL";
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof AuthenticatorError) {
+    code = error.code;
+    // A one-field ValidationError's message is that field's message: name the field instead of repeating it.
+    if (error.fields?.length) message += ` (${error.fields.map((field) => (field.message === error.message ? field.path : `${field.path}: ${field.message}`)).join("; ")})`;
+    if (error.retryAfterSeconds !== undefined) message += ` (retry in ${error.retryAfterSeconds} s)`;
+  } else if (typeof (error as { code?: unknown })?.code === "string" && String((error as { code: string }).code).startsWith("ERR_PARSE_ARGS")) {
+    code = "USAGE";
+  }
+  return `error: ${code}: ${message.replace(/\s*[\r\n]+\s*/g, " ")}`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true }) as { values: Values; positionals: string[] };
+  const [name, ...rest] = positionals;
+  if (values.help || name === "help") {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (!name) throw usage("no command given");
+  const command = COMMANDS[name];
+  if (!command) throw usage(`unknown command "${name}"`);
+  for (const option of Object.keys(values) as (keyof Values)[]) {
+    if (option !== "api" && option !== "state" && !command.options.includes(option)) throw usage(`${name} does not take --${option}`);
+  }
+  const expected = command.argument ? 1 : 0;
+  if (rest.length !== expected) throw usage(command.argument ? `${name} takes exactly one <${command.argument}>` : `${name} takes no arguments`);
+  // An unreadable QR code is the user's first problem to hear about, before any missing state file.
+  if (command.argument === "qrPayload") parseQrPayload(rest[0]!);
+  await command.run(values, rest[0]);
+}
+
+try {
+  await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`${errorLine(error)}\n`);
+  process.exitCode = 1;
+}

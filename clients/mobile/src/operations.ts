@@ -1,0 +1,129 @@
+// The GraphQL operations the authenticator sends, written against the API's
+// contract. Input objects are spelled out field by field so the documents do not
+// depend on the names of the generated input types. Each union selection asks
+// for `... on Error { code message }`, which every error type implements, and
+// for the extra fields of ValidationError / RateLimitedError only where the
+// union contains them (spreading a type a union lacks is a validation error).
+
+const AUTHENTICATOR_FIELDS = /* GraphQL */ `
+  fragment AuthenticatorFields on Authenticator {
+    id
+    name
+    algorithm
+    createdAt
+    lastUsedAt
+    user { id email }
+  }
+`;
+
+const CHALLENGE_FIELDS = /* GraphQL */ `
+  fragment ChallengeFields on Challenge { id kind status expiresAt }
+`;
+
+export const REQUEST_EMAIL_VERIFICATION = /* GraphQL */ `
+  mutation RequestEmailVerification($email: String!) {
+    requestEmailVerification(input: { email: $email }) {
+      __typename
+      ... on RequestEmailVerificationPayload { sent expiresAt }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+      ... on RateLimitedError { retryAfterSeconds }
+    }
+  }
+`;
+
+export const VERIFY_EMAIL = /* GraphQL */ `
+  mutation VerifyEmail($email: String!, $code: String!, $publicKey: String!, $deviceName: String!, $algorithm: DeviceKeyAlgorithm) {
+    verifyEmail(input: { email: $email, code: $code, publicKey: $publicKey, deviceName: $deviceName, algorithm: $algorithm }) {
+      __typename
+      ... on AuthenticatorCredential { deviceToken authenticator { ...AuthenticatorFields } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+      ... on RateLimitedError { retryAfterSeconds }
+    }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
+export const SCAN_CHALLENGE = /* GraphQL */ `
+  mutation ScanChallenge($qrPayload: String!) {
+    scanChallenge(qrPayload: $qrPayload) {
+      __typename
+      ... on ChallengeScan {
+        challenge { ...ChallengeFields }
+        tenant { id slug displayName }
+        requesterKind
+        requesterName
+        requesterIp
+        ipMatches
+        userAgent
+        createdAt
+        expiresAt
+      }
+      ... on Error { code message }
+    }
+  }
+  ${CHALLENGE_FIELDS}
+`;
+
+export const ONBOARD_DEVICE = /* GraphQL */ `
+  mutation OnboardDevice($qrPayload: String!, $signature: String!) {
+    onboardDevice(input: { qrPayload: $qrPayload, signature: $signature }) {
+      __typename
+      ... on OnboardDevicePayload { authenticator { ...AuthenticatorFields } }
+      ... on Error { code message }
+    }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
+export const APPROVE_CHALLENGE = /* GraphQL */ `
+  mutation ApproveChallenge($id: ID!, $signature: String!) {
+    approveChallenge(id: $id, signature: $signature) {
+      __typename
+      ... on DecideChallengePayload { challenge { ...ChallengeFields } }
+      ... on Error { code message }
+    }
+  }
+  ${CHALLENGE_FIELDS}
+`;
+
+export const DENY_CHALLENGE = /* GraphQL */ `
+  mutation DenyChallenge($id: ID!, $signature: String!) {
+    denyChallenge(id: $id, signature: $signature) {
+      __typename
+      ... on DecideChallengePayload { challenge { ...ChallengeFields } }
+      ... on Error { code message }
+    }
+  }
+  ${CHALLENGE_FIELDS}
+`;
+
+export const AUTHENTICATORS = /* GraphQL */ `
+  query Authenticators {
+    authenticators { ...AuthenticatorFields }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
+export const REVOKE_AUTHENTICATOR = /* GraphQL */ `
+  mutation RevokeAuthenticator($id: ID!) {
+    revokeAuthenticator(id: $id) {
+      __typename
+      ... on RevokeAuthenticatorPayload { revokedAuthenticatorId }
+      ... on Error { code message }
+    }
+  }
+`;
+
+/** Every document, by operation name, for checking them against the schema. */
+export const OPERATIONS = {
+  RequestEmailVerification: REQUEST_EMAIL_VERIFICATION,
+  VerifyEmail: VERIFY_EMAIL,
+  ScanChallenge: SCAN_CHALLENGE,
+  OnboardDevice: ONBOARD_DEVICE,
+  ApproveChallenge: APPROVE_CHALLENGE,
+  DenyChallenge: DENY_CHALLENGE,
+  Authenticators: AUTHENTICATORS,
+  RevokeAuthenticator: REVOKE_AUTHENTICATOR,
+} as const;
