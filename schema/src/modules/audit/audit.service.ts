@@ -43,3 +43,20 @@ export async function recordAudit(
 export function publishAudit(ctx: Pick<Context, "pubsub">, events: { id: string; tenantId: string }[]) {
   for (const event of events) ctx.pubsub.publish("auditEvent:added", event.tenantId, { id: event.id });
 }
+
+/**
+ * The shape of every audited change: `write` runs in one transaction together
+ * with the audit event it describes, and live feeds hear of the event only
+ * after the commit.
+ */
+export async function auditedChange<T>(
+  ctx: Pick<Context, "db" | "viewer" | "request" | "pubsub">,
+  write: (tx: Prisma.TransactionClient) => Promise<{ result: T; audit: AuditEntry }>,
+): Promise<T> {
+  const { result, event } = await ctx.db.$transaction(async (tx) => {
+    const { result, audit } = await write(tx);
+    return { result, event: await recordAudit(tx, ctx, audit) };
+  });
+  publishAudit(ctx, [event]);
+  return result;
+}

@@ -1,7 +1,7 @@
 import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
 import { isUuid } from "../../validation.ts";
-import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { auditedChange } from "../audit/audit.service.ts";
 import { uniqueViolation } from "../tenant/tenant.service.ts";
 
 /**
@@ -32,21 +32,15 @@ export async function delegateCustomerAccess(ctx: Context, input: { technicianId
     throw ValidationError.field("technicianId", "MSP admins already reach every customer; delegate to technicians");
   }
   try {
-    const { delegation, event } = await ctx.db.$transaction(async (tx) => {
+    return await auditedChange(ctx, async (tx) => {
       const delegation = await tx.delegation.create({
         data: { mspId, technicianId: technician.id, customerId: customer.id, createdById: ctx.viewer!.userId },
       });
-      const event = await recordAudit(tx, ctx, {
-        tenantId: mspId,
-        action: "delegation.granted",
-        targetType: "Delegation",
-        targetId: delegation.id,
-        data: { technicianId: technician.id, customerId: customer.id },
-      });
-      return { delegation, event };
+      return {
+        result: delegation,
+        audit: { tenantId: mspId, action: "delegation.granted", targetType: "Delegation", targetId: delegation.id, data: { technicianId: technician.id, customerId: customer.id } },
+      };
     });
-    publishAudit(ctx, [event]);
-    return delegation;
   } catch (error) {
     throw uniqueViolation(error, new ConflictError("This technician already has access to this customer"));
   }
@@ -54,18 +48,14 @@ export async function delegateCustomerAccess(ctx: Context, input: { technicianId
 
 export async function revokeCustomerAccess(ctx: Context, input: { technicianId: string; customerId: string }) {
   const { mspId, technician, customer } = await loadPair(ctx, input);
-  const event = await ctx.db.$transaction(async (tx) => {
+  await auditedChange(ctx, async (tx) => {
     const removed = await tx.delegation.deleteMany({ where: { technicianId: technician.id, customerId: customer.id } });
     if (removed.count === 0) throw new NotFoundError("Delegation");
-    return recordAudit(tx, ctx, {
-      tenantId: mspId,
-      action: "delegation.revoked",
-      targetType: "User",
-      targetId: technician.id,
-      data: { technicianId: technician.id, customerId: customer.id },
-    });
+    return {
+      result: removed.count,
+      audit: { tenantId: mspId, action: "delegation.revoked", targetType: "User", targetId: technician.id, data: { technicianId: technician.id, customerId: customer.id } },
+    };
   });
-  publishAudit(ctx, [event]);
   // Live views the technician opened on that customer must stop now, on every instance.
   ctx.pubsub.publish("user:accessChanged", technician.id, { reason: "delegation revoked" });
   return { technician, customer };

@@ -5,7 +5,7 @@ import { administeredTenants, reachableCustomers } from "../../access.ts";
 import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
 import { displayName, isUuid, parseInput } from "../../validation.ts";
-import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { auditedChange } from "../audit/audit.service.ts";
 import { customerName, customerSlug, slugSuffixes } from "./tenant-names.ts";
 
 type Db = Prisma.TransactionClient;
@@ -40,21 +40,12 @@ export async function createCustomer(ctx: Context, input: { name: string; displa
   const slug = customerSlug(data.name, msp.slug);
   if (slug.length > 63) throw ValidationError.field("name", "The subdomain would exceed 63 characters");
   try {
-    const { customer, event } = await ctx.db.$transaction(async (tx) => {
+    return await auditedChange(ctx, async (tx) => {
       const customer = await tx.tenant.create({
         data: { kind: "CUSTOMER", parentId: msp.id, slug, name: data.name, displayName: data.displayName },
       });
-      const event = await recordAudit(tx, ctx, {
-        tenantId: msp.id,
-        action: "customer.created",
-        targetType: "Tenant",
-        targetId: customer.id,
-        data: { slug },
-      });
-      return { customer, event };
+      return { result: customer, audit: { tenantId: msp.id, action: "customer.created", targetType: "Tenant", targetId: customer.id, data: { slug } } };
     });
-    publishAudit(ctx, [event]);
-    return customer;
   } catch (error) {
     throw uniqueViolation(error, new ConflictError("A customer with this name already exists", "name"));
   }
@@ -75,19 +66,16 @@ export async function updateTenantSettings(
   const changes: Prisma.TenantUpdateInput = {};
   if (data.userSource) changes.userSource = data.userSource;
   if (data.displayName) changes.displayName = data.displayName;
-  const { updated, event } = await ctx.db.$transaction(async (tx) => {
-    const updated = await tx.tenant.update({ where: { id: tenant.id }, data: changes });
-    const event = await recordAudit(tx, ctx, {
+  return auditedChange(ctx, async (tx) => ({
+    result: await tx.tenant.update({ where: { id: tenant.id }, data: changes }),
+    audit: {
       tenantId: tenant.id,
       action: "tenant.settingsUpdated",
       targetType: "Tenant",
       targetId: tenant.id,
       data: { userSource: data.userSource ?? null, displayName: data.displayName ?? null },
-    });
-    return { updated, event };
-  });
-  publishAudit(ctx, [event]);
-  return updated;
+    },
+  }));
 }
 
 /** Loads a mutation target through the tenant condition: anything else is NOT_FOUND. */

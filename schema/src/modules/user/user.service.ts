@@ -6,7 +6,7 @@ import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { passwordProblem } from "../../security/passwords.ts";
 import { email, isUuid, parseInput, personName } from "../../validation.ts";
-import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
 import { findAdministeredTenant, uniqueViolation } from "../tenant/tenant.service.ts";
 import { emailKey, username, usernameKey } from "./user-names.ts";
@@ -59,7 +59,7 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
   if (data.password) checkPassword(data.password, [data.firstName, data.lastName, data.username, data.email, tenant.slug]);
   const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
   try {
-    const { user, event } = await ctx.db.$transaction(async (tx) => {
+    return await auditedChange(ctx, async (tx) => {
       const user = await tx.user.create({
         data: {
           tenantId: tenant.id,
@@ -76,17 +76,11 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
           passwordVersion: passwordHash ? 1 : 0,
         },
       });
-      const event = await recordAudit(tx, ctx, {
-        tenantId: tenant.id,
-        action: "user.created",
-        targetType: "User",
-        targetId: user.id,
-        data: { username: user.username, role: user.role },
-      });
-      return { user, event };
+      return {
+        result: user,
+        audit: { tenantId: tenant.id, action: "user.created", targetType: "User", targetId: user.id, data: { username: user.username, role: user.role } },
+      };
     });
-    publishAudit(ctx, [event]);
-    return user;
   } catch (error) {
     throw uniqueViolation(error, conflictOnNames(error));
   }
@@ -123,19 +117,16 @@ export async function updateUser(ctx: Context, input: z.input<typeof updateUserI
   // An empty string clears the personal email; null/absent leaves it.
   if (data.personalEmail !== undefined && data.personalEmail !== null) changes.personalEmail = data.personalEmail || null;
   try {
-    const { updated, event } = await ctx.db.$transaction(async (tx) => {
-      const updated = await tx.user.update({ where: { id: user.id }, data: changes });
-      const event = await recordAudit(tx, ctx, {
+    return await auditedChange(ctx, async (tx) => ({
+      result: await tx.user.update({ where: { id: user.id }, data: changes }),
+      audit: {
         tenantId: user.tenantId,
         action: "user.updated",
         targetType: "User",
         targetId: user.id,
         data: { fields: Object.keys(changes).filter((key) => !key.endsWith("Key")) },
-      });
-      return { updated, event };
-    });
-    publishAudit(ctx, [event]);
-    return updated;
+      },
+    }));
   } catch (error) {
     throw uniqueViolation(error, conflictOnNames(error));
   }
@@ -167,21 +158,16 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   }
   checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
   const passwordHash = await ctx.passwords.hash(data.password);
-  const { ended, event } = await ctx.db.$transaction(async (tx) => {
+  const ended = await auditedChange(ctx, async (tx) => {
     await tx.user.update({
       where: { id: user.id },
       data: { passwordHash, passwordChangedAt: new Date(), passwordVersion: { increment: 1 } },
     });
-    const ended = await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) });
-    const event = await recordAudit(tx, ctx, {
-      tenantId: user.tenantId,
-      action: self ? "user.passwordChanged" : "user.passwordSet",
-      targetType: "User",
-      targetId: user.id,
-    });
-    return { ended, event };
+    return {
+      result: await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) }),
+      audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
+    };
   });
-  publishAudit(ctx, [event]);
   publishSessionsEnded(ctx, ended, "password changed");
   return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
 }
@@ -205,19 +191,15 @@ function assertNotSelf(ctx: Context, userId: string, what: string) {
 export async function setUserStatus(ctx: Context, userId: string, status: "ACTIVE" | "DISABLED") {
   const user = await findManagedUser(ctx, userId);
   if (status === "DISABLED") assertNotSelf(ctx, user.id, "disable");
-  const { updated, ended, event } = await ctx.db.$transaction(async (tx) => {
+  const { updated, ended } = await auditedChange(ctx, async (tx) => {
     if (status === "DISABLED") await assertNotLastAdmin(tx, user);
     const updated = await tx.user.update({ where: { id: user.id }, data: { status } });
     const ended = status === "DISABLED" ? await revokeSessions(tx, { userId: user.id }) : [];
-    const event = await recordAudit(tx, ctx, {
-      tenantId: user.tenantId,
-      action: status === "DISABLED" ? "user.disabled" : "user.enabled",
-      targetType: "User",
-      targetId: user.id,
-    });
-    return { updated, ended, event };
+    return {
+      result: { updated, ended },
+      audit: { tenantId: user.tenantId, action: status === "DISABLED" ? "user.disabled" : "user.enabled", targetType: "User", targetId: user.id },
+    };
   });
-  publishAudit(ctx, [event]);
   publishSessionsEnded(ctx, ended, "user disabled");
   return updated;
 }
@@ -225,20 +207,15 @@ export async function setUserStatus(ctx: Context, userId: string, status: "ACTIV
 export async function deleteUser(ctx: Context, userId: string) {
   const user = await findManagedUser(ctx, userId);
   assertNotSelf(ctx, user.id, "delete");
-  const { ended, event } = await ctx.db.$transaction(async (tx) => {
+  const ended = await auditedChange(ctx, async (tx) => {
     await assertNotLastAdmin(tx, user);
     const ended = await revokeSessions(tx, { userId: user.id });
     await tx.user.delete({ where: { id: user.id } });
-    const event = await recordAudit(tx, ctx, {
-      tenantId: user.tenantId,
-      action: "user.deleted",
-      targetType: "User",
-      targetId: user.id,
-      data: { username: user.username, email: user.email },
-    });
-    return { ended, event };
+    return {
+      result: ended,
+      audit: { tenantId: user.tenantId, action: "user.deleted", targetType: "User", targetId: user.id, data: { username: user.username, email: user.email } },
+    };
   });
-  publishAudit(ctx, [event]);
   publishSessionsEnded(ctx, ended, "user deleted");
   ctx.pubsub.publish("user:accessChanged", user.id, { reason: "user deleted" });
   return user.id;
@@ -253,22 +230,17 @@ export async function setUserRole(ctx: Context, input: z.input<typeof setRoleInp
   assertNotSelf(ctx, user.id, "change the role of");
   assertRoleFits(user.tenant.kind, data.role);
   if (user.role === data.role) return user;
-  const { updated, ended, event } = await ctx.db.$transaction(async (tx) => {
+  const { updated, ended } = await auditedChange(ctx, async (tx) => {
     await assertNotLastAdmin(tx, user);
     const updated = await tx.user.update({ where: { id: user.id }, data: { role: data.role } });
     // A technician made admin reaches every customer; delegations would be noise.
     if (data.role === "ADMIN") await tx.delegation.deleteMany({ where: { technicianId: user.id } });
     const ended = await revokeSessions(tx, { userId: user.id });
-    const event = await recordAudit(tx, ctx, {
-      tenantId: user.tenantId,
-      action: "user.roleChanged",
-      targetType: "User",
-      targetId: user.id,
-      data: { from: user.role, to: data.role },
-    });
-    return { updated, ended, event };
+    return {
+      result: { updated, ended },
+      audit: { tenantId: user.tenantId, action: "user.roleChanged", targetType: "User", targetId: user.id, data: { from: user.role, to: data.role } },
+    };
   });
-  publishAudit(ctx, [event]);
   publishSessionsEnded(ctx, ended, "role changed");
   ctx.pubsub.publish("user:accessChanged", user.id, { reason: "role changed" });
   return updated;
