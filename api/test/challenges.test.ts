@@ -111,6 +111,18 @@ describe("authenticator enrollment", () => {
     expect((await api.db.authenticator.findUniqueOrThrow({ where: { id: phone.deviceId! } })).userId).toBeNull();
   });
 
+  it("lets an admin revoke a user's phone, and an outsider not", async () => {
+    const technician = await msp.technician();
+    const phone = await phoneFor(api, msp.token, technician);
+    const outsider = await seed(api).msp();
+    const REVOKE = `mutation($id: ID!) { revokeAuthenticator(id: $id) { __typename ... on Error { code } } }`;
+    const denied = await api.gql(REVOKE, { id: phone.deviceId }, { token: outsider.token });
+    expect(denied.revokeAuthenticator).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND" });
+    const revoked = await api.gql(REVOKE, { id: phone.deviceId }, { token: msp.token });
+    expect(revoked.revokeAuthenticator.__typename).toBe("RevokeAuthenticatorPayload");
+    expect((await api.db.authenticator.findUniqueOrThrow({ where: { id: phone.deviceId! } })).revokedAt).not.toBeNull();
+  });
+
   it("lets a user revoke their phone, after which it can do nothing", async () => {
     const technician = await msp.technician();
     const phone = await phoneFor(api, msp.token, technician);
@@ -156,6 +168,30 @@ describe("portal login by QR", () => {
     await expectCode(phone.approve(started.qrPayload), "CONFLICT");
     const { challenge } = await api.gql(`query($id: ID!, $w: String!) { challenge(id: $id, watchToken: $w) { status } }`, { id: started.challenge.id, w: started.watchToken });
     expect(challenge.status).toBe("CONSUMED");
+  });
+
+  it("can also be watched over server-sent events", async () => {
+    const started = await startPortalLogin(api, msp.slug);
+    const controller = new AbortController();
+    const response = await fetch(`${api.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "text/event-stream" },
+      body: JSON.stringify({ query: WATCH, variables: { id: started.challenge.id, watchToken: started.watchToken } }),
+      signal: controller.signal,
+    });
+    expect(response.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const reader = response.body!.getReader();
+    let text = "";
+    const approved = phone.approve(started.qrPayload);
+    while (!text.includes("APPROVED")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    await approved;
+    controller.abort();
+    expect(text).toContain('"status":"PENDING"');
+    expect(text).toContain('"status":"APPROVED"');
   });
 
   it("lets exactly one of several simultaneous redemptions win", async () => {
