@@ -307,3 +307,18 @@ describe("expiry", () => {
     }
   });
 });
+
+describe("onboarding one's own phone", () => {
+  it("lets a technician show their own onboarding code, but not a colleague's", async () => {
+    const msp = await seed(api).msp();
+    const technician = await msp.technician();
+    const colleague = await msp.technician();
+    const token = await technician.token();
+    const own = await api.gql(ONBOARD, { userId: technician.id }, { token });
+    expect(own.startDeviceOnboarding.qrPayload).toMatch(/^lk1\./);
+    const phone = await enrolledPhone(api, technician.email);
+    await phone.onboard(own.startDeviceOnboarding.qrPayload);
+    const other = await api.gql(ONBOARD, { userId: colleague.id }, { token });
+    expect(other.startDeviceOnboarding).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND" });
+  });
+});

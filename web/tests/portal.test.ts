@@ -1,26 +1,15 @@
 // The portal end to end: real API on an embedded database, production build of the
 // portal, Debian's Chromium. Nothing is mocked.
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
 
 const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
-
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-];
 
 // The embedded database is new for every run; a shared PostgreSQL (CI may set DATABASE_URL)
 // keeps earlier runs' tenants, so there the MSP slug gets a random suffix.
@@ -33,9 +22,6 @@ const msp = {
   password: "correct horse battery staple 42",
 };
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-// A fresh machine may not have Chromium (`apt-get install chromium`); CI installs it and always runs these.
-const browserMissing = !existsSync(chromiumPath) && !process.env.CI;
 if (browserMissing) console.warn(`portal browser tests skipped: no Chromium at ${chromiumPath}`);
 
 describe.skipIf(browserMissing)("portal", () => {
@@ -48,11 +34,7 @@ describe.skipIf(browserMissing)("portal", () => {
 
   beforeAll(async () => {
     stack = await startStack();
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      args: CHROMIUM_ARGS,
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);

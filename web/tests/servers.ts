@@ -1,7 +1,7 @@
 // Starts the real API and the built portal for browser tests, each on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -81,14 +81,44 @@ class Server {
 export type Stack = {
   apiUrl: string;
   webUrl: string;
+  /** The API's DATA_DIR: its embedded database and, without SMTP, its outbox. */
+  dataDir: string;
   api: Server;
   web: Server;
+  /** Emails the API wrote to DATA_DIR/outbox, oldest first, as raw text. */
+  outbox: () => Promise<string[]>;
+  /** The newest verification code emailed to `address`. */
+  emailedCode: (address: string) => Promise<string>;
   stop: () => Promise<void>;
 };
 
-/** `next build` only when there is no build: turbo's test task already depends on build. */
-function buildPortalIfMissing() {
-  if (existsSync(join(webDir, ".next", "BUILD_ID"))) return;
+/** What `next build` reads: a build older than any of these is stale. */
+const BUILD_INPUTS = ["src", "next.config.ts", "package.json", "tsconfig.json"];
+/**
+ * Rewritten by every `npm run generate` (turbo runs it before typecheck) even when nothing
+ * changed; its documents come from the files under src/ that are checked anyway.
+ */
+const GENERATED = join(webDir, "src", "gql");
+
+function newestChange(path: string): number {
+  if (path === GENERATED) return 0;
+  const stats = statSync(path, { throwIfNoEntry: false });
+  if (!stats) return 0;
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  return Math.max(stats.mtimeMs, ...readdirSync(path).map((name) => newestChange(join(path, name))));
+}
+
+/**
+ * `next build` when there is no build, or when the portal's sources changed since the last one
+ * (turbo's test task already depends on build; this keeps `npm test` honest without turbo).
+ */
+function buildPortalIfStale() {
+  const buildId = join(webDir, ".next", "BUILD_ID");
+  if (existsSync(buildId)) {
+    const built = statSync(buildId).mtimeMs;
+    if (Math.max(...BUILD_INPUTS.map((input) => newestChange(join(webDir, input)))) <= built) return;
+    console.info("portal sources changed since the last build: rebuilding");
+  }
   const result = spawnSync(process.execPath, [require.resolve("next/dist/bin/next"), "build"], {
     cwd: webDir,
     env: { ...process.env, NEXT_TELEMETRY_DISABLED: "1" },
@@ -97,8 +127,8 @@ function buildPortalIfMissing() {
   if (result.status !== 0) throw new Error(`next build failed with ${result.status ?? result.signal}`);
 }
 
-export async function startStack(): Promise<Stack> {
-  buildPortalIfMissing();
+export async function startStack(options: { apiEnv?: Record<string, string> } = {}): Promise<Stack> {
+  buildPortalIfStale();
 
   const [apiPort, webPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), "latchkey-web-test-"));
@@ -115,6 +145,7 @@ export async function startStack(): Promise<Stack> {
       WEB_ORIGIN: webUrl,
       // With REDIS_URL set, rate-limit counters are shared with every other test run on this machine.
       SIGNUPS_PER_HOUR_PER_IP: "100000",
+      ...options.apiEnv,
     },
   });
   const web = new Server("portal", process.execPath, [join(webDir, "scripts/start.mjs")], {
@@ -132,5 +163,16 @@ export async function startStack(): Promise<Stack> {
     await stop();
     throw error;
   }
-  return { apiUrl, webUrl, api, web, stop };
+  const outbox = async () => {
+    const dir = join(dataDir, "outbox");
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return Promise.all(names.sort().map((name) => readFile(join(dir, name), "utf8")));
+  };
+  const emailedCode = async (address: string) => {
+    const mails = (await outbox()).filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
+    const code = /Your verification code is (\d{6,10})/.exec(mails.at(-1) ?? "")?.[1];
+    if (!code) throw new Error(`no verification code emailed to ${address}`);
+    return code;
+  };
+  return { apiUrl, webUrl, dataDir, api, web, outbox, emailedCode, stop };
 }

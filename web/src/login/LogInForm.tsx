@@ -116,6 +116,12 @@ export function LogInForm() {
         {fetching ? "Signing in…" : "Sign in"}
       </button>
       <p className="form-footer">
+        Have the Latchkey authenticator?{" "}
+        <Link href={values.tenant.trim() ? `/login/phone?tenant=${encodeURIComponent(values.tenant.trim().toLowerCase())}` : "/login/phone"}>
+          Log in with your phone
+        </Link>
+      </p>
+      <p className="form-footer">
         New MSP? <Link href="/signup">Create an account</Link>
       </p>
     </form>

@@ -1,3 +1,4 @@
+import { PortalNav } from "./PortalNav";
 import type { Viewer } from "./SignedIn";
 import { SignOutButton } from "./SignOutButton";
 
@@ -11,6 +12,7 @@ export function PortalHeader({ viewer }: { viewer: Viewer }) {
         <span>Latchkey</span>
         <span className="portal-tenant">{viewer.tenant.displayName}</span>
       </div>
+      <PortalNav viewer={viewer} />
       <nav className="portal-nav" aria-label="Account">
         <span className="portal-user">
           {viewer.user.firstName} {viewer.user.lastName}

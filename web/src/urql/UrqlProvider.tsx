@@ -1,15 +1,24 @@
 "use client";
 
-import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { cacheExchange, Client, fetchExchange, Provider, subscriptionExchange } from "urql";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 
-type Connection = { client: Client; closeWebSocket: () => void };
+type Connection = {
+  client: Client;
+  closeWebSocket: () => void;
+  /** Calls `listener` each time the WebSocket connects again after it dropped. */
+  onReconnected: (listener: () => void) => () => void;
+};
+
+/** How often graphql-ws reconnects (with growing, randomised waits) before a live view gives up. */
+const WEBSOCKET_RETRY_ATTEMPTS = 10;
 
 function connect(apiUrl: string): Connection {
   // Subscriptions use the same path over WebSocket. Created on first use: nothing opens until a
   // live view subscribes, and server rendering (no WebSocket in Node 20) never creates one.
   let ws: WsClient | null = null;
+  const reconnectListeners = new Set<() => void>();
   const client = new Client({
     url: apiUrl,
     // The session is an HttpOnly cookie set by the API; the portal never sees the token.
@@ -24,7 +33,18 @@ function connect(apiUrl: string): Connection {
           const input = { ...request, query: request.query ?? "" };
           return {
             subscribe(sink) {
-              ws ??= createWsClient({ url: apiUrl.replace(/^http/, "ws"), lazy: true });
+              ws ??= createWsClient({
+                url: apiUrl.replace(/^http/, "ws"),
+                lazy: true,
+                retryAttempts: WEBSOCKET_RETRY_ATTEMPTS,
+                on: {
+                  // Whatever was published while the socket was down is gone: live views
+                  // re-query the state they show (pub/sub is a hint, the API's state is the record).
+                  connected: (_socket, _payload, wasRetry) => {
+                    if (wasRetry) for (const listener of reconnectListeners) listener();
+                  },
+                },
+              });
               return { unsubscribe: ws.subscribe(input, sink) };
             },
           };
@@ -37,6 +57,10 @@ function connect(apiUrl: string): Connection {
     closeWebSocket() {
       void ws?.dispose();
       ws = null;
+    },
+    onReconnected(listener) {
+      reconnectListeners.add(listener);
+      return () => void reconnectListeners.delete(listener);
     },
   };
 }
@@ -53,6 +77,21 @@ export function useResetSession() {
   return useContext(SessionResetContext);
 }
 
+const ReconnectedContext = createContext<Connection["onReconnected"]>(() => () => {});
+
+/**
+ * Runs `listener` whenever the WebSocket comes back after a drop, so a live view can
+ * re-query what it may have missed. The latest `listener` is used; no need to memoise it.
+ */
+export function useWebSocketReconnected(listener: () => void) {
+  const onReconnected = useContext(ReconnectedContext);
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  useEffect(() => onReconnected(() => latest.current()), [onReconnected]);
+}
+
 export function UrqlProvider({ apiUrl, children }: { apiUrl: string; children: ReactNode }) {
   const [connection, setConnection] = useState(() => connect(apiUrl));
 
@@ -62,7 +101,9 @@ export function UrqlProvider({ apiUrl, children }: { apiUrl: string; children: R
 
   return (
     <SessionResetContext.Provider value={resetSession}>
-      <Provider value={connection.client}>{children}</Provider>
+      <ReconnectedContext.Provider value={connection.onReconnected}>
+        <Provider value={connection.client}>{children}</Provider>
+      </ReconnectedContext.Provider>
     </SessionResetContext.Provider>
   );
 }

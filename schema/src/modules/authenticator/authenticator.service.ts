@@ -111,9 +111,15 @@ export async function authenticateDevice(services: Pick<Services, "db">, token: 
   };
 }
 
-/** An admin shows this QR code so that one user's phone can be linked to them. */
+/**
+ * An admin shows this QR code so that one user's phone can be linked to them;
+ * anyone may show their own (the phone must still prove their email).
+ */
 export async function startDeviceOnboarding(ctx: Context, input: { userId: string }) {
-  const user = await findManagedUser(ctx, input.userId);
+  const user =
+    ctx.viewer && input.userId === ctx.viewer.userId
+      ? await ctx.db.user.findUniqueOrThrow({ where: { id: ctx.viewer.userId } })
+      : await findManagedUser(ctx, input.userId);
   const started = await createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
     tenantId: user.tenantId,
     kind: "DEVICE_ONBOARDING",

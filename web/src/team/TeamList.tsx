@@ -1,0 +1,181 @@
+"use client";
+
+import Link from "next/link";
+import { useCallback, useId, useState } from "react";
+import { useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { TeamMembersQuery } from "@/gql/graphql";
+import { OnboardPhone } from "./OnboardPhone";
+import { RevokePhoneButton } from "./RevokePhoneButton";
+
+const TeamMembersQueryDocument = graphql(`
+  query TeamMembers($tenantId: ID!, $first: Int!) {
+    users(tenantId: $tenantId, first: $first) {
+      totalCount
+      edges {
+        node {
+          id
+          firstName
+          lastName
+          email
+          role
+          status
+          viewerCanManage
+          authenticators {
+            id
+            name
+            createdAt
+          }
+        }
+      }
+    }
+  }
+`);
+
+export type TeamMember = NonNullable<TeamMembersQuery["users"]>["edges"][number]["node"];
+
+const PAGE_SIZE = 100;
+
+const ROLE_LABEL: Record<TeamMember["role"], string> = {
+  ADMIN: "Admin",
+  TECHNICIAN: "Technician",
+  USER: "User",
+};
+
+const addedOn = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
+
+export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string; tenantName: string; viewerId: string }) {
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: TeamMembersQueryDocument,
+    variables: { tenantId, first: PAGE_SIZE },
+  });
+  const [notice, setNotice] = useState("");
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+
+  let body;
+  if (!data && fetching) {
+    body = (
+      <p className="table-status" role="status">
+        Loading the team…
+      </p>
+    );
+  } else if (error) {
+    body = (
+      <p className="table-status" role="alert">
+        Could not load the team: {error.message}{" "}
+        <button type="button" className="button-link" onClick={reload}>
+          Try again
+        </button>
+      </p>
+    );
+  } else if (data && !data.users) {
+    body = (
+      <p className="table-status">
+        Only admins of {tenantName} see the team. <Link href="/customers">Back to customers</Link>
+      </p>
+    );
+  } else {
+    const members = data?.users?.edges.map((edge) => edge.node) ?? [];
+    const total = data?.users?.totalCount ?? members.length;
+    body = (
+      <>
+        <ul className="team-list">
+          {members.map((member) => (
+            <MemberItem
+              key={member.id}
+              member={member}
+              isViewer={member.id === viewerId}
+              onPhonesChanged={reload}
+              onNotice={setNotice}
+            />
+          ))}
+        </ul>
+        {total > members.length && (
+          <p className="muted">
+            Showing the first {members.length} of {total} people.
+          </p>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <section className="card" aria-labelledby="team-title">
+      <div className="section-head">
+        <h2 id="team-title">People at {tenantName}</h2>
+      </div>
+      <p className="form-success" role="status">
+        {notice}
+      </p>
+      {body}
+    </section>
+  );
+}
+
+function MemberItem(props: {
+  member: TeamMember;
+  isViewer: boolean;
+  onPhonesChanged: () => void;
+  onNotice: (message: string) => void;
+}) {
+  const { member, isViewer } = props;
+  const nameId = useId();
+  const name = `${member.firstName} ${member.lastName}`;
+  // `viewerCanManage` is false for yourself (no one locks themselves out), yet the API lets an
+  // admin link and revoke their own phones: this list is only shown to the tenant's admins.
+  const managesPhones = member.viewerCanManage || isViewer;
+  const phones = member.authenticators ?? [];
+
+  return (
+    <li className="team-member" aria-labelledby={nameId}>
+      <div className="team-member-head">
+        <div>
+          <h3 id={nameId} className="team-member-name">
+            {name}
+            {isViewer && <span className="muted"> (you)</span>}
+          </h3>
+          <p className="team-member-email">{member.email}</p>
+        </div>
+        <p className="team-member-tags">
+          <span className="tag">{ROLE_LABEL[member.role]}</span>
+          {member.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
+        </p>
+      </div>
+      <div className="team-member-phones">
+        {member.authenticators === null ? null : phones.length === 0 ? (
+          <p className="muted">No phone linked yet.</p>
+        ) : (
+          <ul className="phone-list" aria-label={`Phones of ${name}`}>
+            {phones.map((phone) => (
+              <li key={phone.id} className="phone-item">
+                <span>
+                  <span className="phone-name">{phone.name}</span>{" "}
+                  <span className="muted">added {addedOn.format(new Date(phone.createdAt))}</span>
+                </span>
+                {managesPhones && (
+                  <RevokePhoneButton
+                    phone={phone}
+                    ownerName={name}
+                    onRevoked={() => {
+                      props.onNotice(`Revoked ${phone.name} of ${name}.`);
+                      props.onPhonesChanged();
+                    }}
+                  />
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+        {managesPhones && member.status === "ACTIVE" && (
+          <OnboardPhone
+            user={{ id: member.id, name, email: member.email }}
+            onLinked={() => {
+              props.onNotice(`Linked a phone to ${name}.`);
+              props.onPhonesChanged();
+            }}
+          />
+        )}
+      </div>
+    </li>
+  );
+}
