@@ -145,6 +145,8 @@ export async function startStack(options: { apiEnv?: Record<string, string> } = 
       WEB_ORIGIN: webUrl,
       // With REDIS_URL set, rate-limit counters are shared with every other test run on this machine.
       SIGNUPS_PER_HOUR_PER_IP: "100000",
+      // Its own rate-limit counters: others on this machine's Redis must not spend this run's budget.
+      RATE_LIMIT_NAMESPACE: `web-test-${process.pid}-${Date.now().toString(36)}`,
       ...options.apiEnv,
     },
   });
