@@ -13,7 +13,9 @@ import { openDatabase } from "@latchkey/db";
 import {
   LoginThrottle,
   PasswordHasher,
+  PasswordVault,
   RateLimits,
+  TenantKeyring,
   limiterFactory,
   schema,
   type Services,
@@ -21,6 +23,7 @@ import {
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
+import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { createLogger } from "./log.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
@@ -80,6 +83,8 @@ export type BuildOptions = {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
+  // Before the database opens: an instance without its key must not start at all.
+  const keyEncryptionKey = await resolveKeyEncryptionKey(config);
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
@@ -97,6 +102,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
+    vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
     throttle: new LoginThrottle(limiter),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },

@@ -1,6 +1,7 @@
 // The only place that reads process.env: validated once, passed down.
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { KEY_ID_PATTERN, decodeKeyEncryptionKey, type KeyEncryptionKey } from "@latchkey/schema";
 import { z } from "zod";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -12,6 +13,18 @@ const flag = z
 const list = z
   .string()
   .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
+
+/** base64 of exactly 32 random bytes, e.g. `openssl rand -base64 32`. */
+const keyEncryptionKey = z.string().transform((value, issue) => {
+  const key = decodeKeyEncryptionKey(value);
+  if (!key) {
+    issue.addIssue({ code: "custom", message: "must be base64 of exactly 32 bytes (generate one with `openssl rand -base64 32`)" });
+    return z.NEVER;
+  }
+  return key;
+});
+
+const keyId = z.string().regex(KEY_ID_PATTERN, "use 1 to 64 letters, digits, dots, dashes or underscores");
 
 const env = z.object({
   NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
@@ -48,6 +61,8 @@ const env = z.object({
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
+  KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
+  KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
 });
 
 export type Config = {
@@ -74,17 +89,38 @@ export type Config = {
   rateLimitOverrides: Record<string, { points: number; durationSeconds: number }>;
   smtpUrl: string | undefined;
   mailFrom: string;
+  /**
+   * Wraps the per-tenant data keys. Unset only with the embedded database, where
+   * one is generated under DATA_DIR/secrets.
+   */
+  keyEncryptionKey: KeyEncryptionKey | undefined;
 };
 
-export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
-  // Empty variables mean "unset", as a shell user would expect.
-  const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
-  const parsed = env.safeParse(cleaned);
+/** Empty variables mean "unset", as a shell user would expect. */
+function setVariables(source: Record<string, string | undefined>) {
+  return Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
+}
+
+function parseOrExplain<T extends z.ZodType>(schema: T, source: Record<string, string | undefined>): z.output<T> {
+  const parsed = schema.safeParse(setVariables(source));
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ");
     throw new Error(`Invalid configuration: ${problems}`);
   }
-  const e = parsed.data;
+  return parsed.data;
+}
+
+export function loadConfig(source: Record<string, string | undefined> = process.env): Config {
+  const e = parseOrExplain(env, source);
+  if (e.DATABASE_URL && !e.KEY_ENCRYPTION_KEY) {
+    // A key generated per instance would leave each instance unable to read the
+    // passwords the others stored, so PostgreSQL deployments must be given one.
+    throw new Error(
+      "Invalid configuration: KEY_ENCRYPTION_KEY is required when DATABASE_URL is set. Every API instance " +
+        "must share one key-encryption key: generate it once with `openssl rand -base64 32` and give the same " +
+        "KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_ID) to every instance.",
+    );
+  }
   return {
     production: e.NODE_ENV === "production",
     development: e.NODE_ENV === "development",
@@ -108,5 +144,17 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     rateLimitNamespace: e.RATE_LIMIT_NAMESPACE,
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
+    keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? { id: e.KEY_ENCRYPTION_KEY_ID, key: e.KEY_ENCRYPTION_KEY } : undefined,
   };
+}
+
+const keyRotationEnv = z.object({
+  NEW_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+  NEW_KEY_ENCRYPTION_KEY_ID: keyId,
+});
+
+/** The key `rewrap-keys` moves the tenant data keys to; the old one is the configured KEY_ENCRYPTION_KEY. */
+export function loadNewKeyEncryptionKey(source: Record<string, string | undefined> = process.env): KeyEncryptionKey {
+  const e = parseOrExplain(keyRotationEnv, source);
+  return { id: e.NEW_KEY_ENCRYPTION_KEY_ID, key: e.NEW_KEY_ENCRYPTION_KEY };
 }

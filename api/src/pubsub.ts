@@ -27,14 +27,16 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
       onResumed: () => () => undefined,
     };
   }
-  const connect = (role: string) => {
-    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  const connect = (role: string, failFast = false) => {
+    // Counters fail fast while Redis is down (they fall back to memory); the
+    // pub/sub connections queue and retry.
+    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: !failFast });
     client.on("error", (error) => log.warn("redis connection error", { role, error: error.message }));
     return client;
   };
   const publishClient = connect("publish");
   const subscribeClient = connect("subscribe");
-  const commands = connect("commands");
+  const commands = connect("commands", true);
   await Promise.all([publishClient.connect(), subscribeClient.connect(), commands.connect()]);
 
   // Redis forgets what it published while our subscriber was away; waiters re-read when it is back.

@@ -1,6 +1,7 @@
 // Starts the real API on a free loopback port with real HTTP and WebSocket
 // clients. Embedded PGlite by default; PostgreSQL and Redis when DATABASE_URL /
 // REDIS_URL are set (as in CI).
+import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,18 +21,30 @@ export class Api {
     readonly app: App,
     readonly url: string,
     readonly dataDir: string,
+    /** Whether stop() removes dataDir: not when the test passed its own DATA_DIR to reuse. */
+    private readonly ownsDataDir: boolean,
     /** Every line the API logged, for checks that secrets never reach the log. */
     readonly logs: string[],
     /** Every SQL statement sent, for checks against N+1 queries. */
     readonly queries: string[],
   ) {}
 
+  /**
+   * `env` overrides the test defaults; an empty string unsets a variable (e.g.
+   * `DATABASE_URL: ""` for the embedded database even when CI sets one). A
+   * DATA_DIR passed here is kept on stop(), so a later start can reuse it.
+   */
   static async start(env: Record<string, string> = {}): Promise<Api> {
-    const dataDir = await mkdtemp(join(tmpdir(), "latchkey-test-"));
+    const ownsDataDir = !env.DATA_DIR;
+    const dataDir = env.DATA_DIR || (await mkdtemp(join(tmpdir(), "latchkey-test-")));
     const logs: string[] = [];
-    const config = loadConfig({
+    const settings: Record<string, string | undefined> = {
       DATABASE_URL: process.env.DATABASE_URL,
       REDIS_URL: process.env.REDIS_URL,
+      // CI exports one key for every instance; without it the embedded default
+      // generates one under this test's DATA_DIR.
+      KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY,
+      KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID,
       NODE_ENV: "test",
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
@@ -41,14 +54,22 @@ export class Api {
       // Counters in a shared Redis must not carry over between test servers.
       RATE_LIMIT_NAMESPACE: `test-${process.pid}-${Date.now().toString(36)}`,
       ...env,
-    });
+    };
+    if (settings.DATABASE_URL && !settings.KEY_ENCRYPTION_KEY) {
+      // The API refuses PostgreSQL without a key-encryption key. This server
+      // gets its own, under an id of its own, so its keys in a database shared
+      // with other test files are never mistaken for theirs.
+      settings.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
+      settings.KEY_ENCRYPTION_KEY_ID = `test-${randomBytes(6).toString("hex")}`;
+    }
+    const config = loadConfig(settings);
     const queries: string[] = [];
     const app = await buildApp(config, {
       logDestination: { write: (line) => void logs.push(line) },
       onQuery: (sql) => void queries.push(sql),
     });
     const url = await app.start(0, "127.0.0.1");
-    return new Api(app, url, dataDir, logs, queries);
+    return new Api(app, url, dataDir, ownsDataDir, logs, queries);
   }
 
   get db() {
@@ -110,7 +131,7 @@ export class Api {
   async stop() {
     await Promise.all(this.sockets.map((socket) => socket.dispose()));
     await this.app.stop();
-    await rm(this.dataDir, { recursive: true, force: true });
+    if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { PrismaClient, TenantKind, UserRole } from "@latchkey/db";
 import type { Access } from "./access.ts";
 import type { AppPubSub } from "./pubsub.ts";
+import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
 import type { LoginThrottle, RateLimits } from "./security/throttle.ts";
 
@@ -38,6 +39,8 @@ export type Services = {
   pubsub: AppPubSub;
   config: SchemaConfig;
   passwords: PasswordHasher;
+  /** Customer directory passwords kept reversibly under per-tenant data keys. */
+  vault: PasswordVault;
   throttle: LoginThrottle;
   limits: RateLimits;
   log: Logger;

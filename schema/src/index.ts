@@ -27,6 +27,19 @@ export { AppError } from "./errors.ts";
 export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";
+export {
+  KEY_BYTES,
+  KEY_ID_PATTERN,
+  KeyHierarchyError,
+  TenantKeyring,
+  decodeKeyEncryptionKey,
+  rewrapTenantKeys,
+  unwrapDataKey,
+  wrapDataKey,
+  type KeyEncryptionKey,
+  type RewrapReport,
+} from "./security/key-hierarchy.ts";
+export { PasswordVault, decryptPassword, encryptPassword, passwordAssociatedData } from "./security/password-vault.ts";
 export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";

@@ -6,12 +6,17 @@ import { RateLimitedError } from "../errors.ts";
 
 export type LimiterFactory = (name: string, points: number, durationSeconds: number) => RateLimiterAbstract;
 
-/** `namespace` separates deployments (or test runs) that share one Redis. */
+/**
+ * `namespace` separates deployments (or test runs) that share one Redis. While
+ * Redis is unreachable each instance counts in memory (the library's insurance
+ * limiter): limits stay enforced per instance, and sign-ins and approvals go on.
+ */
 export function limiterFactory(redis?: Redis, namespace = "rl"): LimiterFactory {
-  return (name, points, duration) =>
-    redis
-      ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${namespace}:${name}`, points, duration })
-      : new RateLimiterMemory({ keyPrefix: `${namespace}:${name}`, points, duration });
+  return (name, points, duration) => {
+    const keyPrefix = `${namespace}:${name}`;
+    const memory = new RateLimiterMemory({ keyPrefix, points, duration });
+    return redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory }) : memory;
+  };
 }
 
 /** Failures allowed per (account, client IP) before the backoff starts. */

@@ -158,6 +158,9 @@ export async function logIn(
   }
   await ctx.throttle.recordSuccess(account, ctx.request.ip);
   if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
+  if (user.passwordHash && user.passwordCiphertext === null) {
+    await captureVerifiedPassword(ctx, { ...user, passwordHash: user.passwordHash, tenantKind: tenant.kind }, data.password);
+  }
 
   const { started, event } = await ctx.db.$transaction(async (tx) => {
     const started = await startSession(ctx, tx, user, { homeKind: tenant.kind, workingTenantId: tenant.id }, "PASSWORD");
@@ -171,6 +174,29 @@ export async function logIn(
   publishAudit(ctx, [event]);
   const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
   return { token, userId: user.id, tenantId: tenant.id };
+}
+
+/**
+ * A customer user whose password was set before passwords were kept at rest:
+ * it has just been verified, so keep it now. A failure here (a key-encryption
+ * key this instance lacks) is logged and does not stop the log in.
+ */
+async function captureVerifiedPassword(
+  ctx: Context,
+  user: { id: string; tenantId: string; tenantKind: TenantKind; passwordHash: string; passwordVersion: number; passwordCiphertext: string | null },
+  password: string,
+) {
+  try {
+    if (await ctx.vault.captureVerified(ctx.db, user, password)) {
+      ctx.log.info("password kept at rest at log in", { userId: user.id, tenantId: user.tenantId });
+    }
+  } catch (error) {
+    ctx.log.error("could not keep a verified password at rest", {
+      userId: user.id,
+      tenantId: user.tenantId,
+      error: error instanceof Error ? error.message : String(error),
+    });
+  }
 }
 
 /** Revokes sessions inside a transaction; publish the returned ids after commit. */

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Prisma, Tenant, UserRole } from "@latchkey/db";
 import { z } from "zod";
 import { managedUsers } from "../../access.ts";
@@ -58,10 +59,16 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
   assertRoleFits(tenant.kind, data.role);
   if (data.password) checkPassword(data.password, [data.firstName, data.lastName, data.username, data.email, tenant.slug]);
   const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
+  // The id is chosen here because the password's ciphertext is bound to it.
+  const id = randomUUID();
+  const passwordCiphertext = data.password
+    ? await ctx.vault.encryptFor(ctx.db, { id, tenantId: tenant.id, tenantKind: tenant.kind }, 1, data.password)
+    : null;
   try {
     return await auditedChange(ctx, async (tx) => {
       const user = await tx.user.create({
         data: {
+          id,
           tenantId: tenant.id,
           firstName: data.firstName,
           lastName: data.lastName,
@@ -72,6 +79,7 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
           personalEmail: data.personalEmail ?? null,
           role: data.role,
           passwordHash,
+          passwordCiphertext,
           passwordChangedAt: passwordHash ? new Date() : null,
           passwordVersion: passwordHash ? 1 : 0,
         },
@@ -158,11 +166,21 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   }
   checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
   const passwordHash = await ctx.passwords.hash(data.password);
+  const passwordVersion = user.passwordVersion + 1;
+  const passwordCiphertext = await ctx.vault.encryptFor(
+    ctx.db,
+    { id: user.id, tenantId: user.tenantId, tenantKind: user.tenant.kind },
+    passwordVersion,
+    data.password,
+  );
   const ended = await auditedChange(ctx, async (tx) => {
-    await tx.user.update({
-      where: { id: user.id },
-      data: { passwordHash, passwordChangedAt: new Date(), passwordVersion: { increment: 1 } },
+    // Conditional on the version read: the ciphertext is bound to the version it
+    // writes, so of two changes at once only one may land (the other is told to retry).
+    const { count } = await tx.user.updateMany({
+      where: { id: user.id, passwordVersion: user.passwordVersion },
+      data: { passwordHash, passwordCiphertext, passwordChangedAt: new Date(), passwordVersion },
     });
+    if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "password");
     return {
       result: await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) }),
       audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
