@@ -11,6 +11,7 @@ import { useCookies } from "@whatwg-node/server-plugin-cookies";
 import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
+  ChallengeWaiters,
   LoginThrottle,
   PasswordHasher,
   PasswordVault,
@@ -95,10 +96,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
+  const challengeWaiters = new ChallengeWaiters(db.prisma, log);
+  // Whatever Redis dropped while our subscriber was away, the waiters re-read.
+  bus.onResumed(() => challengeWaiters.wakeAll());
   const services: Services = {
     db: db.prisma,
+    challengeWaiters,
     pubsub: bus.pubsub,
-    onPubSubResumed: bus.onResumed,
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
@@ -194,6 +198,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     async stop() {
       stopHousekeeping();
+      challengeWaiters.close();
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -12,7 +12,10 @@ export type PubSubHandle = {
   redis: Redis | null;
   ping(): Promise<void>;
   close(): Promise<void>;
-  /** See Services.onPubSubResumed. */
+  /**
+   * Calls `listener` whenever the subscriber connection comes back: what was
+   * published meanwhile is lost. Returns a function that removes it.
+   */
   onResumed(listener: () => void): () => void;
 };
 
@@ -39,15 +42,13 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
   const commands = connect("commands", true);
   await Promise.all([publishClient.connect(), subscribeClient.connect(), commands.connect()]);
 
-  // Redis forgets what it published while our subscriber was away; waiters re-read when it is back.
+  // Redis forgets what it published while our subscriber was away; waiters
+  // re-read when it is back. The first "ready" came with connect() above, so
+  // every later one is a reconnection.
   const resumed = new Set<() => void>();
-  let connectedOnce = false;
   subscribeClient.on("ready", () => {
-    if (connectedOnce) {
-      log.info("redis subscriber reconnected; waiters re-read their state", { waiters: resumed.size });
-      for (const listener of resumed) listener();
-    }
-    connectedOnce = true;
+    log.info("redis subscriber reconnected; waiters re-read their state", { waiters: resumed.size });
+    for (const listener of resumed) listener();
   });
 
   // The event target fires Redis commands without awaiting them; while Redis is

@@ -1,5 +1,6 @@
 import type { PrismaClient, TenantKind, UserRole } from "@latchkey/db";
 import type { Access } from "./access.ts";
+import type { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 import type { AppPubSub } from "./pubsub.ts";
 import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
@@ -29,12 +30,8 @@ export type Mailer = { send(mail: Mail): Promise<void> };
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
   mailer: Mailer;
-  /**
-   * Calls `listener` whenever this instance's pub/sub subscription connection
-   * comes back: what was published meanwhile is lost, so waiters re-read.
-   * Returns a function that removes the listener.
-   */
-  onPubSubResumed(listener: () => void): () => void;
+  /** This instance's waiting requesters, polled together as pub/sub's backstop. */
+  challengeWaiters: ChallengeWaiters;
   db: PrismaClient;
   pubsub: AppPubSub;
   config: SchemaConfig;

@@ -23,6 +23,7 @@ builder.subscriptionType({});
 export const schema = builder.toSchema({ sortSchema: true });
 
 export { Access } from "./access.ts";
+export { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 export { AppError } from "./errors.ts";
 export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";

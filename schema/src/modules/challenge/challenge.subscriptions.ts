@@ -1,3 +1,4 @@
+import type { ChallengeStatus } from "@latchkey/db";
 import { Repeater } from "graphql-yoga";
 import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
@@ -5,27 +6,27 @@ import { NotFoundError } from "../../errors.ts";
 import { Challenge } from "./challenge.types.ts";
 import { isTerminal, readChallenge, watchableChallenge } from "./challenge.service.ts";
 
-/** The slow database poll behind pub/sub: a dropped message delays an outcome by at most this. */
-export const CHALLENGE_POLL_MS = 5_000;
-
 /**
  * Wake-ups for one waiting requester: every published change, the moment the
- * challenge expires, a slow poll, and the pub/sub connection coming back
- * (Redis drops what was published while it was down).
+ * challenge expires, this instance's shared poll (pub/sub is a hint, the
+ * database the record), and one right away, so a change made while the
+ * subscription was being set up is not missed.
  */
-function wakeUps(ctx: Context, id: string, expiresAt: Date) {
-  return Repeater.merge([
-    ctx.pubsub.subscribe("challenge:updated", id),
+function wakeUps(ctx: Context, challenge: { id: string; status: ChallengeStatus; expiresAt: Date }) {
+  let seen: ((status: ChallengeStatus) => void) | null = null;
+  const wake = Repeater.merge([
+    ctx.pubsub.subscribe("challenge:updated", challenge.id),
     new Repeater<"tick">(async (push, stop) => {
-      const poll = setInterval(() => void push("tick"), CHALLENGE_POLL_MS);
-      const expiry = setTimeout(() => void push("tick"), Math.max(0, expiresAt.getTime() - Date.now()) + 50);
-      const resumed = ctx.onPubSubResumed(() => void push("tick"));
+      void push("tick");
+      const expiry = setTimeout(() => void push("tick"), Math.max(0, challenge.expiresAt.getTime() - Date.now()) + 50);
+      const polled = ctx.challengeWaiters.watch(challenge.id, challenge.status, () => void push("tick"));
+      seen = polled.saw;
       await stop;
-      clearInterval(poll);
       clearTimeout(expiry);
-      resumed();
+      polled.stop();
     }),
   ]);
+  return { wake, saw: (status: ChallengeStatus) => seen?.(status) };
 }
 
 builder.queryField("challenge", (t) =>
@@ -49,13 +50,14 @@ builder.subscriptionField("challengeUpdated", (t) =>
       let last = first.status;
       yield first;
       if (isTerminal(last)) return;
-      const wake = wakeUps(ctx, first.id, first.expiresAt);
+      const { wake, saw } = wakeUps(ctx, first);
       try {
         for await (const _ of wake) {
           const current = await readChallenge(ctx, first.id);
           if (!current) return;
           if (current.status !== last) {
             last = current.status;
+            saw(last);
             yield current;
           }
           if (isTerminal(current.status)) return;
