@@ -322,3 +322,16 @@ describe("onboarding one's own phone", () => {
     expect(other.startDeviceOnboarding).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND" });
   });
 });
+
+describe("the poll behind pub/sub", () => {
+  it("still tells the waiter when a change was never published", async () => {
+    const msp = await seed(api).msp();
+    const started = await startPortalLogin(api, msp.slug);
+    const watcher = subscribe(api.ws(), WATCH, { id: started.challenge.id, watchToken: started.watchToken });
+    await watcher.waitForEvents(1);
+    // Written behind the API's back: no message is published for this change.
+    await api.db.challenge.update({ where: { id: started.challenge.id }, data: { status: "DENIED" } });
+    await watcher.waitForCompletion(20_000);
+    expect(watcher.events.at(-1)!.data!.challengeUpdated.status).toBe("DENIED");
+  }, 30_000);
+});

@@ -191,7 +191,7 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
       }
       if (events.length === 0) throw new Error(`No event after ${attempts} attempts${failure ? `: ${JSON.stringify(failure)}` : ""}`);
     },
-    waitForCompletion: () => until(() => completed, "completion"),
+    waitForCompletion: (timeoutMs?: number) => until(() => completed, "completion", timeoutMs),
     unsubscribe,
   };
 }

@@ -1,10 +1,13 @@
 // The slow database poll behind pub/sub, done once per instance for all of its
-// waiting requesters: one query per tick, however many are waiting, instead of
-// one per waiter. A waiter whose challenge changed is woken to re-read it.
+// waiting requesters: each tick asks only which challenges changed since the
+// previous one (an indexed range on updatedAt), so its cost follows the number
+// of changes, not the number of waiters. A waiter whose challenge changed is
+// woken to re-read it; expiry has its own timer per waiter.
 import type { ChallengeStatus, PrismaClient } from "@latchkey/db";
 import type { Logger } from "../../context.ts";
 
 export const CHALLENGE_POLL_MS = 5_000;
+const CLOCK_SLACK_MS = 5_000;
 
 type Waiter = { status: ChallengeStatus; wake: () => void };
 
@@ -12,6 +15,7 @@ export class ChallengeWaiters {
   private readonly waiters = new Map<string, Set<Waiter>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
+  private lastPoll = new Date();
 
   constructor(
     private readonly db: PrismaClient,
@@ -55,15 +59,14 @@ export class ChallengeWaiters {
     if (this.polling || this.waiters.size === 0) return;
     this.polling = true;
     try {
-      const ids = [...this.waiters.keys()];
-      // Expiry is checked too: the waiter's own re-read turns it into EXPIRED.
-      const rows = await this.db.challenge.findMany({ where: { id: { in: ids } }, select: { id: true, status: true, expiresAt: true } });
-      const now = Date.now();
-      const current = new Map(rows.map((row) => [row.id, row]));
-      for (const [id, set] of this.waiters) {
-        const row = current.get(id);
-        for (const waiter of set) {
-          if (!row || row.status !== waiter.status || row.expiresAt.getTime() <= now) waiter.wake();
+      // Looks a little further back than the last tick: instances' clocks
+      // (which stamp updatedAt) may differ slightly, and a wake costs only a re-read.
+      const since = new Date(this.lastPoll.getTime() - CLOCK_SLACK_MS);
+      this.lastPoll = new Date();
+      const changed = await this.db.challenge.findMany({ where: { updatedAt: { gte: since } }, select: { id: true, status: true } });
+      for (const row of changed) {
+        for (const waiter of this.waiters.get(row.id) ?? []) {
+          if (row.status !== waiter.status) waiter.wake();
         }
       }
     } catch (error) {

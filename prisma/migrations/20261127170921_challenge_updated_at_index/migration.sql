@@ -1,0 +1,3 @@
+-- CreateIndex
+CREATE INDEX "Challenge_updatedAt_idx" ON "Challenge"("updatedAt");
+
