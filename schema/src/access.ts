@@ -52,19 +52,23 @@ export function managedUsers(viewer: Viewer | null): Prisma.UserWhereInput {
  * one round trip, not fifty.
  */
 export class Access {
-  private administered: DataLoader<string, boolean>;
+  /** Made on first use: most operations (and every idle subscription) never need it. */
+  private loaderForViewer: DataLoader<string, boolean> | null = null;
 
   constructor(
     private readonly db: PrismaClient,
     public viewer: Viewer | null,
-  ) {
-    this.administered = this.loader();
-  }
+  ) {}
 
   /** A request that signs in (log in, sign up) continues as the new viewer. */
   signIn(viewer: Viewer) {
     this.viewer = viewer;
-    this.administered = this.loader();
+    this.loaderForViewer = null;
+  }
+
+  private get administered() {
+    this.loaderForViewer ??= this.loader();
+    return this.loaderForViewer;
   }
 
   get isMspAdmin() {
