@@ -29,16 +29,16 @@
 // BENCH_DATABASE_POOL_SIZE (the APIs' DATABASE_POOL_SIZE; their default otherwise),
 // BENCH_VERBOSE=1 to stream the servers' output, BENCH_A_NODE_ARGS (node flags for
 // instance A only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
+import { freePort, killAllServers, lastOutput, positive, sleep, startServer, stopServer, type ServerProcess } from "./server-processes.ts";
 import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
@@ -62,16 +62,6 @@ const CREATE_CONCURRENCY = positive("BENCH_CREATE_CONCURRENCY", 32);
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
 const TARGETS = { p99Ms: 25, p99At: 10_000, bytesPerSubscription: 20 * 1024 };
 
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 class OutOfTime extends Error {}
 
 /** A deadline for one N: every loop checks it, so the bench ends with what it measured. */
@@ -88,56 +78,8 @@ type Deadline = ReturnType<typeof deadline>;
 
 // ---------------------------------------------------------------- child processes
 
-type Child = { name: string; process: ChildProcess; output: string[]; exited: boolean; dataDir?: string };
-const children = new Set<Child>();
-
-function startChild(name: string, command: string, args: string[], env: NodeJS.ProcessEnv, dataDir?: string): Child {
-  // Own process group, so tsx's wrapper and the node process it starts die together.
-  const proc = spawn(command, args, { cwd: repoRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const child: Child = { name, process: proc, output: [], exited: false, dataDir };
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line || line.includes("redis connection error")) continue;
-      child.output.push(line);
-      if (child.output.length > 200) child.output.shift();
-      if (VERBOSE) console.log(`[${name}] ${line}`);
-    }
-  };
-  proc.stdout?.on("data", keep);
-  proc.stderr?.on("data", keep);
-  proc.on("exit", () => {
-    child.exited = true;
-  });
-  children.add(child);
-  return child;
-}
-
-function signalGroup(child: Child, signal: NodeJS.Signals) {
-  if (child.process.pid === undefined) return;
-  try {
-    process.kill(-child.process.pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function stopChild(child: Child) {
-  if (!child.exited) {
-    signalGroup(child, "SIGTERM");
-    const end = Date.now() + 5_000;
-    while (!child.exited && Date.now() < end) await sleep(50);
-  }
-  signalGroup(child, "SIGKILL");
-  if (child.dataDir) await rm(child.dataDir, { recursive: true, force: true }).catch(() => undefined);
-  children.delete(child);
-}
-
-function dump(child: Child) {
-  return child.output.length ? `--- last output of ${child.name} ---\n${child.output.slice(-40).join("\n")}` : `(${child.name} printed nothing)`;
-}
-
 /** The pid of the node process that runs the API: tsx's CLI starts it as a child. */
-function apiPid(child: Child): number {
+function apiPid(child: ServerProcess): number {
   const root = child.process.pid!;
   const queue = [root];
   while (queue.length) {
@@ -200,19 +142,6 @@ async function steadyRss(pid: number, readings = 5, gapMs = 400) {
   return values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 // ---------------------------------------------------------------- API instances over HTTP
 
 type GraphQLResponse = { data?: Record<string, any> | null; errors?: { message: string }[] };
@@ -234,55 +163,61 @@ async function graphql(url: string, query: string, variables: Record<string, unk
 
 type Env = { databaseUrl: string; redisUrl: string; kek: string; namespace: string };
 
-type Instance = { name: string; child: Child; base: string; url: string; wsUrl: string; dataDir: string; pid: number };
+type Instance = { name: string; child: ServerProcess; base: string; url: string; wsUrl: string; dataDir: string; pid: number };
 
 async function startInstance(name: string, env: Env): Promise<Instance> {
   const dataDir = await mkdtemp(join(tmpdir(), `latchkey-bench-${name}-`));
   const port = await freePort();
-  const child = startChild(
+  const child = startServer(
     `api-${name}`,
     process.execPath,
     // Diagnostics for the waiting instance (node flags such as --cpu-prof): tsx as a loader, no CLI wrapper.
     name === "a" && process.env.BENCH_A_NODE_ARGS ? [...process.env.BENCH_A_NODE_ARGS.split(" ").filter(Boolean), "--import", "tsx", API_MAIN] : [TSX_CLI, API_MAIN],
     {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: "production",
-      API_HOST: "127.0.0.1",
-      API_PORT: String(port),
-      DATA_DIR: dataDir,
-      DATABASE_URL: env.databaseUrl,
-      REDIS_URL: env.redisUrl,
-      LOG_LEVEL: "warn",
-      KEY_ENCRYPTION_KEY: env.kek,
-      ...(process.env.BENCH_DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE } : {}),
-      // Long enough for the slowest N to open and approve.
-      CHALLENGE_TTL_SECONDS: "600",
-      SIGNUPS_PER_HOUR_PER_IP: "100000",
-      RATE_LIMIT_NAMESPACE: env.namespace,
-      // The bench is one client at 127.0.0.1, one tenant and one phone.
-      RATE_LIMIT_OVERRIDES: JSON.stringify({
-        challengeStartPerIp: { points: 10_000_000, durationSeconds: 60 },
-        challengeStartPerTenant: { points: 10_000_000, durationSeconds: 60 },
-        decisionPerDevice: { points: 1_000_000, durationSeconds: 60 },
-        decisionPerUser: { points: 1_000_000, durationSeconds: 60 },
-        emailCodePerIp: { points: 1_000_000, durationSeconds: 3600 },
-        emailCodePerAddress: { points: 1_000_000, durationSeconds: 3600 },
-        emailVerifyPerIp: { points: 1_000_000, durationSeconds: 3600 },
-      }),
+      cwd: repoRoot,
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: "production",
+        API_HOST: "127.0.0.1",
+        API_PORT: String(port),
+        DATA_DIR: dataDir,
+        DATABASE_URL: env.databaseUrl,
+        REDIS_URL: env.redisUrl,
+        LOG_LEVEL: "warn",
+        KEY_ENCRYPTION_KEY: env.kek,
+        ...(process.env.BENCH_DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE } : {}),
+        // Long enough for the slowest N to open and approve.
+        CHALLENGE_TTL_SECONDS: "600",
+        SIGNUPS_PER_HOUR_PER_IP: "100000",
+        RATE_LIMIT_NAMESPACE: env.namespace,
+        // The bench is one client at 127.0.0.1, one tenant and one phone.
+        RATE_LIMIT_OVERRIDES: JSON.stringify({
+          challengeStartPerIp: { points: 10_000_000, durationSeconds: 60 },
+          challengeStartPerTenant: { points: 10_000_000, durationSeconds: 60 },
+          decisionPerDevice: { points: 1_000_000, durationSeconds: 60 },
+          decisionPerUser: { points: 1_000_000, durationSeconds: 60 },
+          emailCodePerIp: { points: 1_000_000, durationSeconds: 3600 },
+          emailCodePerAddress: { points: 1_000_000, durationSeconds: 3600 },
+          emailVerifyPerIp: { points: 1_000_000, durationSeconds: 3600 },
+        }),
+      },
+      dataDir,
+      verbose: VERBOSE,
+      // Redis warnings would crowd out the output kept for error reports.
+      ignore: (line) => line.includes("redis connection error"),
     },
-    dataDir,
   );
   const base = `http://127.0.0.1:${port}`;
   const end = Date.now() + 120_000;
   for (;;) {
-    if (child.exited) throw new Error(`API ${name} exited before it was ready\n${dump(child)}`);
+    if (child.exited) throw new Error(`API ${name} exited before it was ready\n${lastOutput(child)}`);
     const ready = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(3_000) }).then(
       async (r) => (await r.arrayBuffer(), r.status === 200),
       () => false,
     );
     if (ready) break;
-    if (Date.now() > end) throw new Error(`API ${name}: /readyz not 200 within 120 s\n${dump(child)}`);
+    if (Date.now() > end) throw new Error(`API ${name}: /readyz not 200 within 120 s\n${lastOutput(child)}`);
     await sleep(200);
   }
   return { name, child, base, url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, dataDir, pid: apiPid(child) };
@@ -696,10 +631,10 @@ async function runOne(n: number, env: Env): Promise<Run> {
     }
     redis.disconnect();
     for (const instance of instances) {
-      if (instance.child.exited) console.log(`  API ${instance.name} exited during the run\n${dump(instance.child)}`);
-      else if (VERBOSE || run.approvals.failed.length) console.log(dump(instance.child));
+      if (instance.child.exited) console.log(`  API ${instance.name} exited during the run\n${lastOutput(instance.child)}`);
+      else if (VERBOSE || run.approvals.failed.length) console.log(lastOutput(instance.child));
     }
-    await Promise.all(instances.map((i) => stopChild(i.child)));
+    await Promise.all(instances.map((i) => stopServer(i.child)));
   }
   return run;
 }
@@ -777,10 +712,7 @@ async function infrastructure(): Promise<Infra | string> {
 let infra: Infra | null = null;
 
 function lastResort() {
-  for (const child of children) {
-    signalGroup(child, "SIGKILL");
-    if (child.dataDir) rmSync(child.dataDir, { recursive: true, force: true });
-  }
+  killAllServers();
   infra?.dropDatabase?.();
 }
 process.on("exit", lastResort);

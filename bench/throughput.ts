@@ -14,15 +14,23 @@
 // Knobs (environment): BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2),
 // BENCH_CONNECTIONS (default 50), BENCH_CUSTOMERS (default 20), BENCH_VERBOSE=1 to
 // stream the servers' output.
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, rmSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
+import {
+  freePort,
+  killAllServers,
+  lastOutput,
+  positive,
+  sleep,
+  startServer,
+  stopAllServers,
+  type ServerProcess,
+} from "./server-processes.ts";
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
 const repoRoot = join(benchDir, "..");
@@ -42,108 +50,32 @@ const CUSTOMERS_QUERY = /* GraphQL */ `query BenchCustomers {
 }`;
 const HELLO_QUERY = /* GraphQL */ `query BenchHello { hello }`;
 
-function positive(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number, got ${raw}`);
-  return value;
-}
 
 // ---------------------------------------------------------------- child processes
 
-type Child = { name: string; process: ChildProcess; output: string[]; exited: boolean };
-const children: Child[] = [];
-/** The embedded API's temporary DATA_DIR, removed at the end however we end. */
-let dataDir: string | undefined;
-
-function startChild(name: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  // Own process group (detached), so the whole tree (tsx re-spawns node) is killed together.
-  const proc = spawn(tsxBin, args, { cwd: repoRoot, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  const child: Child = { name, process: proc, output: [], exited: false };
-  const keep = (chunk: Buffer) => {
-    for (const line of chunk.toString("utf8").split("\n")) {
-      if (!line) continue;
-      child.output.push(line);
-      if (child.output.length > 200) child.output.shift();
-      if (VERBOSE) console.log(`[${name}] ${line}`);
-    }
-  };
-  proc.stdout?.on("data", keep);
-  proc.stderr?.on("data", keep);
-  proc.on("exit", () => {
-    child.exited = true;
-  });
-  children.push(child);
-  return child;
-}
-
-function signalGroup(child: Child, signal: NodeJS.Signals): void {
-  const pid = child.process.pid;
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // already gone
-  }
-}
-
-async function stopChild(child: Child): Promise<void> {
-  if (child.process.pid === undefined) return;
-  signalGroup(child, "SIGTERM");
-  const deadline = Date.now() + 5_000;
-  while (!child.exited && Date.now() < deadline) await sleep(100);
-  // The group may outlive its leader (tsx's inner node): make sure it is gone.
-  signalGroup(child, "SIGKILL");
-}
-
-async function stopAll(): Promise<void> {
-  await Promise.all(children.map(stopChild));
+function startChild(name: string, args: string[], env: NodeJS.ProcessEnv, dataDir?: string): ServerProcess {
+  return startServer(name, tsxBin, args, { cwd: repoRoot, env, dataDir, verbose: VERBOSE });
 }
 
 // Last resort if we die before the finally block runs.
-process.on("exit", () => {
-  for (const child of children) signalGroup(child, "SIGKILL");
-});
+process.on("exit", killAllServers);
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     console.error(`\n${signal}: stopping servers`);
-    void stopAll().finally(() => {
-      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-      process.exit(130);
-    });
+    void stopAllServers().finally(() => process.exit(130));
   });
-}
-
-function dump(child: Child): string {
-  return child.output.length ? `--- last output of ${child.name} ---\n${child.output.join("\n")}` : `(${child.name} printed nothing)`;
 }
 
 // ---------------------------------------------------------------- helpers
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(child: Child, what: string, check: () => Promise<boolean>): Promise<void> {
+async function waitFor(child: ServerProcess, what: string, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
-    if (child.exited) throw new Error(`${child.name} exited before ${what}\n${dump(child)}`);
+    if (child.exited) throw new Error(`${child.name} exited before ${what}\n${lastOutput(child, 200)}`);
     if (await check().catch(() => false)) return;
     await sleep(250);
   }
-  throw new Error(`${child.name}: no ${what} within ${READY_TIMEOUT_MS / 1000} s\n${dump(child)}`);
+  throw new Error(`${child.name}: no ${what} within ${READY_TIMEOUT_MS / 1000} s\n${lastOutput(child, 200)}`);
 }
 
 type GraphQLResponse = { data?: Record<string, unknown> | null; errors?: { message: string }[] };
@@ -304,6 +236,8 @@ async function main(): Promise<void> {
 
     // Loopback only: the API binds 0.0.0.0 unless told otherwise.
     const apiEnv: NodeJS.ProcessEnv = { ...process.env, API_HOST: "127.0.0.1", API_PORT: String(apiPort) };
+    // The embedded API's temporary DATA_DIR, removed when its server stops.
+    let dataDir: string | undefined;
     if (embedded) {
       dataDir = await mkdtemp(join(tmpdir(), "latchkey-bench-"));
       apiEnv.DATA_DIR = dataDir;
@@ -317,7 +251,7 @@ async function main(): Promise<void> {
     console.log(`  machine: ${cpus().length} cores, node ${process.version}; load generator shares the machine with the servers`);
 
     const bare = startChild("bare-yoga", [join(benchDir, "bare-server.ts")], { ...process.env, BARE_PORT: String(barePort), NODE_ENV: "production" });
-    const api = startChild("latchkey-api", [apiMain], apiEnv);
+    const api = startChild("latchkey-api", [apiMain], apiEnv, dataDir);
 
     const bareUrl = `http://127.0.0.1:${barePort}/graphql`;
     const apiBase = `http://127.0.0.1:${apiPort}`;
@@ -336,7 +270,7 @@ async function main(): Promise<void> {
     console.log(`  latchkey API ready on ${apiUrl}`);
 
     const token = await seed(apiUrl).catch((error: unknown) => {
-      throw new Error(`seeding through the API failed: ${error instanceof Error ? error.message : String(error)}\n${dump(api)}`);
+      throw new Error(`seeding through the API failed: ${error instanceof Error ? error.message : String(error)}\n${lastOutput(api, 200)}`);
     });
     console.log(`  seeded 1 MSP and ${CUSTOMERS} customers through the public API`);
 
@@ -377,9 +311,7 @@ async function main(): Promise<void> {
     await writeFile(outFile, `${JSON.stringify(results, null, 2)}\n`);
     console.log(`\nfigures written to ${outFile}`);
   } finally {
-    await stopAll();
-    if (dataDir) await rm(dataDir, { recursive: true, force: true }).catch(() => undefined);
-    dataDir = undefined;
+    await stopAllServers();
   }
 }
 
