@@ -6,7 +6,7 @@
 // (CI sets both); skipped otherwise.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { Api, GqlResult, RequestOptions } from "./harness.ts";
+import { emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
 import { seed, type MspSeed } from "./seed.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -176,18 +176,8 @@ class Instance {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
-    const response = await fetch(this.graphqlUrl, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(30_000),
-    });
-    return { response, body: (await response.json()) as GqlResult<T> };
+  request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
+    return postGraphql<T>(this.graphqlUrl, query, variables, { ...options, timeoutMs: 30_000 });
   }
 
   async gql<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
@@ -197,14 +187,8 @@ class Instance {
   }
 
   /** The newest code this instance emailed to `address` (its own DATA_DIR/outbox). */
-  async emailedCode(address: string): Promise<string> {
-    const dir = join(this.dataDir, "outbox");
-    const names = (await readdir(dir).catch(() => [] as string[])).sort();
-    const mails = await Promise.all(names.map((n) => readFile(join(dir, n), "utf8")));
-    const mine = mails.filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
-    const code = /verification code is (\d{6,10})/.exec(mine.at(-1) ?? "")?.[1];
-    if (!code) throw new Error(`no code emailed to ${address} in ${this.name}'s outbox`);
-    return code;
+  emailedCode(address: string): Promise<string> {
+    return emailedCodeIn(this.dataDir, address);
   }
 
   ws(): Client {

@@ -77,31 +77,17 @@ export class Api {
   }
 
   /** Emails the API wrote to its outbox (DATA_DIR/outbox), oldest first, as raw text. */
-  async outbox(): Promise<string[]> {
-    const dir = join(this.dataDir, "outbox");
-    const names = await readdir(dir).catch(() => [] as string[]);
-    return Promise.all(names.sort().map((name) => readFile(join(dir, name), "utf8")));
+  outbox(): Promise<string[]> {
+    return readOutbox(this.dataDir);
   }
 
   /** The newest code emailed to `address`. */
-  async emailedCode(address: string): Promise<string> {
-    const mails = (await this.outbox()).filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
-    const code = /verification code is (\d{6,10})/.exec(mails.at(-1) ?? "")?.[1];
-    if (!code) throw new Error(`no code emailed to ${address}`);
-    return code;
+  emailedCode(address: string): Promise<string> {
+    return emailedCodeIn(this.dataDir, address);
   }
 
-  async request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
-    const response = await fetch(`${this.url}/graphql`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...options.headers,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
-    return { response, body: (await response.json()) as GqlResult<T> };
+  request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
+    return postGraphql<T>(`${this.url}/graphql`, query, variables, options);
   }
 
   /** Runs an operation and returns `data`, failing on any GraphQL error. */
@@ -194,6 +180,41 @@ export function subscribe<T = Record<string, any>>(client: Client, query: string
     waitForCompletion: (timeoutMs?: number) => until(() => completed, "completion", timeoutMs),
     unsubscribe,
   };
+}
+
+/** One GraphQL operation over HTTP POST, as the clients send it. */
+export async function postGraphql<T = Record<string, any>>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  options: RequestOptions & { timeoutMs?: number } = {},
+) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+      ...options.headers,
+    },
+    body: JSON.stringify({ query, variables }),
+    ...(options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
+  });
+  return { response, body: (await response.json()) as GqlResult<T> };
+}
+
+/** Emails an API wrote to `dataDir`/outbox, oldest first, as raw text. */
+export async function readOutbox(dataDir: string): Promise<string[]> {
+  const dir = join(dataDir, "outbox");
+  const names = await readdir(dir).catch(() => [] as string[]);
+  return Promise.all(names.sort().map((name) => readFile(join(dir, name), "utf8")));
+}
+
+/** The newest verification code an API emailed to `address`. */
+export async function emailedCodeIn(dataDir: string, address: string): Promise<string> {
+  const mails = (await readOutbox(dataDir)).filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
+  const code = /verification code is (\d{6,10})/.exec(mails.at(-1) ?? "")?.[1];
+  if (!code) throw new Error(`no code emailed to ${address} in ${dataDir}/outbox`);
+  return code;
 }
 
 let counter = 0;
