@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useCookies } from "@whatwg-node/server-plugin-cookies";
+import { createFetch } from "@whatwg-node/fetch";
 import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
@@ -21,6 +22,7 @@ import {
   schema,
   type Services,
 } from "@latchkey/schema";
+import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
@@ -35,6 +37,13 @@ import { attachWebSocket } from "./websocket.ts";
 
 /** Largest accepted HTTP request body. */
 const MAX_BODY_BYTES = 256 * 1024;
+/** Multipart requests carry one branding image (5 MiB at most) beside the operation. */
+const MAX_UPLOAD_BODY_BYTES = 6 * 1024 * 1024;
+// The multipart parser keeps parts in memory: bound what it will hold whatever
+// the Content-Length said (or if there was none, as with a chunked body).
+const uploadFetchAPI = createFetch({
+  formDataLimits: { files: 1, fileSize: MAX_UPLOAD_BODY_BYTES, parts: 4, fieldSize: MAX_BODY_BYTES },
+});
 
 export type App = {
   /** Listens on `port` (0 picks a free one) and resolves to the bound URL. */
@@ -108,6 +117,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     passwords: new PasswordHasher(config.argon2Concurrency),
     vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
     throttle: new LoginThrottle(limiter),
+    desktopThrottle: new LoginThrottle(limiter, "desktopLogin"),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
       ...config.rateLimitOverrides,
@@ -126,6 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     schema,
     context: contextFactory(services, clientIp) as never,
     graphqlEndpoint: "/graphql",
+    fetchAPI: uploadFetchAPI,
     graphiql: config.development,
     landingPage: false,
     // Expected failures outside a result union (a refused subscription, an
@@ -159,7 +170,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       {
         onRequest({ request, fetchAPI, endResponse }) {
           const length = Number(request.headers.get("content-length") ?? 0);
-          if (length > MAX_BODY_BYTES) endResponse(new fetchAPI.Response("Request too large", { status: 413 }));
+          const multipart = request.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data") ?? false;
+          if (length > (multipart ? MAX_UPLOAD_BODY_BYTES : MAX_BODY_BYTES)) {
+            endResponse(new fetchAPI.Response("Request too large", { status: 413 }));
+          }
         },
       },
     ],
@@ -176,6 +190,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       res
         .writeHead(ready ? 200 : 503, { "content-type": "application/json" })
         .end(JSON.stringify({ status: ready ? "ready" : "unavailable", database: checks[0]!.status === "fulfilled", pubsub: checks[1]!.status === "fulfilled" }));
+      return;
+    }
+    if (isBrandingRequest(req)) {
+      await serveBrandingImage(req, res, { db: db.prisma, log });
       return;
     }
     // The node adapter passes { req, res } on to the context as server context.

@@ -1,10 +1,22 @@
 // Turns a request (HTTP or WebSocket) into the schema's Context: who is asking,
 // from where, and how to hand them a session cookie.
 import type { IncomingMessage } from "node:http";
-import { Access, authenticate, authenticateDevice, type Context, type Services, type SessionCookie } from "@latchkey/schema";
+import {
+  Access,
+  authenticate,
+  authenticateDevice,
+  authenticateWorkstation,
+  looksLikeWorkstationCredential,
+  type Context,
+  type Services,
+  type SessionCookie,
+} from "@latchkey/schema";
 import type { YogaInitialContext } from "graphql-yoga";
 
-export const SESSION_COOKIE = "__Host-latchkey_session";
+// Scoped to the GraphQL path (hence __Secure-, as __Host- demands Path=/), so
+// other paths of the API origin, such as uploaded branding images, never see it.
+export const SESSION_COOKIE = "__Secure-latchkey_session";
+export const SESSION_COOKIE_PATH = "/graphql";
 
 type CookieStore = {
   get(name: string): Promise<{ value: string } | undefined | null>;
@@ -51,9 +63,12 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
     } else {
       token = bearerFrom(request?.headers.get("authorization")) ?? cookieFrom(request?.headers.get("cookie") ?? undefined);
     }
-    // A bearer token is a person's session or, failing that, a phone's device token.
-    const viewer = token ? await authenticate(services, token) : null;
-    const device = token && !viewer ? await authenticateDevice(services, token) : null;
+    const ip = clientIp(initial.req);
+    // A bearer token is a workstation's signed credential (a JWT), a person's
+    // session or, failing that, a phone's device token.
+    const workstation = token && looksLikeWorkstationCredential(token) ? await authenticateWorkstation(services, token, ip) : null;
+    const viewer = token && !workstation ? await authenticate(services, token) : null;
+    const device = token && !workstation && !viewer ? await authenticateDevice(services, token) : null;
 
     const cookie: SessionCookie = {
       set(value, expiresAt) {
@@ -61,7 +76,7 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
           name: SESSION_COOKIE,
           value,
           expires: expiresAt.getTime(),
-          path: "/",
+          path: SESSION_COOKIE_PATH,
           domain: null,
           secure: true,
           httpOnly: true,
@@ -69,18 +84,19 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
         });
       },
       clear() {
-        void request?.cookieStore?.delete({ name: SESSION_COOKIE, path: "/", domain: null, secure: true, httpOnly: true, sameSite: "lax" });
+        void request?.cookieStore?.delete({ name: SESSION_COOKIE, path: SESSION_COOKIE_PATH, domain: null, secure: true, httpOnly: true, sameSite: "lax" });
       },
     };
 
     return {
       ...services,
       request: {
-        ip: clientIp(initial.req),
+        ip,
         userAgent: (isWebSocket ? initial.req?.headers["user-agent"] : request?.headers.get("user-agent")) ?? null,
       },
       viewer,
       device,
+      workstation,
       cookie,
       access: new Access(services.db, viewer),
     };

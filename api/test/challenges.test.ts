@@ -206,7 +206,7 @@ describe("portal login by QR", () => {
     await phone.approve(started.qrPayload);
     const { response, body } = await api.request(REDEEM, { id: started.challenge.id, secret: started.redeemSecret, delivery: "COOKIE" });
     expect(body.data!.redeemChallenge.token).toBeNull();
-    expect(response.headers.get("set-cookie")).toMatch(/^__Host-latchkey_session=.*HttpOnly/i);
+    expect(response.headers.get("set-cookie")).toMatch(/^__Secure-latchkey_session=.*HttpOnly/i);
   });
 
   it("ends DENIED when the phone denies, and cannot be redeemed", async () => {

@@ -182,16 +182,16 @@ describe("sessions", () => {
     expect(api.logs.join("\n")).not.toContain(token);
   });
 
-  it("delivers the portal's session as an HttpOnly __Host- cookie and accepts it back", async () => {
+  it("delivers the portal's session as an HttpOnly cookie scoped to /graphql and accepts it back", async () => {
     const msp = await seed(api).msp();
     const { response, body } = await api.request(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" } });
     expect(body.data!.logIn.token).toBeNull();
     const setCookie = response.headers.get("set-cookie") ?? "";
-    expect(setCookie).toMatch(/^__Host-latchkey_session=[A-Za-z0-9_-]{43};/);
+    expect(setCookie).toMatch(/^__Secure-latchkey_session=[A-Za-z0-9_-]{43};/);
     expect(setCookie).toMatch(/HttpOnly/i);
     expect(setCookie).toMatch(/Secure/i);
     expect(setCookie).toMatch(/SameSite=Lax/i);
-    expect(setCookie).toMatch(/Path=\//i);
+    expect(setCookie).toMatch(/Path=\/graphql(;|$)/i);
     const cookie = setCookie.split(";")[0]!;
     const { body: viewer } = await api.request(VIEWER, {}, { headers: { cookie } });
     expect(viewer.data!.viewer).not.toBeNull();

@@ -20,6 +20,8 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    /** A part of a GraphQL multipart request: input only. */
+    File: { Input: File; Output: never };
   };
   AuthScopes: {
     authenticated: boolean;
@@ -31,6 +33,8 @@ export const builder = new SchemaBuilder<{
     mspAdmin: string;
     /** Parameter: user id. The viewer is that user. */
     self: string;
+    /** Parameter: workstation id. The caller is that workstation's agent. */
+    workstation: string;
   };
   AuthContexts: {
     authenticated: Context & { viewer: NonNullable<Context["viewer"]> };
@@ -52,6 +56,7 @@ export const builder = new SchemaBuilder<{
       mspAdmin: (mspId) => context.access.canManageDelegations(mspId),
       // A signed-in user, or their linked phone.
       self: (userId) => context.viewer?.userId === userId || context.device?.userId === userId,
+      workstation: (workstationId) => context.workstation?.id === workstationId,
     }),
   },
   errors: {

@@ -39,6 +39,8 @@ export type Services = {
   /** Customer directory passwords kept reversibly under per-tenant data keys. */
   vault: PasswordVault;
   throttle: LoginThrottle;
+  /** Desktop logins: per account and per workstation. */
+  desktopThrottle: LoginThrottle;
   limits: RateLimits;
   log: Logger;
 };
@@ -74,10 +76,22 @@ export type DeviceViewer = {
   publicKey: string;
 };
 
+/** A desktop agent calling with a credential signed by its workstation's key. */
+export type WorkstationViewer = {
+  id: string;
+  tenantId: string;
+  name: string;
+  status: "PENDING" | "APPROVED";
+  keyAgreementAlgorithm: "X25519" | "P256" | null;
+  keyAgreementPublicKey: string | null;
+  createdAt: Date;
+};
+
 export type Context = Services & {
   request: RequestInfo;
   viewer: Viewer | null;
   device: DeviceViewer | null;
+  workstation: WorkstationViewer | null;
   cookie: SessionCookie;
   access: Access;
 };

@@ -66,3 +66,62 @@ export class RateLimitedError extends AppError {
     super(message, "RATE_LIMITED");
   }
 }
+
+/** Wrong password or no such user: the two are never told apart. */
+export class InvalidCredentialsError extends AppError {
+  constructor(message = "The username or password is not correct") {
+    super(message, "INVALID_CREDENTIALS");
+  }
+}
+
+/** Told only once the password was right, as Windows does. */
+export class AccountDisabledError extends AppError {
+  constructor(message = "This account is disabled; ask your administrator") {
+    super(message, "ACCOUNT_DISABLED");
+  }
+}
+
+export class AccountLockedError extends AppError {
+  constructor(readonly unlocksAt: Date) {
+    super(`This account is locked after too many wrong passwords; try again after ${unlocksAt.toISOString()}`, "ACCOUNT_LOCKED");
+  }
+}
+
+export type DesktopRefusal =
+  | "DESKTOP_LOGIN_DISABLED"
+  | "PASSWORD_LOGIN_NOT_ALLOWED"
+  | "PASSWORDLESS_LOGIN_NOT_ALLOWED"
+  | "WORKSTATION_PENDING"
+  | "NO_KEY_AGREEMENT_KEY"
+  | "PASSWORD_NOT_AVAILABLE";
+
+const REFUSALS: Record<DesktopRefusal, string> = {
+  DESKTOP_LOGIN_DISABLED: "Desktop login is switched off for this organisation",
+  PASSWORD_LOGIN_NOT_ALLOWED: "Sign in with your phone: password login is switched off here",
+  PASSWORDLESS_LOGIN_NOT_ALLOWED: "Sign in with your password: passwordless login is switched off here",
+  WORKSTATION_PENDING: "This workstation is waiting for an administrator's approval",
+  NO_KEY_AGREEMENT_KEY: "This workstation enrolled without a key-agreement key and cannot receive passwords",
+  PASSWORD_NOT_AVAILABLE: "Sign in once with your password on a workstation before signing in with your phone",
+};
+
+/** A desktop login the tenant's settings or the workstation's state do not allow; `code` says which. */
+export class DesktopLoginRefusedError extends AppError {
+  constructor(readonly reason: DesktopRefusal) {
+    super(REFUSALS[reason], reason);
+  }
+}
+
+export type InstallTokenProblem = "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED_UP" | "INSTALL_TOKEN_REVOKED";
+
+const INSTALL_TOKEN_PROBLEMS: Record<InstallTokenProblem, string> = {
+  INSTALL_TOKEN_INVALID: "This install token is not valid",
+  INSTALL_TOKEN_EXPIRED: "This install token has expired; ask for a new one",
+  INSTALL_TOKEN_USED_UP: "This install token has been used as often as it allows",
+  INSTALL_TOKEN_REVOKED: "This install token was revoked",
+};
+
+export class InstallTokenError extends AppError {
+  constructor(readonly problem: InstallTokenProblem) {
+    super(INSTALL_TOKEN_PROBLEMS[problem], problem);
+  }
+}

@@ -15,6 +15,14 @@ import "./modules/challenge/challenge.mutations.ts";
 import "./modules/challenge/challenge.subscriptions.ts";
 import "./modules/authenticator/authenticator.types.ts";
 import "./modules/authenticator/authenticator.mutations.ts";
+import "./modules/desktop-settings/desktop-settings.types.ts";
+import "./modules/desktop-settings/desktop-settings.mutations.ts";
+import "./modules/workstation/workstation.types.ts";
+import "./modules/workstation/workstation.mutations.ts";
+import "./modules/login-event/login-event.types.ts";
+import "./modules/login-event/login-event.subscriptions.ts";
+import "./modules/desktop-login/desktop-login.types.ts";
+import "./modules/desktop-login/desktop-login.mutations.ts";
 
 builder.queryType({});
 builder.mutationType({});
@@ -25,7 +33,7 @@ export const schema = builder.toSchema({ sortSchema: true });
 export { Access } from "./access.ts";
 export { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 export { AppError } from "./errors.ts";
-export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer } from "./context.ts";
+export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export {
@@ -45,4 +53,6 @@ export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.t
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
+export { authenticateWorkstation } from "./modules/workstation/workstation.service.ts";
+export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
 export type { DeviceViewer, Mail, Mailer } from "./context.ts";

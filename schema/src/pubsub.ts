@@ -10,6 +10,10 @@ export type Topics = {
   "session:ended": [sessionId: string, payload: { reason: string }];
   /** A challenge changed state; routed by challenge id. */
   "challenge:updated": [challengeId: string, payload: { id: string }];
+  /** A desktop login attempt was recorded or its account outcome reported; routed by tenant id. */
+  "loginEvent:changed": [tenantId: string, payload: { id: string }];
+  /** A workstation was removed: its agent's subscriptions end; routed by workstation id. */
+  "workstation:removed": [workstationId: string, payload: { reason: string }];
   /** What a user may reach changed (delegation withdrawn, role changed); routed by user id. */
   "user:accessChanged": [userId: string, payload: { reason: string }];
 };

@@ -1,7 +1,8 @@
 // A subscription lives only as long as the access that opened it: when its
-// session ends (log out, revocation, disabled user, password change) or the
-// viewer's access changes (delegation withdrawn, role changed), the stream
-// completes at once, on whichever instance holds it.
+// session ends (log out, revocation, disabled user, password change), the
+// viewer's access changes (delegation withdrawn, role changed) or its
+// workstation is removed, the stream completes at once, on whichever instance
+// holds it.
 import { Repeater, type Plugin } from "graphql-yoga";
 import type { Context } from "@latchkey/schema";
 
@@ -36,19 +37,18 @@ export function useSubscriptionRevocation(): Plugin<Context> {
     onSubscribe({ args }) {
       const ctx = args.contextValue as Context;
       const viewer = ctx.viewer;
-      if (!viewer) return undefined;
+      const revocations = viewer
+        ? [ctx.pubsub.subscribe("session:ended", viewer.sessionId), ctx.pubsub.subscribe("user:accessChanged", viewer.userId)]
+        : ctx.workstation
+          ? [ctx.pubsub.subscribe("workstation:removed", ctx.workstation.id)]
+          : null;
+      if (!revocations) return undefined;
       return {
         onSubscribeResult({ result, setResult }) {
           if (!isAsyncIterable(result)) return;
           setResult(
             new Repeater(async (push, stop) => {
-              const revoked = firstEvent(
-                [
-                  ctx.pubsub.subscribe("session:ended", viewer.sessionId),
-                  ctx.pubsub.subscribe("user:accessChanged", viewer.userId),
-                ],
-                stop,
-              );
+              const revoked = firstEvent(revocations, stop);
               void revoked.then(() => stop());
               const iterator = result[Symbol.asyncIterator]();
               void stop.then(() => iterator.return?.());

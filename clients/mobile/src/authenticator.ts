@@ -32,6 +32,8 @@ export interface ChallengeScan {
   challenge: Challenge;
   tenant: AuthenticatorTenant;
   requesterKind: string;
+  /** For a workstation: when it enrolled. */
+  requesterEnrolledAt?: string | null;
   requesterName: string;
   requesterIp: string | null;
   /** Whether the requester's IP is the phone's own: a mismatch is how a relayed QR code shows. */

@@ -57,6 +57,7 @@ export const SCAN_CHALLENGE = /* GraphQL */ `
         requesterIp
         ipMatches
         userAgent
+        requesterEnrolledAt
         createdAt
         expiresAt
       }

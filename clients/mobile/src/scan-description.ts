@@ -52,6 +52,8 @@ export function describeScan(scan: ChallengeScan, now: Date = new Date()): strin
     `Tenant:     ${printable(scan.tenant.displayName)} (${printable(scan.tenant.slug)})`,
     `Request:    ${KIND_LABELS[scan.challenge.kind] ?? printable(scan.challenge.kind)}`,
     `Requester:  ${printable(scan.requesterName)} (${printable(scan.requesterKind.toLowerCase().replace(/_/g, " "))})`,
+    // A workstation enrolled minutes ago asking for a login deserves a second look.
+    ...(scan.requesterEnrolledAt ? [`Enrolled:   ${timestamp(scan.requesterEnrolledAt)}${ago(scan.requesterEnrolledAt, now)}`] : []),
     `IP address: ${ip}`,
     `User agent: ${printable(scan.userAgent)}`,
     `Requested:  ${timestamp(scan.createdAt)}${ago(scan.createdAt, now)}`,

@@ -109,6 +109,10 @@ export const RATE_LIMITS = {
   /** Approvals and denials, per device and per user. */
   decisionPerDevice: { points: 30, durationSeconds: 60 },
   decisionPerUser: { points: 60, durationSeconds: 60 },
+  /** Enrollments per client IP: generous, as a whole office's rollout shares one address. */
+  enrollPerIp: { points: 2000, durationSeconds: 3600 },
+  /** QR login screens started per workstation. */
+  challengeStartPerWorkstation: { points: 30, durationSeconds: 60 },
 };
 
 export type RateLimitName = keyof typeof RATE_LIMITS;

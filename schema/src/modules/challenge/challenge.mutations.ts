@@ -1,12 +1,21 @@
 import { builder } from "../../builder.ts";
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import {
+  ConflictError,
+  DesktopLoginRefusedError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../errors.ts";
+import { startDesktopLogin } from "../desktop-login/desktop-login.service.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
 import { Challenge, ChallengeKind, ChallengeScan } from "./challenge.types.ts";
 import { decideChallenge, redeemChallenge, scanChallenge, startPortalLogin } from "./challenge.service.ts";
 
 const StartLoginChallengeInput = builder.inputType("StartLoginChallengeInput", {
   fields: (t) => ({
-    tenant: t.string({ description: "The tenant's slug (a browser names it; a workstation's is known)." }),
+    tenant: t.string({ description: "The tenant's slug (a browser names it; a workstation's is known from its credential)." }),
     kind: t.field({ type: ChallengeKind, required: true }),
   }),
 });
@@ -30,14 +39,16 @@ const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, Con
 builder.mutationFields((t) => ({
   startLoginChallenge: t.field({
     type: StartLoginChallengePayload,
-    description: "Starts a QR sign-in. Browsers need no session; rate-limited per IP and per tenant.",
+    description:
+      "Starts a QR sign-in. PORTAL_LOGIN: a browser, no session needed, rate-limited per IP and per tenant. " +
+      "DESKTOP_LOGIN: a workstation's login screen, called with the workstation credential.",
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError],
+      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError, UnauthenticatedError, DesktopLoginRefusedError],
       union: { name: "StartLoginChallengeResult" },
     },
     args: { input: t.arg({ type: StartLoginChallengeInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const started = await startPortalLogin(ctx, input);
+      const started = input.kind === "DESKTOP_LOGIN" ? await startDesktopLogin(ctx) : await startPortalLogin(ctx, input);
       return { ...started, challenge: started.challenge as never };
     },
   }),

@@ -19,7 +19,7 @@ const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
 
 type Db = Prisma.TransactionClient;
 
-function sameHash(a: string, b: string) {
+export function sameHash(a: string, b: string) {
   const left = Buffer.from(a);
   const right = Buffer.from(b);
   return left.length === right.length && timingSafeEqual(left, right);
@@ -42,6 +42,7 @@ export type NewChallenge = {
   requesterIp: string | null;
   requesterUserAgent: string | null;
   targetUserId?: string | null;
+  workstationId?: string | null;
 };
 
 /** Creates a challenge; its three secrets are returned once and stored only hashed. */
@@ -54,6 +55,7 @@ export async function createChallenge(db: Db, ttlSeconds: number, input: NewChal
       ...input,
       requesterUserAgent: input.requesterUserAgent?.slice(0, 512) ?? null,
       targetUserId: input.targetUserId ?? null,
+      workstationId: input.workstationId ?? null,
       secretHash: qrSecretHash(qrSecret),
       watchTokenHash: hashToken(watchToken),
       redeemSecretHash: hashToken(redeemSecret),
@@ -124,12 +126,15 @@ function requireDevice(ctx: Context) {
 
 /**
  * May `userId` approve a sign-in to `tenantId`? Its own tenant's active users,
- * and for a customer, its MSP's admins and the technicians delegated to it.
+ * and for a customer's portal, its MSP's admins and the technicians delegated
+ * to it. A desktop login signs the approver in to a workstation as themselves,
+ * so only the workstation's own tenant's users may approve one.
  */
-export async function mayApprove(db: Db, userId: string, tenantId: string): Promise<boolean> {
+export async function mayApprove(db: Db, userId: string, tenantId: string, kind: ChallengeKind = "PORTAL_LOGIN"): Promise<boolean> {
   const user = await db.user.findUnique({ where: { id: userId }, include: { tenant: true } });
   if (!user || user.status !== "ACTIVE") return false;
   if (user.tenantId === tenantId) return true;
+  if (kind === "DESKTOP_LOGIN") return false;
   if (user.tenant.kind !== "MSP") return false;
   const customer = await db.tenant.findFirst({
     where: {
@@ -157,7 +162,7 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
   const challenge = await challengeFromQr(ctx, qrPayload);
   if (challenge.kind === "DEVICE_ONBOARDING") {
     // Any enrolled phone may look at an onboarding code; onboardDevice checks the email.
-  } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId))) {
+  } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) {
     // Indistinguishable from a code that does not exist.
     throw new NotFoundError("Challenge");
   }
@@ -174,6 +179,9 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     publishChallenge(ctx, challenge.id);
   }
   const current = await ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id }, include: { tenant: true } });
+  const workstation = current.workstationId
+    ? await ctx.db.workstation.findUnique({ where: { id: current.workstationId }, select: { createdAt: true } })
+    : null;
   return {
     challenge: current,
     tenant: { id: current.tenant.id, slug: current.tenant.slug, displayName: current.tenant.displayName },
@@ -183,6 +191,8 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     // The strongest hint of a relayed QR code: the screen and the phone are not on one network.
     ipMatches: current.requesterIp !== null && current.requesterIp === ctx.request.ip,
     userAgent: current.requesterUserAgent,
+    // How long the asking workstation has been enrolled: a fresh one deserves a second look.
+    requesterEnrolledAt: workstation?.createdAt ?? null,
     createdAt: current.createdAt,
     expiresAt: current.expiresAt,
   };
@@ -199,7 +209,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
     throw new NotFoundError("Challenge");
   }
   if (challenge.status !== "SCANNED") throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
-  if (!(await mayApprove(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Challenge");
+  if (!(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) throw new NotFoundError("Challenge");
   const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision, deviceId: device.authenticatorId });
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
 

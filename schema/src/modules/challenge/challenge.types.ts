@@ -29,6 +29,7 @@ export type ScanShape = {
   requesterIp: string | null;
   ipMatches: boolean;
   userAgent: string | null;
+  requesterEnrolledAt: Date | null;
   createdAt: Date;
   expiresAt: Date;
 };
@@ -48,6 +49,11 @@ export const ChallengeScan = builder.objectRef<ScanShape>("ChallengeScan").imple
     requesterIp: t.exposeString("requesterIp", { nullable: true }),
     ipMatches: t.exposeBoolean("ipMatches", { description: "Whether the requester's IP is the phone's." }),
     userAgent: t.exposeString("userAgent", { nullable: true }),
+    requesterEnrolledAt: t.expose("requesterEnrolledAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "For a workstation: when it enrolled, so the phone can say how long it has been known.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),
   }),

@@ -1,6 +1,11 @@
 import { builder } from "../../builder.ts";
 import {
+  AccountDisabledError,
+  AccountLockedError,
   AppError,
+  DesktopLoginRefusedError,
+  InstallTokenError,
+  InvalidCredentialsError,
   ConflictError,
   ForbiddenError,
   NotFoundError,
@@ -52,6 +57,30 @@ builder.objectType(RateLimitedError, {
   name: "RateLimitedError",
   interfaces: [ErrorInterface],
   fields: (t) => ({ retryAfterSeconds: t.exposeInt("retryAfterSeconds") }),
+});
+
+builder.objectType(InvalidCredentialsError, { name: "InvalidCredentialsError", interfaces: [ErrorInterface], fields: () => ({}) });
+
+builder.objectType(AccountDisabledError, { name: "AccountDisabledError", interfaces: [ErrorInterface], fields: () => ({}) });
+
+builder.objectType(AccountLockedError, {
+  name: "AccountLockedError",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ unlocksAt: t.expose("unlocksAt", { type: "DateTime" }) }),
+});
+
+builder.objectType(DesktopLoginRefusedError, {
+  name: "DesktopLoginRefusedError",
+  description: "`code` says why: DESKTOP_LOGIN_DISABLED, PASSWORD_LOGIN_NOT_ALLOWED, WORKSTATION_PENDING, ...",
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
+});
+
+builder.objectType(InstallTokenError, {
+  name: "InstallTokenError",
+  description: "`code` says why: INSTALL_TOKEN_INVALID, INSTALL_TOKEN_EXPIRED, INSTALL_TOKEN_USED_UP or INSTALL_TOKEN_REVOKED.",
+  interfaces: [ErrorInterface],
+  fields: () => ({}),
 });
 
 /** The failures any signed-in mutation can meet. */

@@ -1,0 +1,465 @@
+// Workstations and desktop login through the public API, with a workstation's
+// keys held the way the protocol describes: install tokens, enrollment and
+// approval, the signed credential, password and QR login with the sealed
+// account instruction, login events live and as history, and tenant isolation
+// for every id-taking operation.
+import { Authenticator } from "@latchkey/mobile";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Api, subscribe } from "./harness.ts";
+import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
+import { WorkstationKeys, type Instruction } from "./workstation-keys.ts";
+
+let api: Api;
+beforeAll(async () => {
+  api = await Api.start();
+});
+afterAll(async () => {
+  await api?.stop();
+});
+
+const CREATE_TOKEN = `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename
+  ... on CreateInstallTokenPayload { installToken token { id prefix status maxUses uses autoApprove } } ... on Error { code message } } }`;
+const ENROLL = `mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { __typename
+  ... on WorkstationPayload { workstation { id name status hostname os } } ... on Error { code message } ... on ValidationError { fields { path } } } }`;
+const APPROVE = `mutation($id: ID!) { approveWorkstation(id: $id) { __typename ... on WorkstationPayload { workstation { id status } } ... on Error { code message } } }`;
+const RENAME = `mutation($input: RenameWorkstationInput!) { renameWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id name } } ... on Error { code } } }`;
+const REMOVE = `mutation($id: ID!) { removeWorkstation(id: $id) { __typename ... on RemoveWorkstationPayload { workstationId } ... on Error { code } } }`;
+const REVOKE_TOKEN = `mutation($id: ID!) { revokeInstallToken(id: $id) { __typename ... on InstallTokenPayload { token { status } } ... on Error { code } } }`;
+const SETTINGS = `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ... on Error { code message } } }`;
+const CONFIG = `{ desktopConfig { workstation { id name status } tenant { id slug displayName } desktopLoginEnabled method passwordFallback branding { text } } }`;
+const LOGIN = `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename
+  ... on DesktopLoginPayload { instruction { action attemptId workstationId username fullName expiresAt password { suite enc ciphertext } } }
+  ... on AccountLockedError { unlocksAt } ... on Error { code message } } }`;
+const START = `mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
+  ... on StartLoginChallengePayload { challenge { id status } qrPayload watchToken redeemSecret } ... on Error { code message } } }`;
+const REDEEM = `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
+  ... on DesktopLoginPayload { instruction { attemptId workstationId username expiresAt password { suite enc ciphertext } } } ... on Error { code message } } }`;
+const REPORT = `mutation($input: ReportAccountResultInput!) { reportAccountResult(input: $input) { __typename
+  ... on ReportAccountResultPayload { loginEvent { id accountOutcome accountDetail } } ... on Error { code } } }`;
+const HISTORY = `query($tenantId: ID!) { loginEvents(tenantId: $tenantId, first: 50) { totalCount edges { node {
+  id username method outcome reason accountOutcome workstationId workstationName user { id } } } } }`;
+const FEED = `subscription($tenantId: ID!) { loginEvents(tenantId: $tenantId) { id username outcome reason accountOutcome } }`;
+
+type World = { msp: MspSeed; customer: CustomerSeed };
+
+async function world(): Promise<World> {
+  const msp = await seed(api).msp();
+  const customer = await msp.customer();
+  return { msp, customer };
+}
+
+async function installToken(w: World, input: Record<string, unknown> = {}) {
+  const { createInstallToken } = await api.gql(CREATE_TOKEN, { input: { tenantId: w.customer.id, ...input } }, { token: w.msp.token });
+  expect(createInstallToken.__typename).toBe("CreateInstallTokenPayload");
+  return createInstallToken as { installToken: string; token: { id: string; prefix: string; status: string } };
+}
+
+async function enroll(token: string, keys = WorkstationKeys.generate(), hostname = "FRONTDESK-01") {
+  const { enrollWorkstation } = await api.gql(ENROLL, {
+    input: { installToken: token, hostname, os: "Windows 11 Pro 24H2", publicKey: keys.publicKey, keyAgreementKey: keys.keyAgreementKey },
+  });
+  if (enrollWorkstation.__typename === "WorkstationPayload") keys.workstationId = enrollWorkstation.workstation.id;
+  return { result: enrollWorkstation, keys };
+}
+
+/** An approved workstation of the world's customer, with desktop login enabled. */
+async function approvedWorkstation(w: World, kind: "ed25519" | "p256" = "ed25519") {
+  const { installToken: token } = await installToken(w, { autoApprove: true });
+  const { result, keys } = await enroll(token, WorkstationKeys.generate(kind));
+  expect(result.workstation.status).toBe("APPROVED");
+  return keys;
+}
+
+async function enableDesktopLogin(w: World, settings: Record<string, unknown> = {}) {
+  const { updateDesktopSettings } = await api.gql(
+    SETTINGS,
+    { input: { tenantId: w.customer.id, desktopLoginEnabled: true, ...settings } },
+    { token: w.msp.token },
+  );
+  expect(updateDesktopSettings.__typename).toBe("UpdateDesktopSettingsPayload");
+}
+
+async function asWorkstation(keys: WorkstationKeys, query: string, variables?: Record<string, unknown>) {
+  return api.gql(query, variables, { token: await keys.credential() });
+}
+
+async function history(w: World) {
+  const { loginEvents } = await api.gql(HISTORY, { tenantId: w.customer.id }, { token: w.msp.token });
+  return loginEvents.edges.map((edge: { node: Record<string, unknown> }) => edge.node) as Record<string, any>[];
+}
+
+describe("install tokens and enrollment", () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await world();
+  });
+
+  it("shows the token's secret once and keeps only its hash", async () => {
+    const created = await installToken(w, { maxUses: 3, expiresInHours: 2 });
+    expect(created.installToken).toMatch(/^lkit_[A-Za-z0-9_-]{43}$/);
+    expect(created.token).toMatchObject({ status: "ACTIVE", maxUses: 3, uses: 0, autoApprove: false });
+    expect(created.installToken.startsWith(created.token.prefix)).toBe(true);
+    const rows = await api.db.installToken.findMany({ where: { tenantId: w.customer.id } });
+    expect(JSON.stringify(rows)).not.toContain(created.installToken.slice(12));
+    const { installTokens } = await api.gql(`query($t: ID!) { installTokens(tenantId: $t) { id status } }`, { t: w.customer.id }, { token: w.msp.token });
+    expect(installTokens.map((t: { id: string }) => t.id)).toContain(created.token.id);
+  });
+
+  it("enrolls a workstation as PENDING until an admin approves it", async () => {
+    const { installToken: token } = await installToken(w);
+    const { result, keys } = await enroll(token);
+    expect(result).toMatchObject({ __typename: "WorkstationPayload", workstation: { status: "PENDING", name: "FRONTDESK-01", hostname: "FRONTDESK-01" } });
+
+    // A pending workstation reads its configuration but gets no credential.
+    const { desktopConfig } = await asWorkstation(keys, CONFIG);
+    expect(desktopConfig.workstation).toEqual({ id: keys.workstationId, name: "FRONTDESK-01", status: "PENDING" });
+    await enableDesktopLogin(w);
+    const user = await w.customer.user();
+    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(desktopLogin).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "WORKSTATION_PENDING" });
+    const { startLoginChallenge } = await asWorkstation(keys, START);
+    expect(startLoginChallenge).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "WORKSTATION_PENDING" });
+
+    const { approveWorkstation } = await api.gql(APPROVE, { id: keys.workstationId }, { token: w.msp.token });
+    expect(approveWorkstation.workstation.status).toBe("APPROVED");
+    const again = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(again.desktopLogin.__typename).toBe("DesktopLoginPayload");
+  });
+
+  it("refuses used-up, expired, revoked and unknown tokens with their own codes, auditing the refusals", async () => {
+    const once = await installToken(w, { maxUses: 1 });
+    expect((await enroll(once.installToken)).result.__typename).toBe("WorkstationPayload");
+    expect((await enroll(once.installToken)).result).toMatchObject({ __typename: "InstallTokenError", code: "INSTALL_TOKEN_USED_UP" });
+
+    const expired = await installToken(w);
+    await api.db.installToken.update({ where: { id: expired.token.id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    expect((await enroll(expired.installToken)).result).toMatchObject({ code: "INSTALL_TOKEN_EXPIRED" });
+
+    const revoked = await installToken(w);
+    const { revokeInstallToken } = await api.gql(REVOKE_TOKEN, { id: revoked.token.id }, { token: w.msp.token });
+    expect(revokeInstallToken.token.status).toBe("REVOKED");
+    expect((await enroll(revoked.installToken)).result).toMatchObject({ code: "INSTALL_TOKEN_REVOKED" });
+
+    expect((await enroll("lkit_not-a-token")).result).toMatchObject({ code: "INSTALL_TOKEN_INVALID" });
+
+    const refusals = await api.db.auditEvent.findMany({ where: { tenantId: w.customer.id, action: "workstation.enrollmentRefused" } });
+    expect(refusals.map((event) => (event.data as { reason: string }).reason).sort()).toEqual(
+      ["INSTALL_TOKEN_EXPIRED", "INSTALL_TOKEN_REVOKED", "INSTALL_TOKEN_USED_UP"].sort(),
+    );
+  });
+
+  it("refuses keys of the wrong kind and changes nothing", async () => {
+    const { installToken: token, token: row } = await installToken(w);
+    const rsa = (await import("node:crypto")).generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const { enrollWorkstation } = await api.gql(ENROLL, {
+      input: { installToken: token, hostname: "PC", os: "Windows", publicKey: rsa.publicKey.export({ format: "der", type: "spki" }).toString("base64") },
+    });
+    expect(enrollWorkstation).toMatchObject({ __typename: "ValidationError", fields: [{ path: "publicKey" }] });
+    const bad = await api.gql(ENROLL, {
+      input: { installToken: token, hostname: "PC", os: "Windows", publicKey: WorkstationKeys.generate().publicKey, keyAgreementKey: "bm90IGEga2V5" },
+    });
+    expect(bad.enrollWorkstation).toMatchObject({ __typename: "ValidationError", fields: [{ path: "keyAgreementKey" }] });
+    expect((await api.db.installToken.findUniqueOrThrow({ where: { id: row.id } })).uses).toBe(0);
+  });
+
+  it("accepts P-256 keys as well as Ed25519/X25519", async () => {
+    await enableDesktopLogin(w);
+    const keys = await approvedWorkstation(w, "p256");
+    const user = await w.customer.user();
+    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(desktopLogin.instruction.password.suite).toContain("P-256");
+    expect(await keys.open(desktopLogin.instruction)).toBe(PASSWORD);
+  });
+
+  it("refuses credentials that are expired, too long-lived, or signed by another key", async () => {
+    const keys = await approvedWorkstation(w);
+    const other = WorkstationKeys.generate();
+    const forged = await other.credential({ subject: keys.workstationId });
+    const tooLong = await keys.credential({ lifetimeSeconds: 3600 });
+    for (const token of [forged, tooLong, "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]) {
+      const { body } = await api.request(CONFIG, {}, { token });
+      expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    }
+  });
+
+  it("lets admins rename and remove a workstation; a removed workstation's credential stops at once", async () => {
+    const keys = await approvedWorkstation(w);
+    const { renameWorkstation } = await api.gql(RENAME, { input: { id: keys.workstationId, name: "Reception" } }, { token: w.msp.token });
+    expect(renameWorkstation.workstation.name).toBe("Reception");
+    const credential = await keys.credential();
+    expect((await api.gql(CONFIG, {}, { token: credential })).desktopConfig.workstation.name).toBe("Reception");
+
+    const { workstations } = await api.gql(
+      `query($t: ID!) { workstations(tenantId: $t, first: 50) { totalCount edges { node { id name status } } } }`,
+      { t: w.customer.id },
+      { token: w.msp.token },
+    );
+    expect(workstations.edges.map((e: { node: { id: string } }) => e.node.id)).toContain(keys.workstationId);
+
+    const { removeWorkstation } = await api.gql(REMOVE, { id: keys.workstationId }, { token: w.msp.token });
+    expect(removeWorkstation.workstationId).toBe(keys.workstationId);
+    const { body } = await api.request(CONFIG, {}, { token: credential });
+    expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    const login = await api.request(LOGIN, { input: { username: "anyone", password: PASSWORD } }, { token: credential });
+    expect(login.body.data?.desktopLogin).toMatchObject({ __typename: "UnauthenticatedError" });
+  });
+});
+
+describe("password login", () => {
+  let w: World;
+  let keys: WorkstationKeys;
+  beforeAll(async () => {
+    w = await world();
+    await enableDesktopLogin(w);
+    keys = await approvedWorkstation(w);
+  });
+
+  it("seals the password to this workstation's key, bound to the attempt; the database holds no plaintext", async () => {
+    const user = await w.customer.user();
+    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username.toUpperCase(), password: PASSWORD } });
+    expect(desktopLogin.__typename).toBe("DesktopLoginPayload");
+    const instruction = desktopLogin.instruction as Instruction & { action: string };
+    expect(instruction).toMatchObject({ action: "ENSURE_LOCAL_ACCOUNT", workstationId: keys.workstationId, username: user.username });
+    expect(JSON.stringify(instruction)).not.toContain(PASSWORD);
+    expect(await keys.open(instruction)).toBe(PASSWORD);
+
+    // Another workstation's key cannot open it.
+    const other = WorkstationKeys.generate();
+    await expect(other.open(instruction)).rejects.toThrow();
+    // Replayed into another attempt (or with another expiry, or for another workstation), it does not open.
+    const second = (await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } })).desktopLogin.instruction;
+    await expect(keys.open(instruction, { attemptId: second.attemptId })).rejects.toThrow();
+    await expect(keys.open(instruction, { expiresAt: new Date(Date.now() + 3600_000).toISOString() })).rejects.toThrow();
+    await expect(keys.open(instruction, { workstationId: other.workstationId || "00000000-0000-0000-0000-000000000000" })).rejects.toThrow();
+
+    const dump = JSON.stringify(await api.db.user.findMany({ where: { tenantId: w.customer.id } }));
+    expect(dump).not.toContain(PASSWORD);
+    expect(JSON.stringify(await api.db.loginEvent.findMany({ where: { tenantId: w.customer.id } }))).not.toContain(PASSWORD);
+    expect(api.logs.join("\n")).not.toContain(PASSWORD);
+
+    const { reportAccountResult } = await asWorkstation(keys, REPORT, { input: { attemptId: instruction.attemptId, outcome: "CREATED", detail: "new account" } });
+    expect(reportAccountResult.loginEvent).toMatchObject({ accountOutcome: "CREATED", accountDetail: "new account" });
+    const twice = await asWorkstation(keys, REPORT, { input: { attemptId: instruction.attemptId, outcome: "TAKEN_OVER" } });
+    expect(twice.reportAccountResult.code).toBe("CONFLICT");
+  });
+
+  it("a changed password reaches the workstation at its next login", async () => {
+    const user = await w.customer.user();
+    const changed = "quartz-meadow-harbour-77";
+    await api.gql(`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename } }`, { input: { userId: user.id, password: changed } }, { token: w.msp.token });
+    const old = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(old.desktopLogin.code).toBe("INVALID_CREDENTIALS");
+    const fresh = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: changed } });
+    expect(await keys.open(fresh.desktopLogin.instruction)).toBe(changed);
+  });
+
+  it("refuses wrong passwords, unknown and disabled users with typed errors, each recorded", async () => {
+    const user = await w.customer.user();
+    const disabled = await w.customer.user();
+    await api.gql(`mutation($input: DisableUserInput!) { disableUser(input: $input) { __typename } }`, { input: { userId: disabled.id } }, { token: w.msp.token });
+
+    const wrong = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: "not-the-password-1" } });
+    expect(wrong.desktopLogin).toMatchObject({ __typename: "InvalidCredentialsError", code: "INVALID_CREDENTIALS" });
+    const unknown = await asWorkstation(keys, LOGIN, { input: { username: "nobody-here", password: PASSWORD } });
+    expect(unknown.desktopLogin).toMatchObject({ __typename: "InvalidCredentialsError", message: wrong.desktopLogin.message });
+    const off = await asWorkstation(keys, LOGIN, { input: { username: disabled.username, password: PASSWORD } });
+    expect(off.desktopLogin).toMatchObject({ __typename: "AccountDisabledError", code: "ACCOUNT_DISABLED" });
+    const blank = await asWorkstation(keys, LOGIN, { input: { username: " ", password: "" } });
+    expect(blank.desktopLogin.__typename).toBe("ValidationError");
+
+    const events = await history(w);
+    expect(events.find((e) => e.username === user.username && e.reason === "WRONG_PASSWORD")).toMatchObject({ outcome: "FAILED", method: "PASSWORD", user: { id: user.id } });
+    expect(events.find((e) => e.username === "nobody-here")).toMatchObject({ outcome: "FAILED", reason: "UNKNOWN_USER", user: null });
+    expect(events.find((e) => e.username === disabled.username)).toMatchObject({ outcome: "FAILED", reason: "ACCOUNT_DISABLED" });
+  });
+
+  it("locks an account after repeated wrong passwords, and it unlocks when the time is up", async () => {
+    const user = await w.customer.user();
+    // Several workstations, so the per-workstation throttle is not what stops them.
+    const stations = [keys, await approvedWorkstation(w), await approvedWorkstation(w)];
+    let last: Record<string, any> = {};
+    for (let attempt = 0; attempt < 12 && last.__typename !== "AccountLockedError"; attempt += 1) {
+      const station = stations[attempt % stations.length]!;
+      last = (await asWorkstation(station, LOGIN, { input: { username: user.username, password: `wrong-${attempt}-password` } })).desktopLogin;
+      if (last.__typename === "RateLimitedError") break;
+    }
+    expect(last.__typename).toBe("AccountLockedError");
+    expect(new Date(last.unlocksAt).getTime()).toBeGreaterThan(Date.now());
+    // Locked even with the right password.
+    const right = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(right.desktopLogin.code).toBe("ACCOUNT_LOCKED");
+    expect((await history(w)).some((e) => e.username === user.username && e.reason === "ACCOUNT_LOCKED")).toBe(true);
+
+    await api.db.user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1000) } });
+    const after = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(after.desktopLogin.__typename).toBe("DesktopLoginPayload");
+  });
+
+  it("refuses every login while desktop login is switched off, and password login when only passwordless is allowed", async () => {
+    const user = await w.customer.user();
+    await enableDesktopLogin(w, { desktopLoginEnabled: false });
+    const off = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(off.desktopLogin).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "DESKTOP_LOGIN_DISABLED" });
+    await enableDesktopLogin(w, { method: "PASSWORDLESS", passwordFallback: false });
+    const passwordless = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(passwordless.desktopLogin.code).toBe("PASSWORD_LOGIN_NOT_ALLOWED");
+    await enableDesktopLogin(w, { method: "PASSWORD", passwordFallback: true });
+    const reasons = (await history(w)).filter((e) => e.username === user.username).map((e) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["DESKTOP_LOGIN_DISABLED", "PASSWORD_LOGIN_NOT_ALLOWED"]));
+  });
+});
+
+describe("passwordless login by QR", () => {
+  let w: World;
+  let keys: WorkstationKeys;
+  beforeAll(async () => {
+    w = await world();
+    await enableDesktopLogin(w, { method: "PASSWORDLESS", passwordFallback: true });
+    keys = await approvedWorkstation(w);
+    await api.gql(RENAME, { input: { id: keys.workstationId, name: "Front desk" } }, { token: w.msp.token });
+  });
+
+  async function phoneFor(user: { id: string; email: string }) {
+    const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql` });
+    await phone.requestEmailVerification(user.email);
+    await phone.verifyEmail(user.email, await api.emailedCode(user.email), "Phone");
+    const { startDeviceOnboarding } = await api.gql(
+      `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename ... on StartDeviceOnboardingPayload { qrPayload } } }`,
+      { userId: user.id },
+      { token: w.msp.token },
+    );
+    await phone.onboard(startDeviceOnboarding.qrPayload);
+    return phone;
+  }
+
+  it("shows the phone the workstation's name and enrollment, and only that workstation redeems the approval", async () => {
+    const user = await w.customer.user();
+    const phone = await phoneFor(user);
+    const { startLoginChallenge: started } = await asWorkstation(keys, START);
+    expect(started.__typename).toBe("StartLoginChallengePayload");
+
+    const watcher = subscribe(api.ws(await keys.credential()), `subscription($id: ID!, $w: String!) { challengeUpdated(id: $id, watchToken: $w) { id status } }`, {
+      id: started.challenge.id,
+      w: started.watchToken,
+    });
+    const { scan } = await phone.approve(started.qrPayload);
+    expect(scan).toMatchObject({ requesterKind: "WORKSTATION", requesterName: "Front desk" });
+    expect(new Date((scan as { requesterEnrolledAt: string }).requesterEnrolledAt ?? 0).getTime()).toBeGreaterThan(Date.now() - 600_000);
+    await watcher.waitForCompletion();
+    expect(watcher.events.at(-1)!.data!.challengeUpdated.status).toBe("APPROVED");
+
+    // Another workstation, even of the same tenant and holding the secret, cannot redeem it.
+    const other = await approvedWorkstation(w);
+    const stolen = await asWorkstation(other, REDEEM, { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } });
+    expect(stolen.redeemDesktopLogin).toMatchObject({ __typename: "NotFoundError", code: "NOT_FOUND" });
+
+    const { redeemDesktopLogin } = await asWorkstation(keys, REDEEM, { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } });
+    expect(redeemDesktopLogin.instruction).toMatchObject({ username: user.username, workstationId: keys.workstationId });
+    expect(await keys.open(redeemDesktopLogin.instruction)).toBe(PASSWORD);
+    const again = await asWorkstation(keys, REDEEM, { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } });
+    expect(again.redeemDesktopLogin.code).toBe("CONFLICT");
+    expect((await history(w)).find((e) => e.id === redeemDesktopLogin.instruction.attemptId)).toMatchObject({ method: "QR", outcome: "SUCCEEDED" });
+  });
+
+  it("gives a passwordless user a random local password, kept encrypted and the same at the next login", async () => {
+    const user = await w.customer.user({ password: null });
+    const phone = await phoneFor(user);
+    const passwords: string[] = [];
+    for (let round = 0; round < 2; round += 1) {
+      const { startLoginChallenge: started } = await asWorkstation(keys, START);
+      await phone.approve(started.qrPayload);
+      const { redeemDesktopLogin } = await asWorkstation(keys, REDEEM, { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } });
+      passwords.push(await keys.open(redeemDesktopLogin.instruction));
+    }
+    expect(passwords[0]).toMatch(/^\S{24}$/);
+    expect(passwords[1]).toBe(passwords[0]);
+    const row = await api.db.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(row.passwordHash).toBeNull();
+    expect(row.passwordCiphertext).not.toContain(passwords[0]);
+  });
+
+  it("lets only the workstation's own tenant's users approve", async () => {
+    const otherCustomer = await w.msp.customer();
+    const outsider = await otherCustomer.user();
+    const phone = await phoneFor(outsider);
+    const { startLoginChallenge: started } = await asWorkstation(keys, START);
+    await expect(phone.scan(started.qrPayload)).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("login events", () => {
+  it("reach the tenant's admins live, and nobody else's feed", async () => {
+    const w = await world();
+    await enableDesktopLogin(w);
+    const keys = await approvedWorkstation(w);
+    const user = await w.customer.user();
+    const customerAdmin = await w.customer.admin();
+    const outsider = await world();
+
+    const feed = subscribe(api.ws(await customerAdmin.token()), FEED, { tenantId: w.customer.id });
+    const mspFeed = subscribe(api.ws(w.msp.token), FEED, { tenantId: w.customer.id });
+    const otherFeed = subscribe(api.ws(outsider.msp.token), FEED, { tenantId: outsider.customer.id });
+    const intruder = subscribe(api.ws(outsider.msp.token), FEED, { tenantId: w.customer.id });
+    await intruder.waitForCompletion();
+    expect((intruder.failure as { message?: string } | null)?.toString() ?? JSON.stringify(intruder.events)).toMatch(/not found|NOT_FOUND/i);
+
+    let instruction: Instruction | null = null;
+    await feed.triggerUntilEvent(async () => {
+      instruction = (await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } })).desktopLogin.instruction;
+    });
+    await mspFeed.waitForEvents(1);
+    expect(feed.events[0]!.data!.loginEvents).toMatchObject({ username: user.username, outcome: "SUCCEEDED" });
+    const count = feed.events.length;
+    await asWorkstation(keys, REPORT, { input: { attemptId: instruction!.attemptId, outcome: "TAKEN_OVER" } });
+    await feed.waitForEvents(count + 1);
+    expect(feed.events.at(-1)!.data!.loginEvents).toMatchObject({ id: instruction!.attemptId, accountOutcome: "TAKEN_OVER" });
+    expect(otherFeed.events).toEqual([]);
+  });
+});
+
+describe("isolation", () => {
+  it("answers NOT_FOUND to another MSP for every workstation, token and login-event id", async () => {
+    const w = await world();
+    await enableDesktopLogin(w);
+    const keys = await approvedWorkstation(w);
+    const { token } = await installToken(w);
+    const other = await world();
+    const as = { token: other.msp.token };
+
+    expect((await api.gql(CREATE_TOKEN, { input: { tenantId: w.customer.id } }, as)).createInstallToken.code).toBe("NOT_FOUND");
+    expect((await api.gql(REVOKE_TOKEN, { id: token.id }, as)).revokeInstallToken.code).toBe("NOT_FOUND");
+    expect((await api.gql(APPROVE, { id: keys.workstationId }, as)).approveWorkstation.code).toBe("NOT_FOUND");
+    expect((await api.gql(RENAME, { input: { id: keys.workstationId, name: "Mine" } }, as)).renameWorkstation.code).toBe("NOT_FOUND");
+    expect((await api.gql(REMOVE, { id: keys.workstationId }, as)).removeWorkstation.code).toBe("NOT_FOUND");
+    expect((await api.gql(`query($id: ID!) { workstation(id: $id) { id } }`, { id: keys.workstationId }, as)).workstation).toBeNull();
+    for (const query of [
+      `query($t: ID!) { workstations(tenantId: $t, first: 5) { totalCount } }`,
+      `query($t: ID!) { installTokens(tenantId: $t) { id } }`,
+      `query($t: ID!) { loginEvents(tenantId: $t, first: 5) { totalCount } }`,
+    ]) {
+      const { body } = await api.request(query, { t: w.customer.id }, as);
+      expect(body.errors?.[0]?.extensions?.code, query).toBe("NOT_FOUND");
+    }
+    // A workstation cannot report on another workstation's attempt.
+    const user = await w.customer.user();
+    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    await enableDesktopLogin(other);
+    const foreign = await approvedWorkstation(other);
+    const report = await asWorkstation(foreign, REPORT, { input: { attemptId: desktopLogin.instruction.attemptId, outcome: "CREATED" } });
+    expect(report.reportAccountResult.code).toBe("NOT_FOUND");
+    // Nor log in a user of another tenant.
+    const cross = await asWorkstation(foreign, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(cross.desktopLogin.code).toBe("INVALID_CREDENTIALS");
+  });
+
+  it("lets a delegated technician see a customer's workstations, and an undelegated one not", async () => {
+    const w = await world();
+    const keys = await approvedWorkstation(w);
+    const delegated = await w.msp.technician();
+    const undelegated = await w.msp.technician();
+    await w.msp.delegate(delegated.id, w.customer.id);
+    const query = `query($id: ID!) { workstation(id: $id) { id } }`;
+    expect((await api.gql(query, { id: keys.workstationId }, { token: await delegated.token() })).workstation).toEqual({ id: keys.workstationId });
+    expect((await api.gql(query, { id: keys.workstationId }, { token: await undelegated.token() })).workstation).toBeNull();
+  });
+});

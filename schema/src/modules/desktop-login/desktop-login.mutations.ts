@@ -1,0 +1,76 @@
+import { builder } from "../../builder.ts";
+import {
+  AccountDisabledError,
+  AccountLockedError,
+  ConflictError,
+  DesktopLoginRefusedError,
+  InvalidCredentialsError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../errors.ts";
+import { AccountOutcome, LoginEvent } from "../login-event/login-event.types.ts";
+import { desktopLogin, redeemDesktopLogin, reportAccountResult } from "./desktop-login.service.ts";
+import { DesktopLoginPayload } from "./desktop-login.types.ts";
+
+const DesktopLoginInput = builder.inputType("DesktopLoginInput", {
+  fields: (t) => ({
+    username: t.string({ required: true, description: "The directory username (or email)." }),
+    password: t.string({ required: true }),
+  }),
+});
+
+const RedeemDesktopLoginInput = builder.inputType("RedeemDesktopLoginInput", {
+  fields: (t) => ({ challengeId: t.id({ required: true }), redeemSecret: t.string({ required: true }) }),
+});
+
+const ReportAccountResultInput = builder.inputType("ReportAccountResultInput", {
+  fields: (t) => ({
+    attemptId: t.id({ required: true }),
+    outcome: t.field({ type: AccountOutcome, required: true }),
+    detail: t.string({ description: "A short explanation shown to admins, e.g. why an account was refused." }),
+  }),
+});
+
+const ReportAccountResultPayload = builder.simpleObject("ReportAccountResultPayload", {
+  fields: (t) => ({ loginEvent: t.field({ type: LoginEvent }) }),
+});
+
+const loginErrors = [
+  UnauthenticatedError,
+  ValidationError,
+  InvalidCredentialsError,
+  AccountDisabledError,
+  AccountLockedError,
+  DesktopLoginRefusedError,
+  RateLimitedError,
+];
+
+builder.mutationFields((t) => ({
+  desktopLogin: t.field({
+    type: DesktopLoginPayload,
+    description:
+      "A workstation's login screen signs a user in with their directory password (workstation credential). " +
+      "Throttled per account and per workstation; an account locks after repeated wrong passwords and unlocks after a while.",
+    errors: { types: loginErrors, union: { name: "DesktopLoginResult" } },
+    args: { input: t.arg({ type: DesktopLoginInput, required: true }) },
+    resolve: (_root, { input }, ctx) => desktopLogin(ctx, input),
+  }),
+  redeemDesktopLogin: t.field({
+    type: DesktopLoginPayload,
+    description: "Exchanges an approved DESKTOP_LOGIN challenge for the approver's account instruction, once, on the workstation that started it.",
+    errors: { types: [...loginErrors, NotFoundError, ConflictError], union: { name: "RedeemDesktopLoginResult" } },
+    args: { input: t.arg({ type: RedeemDesktopLoginInput, required: true }) },
+    resolve: (_root, { input }, ctx) => redeemDesktopLogin(ctx, { challengeId: String(input.challengeId), redeemSecret: input.redeemSecret }),
+  }),
+  reportAccountResult: t.field({
+    type: ReportAccountResultPayload,
+    description: "The agent reports what it did with an instruction: created, took over, refused, or the password was rejected.",
+    errors: { types: [UnauthenticatedError, ValidationError, NotFoundError, ConflictError], union: { name: "ReportAccountResultResult" } },
+    args: { input: t.arg({ type: ReportAccountResultInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      loginEvent: (await reportAccountResult(ctx, { ...input, attemptId: String(input.attemptId) })) as never,
+    }),
+  }),
+}));

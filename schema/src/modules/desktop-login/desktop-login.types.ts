@@ -1,0 +1,78 @@
+import type { Tenant as TenantRow } from "@latchkey/db";
+import { builder } from "../../builder.ts";
+import { Branding, brandingOf, DesktopLoginMethod } from "../desktop-settings/desktop-settings.types.ts";
+import { requireWorkstation } from "../workstation/workstation.service.ts";
+import { Workstation } from "../workstation/workstation.types.ts";
+import type { AccountInstruction as InstructionShape } from "./desktop-login.service.ts";
+
+const SealedSecret = builder.simpleObject("SealedSecret", {
+  description:
+    "A secret sealed (HPKE, RFC 9180, base mode) to the workstation's key-agreement key. Associated data: " +
+    "`latchkey-account-v1|<workstationId>|<attemptId>|<expiresAt>`; info: `latchkey account instruction v1`.",
+  fields: (t) => ({
+    suite: t.string({ description: "e.g. DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM" }),
+    enc: t.string({ description: "The encapsulated key, base64url." }),
+    ciphertext: t.string({ description: "base64url." }),
+  }),
+});
+
+const AccountAction = builder.enumType("AccountAction", {
+  values: { ENSURE_LOCAL_ACCOUNT: { description: "Create the local account, or take over the one of that name, with this password." } },
+});
+
+export const AccountInstruction = builder.objectRef<InstructionShape>("AccountInstruction").implement({
+  description: "What the workstation must do to sign the user in. Act on it only before `expiresAt`, and only if it names this workstation.",
+  fields: (t) => ({
+    action: t.field({ type: AccountAction, resolve: (instruction) => instruction.action }),
+    attemptId: t.exposeID("attemptId", { description: "The login event of this attempt; report the account outcome against it." }),
+    workstationId: t.exposeID("workstationId"),
+    username: t.exposeString("username", { description: "The Windows local account name." }),
+    fullName: t.exposeString("fullName"),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+    password: t.field({ type: SealedSecret, resolve: (instruction) => instruction.password }),
+  }),
+});
+
+export const DesktopLoginPayload = builder.simpleObject("DesktopLoginPayload", {
+  fields: (t) => ({ instruction: t.field({ type: AccountInstruction }) }),
+});
+
+const DesktopTenant = builder.simpleObject("DesktopTenant", {
+  description: "The organisation a workstation belongs to, as its login screen names it.",
+  fields: (t) => ({ id: t.id(), slug: t.string(), displayName: t.string() }),
+});
+
+type DesktopConfigShape = { workstationId: string; tenant: TenantRow };
+
+const DesktopConfig = builder.objectRef<DesktopConfigShape>("DesktopConfig").implement({
+  description: "What a workstation's login screen needs: whether and how users sign in, and its branding.",
+  fields: (t) => ({
+    workstation: t.prismaField({
+      type: Workstation,
+      resolve: (query, config, _args, ctx) => ctx.db.workstation.findUniqueOrThrow({ ...query, where: { id: config.workstationId } }),
+    }),
+    tenant: t.field({
+      type: DesktopTenant,
+      resolve: ({ tenant }) => ({ id: tenant.id, slug: tenant.slug, displayName: tenant.displayName }),
+    }),
+    desktopLoginEnabled: t.boolean({ resolve: ({ tenant }) => tenant.desktopLoginEnabled }),
+    method: t.field({ type: DesktopLoginMethod, resolve: ({ tenant }) => tenant.desktopLoginMethod }),
+    passwordFallback: t.boolean({
+      description: "With PASSWORDLESS: whether the password may still be typed.",
+      resolve: ({ tenant }) => tenant.desktopPasswordFallback,
+    }),
+    branding: t.field({ type: Branding, resolve: ({ tenant }) => brandingOf(tenant) }),
+  }),
+});
+
+builder.queryField("desktopConfig", (t) =>
+  t.field({
+    type: DesktopConfig,
+    description: "For a desktop agent, with its workstation credential: its login screen's configuration and branding.",
+    resolve: async (_root, _args, ctx) => {
+      const workstation = requireWorkstation(ctx);
+      const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: workstation.tenantId } });
+      return { workstationId: workstation.id, tenant };
+    },
+  }),
+);

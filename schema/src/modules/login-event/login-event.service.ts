@@ -1,0 +1,49 @@
+// Every desktop login attempt is recorded, then pushed to the tenant's live
+// feeds. The row is the record; the published id is only a hint to re-read it.
+import type { LoginMethod, LoginOutcome, Prisma } from "@latchkey/db";
+import type { Context, Services } from "../../context.ts";
+
+type Db = Prisma.TransactionClient;
+
+export type LoginAttempt = {
+  tenantId: string;
+  userId: string | null;
+  username: string;
+  workstation: { id: string; name: string } | null;
+  method: LoginMethod;
+  outcome: LoginOutcome;
+  reason?: string | null;
+};
+
+export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request">, attempt: LoginAttempt) {
+  return db.loginEvent.create({
+    data: {
+      tenantId: attempt.tenantId,
+      userId: attempt.userId,
+      // What was typed is bounded: the feed shows it, and it may be anything.
+      username: attempt.username.slice(0, 256),
+      workstationId: attempt.workstation?.id ?? null,
+      workstationName: attempt.workstation?.name ?? null,
+      method: attempt.method,
+      outcome: attempt.outcome,
+      reason: attempt.reason ?? null,
+      ip: ctx.request.ip,
+    },
+  });
+}
+
+export function publishLoginEvent(ctx: Pick<Services, "pubsub" | "log">, event: { id: string; tenantId: string }) {
+  try {
+    ctx.pubsub.publish("loginEvent:changed", event.tenantId, { id: event.id });
+  } catch (error) {
+    // The feed's history query still shows it; only the live push is lost.
+    ctx.log.error("login event publish failed", { loginEventId: event.id, error: String(error) });
+  }
+}
+
+/** Records a failed attempt and tells the live feeds, outside any other transaction. */
+export async function recordFailedLogin(ctx: Context, attempt: Omit<LoginAttempt, "outcome">) {
+  const event = await recordLoginEvent(ctx.db, ctx, { ...attempt, outcome: "FAILED" });
+  publishLoginEvent(ctx, event);
+  return event;
+}

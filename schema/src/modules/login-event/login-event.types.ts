@@ -1,0 +1,98 @@
+import { builder } from "../../builder.ts";
+import { visibleUsers } from "../../access.ts";
+import { cursorIsInside } from "../../pagination.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { requireWorkstation } from "../workstation/workstation.service.ts";
+
+export const LoginMethod = builder.enumType("LoginMethod", {
+  values: { PASSWORD: { description: "Typed the directory password." }, QR: { description: "Approved on the phone." } },
+});
+export const LoginOutcome = builder.enumType("LoginOutcome", { values: ["SUCCEEDED", "FAILED"] as const });
+export const AccountOutcome = builder.enumType("AccountOutcome", {
+  description: "What the agent did with the account instruction it received.",
+  values: {
+    CREATED: { description: "Created the local account." },
+    TAKEN_OVER: { description: "Took over the existing local account of that name and set its password." },
+    REFUSED: { description: "Refused: a local administrator or a reserved account." },
+    PASSWORD_REJECTED: { description: "The workstation's local password policy rejected the password." },
+  },
+});
+
+export const LoginEvent = builder.prismaObject("LoginEvent", {
+  description: "One desktop login attempt on a workstation.",
+  authScopes: (event) =>
+    event.workstationId
+      ? { $any: { tenantAdmin: event.tenantId, workstation: event.workstationId } }
+      : { tenantAdmin: event.tenantId },
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    username: t.exposeString("username", { description: "As typed, or the approving user's." }),
+    user: t.prismaField({
+      type: "User",
+      nullable: true,
+      description: "The directory user, when there is one the viewer may see.",
+      resolve: (query, event, _args, ctx) =>
+        event.userId ? ctx.db.user.findFirst({ ...query, where: { AND: [{ id: event.userId }, visibleUsers(ctx.viewer)] } }) : null,
+    }),
+    workstationId: t.exposeID("workstationId", { nullable: true }),
+    workstationName: t.exposeString("workstationName", { nullable: true }),
+    method: t.expose("method", { type: LoginMethod }),
+    outcome: t.expose("outcome", { type: LoginOutcome }),
+    reason: t.exposeString("reason", {
+      nullable: true,
+      description: "Why it failed: WRONG_PASSWORD, UNKNOWN_USER, ACCOUNT_DISABLED, ACCOUNT_LOCKED, DESKTOP_LOGIN_DISABLED, ...",
+    }),
+    accountOutcome: t.expose("accountOutcome", { type: AccountOutcome, nullable: true }),
+    accountDetail: t.exposeString("accountDetail", { nullable: true }),
+    ip: t.exposeString("ip", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+const DAY_MS = 24 * 3600_000;
+
+builder.queryFields((t) => ({
+  loginEvents: t.prismaConnection({
+    type: "LoginEvent",
+    cursor: "id",
+    nullable: true,
+    description: "A customer tenant's desktop login history, newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    args: { tenantId: t.arg.id({ required: true }) },
+    // Checked here too: a page asking only for totalCount never reaches `resolve`.
+    totalCount: async (_parent, args, ctx) =>
+      ctx.db.loginEvent.count({ where: { tenantId: (await findAdministeredTenant(ctx, String(args.tenantId))).id } }),
+    resolve: async (query, _root, args, ctx) => {
+      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
+      const where = { tenantId: tenant.id };
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.loginEvent.count({ where: { ...where, id } })) > 0);
+      if (!inside) return [];
+      return ctx.db.loginEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+    },
+  }),
+  workstationLoginEvents: t.prismaField({
+    type: ["LoginEvent"],
+    description: "For a desktop agent: its own workstation's recent login attempts, newest first.",
+    args: { first: t.arg.int({ defaultValue: 20 }) },
+    resolve: (query, _root, args, ctx) => {
+      const workstation = requireWorkstation(ctx);
+      return ctx.db.loginEvent.findMany({
+        ...query,
+        where: { workstationId: workstation.id },
+        orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+        take: Math.min(Math.max(args.first ?? 20, 1), 100),
+      });
+    },
+  }),
+}));
+
+builder.prismaObjectFields("Tenant", (t) => ({
+  loginsLast24h: t.int({
+    description: "Desktop login attempts in the last 24 hours.",
+    resolve: (tenant, _args, ctx) => ctx.db.loginEvent.count({ where: { tenantId: tenant.id, createdAt: { gt: new Date(Date.now() - DAY_MS) } } }),
+  }),
+  failedLoginsLast24h: t.int({
+    description: "Failed desktop login attempts in the last 24 hours.",
+    resolve: (tenant, _args, ctx) =>
+      ctx.db.loginEvent.count({ where: { tenantId: tenant.id, outcome: "FAILED", createdAt: { gt: new Date(Date.now() - DAY_MS) } } }),
+  }),
+}));

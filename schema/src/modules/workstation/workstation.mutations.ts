@@ -1,0 +1,110 @@
+import { builder } from "../../builder.ts";
+import { InstallTokenError, RateLimitedError, ValidationError } from "../../errors.ts";
+import { signedInErrors } from "../errors/errors.types.ts";
+import {
+  approveWorkstation,
+  createInstallToken,
+  enrollWorkstation,
+  removeWorkstation,
+  renameWorkstation,
+  revokeInstallToken,
+} from "./workstation.service.ts";
+import { InstallToken, Workstation } from "./workstation.types.ts";
+
+const CreateInstallTokenInput = builder.inputType("CreateInstallTokenInput", {
+  fields: (t) => ({
+    tenantId: t.id({ required: true }),
+    autoApprove: t.boolean({ defaultValue: false, description: "Workstations enrolled with it need no approval." }),
+    maxUses: t.int({ defaultValue: 1 }),
+    expiresInHours: t.int({ defaultValue: 24 }),
+  }),
+});
+
+const CreateInstallTokenPayload = builder.simpleObject("CreateInstallTokenPayload", {
+  fields: (t) => ({
+    installToken: t.string({ description: "The secret for the agent's installer. Shown only now; stored hashed." }),
+    token: t.field({ type: InstallToken }),
+  }),
+});
+
+const InstallTokenPayload = builder.simpleObject("InstallTokenPayload", {
+  fields: (t) => ({ token: t.field({ type: InstallToken }) }),
+});
+
+const EnrollWorkstationInput = builder.inputType("EnrollWorkstationInput", {
+  fields: (t) => ({
+    installToken: t.string({ required: true }),
+    hostname: t.string({ required: true }),
+    os: t.string({ required: true }),
+    publicKey: t.string({
+      required: true,
+      description: "The signing key (Ed25519 or P-256, SPKI DER in base64) whose signatures authenticate the agent's requests.",
+    }),
+    keyAgreementKey: t.string({
+      description: "The key passwords are sealed to (X25519 or P-256, SPKI DER in base64). Without it the workstation receives no credentials.",
+    }),
+  }),
+});
+
+const WorkstationPayload = builder.simpleObject("WorkstationPayload", {
+  fields: (t) => ({ workstation: t.field({ type: Workstation }) }),
+});
+
+const RenameWorkstationInput = builder.inputType("RenameWorkstationInput", {
+  fields: (t) => ({ id: t.id({ required: true }), name: t.string({ required: true }) }),
+});
+
+const RemoveWorkstationPayload = builder.simpleObject("RemoveWorkstationPayload", {
+  fields: (t) => ({ workstationId: t.id() }),
+});
+
+builder.mutationFields((t) => ({
+  createInstallToken: t.field({
+    type: CreateInstallTokenPayload,
+    description: "Creates an install token for a customer tenant: expiring, revocable, limited uses.",
+    authScopes: { authenticated: true },
+    errors: { types: signedInErrors, union: { name: "CreateInstallTokenResult" } },
+    args: { input: t.arg({ type: CreateInstallTokenInput, required: true }) },
+    resolve: (_root, { input }, ctx) => createInstallToken(ctx, { ...input, tenantId: String(input.tenantId) }) as never,
+  }),
+  revokeInstallToken: t.field({
+    type: InstallTokenPayload,
+    authScopes: { authenticated: true },
+    errors: { types: signedInErrors, union: { name: "RevokeInstallTokenResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ token: (await revokeInstallToken(ctx, String(args.id))) as never }),
+  }),
+  enrollWorkstation: t.field({
+    type: WorkstationPayload,
+    description:
+      "An agent enrolls its workstation with an install token. It is PENDING until an admin approves it, unless the token auto-approves. " +
+      "The agent then authenticates by signing a short-lived JWT (EdDSA or ES256; iss = sub = workstation id, aud `latchkey`, lifetime at most 300 s) with the signing key.",
+    errors: { types: [ValidationError, InstallTokenError, RateLimitedError], union: { name: "EnrollWorkstationResult" } },
+    args: { input: t.arg({ type: EnrollWorkstationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ workstation: (await enrollWorkstation(ctx, input)) as never }),
+  }),
+  approveWorkstation: t.field({
+    type: WorkstationPayload,
+    authScopes: { authenticated: true },
+    errors: { types: signedInErrors, union: { name: "ApproveWorkstationResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ workstation: (await approveWorkstation(ctx, String(args.id))) as never }),
+  }),
+  renameWorkstation: t.field({
+    type: WorkstationPayload,
+    authScopes: { authenticated: true },
+    errors: { types: signedInErrors, union: { name: "RenameWorkstationResult" } },
+    args: { input: t.arg({ type: RenameWorkstationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      workstation: (await renameWorkstation(ctx, { id: String(input.id), name: input.name })) as never,
+    }),
+  }),
+  removeWorkstation: t.field({
+    type: RemoveWorkstationPayload,
+    description: "Removes a workstation: its credential stops working at once and its waiting screens end.",
+    authScopes: { authenticated: true },
+    errors: { types: signedInErrors, union: { name: "RemoveWorkstationResult" } },
+    args: { id: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ workstationId: await removeWorkstation(ctx, String(args.id)) }),
+  }),
+}));

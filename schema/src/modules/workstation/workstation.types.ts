@@ -1,0 +1,98 @@
+import { builder } from "../../builder.ts";
+import { cursorIsInside } from "../../pagination.ts";
+import { isUuid } from "../../validation.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { installTokenStatus, workstationWhere } from "./workstation.service.ts";
+
+export const WorkstationStatus = builder.enumType("WorkstationStatus", {
+  values: {
+    PENDING: { description: "Enrolled, waiting for an admin's approval: no challenges, no credentials." },
+    APPROVED: { description: "May sign users in." },
+  },
+});
+
+export const Workstation = builder.prismaObject("Workstation", {
+  description: "A customer's computer running the desktop agent.",
+  // Admins of its tenant, and the workstation itself.
+  authScopes: (workstation) => ({ $any: { tenantAdmin: workstation.tenantId, workstation: workstation.id } }),
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    name: t.exposeString("name", { description: "The admin-given name, shown on phones; the hostname until renamed." }),
+    hostname: t.exposeString("hostname"),
+    os: t.exposeString("os"),
+    status: t.expose("status", { type: WorkstationStatus }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When it enrolled." }),
+    approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true }),
+    lastSeenAt: t.expose("lastSeenAt", { type: "DateTime", nullable: true }),
+    lastSeenIp: t.exposeString("lastSeenIp", { nullable: true }),
+    canReceiveCredentials: t.boolean({
+      description: "Whether it enrolled a key-agreement key that passwords can be sealed to.",
+      resolve: (workstation) => workstation.keyAgreementPublicKey !== null,
+    }),
+    tenant: t.relation("tenant"),
+  }),
+});
+
+export const InstallTokenStatus = builder.enumType("InstallTokenStatus", {
+  values: ["ACTIVE", "EXPIRED", "USED_UP", "REVOKED"] as const,
+});
+
+export const InstallToken = builder.prismaObject("InstallToken", {
+  description: "Lets agents enroll workstations into one customer tenant. The secret is shown only when created.",
+  authScopes: (token) => ({ tenantAdmin: token.tenantId }),
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    prefix: t.exposeString("prefix", { description: "The secret's first characters, to tell tokens apart." }),
+    autoApprove: t.exposeBoolean("autoApprove"),
+    maxUses: t.exposeInt("maxUses"),
+    uses: t.exposeInt("uses"),
+    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
+    revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    status: t.field({ type: InstallTokenStatus, resolve: (token) => installTokenStatus(token) }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  workstations: t.prismaConnection({
+    type: "Workstation",
+    cursor: "id",
+    nullable: true,
+    description: "A customer tenant's workstations, pending first, then newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    args: { tenantId: t.arg.id({ required: true }) },
+    // Checked here too: a page asking only for totalCount never reaches `resolve`.
+    totalCount: async (_parent, args, ctx) =>
+      ctx.db.workstation.count({ where: { tenantId: (await findAdministeredTenant(ctx, String(args.tenantId))).id } }),
+    resolve: async (query, _root, args, ctx) => {
+      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
+      const where = { tenantId: tenant.id };
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.workstation.count({ where: { ...where, id } })) > 0);
+      if (!inside) return [];
+      return ctx.db.workstation.findMany({ ...query, where, orderBy: [{ status: "asc" }, { createdAt: "desc" }, { id: "asc" }] });
+    },
+  }),
+  workstation: t.prismaField({
+    type: "Workstation",
+    nullable: true,
+    description: "A workstation the viewer administers; null for any other id.",
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (query, _root, args, ctx) => {
+      const id = String(args.id);
+      if (!isUuid(id)) return null;
+      return ctx.db.workstation.findFirst({ ...query, where: { AND: [{ id }, workstationWhere(ctx)] } });
+    },
+  }),
+  installTokens: t.prismaField({
+    type: ["InstallToken"],
+    description: "A customer tenant's install tokens, newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    args: { tenantId: t.arg.id({ required: true }) },
+    resolve: async (query, _root, args, ctx) => {
+      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
+      return ctx.db.installToken.findMany({ ...query, where: { tenantId: tenant.id }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 100 });
+    },
+  }),
+}));
+
+builder.prismaObjectFields("Tenant", (t) => ({
+  workstationCount: t.relationCount("workstations", { description: "Enrolled workstations, pending or approved." }),
+}));
