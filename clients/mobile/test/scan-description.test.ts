@@ -35,6 +35,14 @@ describe("describeScan", () => {
     expect(lines[6]).toBe("Expires:    2026-01-02 03:04:00 UTC (expired 30 s ago)");
   });
 
+  it("says how long a workstation has been enrolled: a fresh one asking deserves a second look", () => {
+    const old = describeScan({ ...SCAN, requesterEnrolledAt: "2025-12-20T03:04:30Z" }, NOW);
+    expect(old[3]).toBe("Enrolled:   2025-12-20 03:04:30 UTC (13 days ago)");
+    const fresh = describeScan({ ...SCAN, requesterEnrolledAt: "2026-01-02T02:59:30Z" }, NOW);
+    expect(fresh[3]).toBe("Enrolled:   2026-01-02 02:59:30 UTC (5 min ago)");
+    expect(describeScan(SCAN, NOW)).toHaveLength(8);
+  });
+
   it("keeps a requester from forging lines or terminal escapes with its name or user agent", () => {
     const lines = describeScan({ ...SCAN, requesterName: "PC\nIP address: 10.0.0.1, matches this phone's IP", userAgent: "evil\u001b[2J\u202egnp.exe" }, NOW);
     expect(lines).toHaveLength(8);
