@@ -10,6 +10,7 @@ import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, Val
 import { hashToken } from "../../security/tokens.ts";
 import { isUuid } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { recordFailedLogin } from "../login-event/login-event.service.ts";
 import { deliverSession, startSession, type TokenDelivery } from "../session/session.service.ts";
 import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
@@ -233,14 +234,25 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   });
   if (!decided) throw new ConflictError("This code is no longer waiting for a decision");
   if (event) publishAudit(ctx, [event]);
+  if (challenge.kind === "DESKTOP_LOGIN" && decision === "DENY") {
+    // A denied login screen is a failed attempt on the tenant's feed, like a wrong password.
+    await recordFailedLogin(ctx, {
+      tenantId: challenge.tenantId,
+      userId: device.userId,
+      username: actor?.username ?? "",
+      workstation: challenge.workstationId ? { id: challenge.workstationId, name: challenge.requesterName } : null,
+      method: "QR",
+      reason: "DENIED",
+    });
+  }
   publishChallenge(ctx, challenge.id);
   await ctx.db.authenticator.update({ where: { id: device.authenticatorId }, data: { lastUsedAt: new Date() } });
   return ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });
 }
 
 async function deviceActor(ctx: Context, userId: string) {
-  const user = await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true, firstName: true, lastName: true, email: true } });
-  return user ? { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` } : null;
+  const user = await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true, firstName: true, lastName: true, email: true, username: true } });
+  return user ? { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>`, username: user.username } : null;
 }
 
 /**

@@ -1,0 +1,159 @@
+// Test worlds for desktop login, built through the public API in the product's
+// words: install tokens, approvals, desktop settings, branding, and a phone for
+// a user. Used by the end-to-end tests of the desktop agent's command line.
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import sharp from "sharp";
+import type { Api } from "./harness.ts";
+import type { CustomerSeed, MspSeed, SeededUser } from "./seed.ts";
+
+const run = promisify(execFile);
+export const AUTHENTICATOR_BIN = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
+
+const ERRORS = `... on Error { code message }`;
+
+export type LoginEventRow = {
+  id: string;
+  username: string;
+  method: "PASSWORD" | "QR";
+  outcome: "SUCCEEDED" | "FAILED";
+  reason: string | null;
+  accountOutcome: string | null;
+  accountDetail: string | null;
+  workstationId: string | null;
+  user: { id: string } | null;
+};
+
+/** What an MSP admin does for one customer's workstations. */
+export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
+  const asAdmin = { token: msp.token };
+
+  async function mutate(query: string, variables: Record<string, unknown>, field: string, expected: string) {
+    const data = await api.gql(query, variables, asAdmin);
+    if (data[field].__typename !== expected) throw new Error(`${field} failed: ${JSON.stringify(data[field])}`);
+    return data[field];
+  }
+
+  return {
+    /** A new install token's secret and id. */
+    async installToken(options: { autoApprove?: boolean; maxUses?: number } = {}) {
+      const created = await mutate(
+        `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename
+          ... on CreateInstallTokenPayload { installToken token { id } } ${ERRORS} } }`,
+        { input: { tenantId: customer.id, ...options } },
+        "createInstallToken",
+        "CreateInstallTokenPayload",
+      );
+      return { secret: created.installToken as string, id: created.token.id as string };
+    },
+
+    /**
+     * Puts a token's expiry in the past. Written to the database: waiting out
+     * an hour is not an option, and the expiry is all that changes.
+     */
+    async expireInstallToken(id: string) {
+      await api.db.installToken.update({ where: { id }, data: { expiresAt: new Date(Date.now() - 1000) } });
+    },
+
+    approve: (workstationId: string) =>
+      mutate(
+        `mutation($id: ID!) { approveWorkstation(id: $id) { __typename ... on WorkstationPayload { workstation { id } } ${ERRORS} } }`,
+        { id: workstationId },
+        "approveWorkstation",
+        "WorkstationPayload",
+      ),
+
+    remove: (workstationId: string) =>
+      mutate(
+        `mutation($id: ID!) { removeWorkstation(id: $id) { __typename ... on RemoveWorkstationPayload { workstationId } ${ERRORS} } }`,
+        { id: workstationId },
+        "removeWorkstation",
+        "RemoveWorkstationPayload",
+      ),
+
+    settings: (settings: { desktopLoginEnabled?: boolean; method?: "PASSWORD" | "PASSWORDLESS"; passwordFallback?: boolean; brandingText?: string | null }) =>
+      mutate(
+        `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ${ERRORS} } }`,
+        { input: { tenantId: customer.id, ...settings } },
+        "updateDesktopSettings",
+        "UpdateDesktopSettingsPayload",
+      ),
+
+    /** Uploads a small PNG of one colour as the login screen's background or logo; returns its hash. */
+    async brandingImage(kind: "BACKGROUND" | "LOGO", colour: number) {
+      const png = await sharp({ create: { width: 64, height: 32, channels: 3, background: { r: colour % 256, g: (colour * 7) % 256, b: 90 } } }).png().toBuffer();
+      const query = `mutation($input: UploadBrandingImageInput!) { uploadBrandingImage(input: $input) { __typename
+        ... on UploadBrandingImagePayload { tenant { desktopSettings { branding { background { hash } logo { hash } } } } } ${ERRORS} } }`;
+      const form = new FormData();
+      form.append("operations", JSON.stringify({ query, variables: { input: { tenantId: customer.id, kind, image: null } } }));
+      form.append("map", JSON.stringify({ 0: ["variables.input.image"] }));
+      form.append("0", new File([new Uint8Array(png)], "branding.png", { type: "image/png" }));
+      // A multipart request, as the portal sends it, with yoga's CSRF header.
+      const response = await fetch(`${api.url}/graphql`, { method: "POST", headers: { "x-graphql-yoga-csrf": "1", authorization: `Bearer ${msp.token}` }, body: form });
+      const body = (await response.json()) as { data?: { uploadBrandingImage?: Record<string, any> } };
+      const result = body.data?.uploadBrandingImage;
+      if (result?.__typename !== "UploadBrandingImagePayload") throw new Error(`upload failed: ${JSON.stringify(body)}`);
+      return result.tenant.desktopSettings.branding[kind === "BACKGROUND" ? "background" : "logo"].hash as string;
+    },
+
+    disableUser: (userId: string) =>
+      mutate(
+        `mutation($input: DisableUserInput!) { disableUser(input: $input) { __typename ${ERRORS} } }`,
+        { input: { userId } },
+        "disableUser",
+        "DisableUserPayload",
+      ),
+
+    /**
+     * Locks a directory account as ten wrong passwords in a row would. Written
+     * to the database: the lockout itself is tested in workstations.test.ts,
+     * and ten wrong passwords through the agent would trip the per-workstation
+     * throttle first.
+     */
+    async lockUser(userId: string, minutes = 15) {
+      const lockedUntil = new Date(Date.now() + minutes * 60_000);
+      await api.db.user.update({ where: { id: userId }, data: { lockedUntil } });
+      return lockedUntil;
+    },
+
+    /** The customer's login events as its admins see them, newest first. */
+    async loginEvents(): Promise<LoginEventRow[]> {
+      const { loginEvents } = await api.gql(
+        `query($t: ID!) { loginEvents(tenantId: $t, first: 100) { edges { node {
+          id username method outcome reason accountOutcome accountDetail workstationId user { id } } } } }`,
+        { t: customer.id },
+        asAdmin,
+      );
+      return loginEvents.edges.map((edge: { node: LoginEventRow }) => edge.node);
+    },
+
+    /**
+     * Sets up `user`'s phone with the `authenticator` command line at
+     * `statePath`: enrolls it with the code emailed to the user, then onboards
+     * it with an onboarding code an admin started.
+     */
+    async phone(user: SeededUser, statePath: string) {
+      const authenticator = (args: string[]) =>
+        run(process.execPath, [AUTHENTICATOR_BIN, ...args, "--api", `${api.url}/graphql`, "--state", statePath], { timeout: 30_000 });
+      await mutate(
+        `mutation($email: String!) { requestEmailVerification(input: { email: $email }) { __typename ${ERRORS} } }`,
+        { email: user.email },
+        "requestEmailVerification",
+        "RequestEmailVerificationPayload",
+      );
+      await authenticator(["enroll", "--email", user.email, "--code", await api.emailedCode(user.email), "--name", `${user.username}'s phone`]);
+      const onboarding = await mutate(
+        `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename
+          ... on StartDeviceOnboardingPayload { qrPayload } ${ERRORS} } }`,
+        { userId: user.id },
+        "startDeviceOnboarding",
+        "StartDeviceOnboardingPayload",
+      );
+      await authenticator(["onboard", onboarding.qrPayload]);
+      return { approve: (qrPayload: string) => authenticator(["approve", qrPayload]), deny: (qrPayload: string) => authenticator(["deny", qrPayload]) };
+    },
+  };
+}
+
+export type DesktopSeed = ReturnType<typeof desktopSeed>;

@@ -1,0 +1,423 @@
+import type { KeyObject } from "node:crypto";
+import { resolve } from "node:path";
+import { AgentError } from "./agent-error.ts";
+import { openAccountInstruction, type AccountInstruction } from "./account-instruction.ts";
+import {
+  brandingCacheDir,
+  readStateFile,
+  writeStateFile,
+  type AgentConfig,
+  type AgentState,
+  type AgentTenant,
+  type DesktopLoginMethod,
+  type EnrolledWorkstation,
+  type PendingReport,
+  type WorkstationStatus,
+} from "./agent-state.ts";
+import { syncBranding, type Branding, type BrandingKind, type CachedBranding } from "./branding.ts";
+import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
+import { defaultLocalAccountStore, ensureLocalAccount, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
+import {
+  CHALLENGE,
+  CHALLENGE_UPDATED,
+  DESKTOP_CONFIG,
+  DESKTOP_LOGIN,
+  ENROLL_WORKSTATION,
+  REDEEM_DESKTOP_LOGIN,
+  REPORT_ACCOUNT_RESULT,
+  START_DESKTOP_LOGIN,
+  WORKSTATION_LOGIN_EVENTS,
+} from "./operations.ts";
+import { mintWorkstationCredential } from "./workstation-credential.ts";
+import { generateWorkstationKeys, keyAgreementPrivateKey, signingPrivateKey, type KeyFamily } from "./workstation-keys.ts";
+
+export const DEFAULT_API_URL = "http://localhost:4000/graphql";
+
+export type ChallengeStatus = "PENDING" | "SCANNED" | "APPROVED" | "DENIED" | "EXPIRED" | "CONSUMED";
+const TERMINAL: readonly ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
+
+/** The GraphQL `Workstation`, as the agent selects it. */
+export interface WorkstationRecord {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  status: WorkstationStatus;
+  createdAt: string;
+  approvedAt: string | null;
+  canReceiveCredentials: boolean;
+}
+
+/** The GraphQL `LoginEvent`, as the agent selects it. */
+export interface LoginEventRecord {
+  id: string;
+  username: string;
+  workstationId: string | null;
+  workstationName: string | null;
+  method: "PASSWORD" | "QR";
+  outcome: "SUCCEEDED" | "FAILED";
+  reason: string | null;
+  accountOutcome: AccountOutcome | null;
+  accountDetail: string | null;
+  ip: string | null;
+  createdAt: string;
+}
+
+export interface DesktopConfigResult {
+  workstation: WorkstationRecord;
+  tenant: AgentTenant;
+  desktopLoginEnabled: boolean;
+  method: DesktopLoginMethod;
+  passwordFallback: boolean;
+  branding: CachedBranding;
+  /** The images fetched this time; the others were already cached. */
+  downloaded: BrandingKind[];
+}
+
+/** What a login produced on this workstation. */
+export interface LoginResult {
+  method: "PASSWORD" | "QR";
+  /** The instruction as received, without its sealed password. */
+  instruction: Omit<AccountInstruction, "password">;
+  outcome: AccountOutcome;
+  detail: string;
+  /** The unsealed password. Kept in memory only; the CLI prints it only with --show-password. */
+  password: string;
+  /** The login event with the reported outcome; null when the report could not be sent yet (it is retried). */
+  loginEvent: LoginEventRecord | null;
+}
+
+export interface QrLoginHooks {
+  /** The QR code to show, once the challenge exists. */
+  onChallenge?(challenge: { id: string; qrPayload: string; expiresAt: string }): void | Promise<void>;
+  /** Each change of the challenge's status (SCANNED, APPROVED, ...). */
+  onStatus?(status: ChallengeStatus): void;
+  signal?: AbortSignal;
+}
+
+export interface CreateDesktopAgentOptions {
+  apiUrl?: string;
+  keys?: KeyFamily;
+  /** Where to keep the state; when set, every change is saved there at once. */
+  statePath?: string;
+}
+
+type StartedChallenge = {
+  challenge: { id: string; status: ChallengeStatus; expiresAt: string };
+  qrPayload: string;
+  watchToken: string;
+  redeemSecret: string;
+};
+
+// The API expires a challenge on its own clock; this much past the expiry the
+// agent stops waiting even if it heard nothing.
+const EXPIRY_SLACK_MS = 15_000;
+const RECONNECT_DELAY_MS = 1_000;
+
+/**
+ * The reference desktop agent: the workstation's key pairs, its enrollment, and
+ * the login screen's logic. It authenticates every request with a credential
+ * it mints itself, applies account instructions to the (simulated) local
+ * account database, and reports what it did.
+ */
+export class DesktopAgent {
+  private constructor(
+    private state: AgentState,
+    private readonly signingKey: KeyObject,
+    /** The endpoint used for requests; may differ from the state's when given explicitly (e.g. `--api`). */
+    readonly apiUrl: string,
+    private statePath: string | null,
+  ) {}
+
+  /** A new agent with fresh keys, not yet enrolled, and a fresh local account database. */
+  static async create(options: CreateDesktopAgentOptions = {}): Promise<DesktopAgent> {
+    const apiUrl = options.apiUrl ?? DEFAULT_API_URL;
+    const keys = generateWorkstationKeys(options.keys ?? "ed25519");
+    const state: AgentState = {
+      version: 1,
+      apiUrl,
+      ...keys,
+      workstation: null,
+      tenant: null,
+      config: null,
+      branding: null,
+      localAccounts: defaultLocalAccountStore(),
+      pendingReports: [],
+    };
+    return DesktopAgent.fromState(state, { apiUrl, statePath: options.statePath });
+  }
+
+  /** Loads a state file; `apiUrl` overrides the endpoint it names. Later changes are saved back to the same file. */
+  static async load(statePath: string, options: { apiUrl?: string } = {}): Promise<DesktopAgent> {
+    return DesktopAgent.fromState(await readStateFile(statePath), { ...options, statePath });
+  }
+
+  static async fromState(state: AgentState, options: { apiUrl?: string; statePath?: string | undefined } = {}): Promise<DesktopAgent> {
+    return new DesktopAgent(structuredClone(state), signingPrivateKey(state.signingKey), options.apiUrl ?? state.apiUrl, options.statePath ?? null);
+  }
+
+  /** Writes the state file (mode 0600) and remembers the path for later changes. */
+  async save(statePath: string | null = this.statePath): Promise<void> {
+    if (!statePath) throw new AgentError("NO_STATE_PATH", "no state file path to save the agent to");
+    await writeStateFile(statePath, this.state);
+    this.statePath = statePath;
+  }
+
+  /** A copy of everything the state file holds. */
+  toState(): AgentState {
+    return structuredClone(this.state);
+  }
+
+  get workstation(): EnrolledWorkstation | null {
+    return this.state.workstation;
+  }
+  get tenant(): AgentTenant | null {
+    return this.state.tenant;
+  }
+  get config(): AgentConfig | null {
+    return this.state.config;
+  }
+  get localAccounts(): LocalAccountStore {
+    return structuredClone(this.state.localAccounts);
+  }
+  get isEnrolled(): boolean {
+    return this.state.workstation !== null;
+  }
+  /** The SPKI DER (base64) public keys the API knows this workstation by. */
+  get publicKeys(): { signing: string; keyAgreement: string } {
+    return { signing: this.state.signingKey.publicKey, keyAgreement: this.state.keyAgreementKey.publicKey };
+  }
+
+  /** A fresh workstation credential (JWT, 120 s). */
+  async credential(): Promise<string> {
+    const { id } = this.requireEnrollment();
+    return mintWorkstationCredential({ algorithm: this.state.signingKey.algorithm, privateKey: this.signingKey }, id);
+  }
+
+  /**
+   * Enrolls this workstation with an install token, sending both public keys.
+   * The workstation is PENDING until an admin approves it, unless the token
+   * auto-approves. No credential comes back: the agent mints its own.
+   */
+  async enroll(input: { installToken: string; hostname: string; os: string }): Promise<WorkstationRecord> {
+    if (this.isEnrolled) {
+      throw new AgentError("ALREADY_ENROLLED", `this agent is already enrolled as workstation ${this.state.workstation!.id}; use a new state file to enroll again`);
+    }
+    const data = await postGraphQL(
+      this.apiUrl,
+      ENROLL_WORKSTATION,
+      {
+        installToken: input.installToken.trim(),
+        hostname: input.hostname,
+        os: input.os,
+        publicKey: this.state.signingKey.publicKey,
+        keyAgreementKey: this.state.keyAgreementKey.publicKey,
+      },
+      null,
+    );
+    const { workstation } = expectPayload<{ workstation: WorkstationRecord }>(data.enrollWorkstation, "WorkstationPayload", "enrollWorkstation");
+    this.state = {
+      ...this.state,
+      apiUrl: this.apiUrl,
+      workstation: {
+        id: workstation.id,
+        name: workstation.name,
+        hostname: workstation.hostname,
+        os: workstation.os,
+        status: workstation.status,
+        enrolledAt: workstation.createdAt,
+      },
+    };
+    await this.persist();
+    return workstation;
+  }
+
+  /**
+   * Fetches the login screen's settings and branding; downloads branding
+   * images only when their hash changed.
+   */
+  async fetchConfig(): Promise<DesktopConfigResult> {
+    const data = await this.send(DESKTOP_CONFIG, {});
+    const config = data.desktopConfig as Omit<DesktopConfigResult, "branding" | "downloaded"> & { branding: Branding };
+    const cacheDir = brandingCacheDir(this.statePath ?? resolve("desktop-agent.json"));
+    const { branding, downloaded } = await syncBranding(this.apiUrl, config.branding, cacheDir);
+    this.state = {
+      ...this.state,
+      workstation: { ...this.requireEnrollment(), name: config.workstation.name, status: config.workstation.status },
+      tenant: config.tenant,
+      config: {
+        desktopLoginEnabled: config.desktopLoginEnabled,
+        method: config.method,
+        passwordFallback: config.passwordFallback,
+        fetchedAt: new Date().toISOString(),
+      },
+      branding,
+    };
+    await this.persist();
+    return { ...config, branding, downloaded };
+  }
+
+  /** The login screen with a typed directory username and password. */
+  async passwordLogin(username: string, password: string): Promise<LoginResult> {
+    this.requireEnrollment();
+    await this.flushReports();
+    const data = await this.send(DESKTOP_LOGIN, { username, password });
+    const { instruction } = expectPayload<{ instruction: AccountInstruction }>(data.desktopLogin, "DesktopLoginPayload", "desktopLogin");
+    return this.applyInstruction(instruction, "PASSWORD");
+  }
+
+  /**
+   * The passwordless login screen: starts a DESKTOP_LOGIN challenge, hands its
+   * QR payload to `onChallenge` to show, waits on the subscription for the
+   * phone's decision, and on approval redeems it for the account instruction.
+   */
+  async qrLogin(hooks: QrLoginHooks = {}): Promise<LoginResult> {
+    this.requireEnrollment();
+    await this.flushReports();
+    const data = await this.send(START_DESKTOP_LOGIN, {});
+    const started = expectPayload<StartedChallenge>(data.startLoginChallenge, "StartLoginChallengePayload", "startLoginChallenge");
+    await hooks.onChallenge?.({ id: started.challenge.id, qrPayload: started.qrPayload, expiresAt: started.challenge.expiresAt });
+    const status = await this.waitForDecision(started, hooks);
+    if (status === "DENIED") throw new AgentError("LOGIN_DENIED", "the login was denied on the phone");
+    if (status === "EXPIRED") throw new AgentError("CHALLENGE_EXPIRED", "the QR code expired before anyone approved it");
+    if (status === "CONSUMED") throw new AgentError("CHALLENGE_CONSUMED", "this approval was already used");
+    const redeemed = await this.send(REDEEM_DESKTOP_LOGIN, { challengeId: started.challenge.id, redeemSecret: started.redeemSecret });
+    const { instruction } = expectPayload<{ instruction: AccountInstruction }>(redeemed.redeemDesktopLogin, "DesktopLoginPayload", "redeemDesktopLogin");
+    return this.applyInstruction(instruction, "QR");
+  }
+
+  /** This workstation's recent login attempts, newest first. */
+  async events(first = 20): Promise<LoginEventRecord[]> {
+    this.requireEnrollment();
+    await this.flushReports();
+    const data = await this.send(WORKSTATION_LOGIN_EVENTS, { first });
+    return data.workstationLoginEvents as LoginEventRecord[];
+  }
+
+  /**
+   * Checks and opens an account instruction, applies it to the local account
+   * database, saves that, and reports the outcome. An instruction that does not
+   * check out (expired, not openable, unknown action) is reported as REFUSED
+   * and thrown; one for another workstation is thrown without a report, since
+   * its attempt is not this workstation's to report on.
+   */
+  async applyInstruction(instruction: AccountInstruction, method: "PASSWORD" | "QR", now: Date = new Date()): Promise<LoginResult> {
+    const { id } = this.requireEnrollment();
+    let password: string;
+    try {
+      password = await openAccountInstruction(
+        instruction,
+        { workstationId: id, algorithm: this.state.keyAgreementKey.algorithm, privateKey: await keyAgreementPrivateKey(this.state.keyAgreementKey) },
+        now,
+      );
+    } catch (error) {
+      if (error instanceof AgentError && error.code !== "WRONG_WORKSTATION" && isAttemptId(instruction.attemptId)) {
+        await this.report({ attemptId: instruction.attemptId, outcome: "REFUSED", detail: `${error.code}: ${error.message}` }).catch(() => undefined);
+      }
+      throw error;
+    }
+    const { store, decision } = ensureLocalAccount(this.state.localAccounts, { username: instruction.username, fullName: instruction.fullName, password }, now);
+    // What was done locally is saved before the report, so a lost report never loses it.
+    this.state = { ...this.state, localAccounts: store };
+    await this.persist();
+    const loginEvent = await this.report({ attemptId: instruction.attemptId, outcome: decision.outcome, detail: decision.detail });
+    const { password: _sealed, ...received } = instruction;
+    return { method, instruction: received, outcome: decision.outcome, detail: decision.detail, password, loginEvent };
+  }
+
+  /** Sends account outcomes a previous run could not deliver. */
+  async flushReports(): Promise<void> {
+    for (const pending of [...this.state.pendingReports]) {
+      try {
+        await this.sendReport(pending);
+      } catch (error) {
+        if (error instanceof AgentError && error.code === "NETWORK_ERROR") return;
+        // Anything else (already reported, attempt gone) will never succeed: drop it.
+      }
+      this.state = { ...this.state, pendingReports: this.state.pendingReports.filter((report) => report.attemptId !== pending.attemptId) };
+      await this.persist();
+    }
+  }
+
+  /** Reports an outcome; when the API cannot be reached, keeps it to send later and returns null. */
+  private async report(report: PendingReport): Promise<LoginEventRecord | null> {
+    try {
+      return await this.sendReport(report);
+    } catch (error) {
+      if (!(error instanceof AgentError) || error.code !== "NETWORK_ERROR") throw error;
+      this.state = { ...this.state, pendingReports: [...this.state.pendingReports, report] };
+      await this.persist();
+      return null;
+    }
+  }
+
+  private async sendReport(report: PendingReport): Promise<LoginEventRecord> {
+    const data = await this.send(REPORT_ACCOUNT_RESULT, { attemptId: report.attemptId, outcome: report.outcome, detail: report.detail.slice(0, 500) });
+    return expectPayload<{ loginEvent: LoginEventRecord }>(data.reportAccountResult, "ReportAccountResultPayload", "reportAccountResult").loginEvent;
+  }
+
+  /**
+   * Waits for the phone's decision on the subscription. The subscription is a
+   * hint and connections drop: after any interruption the agent re-reads the
+   * challenge over HTTP and subscribes again, until a terminal state or a
+   * little past the expiry.
+   */
+  private async waitForDecision(started: StartedChallenge, hooks: QrLoginHooks): Promise<ChallengeStatus> {
+    const { id } = started.challenge;
+    const variables = { id, watchToken: started.watchToken };
+    const deadline = Date.parse(started.challenge.expiresAt) + EXPIRY_SLACK_MS;
+    let last = started.challenge.status;
+    const saw = (status: ChallengeStatus) => {
+      if (status !== last) hooks.onStatus?.(status);
+      last = status;
+    };
+    for (;;) {
+      hooks.signal?.throwIfAborted();
+      const client = webSocketClient(this.apiUrl, () => this.credential());
+      const giveUp = () => void client.dispose();
+      const timer = setTimeout(giveUp, Math.max(0, deadline - Date.now()));
+      hooks.signal?.addEventListener("abort", giveUp, { once: true });
+      try {
+        for await (const result of client.iterate<{ challengeUpdated: { status: ChallengeStatus } }>({ query: CHALLENGE_UPDATED, variables })) {
+          const data = dataOrThrow(result as GraphQLResponse, "challengeUpdated") as { challengeUpdated: { status: ChallengeStatus } };
+          saw(data.challengeUpdated.status);
+          if (TERMINAL.includes(last)) return last;
+        }
+      } catch (error) {
+        if (error instanceof AgentError) throw error;
+        // The server refused the subscription itself (a list of GraphQL errors), rather than the connection dropping.
+        if (Array.isArray(error) && error.length > 0) dataOrThrow({ errors: error }, "challengeUpdated");
+      } finally {
+        clearTimeout(timer);
+        hooks.signal?.removeEventListener("abort", giveUp);
+        await client.dispose();
+      }
+      hooks.signal?.throwIfAborted();
+      const current = (await this.send(CHALLENGE, variables)).challenge as { status: ChallengeStatus } | null;
+      if (!current) throw new AgentError("NOT_FOUND", "the login challenge is gone");
+      saw(current.status);
+      if (TERMINAL.includes(last)) return last;
+      if (Date.now() >= deadline) return "EXPIRED";
+      await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
+    }
+  }
+
+  private requireEnrollment(): EnrolledWorkstation {
+    if (!this.state.workstation) {
+      throw new AgentError("NOT_ENROLLED", "this agent is not enrolled; run `desktop-agent enroll --token <install token>` first");
+    }
+    return this.state.workstation;
+  }
+
+  private async send(query: string, variables: Record<string, unknown>) {
+    return postGraphQL(this.apiUrl, query, variables, await this.credential());
+  }
+
+  private async persist(): Promise<void> {
+    if (this.statePath) await writeStateFile(this.statePath, this.state);
+  }
+}
+
+function isAttemptId(value: unknown): value is string {
+  return typeof value === "string" && value.length > 0 && value.length <= 100;
+}
