@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
 import { seed, type MspSeed } from "./seed.ts";
+import { WorkstationKeys } from "./workstation-keys.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
@@ -191,8 +192,14 @@ class Instance {
     return emailedCodeIn(this.dataDir, address);
   }
 
-  ws(): Client {
-    const client = createClient({ url: this.graphqlUrl.replace("http", "ws"), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  ws(token?: string): Client {
+    const client = createClient({
+      url: this.graphqlUrl.replace("http", "ws"),
+      webSocketImpl: WebSocket,
+      connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      retryAttempts: 0,
+      lazy: true,
+    });
     this.sockets.push(client);
     return client;
   }
@@ -355,6 +362,57 @@ describe.skipIf(!enabled)("QR approval across two API processes sharing Redis", 
     const kinds = results.map((r) => r.redeemChallenge.__typename);
     expect(kinds.filter((k) => k === "AuthPayload")).toHaveLength(1);
     expect(kinds.filter((k) => k === "ConflictError")).toHaveLength(5);
+  });
+});
+
+describe.skipIf(!enabled)("desktop logins across two API processes sharing Redis", () => {
+  let a: Instance;
+  let b: Instance;
+
+  beforeAll(async () => {
+    [a, b] = await Promise.all([Instance.start("a", REDIS_URL!), Instance.start("b", REDIS_URL!)]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("puts a login made on A on an admin's live feed held by B", async () => {
+    const msp = await seedVia(a).msp();
+    const customer = await msp.customer();
+    const user = await customer.user();
+    const settings = await a.gql(
+      `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename } }`,
+      { input: { tenantId: customer.id, desktopLoginEnabled: true } },
+      { token: msp.token },
+    );
+    expect(settings.updateDesktopSettings.__typename).toBe("UpdateDesktopSettingsPayload");
+    const { createInstallToken } = await a.gql(
+      `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename ... on CreateInstallTokenPayload { installToken } } }`,
+      { input: { tenantId: customer.id, autoApprove: true } },
+      { token: msp.token },
+    );
+    const keys = WorkstationKeys.generate();
+    const { enrollWorkstation } = await a.gql(
+      `mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id } } } }`,
+      { input: { installToken: createInstallToken.installToken, hostname: "PC-1", os: "Windows 11", publicKey: keys.publicKey, keyAgreementKey: keys.keyAgreementKey } },
+    );
+    keys.workstationId = enrollWorkstation.workstation.id;
+
+    const seen: { username: string; outcome: string }[] = [];
+    b.ws(msp.token).subscribe<{ loginEvents: { username: string; outcome: string } }>(
+      { query: `subscription($t: ID!) { loginEvents(tenantId: $t) { username outcome } }`, variables: { t: customer.id } },
+      { next: (value) => void (value.data && seen.push(value.data.loginEvents)), error: () => undefined, complete: () => undefined },
+    );
+    // graphql-ws does not say when the server has subscribed: log in again until the feed hears one.
+    const LOGIN = `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename } }`;
+    const deadline = Date.now() + 15_000;
+    while (seen.length === 0 && Date.now() < deadline) {
+      const { desktopLogin } = await a.gql(LOGIN, { input: { username: user.username, password: user.password } }, { token: await keys.credential() });
+      expect(desktopLogin.__typename).toBe("DesktopLoginPayload");
+      await sleep(300);
+    }
+    expect(seen[0]).toEqual({ username: user.username, outcome: "SUCCEEDED" });
   });
 });
 

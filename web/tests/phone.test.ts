@@ -211,7 +211,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await page.getByText("No customers yet").waitFor();
     expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
 
-    const cookies = await context.cookies(stack.apiUrl);
+    const cookies = await context.cookies(`${stack.apiUrl}/graphql`);
     expect(cookies.length).toBeGreaterThan(0);
     expect(cookies.every((cookie) => cookie.httpOnly)).toBe(true);
   });
