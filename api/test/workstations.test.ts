@@ -417,6 +417,28 @@ describe("login events", () => {
   });
 });
 
+describe("dashboard figures", () => {
+  it("count each customer's workstations and its logins and failed logins of the last 24 hours", async () => {
+    const w = await world();
+    const quiet = await w.msp.customer();
+    await enableDesktopLogin(w);
+    const keys = await approvedWorkstation(w);
+    await approvedWorkstation(w);
+    const user = await w.customer.user();
+    await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    await asWorkstation(keys, LOGIN, { input: { username: user.username, password: "wrong-password-1" } });
+    await asWorkstation(keys, LOGIN, { input: { username: "nobody", password: "wrong-password-2" } });
+    const { customers } = await api.gql(
+      `{ customers(first: 10) { edges { node { id workstationCount loginsLast24h failedLoginsLast24h } } } }`,
+      {},
+      { token: w.msp.token },
+    );
+    const figures = Object.fromEntries(customers.edges.map((e: { node: { id: string } }) => [e.node.id, e.node]));
+    expect(figures[w.customer.id]).toMatchObject({ workstationCount: 2, loginsLast24h: 3, failedLoginsLast24h: 2 });
+    expect(figures[quiet.id]).toMatchObject({ workstationCount: 0, loginsLast24h: 0, failedLoginsLast24h: 0 });
+  });
+});
+
 describe("isolation", () => {
   it("answers NOT_FOUND to another MSP for every workstation, token and login-event id", async () => {
     const w = await world();
