@@ -1,5 +1,6 @@
 "use client";
 
+import Link from "next/link";
 import { useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 import { graphql } from "@/gql";
@@ -62,7 +63,7 @@ export function CreateCustomerForm({ mspSlug }: { mspSlug: string }) {
   const [{ fetching }, createCustomer] = useMutation(CreateCustomerMutation);
   const [values, setValues] = useState<Values>({ name: "", displayName: "" });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
-  const [created, setCreated] = useState<string | null>(null);
+  const [created, setCreated] = useState<{ id: string; slug: string; displayName: string } | null>(null);
 
   function change(field: Field, value: string) {
     setValues((current) => ({ ...current, [field]: value }));
@@ -89,7 +90,7 @@ export function CreateCustomerForm({ mspSlug }: { mspSlug: string }) {
       return;
     }
     setValues({ name: "", displayName: "" });
-    setCreated(outcome.customer.slug);
+    setCreated(outcome.customer);
   }
 
   return (
@@ -129,7 +130,11 @@ export function CreateCustomerForm({ mspSlug }: { mspSlug: string }) {
         {fetching ? "Creating…" : "Create customer"}
       </button>
       <p className="form-success" role="status">
-        {created ? `Created ${created}.` : ""}
+        {created && (
+          <>
+            Created {created.slug}. <Link href={`/customers/${created.id}`}>Open {created.displayName}</Link>
+          </>
+        )}
       </p>
     </form>
   );

@@ -18,6 +18,9 @@ const CustomersQuery = graphql(`
           userCount
           adminCount
           technicianCount
+          workstationCount
+          loginsLast24h
+          failedLoginsLast24h
         }
       }
       pageInfo {
@@ -29,6 +32,7 @@ const CustomersQuery = graphql(`
 `);
 
 const PAGE_SIZE = 25;
+const COLUMN_COUNT = 7;
 const SEARCH_DELAY_MS = 250;
 
 export function CustomerList() {
@@ -64,36 +68,47 @@ export function CustomerList() {
 function CustomerTable({ search }: { search: string }) {
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   return (
-    <table className="customer-table">
-      <caption className="visually-hidden">
-        Customers{search ? ` matching “${search}”` : ""}, with their user, admin and technician counts
-      </caption>
-      <thead>
-        <tr>
-          <th scope="col">Customer</th>
-          <th scope="col">Slug</th>
-          <th scope="col" className="number">
-            Users
-          </th>
-          <th scope="col" className="number">
-            Admins
-          </th>
-          <th scope="col" className="number">
-            Technicians
-          </th>
-        </tr>
-      </thead>
-      {cursors.map((after, index) => (
-        <CustomerRows
-          key={after ?? "first"}
-          search={search}
-          after={after}
-          isFirstPage={index === 0}
-          isLastPage={index === cursors.length - 1}
-          onLoadMore={(endCursor) => setCursors((current) => [...current, endCursor])}
-        />
-      ))}
-    </table>
+    <div className="table-scroll">
+      <table className="customer-table">
+        <caption className="visually-hidden">
+          Customers{search ? ` matching “${search}”` : ""}, with their users, admins, technicians, workstations and the
+          last 24 hours&apos; desktop logins
+        </caption>
+        <thead>
+          <tr>
+            <th scope="col">Customer</th>
+            <th scope="col" className="number">
+              Users
+            </th>
+            <th scope="col" className="number">
+              Admins
+            </th>
+            <th scope="col" className="number">
+              Technicians
+            </th>
+            <th scope="col" className="number">
+              Workstations
+            </th>
+            <th scope="col" className="number">
+              Logins (24 h)
+            </th>
+            <th scope="col" className="number">
+              Failed (24 h)
+            </th>
+          </tr>
+        </thead>
+        {cursors.map((after, index) => (
+          <CustomerRows
+            key={after ?? "first"}
+            search={search}
+            after={after}
+            isFirstPage={index === 0}
+            isLastPage={index === cursors.length - 1}
+            onLoadMore={(endCursor) => setCursors((current) => [...current, endCursor])}
+          />
+        ))}
+      </table>
+    </div>
   );
 }
 
@@ -110,6 +125,9 @@ function CustomerRows(props: {
     query: CustomersQuery,
     variables: { first: PAGE_SIZE, after: props.after, search: props.search || null },
     context,
+    // The figures move while the portal is open (logins, workstations): show the cached
+    // page at once and bring it up to date.
+    requestPolicy: "cache-and-network",
   });
 
   if (!data && fetching) {
@@ -147,18 +165,21 @@ function CustomerRows(props: {
     <tbody>
       {edges.map(({ node }) => (
         <tr key={node.id}>
-          <th scope="row">{node.displayName}</th>
-          <td>
-            <code>{node.slug}</code>
-          </td>
+          <th scope="row">
+            <Link href={`/customers/${node.id}`}>{node.displayName}</Link>
+            <code className="customer-slug">{node.slug}</code>
+          </th>
           <td className="number">{node.userCount}</td>
           <td className="number">{node.adminCount}</td>
           <td className="number">{node.technicianCount}</td>
+          <td className="number">{node.workstationCount}</td>
+          <td className="number">{node.loginsLast24h}</td>
+          <td className={node.failedLoginsLast24h > 0 ? "number figure-alarm" : "number"}>{node.failedLoginsLast24h}</td>
         </tr>
       ))}
       {nextCursor && (
         <tr>
-          <td colSpan={5} className="table-more">
+          <td colSpan={COLUMN_COUNT} className="table-more">
             <button
               type="button"
               className="button-secondary"
@@ -177,7 +198,7 @@ function StatusRow({ children, alert }: { children: ReactNode; alert?: boolean }
   return (
     <tbody>
       <tr>
-        <td colSpan={5} className="table-status" role={alert ? "alert" : "status"}>
+        <td colSpan={COLUMN_COUNT} className="table-status" role={alert ? "alert" : "status"}>
           {children}
         </td>
       </tr>

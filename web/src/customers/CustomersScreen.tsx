@@ -1,35 +1,39 @@
 "use client";
 
-import { PortalHeader } from "@/session/PortalHeader";
-import { SignedIn } from "@/session/SignedIn";
+import { useRouter } from "next/navigation";
+import { useEffect } from "react";
+import { PortalPage } from "@/session/PortalPage";
 import { CreateCustomerForm } from "./CreateCustomerForm";
 import { CustomerList } from "./CustomerList";
 
 export function CustomersScreen() {
   return (
-    <SignedIn>
-      {(viewer) => (
-        <>
-          <PortalHeader viewer={viewer} />
-          <main className="page">
-            <h1>Customers</h1>
-            {viewer.tenant.kind === "MSP" ? (
-              <div className="customers-layout">
-                <CustomerList />
-                {viewer.tenant.viewerCanCreateCustomers ? (
-                  <CreateCustomerForm mspSlug={viewer.tenant.slug} />
-                ) : (
-                  <p className="card muted">Ask an admin of {viewer.tenant.displayName} to create customers.</p>
-                )}
-              </div>
+    <PortalPage title="Customers">
+      {(viewer) =>
+        viewer.tenant.kind === "MSP" ? (
+          <div className="customers-layout">
+            <CustomerList />
+            {viewer.tenant.viewerCanCreateCustomers ? (
+              <CreateCustomerForm mspSlug={viewer.tenant.slug} />
             ) : (
-              <p className="card muted">
-                {viewer.tenant.displayName} is a customer tenant; customers belong to its MSP.
-              </p>
+              <p className="card muted">Ask an admin of {viewer.tenant.displayName} to create customers.</p>
             )}
-          </main>
-        </>
-      )}
-    </SignedIn>
+          </div>
+        ) : (
+          <OwnDirectoryRedirect tenantId={viewer.tenant.id} />
+        )
+      }
+    </PortalPage>
+  );
+}
+
+/** A customer's admin has one customer, their own: their home is its page. */
+function OwnDirectoryRedirect({ tenantId }: { tenantId: string }) {
+  const router = useRouter();
+  useEffect(() => router.replace(`/customers/${tenantId}`), [router, tenantId]);
+  return (
+    <p className="page-status" role="status">
+      Opening your directory…
+    </p>
   );
 }

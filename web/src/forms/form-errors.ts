@@ -62,3 +62,18 @@ export function errorsFromTransport<Field extends string>(error: CombinedError):
       : `The API could not complete this request: ${error.graphQLErrors.map((e) => e.message).join(" ")}`,
   };
 }
+
+/**
+ * For one-click actions (disable, revoke, approve): the message to show, or null when the
+ * mutation answered with its payload type.
+ */
+export function actionProblem(
+  error: CombinedError | undefined,
+  outcome: { __typename?: string; message?: string } | null | undefined,
+  payloadType: string,
+): string | null {
+  if (error) return errorsFromTransport(error).form;
+  if (!outcome) return "No answer from the API.";
+  if (outcome.__typename === payloadType) return null;
+  return outcome.message ?? "The API refused this.";
+}

@@ -4,19 +4,33 @@ import Link from "next/link";
 import { usePathname } from "next/navigation";
 import type { Viewer } from "./SignedIn";
 
-/** The portal's sections; the team page is for an MSP's own staff. */
+/**
+ * The portal's sections. An MSP's staff get customers, team and settings; a customer's
+ * admin gets their own directory, which is that customer's page.
+ */
 export function PortalNav({ viewer }: { viewer: Viewer }) {
   const pathname = usePathname();
-  const links = [
-    { href: "/customers", label: "Customers" },
-    ...(viewer.tenant.kind === "MSP" ? [{ href: "/team", label: "Team" }] : []),
-  ];
+  const msp = viewer.tenant.kind === "MSP";
+  const links = msp
+    ? [
+        { href: "/customers", label: "Customers" },
+        { href: "/team", label: "Team" },
+        ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
+        { href: "/sessions", label: "Sessions" },
+      ]
+    : [
+        { href: `/customers/${viewer.tenant.id}`, label: "Directory" },
+        { href: "/sessions", label: "Sessions" },
+      ];
   return (
     <nav className="portal-sections" aria-label="Portal">
       <ul>
         {links.map((link) => (
           <li key={link.href}>
-            <Link href={link.href} aria-current={pathname === link.href ? "page" : undefined}>
+            <Link
+              href={link.href}
+              aria-current={pathname === link.href ? "page" : pathname.startsWith(`${link.href}/`) ? "true" : undefined}
+            >
               {link.label}
             </Link>
           </li>

@@ -21,6 +21,8 @@ export const ViewerQuery = graphql(`
         kind
         displayName
         viewerCanCreateCustomers
+        viewerCanEditSettings
+        viewerCanManageUsers
       }
     }
   }

@@ -5,6 +5,7 @@ import { useCallback, useId, useState } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { TeamMembersQuery } from "@/gql/graphql";
+import { UserActions } from "@/directory/UserActions";
 import { OnboardPhone } from "./OnboardPhone";
 import { RevokePhoneButton } from "./RevokePhoneButton";
 
@@ -14,13 +15,11 @@ const TeamMembersQueryDocument = graphql(`
       totalCount
       edges {
         node {
-          id
-          firstName
-          lastName
-          email
-          role
-          status
-          viewerCanManage
+          ...DirectoryUserFields
+          delegatedCustomers {
+            id
+            displayName
+          }
           authenticators {
             id
             name
@@ -85,7 +84,7 @@ export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string;
               key={member.id}
               member={member}
               isViewer={member.id === viewerId}
-              onPhonesChanged={reload}
+              onChanged={reload}
               onNotice={setNotice}
             />
           ))}
@@ -115,7 +114,7 @@ export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string;
 function MemberItem(props: {
   member: TeamMember;
   isViewer: boolean;
-  onPhonesChanged: () => void;
+  onChanged: () => void;
   onNotice: (message: string) => void;
 }) {
   const { member, isViewer } = props;
@@ -141,6 +140,23 @@ function MemberItem(props: {
           {member.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
         </p>
       </div>
+      {member.role === "TECHNICIAN" && member.delegatedCustomers && (
+        <p className="team-member-customers">
+          {member.delegatedCustomers.length === 0 ? (
+            <span className="muted">No customers delegated yet.</span>
+          ) : (
+            <>
+              Customers:{" "}
+              {member.delegatedCustomers.map((customer, index) => (
+                <span key={customer.id}>
+                  {index > 0 && ", "}
+                  <Link href={`/customers/${customer.id}`}>{customer.displayName}</Link>
+                </span>
+              ))}
+            </>
+          )}
+        </p>
+      )}
       <div className="team-member-phones">
         {member.authenticators === null ? null : phones.length === 0 ? (
           <p className="muted">No phone linked yet.</p>
@@ -158,7 +174,7 @@ function MemberItem(props: {
                     ownerName={name}
                     onRevoked={() => {
                       props.onNotice(`Revoked ${phone.name} of ${name}.`);
-                      props.onPhonesChanged();
+                      props.onChanged();
                     }}
                   />
                 )}
@@ -171,11 +187,16 @@ function MemberItem(props: {
             user={{ id: member.id, name, email: member.email }}
             onLinked={() => {
               props.onNotice(`Linked a phone to ${name}.`);
-              props.onPhonesChanged();
+              props.onChanged();
             }}
           />
         )}
       </div>
+      {member.viewerCanManage && (
+        <div className="team-member-actions">
+          <UserActions user={member} roles={["ADMIN", "TECHNICIAN"]} onChanged={props.onChanged} onNotice={props.onNotice} />
+        </div>
+      )}
     </li>
   );
 }

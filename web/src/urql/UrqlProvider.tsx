@@ -77,6 +77,18 @@ export function useResetSession() {
   return useContext(SessionResetContext);
 }
 
+const ApiUrlContext = createContext<string | null>(null);
+
+/**
+ * The API's GraphQL endpoint as the browser reaches it (runtime configuration), for what
+ * the API serves beside GraphQL, such as branding images at `/branding/<hash>`.
+ */
+export function useApiUrl(): string {
+  const apiUrl = useContext(ApiUrlContext);
+  if (!apiUrl) throw new Error("useApiUrl must be used inside <UrqlProvider>");
+  return apiUrl;
+}
+
 const ReconnectedContext = createContext<Connection["onReconnected"]>(() => () => {});
 
 /**
@@ -100,10 +112,12 @@ export function UrqlProvider({ apiUrl, children }: { apiUrl: string; children: R
   const resetSession = useCallback(() => setConnection(connect(apiUrl)), [apiUrl]);
 
   return (
-    <SessionResetContext.Provider value={resetSession}>
-      <ReconnectedContext.Provider value={connection.onReconnected}>
-        <Provider value={connection.client}>{children}</Provider>
-      </ReconnectedContext.Provider>
-    </SessionResetContext.Provider>
+    <ApiUrlContext.Provider value={apiUrl}>
+      <SessionResetContext.Provider value={resetSession}>
+        <ReconnectedContext.Provider value={connection.onReconnected}>
+          <Provider value={connection.client}>{children}</Provider>
+        </ReconnectedContext.Provider>
+      </SessionResetContext.Provider>
+    </ApiUrlContext.Provider>
   );
 }

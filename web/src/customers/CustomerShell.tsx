@@ -1,0 +1,182 @@
+"use client";
+
+import Link from "next/link";
+import { usePathname } from "next/navigation";
+import { createContext, useCallback, useContext, useMemo, type ReactNode } from "react";
+import { useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { CustomerTenantQuery } from "@/gql/graphql";
+import { PortalHeader } from "@/session/PortalHeader";
+import { SignedIn, type Viewer } from "@/session/SignedIn";
+
+const CustomerTenantQueryDocument = graphql(`
+  query CustomerTenant($id: ID!) {
+    tenant(id: $id) {
+      id
+      slug
+      name
+      displayName
+      kind
+      userSource
+      userCount
+      adminCount
+      technicianCount
+      workstationCount
+      loginsLast24h
+      failedLoginsLast24h
+      viewerCanManageUsers
+      viewerCanEditSettings
+      viewerCanManageDelegations
+      parent {
+        id
+        displayName
+      }
+    }
+  }
+`);
+
+export type Customer = NonNullable<CustomerTenantQuery["tenant"]>;
+
+type CustomerPage = {
+  viewer: Viewer;
+  customer: Customer;
+  /** Asks the API for the customer's figures again (a live view saw them change). */
+  refreshCustomer: () => void;
+};
+
+const CustomerContext = createContext<CustomerPage | null>(null);
+
+/** The signed-in viewer and the customer whose page this is, for the page's sections. */
+export function useCustomerPage(): CustomerPage {
+  const page = useContext(CustomerContext);
+  if (!page) throw new Error("useCustomerPage must be used inside <CustomerShell>");
+  return page;
+}
+
+/**
+ * What every page of one customer shares: the portal header, the customer's name and
+ * figures, and the links between its sections. Each section has its own URL.
+ */
+export function CustomerShell({ id, children }: { id: string; children: ReactNode }) {
+  return (
+    <SignedIn>
+      {(viewer) => (
+        <>
+          <PortalHeader viewer={viewer} />
+          <main className="page">
+            <CustomerFrame id={id} viewer={viewer}>
+              {children}
+            </CustomerFrame>
+          </main>
+        </>
+      )}
+    </SignedIn>
+  );
+}
+
+function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; children: ReactNode }) {
+  // The figures change when users or delegations do, which the tenant query does not select.
+  const context = useMemo(() => ({ additionalTypenames: ["User", "Delegation", "Workstation"] }), []);
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: CustomerTenantQueryDocument,
+    variables: { id },
+    context,
+    requestPolicy: "cache-and-network",
+  });
+
+  const refreshCustomer = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+
+  if (!data && fetching) {
+    return (
+      <p className="page-status" role="status">
+        Loading the customer…
+      </p>
+    );
+  }
+  if (error) {
+    return (
+      <div className="page-status" role="alert">
+        <p>Could not load this customer: {error.message}</p>
+        <button type="button" onClick={() => refetch({ requestPolicy: "network-only" })}>
+          Try again
+        </button>
+      </div>
+    );
+  }
+  const customer = data?.tenant;
+  // The API answers null alike for a missing id and for a customer the viewer may not reach.
+  if (!customer || customer.kind !== "CUSTOMER") {
+    return (
+      <div className="card">
+        <h1>Customer not found</h1>
+        <p>There is no customer here that you have access to.</p>
+        {viewer.tenant.kind === "MSP" && <Link href="/customers">Back to customers</Link>}
+      </div>
+    );
+  }
+
+  return (
+    <CustomerContext.Provider value={{ viewer, customer, refreshCustomer }}>
+      <div className="customer-head">
+        {viewer.tenant.kind === "MSP" && (
+          <p className="breadcrumb">
+            <Link href="/customers">Customers</Link> <span aria-hidden="true">›</span>
+          </p>
+        )}
+        <h1>{customer.displayName}</h1>
+        <p className="muted">
+          <code>{customer.slug}</code>
+        </p>
+        <CustomerFigures customer={customer} />
+      </div>
+      <CustomerSections customer={customer} />
+      {children}
+    </CustomerContext.Provider>
+  );
+}
+
+function CustomerFigures({ customer }: { customer: Customer }) {
+  const figures = [
+    { label: "Users", value: customer.userCount },
+    { label: "Admins", value: customer.adminCount },
+    { label: "Delegated technicians", value: customer.technicianCount },
+    { label: "Workstations", value: customer.workstationCount },
+    { label: "Logins, last 24 h", value: customer.loginsLast24h },
+    { label: "Failed logins, last 24 h", value: customer.failedLoginsLast24h, alarming: customer.failedLoginsLast24h > 0 },
+  ];
+  return (
+    <dl className="figures">
+      {figures.map((figure) => (
+        <div key={figure.label} className={figure.alarming ? "figure figure-danger" : "figure"}>
+          <dt>{figure.label}</dt>
+          <dd>{figure.value}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function CustomerSections({ customer }: { customer: Customer }) {
+  const pathname = usePathname();
+  const base = `/customers/${customer.id}`;
+  const sections = [
+    { href: base, label: "Users" },
+    { href: `${base}/desktop`, label: "Desktop login" },
+    { href: `${base}/workstations`, label: "Workstations" },
+    { href: `${base}/logins`, label: "Login feed" },
+    { href: `${base}/settings`, label: "Settings and access" },
+  ];
+  return (
+    <nav className="section-tabs" aria-label={`${customer.displayName} sections`}>
+      <ul>
+        {sections.map((section) => (
+          <li key={section.href}>
+            <Link href={section.href} aria-current={pathname === section.href ? "page" : undefined}>
+              {section.label}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </nav>
+  );
+}

@@ -1,0 +1,165 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import { useMutation } from "urql";
+import type { UserRole } from "@/gql/graphql";
+import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { SelectField } from "@/forms/SelectField";
+import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { emailProblem, nameProblem, passwordProblem, PASSWORD_MIN_LENGTH, usernameFromEmail, usernameProblem, USERNAME_MAX_LENGTH } from "./user-fields";
+import { CreateUserMutation } from "./user-operations";
+
+const FIELDS = ["email", "firstName", "lastName", "username", "personalEmail", "role", "password"] as const;
+type Field = (typeof FIELDS)[number];
+type Values = Record<Field, string>;
+
+export const ROLE_LABEL: Record<UserRole, string> = { ADMIN: "Admin", TECHNICIAN: "Technician", USER: "User" };
+
+export type CreateUserFormProps = {
+  tenantId: string;
+  title: string;
+  submitLabel: string;
+  /** The roles this tenant's users can have, the default first. */
+  roles: readonly UserRole[];
+  passwordHint: string;
+  /** Called with the new user's name once the API has created them. */
+  onCreated?: (name: string) => void;
+};
+
+function emptyValues(role: UserRole): Values {
+  return { email: "", firstName: "", lastName: "", username: "", personalEmail: "", role, password: "" };
+}
+
+function validate(values: Values): FormErrors<Field> {
+  const errors = noErrors<Field>();
+  const problems: Partial<Record<Field, string | null>> = {
+    email: emailProblem(values.email),
+    firstName: nameProblem(values.firstName, "first name"),
+    lastName: nameProblem(values.lastName, "last name"),
+    username: usernameProblem(values.username),
+    personalEmail: emailProblem(values.personalEmail, false),
+    password: passwordProblem(values.password, false),
+  };
+  for (const field of FIELDS) {
+    const problem = problems[field];
+    if (problem) errors.fields[field] = problem;
+  }
+  return errors;
+}
+
+/**
+ * Adds a person to a tenant's directory, starting from their email: the username is
+ * suggested from it until it is edited by hand.
+ */
+export function CreateUserForm(props: CreateUserFormProps) {
+  const defaultRole = props.roles[0] ?? "USER";
+  const [{ fetching }, createUser] = useMutation(CreateUserMutation);
+  const [values, setValues] = useState<Values>(() => emptyValues(defaultRole));
+  const [usernameEdited, setUsernameEdited] = useState(false);
+  const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+  const [created, setCreated] = useState("");
+
+  function change(field: Field, value: string) {
+    setValues((current) => {
+      const next = { ...current, [field]: value };
+      if (field === "email" && !usernameEdited) next.username = usernameFromEmail(value);
+      return next;
+    });
+    if (field === "username") setUsernameEdited(true);
+    setErrors((current) => ({ ...current, fields: { ...current.fields, [field]: undefined } }));
+    setCreated("");
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problems = validate(values);
+    setErrors(problems);
+    if (hasErrors(problems)) return focusFirstInvalid(form);
+
+    const result = await createUser({
+      input: {
+        tenantId: props.tenantId,
+        email: values.email.trim(),
+        firstName: values.firstName.trim(),
+        lastName: values.lastName.trim(),
+        username: values.username.trim(),
+        personalEmail: values.personalEmail.trim() || null,
+        role: values.role as UserRole,
+        password: values.password || null,
+      },
+    });
+    const outcome = result.data?.createUser;
+    if (result.error || !outcome) {
+      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+      return;
+    }
+    if (outcome.__typename !== "CreateUserPayload") {
+      setErrors(errorsFromResult(outcome, FIELDS));
+      focusFirstInvalid(form);
+      return;
+    }
+    const name = `${outcome.user.firstName} ${outcome.user.lastName}`;
+    setValues(emptyValues(defaultRole));
+    setUsernameEdited(false);
+    setCreated(`Added ${name} (${outcome.user.username}).`);
+    props.onCreated?.(name);
+  }
+
+  const field = (name: Field) => ({
+    name,
+    value: values[name],
+    error: errors.fields[name],
+    onChange: (event: { target: { value: string } }) => change(name, event.target.value),
+  });
+  const titleId = `create-user-${props.tenantId}`;
+
+  return (
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby={titleId}>
+      <h2 id={titleId}>{props.title}</h2>
+      <FormProblem message={errors.form} />
+      <TextField label="Email" type="email" autoComplete="off" spellCheck={false} required {...field("email")} />
+      <div className="field-row">
+        <TextField label="First name" autoComplete="off" required {...field("firstName")} />
+        <TextField label="Last name" autoComplete="off" required {...field("lastName")} />
+      </div>
+      <TextField
+        label="Username"
+        autoComplete="off"
+        spellCheck={false}
+        required
+        maxLength={USERNAME_MAX_LENGTH}
+        hint={`The Windows account name, at most ${USERNAME_MAX_LENGTH} characters.`}
+        {...field("username")}
+      />
+      {props.roles.length > 1 && (
+        <SelectField
+          label="Role"
+          options={props.roles.map((role) => ({ value: role, label: ROLE_LABEL[role] }))}
+          {...field("role")}
+        />
+      )}
+      <TextField
+        label="Personal email (optional)"
+        type="email"
+        autoComplete="off"
+        spellCheck={false}
+        hint="For password resets when the work mailbox is out of reach."
+        {...field("personalEmail")}
+      />
+      <TextField
+        label="Password (optional)"
+        type="password"
+        autoComplete="new-password"
+        hint={`At least ${PASSWORD_MIN_LENGTH} characters. ${props.passwordHint}`}
+        {...field("password")}
+      />
+      <button type="submit" disabled={fetching}>
+        {fetching ? "Adding…" : props.submitLabel}
+      </button>
+      <p className="form-success" role="status">
+        {created}
+      </p>
+    </form>
+  );
+}

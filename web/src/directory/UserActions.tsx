@@ -1,0 +1,141 @@
+"use client";
+
+import { useState } from "react";
+import { useMutation } from "urql";
+import type { DirectoryUserFieldsFragment, UserRole } from "@/gql/graphql";
+import { ConfirmAction } from "@/forms/ConfirmAction";
+import { Dialog } from "@/forms/Dialog";
+import { actionProblem } from "@/forms/form-errors";
+import { ROLE_LABEL } from "./CreateUserForm";
+import { EditUserForm } from "./EditUserForm";
+import { ResetPasswordForm } from "./ResetPasswordForm";
+import { DeleteUserMutation, DisableUserMutation, EnableUserMutation, SetUserRoleMutation } from "./user-operations";
+
+/**
+ * What an admin can do to one user: edit, set a password, change role, disable or enable,
+ * delete. Shown only for users the API says the viewer manages (`viewerCanManage`).
+ */
+export function UserActions(props: {
+  user: DirectoryUserFieldsFragment;
+  /** The two roles of this tenant kind: [admin, the other]. */
+  roles: readonly [UserRole, UserRole];
+  onChanged: () => void;
+  onNotice: (message: string) => void;
+}) {
+  const { user } = props;
+  const name = `${user.firstName} ${user.lastName}`;
+  const [dialog, setDialog] = useState<"edit" | "password" | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const [{ fetching: changingRole }, setUserRole] = useMutation(SetUserRoleMutation);
+  const [, disableUser] = useMutation(DisableUserMutation);
+  const [{ fetching: enabling }, enableUser] = useMutation(EnableUserMutation);
+  const [, deleteUser] = useMutation(DeleteUserMutation);
+  const [admin, other] = props.roles;
+  const nextRole = user.role === admin ? other : admin;
+
+  async function changeRole() {
+    setProblem(null);
+    const result = await setUserRole({ input: { userId: user.id, role: nextRole } });
+    const failed = actionProblem(result.error, result.data?.setUserRole, "SetUserRolePayload");
+    if (failed) return setProblem(failed);
+    props.onNotice(`${name} is now ${ROLE_LABEL[nextRole].toLowerCase()}.`);
+    props.onChanged();
+  }
+
+  async function enable() {
+    setProblem(null);
+    const result = await enableUser({ input: { userId: user.id } });
+    const failed = actionProblem(result.error, result.data?.enableUser, "EnableUserPayload");
+    if (failed) return setProblem(failed);
+    props.onNotice(`Enabled ${name}.`);
+    props.onChanged();
+  }
+
+  return (
+    <div className="user-actions">
+      <button type="button" className="button-secondary button-small" aria-label={`Edit ${name}`} aria-haspopup="dialog" onClick={() => setDialog("edit")}>
+        Edit
+      </button>
+      <button
+        type="button"
+        className="button-secondary button-small"
+        aria-label={`Reset password of ${name}`}
+        aria-haspopup="dialog"
+        onClick={() => setDialog("password")}
+      >
+        Reset password
+      </button>
+      <button
+        type="button"
+        className="button-secondary button-small"
+        aria-label={`Make ${name} ${ROLE_LABEL[nextRole].toLowerCase()}`}
+        onClick={changeRole}
+        disabled={changingRole}
+      >
+        Make {ROLE_LABEL[nextRole].toLowerCase()}
+      </button>
+      {user.status === "ACTIVE" ? (
+        <ConfirmAction
+          label="Disable"
+          accessibleLabel={`Disable ${name}`}
+          question={`Disable ${name}? They are signed out everywhere and cannot sign in until enabled.`}
+          confirmLabel="Disable user"
+          busyLabel="Disabling…"
+          run={async () => {
+            const result = await disableUser({ input: { userId: user.id } });
+            const failed = actionProblem(result.error, result.data?.disableUser, "DisableUserPayload");
+            if (!failed) {
+              props.onNotice(`Disabled ${name}.`);
+              props.onChanged();
+            }
+            return failed;
+          }}
+        />
+      ) : (
+        <button type="button" className="button-secondary button-small" aria-label={`Enable ${name}`} onClick={enable} disabled={enabling}>
+          Enable
+        </button>
+      )}
+      <ConfirmAction
+        label="Delete"
+        accessibleLabel={`Delete ${name}`}
+        question={`Delete ${name}? This cannot be undone.`}
+        confirmLabel="Delete user"
+        busyLabel="Deleting…"
+        run={async () => {
+          const result = await deleteUser({ input: { userId: user.id } });
+          const failed = actionProblem(result.error, result.data?.deleteUser, "DeleteUserPayload");
+          if (!failed) {
+            props.onNotice(`Deleted ${name}.`);
+            props.onChanged();
+          }
+          return failed;
+        }}
+      />
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+      <Dialog open={dialog === "edit"} title={`Edit ${name}`} onClose={() => setDialog(null)}>
+        <EditUserForm
+          user={user}
+          onSaved={() => {
+            setDialog(null);
+            props.onNotice(`Saved ${name}.`);
+            props.onChanged();
+          }}
+        />
+      </Dialog>
+      <Dialog open={dialog === "password"} title={`New password for ${name}`} onClose={() => setDialog(null)}>
+        <ResetPasswordForm
+          user={{ id: user.id, name }}
+          onDone={() => {
+            setDialog(null);
+            props.onNotice(`Set a new password for ${name}.`);
+          }}
+        />
+      </Dialog>
+    </div>
+  );
+}

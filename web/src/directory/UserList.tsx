@@ -1,0 +1,156 @@
+"use client";
+
+import { useCallback, useEffect, useId, useMemo, useState } from "react";
+import { useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { DirectoryUserFieldsFragment } from "@/gql/graphql";
+import { ROLE_LABEL } from "./CreateUserForm";
+import { UserActions } from "./UserActions";
+
+const DirectoryUsersQuery = graphql(`
+  query DirectoryUsers($tenantId: ID!, $first: Int!, $search: String) {
+    users(tenantId: $tenantId, first: $first, search: $search) {
+      totalCount
+      edges {
+        node {
+          ...DirectoryUserFields
+        }
+      }
+    }
+  }
+`);
+
+const PAGE_SIZE = 100;
+const SEARCH_DELAY_MS = 250;
+
+/** A customer's directory: every user with what an admin can do to them. */
+export function UserList(props: {
+  tenantId: string;
+  tenantName: string;
+  viewerId: string;
+  /** After any change to a user: the customer's figures count them. */
+  onChanged: () => void;
+}) {
+  const { tenantId, tenantName, viewerId, onChanged } = props;
+  const [searchInput, setSearchInput] = useState("");
+  const [search, setSearch] = useState("");
+  const [notice, setNotice] = useState("");
+  const searchId = useId();
+
+  useEffect(() => {
+    const timer = setTimeout(() => setSearch(searchInput.trim()), SEARCH_DELAY_MS);
+    return () => clearTimeout(timer);
+  }, [searchInput]);
+
+  // Lets a new user refetch an empty list, which holds no User to invalidate.
+  const context = useMemo(() => ({ additionalTypenames: ["User"] }), []);
+  const [{ data, fetching, error }, refetch] = useQuery({
+    query: DirectoryUsersQuery,
+    variables: { tenantId, first: PAGE_SIZE, search: search || null },
+    context,
+  });
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  const changed = useCallback(() => {
+    reload();
+    onChanged();
+  }, [reload, onChanged]);
+
+  let body;
+  if (!data && fetching) {
+    body = (
+      <p className="table-status" role="status">
+        Loading users…
+      </p>
+    );
+  } else if (error) {
+    body = (
+      <p className="table-status" role="alert">
+        Could not load the users: {error.message}{" "}
+        <button type="button" className="button-link" onClick={reload}>
+          Try again
+        </button>
+      </p>
+    );
+  } else if (data && !data.users) {
+    body = <p className="table-status">Only admins of {tenantName} see its users.</p>;
+  } else {
+    const users = data?.users?.edges.map((edge) => edge.node) ?? [];
+    const total = data?.users?.totalCount ?? users.length;
+    body =
+      users.length === 0 ? (
+        <p className="table-status" role="status">
+          {search ? `No user matches “${search}”.` : "No users yet. Add the first one with the form."}
+        </p>
+      ) : (
+        <>
+          <ul className="user-list" aria-label={`Users of ${tenantName}`}>
+            {users.map((user) => (
+              <UserItem key={user.id} user={user} isViewer={user.id === viewerId} onChanged={changed} onNotice={setNotice} />
+            ))}
+          </ul>
+          {total > users.length && (
+            <p className="muted">
+              Showing the first {users.length} of {total} users. Search to find the others.
+            </p>
+          )}
+        </>
+      );
+  }
+
+  return (
+    <section className="card" aria-labelledby="users-title">
+      <div className="section-head">
+        <h2 id="users-title">Users</h2>
+        <div className="field field-inline">
+          <label htmlFor={searchId}>Search users</label>
+          <input
+            id={searchId}
+            type="search"
+            placeholder="Name, username or email"
+            value={searchInput}
+            onChange={(event) => setSearchInput(event.target.value)}
+          />
+        </div>
+      </div>
+      <p className="form-success" role="status">
+        {notice}
+      </p>
+      {body}
+    </section>
+  );
+}
+
+function UserItem(props: {
+  user: DirectoryUserFieldsFragment;
+  isViewer: boolean;
+  onChanged: () => void;
+  onNotice: (message: string) => void;
+}) {
+  const { user } = props;
+  const nameId = useId();
+  const name = `${user.firstName} ${user.lastName}`;
+  return (
+    <li className="user-item" aria-labelledby={nameId}>
+      <div className="user-item-head">
+        <div>
+          <h3 id={nameId} className="user-name">
+            {name}
+            {props.isViewer && <span className="muted"> (you)</span>}
+          </h3>
+          <p className="user-details">
+            <code>{user.username}</code> · {user.email}
+            {user.personalEmail && <> · personal: {user.personalEmail}</>}
+          </p>
+        </div>
+        <p className="team-member-tags">
+          <span className="tag">{ROLE_LABEL[user.role]}</span>
+          {user.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
+          {!user.hasPassword && <span className="tag">No password</span>}
+        </p>
+      </div>
+      {user.viewerCanManage && (
+        <UserActions user={user} roles={["ADMIN", "USER"]} onChanged={props.onChanged} onNotice={props.onNotice} />
+      )}
+    </li>
+  );
+}

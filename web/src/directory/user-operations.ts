@@ -1,0 +1,162 @@
+import { graphql } from "@/gql";
+
+// The directory's writes, shared by a customer's users and the MSP's team.
+
+export const DirectoryUserFields = graphql(`
+  fragment DirectoryUserFields on User {
+    id
+    firstName
+    lastName
+    username
+    email
+    personalEmail
+    role
+    status
+    hasPassword
+    viewerCanManage
+  }
+`);
+
+export const CreateUserMutation = graphql(`
+  mutation CreateUser($input: CreateUserInput!) {
+    createUser(input: $input) {
+      __typename
+      ... on CreateUserPayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+      ... on ConflictError {
+        field
+      }
+    }
+  }
+`);
+
+export const UpdateUserMutation = graphql(`
+  mutation UpdateUser($input: UpdateUserInput!) {
+    updateUser(input: $input) {
+      __typename
+      ... on UpdateUserPayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+      ... on ConflictError {
+        field
+      }
+    }
+  }
+`);
+
+export const SetUserPasswordMutation = graphql(`
+  mutation SetUserPassword($input: SetUserPasswordInput!) {
+    setUserPassword(input: $input) {
+      __typename
+      ... on SetUserPasswordPayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+      ... on ConflictError {
+        field
+      }
+    }
+  }
+`);
+
+export const SetUserRoleMutation = graphql(`
+  mutation SetUserRole($input: SetUserRoleInput!) {
+    setUserRole(input: $input) {
+      __typename
+      ... on SetUserRolePayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const DisableUserMutation = graphql(`
+  mutation DisableUser($input: DisableUserInput!) {
+    disableUser(input: $input) {
+      __typename
+      ... on DisableUserPayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const EnableUserMutation = graphql(`
+  mutation EnableUser($input: EnableUserInput!) {
+    enableUser(input: $input) {
+      __typename
+      ... on EnableUserPayload {
+        user {
+          ...DirectoryUserFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const DeleteUserMutation = graphql(`
+  mutation DeleteUser($input: DeleteUserInput!) {
+    deleteUser(input: $input) {
+      __typename
+      ... on DeleteUserPayload {
+        deletedUserId
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);

@@ -1,0 +1,294 @@
+"use client";
+
+import { useCallback, useMemo, useState, type FormEvent } from "react";
+import { useMutation, useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { InstallTokenStatus } from "@/gql/graphql";
+import { CheckboxField } from "@/forms/CheckboxField";
+import { ConfirmAction } from "@/forms/ConfirmAction";
+import { actionProblem, errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+
+export const InstallTokenFields = graphql(`
+  fragment InstallTokenFields on InstallToken {
+    id
+    prefix
+    autoApprove
+    maxUses
+    uses
+    expiresAt
+    revokedAt
+    createdAt
+    status
+  }
+`);
+
+const InstallTokensQuery = graphql(`
+  query InstallTokens($tenantId: ID!) {
+    installTokens(tenantId: $tenantId) {
+      ...InstallTokenFields
+    }
+  }
+`);
+
+const CreateInstallTokenMutation = graphql(`
+  mutation CreateInstallToken($input: CreateInstallTokenInput!) {
+    createInstallToken(input: $input) {
+      __typename
+      ... on CreateInstallTokenPayload {
+        installToken
+        token {
+          ...InstallTokenFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
+
+const RevokeInstallTokenMutation = graphql(`
+  mutation RevokeInstallToken($id: ID!) {
+    revokeInstallToken(id: $id) {
+      __typename
+      ... on InstallTokenPayload {
+        token {
+          ...InstallTokenFields
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+const STATUS_LABEL: Record<InstallTokenStatus, string> = {
+  ACTIVE: "Active",
+  EXPIRED: "Expired",
+  USED_UP: "Used up",
+  REVOKED: "Revoked",
+};
+
+const FIELDS = ["maxUses", "expiresInHours", "autoApprove"] as const;
+type Field = (typeof FIELDS)[number];
+
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+/**
+ * Install tokens let the desktop agent enroll workstations into this customer. The secret
+ * is shown once, when created; the API keeps only its hash and first characters.
+ */
+export function InstallTokens({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
+  const context = useMemo(() => ({ additionalTypenames: ["InstallToken"] }), []);
+  const [{ data, fetching, error }, refetch] = useQuery({ query: InstallTokensQuery, variables: { tenantId }, context });
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  const [, revoke] = useMutation(RevokeInstallTokenMutation);
+  const [notice, setNotice] = useState("");
+
+  let body;
+  if (!data && fetching) {
+    body = (
+      <p className="table-status" role="status">
+        Loading install tokens…
+      </p>
+    );
+  } else if (error) {
+    body = (
+      <p className="table-status" role="alert">
+        Could not load the install tokens: {error.message}{" "}
+        <button type="button" className="button-link" onClick={reload}>
+          Try again
+        </button>
+      </p>
+    );
+  } else {
+    const tokens = data?.installTokens ?? [];
+    body =
+      tokens.length === 0 ? (
+        <p className="table-status">No install tokens yet.</p>
+      ) : (
+        <ul className="access-list" aria-label="Install tokens">
+          {tokens.map((token) => (
+            <li key={token.id} className="access-item" aria-label={`Token ${token.prefix}`}>
+              <span>
+                <code>{token.prefix}…</code>{" "}
+                <span className={token.status === "ACTIVE" ? "tag tag-success" : "tag"}>{STATUS_LABEL[token.status]}</span>
+                <span className="muted token-details">
+                  {" "}
+                  {token.uses} of {token.maxUses} used · {token.autoApprove ? "approves workstations itself" : "workstations wait for approval"} ·{" "}
+                  {token.status === "REVOKED" && token.revokedAt
+                    ? `revoked ${when.format(new Date(token.revokedAt))}`
+                    : `expires ${when.format(new Date(token.expiresAt))}`}
+                </span>
+              </span>
+              {canManage && token.status === "ACTIVE" && (
+                <ConfirmAction
+                  label="Revoke"
+                  accessibleLabel={`Revoke token ${token.prefix}`}
+                  question="Revoke this token? Workstations can no longer enroll with it; enrolled ones stay."
+                  confirmLabel="Revoke token"
+                  busyLabel="Revoking…"
+                  run={async () => {
+                    const result = await revoke({ id: token.id });
+                    const failed = actionProblem(result.error, result.data?.revokeInstallToken, "InstallTokenPayload");
+                    if (!failed) setNotice(`Revoked token ${token.prefix}.`);
+                    return failed;
+                  }}
+                />
+              )}
+            </li>
+          ))}
+        </ul>
+      );
+  }
+
+  return (
+    <section className="card" aria-labelledby="install-tokens-title">
+      <h2 id="install-tokens-title">Install tokens</h2>
+      {canManage && <CreateInstallTokenForm tenantId={tenantId} onCreated={reload} />}
+      <p className="form-success" role="status">
+        {notice}
+      </p>
+      {body}
+    </section>
+  );
+}
+
+function CreateInstallTokenForm({ tenantId, onCreated }: { tenantId: string; onCreated: () => void }) {
+  const [{ fetching }, create] = useMutation(CreateInstallTokenMutation);
+  const [values, setValues] = useState({ maxUses: "1", expiresInHours: "24", autoApprove: false });
+  const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+  const [secret, setSecret] = useState<string | null>(null);
+
+  function validate() {
+    const problems = noErrors<Field>();
+    const maxUses = Number(values.maxUses);
+    const hours = Number(values.expiresInHours);
+    if (!Number.isInteger(maxUses) || maxUses < 1 || maxUses > 100_000) problems.fields.maxUses = "Enter a whole number from 1 to 100000";
+    if (!Number.isInteger(hours) || hours < 1 || hours > 24 * 90) problems.fields.expiresInHours = "Enter a whole number of hours from 1 to 2160 (90 days)";
+    return problems;
+  }
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problems = validate();
+    setErrors(problems);
+    if (hasErrors(problems)) return focusFirstInvalid(form);
+
+    const result = await create({
+      input: {
+        tenantId,
+        maxUses: Number(values.maxUses),
+        expiresInHours: Number(values.expiresInHours),
+        autoApprove: values.autoApprove,
+      },
+    });
+    const outcome = result.data?.createInstallToken;
+    if (result.error || !outcome) {
+      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+      return;
+    }
+    if (outcome.__typename !== "CreateInstallTokenPayload") {
+      setErrors(errorsFromResult(outcome, FIELDS));
+      focusFirstInvalid(form);
+      return;
+    }
+    setSecret(outcome.installToken);
+    onCreated();
+  }
+
+  return (
+    <>
+      <form className="form token-form" onSubmit={submit} noValidate aria-label="New install token">
+        <FormProblem message={errors.form} />
+        <div className="field-row">
+          <TextField
+            name="maxUses"
+            label="Workstations it may enroll"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            value={values.maxUses}
+            error={errors.fields.maxUses}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, maxUses: event.target.value }));
+              setErrors(noErrors);
+            }}
+          />
+          <TextField
+            name="expiresInHours"
+            label="Valid for (hours)"
+            type="number"
+            inputMode="numeric"
+            min={1}
+            value={values.expiresInHours}
+            error={errors.fields.expiresInHours}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, expiresInHours: event.target.value }));
+              setErrors(noErrors);
+            }}
+          />
+        </div>
+        <CheckboxField
+          name="autoApprove"
+          label="Approve its workstations automatically"
+          hint="Otherwise each new workstation waits until an admin approves it below."
+          checked={values.autoApprove}
+          onChange={(event) => setValues((current) => ({ ...current, autoApprove: event.target.checked }))}
+        />
+        <button type="submit" disabled={fetching}>
+          {fetching ? "Creating…" : "Create install token"}
+        </button>
+      </form>
+      {secret && <NewTokenSecret secret={secret} onDismiss={() => setSecret(null)} />}
+    </>
+  );
+}
+
+/** The secret, this once, with a copy button and the command that uses it. */
+function NewTokenSecret({ secret, onDismiss }: { secret: string; onDismiss: () => void }) {
+  const [copied, setCopied] = useState("");
+
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(secret);
+      setCopied("Copied to the clipboard.");
+    } catch {
+      setCopied("Could not copy: select the token and copy it by hand.");
+    }
+  }
+
+  return (
+    <div className="token-secret" role="region" aria-label="New install token">
+      <p>
+        <strong>Copy this token now.</strong> It is not shown again.
+      </p>
+      <code data-testid="install-token-secret">{secret}</code>
+      <p className="field-hint">
+        On the workstation: <code>desktop-agent enroll --token {secret}</code>
+      </p>
+      <div className="revoke-actions">
+        <button type="button" className="button-small" onClick={copy}>
+          Copy token
+        </button>
+        <button type="button" className="button-secondary button-small" onClick={onDismiss}>
+          Done
+        </button>
+      </div>
+      <p className="form-success" role="status">
+        {copied}
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,173 @@
+"use client";
+
+import { useCallback, useState } from "react";
+import { useMutation, useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { SessionsQuery } from "@/gql/graphql";
+import { ConfirmAction } from "@/forms/ConfirmAction";
+import { actionProblem } from "@/forms/form-errors";
+import { PortalPage } from "@/session/PortalPage";
+import { describeUserAgent } from "./user-agent";
+
+const SessionsQueryDocument = graphql(`
+  query Sessions {
+    sessions {
+      id
+      current
+      method
+      ip
+      userAgent
+      createdAt
+      lastSeenAt
+      expiresAt
+    }
+  }
+`);
+
+const RevokeSessionMutation = graphql(`
+  mutation RevokeSession($id: ID!) {
+    revokeSession(id: $id) {
+      __typename
+      ... on RevokeSessionPayload {
+        revokedSessionId
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+const RevokeOtherSessionsMutation = graphql(`
+  mutation RevokeOtherSessions {
+    revokeOtherSessions {
+      __typename
+      ... on RevokeOtherSessionsPayload {
+        revokedCount
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+type Session = SessionsQuery["sessions"][number];
+
+const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+export function SessionsScreen() {
+  return <PortalPage title="Sessions">{() => <SessionList />}</PortalPage>;
+}
+
+/** Where the viewer is signed in, newest first; any session but this one can be ended. */
+function SessionList() {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: SessionsQueryDocument, requestPolicy: "cache-and-network" });
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  const [, revokeOthers] = useMutation(RevokeOtherSessionsMutation);
+  const [, revokeSession] = useMutation(RevokeSessionMutation);
+  const [notice, setNotice] = useState("");
+
+  const sessions = data?.sessions ?? [];
+  const others = sessions.filter((session) => !session.current);
+
+  let body;
+  if (!data && fetching) {
+    body = (
+      <p className="table-status" role="status">
+        Loading sessions…
+      </p>
+    );
+  } else if (error) {
+    body = (
+      <p className="table-status" role="alert">
+        Could not load your sessions: {error.message}{" "}
+        <button type="button" className="button-link" onClick={reload}>
+          Try again
+        </button>
+      </p>
+    );
+  } else {
+    body = (
+      <ul className="session-list" aria-label="Your sessions">
+        {sessions.map((session) => (
+          <SessionItem
+            key={session.id}
+            session={session}
+            revoke={async () => {
+              const result = await revokeSession({ id: session.id });
+              const failed = actionProblem(result.error, result.data?.revokeSession, "RevokeSessionPayload");
+              if (!failed) {
+                setNotice(`Signed out ${describeUserAgent(session.userAgent)}.`);
+                reload();
+              }
+              return failed;
+            }}
+          />
+        ))}
+      </ul>
+    );
+  }
+
+  return (
+    <section className="card" aria-labelledby="sessions-title">
+      <div className="section-head">
+        <h2 id="sessions-title">Where you are signed in</h2>
+        {others.length > 0 && (
+          <ConfirmAction
+            label="Sign out other sessions"
+            accessibleLabel="Sign out other sessions"
+            question={`End the ${others.length} other session${others.length === 1 ? "" : "s"}? This one stays signed in.`}
+            confirmLabel="Sign them out"
+            busyLabel="Signing out…"
+            run={async () => {
+              const result = await revokeOthers({});
+              const failed = actionProblem(result.error, result.data?.revokeOtherSessions, "RevokeOtherSessionsPayload");
+              const outcome = result.data?.revokeOtherSessions;
+              if (!failed && outcome?.__typename === "RevokeOtherSessionsPayload") {
+                setNotice(`Signed out ${outcome.revokedCount} other session${outcome.revokedCount === 1 ? "" : "s"}.`);
+                reload();
+              }
+              return failed;
+            }}
+          />
+        )}
+      </div>
+      <p className="form-success" role="status">
+        {notice}
+      </p>
+      {body}
+      {data && others.length === 0 && <p className="muted">This is your only session.</p>}
+    </section>
+  );
+}
+
+function SessionItem({ session, revoke }: { session: Session; revoke: () => Promise<string | null> }) {
+  const device = describeUserAgent(session.userAgent);
+  return (
+    <li className="session-item" aria-label={session.current ? `${device}, this session` : device}>
+      <div>
+        <p className="person-name">
+          {device}
+          {session.current && <span className="tag tag-success">This session</span>}
+        </p>
+        <p className="muted session-details">
+          Signed in {when.format(new Date(session.createdAt))} with {session.method === "QR" ? "the phone" : "a password"}
+          {session.ip ? ` from ${session.ip}` : ""} · last active {when.format(new Date(session.lastSeenAt))}
+        </p>
+      </div>
+      {!session.current && (
+        <ConfirmAction
+          label="Sign out"
+          accessibleLabel={`Sign out ${device} signed in ${when.format(new Date(session.createdAt))}`}
+          question="End this session?"
+          confirmLabel="End session"
+          busyLabel="Ending…"
+          run={revoke}
+        />
+      )}
+    </li>
+  );
+}

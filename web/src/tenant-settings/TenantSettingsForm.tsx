@@ -1,0 +1,127 @@
+"use client";
+
+import { useState, type FormEvent } from "react";
+import { useMutation } from "urql";
+import { graphql } from "@/gql";
+import type { UserSource } from "@/gql/graphql";
+import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { SelectField } from "@/forms/SelectField";
+import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+
+const UpdateTenantSettingsMutation = graphql(`
+  mutation UpdateTenantSettings($input: UpdateTenantSettingsInput!) {
+    updateTenantSettings(input: $input) {
+      __typename
+      ... on UpdateTenantSettingsPayload {
+        tenant {
+          id
+          displayName
+          userSource
+        }
+      }
+      ... on Error {
+        message
+        code
+      }
+      ... on ValidationError {
+        fields {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
+
+const FIELDS = ["displayName", "userSource"] as const;
+type Field = (typeof FIELDS)[number];
+
+/** Where the tenant's users come from. Only the cloud directory exists today. */
+const USER_SOURCES: ReadonlyArray<{ value: UserSource; label: string }> = [
+  { value: "LOCAL", label: "Latchkey cloud directory" },
+];
+
+/** A tenant's name as people see it, and its user source. */
+export function TenantSettingsForm({
+  tenant,
+  canEdit,
+}: {
+  tenant: { id: string; displayName: string; userSource: UserSource };
+  canEdit: boolean;
+}) {
+  const [{ fetching }, update] = useMutation(UpdateTenantSettingsMutation);
+  const [values, setValues] = useState({ displayName: tenant.displayName, userSource: tenant.userSource });
+  const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+  const [saved, setSaved] = useState("");
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const form = event.currentTarget;
+    const problems = noErrors<Field>();
+    if (!values.displayName.trim()) problems.fields.displayName = "Enter a display name";
+    else if (values.displayName.trim().length > 100) problems.fields.displayName = "Use at most 100 characters";
+    setErrors(problems);
+    if (hasErrors(problems)) return focusFirstInvalid(form);
+
+    const result = await update({
+      input: { tenantId: tenant.id, displayName: values.displayName.trim(), userSource: values.userSource },
+    });
+    const outcome = result.data?.updateTenantSettings;
+    if (result.error || !outcome) {
+      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+      return;
+    }
+    if (outcome.__typename !== "UpdateTenantSettingsPayload") {
+      setErrors(errorsFromResult(outcome, FIELDS));
+      focusFirstInvalid(form);
+      return;
+    }
+    setSaved("Settings saved.");
+  }
+
+  return (
+    <form className="card form" onSubmit={submit} noValidate aria-labelledby={`settings-${tenant.id}`}>
+      <h2 id={`settings-${tenant.id}`}>Directory settings</h2>
+      <FormProblem message={errors.form} />
+      <fieldset className="plain-fieldset" disabled={!canEdit}>
+        <div className="form">
+          <TextField
+            name="displayName"
+            label="Display name"
+            autoComplete="off"
+            required
+            value={values.displayName}
+            error={errors.fields.displayName}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, displayName: event.target.value }));
+              setErrors(noErrors);
+              setSaved("");
+            }}
+          />
+          <SelectField
+            name="userSource"
+            label="User source"
+            hint="Where this tenant's users and passwords live."
+            options={USER_SOURCES}
+            value={values.userSource}
+            error={errors.fields.userSource}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, userSource: event.target.value as UserSource }));
+              setSaved("");
+            }}
+          />
+        </div>
+      </fieldset>
+      {canEdit ? (
+        <button type="submit" disabled={fetching}>
+          {fetching ? "Saving…" : "Save settings"}
+        </button>
+      ) : (
+        <p className="muted">Only admins change these settings.</p>
+      )}
+      <p className="form-success" role="status">
+        {saved}
+      </p>
+    </form>
+  );
+}

@@ -1,0 +1,357 @@
+// A customer's administration end to end: its page and users, the MSP's team, delegation
+// to a technician (who then sees only that customer), settings and sessions. The real API
+// on an embedded database, the built portal, Debian's Chromium; nothing is mocked.
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { browserMissing, chromiumPath, launchBrowser } from "./browser";
+import { startStack, type Stack } from "./servers";
+
+const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+
+// A shared PostgreSQL (CI may set DATABASE_URL) keeps earlier runs' tenants: random suffix there.
+const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
+const msp = {
+  slug: `bluefin${suffix}`,
+  displayName: "Bluefin Managed IT",
+  firstName: "Grace",
+  lastName: "Okafor",
+  email: "grace@bluefin.example",
+  password: "correct horse battery staple 42",
+};
+const technician = {
+  email: "tom.reyes@bluefin.example",
+  firstName: "Tom",
+  lastName: "Reyes",
+  password: "tidal mango river lantern 77",
+};
+
+if (browserMissing) console.warn(`customer browser tests skipped: no Chromium at ${chromiumPath}`);
+
+function statusOf(scope: Page | Locator, text: string | RegExp) {
+  return scope.getByRole("status").filter({ hasText: text });
+}
+
+/** The error shown under the input labelled `label`. */
+function fieldError(scope: Locator, label: string) {
+  // `has` is matched inside each `.field`, so the label's locator must not start from `scope`.
+  return scope.locator(".field", { has: scope.page().getByLabel(label, { exact: true }) }).locator(".field-error");
+}
+
+/** Elements that stick out past the right edge of the viewport, named by tag and class. */
+function widerThanScreen(page: Page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("body *")]
+      .filter((element) => element.getBoundingClientRect().right > window.innerWidth + 0.5)
+      .map((element) => `${element.tagName.toLowerCase()}.${element.className}`),
+  );
+}
+
+async function signIn(page: Page, webUrl: string, tenant: string, login: string, password: string) {
+  await page.goto(`${webUrl}/login`);
+  await page.getByLabel("Tenant").fill(tenant);
+  await page.getByLabel("Email or username").fill(login);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.waitForURL(`${webUrl}/customers`);
+}
+
+describe.skipIf(browserMissing)("customer administration", () => {
+  let stack: Stack;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let customerUrl = "";
+  const requestedUrls: string[] = [];
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startStack();
+    browser = await launchBrowser();
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on("request", (request) => requestedUrls.push(request.url()));
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+  });
+
+  test("signs up an MSP, creates a customer and opens its page in one click", async () => {
+    await page.goto(`${stack.webUrl}/signup`);
+    await page.getByLabel("Company name").fill(msp.displayName);
+    await page.getByLabel("Tenant slug").fill(msp.slug);
+    await page.getByLabel("First name").fill(msp.firstName);
+    await page.getByLabel("Last name").fill(msp.lastName);
+    await page.getByLabel("Email").fill(msp.email);
+    await page.getByLabel("Password").fill(msp.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${stack.webUrl}/customers`);
+
+    await page.getByLabel("Name", { exact: true }).fill("contoso");
+    await page.getByLabel("Display name").fill("Contoso Ltd");
+    await page.getByRole("button", { name: "Create customer" }).click();
+    await statusOf(page, `Created contoso-${msp.slug}.`).waitFor();
+    await page.getByLabel("Name", { exact: true }).fill("fabrikam");
+    await page.getByLabel("Display name").fill("Fabrikam Inc.");
+    await page.getByRole("button", { name: "Create customer" }).click();
+    await page.getByRole("row", { name: /Fabrikam Inc\./ }).waitFor();
+
+    await page.getByRole("link", { name: "Contoso Ltd", exact: true }).click();
+    await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+    customerUrl = page.url();
+    await page.getByRole("heading", { name: "Contoso Ltd", level: 1 }).waitFor();
+    await page.getByText(`contoso-${msp.slug}`).waitFor();
+    await page.getByText("No users yet").waitFor();
+    const sections = page.getByRole("navigation", { name: "Contoso Ltd sections" });
+    expect(await sections.getByRole("link", { name: "Users" }).getAttribute("aria-current")).toBe("page");
+  });
+
+  test("creates a customer user with a password, with browser and API errors next to the fields", async () => {
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByRole("button", { name: "Add user" }).click();
+    await fieldError(form, "Email").filter({ hasText: "Enter an email address" }).waitFor();
+    expect(await form.getByLabel("Email", { exact: true }).getAttribute("aria-invalid")).toBe("true");
+    // Keyboard users land on the first field to fix.
+    await expect.poll(() => form.getByLabel("Email", { exact: true }).evaluate((el) => el === document.activeElement)).toBe(true);
+
+    await form.getByLabel("Email", { exact: true }).fill("jane.doe@contoso.example");
+    // The username is suggested from the email.
+    expect(await form.getByLabel("Username").inputValue()).toBe("jane.doe");
+    await form.getByLabel("First name").fill("Jane");
+    await form.getByLabel("Last name").fill("Doe");
+    await form.getByLabel("Personal email (optional)").fill("jane@home.example");
+    // Long enough for the browser, too easy to guess for the API.
+    await form.getByLabel("Password (optional)").fill("aaaaaaaaaaaa");
+    await form.getByRole("button", { name: "Add user" }).click();
+    await fieldError(form, "Password (optional)").filter({ hasText: /guess/i }).waitFor();
+
+    await form.getByLabel("Password (optional)").fill("maple orbit candle quartz 19");
+    await form.getByRole("button", { name: "Add user" }).click();
+    await statusOf(form, "Added Jane Doe (jane.doe).").waitFor();
+    const jane = page.getByRole("listitem", { name: /Jane Doe/ });
+    await jane.getByText("jane@home.example").waitFor();
+    expect(await form.getByLabel("Email", { exact: true }).inputValue()).toBe("");
+
+    // The same username again: the API's ConflictError lands on the username field.
+    await form.getByLabel("Email", { exact: true }).fill("jane.doe@elsewhere.example");
+    await form.getByLabel("First name").fill("Janet");
+    await form.getByLabel("Last name").fill("Doe");
+    await form.getByRole("button", { name: "Add user" }).click();
+    await fieldError(form, "Username").waitFor();
+    expect(await form.getByLabel("Username").getAttribute("aria-invalid")).toBe("true");
+    await form.getByLabel("Username").fill("janet.doe");
+    await form.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("listitem", { name: /Janet Doe/ }).waitFor();
+  });
+
+  test("edits a user, resets their password, disables, enables and deletes", async () => {
+    const jane = page.getByRole("listitem", { name: /Jane Doe/ });
+    await jane.getByRole("button", { name: "Edit Jane Doe" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit Jane Doe" });
+    await edit.getByLabel("Last name").fill("Doe-Smith");
+    await edit.getByLabel("Personal email (optional)").fill("");
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await edit.waitFor({ state: "hidden" });
+    const renamed = page.getByRole("listitem", { name: /Jane Doe-Smith/ });
+    await renamed.waitFor();
+    expect(await renamed.getByText("jane@home.example").count()).toBe(0);
+
+    await renamed.getByRole("button", { name: "Reset password of Jane Doe-Smith" }).click();
+    const reset = page.getByRole("dialog", { name: "New password for Jane Doe-Smith" });
+    await reset.getByLabel("New password", { exact: true }).fill("violet harbor engine 4410");
+    await reset.getByLabel("Repeat the new password").fill("violet harbor engine 44");
+    await reset.getByRole("button", { name: "Set password" }).click();
+    await reset.getByText("The two passwords differ").waitFor();
+    await reset.getByLabel("Repeat the new password").fill("violet harbor engine 4410");
+    await reset.getByRole("button", { name: "Set password" }).click();
+    await reset.waitFor({ state: "hidden" });
+    await statusOf(page, "Set a new password for Jane Doe-Smith.").waitFor();
+
+    await renamed.getByRole("button", { name: "Disable Jane Doe-Smith" }).click();
+    await renamed.getByRole("button", { name: "Disable user" }).click();
+    await renamed.getByText("Disabled", { exact: true }).waitFor();
+    await renamed.getByRole("button", { name: "Enable Jane Doe-Smith" }).click();
+    await renamed.getByText("Disabled", { exact: true }).waitFor({ state: "detached" });
+
+    const janet = page.getByRole("listitem", { name: /Janet Doe/ });
+    await janet.getByRole("button", { name: "Delete Janet Doe" }).click();
+    await janet.getByRole("button", { name: "Delete user" }).click();
+    await janet.waitFor({ state: "detached" });
+    await statusOf(page, "Deleted Janet Doe.").waitFor();
+
+    await page.getByLabel("Search users").fill("nobody-like-this");
+    await page.getByText("No user matches “nobody-like-this”.").waitFor();
+    await page.getByLabel("Search users").fill("");
+    await page.getByRole("listitem", { name: /Jane Doe-Smith/ }).waitFor();
+    // The figures count the users left.
+    const users = page.locator(".figure").filter({ has: page.getByText("Users", { exact: true }) }).locator("dd");
+    await expect.poll(() => users.textContent()).toBe("1");
+
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await mkdir(screenshots, { recursive: true });
+    await page.screenshot({ path: join(screenshots, "customer-users.png"), fullPage: true });
+  });
+
+  test("adds a technician by email on the team page, and makes them admin and back", async () => {
+    await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
+    await page.waitForURL(`${stack.webUrl}/team`);
+    const form = page.getByRole("form", { name: "Add a technician" });
+    await form.getByLabel("Email", { exact: true }).fill(technician.email);
+    await form.getByLabel("First name").fill(technician.firstName);
+    await form.getByLabel("Last name").fill(technician.lastName);
+    await form.getByLabel("Password (optional)").fill(technician.password);
+    await form.getByRole("button", { name: "Add technician" }).click();
+    const tom = page.getByRole("listitem", { name: /Tom Reyes/ });
+    await tom.getByText("Technician", { exact: true }).waitFor();
+    await tom.getByText("No customers delegated yet.").waitFor();
+    // Their phone can be onboarded from here.
+    await tom.getByRole("button", { name: "Onboard phone" }).waitFor();
+
+    await tom.getByRole("button", { name: "Make Tom Reyes admin" }).click();
+    await tom.getByText("Admin", { exact: true }).waitFor();
+    await tom.getByRole("button", { name: "Make Tom Reyes technician" }).click();
+    await tom.getByText("Technician", { exact: true }).waitFor();
+  });
+
+  test("delegates the customer to the technician; MSP admins have access everywhere", async () => {
+    await page.goto(`${customerUrl}/settings`);
+    const access = page.getByRole("region", { name: "Technician access" });
+    await access.getByRole("list", { name: "MSP admins" }).getByText("Grace Okafor").waitFor();
+    await access.getByRole("list", { name: "MSP admins" }).getByText("Access to every customer").waitFor();
+    const tom = access.getByRole("listitem", { name: "Tom Reyes" });
+    await tom.getByText("No access").waitFor();
+    await tom.getByRole("button", { name: "Grant access to Tom Reyes" }).click();
+    await tom.getByText(/Has access since/).waitFor();
+    await statusOf(access, "Tom Reyes now has access to Contoso Ltd.").waitFor();
+    await page.getByRole("definition").filter({ hasText: "1" }).first().waitFor();
+  });
+
+  test("a delegated technician sees only their customers", async () => {
+    const techContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const techPage = await techContext.newPage();
+      techPage.setDefaultTimeout(15_000);
+      techPage.on("pageerror", (error) => pageErrors.push(error.message));
+      await signIn(techPage, stack.webUrl, msp.slug, technician.email, technician.password);
+      await techPage.getByRole("row", { name: /Contoso Ltd/ }).waitFor();
+      expect(await techPage.getByRole("row", { name: /Fabrikam/ }).count()).toBe(0);
+      expect(await techPage.getByRole("form", { name: "New customer" }).count()).toBe(0);
+
+      await techPage.getByRole("link", { name: "Contoso Ltd", exact: true }).click();
+      await techPage.getByRole("listitem", { name: /Jane Doe-Smith/ }).waitFor();
+
+      // Another customer's page, by URL: the same answer as an id that does not exist.
+      await page.goto(`${stack.webUrl}/customers`);
+      const fabrikamHref = await page.getByRole("link", { name: "Fabrikam Inc.", exact: true }).getAttribute("href");
+      await techPage.goto(`${stack.webUrl}${fabrikamHref}`);
+      await techPage.getByRole("heading", { name: "Customer not found" }).waitFor();
+
+      // Revoked: the technician's list is empty.
+      await page.goto(`${customerUrl}/settings`);
+      await page.getByRole("button", { name: "Revoke access of Tom Reyes" }).click();
+      await page.getByRole("listitem", { name: "Tom Reyes" }).getByText("No access").waitFor();
+      await techPage.goto(`${stack.webUrl}/customers`);
+      await techPage.getByText("No customers yet").waitFor();
+    } finally {
+      await techContext.close();
+    }
+  });
+
+  test("a customer's admin lands on their own directory and manages its users", async () => {
+    await page.goto(customerUrl);
+    const form = page.getByRole("form", { name: "New user" });
+    await form.getByLabel("Email", { exact: true }).fill("ola.berg@contoso.example");
+    await form.getByLabel("First name").fill("Ola");
+    await form.getByLabel("Last name").fill("Berg");
+    await form.getByLabel("Role").selectOption("ADMIN");
+    await form.getByLabel("Password (optional)").fill("saffron kettle meadow 3081");
+    await form.getByRole("button", { name: "Add user" }).click();
+    await page.getByRole("listitem", { name: /Ola Berg/ }).getByText("Admin", { exact: true }).waitFor();
+
+    const adminContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const adminPage = await adminContext.newPage();
+      adminPage.setDefaultTimeout(15_000);
+      adminPage.on("pageerror", (error) => pageErrors.push(error.message));
+      await signIn(adminPage, stack.webUrl, `contoso-${msp.slug}`, "ola.berg", "saffron kettle meadow 3081");
+      await adminPage.waitForURL(customerUrl);
+      const nav = adminPage.getByRole("navigation", { name: "Portal" });
+      expect(await nav.getByRole("link", { name: "Directory" }).getAttribute("aria-current")).toBe("page");
+      expect(await nav.getByRole("link", { name: "Team" }).count()).toBe(0);
+      await adminPage.getByRole("listitem", { name: /Jane Doe-Smith/ }).getByRole("button", { name: "Edit Jane Doe-Smith" }).waitFor();
+      // Delegation is the MSP's business.
+      await adminPage.getByRole("link", { name: "Settings and access" }).click();
+      await adminPage.getByText("Your MSP's admins decide which of its technicians reach").waitFor();
+      expect(await adminPage.getByRole("button", { name: /Grant access/ }).count()).toBe(0);
+    } finally {
+      await adminContext.close();
+    }
+  });
+
+  test("saves the customer's directory settings, user source included", async () => {
+    await page.goto(`${customerUrl}/settings`);
+    const settings = page.getByRole("form", { name: "Directory settings" });
+    expect(await settings.getByLabel("User source").inputValue()).toBe("LOCAL");
+    await settings.getByLabel("Display name").fill("");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await fieldError(settings, "Display name").filter({ hasText: "Enter a display name" }).waitFor();
+    await settings.getByLabel("Display name").fill("Contoso Limited");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await statusOf(settings, "Settings saved.").waitFor();
+    await page.getByRole("heading", { name: "Contoso Limited", level: 1 }).waitFor();
+  });
+
+  test("lists sessions and signs out the others", async () => {
+    // A second session of the same admin, elsewhere.
+    const other = await browser.newContext();
+    try {
+      const otherPage = await other.newPage();
+      otherPage.setDefaultTimeout(15_000);
+      await signIn(otherPage, stack.webUrl, msp.slug, msp.email, msp.password);
+
+      await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Sessions" }).click();
+      await page.waitForURL(`${stack.webUrl}/sessions`);
+      const list = page.getByRole("list", { name: "Your sessions" });
+      await list.getByRole("listitem", { name: /this session/ }).waitFor();
+      await expect.poll(() => list.getByRole("listitem").count()).toBe(2);
+
+      await page.getByRole("button", { name: "Sign out other sessions" }).click();
+      await page.getByRole("button", { name: "Sign them out" }).click();
+      await statusOf(page, "Signed out 1 other session.").waitFor();
+      await expect.poll(() => list.getByRole("listitem").count()).toBe(1);
+      await page.getByText("This is your only session.").waitFor();
+
+      // The other browser is signed out.
+      await otherPage.goto(`${stack.webUrl}/customers`);
+      await otherPage.waitForURL(`${stack.webUrl}/login`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test("fits a phone's screen on the customer page", async () => {
+    await page.setViewportSize({ width: 375, height: 740 });
+    try {
+      await page.goto(customerUrl);
+      await page.getByRole("listitem", { name: /Jane Doe-Smith/ }).waitFor();
+      expect(await widerThanScreen(page)).toEqual([]);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 800 });
+    }
+  });
+
+  test("talks to no host but the portal and the API, without uncaught errors", () => {
+    const allowed = new Set([new URL(stack.webUrl).origin, new URL(stack.apiUrl).origin]);
+    const elsewhere = requestedUrls.filter((url) => !url.startsWith("data:") && !allowed.has(new URL(url).origin));
+    expect(elsewhere).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
