@@ -205,7 +205,9 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
   if (consumed.count !== 1) throw new ConflictError("This approval was already used or has expired");
   publishChallenge(ctx, challenge.id);
 
-  const user = await ctx.db.user.findUniqueOrThrow({ where: { id: challenge.approvedUserId! } });
+  const user = challenge.approvedUserId ? await ctx.db.user.findUnique({ where: { id: challenge.approvedUserId } }) : null;
+  // Deleted since approving: nobody to sign in.
+  if (!user) throw new NotFoundError("User");
   const attempt: Attempt = { tenantId: workstation.tenantId, username: user.username, userId: user.id, method: "QR" };
   // Re-checked at redemption: settings, approval and the user may have changed since the scan.
   await checkAllowed(ctx, workstation, attempt);
