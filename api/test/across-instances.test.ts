@@ -368,22 +368,17 @@ describe.skipIf(!enabled)("QR approval across two API processes sharing Redis", 
 describe.skipIf(!enabled)("desktop logins across two API processes sharing Redis", () => {
   let a: Instance;
   let b: Instance;
+  let msp: MspSeed;
+  let customer: Awaited<ReturnType<MspSeed["customer"]>>;
+  let keys: WorkstationKeys;
 
   beforeAll(async () => {
     [a, b] = await Promise.all([Instance.start("a", REDIS_URL!), Instance.start("b", REDIS_URL!)]);
-  });
-
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
-
-  it("puts a login made on A on an admin's live feed held by B", async () => {
-    const msp = await seedVia(a).msp();
-    const customer = await msp.customer();
-    const user = await customer.user();
+    msp = await seedVia(a).msp();
+    customer = await msp.customer();
     const settings = await a.gql(
       `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename } }`,
-      { input: { tenantId: customer.id, desktopLoginEnabled: true } },
+      { input: { tenantId: customer.id, desktopLoginEnabled: true, method: "PASSWORDLESS", passwordFallback: true } },
       { token: msp.token },
     );
     expect(settings.updateDesktopSettings.__typename).toBe("UpdateDesktopSettingsPayload");
@@ -392,13 +387,20 @@ describe.skipIf(!enabled)("desktop logins across two API processes sharing Redis
       { input: { tenantId: customer.id, autoApprove: true } },
       { token: msp.token },
     );
-    const keys = WorkstationKeys.generate();
+    keys = WorkstationKeys.generate();
     const { enrollWorkstation } = await a.gql(
       `mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id } } } }`,
       { input: { installToken: createInstallToken.installToken, hostname: "PC-1", os: "Windows 11", publicKey: keys.publicKey, keyAgreementKey: keys.keyAgreementKey } },
     );
     keys.workstationId = enrollWorkstation.workstation.id;
+  });
 
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it("puts a login made on A on an admin's live feed held by B", async () => {
+    const user = await customer.user();
     const seen: { username: string; outcome: string }[] = [];
     b.ws(msp.token).subscribe<{ loginEvents: { username: string; outcome: string } }>(
       { query: `subscription($t: ID!) { loginEvents(tenantId: $t) { username outcome } }`, variables: { t: customer.id } },
@@ -413,6 +415,37 @@ describe.skipIf(!enabled)("desktop logins across two API processes sharing Redis
       await sleep(300);
     }
     expect(seen[0]).toEqual({ username: user.username, outcome: "SUCCEEDED" });
+  });
+
+  it("lets the login screen wait on A while the user approves on B, and redeems on A", async () => {
+    const user = await customer.user();
+    const phone = await Authenticator.create({ apiUrl: b.graphqlUrl });
+    await phone.requestEmailVerification(user.email);
+    await phone.verifyEmail(user.email, await b.emailedCode(user.email), "Phone on B");
+    const { startDeviceOnboarding } = await a.gql(ONBOARD, { userId: user.id }, { token: msp.token });
+    await phone.onboard(startDeviceOnboarding.qrPayload);
+
+    const { startLoginChallenge } = await a.gql(
+      `mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename ... on StartLoginChallengePayload { challenge { id status } qrPayload watchToken redeemSecret } } }`,
+      {},
+      { token: await keys.credential() },
+    );
+    const started = startLoginChallenge as Started;
+    const waiting = await watch(a, REDIS_URL!, started);
+    const approval = await phone.approve(started.qrPayload);
+    expect(approval.scan).toMatchObject({ requesterKind: "WORKSTATION", requesterName: "PC-1" });
+    const approveAnswered = Date.now();
+    const approvedSeen = await waiting.until("APPROVED", 10_000);
+    expect(approvedSeen - approveAnswered, "APPROVED reached A through pub/sub, not the poll").toBeLessThan(FAN_OUT_BOUND_MS);
+
+    const { redeemDesktopLogin } = await a.gql(
+      `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
+        ... on DesktopLoginPayload { instruction { attemptId workstationId username expiresAt password { suite enc ciphertext } } } } }`,
+      { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } },
+      { token: await keys.credential() },
+    );
+    expect(redeemDesktopLogin.instruction.username).toBe(user.username);
+    expect(await keys.open(redeemDesktopLogin.instruction)).toBe(user.password);
   });
 });
 
