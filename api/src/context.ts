@@ -48,6 +48,9 @@ export function cookieFrom(header: string | undefined, name = SESSION_COOKIE): s
   return null;
 }
 
+/** A WebSocket message cannot set a cookie. */
+const noCookie: SessionCookie = { set() {}, clear() {} };
+
 export function contextFactory(services: Services, clientIp: (req: IncomingMessage | undefined) => string) {
   return async (initial: YogaInitialContext & ServerContext): Promise<Context> => {
     const request = initial.request as (Request & { cookieStore?: CookieStore }) | undefined;
@@ -70,7 +73,7 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
     const viewer = token && !workstation ? await authenticate(services, token) : null;
     const device = token && !workstation && !viewer ? await authenticateDevice(services, token) : null;
 
-    const cookie: SessionCookie = {
+    const cookie: SessionCookie = isWebSocket ? noCookie : {
       set(value, expiresAt) {
         void request?.cookieStore?.set({
           name: SESSION_COOKIE,

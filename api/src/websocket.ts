@@ -24,7 +24,8 @@ export function attachWebSocket(
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
   allowedOrigins: string[],
 ) {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: WS_LIMITS.maxPayloadBytes });
+  // No per-message compression: `ws` keeps zlib state per socket, and our messages are small.
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: WS_LIMITS.maxPayloadBytes, perMessageDeflate: false });
 
   const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
     {
@@ -49,12 +50,16 @@ export function attachWebSocket(
           connectionParams: ctx.connectionParams ?? {},
           originAllowed: origin === undefined ? false : allowedOrigins.includes(origin),
         });
+        // Envelop builds the context by adding properties one by one, which
+        // leaves V8 a slow dictionary object; a subscription keeps its context
+        // while it waits, so it keeps a compact copy instead.
+        const contextValue = { ...(await contextFactory()) };
         const args = {
           schema,
           operationName: params.operationName,
           document: parse(params.query),
           variableValues: params.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);

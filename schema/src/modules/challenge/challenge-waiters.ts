@@ -1,18 +1,90 @@
-// The slow database poll behind pub/sub, done once per instance for all of its
-// waiting requesters: each tick asks only which challenges changed since the
-// previous one (an indexed range on updatedAt), so its cost follows the number
-// of changes, not the number of waiters. A waiter whose challenge changed is
-// woken to re-read it; expiry has its own timer per waiter.
+// This instance's waiting requesters. Each one is woken to re-read its
+// challenge by a published change, by its own expiry timer, when the pub/sub
+// connection comes back, and by the slow database poll behind pub/sub, done
+// once per instance for all of them: each tick asks only which challenges
+// changed since the previous one (an indexed range on updatedAt), so its cost
+// follows the number of changes, not the number of waiters.
 import type { ChallengeStatus, PrismaClient } from "@latchkey/db";
 import type { Logger } from "../../context.ts";
+import type { AppPubSub } from "../../pubsub.ts";
 
 export const CHALLENGE_POLL_MS = 5_000;
 const CLOCK_SLACK_MS = 5_000;
+/** Past the expiry, so the re-read finds it expired. */
+const EXPIRY_SLACK_MS = 50;
 
-type Waiter = { status: ChallengeStatus; wake: () => void };
+/**
+ * One waiting requester. Wake-ups that arrive while it is re-reading fold into
+ * one more read: every read sees the database after the last wake-up. Kept
+ * small on purpose: an instance holds tens of thousands of these.
+ */
+export class ChallengeWaiter {
+  /** Set from the start: one read right away, so a change made while the subscription was set up is not missed. */
+  private rung = true;
+  private resolveNext: (() => void) | null = null;
+  private stopped = false;
+  private readonly expiry: ReturnType<typeof setTimeout>;
+  private readonly updates: ReturnType<AppPubSub["subscribe"]>;
+
+  constructor(
+    private readonly owner: ChallengeWaiters,
+    readonly challengeId: string,
+    /** The status the requester has last seen; the poll wakes it only when the row says otherwise. */
+    public status: ChallengeStatus,
+    expiresAt: Date,
+    pubsub: AppPubSub,
+  ) {
+    this.expiry = setTimeout(this.wake, Math.max(0, expiresAt.getTime() - Date.now()) + EXPIRY_SLACK_MS);
+    this.updates = pubsub.subscribe("challenge:updated", challengeId);
+    this.listen();
+  }
+
+  readonly wake = () => {
+    const resolve = this.resolveNext;
+    if (resolve) {
+      this.resolveNext = null;
+      resolve();
+    } else {
+      this.rung = true;
+    }
+  };
+
+  /** Resolves at the next wake-up (at once if one came since the last call); false once stopped. */
+  next(): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    if (this.rung) {
+      this.rung = false;
+      return Promise.resolve(true);
+    }
+    return new Promise<boolean>((resolve) => {
+      this.resolveNext = () => resolve(!this.stopped);
+    });
+  }
+
+  stop() {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearTimeout(this.expiry);
+    void this.updates.return();
+    this.owner.remove(this);
+    this.wake();
+  }
+
+  /** One pending read of the pub/sub feed at a time: a published change is a wake-up, never the record. */
+  private listen() {
+    this.updates.next().then(
+      (result) => {
+        if (result.done || this.stopped) return;
+        this.wake();
+        this.listen();
+      },
+      () => undefined,
+    );
+  }
+}
 
 export class ChallengeWaiters {
-  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly waiters = new Map<string, Set<ChallengeWaiter>>();
   private timer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
   private lastPoll = new Date();
@@ -23,31 +95,32 @@ export class ChallengeWaiters {
     private readonly intervalMs = CHALLENGE_POLL_MS,
   ) {}
 
-  /** Wakes `wake` when a poll finds `challengeId` no longer in `status`; returns the unsubscribe. */
-  watch(challengeId: string, status: ChallengeStatus, wake: () => void) {
-    const waiter: Waiter = { status, wake };
-    let set = this.waiters.get(challengeId);
+  /** A requester starts waiting on `challenge`, last seen in `challenge.status`; stop() the waiter when done. */
+  watch(pubsub: AppPubSub, challenge: { id: string; status: ChallengeStatus; expiresAt: Date }) {
+    const waiter = new ChallengeWaiter(this, challenge.id, challenge.status, challenge.expiresAt, pubsub);
+    let set = this.waiters.get(challenge.id);
     if (!set) {
       set = new Set();
-      this.waiters.set(challengeId, set);
+      this.waiters.set(challenge.id, set);
     }
     set.add(waiter);
-    this.timer ??= setInterval(() => void this.poll(), this.intervalMs);
-    this.timer.unref?.();
-    return {
-      /** The waiter has re-read and now knows `next`. */
-      saw: (next: ChallengeStatus) => {
-        waiter.status = next;
-      },
-      stop: () => {
-        set.delete(waiter);
-        if (set.size === 0) this.waiters.delete(challengeId);
-        if (this.waiters.size === 0 && this.timer) {
-          clearInterval(this.timer);
-          this.timer = null;
-        }
-      },
-    };
+    if (!this.timer) {
+      this.timer = setInterval(() => void this.poll(), this.intervalMs);
+      this.timer.unref?.();
+    }
+    return waiter;
+  }
+
+  /** Called by a waiter when it stops. */
+  remove(waiter: ChallengeWaiter) {
+    const set = this.waiters.get(waiter.challengeId);
+    if (!set) return;
+    set.delete(waiter);
+    if (set.size === 0) this.waiters.delete(waiter.challengeId);
+    if (this.waiters.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   /** Wakes every waiter (the pub/sub connection came back and may have dropped messages). */

@@ -1,32 +1,70 @@
-import type { ChallengeStatus } from "@latchkey/db";
-import { Repeater } from "graphql-yoga";
+import type { Challenge as ChallengeRow } from "@latchkey/db";
 import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { NotFoundError } from "../../errors.ts";
+import type { ChallengeWaiter } from "./challenge-waiters.ts";
 import { Challenge } from "./challenge.types.ts";
 import { isTerminal, readChallenge, watchableChallenge } from "./challenge.service.ts";
 
+const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
+
 /**
- * Wake-ups for one waiting requester: every published change, the moment the
- * challenge expires, this instance's shared poll (pub/sub is a hint, the
- * database the record), and one right away, so a change made while the
- * subscription was being set up is not missed.
+ * A requester watching one challenge: its current state at once, then every
+ * change of status, until a terminal one. An iterator rather than an async
+ * generator: a generator cannot be stopped while it waits, so a requester that
+ * leaves would stay registered until its challenge changed or expired.
  */
-function wakeUps(ctx: Context, challenge: { id: string; status: ChallengeStatus; expiresAt: Date }) {
-  let seen: ((status: ChallengeStatus) => void) | null = null;
-  const wake = Repeater.merge([
-    ctx.pubsub.subscribe("challenge:updated", challenge.id),
-    new Repeater<"tick">(async (push, stop) => {
-      void push("tick");
-      const expiry = setTimeout(() => void push("tick"), Math.max(0, challenge.expiresAt.getTime() - Date.now()) + 50);
-      const polled = ctx.challengeWaiters.watch(challenge.id, challenge.status, () => void push("tick"));
-      seen = polled.saw;
-      await stop;
-      clearTimeout(expiry);
-      polled.stop();
-    }),
-  ]);
-  return { wake, saw: (status: ChallengeStatus) => seen?.(status) };
+class ChallengeWatch implements AsyncIterableIterator<ChallengeRow> {
+  private waiter: ChallengeWaiter | null = null;
+  private started = false;
+  private finished = false;
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly id: string,
+    private readonly watchToken: string,
+  ) {}
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ChallengeRow>> {
+    if (this.finished) return DONE;
+    if (!this.started) {
+      this.started = true;
+      const first = await watchableChallenge(this.ctx, this.id, this.watchToken);
+      if (!first) {
+        this.finished = true;
+        throw new NotFoundError("Challenge");
+      }
+      // return() may have come while the first read was under way.
+      if (isTerminal(first.status)) this.finished = true;
+      else if (!this.finished) this.waiter = this.ctx.challengeWaiters.watch(this.ctx.pubsub, first);
+      return { value: first, done: false };
+    }
+    const waiter = this.waiter!;
+    while (await waiter.next()) {
+      const current = await readChallenge(this.ctx, waiter.challengeId);
+      if (!current) break;
+      if (current.status === waiter.status) continue;
+      waiter.status = current.status;
+      if (isTerminal(current.status)) this.stop();
+      return { value: current, done: false };
+    }
+    this.stop();
+    return DONE;
+  }
+
+  async return(): Promise<IteratorResult<ChallengeRow>> {
+    this.stop();
+    return DONE;
+  }
+
+  private stop() {
+    this.finished = true;
+    this.waiter?.stop();
+  }
 }
 
 builder.queryField("challenge", (t) =>
@@ -44,28 +82,7 @@ builder.subscriptionField("challengeUpdated", (t) =>
     type: Challenge,
     description: "The current state at once, then every transition; completes at a terminal state.",
     args: { id: t.arg.id({ required: true }), watchToken: t.arg.string({ required: true }) },
-    subscribe: async function* (_root, args, ctx) {
-      const first = await watchableChallenge(ctx, String(args.id), args.watchToken);
-      if (!first) throw new NotFoundError("Challenge");
-      let last = first.status;
-      yield first;
-      if (isTerminal(last)) return;
-      const { wake, saw } = wakeUps(ctx, first);
-      try {
-        for await (const _ of wake) {
-          const current = await readChallenge(ctx, first.id);
-          if (!current) return;
-          if (current.status !== last) {
-            last = current.status;
-            saw(last);
-            yield current;
-          }
-          if (isTerminal(current.status)) return;
-        }
-      } finally {
-        await wake.return();
-      }
-    },
+    subscribe: (_root, args, ctx) => new ChallengeWatch(ctx, String(args.id), args.watchToken),
     resolve: (challenge) => challenge as never,
   }),
 );
