@@ -219,6 +219,22 @@ describe("portal login by QR", () => {
     expect(redeemChallenge.__typename).toBe("ConflictError");
   });
 
+  it("lets the requester withdraw its code: it expires at once for the waiter and the phone", async () => {
+    const started = await startPortalLogin(api, msp.slug);
+    const CANCEL = `mutation($id: ID!, $secret: String!) { cancelChallenge(id: $id, redeemSecret: $secret) { __typename
+      ... on DecideChallengePayload { challenge { status } } ... on Error { code } } }`;
+    const watcher = subscribe(api.ws(), WATCH, { id: started.challenge.id, watchToken: started.watchToken });
+    await watcher.waitForEvents(1);
+    const wrong = await api.gql(CANCEL, { id: started.challenge.id, secret: started.watchToken });
+    expect(wrong.cancelChallenge.code).toBe("NOT_FOUND");
+    const { cancelChallenge } = await api.gql(CANCEL, { id: started.challenge.id, secret: started.redeemSecret });
+    expect(cancelChallenge.challenge.status).toBe("EXPIRED");
+    await watcher.waitForCompletion();
+    expect(watcher.events.at(-1)!.data!.challengeUpdated.status).toBe("EXPIRED");
+    await expectCode(phone.scan(started.qrPayload), "CONFLICT");
+    expect((await api.gql(CANCEL, { id: started.challenge.id, secret: started.redeemSecret })).cancelChallenge.code).toBe("CONFLICT");
+  });
+
   it("refuses a wrong watch token or redeem secret as not found", async () => {
     const started = await startPortalLogin(api, msp.slug);
     const { challenge } = await api.gql(`query($id: ID!, $w: String!) { challenge(id: $id, watchToken: $w) { status } }`, { id: started.challenge.id, w: started.redeemSecret });

@@ -11,7 +11,7 @@ import {
 import { startDesktopLogin } from "../desktop-login/desktop-login.service.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
 import { Challenge, ChallengeKind, ChallengeScan } from "./challenge.types.ts";
-import { decideChallenge, redeemChallenge, scanChallenge, startPortalLogin } from "./challenge.service.ts";
+import { cancelChallenge, decideChallenge, redeemChallenge, scanChallenge, startPortalLogin } from "./challenge.service.ts";
 
 const StartLoginChallengeInput = builder.inputType("StartLoginChallengeInput", {
   fields: (t) => ({
@@ -72,6 +72,13 @@ builder.mutationFields((t) => ({
     errors: { types: decisionErrors, union: { name: "DenyChallengeResult" } },
     args: { id: t.arg.id({ required: true }), signature: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "DENY")) as never }),
+  }),
+  cancelChallenge: t.field({
+    type: DecideChallengePayload,
+    description: "The requester withdraws a code it showed, with its redeem secret: the code expires now.",
+    errors: { types: [NotFoundError, ConflictError], union: { name: "CancelChallengeResult" } },
+    args: { id: t.arg.id({ required: true }), redeemSecret: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => ({ challenge: (await cancelChallenge(ctx, String(args.id), args.redeemSecret)) as never }),
   }),
   redeemChallenge: t.field({
     type: AuthPayload,

@@ -291,6 +291,24 @@ export async function redeemChallenge(ctx: Context, id: string, redeemSecret: st
   return { token, userId: result.userId, tenantId: challenge.tenantId };
 }
 
+/**
+ * The requester gives up on a code it showed (the login screen switched to a
+ * password, the browser went elsewhere): it expires now, so a phone scanning
+ * it later is told so, and a relayed copy is worthless at once.
+ */
+export async function cancelChallenge(ctx: Context, id: string, redeemSecret: string) {
+  const challenge = await readChallenge(ctx, id);
+  if (!challenge || !sameHash(challenge.redeemSecretHash, hashToken(redeemSecret))) throw new NotFoundError("Challenge");
+  if (!OPEN.includes(challenge.status)) throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
+  const cancelled = await ctx.db.challenge.updateMany({
+    where: { id: challenge.id, status: { in: OPEN } },
+    data: { status: "EXPIRED", expiresAt: new Date() },
+  });
+  if (cancelled.count !== 1) throw new ConflictError("This code was decided meanwhile");
+  publishChallenge(ctx, challenge.id);
+  return ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });
+}
+
 export function isTerminal(status: ChallengeStatus) {
   return TERMINAL.includes(status);
 }
