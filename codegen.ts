@@ -25,6 +25,12 @@ const config: CodegenConfig = {
         scalars: { ID: "string", DateTime: "string", JSON: "unknown" },
       },
     },
+    // The schema's shape for the portal's normalized cache (graphcache): which types are in each
+    // result union and the Error interface, which fields are nullable, which types have no id.
+    "web/src/gql/introspection.ts": {
+      plugins: ["urql-introspection"],
+      config: { useTypeImports: true },
+    },
   },
 };
 

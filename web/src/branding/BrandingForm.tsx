@@ -20,7 +20,6 @@ export function BrandingForm(props: {
   logo: { width: number; height: number } | null;
   canEdit: boolean;
   onTextChange: (text: string) => void;
-  onImagesChanged: () => void;
 }) {
   const [{ fetching }, update] = useMutation(UpdateDesktopSettingsMutation);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
@@ -83,7 +82,6 @@ export function BrandingForm(props: {
         hint="PNG or JPEG, at most 5 MiB; shown above the sign-in."
         current={props.logo}
         canEdit={props.canEdit}
-        onChanged={props.onImagesChanged}
       />
       <BrandingImageField
         tenantId={props.tenantId}
@@ -92,7 +90,6 @@ export function BrandingForm(props: {
         hint="PNG or JPEG, at most 5 MiB and 4096 × 4096 pixels; fills the screen."
         current={props.background}
         canEdit={props.canEdit}
-        onChanged={props.onImagesChanged}
       />
     </section>
   );

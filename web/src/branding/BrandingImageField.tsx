@@ -52,6 +52,22 @@ const RemoveBrandingImageMutation = graphql(`
       ... on RemoveBrandingImagePayload {
         tenant {
           id
+          desktopSettings {
+            branding {
+              background {
+                url
+                hash
+                width
+                height
+              }
+              logo {
+                url
+                hash
+                width
+                height
+              }
+            }
+          }
         }
       }
       ... on Error {
@@ -68,7 +84,8 @@ const FIELDS = ["image"] as const;
 
 /**
  * A login-screen image: choosing a file uploads it at once (a multipart GraphQL request);
- * the API checks and re-encodes it and serves it by its hash.
+ * the API checks and re-encodes it and serves it by its hash. Both writes answer with the
+ * customer's images, which the cache passes on to the form and the preview.
  */
 export function BrandingImageField(props: {
   tenantId: string;
@@ -77,7 +94,6 @@ export function BrandingImageField(props: {
   hint: string;
   current: { width: number; height: number } | null;
   canEdit: boolean;
-  onChanged: () => void;
 }) {
   const id = useId();
   const inputRef = useRef<HTMLInputElement>(null);
@@ -115,7 +131,6 @@ export function BrandingImageField(props: {
       return;
     }
     setNotice(`${props.label} uploaded.`);
-    props.onChanged();
   }
 
   async function removeImage() {
@@ -124,7 +139,6 @@ export function BrandingImageField(props: {
     const failed = actionProblem(result.error, result.data?.removeBrandingImage, "RemoveBrandingImagePayload");
     if (failed) return setProblem(failed);
     setNotice(`${props.label} removed.`);
-    props.onChanged();
   }
 
   return (

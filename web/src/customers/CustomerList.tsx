@@ -1,7 +1,7 @@
 "use client";
 
 import Link from "next/link";
-import { useEffect, useMemo, useState, type ReactNode } from "react";
+import { useEffect, useState, type ReactNode } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 
@@ -119,18 +119,16 @@ function CustomerRows(props: {
   isLastPage: boolean;
   onLoadMore: (endCursor: string) => void;
 }) {
-  // Lets a newly created customer refetch an empty list, which holds no Tenant to invalidate.
-  const context = useMemo(() => ({ additionalTypenames: ["Tenant"] }), []);
-  const [{ data, fetching, error }, refetch] = useQuery({
+  // A new customer drops every cached page of this list (see portal-cache.ts), so it is asked again.
+  const [{ data, error }, refetch] = useQuery({
     query: CustomersQuery,
     variables: { first: PAGE_SIZE, after: props.after, search: props.search || null },
-    context,
     // The figures move while the portal is open (logins, workstations): show the cached
     // page at once and bring it up to date.
     requestPolicy: "cache-and-network",
   });
 
-  if (!data && fetching) {
+  if (!data && !error) {
     return <StatusRow>Loading customers…</StatusRow>;
   }
   if (error) {

@@ -2,7 +2,7 @@
 
 import Link from "next/link";
 import { usePathname } from "next/navigation";
-import { createContext, useCallback, useContext, useMemo, type ReactNode } from "react";
+import { createContext, useContext, type ReactNode } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { CustomerTenantQuery } from "@/gql/graphql";
@@ -40,8 +40,6 @@ export type Customer = NonNullable<CustomerTenantQuery["tenant"]>;
 type CustomerPage = {
   viewer: Viewer;
   customer: Customer;
-  /** Asks the API for the customer's figures again (a live view saw them change). */
-  refreshCustomer: () => void;
 };
 
 const CustomerContext = createContext<CustomerPage | null>(null);
@@ -75,18 +73,16 @@ export function CustomerShell({ id, children }: { id: string; children: ReactNod
 }
 
 function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; children: ReactNode }) {
-  // The figures change when users or delegations do, which the tenant query does not select.
-  const context = useMemo(() => ({ additionalTypenames: ["User", "Delegation", "Workstation"] }), []);
-  const [{ data, fetching, error }, refetch] = useQuery({
+  // The figures change with every login and every user, delegation or workstation added or
+  // removed: writes and the login feed drop them from the cache (see portal-cache.ts), and
+  // each visit asks the API again.
+  const [{ data, error }, refetch] = useQuery({
     query: CustomerTenantQueryDocument,
     variables: { id },
-    context,
     requestPolicy: "cache-and-network",
   });
 
-  const refreshCustomer = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
-
-  if (!data && fetching) {
+  if (!data && !error) {
     return (
       <p className="page-status" role="status">
         Loading the customer…
@@ -116,7 +112,7 @@ function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; c
   }
 
   return (
-    <CustomerContext.Provider value={{ viewer, customer, refreshCustomer }}>
+    <CustomerContext.Provider value={{ viewer, customer }}>
       <div className="customer-head">
         {viewer.tenant.kind === "MSP" && (
           <p className="breadcrumb">

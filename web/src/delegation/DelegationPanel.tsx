@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useMemo, useState } from "react";
+import { useCallback, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
 import { actionProblem } from "@/forms/form-errors";
@@ -73,11 +73,11 @@ const since = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
  * delegated to. MSP admins grant and revoke technicians' access here.
  */
 export function DelegationPanel({ customer, mspId }: { customer: { id: string; displayName: string }; mspId: string }) {
-  const context = useMemo(() => ({ additionalTypenames: ["Delegation"] }), []);
-  const [{ data, fetching, error }, refetch] = useQuery({
+  // Granting and revoking drop this customer's delegations from the cache, so they are asked
+  // again (see portal-cache.ts); a role changed elsewhere updates the person in place.
+  const [{ data, error }, refetch] = useQuery({
     query: CustomerDelegationsQuery,
     variables: { customerId: customer.id, mspId },
-    context,
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   const [{ fetching: granting }, delegate] = useMutation(DelegateCustomerAccessMutation);
@@ -96,7 +96,6 @@ export function DelegationPanel({ customer, mspId }: { customer: { id: string; d
     const failed = actionProblem(result.error, result.data?.delegateCustomerAccess, "DelegateCustomerAccessPayload");
     if (failed) return setProblem(failed);
     setNotice(`${technician.firstName} ${technician.lastName} now has access to ${customer.displayName}.`);
-    reload();
   }
 
   async function withdraw(technician: { id: string; firstName: string; lastName: string }) {
@@ -105,11 +104,10 @@ export function DelegationPanel({ customer, mspId }: { customer: { id: string; d
     const failed = actionProblem(result.error, result.data?.revokeCustomerAccess, "RevokeCustomerAccessPayload");
     if (failed) return setProblem(failed);
     setNotice(`Revoked the access of ${technician.firstName} ${technician.lastName} to ${customer.displayName}.`);
-    reload();
   }
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading who has access…

@@ -14,13 +14,13 @@ type Settings = NonNullable<NonNullable<CustomerDesktopSettingsQuery["tenant"]>[
 /** How the customer's workstations sign users in, their login screen's branding, and its preview. */
 export function DesktopScreen() {
   const { customer } = useCustomerPage();
-  const [{ data, fetching, error }, refetch] = useQuery({
+  const [{ data, error }, refetch] = useQuery({
     query: CustomerDesktopSettingsQueryDocument,
     variables: { id: customer.id },
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
 
-  if (!data && fetching) {
+  if (!data && !error) {
     return (
       <p className="page-status" role="status">
         Loading desktop login settings…
@@ -44,7 +44,6 @@ export function DesktopScreen() {
       tenantName={customer.displayName}
       settings={settings}
       canEdit={data?.tenant?.viewerCanEditSettings ?? false}
-      onImagesChanged={reload}
     />
   );
 }
@@ -54,7 +53,6 @@ function DesktopEditor(props: {
   tenantName: string;
   settings: Settings;
   canEdit: boolean;
-  onImagesChanged: () => void;
 }) {
   const { settings } = props;
   // What the forms hold, saved or not: the preview follows them as they are edited.
@@ -76,7 +74,6 @@ function DesktopEditor(props: {
           logo={settings.branding.logo ?? null}
           canEdit={props.canEdit}
           onTextChange={setText}
-          onImagesChanged={props.onImagesChanged}
         />
       </div>
       <div className="desktop-preview">

@@ -6,14 +6,13 @@ import { UserList } from "./UserList";
 
 /** A customer's users: the list, and the form that adds one. */
 export function DirectoryScreen() {
-  const { viewer, customer, refreshCustomer } = useCustomerPage();
+  const { viewer, customer } = useCustomerPage();
   return (
     <div className="customers-layout">
       <UserList
         tenantId={customer.id}
         tenantName={customer.displayName}
         viewerId={viewer.user.id}
-        onChanged={refreshCustomer}
       />
       {customer.viewerCanManageUsers ? (
         <CreateUserForm

@@ -13,13 +13,13 @@ import { DeleteUserMutation, DisableUserMutation, EnableUserMutation, SetUserRol
 
 /**
  * What an admin can do to one user: edit, set a password, change role, disable or enable,
- * delete. Shown only for users the API says the viewer manages (`viewerCanManage`).
+ * delete. Shown only for users the API says the viewer manages (`viewerCanManage`). Lists and
+ * figures follow through the cache: each write returns the user, or drops what it changed.
  */
 export function UserActions(props: {
   user: DirectoryUserFieldsFragment;
   /** The two roles of this tenant kind: [admin, the other]. */
   roles: readonly [UserRole, UserRole];
-  onChanged: () => void;
   onNotice: (message: string) => void;
 }) {
   const { user } = props;
@@ -39,7 +39,6 @@ export function UserActions(props: {
     const failed = actionProblem(result.error, result.data?.setUserRole, "SetUserRolePayload");
     if (failed) return setProblem(failed);
     props.onNotice(`${name} is now ${ROLE_LABEL[nextRole].toLowerCase()}.`);
-    props.onChanged();
   }
 
   async function enable() {
@@ -48,7 +47,6 @@ export function UserActions(props: {
     const failed = actionProblem(result.error, result.data?.enableUser, "EnableUserPayload");
     if (failed) return setProblem(failed);
     props.onNotice(`Enabled ${name}.`);
-    props.onChanged();
   }
 
   return (
@@ -84,10 +82,7 @@ export function UserActions(props: {
           run={async () => {
             const result = await disableUser({ input: { userId: user.id } });
             const failed = actionProblem(result.error, result.data?.disableUser, "DisableUserPayload");
-            if (!failed) {
-              props.onNotice(`Disabled ${name}.`);
-              props.onChanged();
-            }
+            if (!failed) props.onNotice(`Disabled ${name}.`);
             return failed;
           }}
         />
@@ -105,10 +100,7 @@ export function UserActions(props: {
         run={async () => {
           const result = await deleteUser({ input: { userId: user.id } });
           const failed = actionProblem(result.error, result.data?.deleteUser, "DeleteUserPayload");
-          if (!failed) {
-            props.onNotice(`Deleted ${name}.`);
-            props.onChanged();
-          }
+          if (!failed) props.onNotice(`Deleted ${name}.`);
           return failed;
         }}
       />
@@ -123,7 +115,6 @@ export function UserActions(props: {
           onSaved={() => {
             setDialog(null);
             props.onNotice(`Saved ${name}.`);
-            props.onChanged();
           }}
         />
       </Dialog>

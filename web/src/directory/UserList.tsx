@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useId, useMemo, useState } from "react";
+import { useCallback, useEffect, useId, useState } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { DirectoryUserFieldsFragment } from "@/gql/graphql";
@@ -28,10 +28,8 @@ export function UserList(props: {
   tenantId: string;
   tenantName: string;
   viewerId: string;
-  /** After any change to a user: the customer's figures count them. */
-  onChanged: () => void;
 }) {
-  const { tenantId, tenantName, viewerId, onChanged } = props;
+  const { tenantId, tenantName, viewerId } = props;
   const [searchInput, setSearchInput] = useState("");
   const [search, setSearch] = useState("");
   const [notice, setNotice] = useState("");
@@ -42,21 +40,16 @@ export function UserList(props: {
     return () => clearTimeout(timer);
   }, [searchInput]);
 
-  // Lets a new user refetch an empty list, which holds no User to invalidate.
-  const context = useMemo(() => ({ additionalTypenames: ["User"] }), []);
-  const [{ data, fetching, error }, refetch] = useQuery({
+  // An edited user updates in place; a user added or deleted drops every cached search of this
+  // list (see portal-cache.ts), so it is asked again.
+  const [{ data, error }, refetch] = useQuery({
     query: DirectoryUsersQuery,
     variables: { tenantId, first: PAGE_SIZE, search: search || null },
-    context,
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
-  const changed = useCallback(() => {
-    reload();
-    onChanged();
-  }, [reload, onChanged]);
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading users…
@@ -85,7 +78,7 @@ export function UserList(props: {
         <>
           <ul className="user-list" aria-label={`Users of ${tenantName}`}>
             {users.map((user) => (
-              <UserItem key={user.id} user={user} isViewer={user.id === viewerId} onChanged={changed} onNotice={setNotice} />
+              <UserItem key={user.id} user={user} isViewer={user.id === viewerId} onNotice={setNotice} />
             ))}
           </ul>
           {total > users.length && (
@@ -123,7 +116,6 @@ export function UserList(props: {
 function UserItem(props: {
   user: DirectoryUserFieldsFragment;
   isViewer: boolean;
-  onChanged: () => void;
   onNotice: (message: string) => void;
 }) {
   const { user } = props;
@@ -149,7 +141,7 @@ function UserItem(props: {
         </p>
       </div>
       {user.viewerCanManage && (
-        <UserActions user={user} roles={["ADMIN", "USER"]} onChanged={props.onChanged} onNotice={props.onNotice} />
+        <UserActions user={user} roles={["ADMIN", "USER"]} onNotice={props.onNotice} />
       )}
     </li>
   );

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { InstallTokenStatus } from "@/gql/graphql";
@@ -89,14 +89,19 @@ const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle
  * is shown once, when created; the API keeps only its hash and first characters.
  */
 export function InstallTokens({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
-  const context = useMemo(() => ({ additionalTypenames: ["InstallToken"] }), []);
-  const [{ data, fetching, error }, refetch] = useQuery({ query: InstallTokensQuery, variables: { tenantId }, context });
+  // A new token is put on top of the cached list and a revoked one updates in place (see
+  // portal-cache.ts); uses grow as workstations enroll elsewhere, so each visit asks again.
+  const [{ data, error }, refetch] = useQuery({
+    query: InstallTokensQuery,
+    variables: { tenantId },
+    requestPolicy: "cache-and-network",
+  });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   const [, revoke] = useMutation(RevokeInstallTokenMutation);
   const [notice, setNotice] = useState("");
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading install tokens…
@@ -155,7 +160,7 @@ export function InstallTokens({ tenantId, canManage }: { tenantId: string; canMa
   return (
     <section className="card" aria-labelledby="install-tokens-title">
       <h2 id="install-tokens-title">Install tokens</h2>
-      {canManage && <CreateInstallTokenForm tenantId={tenantId} onCreated={reload} />}
+      {canManage && <CreateInstallTokenForm tenantId={tenantId} />}
       <p className="form-success" role="status">
         {notice}
       </p>
@@ -164,7 +169,7 @@ export function InstallTokens({ tenantId, canManage }: { tenantId: string; canMa
   );
 }
 
-function CreateInstallTokenForm({ tenantId, onCreated }: { tenantId: string; onCreated: () => void }) {
+function CreateInstallTokenForm({ tenantId }: { tenantId: string }) {
   const [{ fetching }, create] = useMutation(CreateInstallTokenMutation);
   const [values, setValues] = useState({ maxUses: "1", expiresInHours: "24", autoApprove: false });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
@@ -205,7 +210,6 @@ function CreateInstallTokenForm({ tenantId, onCreated }: { tenantId: string; onC
       return;
     }
     setSecret(outcome.installToken);
-    onCreated();
   }
 
   return (

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useMemo, useState } from "react";
 import { useQuery, useSubscription } from "urql";
 import { graphql } from "@/gql";
 import type { LoginEventFieldsFragment } from "@/gql/graphql";
@@ -70,21 +70,24 @@ const ACCOUNT_TEXT: Record<string, string> = {
 const time = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 
 export function LoginFeedScreen() {
-  const { customer, refreshCustomer } = useCustomerPage();
-  return <LoginFeed tenantId={customer.id} tenantName={customer.displayName} onEvent={refreshCustomer} />;
+  const { customer } = useCustomerPage();
+  return <LoginFeed tenantId={customer.id} tenantName={customer.displayName} />;
 }
 
 /**
  * Desktop logins on the customer's workstations, newest first: the history from the API,
  * and each new attempt (and its account report) pushed over the WebSocket as it happens.
  * The history is asked again whenever the WebSocket reconnects, since pushes sent while it
- * was down are gone.
+ * was down are gone, and on every visit, since logins made while the page was closed were
+ * never pushed to it. Each pushed event also drops the customer's login figures from the
+ * cache (see portal-cache.ts), so the header above asks for them again.
  */
-function LoginFeed({ tenantId, tenantName, onEvent }: { tenantId: string; tenantName: string; onEvent: () => void }) {
+function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: string }) {
   const [limit, setLimit] = useState(HISTORY_PAGE);
   const [{ data, fetching, error }, refetch] = useQuery({
     query: LoginHistoryQuery,
     variables: { tenantId, first: limit },
+    requestPolicy: "cache-and-network",
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   useWebSocketReconnected(reload);
@@ -94,7 +97,9 @@ function LoginFeed({ tenantId, tenantName, onEvent }: { tenantId: string; tenant
     (received: LoginEventFieldsFragment[] = [], event) => [event.loginEvents, ...received].slice(0, HISTORY_PAGE),
   );
 
-  // One row per attempt: a pushed update (the account report) replaces the older copy.
+  // One row per attempt: a pushed update (the account report) replaces the older copy. The
+  // cache updates a listed attempt in place too; pushed attempts the history has not seen are
+  // kept here.
   const events = useMemo(() => {
     const byId = new Map<string, LoginEventFieldsFragment>();
     for (const edge of data?.loginEvents?.edges ?? []) byId.set(edge.node.id, edge.node);
@@ -104,13 +109,8 @@ function LoginFeed({ tenantId, tenantName, onEvent }: { tenantId: string; tenant
   const hasOlder = data?.loginEvents?.pageInfo.hasNextPage ?? false;
   const newest = live.data?.[0];
 
-  // The header's login figures count these events: bring them up to date with each one.
-  useEffect(() => {
-    if (newest) onEvent();
-  }, [newest, onEvent]);
-
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading the login history…

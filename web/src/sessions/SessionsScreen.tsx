@@ -64,7 +64,7 @@ export function SessionsScreen() {
 
 /** Where the viewer is signed in, newest first; any session but this one can be ended. */
 function SessionList() {
-  const [{ data, fetching, error }, refetch] = useQuery({ query: SessionsQueryDocument, requestPolicy: "cache-and-network" });
+  const [{ data, error }, refetch] = useQuery({ query: SessionsQueryDocument, requestPolicy: "cache-and-network" });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   const [, revokeOthers] = useMutation(RevokeOtherSessionsMutation);
   const [, revokeSession] = useMutation(RevokeSessionMutation);
@@ -74,7 +74,7 @@ function SessionList() {
   const others = sessions.filter((session) => !session.current);
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading sessions…
@@ -99,10 +99,8 @@ function SessionList() {
             revoke={async () => {
               const result = await revokeSession({ id: session.id });
               const failed = actionProblem(result.error, result.data?.revokeSession, "RevokeSessionPayload");
-              if (!failed) {
-                setNotice(`Signed out ${describeUserAgent(session.userAgent)}.`);
-                reload();
-              }
+              // The cache drops the session, and the list is asked again (see portal-cache.ts).
+              if (!failed) setNotice(`Signed out ${describeUserAgent(session.userAgent)}.`);
               return failed;
             }}
           />
@@ -128,7 +126,6 @@ function SessionList() {
               const outcome = result.data?.revokeOtherSessions;
               if (!failed && outcome?.__typename === "RevokeOtherSessionsPayload") {
                 setNotice(`Signed out ${outcome.revokedCount} other session${outcome.revokedCount === 1 ? "" : "s"}.`);
-                reload();
               }
               return failed;
             }}

@@ -44,7 +44,7 @@ const ROLE_LABEL: Record<TeamMember["role"], string> = {
 const addedOn = new Intl.DateTimeFormat(undefined, { dateStyle: "medium" });
 
 export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string; tenantName: string; viewerId: string }) {
-  const [{ data, fetching, error }, refetch] = useQuery({
+  const [{ data, error }, refetch] = useQuery({
     query: TeamMembersQueryDocument,
     variables: { tenantId, first: PAGE_SIZE },
   });
@@ -52,7 +52,7 @@ export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string;
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading the team…
@@ -84,7 +84,7 @@ export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string;
               key={member.id}
               member={member}
               isViewer={member.id === viewerId}
-              onChanged={reload}
+              onPhoneLinked={reload}
               onNotice={setNotice}
             />
           ))}
@@ -114,7 +114,8 @@ export function TeamList({ tenantId, tenantName, viewerId }: { tenantId: string;
 function MemberItem(props: {
   member: TeamMember;
   isViewer: boolean;
-  onChanged: () => void;
+  /** The phone linked itself, through the API: this portal's cache has not seen it. */
+  onPhoneLinked: () => void;
   onNotice: (message: string) => void;
 }) {
   const { member, isViewer } = props;
@@ -172,10 +173,7 @@ function MemberItem(props: {
                   <RevokePhoneButton
                     phone={phone}
                     ownerName={name}
-                    onRevoked={() => {
-                      props.onNotice(`Revoked ${phone.name} of ${name}.`);
-                      props.onChanged();
-                    }}
+                    onRevoked={() => props.onNotice(`Revoked ${phone.name} of ${name}.`)}
                   />
                 )}
               </li>
@@ -187,14 +185,14 @@ function MemberItem(props: {
             user={{ id: member.id, name, email: member.email }}
             onLinked={() => {
               props.onNotice(`Linked a phone to ${name}.`);
-              props.onChanged();
+              props.onPhoneLinked();
             }}
           />
         )}
       </div>
       {member.viewerCanManage && (
         <div className="team-member-actions">
-          <UserActions user={member} roles={["ADMIN", "TECHNICIAN"]} onChanged={props.onChanged} onNotice={props.onNotice} />
+          <UserActions user={member} roles={["ADMIN", "TECHNICIAN"]} onNotice={props.onNotice} />
         </div>
       )}
     </li>

@@ -22,8 +22,8 @@ export function SettingsScreen() {
 }
 
 function OwnTenantSettings({ tenantId }: { tenantId: string }) {
-  const [{ data, fetching, error }] = useQuery({ query: OwnTenantSettingsQuery, variables: { id: tenantId } });
-  if (!data && fetching) {
+  const [{ data, error }] = useQuery({ query: OwnTenantSettingsQuery, variables: { id: tenantId } });
+  if (!data && !error) {
     return (
       <p className="page-status" role="status">
         Loading settings…

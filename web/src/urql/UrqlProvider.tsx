@@ -1,8 +1,9 @@
 "use client";
 
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
-import { cacheExchange, Client, fetchExchange, Provider, subscriptionExchange } from "urql";
+import { Client, fetchExchange, Provider, subscriptionExchange } from "urql";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { awaitCompleteResults, portalCacheExchange } from "./portal-cache";
 
 type Connection = {
   client: Client;
@@ -26,7 +27,9 @@ function connect(apiUrl: string): Connection {
     // POST only: the API's CSRF prevention refuses simple GET requests.
     preferGetMethod: false,
     exchanges: [
-      cacheExchange,
+      awaitCompleteResults,
+      // Created with the client: a new session (see `useResetSession`) starts with an empty cache.
+      portalCacheExchange(),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
@@ -70,8 +73,8 @@ const SessionResetContext = createContext<() => void>(() => {
 });
 
 /**
- * Call after signing in or out: the next session starts with an empty cache and a
- * fresh WebSocket, so nothing from one tenant's session shows up in another's.
+ * Call after signing in or out: the next session starts with a new client, whose normalized
+ * cache is empty, and a fresh WebSocket, so nothing from one tenant's session shows up in another's.
  */
 export function useResetSession() {
   return useContext(SessionResetContext);

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { WorkstationsQuery } from "@/gql/graphql";
@@ -99,11 +99,11 @@ const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle
 
 /** The customer's enrolled workstations, pending ones first, with approve, rename and remove. */
 export function WorkstationList({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
-  const context = useMemo(() => ({ additionalTypenames: ["Workstation"] }), []);
   const [{ data, fetching, error }, refetch] = useQuery({
     query: WorkstationsQueryDocument,
     variables: { tenantId, first: PAGE_SIZE },
-    context,
+    // Workstations enroll and check in from elsewhere: each visit asks again.
+    requestPolicy: "cache-and-network",
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
   const [notice, setNotice] = useState("");
@@ -116,7 +116,7 @@ export function WorkstationList({ tenantId, canManage }: { tenantId: string; can
   }, [reload]);
 
   let body;
-  if (!data && fetching) {
+  if (!data && !error) {
     body = (
       <p className="table-status" role="status">
         Loading workstations…
@@ -145,7 +145,6 @@ export function WorkstationList({ tenantId, canManage }: { tenantId: string; can
                 key={workstation.id}
                 workstation={workstation}
                 canManage={canManage}
-                onChanged={reload}
                 onNotice={setNotice}
               />
             ))}
@@ -178,7 +177,6 @@ export function WorkstationList({ tenantId, canManage }: { tenantId: string; can
 function WorkstationItem(props: {
   workstation: Workstation;
   canManage: boolean;
-  onChanged: () => void;
   onNotice: (message: string) => void;
 }) {
   const { workstation } = props;
@@ -194,7 +192,6 @@ function WorkstationItem(props: {
     const failed = actionProblem(result.error, result.data?.approveWorkstation, "WorkstationPayload");
     if (failed) return setProblem(failed);
     props.onNotice(`Approved ${workstation.name}.`);
-    props.onChanged();
   }
 
   return (
@@ -255,10 +252,7 @@ function WorkstationItem(props: {
             run={async () => {
               const result = await remove({ id: workstation.id });
               const failed = actionProblem(result.error, result.data?.removeWorkstation, "RemoveWorkstationPayload");
-              if (!failed) {
-                props.onNotice(`Removed ${workstation.name}.`);
-                props.onChanged();
-              }
+              if (!failed) props.onNotice(`Removed ${workstation.name}.`);
               return failed;
             }}
           />
