@@ -33,6 +33,10 @@ export async function authenticateWorkstation(services: Pick<Services, "db">, to
   if (!workstation.lastSeenAt || Date.now() - workstation.lastSeenAt.getTime() > SEEN_EVERY_MS) {
     await services.db.workstation.updateMany({ where: { id }, data: { lastSeenAt: new Date(), lastSeenIp: ip } });
   }
+  return asWorkstationViewer(workstation);
+}
+
+function asWorkstationViewer(workstation: Workstation): WorkstationViewer {
   return {
     id: workstation.id,
     tenantId: workstation.tenantId,
@@ -217,15 +221,7 @@ export async function enrollWorkstation(ctx: Context, input: z.input<typeof enro
   if (!enrolled) return refuse("INSTALL_TOKEN_USED_UP");
   publishAudit(ctx, [enrolled.event]);
   // The rest of this request (e.g. the payload's fields) is answered as the new workstation.
-  ctx.workstation = {
-    id: enrolled.workstation.id,
-    tenantId: enrolled.workstation.tenantId,
-    name: enrolled.workstation.name,
-    status: enrolled.workstation.status,
-    keyAgreementAlgorithm: enrolled.workstation.keyAgreementAlgorithm,
-    keyAgreementPublicKey: enrolled.workstation.keyAgreementPublicKey,
-    createdAt: enrolled.workstation.createdAt,
-  };
+  ctx.workstation = asWorkstationViewer(enrolled.workstation);
   return enrolled.workstation;
 }
 
