@@ -7,7 +7,9 @@
 // loopback; N PORTAL_LOGIN challenges started through the public
 // `startLoginChallenge`; N graphql-ws `challengeUpdated` subscriptions opened on
 // A over ceil(N / 20) WebSocket connections (the API allows 20 per connection);
-// A's resident memory (VmRSS of its node process) read before and after; then a
+// A's resident memory (VmRSS of its node process) and its JS heap (after a
+// garbage collection asked for through A's loopback inspector) read before and
+// after, with as many warm-up waiters (up to 2,000) already waiting; then a
 // sample of the challenges scanned and approved one after another by the
 // reference mobile authenticator talking to B, timing the moment the approve
 // mutation is answered against the moment A's waiter receives APPROVED. In the
@@ -163,16 +165,61 @@ async function graphql(url: string, query: string, variables: Record<string, unk
 
 type Env = { databaseUrl: string; redisUrl: string; kek: string; namespace: string };
 
-type Instance = { name: string; child: ServerProcess; base: string; url: string; wsUrl: string; dataDir: string; pid: number };
+type Instance = {
+  name: string;
+  child: ServerProcess;
+  base: string;
+  url: string;
+  wsUrl: string;
+  dataDir: string;
+  pid: number;
+  /** Instance A's inspector, through which the bench collects its garbage before reading memory. */
+  inspectorPort: number | null;
+};
+
+/**
+ * Has the instance's V8 collect garbage (HeapProfiler.collectGarbage over the
+ * inspector protocol), then returns its JS heap in use. RSS alone moves by
+ * tens of MB with when the collector last ran and how far heap spaces grew.
+ */
+async function collectedHeapBytes(inspectorPort: number): Promise<number> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  const replies = new Map<number, (message: any) => void>();
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data));
+    replies.get(message.id)?.(message);
+  });
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<any>((resolve) => {
+      const id = ++next;
+      replies.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call("HeapProfiler.collectGarbage");
+    await call("HeapProfiler.collectGarbage");
+    const reply = await call("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true });
+    return Number(reply.result.result.value);
+  } finally {
+    socket.close();
+  }
+}
 
 async function startInstance(name: string, env: Env): Promise<Instance> {
   const dataDir = await mkdtemp(join(tmpdir(), `latchkey-bench-${name}-`));
   const port = await freePort();
+  const inspectorPort = name === "a" ? await freePort() : null;
   const child = startServer(
     `api-${name}`,
     process.execPath,
-    // Diagnostics for the waiting instance (node flags such as --cpu-prof): tsx as a loader, no CLI wrapper.
-    name === "a" && process.env.BENCH_A_NODE_ARGS ? [...process.env.BENCH_A_NODE_ARGS.split(" ").filter(Boolean), "--import", "tsx", API_MAIN] : [TSX_CLI, API_MAIN],
+    // The waiting instance runs with tsx as a loader (no CLI wrapper), its inspector on loopback
+    // for garbage collection before memory readings, and any diagnostic node flags (e.g. --cpu-prof).
+    inspectorPort
+      ? [`--inspect=127.0.0.1:${inspectorPort}`, ...(process.env.BENCH_A_NODE_ARGS ?? "").split(" ").filter(Boolean), "--import", "tsx", API_MAIN]
+      : [TSX_CLI, API_MAIN],
     {
       cwd: repoRoot,
       env: {
@@ -220,7 +267,7 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
     if (Date.now() > end) throw new Error(`API ${name}: /readyz not 200 within 120 s\n${lastOutput(child)}`);
     await sleep(200);
   }
-  return { name, child, base, url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, dataDir, pid: apiPid(child) };
+  return { name, child, base, url: `${base}/graphql`, wsUrl: `ws://127.0.0.1:${port}/graphql`, dataDir, pid: apiPid(child), inspectorPort };
 }
 
 const SIGN_UP = `mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { __typename
@@ -441,6 +488,10 @@ type Run = {
     rssIdleMinBytes: number | null;
     rssIdleMaxBytes: number | null;
     bytesPerSubscriptionAtFloor: number | null;
+    /** A's JS heap in use, each read right after a forced garbage collection. */
+    heapBeforeBytes: number | null;
+    heapAfterBytes: number | null;
+    heapBytesPerSubscription: number | null;
   };
   idleCpuPercentOfOneCore: number | null;
   approvals: { requested: number; notified: number; failed: string[] };
@@ -470,7 +521,17 @@ async function runOne(n: number, env: Env): Promise<Run> {
     complete: false,
     notes: [],
     timings: { createSeconds: null, openSeconds: null, approveSeconds: null },
-    memory: { rssBeforeBytes: null, rssAfterBytes: null, bytesPerSubscription: null, rssIdleMinBytes: null, rssIdleMaxBytes: null, bytesPerSubscriptionAtFloor: null },
+    memory: {
+      rssBeforeBytes: null,
+      rssAfterBytes: null,
+      bytesPerSubscription: null,
+      rssIdleMinBytes: null,
+      rssIdleMaxBytes: null,
+      bytesPerSubscriptionAtFloor: null,
+      heapBeforeBytes: null,
+      heapAfterBytes: null,
+      heapBytesPerSubscription: null,
+    },
     idleCpuPercentOfOneCore: null,
     approvals: { requested: 0, notified: 0, failed: [] },
     latencyMs: { fromApproveResponse: null, fromApproveRequest: null, scanFromResponse: null, redisPublishToReceive: null },
@@ -484,6 +545,7 @@ async function runOne(n: number, env: Env): Promise<Run> {
   );
   const instances: Instance[] = [];
   let waiters: Waiters | null = null;
+  let warmWaiters: Waiters | null = null;
   const redis = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
   const approveFromResponse: number[] = [];
   const approveFromRequest: number[] = [];
@@ -498,9 +560,10 @@ async function runOne(n: number, env: Env): Promise<Run> {
     // ---- create
     const batch = 25; // connections opened at once
     // Warm up with as many waiters as will be measured (up to 2,000), opened
-    // in the same bursts: the first bursts grow V8's heap spaces once (tens of
-    // MB), and that one-off growth must land before the baseline, not be
-    // divided among the measured subscriptions.
+    // in the same bursts and left waiting: the first bursts grow V8's heap
+    // spaces once (tens of MB), and that one-off growth must land before the
+    // baseline, not be divided among the measured subscriptions. What is
+    // measured is then the cost of each further idle subscription.
     const warmUp = Math.min(Math.max(n, batch * PER_CONNECTION), 2_000);
     let t = performance.now();
     const all = await createChallenges([a, b], slug, n + warmUp, deadline(CREATE_MS));
@@ -511,14 +574,14 @@ async function runOne(n: number, env: Env): Promise<Run> {
     const challenges = all.slice(warmUp);
 
     // Warm A's WebSocket path, then let it settle before the baseline.
-    const warmWaiters = new Waiters(a.wsUrl);
+    warmWaiters = new Waiters(a.wsUrl);
     const warmGroups: Challenge[][] = [];
     for (let j = 0; j < warm.length; j += PER_CONNECTION) warmGroups.push(warm.slice(j, j + PER_CONNECTION));
     for (let j = 0; j < warmGroups.length; j += batch) {
-      await Promise.all(warmGroups.slice(j, j + batch).map((group) => warmWaiters.open(group, 30_000)));
+      await Promise.all(warmGroups.slice(j, j + batch).map((group) => warmWaiters!.open(group, 30_000)));
     }
-    await warmWaiters.close();
     await sleep(3_000);
+    run.memory.heapBeforeBytes = await collectedHeapBytes(a.inspectorPort!);
     run.memory.rssBeforeBytes = await steadyRss(a.pid);
 
     // ---- open
@@ -566,6 +629,7 @@ async function runOne(n: number, env: Env): Promise<Run> {
     }
     const idleSeconds = (performance.now() - wall0) / 1000;
     run.idleCpuPercentOfOneCore = round(((cpuSeconds(a.pid) - cpu0) / idleSeconds) * 100);
+    run.memory.heapAfterBytes = await collectedHeapBytes(a.inspectorPort!);
     run.memory.rssAfterBytes = await steadyRss(a.pid);
     idleSamples.push(run.memory.rssAfterBytes);
     run.memory.rssIdleMinBytes = Math.min(...idleSamples);
@@ -574,11 +638,16 @@ async function runOne(n: number, env: Env): Promise<Run> {
     if (run.opened > 0) {
       run.memory.bytesPerSubscription = Math.round((run.memory.rssAfterBytes - run.memory.rssBeforeBytes) / run.opened);
       run.memory.bytesPerSubscriptionAtFloor = Math.round((run.memory.rssIdleMinBytes - run.memory.rssBeforeBytes) / run.opened);
+      run.memory.heapBytesPerSubscription = Math.round((run.memory.heapAfterBytes - run.memory.heapBeforeBytes) / run.opened);
     }
     console.log(
       `  A's RSS ${mb(run.memory.rssBeforeBytes)} -> ${mb(run.memory.rssAfterBytes)} MB (idle ${mb(run.memory.rssIdleMinBytes)}..${mb(run.memory.rssIdleMaxBytes)}): ` +
         `${kb(run.memory.bytesPerSubscription)} kB per idle subscription (${kb(run.memory.bytesPerSubscriptionAtFloor)} at the floor); ` +
         `idle CPU ${run.idleCpuPercentOfOneCore} % of a core`,
+    );
+    console.log(
+      `  A's JS heap after garbage collection ${mb(run.memory.heapBeforeBytes)} -> ${mb(run.memory.heapAfterBytes)} MB: ` +
+        `${kb(run.memory.heapBytesPerSubscription)} kB per idle subscription`,
     );
 
     // ---- approvals, one after another, spread over the waiting challenges
@@ -637,6 +706,7 @@ async function runOne(n: number, env: Env): Promise<Run> {
       run.subscriptionErrors = waiters.failures.slice(0, 20);
       await waiters.close();
     }
+    await warmWaiters?.close();
     redis.disconnect();
     for (const instance of instances) {
       if (instance.child.exited) console.log(`  API ${instance.name} exited during the run\n${lastOutput(instance.child)}`);
@@ -661,6 +731,7 @@ function table(runs: Run[]) {
     ["A RSS before / after (MB)", (r) => `${mb(r.memory.rssBeforeBytes)} / ${mb(r.memory.rssAfterBytes)}`, ""],
     ["A RSS while idle, min..max (MB)", (r) => `${mb(r.memory.rssIdleMinBytes)}..${mb(r.memory.rssIdleMaxBytes)}`, ""],
     ["per idle subscription (kB), after / floor", (r) => `${kb(r.memory.bytesPerSubscription)} / ${kb(r.memory.bytesPerSubscriptionAtFloor)}`, `< ${TARGETS.bytesPerSubscription / 1024}`],
+    ["JS heap per idle subscription, after GC (kB)", (r) => kb(r.memory.heapBytesPerSubscription), `< ${TARGETS.bytesPerSubscription / 1024}`],
     ["A idle CPU (% of a core)", (r) => String(r.idleCpuPercentOfOneCore ?? "-"), ""],
     ["approvals notified / sent", (r) => `${r.approvals.notified} / ${r.approvals.requested}`, ""],
     ["approve answered -> APPROVED p50/p95/p99 ms", (r) => p(r.latencyMs.fromApproveResponse), `p99 < ${TARGETS.p99Ms} at ${TARGETS.p99At.toLocaleString("en")}`],
