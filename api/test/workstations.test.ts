@@ -417,6 +417,38 @@ describe("login events", () => {
   });
 });
 
+describe("workstation changes", () => {
+  it("reach the tenant's admins live as workstations enroll, are approved, renamed and removed; nobody else", async () => {
+    const w = await world();
+    const outsider = await world();
+    const CHANGES = `subscription($t: ID!) { workstationChanged(tenantId: $t) { workstationId change workstation { id name status } } }`;
+    const feed = subscribe(api.ws(w.msp.token), CHANGES, { t: w.customer.id });
+    const intruder = subscribe(api.ws(outsider.msp.token), CHANGES, { t: w.customer.id });
+    await intruder.waitForCompletion();
+    expect(JSON.stringify(intruder.failure ?? intruder.events)).toMatch(/not found/i);
+
+    const { installToken: token } = await installToken(w, { maxUses: 5 });
+    let keys: WorkstationKeys | null = null;
+    await feed.triggerUntilEvent(async () => {
+      keys = (await enroll(token)).keys;
+    });
+    const first = feed.events[0]!.data!.workstationChanged;
+    expect(first).toMatchObject({ change: "ENROLLED", workstation: { status: "PENDING" } });
+    const id = first.workstationId as string;
+    const seen = feed.events.length;
+    await api.gql(APPROVE, { id }, { token: w.msp.token });
+    await api.gql(RENAME, { input: { id, name: "Lobby" } }, { token: w.msp.token });
+    await api.gql(REMOVE, { id }, { token: w.msp.token });
+    await feed.waitForEvents(seen + 3);
+    expect(feed.events.slice(seen).map((e) => e.data!.workstationChanged)).toEqual([
+      { workstationId: id, change: "APPROVED", workstation: { id, name: "FRONTDESK-01", status: "APPROVED" } },
+      { workstationId: id, change: "RENAMED", workstation: { id, name: "Lobby", status: "APPROVED" } },
+      { workstationId: id, change: "REMOVED", workstation: null },
+    ]);
+    expect(keys).not.toBeNull();
+  });
+});
+
 describe("dashboard figures", () => {
   it("count each customer's workstations and its logins and failed logins of the last 24 hours", async () => {
     const w = await world();

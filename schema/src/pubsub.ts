@@ -12,6 +12,8 @@ export type Topics = {
   "challenge:updated": [challengeId: string, payload: { id: string }];
   /** A desktop login attempt was recorded or its account outcome reported; routed by tenant id. */
   "loginEvent:changed": [tenantId: string, payload: { id: string }];
+  /** A tenant's workstation enrolled, was approved, renamed or removed; routed by tenant id. */
+  "workstation:changed": [tenantId: string, payload: { id: string; change: "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED" }];
   /** A workstation was removed: its agent's subscriptions end; routed by workstation id. */
   "workstation:removed": [workstationId: string, payload: { reason: string }];
   /** What a user may reach changed (delegation withdrawn, role changed); routed by user id. */

@@ -220,6 +220,7 @@ export async function enrollWorkstation(ctx: Context, input: z.input<typeof enro
   });
   if (!enrolled) return refuse("INSTALL_TOKEN_USED_UP");
   publishAudit(ctx, [enrolled.event]);
+  publishWorkstationChange(ctx, enrolled.workstation, "ENROLLED");
   // The rest of this request (e.g. the payload's fields) is answered as the new workstation.
   ctx.workstation = asWorkstationViewer(enrolled.workstation);
   return enrolled.workstation;
@@ -228,13 +229,15 @@ export async function enrollWorkstation(ctx: Context, input: z.input<typeof enro
 export async function approveWorkstation(ctx: Context, id: string) {
   const workstation = await findAdministeredWorkstation(ctx, id);
   if (workstation.status === "APPROVED") return workstation;
-  return auditedChange(ctx, async (tx) => ({
+  const approved = await auditedChange(ctx, async (tx) => ({
     result: await tx.workstation.update({
       where: { id: workstation.id },
       data: { status: "APPROVED", approvedAt: new Date(), approvedById: ctx.viewer?.userId ?? null },
     }),
     audit: { tenantId: workstation.tenantId, action: "workstation.approved", targetType: "Workstation", targetId: workstation.id },
   }));
+  publishWorkstationChange(ctx, approved, "APPROVED");
+  return approved;
 }
 
 const renameInput = z.object({ id: z.string(), name: personName });
@@ -242,7 +245,7 @@ const renameInput = z.object({ id: z.string(), name: personName });
 export async function renameWorkstation(ctx: Context, input: z.input<typeof renameInput>) {
   const data = parseInput(renameInput, input);
   const workstation = await findAdministeredWorkstation(ctx, data.id);
-  return auditedChange(ctx, async (tx) => ({
+  const renamed = await auditedChange(ctx, async (tx) => ({
     result: await tx.workstation.update({ where: { id: workstation.id }, data: { name: data.name } }),
     audit: {
       tenantId: workstation.tenantId,
@@ -252,6 +255,8 @@ export async function renameWorkstation(ctx: Context, input: z.input<typeof rena
       data: { from: workstation.name, to: data.name },
     },
   }));
+  publishWorkstationChange(ctx, renamed, "RENAMED");
+  return renamed;
 }
 
 export async function removeWorkstation(ctx: Context, id: string) {
@@ -271,5 +276,18 @@ export async function removeWorkstation(ctx: Context, id: string) {
   });
   // Its open subscriptions (a QR login screen waiting) end on every instance.
   ctx.pubsub.publish("workstation:removed", workstation.id, { reason: "workstation removed" });
+  publishWorkstationChange(ctx, workstation, "REMOVED");
   return workstation.id;
+}
+
+export type WorkstationChangeKind = "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED";
+
+/** Tells the tenant's admin screens, after commit, that its workstations changed. */
+function publishWorkstationChange(ctx: Pick<Context, "pubsub" | "log">, workstation: { id: string; tenantId: string }, change: WorkstationChangeKind) {
+  try {
+    ctx.pubsub.publish("workstation:changed", workstation.tenantId, { id: workstation.id, change });
+  } catch (error) {
+    // The list's next read shows it anyway; only the live push is lost.
+    ctx.log.error("workstation change publish failed", { workstationId: workstation.id, error: String(error) });
+  }
 }

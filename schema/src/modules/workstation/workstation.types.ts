@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { NotFoundError } from "../../errors.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
@@ -96,3 +97,37 @@ builder.queryFields((t) => ({
 builder.prismaObjectFields("Tenant", (t) => ({
   workstationCount: t.relationCount("workstations", { description: "Enrolled workstations, pending or approved." }),
 }));
+
+const WorkstationChangeKind = builder.enumType("WorkstationChangeKind", {
+  values: ["ENROLLED", "APPROVED", "RENAMED", "REMOVED"] as const,
+});
+
+type ChangeShape = { id: string; change: "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED" };
+
+const WorkstationChange = builder.objectRef<ChangeShape>("WorkstationChange").implement({
+  description: "Something happened to one of a tenant's workstations; re-read lists and install-token uses.",
+  fields: (t) => ({
+    workstationId: t.id({ resolve: (change) => change.id }),
+    change: t.field({ type: WorkstationChangeKind, resolve: (change) => change.change }),
+    workstation: t.prismaField({
+      type: "Workstation",
+      nullable: true,
+      description: "Its current state; null once removed.",
+      resolve: (query, change, _args, ctx) => ctx.db.workstation.findUnique({ ...query, where: { id: change.id } }),
+    }),
+  }),
+});
+
+builder.subscriptionField("workstationChanged", (t) =>
+  t.field({
+    type: WorkstationChange,
+    description: "Live changes to a customer tenant's workstations (enrolled, approved, renamed, removed), for those who administer it; NOT_FOUND otherwise.",
+    args: { tenantId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const tenantId = String(args.tenantId);
+      if (!isUuid(tenantId) || !(await ctx.access.canAdministerTenant(tenantId))) throw new NotFoundError("Tenant");
+      return ctx.pubsub.subscribe("workstation:changed", tenantId);
+    },
+    resolve: (payload) => payload,
+  }),
+);
