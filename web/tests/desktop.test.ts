@@ -230,13 +230,23 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     expect(await page.getByTestId("install-token-secret").count()).toBe(0);
   });
 
-  test("approves and renames a workstation enrolled by the desktop agent", async () => {
+  test("shows a workstation the desktop agent enrolls, live, then approves and renames it", async () => {
+    // Anything that reloads the page would drop this marker.
+    await page.evaluate(() => Object.assign(window, { __stillTheSamePage: true }));
+    // Subscribed since the page opened in the previous test, and not failed since.
+    await page.getByText("Updates live").waitFor();
     const { stdout } = await agent("enroll", "--token", installToken, "--hostname", "CONTOSO-PC-07", "--os", "Windows 11 Pro");
     expect(stdout).toContain("PENDING");
 
-    await page.getByRole("button", { name: "Refresh" }).click();
+    // Pushed, not polled and not refreshed: well within what any poll would wait.
+    const pushed = { timeout: 5_000 };
     const workstation = page.getByRole("listitem", { name: "CONTOSO-PC-07" });
-    await workstation.getByText("Waiting for approval").waitFor();
+    await workstation.getByText("Waiting for approval").waitFor(pushed);
+    await page.getByRole("region", { name: "Install tokens" }).getByText(/1 of 2 used/).waitFor(pushed);
+    const figure = page.locator(".figure").filter({ has: page.getByText("Workstations", { exact: true }) }).locator("dd");
+    await expect.poll(() => figure.textContent(), pushed).toBe("1");
+    expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
+
     await workstation.getByRole("button", { name: "Approve CONTOSO-PC-07" }).click();
     await workstation.getByText("Approved", { exact: true }).waitFor();
 
@@ -246,8 +256,6 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await dialog.getByRole("button", { name: "Rename" }).click();
     await dialog.waitFor({ state: "hidden" });
     await page.getByRole("listitem", { name: "Reception desk" }).waitFor();
-    await page.reload();
-    await page.getByRole("region", { name: "Install tokens" }).getByText(/1 of 2 used/).waitFor();
   });
 
   test("shows the desktop agent's logins in the live feed without a reload", async () => {

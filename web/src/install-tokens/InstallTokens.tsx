@@ -8,6 +8,7 @@ import { CheckboxField } from "@/forms/CheckboxField";
 import { ConfirmAction } from "@/forms/ConfirmAction";
 import { actionProblem, errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { useWebSocketReconnected } from "@/urql/UrqlProvider";
 
 export const InstallTokenFields = graphql(`
   fragment InstallTokenFields on InstallToken {
@@ -90,13 +91,17 @@ const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle
  */
 export function InstallTokens({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
   // A new token is put on top of the cached list and a revoked one updates in place (see
-  // portal-cache.ts); uses grow as workstations enroll elsewhere, so each visit asks again.
+  // portal-cache.ts). Uses grow as workstations enroll elsewhere: the list is asked again on each
+  // enrollment pushed to the Workstations page, and on each visit, since nothing is pushed to a
+  // closed page.
   const [{ data, error }, refetch] = useQuery({
     query: InstallTokensQuery,
     variables: { tenantId },
     requestPolicy: "cache-and-network",
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  // Enrollments pushed while the WebSocket was down are gone.
+  useWebSocketReconnected(reload);
   const [, revoke] = useMutation(RevokeInstallTokenMutation);
   const [notice, setNotice] = useState("");
 

@@ -151,6 +151,29 @@ const updates: UpdatesConfig = {
       // The feed shows the event itself; the figures above it count the last 24 hours of them.
       invalidateFigures(cache, args.tenantId as string, ["loginsLast24h", "failedLoginsLast24h"]);
     },
+    workstationChanged(result, args, cache) {
+      // The event's `workstation` updates a listed one in place (a rename needs nothing more);
+      // here is what else changed, made by anyone, the viewer included.
+      const tenantId = args.tenantId as string;
+      const event = result.workstationChanged as Data | null;
+      switch (event?.change) {
+        case "ENROLLED":
+          // A new member of the lists, and one more use of an install token (which may now be used up).
+          invalidateLists(cache, "workstations", tenantId);
+          invalidateLists(cache, "installTokens", tenantId);
+          invalidateFigures(cache, tenantId, ["workstationCount"]);
+          break;
+        case "APPROVED":
+          // Pending workstations are listed first: an approved one moves.
+          invalidateLists(cache, "workstations", tenantId);
+          break;
+        case "REMOVED":
+          invalidateFigures(cache, tenantId, ["workstationCount"]);
+          // Every list that held it is asked again.
+          cache.invalidate({ __typename: "Workstation", id: event.workstationId as string });
+          break;
+      }
+    },
   },
 };
 

@@ -1,13 +1,30 @@
 "use client";
 
-import { useCallback, useEffect, useId, useState, type FormEvent } from "react";
+import { useCallback, useId, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
-import type { WorkstationsQuery } from "@/gql/graphql";
+import type { WorkstationFieldsFragment } from "@/gql/graphql";
 import { ConfirmAction } from "@/forms/ConfirmAction";
 import { Dialog } from "@/forms/Dialog";
 import { actionProblem, errorsFromResult, errorsFromTransport, noErrors, type FormErrors } from "@/forms/form-errors";
 import { FormProblem, TextField } from "@/forms/TextField";
+import { useWebSocketReconnected } from "@/urql/UrqlProvider";
+
+/** What the list shows of a workstation; pushed changes carry the same, so they update it in place. */
+export const WorkstationFields = graphql(`
+  fragment WorkstationFields on Workstation {
+    id
+    name
+    hostname
+    os
+    status
+    createdAt
+    approvedAt
+    lastSeenAt
+    lastSeenIp
+    canReceiveCredentials
+  }
+`);
 
 const WorkstationsQueryDocument = graphql(`
   query Workstations($tenantId: ID!, $first: Int!) {
@@ -15,16 +32,7 @@ const WorkstationsQueryDocument = graphql(`
       totalCount
       edges {
         node {
-          id
-          name
-          hostname
-          os
-          status
-          createdAt
-          approvedAt
-          lastSeenAt
-          lastSeenIp
-          canReceiveCredentials
+          ...WorkstationFields
         }
       }
     }
@@ -89,31 +97,29 @@ const RemoveWorkstationMutation = graphql(`
   }
 `);
 
-type Workstation = NonNullable<WorkstationsQuery["workstations"]>["edges"][number]["node"];
+type Workstation = WorkstationFieldsFragment;
 
 const PAGE_SIZE = 100;
-/** Workstations enroll from elsewhere, with no live feed of their own: look again now and then. */
-const REFRESH_MS = 15_000;
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
-/** The customer's enrolled workstations, pending ones first, with approve, rename and remove. */
-export function WorkstationList({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
+/**
+ * The customer's enrolled workstations, pending ones first, with approve, rename and remove.
+ * Enrollments, approvals, renames and removals are pushed while the page is open (see
+ * WorkstationsScreen); check-ins are not, so Refresh is there for fresh "last seen" times.
+ */
+export function WorkstationList(props: { tenantId: string; canManage: boolean; liveProblem: string | null }) {
+  const { tenantId, canManage } = props;
   const [{ data, fetching, error }, refetch] = useQuery({
     query: WorkstationsQueryDocument,
     variables: { tenantId, first: PAGE_SIZE },
-    // Workstations enroll and check in from elsewhere: each visit asks again.
+    // Changes made while the page was closed were never pushed to it: each visit asks again.
     requestPolicy: "cache-and-network",
   });
   const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  // Pushes sent while the WebSocket was down are gone.
+  useWebSocketReconnected(reload);
   const [notice, setNotice] = useState("");
-
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === "visible") reload();
-    }, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [reload]);
 
   let body;
   if (!data && !error) {
@@ -162,9 +168,20 @@ export function WorkstationList({ tenantId, canManage }: { tenantId: string; can
     <section className="card" aria-labelledby="workstations-title">
       <div className="section-head">
         <h2 id="workstations-title">Workstations</h2>
-        <button type="button" className="button-secondary button-small" onClick={reload} disabled={fetching}>
-          {fetching ? "Refreshing…" : "Refresh"}
-        </button>
+        <div className="section-actions">
+          <p className="muted live-indicator">
+            {props.liveProblem ? (
+              <span role="alert">Live updates stopped: {props.liveProblem}</span>
+            ) : (
+              <>
+                <span className="live-dot" aria-hidden="true" /> Updates live
+              </>
+            )}
+          </p>
+          <button type="button" className="button-secondary button-small" onClick={reload} disabled={fetching}>
+            {fetching ? "Refreshing…" : "Refresh"}
+          </button>
+        </div>
       </div>
       <p className="form-success" role="status">
         {notice}
