@@ -41,16 +41,26 @@ const newStatePath = (name = "agent") => join(dir, `${name}-${(stateFiles += 1)}
  * pipe, so the password prompt reads one line); `onStderr` sees standard error
  * as it arrives (the QR login screen).
  */
-function desktopAgent(statePath: string, args: string[], options: { stdin?: string; onStderr?: (text: string) => void } = {}) {
+function desktopAgent(
+  statePath: string,
+  args: string[],
+  /** `interruptWhen`: sends Ctrl-C (SIGINT) once what the agent printed satisfies it. */
+  options: { stdin?: string; onStderr?: (text: string) => void; interruptWhen?: (stderr: string) => boolean } = {},
+) {
   return new Promise<Run>((resolve, reject) => {
     const child = spawn(process.execPath, [AGENT_BIN, ...args, "--api", `${api.url}/graphql`, "--state", statePath]);
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => child.kill(), 60_000);
     child.stdout.on("data", (chunk) => (stdout += chunk));
+    let interrupted = false;
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
       options.onStderr?.(stderr);
+      if (!interrupted && options.interruptWhen?.(stderr)) {
+        interrupted = true;
+        child.kill("SIGINT");
+      }
     });
     child.on("error", reject);
     child.on("close", (code) => {
@@ -381,6 +391,15 @@ describe("passwordless login by QR", () => {
     expect(login.stdout).toBe("");
     expect(findLocalAccount((await readStateFile(statePath)).localAccounts, user.username)).toBeUndefined();
     expect((await desk.loginEvents()).find((event) => event.username === user.username)).toMatchObject({ method: "QR", outcome: "FAILED", reason: "DENIED" });
+  });
+
+  it("withdraws its code on Ctrl-C, so a phone approving it later is refused", async () => {
+    const user = await customer.user();
+    const phone = await desk.phone(user, join(dir, `${user.username}-phone.json`));
+    const login = await desktopAgent(statePath, ["qr-login"], { interruptWhen: (text) => text.includes("Waiting for approval") });
+    expect(errorCode(login)).toBe("LOGIN_CANCELLED");
+    const payload = /^Code: (lk1\.\S+)$/m.exec(login.stderr)![1]!;
+    await expect(phone.approve(payload)).rejects.toMatchObject({ stderr: expect.stringMatching(/CONFLICT/) });
   });
 
   it("refuses password login when the tenant allows only passwordless", async () => {

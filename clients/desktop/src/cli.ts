@@ -99,7 +99,11 @@ const COMMANDS: Record<string, Command> = {
     options: ["json", "show-password"],
     async run(values) {
       const agent = await load(values);
+      // Ctrl-C on the login screen withdraws the code shown.
+      const cancel = new AbortController();
+      process.once("SIGINT", () => cancel.abort());
       const result = await agent.qrLogin({
+        signal: cancel.signal,
         async onChallenge({ qrPayload, expiresAt }) {
           const code = await renderQrCode(qrPayload, { colour: Boolean(process.stderr.isTTY) });
           process.stderr.write(`${code}\nScan this code with the Latchkey authenticator (it expires at ${expiresAt}).\nCode: ${qrPayload}\nWaiting for approval...\n`);

@@ -18,6 +18,7 @@ import { syncBranding, type Branding, type BrandingKind, type CachedBranding } f
 import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
 import { defaultLocalAccountStore, ensureLocalAccount, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
 import {
+  CANCEL_CHALLENGE,
   CHALLENGE,
   CHALLENGE_UPDATED,
   DESKTOP_CONFIG,
@@ -277,7 +278,16 @@ export class DesktopAgent {
     const data = await this.send(START_DESKTOP_LOGIN, {});
     const started = expectPayload<StartedChallenge>(data.startLoginChallenge, "StartLoginChallengePayload", "startLoginChallenge");
     await hooks.onChallenge?.({ id: started.challenge.id, qrPayload: started.qrPayload, expiresAt: started.challenge.expiresAt });
-    const status = await this.waitForDecision(started, hooks);
+    let status: ChallengeStatus;
+    try {
+      status = await this.waitForDecision(started, hooks);
+    } catch (error) {
+      if (!hooks.signal?.aborted) throw error;
+      // The login screen moved on (the user chose the password, the agent stops): the code
+      // is withdrawn, so a photo of it taken meanwhile cannot sign anyone in here.
+      await this.send(CANCEL_CHALLENGE, { id: started.challenge.id, redeemSecret: started.redeemSecret }).catch(() => undefined);
+      throw new AgentError("LOGIN_CANCELLED", "the QR login was cancelled on this workstation");
+    }
     if (status === "DENIED") throw new AgentError("LOGIN_DENIED", "the login was denied on the phone");
     if (status === "EXPIRED") throw new AgentError("CHALLENGE_EXPIRED", "the QR code expired before anyone approved it");
     if (status === "CONSUMED") throw new AgentError("CHALLENGE_CONSUMED", "this approval was already used");

@@ -126,6 +126,15 @@ export const REDEEM_DESKTOP_LOGIN = /* GraphQL */ `
   ${INSTRUCTION_FIELDS}
 `;
 
+export const CANCEL_CHALLENGE = /* GraphQL */ `
+  mutation CancelChallenge($id: ID!, $redeemSecret: String!) {
+    cancelChallenge(id: $id, redeemSecret: $redeemSecret) {
+      __typename
+      ... on Error { code message }
+    }
+  }
+`;
+
 export const REPORT_ACCOUNT_RESULT = /* GraphQL */ `
   mutation ReportAccountResult($attemptId: ID!, $outcome: AccountOutcome!, $detail: String) {
     reportAccountResult(input: { attemptId: $attemptId, outcome: $outcome, detail: $detail }) {
