@@ -238,6 +238,21 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     expect(page.url()).toBe(`${stack.webUrl}/login/phone?tenant=${msp.slug}`);
   });
 
+  test("withdraws its code when the user changes tenant or leaves, so a relayed copy is worthless", async () => {
+    await page.goto(`${stack.webUrl}/login/phone?tenant=${msp.slug}`);
+    const qrName = new RegExp(`QR code to sign in to ${msp.slug}`);
+    await page.getByRole("button", { name: "Show QR code" }).click();
+    const changed = await readQrPayload(page, qrName);
+    await page.getByRole("button", { name: "Change tenant" }).click();
+    await page.getByRole("button", { name: "Show QR code" }).click();
+    const left = await readQrPayload(page, qrName);
+    await page.getByRole("link", { name: /password/i }).first().click();
+    await page.waitForURL(`${stack.webUrl}/login`);
+    for (const payload of [changed, left]) {
+      await expect.poll(() => phone.scan(payload).then(() => "scanned", (error: { code?: string }) => error.code)).toBe("CONFLICT");
+    }
+  });
+
   test("catches an approval made while the WebSocket was down", async () => {
     const sockets: WebSocketRoute[] = [];
     await page.routeWebSocket(/\/graphql$/, (socket) => {

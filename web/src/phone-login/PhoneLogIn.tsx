@@ -45,6 +45,14 @@ const StartLoginChallengeMutation = graphql(`
   }
 `);
 
+const CancelChallengeMutation = graphql(`
+  mutation CancelChallenge($id: ID!, $redeemSecret: String!) {
+    cancelChallenge(id: $id, redeemSecret: $redeemSecret) {
+      __typename
+    }
+  }
+`);
+
 const RedeemChallengeMutation = graphql(`
   mutation RedeemChallenge($id: ID!, $redeemSecret: String!) {
     redeemChallenge(id: $id, redeemSecret: $redeemSecret, tokenDelivery: COOKIE) {
@@ -80,6 +88,7 @@ export function PhoneLogIn({ initialTenant }: { initialTenant: string }) {
   const resetSession = useResetSession();
   const [{ fetching: starting }, startChallenge] = useMutation(StartLoginChallengeMutation);
   const [, redeemChallenge] = useMutation(RedeemChallengeMutation);
+  const [, cancelChallenge] = useMutation(CancelChallengeMutation);
   const [tenant, setTenant] = useState(initialTenant);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [started, setStarted] = useState<Started | null>(null);
@@ -88,7 +97,20 @@ export function PhoneLogIn({ initialTenant }: { initialTenant: string }) {
   const secret = useRef<{ challengeId: string; redeemSecret: string } | null>(null);
   const formRef = useRef<HTMLFormElement>(null);
 
+  /** Withdraws the code on screen, if any: a copy of it relayed elsewhere is then worthless. */
+  function withdraw() {
+    const held = secret.current;
+    secret.current = null;
+    if (held) void cancelChallenge({ id: held.challengeId, redeemSecret: held.redeemSecret });
+  }
+  // Leaving the page withdraws its code too.
+  const withdrawOnLeave = useRef(withdraw);
+  withdrawOnLeave.current = withdraw;
+  useEffect(() => () => withdrawOnLeave.current(), []);
+
   async function start(slug: string) {
+    // A new code replaces the one on screen.
+    withdraw();
     const result = await startChallenge({ input: { tenant: slug, kind: "PORTAL_LOGIN" } });
     const outcome = result.data?.startLoginChallenge;
     let problems: FormErrors<Field> | null = null;
@@ -156,7 +178,7 @@ export function PhoneLogIn({ initialTenant }: { initialTenant: string }) {
         restarting={starting}
         onRestart={() => start(started.tenant)}
         onChangeTenant={() => {
-          secret.current = null;
+          withdraw();
           setStarted(null);
         }}
         redeem={redeem}
