@@ -86,6 +86,15 @@ export class Access {
     return this.canAdministerTenant(tenantId);
   }
 
+  /**
+   * Records tenants a query has just loaded through `administeredTenants`
+   * (such as a page of `reachableCustomers`): the type-level check on each row
+   * then answers from memory instead of asking the database again.
+   */
+  knownAdministered(tenantIds: string[]) {
+    for (const id of tenantIds) this.administered.prime(id, true);
+  }
+
   /** MSP admins of that MSP (delegations are the MSP's business). */
   canManageDelegations(mspId: string): boolean {
     return this.isMspAdmin && this.viewer?.tenantId === mspId;

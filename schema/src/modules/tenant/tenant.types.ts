@@ -42,7 +42,9 @@ export const Tenant = builder.prismaObject("Tenant", {
         const where = { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] };
         const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
         if (!inside) return [];
-        return ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+        const customers = await ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+        ctx.access.knownAdministered(customers.map((customer) => customer.id));
+        return customers;
       },
     }),
     users: t.prismaConnection({
@@ -104,7 +106,10 @@ builder.queryFields((t) => ({
       const where = customerSearch(ctx.viewer, args.search);
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
       if (!inside) return [];
-      return ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+      const customers = await ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+      // Loaded through reachableCustomers, so administered by the viewer: no second query to check each row.
+      ctx.access.knownAdministered(customers.map((customer) => customer.id));
+      return customers;
     },
   }),
 }));
