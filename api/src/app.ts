@@ -13,6 +13,7 @@ import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
   ChallengeWaiters,
+  SessionCache,
   LoginThrottle,
   PasswordHasher,
   PasswordVault,
@@ -106,11 +107,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
   const challengeWaiters = new ChallengeWaiters(db.prisma, log);
-  // Whatever Redis dropped while our subscriber was away, the waiters re-read.
-  bus.onResumed(() => challengeWaiters.wakeAll());
+  const sessionCache = new SessionCache();
+  // Whatever Redis dropped while our subscriber was away, the waiters re-read,
+  // and sessions ended meanwhile must not live on in the cache.
+  bus.onResumed(() => {
+    challengeWaiters.wakeAll();
+    sessionCache.clear();
+  });
+  const endedSessions = bus.pubsub.subscribe("sessions:ended");
+  void (async () => {
+    for await (const { sessionIds } of endedSessions) sessionCache.forget(sessionIds);
+  })().catch((error: unknown) => log.error("session cache listener stopped", { error: String(error) }));
   const services: Services = {
     db: db.prisma,
     challengeWaiters,
+    sessionCache,
     pubsub: bus.pubsub,
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
     log,
@@ -217,6 +228,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async stop() {
       stopHousekeeping();
       challengeWaiters.close();
+      await endedSessions.return?.();
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -17,7 +17,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
-import { seed, type MspSeed } from "./seed.ts";
+import { PASSWORD, seed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -350,6 +350,21 @@ describe.skipIf(!enabled)("QR approval across two API processes sharing Redis", 
     expect(replay.redeemChallenge).toMatchObject({ __typename: "ConflictError", code: "CONFLICT" });
     for (const instance of [a, b]) {
       expect((await instance.gql(READ, { id: started.challenge.id, w: started.watchToken })).challenge.status).toBe("CONSUMED");
+    }
+  });
+
+  it("ends a session on every instance at once when it is logged out on one, though each remembers recent lookups", async () => {
+    const token = await seedVia(a).logIn(msp.slug, msp.adminEmail, PASSWORD);
+    const VIEWER = `{ viewer { user { id } } }`;
+    // Both instances have just looked the session up (and keep it for a few seconds).
+    for (const instance of [a, b]) expect((await instance.gql(VIEWER, {}, { token })).viewer).toEqual({ user: { id: msp.adminId } });
+    await b.gql(`mutation { logOut }`, {}, { token });
+    const loggedOut = Date.now();
+    expect((await b.gql(VIEWER, {}, { token })).viewer).toBeNull();
+    // A hears of it through Redis, well before its cache entry would have aged out.
+    while ((await a.gql(VIEWER, {}, { token })).viewer !== null) {
+      expect(Date.now() - loggedOut, "A still accepted the logged-out session").toBeLessThan(FAN_OUT_BOUND_MS);
+      await sleep(20);
     }
   });
 

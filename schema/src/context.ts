@@ -1,6 +1,7 @@
 import type { PrismaClient, TenantKind, UserRole } from "@latchkey/db";
 import type { Access } from "./access.ts";
 import type { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
+import type { SessionCache } from "./modules/session/session-cache.ts";
 import type { AppPubSub } from "./pubsub.ts";
 import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
@@ -30,6 +31,8 @@ export type Mailer = { send(mail: Mail): Promise<void> };
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
   mailer: Mailer;
+  /** Sessions this instance looked up in the last few seconds. */
+  sessionCache: SessionCache;
   /** This instance's waiting requesters, polled together as pub/sub's backstop. */
   challengeWaiters: ChallengeWaiters;
   db: PrismaClient;

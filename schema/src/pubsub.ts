@@ -8,6 +8,8 @@ export type Topics = {
   "auditEvent:added": [tenantId: string, payload: { id: string }];
   /** A session ended (log out, revocation, expiry of the user's access); routed by session id. */
   "session:ended": [sessionId: string, payload: { reason: string }];
+  /** The same, unrouted: every instance drops those sessions from its cache of recent lookups. */
+  "sessions:ended": [payload: { sessionIds: string[] }];
   /** A challenge changed state; routed by challenge id. */
   "challenge:updated": [challengeId: string, payload: { id: string }];
   /** A desktop login attempt was recorded or its account outcome reported; routed by tenant id. */

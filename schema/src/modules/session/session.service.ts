@@ -79,12 +79,15 @@ export function deliverSession(
 
 /** Resolves a bearer or cookie token to its viewer, enforcing revocation and both expiries. */
 export async function authenticate(
-  services: Pick<Services, "db"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
+  services: Pick<Services, "db" | "sessionCache"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
   token: string,
 ): Promise<Viewer | null> {
   if (!token || token.length > 128) return null;
+  const tokenHash = hashToken(token);
+  const cached = services.sessionCache.get(tokenHash, SLIDE_EVERY_MS);
+  if (cached) return cached;
   const session = await services.db.session.findUnique({
-    where: { tokenHash: hashToken(token) },
+    where: { tokenHash },
     include: {
       user: {
         select: {
@@ -98,14 +101,17 @@ export async function authenticate(
   if (!session || session.revokedAt) return null;
   if (session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) return null;
   if (session.user.status !== "ACTIVE") return null;
-  if (now - session.lastSeenAt.getTime() > SLIDE_EVERY_MS) {
-    const idle = Math.min(now + services.config.sessionIdleMinutes * 60_000, session.expiresAt.getTime());
+  let lastSeenAt = session.lastSeenAt.getTime();
+  let idleExpiresAt = session.idleExpiresAt.getTime();
+  if (now - lastSeenAt > SLIDE_EVERY_MS) {
+    idleExpiresAt = Math.min(now + services.config.sessionIdleMinutes * 60_000, session.expiresAt.getTime());
+    lastSeenAt = now;
     await services.db.session.update({
       where: { id: session.id },
-      data: { lastSeenAt: new Date(now), idleExpiresAt: new Date(idle) },
+      data: { lastSeenAt: new Date(now), idleExpiresAt: new Date(idleExpiresAt) },
     });
   }
-  return {
+  const viewer: Viewer = {
     sessionId: session.id,
     userId: session.user.id,
     tenantId: session.user.tenantId,
@@ -114,6 +120,8 @@ export async function authenticate(
     role: session.user.role,
     label: viewerLabel(session.user),
   };
+  services.sessionCache.set(tokenHash, { viewer, expiresAt: session.expiresAt.getTime(), idleExpiresAt, lastSeenAt });
+  return viewer;
 }
 
 const logInInput = z.object({
@@ -208,7 +216,11 @@ export async function revokeSessions(tx: Prisma.TransactionClient, where: Prisma
 }
 
 /** Ends the live subscriptions of revoked sessions, on every instance. */
-export function publishSessionsEnded(ctx: Pick<Context, "pubsub">, sessionIds: string[], reason: string) {
+export function publishSessionsEnded(ctx: Pick<Context, "pubsub" | "sessionCache">, sessionIds: string[], reason: string) {
+  if (sessionIds.length === 0) return;
+  // This instance forgets them before answering; the others when they hear of it.
+  ctx.sessionCache.forget(sessionIds);
+  ctx.pubsub.publish("sessions:ended", { sessionIds });
   for (const id of sessionIds) ctx.pubsub.publish("session:ended", id, { reason });
 }
 

@@ -1,0 +1,75 @@
+// Sessions this instance authenticated in the last few seconds, so a busy
+// client (the portal's dashboard, an integration) costs no database lookup per
+// request. An entry is dropped at once when its session ends on any instance
+// (the unrouted "sessions:ended" topic, and synchronously on the instance that
+// ended it), and lives at most TTL_MS anyway: the bound should that message be
+// lost. Everything that changes what a session may do (log out, revocation,
+// password, role, disabling or deleting the user) ends the session.
+import type { Viewer } from "../../context.ts";
+
+type Entry = {
+  viewer: Viewer;
+  expiresAt: number;
+  idleExpiresAt: number;
+  lastSeenAt: number;
+  cachedAt: number;
+};
+
+export class SessionCache {
+  static readonly TTL_MS = 10_000;
+  static readonly MAX_ENTRIES = 10_000;
+
+  private readonly byToken = new Map<string, Entry>();
+  private readonly tokenBySession = new Map<string, string>();
+
+  /**
+   * The cached viewer of a token, if it is fresh and its session still within
+   * both expiries and not due for its idle window to slide (`slideEveryMs`);
+   * otherwise null, and the caller asks the database.
+   */
+  get(tokenHash: string, slideEveryMs: number, now = Date.now()): Viewer | null {
+    const entry = this.byToken.get(tokenHash);
+    if (!entry) return null;
+    const fresh =
+      now - entry.cachedAt < SessionCache.TTL_MS &&
+      now < entry.expiresAt &&
+      now < entry.idleExpiresAt &&
+      now - entry.lastSeenAt <= slideEveryMs;
+    if (fresh) return entry.viewer;
+    this.drop(tokenHash, entry.viewer.sessionId);
+    return null;
+  }
+
+  set(tokenHash: string, entry: Omit<Entry, "cachedAt">, now = Date.now()) {
+    if (this.byToken.size >= SessionCache.MAX_ENTRIES) {
+      // Maps iterate in insertion order: the oldest entry goes first.
+      const [oldest, old] = this.byToken.entries().next().value as [string, Entry];
+      this.drop(oldest, old.viewer.sessionId);
+    }
+    this.drop(tokenHash, entry.viewer.sessionId);
+    this.byToken.set(tokenHash, { ...entry, cachedAt: now });
+    this.tokenBySession.set(entry.viewer.sessionId, tokenHash);
+  }
+
+  forget(sessionIds: Iterable<string>) {
+    for (const sessionId of sessionIds) {
+      const tokenHash = this.tokenBySession.get(sessionId);
+      if (tokenHash) this.drop(tokenHash, sessionId);
+    }
+  }
+
+  /** After pub/sub was away: whatever ended meanwhile was not heard of. */
+  clear() {
+    this.byToken.clear();
+    this.tokenBySession.clear();
+  }
+
+  get size() {
+    return this.byToken.size;
+  }
+
+  private drop(tokenHash: string, sessionId: string) {
+    this.byToken.delete(tokenHash);
+    this.tokenBySession.delete(sessionId);
+  }
+}
