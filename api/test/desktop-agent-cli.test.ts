@@ -163,6 +163,26 @@ describe("enrollment", () => {
     await expect(stat(statePath)).rejects.toMatchObject({ code: "ENOENT" });
     expect(errorCode(await desktopAgent(newStatePath(), ["enroll", "--token", "lkit_not-a-real-token"]))).toBe("INSTALL_TOKEN_INVALID");
   });
+
+  it("refuses another organisation's token when set up for one, and tells that token's admins", async () => {
+    const other = await msp.customer();
+    const otherDesk = desktopSeed(api, msp, other);
+    const token = await otherDesk.installToken();
+    const refused = await desktopAgent(newStatePath(), ["enroll", "--token", token.secret, "--tenant", customer.slug]);
+    expect(errorCode(refused)).toBe("INSTALL_TOKEN_WRONG_TENANT");
+    const { auditEvents } = await api.gql(
+      `query($t: ID!) { auditEvents(tenantId: $t, first: 20) { edges { node { action data } } } }`,
+      { t: other.id },
+      { token: msp.token },
+    );
+    expect(auditEvents.edges.map((e: { node: unknown }) => e.node)).toContainEqual({
+      action: "workstation.enrollmentRefused",
+      data: { reason: "INSTALL_TOKEN_WRONG_TENANT", hostname: expect.any(String) },
+    });
+    // Set up for the right organisation, the same token enrolls.
+    const { run } = await enroll(newStatePath(), token.secret, ["--tenant", other.slug]);
+    expect(run.stdout).toMatch(/is PENDING/);
+  });
 });
 
 describe("configuration and branding", () => {

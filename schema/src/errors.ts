@@ -111,13 +111,19 @@ export class DesktopLoginRefusedError extends AppError {
   }
 }
 
-export type InstallTokenProblem = "INSTALL_TOKEN_INVALID" | "INSTALL_TOKEN_EXPIRED" | "INSTALL_TOKEN_USED_UP" | "INSTALL_TOKEN_REVOKED";
+export type InstallTokenProblem =
+  | "INSTALL_TOKEN_INVALID"
+  | "INSTALL_TOKEN_EXPIRED"
+  | "INSTALL_TOKEN_USED_UP"
+  | "INSTALL_TOKEN_REVOKED"
+  | "INSTALL_TOKEN_WRONG_TENANT";
 
 const INSTALL_TOKEN_PROBLEMS: Record<InstallTokenProblem, string> = {
   INSTALL_TOKEN_INVALID: "This install token is not valid",
   INSTALL_TOKEN_EXPIRED: "This install token has expired; ask for a new one",
   INSTALL_TOKEN_USED_UP: "This install token has been used as often as it allows",
   INSTALL_TOKEN_REVOKED: "This install token was revoked",
+  INSTALL_TOKEN_WRONG_TENANT: "This install token belongs to another organisation than the one this agent was set up for",
 };
 
 export class InstallTokenError extends AppError {

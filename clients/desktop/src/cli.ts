@@ -19,9 +19,10 @@ const DEFAULT_STATE_FILE = "./desktop-agent.json";
 const USAGE = `Usage: desktop-agent <command> [options]
 
 Commands:
-  enroll --token T [--hostname H] [--os O] [--keys ed25519|p256]
+  enroll --token T [--tenant SLUG] [--hostname H] [--os O] [--keys ed25519|p256]
                          enroll this workstation with an install token (new keys: Ed25519 + X25519
-                         by default, or P-256 for both)
+                         by default, or P-256 for both); with --tenant, a token of another
+                         organisation is refused
   config                 fetch the login screen's settings and branding (images cached by hash)
   login --username U [--password P] [--json] [--show-password]
                          log in with a directory password; without --password it is read from
@@ -45,6 +46,7 @@ const OPTIONS = {
   state: { type: "string" },
   help: { type: "boolean", short: "h" },
   token: { type: "string" },
+  tenant: { type: "string" },
   hostname: { type: "string" },
   os: { type: "string" },
   keys: { type: "string" },
@@ -60,6 +62,7 @@ type Values = {
   state?: string;
   help?: boolean;
   token?: string;
+  tenant?: string;
   hostname?: string;
   os?: string;
   keys?: string;
@@ -77,7 +80,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  enroll: { options: ["token", "hostname", "os", "keys"], run: enroll },
+  enroll: { options: ["token", "tenant", "hostname", "os", "keys"], run: enroll },
   config: {
     options: ["json"],
     async run(values) {
@@ -174,6 +177,7 @@ async function enroll(values: Values): Promise<void> {
     : await DesktopAgent.create({ apiUrl: values.api === undefined ? DEFAULT_API_URL : graphqlEndpoint(values.api), keys, statePath });
   const workstation = await agent.enroll({
     installToken: values.token,
+    tenant: values.tenant ?? null,
     hostname: values.hostname ?? hostname(),
     os: values.os ?? `${type()} ${release()}`,
   });

@@ -200,7 +200,8 @@ export class DesktopAgent {
    * The workstation is PENDING until an admin approves it, unless the token
    * auto-approves. No credential comes back: the agent mints its own.
    */
-  async enroll(input: { installToken: string; hostname: string; os: string }): Promise<WorkstationRecord> {
+  /** `tenant`: the organisation this agent was set up for; the API refuses a token of any other. */
+  async enroll(input: { installToken: string; hostname: string; os: string; tenant?: string | null }): Promise<WorkstationRecord> {
     if (this.isEnrolled) {
       throw new AgentError("ALREADY_ENROLLED", `this agent is already enrolled as workstation ${this.state.workstation!.id}; use a new state file to enroll again`);
     }
@@ -213,6 +214,7 @@ export class DesktopAgent {
         os: input.os,
         publicKey: this.state.signingKey.publicKey,
         keyAgreementKey: this.state.keyAgreementKey.publicKey,
+        tenant: input.tenant ?? null,
       },
       null,
     );

@@ -43,8 +43,8 @@ const BRANDING_IMAGE_FIELDS = /* GraphQL */ `
 `;
 
 export const ENROLL_WORKSTATION = /* GraphQL */ `
-  mutation EnrollWorkstation($installToken: String!, $hostname: String!, $os: String!, $publicKey: String!, $keyAgreementKey: String) {
-    enrollWorkstation(input: { installToken: $installToken, hostname: $hostname, os: $os, publicKey: $publicKey, keyAgreementKey: $keyAgreementKey }) {
+  mutation EnrollWorkstation($installToken: String!, $hostname: String!, $os: String!, $publicKey: String!, $keyAgreementKey: String, $tenant: String) {
+    enrollWorkstation(input: { installToken: $installToken, hostname: $hostname, os: $os, publicKey: $publicKey, keyAgreementKey: $keyAgreementKey, tenant: $tenant }) {
       __typename
       ... on WorkstationPayload { workstation { ...WorkstationFields } }
       ... on Error { code message }

@@ -78,7 +78,7 @@ builder.objectType(DesktopLoginRefusedError, {
 
 builder.objectType(InstallTokenError, {
   name: "InstallTokenError",
-  description: "`code` says why: INSTALL_TOKEN_INVALID, INSTALL_TOKEN_EXPIRED, INSTALL_TOKEN_USED_UP or INSTALL_TOKEN_REVOKED.",
+  description: "`code` says why: INSTALL_TOKEN_INVALID, INSTALL_TOKEN_EXPIRED, INSTALL_TOKEN_USED_UP, INSTALL_TOKEN_REVOKED or INSTALL_TOKEN_WRONG_TENANT.",
   interfaces: [ErrorInterface],
   fields: () => ({}),
 });

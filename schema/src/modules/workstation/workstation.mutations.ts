@@ -43,6 +43,9 @@ const EnrollWorkstationInput = builder.inputType("EnrollWorkstationInput", {
     keyAgreementKey: t.string({
       description: "The key passwords are sealed to (X25519 or P-256, SPKI DER in base64). Without it the workstation receives no credentials.",
     }),
+    tenant: t.string({
+      description: "The slug of the organisation the agent was set up for; a token of another one is refused (INSTALL_TOKEN_WRONG_TENANT).",
+    }),
   }),
 });
 

@@ -143,6 +143,8 @@ const enrollInput = z.object({
   os: reportedName(200),
   publicKey: z.string().trim().min(1, "Required").max(2000),
   keyAgreementKey: z.string().trim().max(2000).nullish(),
+  // The organisation the installer was packaged for: a token of any other is refused.
+  tenant: z.string().trim().toLowerCase().max(63).nullish(),
 });
 
 export async function enrollWorkstation(ctx: Context, input: z.input<typeof enrollInput>) {
@@ -178,6 +180,10 @@ export async function enrollWorkstation(ctx: Context, input: z.input<typeof enro
   };
   const status = installTokenStatus(token);
   if (status !== "ACTIVE") return refuse(PROBLEM_BY_STATUS[status]);
+  if (data.tenant) {
+    const tenant = await ctx.db.tenant.findUnique({ where: { id: token.tenantId }, select: { slug: true } });
+    if (tenant?.slug !== data.tenant) return refuse("INSTALL_TOKEN_WRONG_TENANT");
+  }
 
   const enrolled = await ctx.db.$transaction(async (tx) => {
     // Conditional on the token still being usable: of two agents racing for its
