@@ -215,6 +215,8 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     const secretBox = page.getByRole("region", { name: "New install token" });
     installToken = ((await secretBox.getByTestId("install-token-secret").textContent()) ?? "").trim();
     expect(installToken.length).toBeGreaterThan(20);
+    // The command it suggests names the organisation, so the agent refuses another one's token.
+    await secretBox.getByText(`desktop-agent enroll --token ${installToken} --tenant contoso-${msp.slug}`).waitFor();
     await secretBox.getByRole("button", { name: "Copy token" }).click();
     await statusOf(secretBox, "Copied to the clipboard.").waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(installToken);
@@ -235,7 +237,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await page.evaluate(() => Object.assign(window, { __stillTheSamePage: true }));
     // Subscribed since the page opened in the previous test, and not failed since.
     await page.getByText("Updates live").waitFor();
-    const { stdout } = await agent("enroll", "--token", installToken, "--hostname", "CONTOSO-PC-07", "--os", "Windows 11 Pro");
+    const { stdout } = await agent("enroll", "--token", installToken, "--tenant", `contoso-${msp.slug}`, "--hostname", "CONTOSO-PC-07", "--os", "Windows 11 Pro");
     expect(stdout).toContain("PENDING");
 
     // Pushed, not polled and not refreshed: well within what any poll would wait.

@@ -89,7 +89,7 @@ const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle
  * Install tokens let the desktop agent enroll workstations into this customer. The secret
  * is shown once, when created; the API keeps only its hash and first characters.
  */
-export function InstallTokens({ tenantId, canManage }: { tenantId: string; canManage: boolean }) {
+export function InstallTokens({ tenantId, tenantSlug, canManage }: { tenantId: string; tenantSlug: string; canManage: boolean }) {
   // A new token is put on top of the cached list and a revoked one updates in place (see
   // portal-cache.ts). Uses grow as workstations enroll elsewhere: the list is asked again on each
   // enrollment pushed to the Workstations page, and on each visit, since nothing is pushed to a
@@ -165,7 +165,7 @@ export function InstallTokens({ tenantId, canManage }: { tenantId: string; canMa
   return (
     <section className="card" aria-labelledby="install-tokens-title">
       <h2 id="install-tokens-title">Install tokens</h2>
-      {canManage && <CreateInstallTokenForm tenantId={tenantId} />}
+      {canManage && <CreateInstallTokenForm tenantId={tenantId} tenantSlug={tenantSlug} />}
       <p className="form-success" role="status">
         {notice}
       </p>
@@ -174,7 +174,7 @@ export function InstallTokens({ tenantId, canManage }: { tenantId: string; canMa
   );
 }
 
-function CreateInstallTokenForm({ tenantId }: { tenantId: string }) {
+function CreateInstallTokenForm({ tenantId, tenantSlug }: { tenantId: string; tenantSlug: string }) {
   const [{ fetching }, create] = useMutation(CreateInstallTokenMutation);
   const [values, setValues] = useState({ maxUses: "1", expiresInHours: "24", autoApprove: false });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
@@ -260,13 +260,13 @@ function CreateInstallTokenForm({ tenantId }: { tenantId: string }) {
           {fetching ? "Creating…" : "Create install token"}
         </button>
       </form>
-      {secret && <NewTokenSecret secret={secret} onDismiss={() => setSecret(null)} />}
+      {secret && <NewTokenSecret secret={secret} tenantSlug={tenantSlug} onDismiss={() => setSecret(null)} />}
     </>
   );
 }
 
 /** The secret, this once, with a copy button and the command that uses it. */
-function NewTokenSecret({ secret, onDismiss }: { secret: string; onDismiss: () => void }) {
+function NewTokenSecret({ secret, tenantSlug, onDismiss }: { secret: string; tenantSlug: string; onDismiss: () => void }) {
   const [copied, setCopied] = useState("");
 
   async function copy() {
@@ -285,7 +285,11 @@ function NewTokenSecret({ secret, onDismiss }: { secret: string; onDismiss: () =
       </p>
       <code data-testid="install-token-secret">{secret}</code>
       <p className="field-hint">
-        On the workstation: <code>desktop-agent enroll --token {secret}</code>
+        {/* --tenant makes the agent refuse a token of another organisation pasted by mistake. */}
+        On the workstation:{" "}
+        <code>
+          desktop-agent enroll --token {secret} --tenant {tenantSlug}
+        </code>
       </p>
       <div className="revoke-actions">
         <button type="button" className="button-small" onClick={copy}>

@@ -29,7 +29,7 @@ export function WorkstationsScreen() {
   return (
     <div className="customers-layout">
       <WorkstationList tenantId={customer.id} canManage={customer.viewerCanEditSettings} liveProblem={live.error?.message ?? null} />
-      <InstallTokens tenantId={customer.id} canManage={customer.viewerCanEditSettings} />
+      <InstallTokens tenantId={customer.id} tenantSlug={customer.slug} canManage={customer.viewerCanEditSettings} />
     </div>
   );
 }
