@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
 
@@ -109,6 +110,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await page.getByRole("heading", { name: "Contoso Ltd", level: 1 }).waitFor();
     await page.getByText(`contoso-${msp.slug}`).waitFor();
     await page.getByText("No users yet").waitFor();
+    await expectAccessible(page, "an empty customer's users tab");
     const sections = page.getByRole("navigation", { name: "Contoso Ltd sections" });
     expect(await sections.getByRole("link", { name: "Users" }).getAttribute("aria-current")).toBe("page");
   });
@@ -120,6 +122,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     expect(await form.getByLabel("Email", { exact: true }).getAttribute("aria-invalid")).toBe("true");
     // Keyboard users land on the first field to fix.
     await expect.poll(() => form.getByLabel("Email", { exact: true }).evaluate((el) => el === document.activeElement)).toBe(true);
+    await expectAccessible(page, "the new-user form with its errors shown");
 
     await form.getByLabel("Email", { exact: true }).fill("jane.doe@contoso.example");
     // The username is suggested from the email.
@@ -157,6 +160,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     const edit = page.getByRole("dialog", { name: "Edit Jane Doe" });
     await edit.getByLabel("Last name").fill("Doe-Smith");
     await edit.getByLabel("Personal email (optional)").fill("");
+    await expectAccessible(page, "the users tab with the edit-user dialog open");
     await edit.getByRole("button", { name: "Save changes" }).click();
     await edit.waitFor({ state: "hidden" });
     const renamed = page.getByRole("listitem", { name: /Jane Doe-Smith/ });
@@ -198,6 +202,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await mkdir(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, "customer-users.png"), fullPage: true });
+    await expectAccessible(page, "the customer's users tab");
   });
 
   test("adds a technician by email on the team page, and makes them admin and back", async () => {
@@ -215,10 +220,11 @@ describe.skipIf(browserMissing)("customer administration", () => {
     // Their phone can be onboarded from here.
     await tom.getByRole("button", { name: "Onboard phone" }).waitFor();
 
-    await tom.getByRole("button", { name: "Make Tom Reyes admin" }).click();
+    await tom.getByRole("button", { name: "Make admin: Tom Reyes" }).click();
     await tom.getByText("Admin", { exact: true }).waitFor();
-    await tom.getByRole("button", { name: "Make Tom Reyes technician" }).click();
+    await tom.getByRole("button", { name: "Make technician: Tom Reyes" }).click();
     await tom.getByText("Technician", { exact: true }).waitFor();
+    await expectAccessible(page, "the team page");
   });
 
   test("delegates the customer to the technician; MSP admins have access everywhere", async () => {
@@ -232,6 +238,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await tom.getByText(/Has access since/).waitFor();
     await statusOf(access, "Tom Reyes now has access to Contoso Ltd.").waitFor();
     await page.getByRole("definition").filter({ hasText: "1" }).first().waitFor();
+    await expectAccessible(page, "the customer's settings and access");
   });
 
   test("a delegated technician sees only their customers", async () => {
@@ -307,6 +314,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await settings.getByRole("button", { name: "Save settings" }).click();
     await statusOf(settings, "Settings saved.").waitFor();
     await page.getByRole("heading", { name: "Contoso Limited", level: 1 }).waitFor();
+    await expectAccessible(page, "the customer's settings, saved");
   });
 
   test("lists sessions and signs out the others", async () => {
@@ -322,12 +330,18 @@ describe.skipIf(browserMissing)("customer administration", () => {
       const list = page.getByRole("list", { name: "Your sessions" });
       await list.getByRole("listitem", { name: /this session/ }).waitFor();
       await expect.poll(() => list.getByRole("listitem").count()).toBe(2);
+      await expectAccessible(page, "the sessions page");
 
       await page.getByRole("button", { name: "Sign out other sessions" }).click();
       await page.getByRole("button", { name: "Sign them out" }).click();
       await statusOf(page, "Signed out 1 other session.").waitFor();
       await expect.poll(() => list.getByRole("listitem").count()).toBe(1);
       await page.getByText("This is your only session.").waitFor();
+      // The MSP's own settings: one navigation away, reached by no other test.
+      await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Settings" }).click();
+      await page.waitForURL(`${stack.webUrl}/settings`);
+      await page.getByRole("button", { name: /save/i }).waitFor();
+      await expectAccessible(page, "the MSP's settings");
 
       // The other browser is signed out.
       await otherPage.goto(`${stack.webUrl}/customers`);
@@ -343,6 +357,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
       await page.goto(customerUrl);
       await page.getByRole("listitem", { name: /Jane Doe-Smith/ }).waitFor();
       expect(await widerThanScreen(page)).toEqual([]);
+      await expectAccessible(page, "the customer's users tab, on a phone");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

@@ -12,6 +12,7 @@ import { promisify } from "node:util";
 import { deflateSync } from "node:zlib";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
 
@@ -195,6 +196,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await page.mouse.move(0, 0);
     await mkdir(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, "customer-desktop.png"), fullPage: true });
+    await expectAccessible(page, "the desktop login tab with its branding preview");
   });
 
   test("creates an install token, shows its secret once with a copy button", async () => {
@@ -220,6 +222,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await secretBox.getByRole("button", { name: "Copy token" }).click();
     await statusOf(secretBox, "Copied to the clipboard.").waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(installToken);
+    await expectAccessible(page, "the workstations tab with a token's secret shown");
 
     const listed = tokens.getByRole("list", { name: "Install tokens" }).getByRole("listitem");
     await expect.poll(() => listed.count()).toBe(1);
@@ -248,6 +251,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     const figure = page.locator(".figure").filter({ has: page.getByText("Workstations", { exact: true }) }).locator("dd");
     await expect.poll(() => figure.textContent(), pushed).toBe("1");
     expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
+    await expectAccessible(page, "the workstations tab with a pending workstation");
 
     await workstation.getByRole("button", { name: "Approve CONTOSO-PC-07" }).click();
     await workstation.getByText("Approved", { exact: true }).waitFor();
@@ -288,6 +292,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
 
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(screenshots, "login-feed.png"), fullPage: true });
+    await expectAccessible(page, "the login feed");
 
     // The history is there after a reload too.
     await page.reload();
@@ -306,6 +311,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.mouse.move(0, 0);
     await page.screenshot({ path: join(screenshots, "dashboard.png"), fullPage: true });
+    await expectAccessible(page, "the customers dashboard with figures");
   });
 
   test("revokes the install token and removes the workstation", async () => {
@@ -332,11 +338,13 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
         await page.getByRole("heading", { name: "Contoso Ltd", level: 1 }).waitFor();
         await page.locator(".card").first().waitFor();
         expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+        await expectAccessible(page, `the customer's ${path} tab, on a phone`);
       }
       // The dashboard's wide table scrolls inside its card.
       await page.goto(`${stack.webUrl}/customers`);
       await page.getByRole("row", { name: /Contoso Ltd/ }).waitFor();
       expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+      await expectAccessible(page, "the customers dashboard, on a phone");
     } finally {
       await page.setViewportSize({ width: 1280, height: 800 });
     }

@@ -10,6 +10,7 @@ import { Authenticator } from "@latchkey/mobile";
 import jsQR from "jsqr";
 import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
 
@@ -149,6 +150,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await statusOf(dialog, "Waiting for the phone to scan the code").waitFor();
     await dialog.getByRole("timer").filter({ hasText: /Code expires in \d:\d\d/ }).waitFor();
     const payload = await readQrPayload(dialog, /QR code to link a phone to Ada Brooks/);
+    await expectAccessible(page, "the team page with the onboarding dialog open");
 
     // The phone proves the admin's email, then scans the code shown for the admin.
     await phone.requestEmailVerification(msp.email);
@@ -196,6 +198,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await page.mouse.move(0, 0);
     await mkdir(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, "qr-login.png"), fullPage: true });
+    await expectAccessible(page, "the phone log-in page with its QR code");
 
     // Anything that reloads the page would drop this marker.
     await page.evaluate(() => Object.assign(window, { __stillTheSamePage: true }));
@@ -368,6 +371,7 @@ describe.skipIf(browserMissing)("an expiring QR sign-in code, on a phone-sized s
     await page.goto(`${stack.webUrl}/login/phone?tenant=expiry${suffix}`);
     await page.getByRole("button", { name: "Show QR code" }).click();
     const first = (await page.getByTestId("qr-payload").textContent())?.trim();
+    await expectAccessible(page, "the phone log-in page with its QR code, on a phone");
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
 
     await statusOf(page, "The code expired").waitFor();

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
 
@@ -51,6 +52,7 @@ describe.skipIf(browserMissing)("portal", () => {
     await page.goto(`${stack.webUrl}/`);
     await page.waitForURL(`${stack.webUrl}/login`);
     await expect(page.getByRole("heading", { name: "Sign in to Latchkey" }).isVisible()).resolves.toBe(true);
+    await expectAccessible(page, "the log-in page");
   });
 
   test("signs up an MSP, showing client and API validation next to the fields", async () => {
@@ -61,6 +63,7 @@ describe.skipIf(browserMissing)("portal", () => {
     await page.getByRole("button", { name: "Create account" }).click();
     await page.getByText("Enter your company's name").waitFor();
     expect(await page.getByLabel("Tenant slug").getAttribute("aria-invalid")).toBe("true");
+    await expectAccessible(page, "the sign-up page with its errors shown");
 
     await page.getByLabel("Company name").fill(msp.displayName);
     await page.getByLabel("Tenant slug").fill(msp.slug);
@@ -128,6 +131,7 @@ describe.skipIf(browserMissing)("portal", () => {
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await mkdir(screenshots, { recursive: true });
     await page.screenshot({ path: join(screenshots, "customers.png"), fullPage: true });
+    await expectAccessible(page, "the customers dashboard");
   });
 
   test("shows the API's ConflictError for a taken name next to the name field", async () => {
@@ -156,6 +160,7 @@ describe.skipIf(browserMissing)("portal", () => {
     const problem = page.locator(".form-problem");
     await problem.waitFor();
     expect(await problem.getAttribute("role")).toBe("alert");
+    await expectAccessible(page, "the log-in page with a wrong password");
     expect(page.url()).toBe(`${stack.webUrl}/login`);
 
     await page.getByLabel("Password").fill(msp.password);

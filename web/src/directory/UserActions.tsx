@@ -66,7 +66,8 @@ export function UserActions(props: {
       <button
         type="button"
         className="button-secondary button-small"
-        aria-label={`Make ${name} ${ROLE_LABEL[nextRole].toLowerCase()}`}
+        // Starts with the visible text, so a speech user's "click Make admin" finds it (WCAG 2.5.3).
+        aria-label={`Make ${ROLE_LABEL[nextRole].toLowerCase()}: ${name}`}
         onClick={changeRole}
         disabled={changingRole}
       >

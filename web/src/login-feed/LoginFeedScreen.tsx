@@ -129,36 +129,39 @@ function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: str
     body = <p className="table-status">No desktop logins yet. They appear here as they happen.</p>;
   } else {
     body = (
-      <div className="table-scroll">
-        <table className="customer-table login-table">
-          <caption className="visually-hidden">Desktop logins at {tenantName}, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">Time</th>
-              <th scope="col">User</th>
-              <th scope="col">Workstation</th>
-              <th scope="col">Method</th>
-              <th scope="col">Outcome</th>
-            </tr>
-          </thead>
-          <tbody>
-            {events.map((event) => (
-              <tr key={event.id} data-outcome={event.outcome}>
-                <td>
-                  <time dateTime={event.createdAt}>{time.format(new Date(event.createdAt))}</time>
-                </td>
-                <th scope="row">
-                  <code>{event.username}</code>
-                </th>
-                <td>{event.workstationName ?? "—"}</td>
-                <td>{event.method === "QR" ? "Phone (QR)" : "Password"}</td>
-                <td>
-                  <Outcome event={event} />
-                </td>
+      <>
+        {/* Focusable, so that keyboard users can scroll the rows sideways on a phone (nothing in them takes focus). */}
+        <div className="table-scroll" role="region" aria-label="Login history" tabIndex={0}>
+          <table className="customer-table login-table">
+            <caption className="visually-hidden">Desktop logins at {tenantName}, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                <th scope="col">User</th>
+                <th scope="col">Workstation</th>
+                <th scope="col">Method</th>
+                <th scope="col">Outcome</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {events.map((event) => (
+                <tr key={event.id} data-outcome={event.outcome}>
+                  <td>
+                    <time dateTime={event.createdAt}>{time.format(new Date(event.createdAt))}</time>
+                  </td>
+                  <th scope="row">
+                    <code>{event.username}</code>
+                  </th>
+                  <td>{event.workstationName ?? "—"}</td>
+                  <td>{event.method === "QR" ? "Phone (QR)" : "Password"}</td>
+                  <td>
+                    <Outcome event={event} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
         {hasOlder && (
           <p className="table-more">
             <button type="button" className="button-secondary" onClick={() => setLimit((current) => current + HISTORY_PAGE)} disabled={fetching}>
@@ -166,7 +169,7 @@ function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: str
             </button>
           </p>
         )}
-      </div>
+      </>
     );
   }
 

@@ -43,8 +43,9 @@ export function useViewer() {
   const [result, refetch] = useQuery({ query: ViewerQuery, pause: !inBrowser });
   return {
     viewer: result.data?.viewer ?? null,
-    // Paused counts as loading: the answer is not known yet.
-    loading: !inBrowser || result.fetching || (!result.data && !result.error),
+    // Paused counts as loading: the answer is not known yet. A refetch while the viewer is known
+    // is not: it would unmount the page, and with it its dialogs, focus and the queries it holds.
+    loading: !inBrowser || (!result.data && !result.error),
     error: result.error ?? null,
     refetch,
   };

@@ -64,6 +64,23 @@ function tenantsListing(cache: Cache, fieldName: "users" | "workstations", entit
   return [...tenantIds];
 }
 
+/** Per cache (one per session), the workstations whose removal it has already applied. */
+const removedWorkstations = new WeakMap<Cache, Set<string>>();
+
+/**
+ * True the first time the cache hears of a workstation's removal. The viewer's own removal comes
+ * twice, as the mutation's answer and as the pushed event; invalidating the figures again while
+ * the first invalidation's refetch is on its way left that answer unread and the customer page
+ * stuck on "Loading the customer…".
+ */
+function firstNewsOfRemoval(cache: Cache, workstationId: string): boolean {
+  const removed = removedWorkstations.get(cache) ?? new Set<string>();
+  removedWorkstations.set(cache, removed);
+  if (removed.has(workstationId)) return false;
+  removed.add(workstationId);
+  return true;
+}
+
 /** The mutation's payload when it succeeded; null for any of its typed errors. */
 function succeeded(result: DataFields, field: string, payloadType: string): DataFields | null {
   const outcome = result[field] as Data | null | undefined;
@@ -129,6 +146,7 @@ const updates: UpdatesConfig = {
       const payload = succeeded(result, "removeWorkstation", "RemoveWorkstationPayload");
       if (!payload) return;
       const workstation = { __typename: "Workstation", id: payload.workstationId as string };
+      if (!firstNewsOfRemoval(cache, workstation.id)) return;
       for (const tenantId of tenantsListing(cache, "workstations", workstation)) {
         invalidateFigures(cache, tenantId, ["workstationCount"]);
       }
@@ -167,11 +185,14 @@ const updates: UpdatesConfig = {
           // Pending workstations are listed first: an approved one moves.
           invalidateLists(cache, "workstations", tenantId);
           break;
-        case "REMOVED":
+        case "REMOVED": {
+          const workstation = { __typename: "Workstation", id: event.workstationId as string };
+          if (!firstNewsOfRemoval(cache, workstation.id)) break;
           invalidateFigures(cache, tenantId, ["workstationCount"]);
           // Every list that held it is asked again.
-          cache.invalidate({ __typename: "Workstation", id: event.workstationId as string });
+          cache.invalidate(workstation);
           break;
+        }
       }
     },
   },
