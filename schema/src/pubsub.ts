@@ -2,6 +2,7 @@
 // re-read the row so the client's selection and authorization are honoured,
 // and no secret ever travels through Redis.
 import type { PubSub } from "graphql-yoga";
+import type { Logger } from "./context.ts";
 
 export type Topics = {
   /** A new audit event in a tenant; routed by tenant id. */
@@ -23,3 +24,16 @@ export type Topics = {
 };
 
 export type AppPubSub = PubSub<Topics>;
+
+/**
+ * Publishes a hint after its change has committed. A failure is logged, never
+ * thrown to the caller whose change already succeeded: subscribers re-read the
+ * database (waiters also poll), so a lost hint only delays a live view.
+ */
+export function publishHint(log: Logger, topic: keyof Topics, publish: () => void) {
+  try {
+    publish();
+  } catch (error) {
+    log.error("publish failed", { topic, error: String(error) });
+  }
+}

@@ -8,6 +8,7 @@ import type { Challenge, ChallengeKind, ChallengeStatus, Prisma } from "@latchke
 import type { Context, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
+import { publishHint } from "../../pubsub.ts";
 import { isUuid } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { recordFailedLogin } from "../login-event/login-event.service.ts";
@@ -27,12 +28,7 @@ export function sameHash(a: string, b: string) {
 }
 
 export function publishChallenge(ctx: Pick<Services, "pubsub" | "log">, id: string) {
-  try {
-    ctx.pubsub.publish("challenge:updated", id, { id });
-  } catch (error) {
-    // Waiters also poll, so a lost publish delays, never loses, the outcome.
-    ctx.log.error("challenge publish failed", { challengeId: id, error: String(error) });
-  }
+  publishHint(ctx.log, "challenge:updated", () => ctx.pubsub.publish("challenge:updated", id, { id }));
 }
 
 export type NewChallenge = {

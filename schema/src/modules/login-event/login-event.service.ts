@@ -2,6 +2,7 @@
 // feeds. The row is the record; the published id is only a hint to re-read it.
 import type { LoginMethod, LoginOutcome, Prisma } from "@latchkey/db";
 import type { Context, Services } from "../../context.ts";
+import { publishHint } from "../../pubsub.ts";
 
 type Db = Prisma.TransactionClient;
 
@@ -33,12 +34,7 @@ export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request">, at
 }
 
 export function publishLoginEvent(ctx: Pick<Services, "pubsub" | "log">, event: { id: string; tenantId: string }) {
-  try {
-    ctx.pubsub.publish("loginEvent:changed", event.tenantId, { id: event.id });
-  } catch (error) {
-    // The feed's history query still shows it; only the live push is lost.
-    ctx.log.error("login event publish failed", { loginEventId: event.id, error: String(error) });
-  }
+  publishHint(ctx.log, "loginEvent:changed", () => ctx.pubsub.publish("loginEvent:changed", event.tenantId, { id: event.id }));
 }
 
 /** Records a failed attempt and tells the live feeds, outside any other transaction. */

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { administeredTenants } from "../../access.ts";
 import type { Context, Services, WorkstationViewer } from "../../context.ts";
 import { InstallTokenError, NotFoundError, UnauthenticatedError, ValidationError, type InstallTokenProblem } from "../../errors.ts";
+import { publishHint } from "../../pubsub.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { parseKeyAgreementKey, parseSigningKey, verifyWorkstationCredential } from "../../security/workstation-credential.ts";
 import { isUuid, parseInput, personName } from "../../validation.ts";
@@ -290,10 +291,7 @@ export type WorkstationChangeKind = "ENROLLED" | "APPROVED" | "RENAMED" | "REMOV
 
 /** Tells the tenant's admin screens, after commit, that its workstations changed. */
 function publishWorkstationChange(ctx: Pick<Context, "pubsub" | "log">, workstation: { id: string; tenantId: string }, change: WorkstationChangeKind) {
-  try {
-    ctx.pubsub.publish("workstation:changed", workstation.tenantId, { id: workstation.id, change });
-  } catch (error) {
-    // The list's next read shows it anyway; only the live push is lost.
-    ctx.log.error("workstation change publish failed", { workstationId: workstation.id, error: String(error) });
-  }
+  publishHint(ctx.log, "workstation:changed", () =>
+    ctx.pubsub.publish("workstation:changed", workstation.tenantId, { id: workstation.id, change }),
+  );
 }
