@@ -3,6 +3,7 @@
 // the viewer may not reach looks exactly like a missing id: NOT_FOUND.
 import type { Prisma, PrismaClient } from "@latchkey/db";
 import DataLoader from "dataloader";
+import { NotFoundError } from "./errors.ts";
 import { isUuid } from "./validation.ts";
 import type { Viewer } from "./context.ts";
 
@@ -79,6 +80,16 @@ export class Access {
     if (!this.viewer || !isUuid(tenantId)) return false;
     if (tenantId === this.viewer.tenantId) return this.viewer.role === "ADMIN";
     return this.administered.load(tenantId);
+  }
+
+  /**
+   * `tenantId` if the viewer administers it; otherwise NOT_FOUND, like a
+   * missing id. Answered once per request (a list's page and its totalCount
+   * ask the same), from the batched loader.
+   */
+  async administeredTenantId(tenantId: string): Promise<string> {
+    if (!(await this.canAdministerTenant(tenantId))) throw new NotFoundError("Tenant");
+    return tenantId;
   }
 
   async canSeeTenant(tenantId: string): Promise<boolean> {

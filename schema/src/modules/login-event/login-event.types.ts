@@ -3,7 +3,6 @@ import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { visibleUsers } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
-import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 
 export const LoginMethod = builder.enumType("LoginMethod", {
@@ -62,10 +61,9 @@ builder.queryFields((t) => ({
     args: { tenantId: t.arg.id({ required: true }) },
     // Checked here too: a page asking only for totalCount never reaches `resolve`.
     totalCount: async (_parent, args, ctx) =>
-      ctx.db.loginEvent.count({ where: { tenantId: (await findAdministeredTenant(ctx, String(args.tenantId))).id } }),
+      ctx.db.loginEvent.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
     resolve: async (query, _root, args, ctx) => {
-      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
-      const where = { tenantId: tenant.id };
+      const where = { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) };
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.loginEvent.count({ where: { ...where, id } })) > 0);
       if (!inside) return [];
       return ctx.db.loginEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });

@@ -1,8 +1,6 @@
 import { builder } from "../../builder.ts";
-import { NotFoundError } from "../../errors.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
-import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { installTokenStatus, workstationWhere } from "./workstation.service.ts";
 
 export const WorkstationStatus = builder.enumType("WorkstationStatus", {
@@ -63,10 +61,9 @@ builder.queryFields((t) => ({
     args: { tenantId: t.arg.id({ required: true }) },
     // Checked here too: a page asking only for totalCount never reaches `resolve`.
     totalCount: async (_parent, args, ctx) =>
-      ctx.db.workstation.count({ where: { tenantId: (await findAdministeredTenant(ctx, String(args.tenantId))).id } }),
+      ctx.db.workstation.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
     resolve: async (query, _root, args, ctx) => {
-      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
-      const where = { tenantId: tenant.id };
+      const where = { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) };
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.workstation.count({ where: { ...where, id } })) > 0);
       if (!inside) return [];
       return ctx.db.workstation.findMany({ ...query, where, orderBy: [{ status: "asc" }, { createdAt: "desc" }, { id: "asc" }] });
@@ -88,8 +85,8 @@ builder.queryFields((t) => ({
     description: "A customer tenant's install tokens, newest first. NOT_FOUND for a tenant the viewer does not administer.",
     args: { tenantId: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      const tenant = await findAdministeredTenant(ctx, String(args.tenantId));
-      return ctx.db.installToken.findMany({ ...query, where: { tenantId: tenant.id }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 100 });
+      const tenantId = await ctx.access.administeredTenantId(String(args.tenantId));
+      return ctx.db.installToken.findMany({ ...query, where: { tenantId }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 100 });
     },
   }),
 }));
@@ -124,9 +121,7 @@ builder.subscriptionField("workstationChanged", (t) =>
     description: "Live changes to a customer tenant's workstations (enrolled, approved, renamed, removed), for those who administer it; NOT_FOUND otherwise.",
     args: { tenantId: t.arg.id({ required: true }) },
     subscribe: async (_root, args, ctx) => {
-      const tenantId = String(args.tenantId);
-      if (!isUuid(tenantId) || !(await ctx.access.canAdministerTenant(tenantId))) throw new NotFoundError("Tenant");
-      return ctx.pubsub.subscribe("workstation:changed", tenantId);
+      return ctx.pubsub.subscribe("workstation:changed", await ctx.access.administeredTenantId(String(args.tenantId)));
     },
     resolve: (payload) => payload,
   }),
