@@ -1,4 +1,6 @@
+import type { Prisma } from "@latchkey/db";
 import { builder } from "../../builder.ts";
+import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleTenants } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
@@ -39,12 +41,7 @@ export const Tenant = builder.prismaObject("Tenant", {
       totalCount: (tenant, _args, ctx) => ctx.db.tenant.count({ where: { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] } }),
       description: "An MSP's customers that the viewer reaches.",
       resolve: async (query, tenant, _args, ctx) => {
-        const where = { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] };
-        const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
-        if (!inside) return [];
-        const customers = await ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
-        ctx.access.knownAdministered(customers.map((customer) => customer.id));
-        return customers;
+        return customerPage(ctx, query, { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] });
       },
     }),
     users: t.prismaConnection({
@@ -103,16 +100,23 @@ builder.queryFields((t) => ({
       "The MSP's customers: all of them for an MSP admin, the delegated ones for a technician. Null when signed out.",
     args: { search: t.arg.string({ required: false }) },
     resolve: async (query, _root, args, ctx) => {
-      const where = customerSearch(ctx.viewer, args.search);
-      const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
-      if (!inside) return [];
-      const customers = await ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
-      // Loaded through reachableCustomers, so administered by the viewer: no second query to check each row.
-      ctx.access.knownAdministered(customers.map((customer) => customer.id));
-      return customers;
+      return customerPage(ctx, query, customerSearch(ctx.viewer, args.search));
     },
   }),
 }));
+
+/**
+ * A page of customers by name, through `where`, which narrows reachableCustomers:
+ * every row is one the viewer administers, so the type-level check on each is
+ * told so instead of asking the database again.
+ */
+async function customerPage(ctx: Context, query: Prisma.TenantFindManyArgs, where: Prisma.TenantWhereInput) {
+  const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
+  if (!inside) return [];
+  const customers = await ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+  ctx.access.knownAdministered(customers.map((customer) => customer.id));
+  return customers;
+}
 
 function customerSearch(viewer: Parameters<typeof reachableCustomers>[0], search: string | null | undefined) {
   const term = search?.trim();
