@@ -14,7 +14,10 @@ import { openDatabase } from "@latchkey/db";
 import {
   ChallengeWaiters,
   SessionCache,
+  SessionDeadlines,
   LoginThrottle,
+  systemClock,
+  type Clock,
   PasswordHasher,
   PasswordVault,
   RateLimits,
@@ -90,6 +93,8 @@ export type BuildOptions = {
   logDestination?: { write(line: string): void };
   /** Sees every SQL statement (tests count them to catch N+1 queries). */
   onQuery?: (sql: string) => void;
+  /** What sessions are timed by; tests move theirs by hand. */
+  clock?: Clock;
 };
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -107,7 +112,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
   const challengeWaiters = new ChallengeWaiters(db.prisma, log);
+  const clock = options.clock ?? systemClock;
   const sessionCache = new SessionCache();
+  const sessionDeadlines = new SessionDeadlines(db.prisma, clock, log);
   // Whatever Redis dropped while our subscriber was away, the waiters re-read,
   // and sessions ended meanwhile must not live on in the cache.
   bus.onResumed(() => {
@@ -122,6 +129,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     db: db.prisma,
     challengeWaiters,
     sessionCache,
+    sessionDeadlines,
+    clock,
     pubsub: bus.pubsub,
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
     log,
@@ -228,6 +237,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async stop() {
       stopHousekeeping();
       challengeWaiters.close();
+      sessionDeadlines.close();
       await endedSessions.return?.();
       await ws.close();
       server.closeAllConnections();

@@ -14,6 +14,21 @@ export type GqlResult<T = Record<string, any>> = { data?: T; errors?: { message:
 
 export type RequestOptions = { token?: string | null; headers?: Record<string, string> };
 
+/** A clock a test moves by hand: sessions expire when the test says so, not when the machine gets round to it. */
+export class ManualClock {
+  constructor(private current = Date.now()) {}
+
+  now() {
+    return this.current;
+  }
+
+  advance(ms: number) {
+    this.current += ms;
+  }
+}
+
+export type StartOptions = { clock?: ManualClock };
+
 export class Api {
   private readonly sockets: Client[] = [];
 
@@ -34,7 +49,7 @@ export class Api {
    * `DATABASE_URL: ""` for the embedded database even when CI sets one). A
    * DATA_DIR passed here is kept on stop(), so a later start can reuse it.
    */
-  static async start(env: Record<string, string> = {}): Promise<Api> {
+  static async start(env: Record<string, string> = {}, options: StartOptions = {}): Promise<Api> {
     const ownsDataDir = !env.DATA_DIR;
     const dataDir = env.DATA_DIR || (await mkdtemp(join(tmpdir(), "latchkey-test-")));
     const logs: string[] = [];
@@ -67,6 +82,7 @@ export class Api {
     const app = await buildApp(config, {
       logDestination: { write: (line) => void logs.push(line) },
       onQuery: (sql) => void queries.push(sql),
+      clock: options.clock,
     });
     const url = await app.start(0, "127.0.0.1");
     return new Api(app, url, dataDir, ownsDataDir, logs, queries);

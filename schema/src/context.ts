@@ -1,7 +1,9 @@
 import type { PrismaClient, TenantKind, UserRole } from "@latchkey/db";
 import type { Access } from "./access.ts";
+import type { Clock } from "./clock.ts";
 import type { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 import type { SessionCache } from "./modules/session/session-cache.ts";
+import type { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 import type { AppPubSub } from "./pubsub.ts";
 import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
@@ -33,6 +35,10 @@ export type Services = {
   mailer: Mailer;
   /** Sessions this instance looked up in the last few seconds. */
   sessionCache: SessionCache;
+  /** Ends open subscriptions when their session expires. */
+  sessionDeadlines: SessionDeadlines;
+  /** What sessions are timed by (the system clock outside tests). */
+  clock: Clock;
   /** This instance's waiting requesters, polled together as pub/sub's backstop. */
   challengeWaiters: ChallengeWaiters;
   db: PrismaClient;
@@ -59,6 +65,10 @@ export type Viewer = {
   workingTenantId: string;
   role: UserRole;
   label: string;
+  /** The session's absolute expiry (ms since the epoch). */
+  expiresAt: number;
+  /** Its idle expiry as of the lookup; requests slide it. */
+  idleExpiresAt: number;
 };
 
 export type RequestInfo = { ip: string; userAgent: string | null };

@@ -33,6 +33,8 @@ export const schema = builder.toSchema({ sortSchema: true });
 export { Access } from "./access.ts";
 export { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 export { SessionCache } from "./modules/session/session-cache.ts";
+export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
+export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
 export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";

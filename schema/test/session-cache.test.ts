@@ -6,7 +6,7 @@ const NOW = 1_800_000_000_000;
 const SLIDE = 60_000;
 
 function viewer(sessionId: string): Viewer {
-  return { sessionId, userId: "u", tenantId: "t", tenantKind: "MSP", workingTenantId: "t", role: "ADMIN", label: "Ada" };
+  return { sessionId, userId: "u", tenantId: "t", tenantKind: "MSP", workingTenantId: "t", role: "ADMIN", label: "Ada", expiresAt: NOW + 3600_000, idleExpiresAt: NOW + 600_000 };
 }
 
 function entry(sessionId: string, overrides: Partial<{ expiresAt: number; idleExpiresAt: number; lastSeenAt: number }> = {}) {
@@ -16,7 +16,7 @@ function entry(sessionId: string, overrides: Partial<{ expiresAt: number; idleEx
 describe("SessionCache", () => {
   it("answers for a few seconds, then sends the caller back to the database", () => {
     const cache = new SessionCache();
-    cache.set("h1", entry("s1"), NOW);
+    cache.set("h1", entry("s1"), cache.generation, NOW);
     expect(cache.get("h1", SLIDE, NOW + 1_000)?.sessionId).toBe("s1");
     expect(cache.get("h1", SLIDE, NOW + SessionCache.TTL_MS)).toBeNull();
     expect(cache.size).toBe(0);
@@ -24,16 +24,16 @@ describe("SessionCache", () => {
 
   it("never answers for a session past either expiry, or due for its idle window to slide", () => {
     const cache = new SessionCache();
-    cache.set("h1", entry("s1", { expiresAt: NOW + 500 }), NOW);
-    cache.set("h2", entry("s2", { idleExpiresAt: NOW + 500 }), NOW);
-    cache.set("h3", entry("s3", { lastSeenAt: NOW - SLIDE + 200 }), NOW);
+    cache.set("h1", entry("s1", { expiresAt: NOW + 500 }), cache.generation, NOW);
+    cache.set("h2", entry("s2", { idleExpiresAt: NOW + 500 }), cache.generation, NOW);
+    cache.set("h3", entry("s3", { lastSeenAt: NOW - SLIDE + 200 }), cache.generation, NOW);
     for (const hash of ["h1", "h2", "h3"]) expect(cache.get(hash, SLIDE, NOW + 1_000)).toBeNull();
   });
 
   it("forgets ended sessions at once", () => {
     const cache = new SessionCache();
-    cache.set("h1", entry("s1"), NOW);
-    cache.set("h2", entry("s2"), NOW);
+    cache.set("h1", entry("s1"), cache.generation, NOW);
+    cache.set("h2", entry("s2"), cache.generation, NOW);
     cache.forget(["s1", "unknown"]);
     expect(cache.get("h1", SLIDE, NOW)).toBeNull();
     expect(cache.get("h2", SLIDE, NOW)?.sessionId).toBe("s2");
@@ -41,9 +41,23 @@ describe("SessionCache", () => {
     expect(cache.get("h2", SLIDE, NOW)).toBeNull();
   });
 
+  it("refuses what a lookup found once a session ended while it was under way", () => {
+    const cache = new SessionCache();
+    const before = cache.generation;
+    // The lookup reads the row; meanwhile a session ends and this instance hears of it.
+    cache.forget(["s1"]);
+    expect(cache.set("h1", entry("s1"), before, NOW)).toBe(false);
+    expect(cache.get("h1", SLIDE, NOW)).toBeNull();
+    // A lookup that started after the end is kept.
+    expect(cache.set("h1", entry("s1"), cache.generation, NOW)).toBe(true);
+    const beforeClear = cache.generation;
+    cache.clear();
+    expect(cache.set("h2", entry("s2"), beforeClear, NOW)).toBe(false);
+  });
+
   it("stays bounded, dropping the oldest entry", () => {
     const cache = new SessionCache();
-    for (let i = 0; i <= SessionCache.MAX_ENTRIES; i++) cache.set(`h${i}`, entry(`s${i}`), NOW);
+    for (let i = 0; i <= SessionCache.MAX_ENTRIES; i++) cache.set(`h${i}`, entry(`s${i}`), cache.generation, NOW);
     expect(cache.size).toBe(SessionCache.MAX_ENTRIES);
     expect(cache.get("h0", SLIDE, NOW)).toBeNull();
     expect(cache.get(`h${SessionCache.MAX_ENTRIES}`, SLIDE, NOW)).not.toBeNull();

@@ -1,8 +1,8 @@
 // A subscription lives only as long as the access that opened it: when its
-// session ends (log out, revocation, disabled user, password change), the
-// viewer's access changes (delegation withdrawn, role changed) or its
-// workstation is removed, the stream completes at once, on whichever instance
-// holds it.
+// session ends (log out, revocation, disabled user, password change, or its
+// idle or absolute expiry), the viewer's access changes (delegation withdrawn,
+// role changed) or its workstation is removed, the stream completes at once,
+// on whichever instance holds it.
 import { Repeater, type Plugin } from "graphql-yoga";
 import type { Context } from "@latchkey/schema";
 
@@ -32,26 +32,38 @@ function firstEvent(streams: AsyncIterable<unknown>[], done: Promise<unknown>): 
   });
 }
 
+type Ending = { revocations: AsyncIterable<unknown>[]; deadline?: (end: () => void) => () => void };
+
+function endingOf(ctx: Context): Ending | null {
+  const viewer = ctx.viewer;
+  if (viewer) {
+    return {
+      revocations: [ctx.pubsub.subscribe("session:ended", viewer.sessionId), ctx.pubsub.subscribe("user:accessChanged", viewer.userId)],
+      deadline: (end) => ctx.sessionDeadlines.track(viewer, end),
+    };
+  }
+  if (ctx.workstation) return { revocations: [ctx.pubsub.subscribe("workstation:removed", ctx.workstation.id)] };
+  return null;
+}
+
 export function useSubscriptionRevocation(): Plugin<Context> {
   return {
     onSubscribe({ args }) {
-      const ctx = args.contextValue as Context;
-      const viewer = ctx.viewer;
-      const revocations = viewer
-        ? [ctx.pubsub.subscribe("session:ended", viewer.sessionId), ctx.pubsub.subscribe("user:accessChanged", viewer.userId)]
-        : ctx.workstation
-          ? [ctx.pubsub.subscribe("workstation:removed", ctx.workstation.id)]
-          : null;
-      if (!revocations) return undefined;
+      const ending = endingOf(args.contextValue as Context);
+      if (!ending) return undefined;
       return {
         onSubscribeResult({ result, setResult }) {
           if (!isAsyncIterable(result)) return;
           setResult(
             new Repeater(async (push, stop) => {
-              const revoked = firstEvent(revocations, stop);
+              const revoked = firstEvent(ending.revocations, stop);
               void revoked.then(() => stop());
+              const untrack = ending.deadline?.(() => stop());
               const iterator = result[Symbol.asyncIterator]();
-              void stop.then(() => iterator.return?.());
+              void stop.then(() => {
+                untrack?.();
+                return iterator.return?.();
+              });
               try {
                 while (true) {
                   const next = await Promise.race([iterator.next(), stop.then(() => ({ done: true, value: undefined }))]);

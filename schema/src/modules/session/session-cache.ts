@@ -5,6 +5,12 @@
 // ended it), and lives at most TTL_MS anyway: the bound should that message be
 // lost. Everything that changes what a session may do (log out, revocation,
 // password, role, disabling or deleting the user) ends the session.
+//
+// A lookup that started before a session ended may finish after this instance
+// heard of the end, carrying the row as it was. So every forget() (and clear())
+// moves a generation on, and set() refuses an entry looked up under an older
+// generation: revocation wins every race, at the price of an occasional extra
+// database read after an unrelated session ended.
 import type { Viewer } from "../../context.ts";
 
 type Entry = {
@@ -21,6 +27,12 @@ export class SessionCache {
 
   private readonly byToken = new Map<string, Entry>();
   private readonly tokenBySession = new Map<string, string>();
+  private currentGeneration = 0;
+
+  /** Read before a lookup starts; pass it to set() with what the lookup found. */
+  get generation() {
+    return this.currentGeneration;
+  }
 
   /**
    * The cached viewer of a token, if it is fresh and its session still within
@@ -40,7 +52,13 @@ export class SessionCache {
     return null;
   }
 
-  set(tokenHash: string, entry: Omit<Entry, "cachedAt">, now = Date.now()) {
+  /**
+   * Remembers what a lookup found, unless a session ended since the lookup
+   * started (`generation` is what `this.generation` was then): the row it read
+   * may predate that end. Returns whether it was kept.
+   */
+  set(tokenHash: string, entry: Omit<Entry, "cachedAt">, generation: number, now = Date.now()): boolean {
+    if (generation !== this.currentGeneration) return false;
     if (this.byToken.size >= SessionCache.MAX_ENTRIES) {
       // Maps iterate in insertion order: the oldest entry goes first.
       const [oldest, old] = this.byToken.entries().next().value as [string, Entry];
@@ -49,9 +67,11 @@ export class SessionCache {
     this.drop(tokenHash, entry.viewer.sessionId);
     this.byToken.set(tokenHash, { ...entry, cachedAt: now });
     this.tokenBySession.set(entry.viewer.sessionId, tokenHash);
+    return true;
   }
 
   forget(sessionIds: Iterable<string>) {
+    this.currentGeneration += 1;
     for (const sessionId of sessionIds) {
       const tokenHash = this.tokenBySession.get(sessionId);
       if (tokenHash) this.drop(tokenHash, sessionId);
@@ -60,6 +80,7 @@ export class SessionCache {
 
   /** After pub/sub was away: whatever ended meanwhile was not heard of. */
   clear() {
+    this.currentGeneration += 1;
     this.byToken.clear();
     this.tokenBySession.clear();
   }

@@ -29,8 +29,8 @@ builder.queryFields((t) => ({
         where: {
           userId: ctx.viewer!.userId,
           revokedAt: null,
-          expiresAt: { gt: new Date() },
-          idleExpiresAt: { gt: new Date() },
+          expiresAt: { gt: new Date(ctx.clock.now()) },
+          idleExpiresAt: { gt: new Date(ctx.clock.now()) },
         },
         orderBy: { createdAt: "desc" },
       }),

@@ -34,7 +34,7 @@ export async function startSession(
   method: SessionMethod,
 ) {
   const token = newToken();
-  const now = Date.now();
+  const now = ctx.clock.now();
   const expiresAt = new Date(now + ctx.config.sessionMaxAgeHours * 3600_000);
   const idleExpiresAt = new Date(Math.min(now + ctx.config.sessionIdleMinutes * 60_000, expiresAt.getTime()));
   const session = await tx.session.create({
@@ -58,6 +58,8 @@ export async function startSession(
     workingTenantId: tenants.workingTenantId,
     role: user.role,
     label: viewerLabel(user),
+    expiresAt: expiresAt.getTime(),
+    idleExpiresAt: idleExpiresAt.getTime(),
   };
   return { token, session, viewer };
 }
@@ -79,13 +81,15 @@ export function deliverSession(
 
 /** Resolves a bearer or cookie token to its viewer, enforcing revocation and both expiries. */
 export async function authenticate(
-  services: Pick<Services, "db" | "sessionCache"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
+  services: Pick<Services, "db" | "sessionCache" | "clock"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
   token: string,
 ): Promise<Viewer | null> {
   if (!token || token.length > 128) return null;
   const tokenHash = hashToken(token);
-  const cached = services.sessionCache.get(tokenHash, SLIDE_EVERY_MS);
+  const cached = services.sessionCache.get(tokenHash, SLIDE_EVERY_MS, services.clock.now());
   if (cached) return cached;
+  // Before the read: a session that ends while we read must not be cached as live.
+  const generation = services.sessionCache.generation;
   const session = await services.db.session.findUnique({
     where: { tokenHash },
     include: {
@@ -97,7 +101,7 @@ export async function authenticate(
       },
     },
   });
-  const now = Date.now();
+  const now = services.clock.now();
   if (!session || session.revokedAt) return null;
   if (session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) return null;
   if (session.user.status !== "ACTIVE") return null;
@@ -119,8 +123,10 @@ export async function authenticate(
     workingTenantId: session.tenantId,
     role: session.user.role,
     label: viewerLabel(session.user),
+    expiresAt: session.expiresAt.getTime(),
+    idleExpiresAt,
   };
-  services.sessionCache.set(tokenHash, { viewer, expiresAt: session.expiresAt.getTime(), idleExpiresAt, lastSeenAt });
+  services.sessionCache.set(tokenHash, { viewer, expiresAt: session.expiresAt.getTime(), idleExpiresAt, lastSeenAt }, generation, now);
   return viewer;
 }
 
