@@ -514,6 +514,7 @@ async function main(): Promise<void> {
     ...passOn("REDIS_URL"),
     ...passOn("KEY_ENCRYPTION_KEY"),
     ...passOn("KEY_ENCRYPTION_KEY_ID"),
+    ...passOn("DEVICE_COOKIE_KEY"),
     ...passOn("DATABASE_POOL_SIZE"),
     ...passOn("ARGON2_CONCURRENCY"),
     ...passOn("UV_THREADPOOL_SIZE"),
@@ -530,6 +531,7 @@ async function main(): Promise<void> {
     env.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
     env.KEY_ENCRYPTION_KEY_ID = `bench-${randomBytes(6).toString("hex")}`;
   }
+  if (env.DATABASE_URL) env.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
 
   console.log(
     `latchkey desktop-login bench: ${ROUNDS} x ${LOGINS} password logins at once over ${WORKSTATIONS} workstations, ${WARMUP} warm-up logins`,

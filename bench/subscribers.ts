@@ -163,7 +163,7 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return body.data ?? {};
 }
 
-type Env = { databaseUrl: string; redisUrl: string; kek: string; namespace: string };
+type Env = { databaseUrl: string; redisUrl: string; kek: string; deviceCookieKey: string; namespace: string };
 
 type Instance = {
   name: string;
@@ -233,6 +233,7 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
         REDIS_URL: env.redisUrl,
         LOG_LEVEL: "warn",
         KEY_ENCRYPTION_KEY: env.kek,
+        DEVICE_COOKIE_KEY: env.deviceCookieKey,
         ...(process.env.BENCH_DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE } : {}),
         // Long enough for the slowest N to open and approve.
         CHALLENGE_TTL_SECONDS: "600",
@@ -241,7 +242,6 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
         // The bench is one client at 127.0.0.1, one tenant and one phone.
         RATE_LIMIT_OVERRIDES: JSON.stringify({
           challengeStartPerIp: { points: 10_000_000, durationSeconds: 60 },
-          challengeStartPerTenant: { points: 10_000_000, durationSeconds: 60 },
           decisionPerDevice: { points: 1_000_000, durationSeconds: 60 },
           decisionPerUser: { points: 1_000_000, durationSeconds: 60 },
           emailCodePerIp: { points: 1_000_000, durationSeconds: 3600 },
@@ -815,6 +815,7 @@ async function main() {
     databaseUrl: found.databaseUrl,
     redisUrl: found.redisUrl,
     kek: randomBytes(32).toString("base64"),
+    deviceCookieKey: randomBytes(32).toString("base64"),
     // This run's rate-limit counters in Redis, apart from everything else using it.
     namespace: `bench-${randomBytes(6).toString("hex")}`,
   };

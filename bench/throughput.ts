@@ -244,6 +244,7 @@ async function main(): Promise<void> {
     } else {
       // PostgreSQL requires a key-encryption key; a throw-away one serves the tenants this run creates.
       apiEnv.KEY_ENCRYPTION_KEY ??= randomBytes(32).toString("base64");
+      apiEnv.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
     }
 
     console.log(`latchkey throughput bench: ${CONNECTIONS} connections, ${WARMUP} s warm-up + ${DURATION} s per server`);

@@ -15,12 +15,14 @@ import {
   ChallengeWaiters,
   SessionCache,
   SessionDeadlines,
-  LoginThrottle,
+  DeviceCookies,
+  SignInAdmission,
   systemClock,
   type Clock,
   PasswordHasher,
   PasswordVault,
   RateLimits,
+  ReplayGuard,
   TenantKeyring,
   limiterFactory,
   schema,
@@ -88,6 +90,23 @@ async function pseudonymKey(config: Config): Promise<string> {
   }
 }
 
+/**
+ * The key that signs browsers' device cookies: from DEVICE_COOKIE_KEY, or
+ * generated under DATA_DIR for the embedded default.
+ */
+async function deviceCookieKey(config: Config): Promise<Buffer> {
+  if (config.deviceCookieKey) return config.deviceCookieKey;
+  const dir = join(config.dataDir, "secrets");
+  const file = join(dir, "device-cookie.key");
+  try {
+    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
+  } catch {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeFile(file, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" }).catch(() => undefined);
+    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
+  }
+}
+
 export type BuildOptions = {
   /** Where log lines go (stdout by default); tests read them back. */
   logDestination?: { write(line: string): void };
@@ -136,8 +155,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
-    throttle: new LoginThrottle(limiter),
-    desktopThrottle: new LoginThrottle(limiter, "desktopLogin"),
+    replayGuard: new ReplayGuard(limiter),
+    signInAdmission: new SignInAdmission(limiter, "signIn"),
+    desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
+    deviceCookies: new DeviceCookies(await deviceCookieKey(config)),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
       ...config.rateLimitOverrides,

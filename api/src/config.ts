@@ -14,8 +14,8 @@ const list = z
   .string()
   .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
 
-/** base64 of exactly 32 random bytes, e.g. `openssl rand -base64 32`. */
-const keyEncryptionKey = z.string().transform((value, issue) => {
+/** A secret key: base64 of exactly 32 random bytes, e.g. `openssl rand -base64 32`. */
+const secretKey = z.string().transform((value, issue) => {
   const key = decodeKeyEncryptionKey(value);
   if (!key) {
     issue.addIssue({ code: "custom", message: "must be base64 of exactly 32 bytes (generate one with `openssl rand -base64 32`)" });
@@ -61,8 +61,9 @@ const env = z.object({
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
-  KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
+  KEY_ENCRYPTION_KEY: secretKey.optional(),
   KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
+  DEVICE_COOKIE_KEY: secretKey.optional(),
 });
 
 export type Config = {
@@ -94,6 +95,8 @@ export type Config = {
    * one is generated under DATA_DIR/secrets.
    */
   keyEncryptionKey: KeyEncryptionKey | undefined;
+  /** Signs browsers' device cookies; generated under DATA_DIR when unset (embedded database only). */
+  deviceCookieKey: Buffer | undefined;
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -121,6 +124,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         "KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_ID) to every instance.",
     );
   }
+  if (e.DATABASE_URL && !e.DEVICE_COOKIE_KEY) {
+    // A browser known to one instance must be known to all of them.
+    throw new Error(
+      "Invalid configuration: DEVICE_COOKIE_KEY is required when DATABASE_URL is set. Generate it once with " +
+        "`openssl rand -base64 32` and give the same DEVICE_COOKIE_KEY to every instance.",
+    );
+  }
   return {
     production: e.NODE_ENV === "production",
     development: e.NODE_ENV === "development",
@@ -145,11 +155,12 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? { id: e.KEY_ENCRYPTION_KEY_ID, key: e.KEY_ENCRYPTION_KEY } : undefined,
+    deviceCookieKey: e.DEVICE_COOKIE_KEY ? Buffer.from(e.DEVICE_COOKIE_KEY) : undefined,
   };
 }
 
 const keyRotationEnv = z.object({
-  NEW_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+  NEW_KEY_ENCRYPTION_KEY: secretKey,
   NEW_KEY_ENCRYPTION_KEY_ID: keyId,
 });
 

@@ -7,7 +7,10 @@ import {
   authenticateDevice,
   authenticateWorkstation,
   looksLikeWorkstationCredential,
+  reloadWorkstation,
+  DEVICE_COOKIE_LIFETIME_DAYS,
   type Context,
+  type DeviceCookieJar,
   type Services,
   type SessionCookie,
 } from "@latchkey/schema";
@@ -17,6 +20,8 @@ import type { YogaInitialContext } from "graphql-yoga";
 // other paths of the API origin, such as uploaded branding images, never see it.
 export const SESSION_COOKIE = "__Secure-latchkey_session";
 export const SESSION_COOKIE_PATH = "/graphql";
+/** The browser's device cookie: makes it a known client of the accounts that signed in on it. */
+export const DEVICE_COOKIE = "__Secure-latchkey_device";
 
 type CookieStore = {
   get(name: string): Promise<{ value: string } | undefined | null>;
@@ -48,6 +53,29 @@ export function cookieFrom(header: string | undefined, name = SESSION_COOKIE): s
   return null;
 }
 
+/** A WebSocket is given this long after its workstation credential was checked. */
+export const WORKSTATION_SOCKET_LIFETIME_MS = 24 * 3600_000;
+
+/**
+ * Workstation sockets, by their connection parameters (one object per
+ * connection): the credential is checked once, as it is single-use, and the
+ * connection then acts as that workstation until it is removed or a day has passed.
+ */
+const workstationSockets = new WeakMap<object, Promise<{ id: string; since: number } | null>>();
+
+async function socketWorkstation(services: Services, connection: object, token: string, ip: string) {
+  let checked = workstationSockets.get(connection);
+  if (!checked) {
+    const first = authenticateWorkstation(services, token, ip);
+    checked = first.then((workstation) => (workstation ? { id: workstation.id, since: Date.now() } : null));
+    workstationSockets.set(connection, checked);
+    return first;
+  }
+  const socket = await checked;
+  if (!socket || Date.now() - socket.since > WORKSTATION_SOCKET_LIFETIME_MS) return null;
+  return reloadWorkstation(services, socket.id, ip);
+}
+
 /** A WebSocket message cannot set a cookie. */
 const noCookie: SessionCookie = { set() {}, clear() {} };
 
@@ -69,7 +97,12 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
     const ip = clientIp(initial.req);
     // A bearer token is a workstation's signed credential (a JWT), a person's
     // session or, failing that, a phone's device token.
-    const workstation = token && looksLikeWorkstationCredential(token) ? await authenticateWorkstation(services, token, ip) : null;
+    const isCredential = token !== null && looksLikeWorkstationCredential(token);
+    const workstation = !token || !isCredential
+      ? null
+      : isWebSocket && initial.connectionParams
+        ? await socketWorkstation(services, initial.connectionParams, token, ip)
+        : await authenticateWorkstation(services, token, ip);
     const viewer = token && !workstation ? await authenticate(services, token) : null;
     const device = token && !workstation && !viewer ? await authenticateDevice(services, token) : null;
 
@@ -91,6 +124,28 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
       },
     };
 
+    const deviceCookieValue = isWebSocket
+      ? initial.originAllowed
+        ? cookieFrom(initial.req?.headers.cookie, DEVICE_COOKIE)
+        : null
+      : cookieFrom(request?.headers.get("cookie") ?? undefined, DEVICE_COOKIE);
+    const deviceCookie: DeviceCookieJar = {
+      value: deviceCookieValue,
+      set(value) {
+        if (isWebSocket) return;
+        void request?.cookieStore?.set({
+          name: DEVICE_COOKIE,
+          value,
+          expires: Date.now() + DEVICE_COOKIE_LIFETIME_DAYS * 24 * 3600_000,
+          path: SESSION_COOKIE_PATH,
+          domain: null,
+          secure: true,
+          httpOnly: true,
+          sameSite: "lax",
+        });
+      },
+    };
+
     return {
       ...services,
       request: {
@@ -101,6 +156,7 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
       device,
       workstation,
       cookie,
+      deviceCookie,
       access: new Access(services.db, viewer),
     };
   };

@@ -29,6 +29,7 @@ const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const TSX_CLI = join(repoRoot, "node_modules/tsx/dist/cli.mjs");
 const MAIN = join(repoRoot, "api/src/main.ts");
 const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
+const DEVICE_COOKIE_KEY = randomBytes(32).toString("base64");
 const RATE_LIMIT_NAMESPACE = `across-${randomBytes(6).toString("hex")}`;
 
 /** Well before the 5 s poll: an approval that arrives this fast came through pub/sub. */
@@ -144,6 +145,7 @@ class Instance {
         REDIS_URL: redisUrl,
         LOG_LEVEL: "warn",
         KEY_ENCRYPTION_KEY,
+        DEVICE_COOKIE_KEY,
         // Both instances share this run's counters in Redis (default budgets), apart from other runs and files.
         RATE_LIMIT_NAMESPACE,
       },

@@ -2,7 +2,7 @@
 // real graphql-ws client waiting on the other, the real API between them.
 import { Authenticator, AuthenticatorError } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Api, subscribe } from "./harness.ts";
+import { Api, setCookieLine, subscribe } from "./harness.ts";
 import { seed, type MspSeed } from "./seed.ts";
 
 let api: Api;
@@ -102,13 +102,25 @@ describe("authenticator enrollment", () => {
     expect(JSON.stringify(rows)).not.toContain(code);
   });
 
-  it("refuses to link a phone that verified another address", async () => {
+  it("refuses to link a phone that verified another address, which cannot even claim the code", async () => {
     const alice = await msp.technician();
     const bob = await msp.technician();
     const phone = await enrolledPhone(api, alice.email);
     const { startDeviceOnboarding } = await api.gql(ONBOARD, { userId: bob.id }, { token: msp.token });
-    await expectCode(phone.onboard(startDeviceOnboarding.qrPayload), "FORBIDDEN");
+    await expectCode(phone.onboard(startDeviceOnboarding.qrPayload), "NOT_FOUND");
     expect((await api.db.authenticator.findUniqueOrThrow({ where: { id: phone.deviceId! } })).userId).toBeNull();
+    expect((await api.db.challenge.findUniqueOrThrow({ where: { id: startDeviceOnboarding.challenge.id } })).status).toBe("PENDING");
+  });
+
+  it("lets no phone of another tenant claim an onboarding code, so the user's own phone still can", async () => {
+    const user = await msp.technician();
+    const stranger = await seed(api).msp();
+    const strangerPhone = await phoneFor(api, stranger.token, { id: stranger.adminId, email: stranger.adminEmail });
+    const { startDeviceOnboarding } = await api.gql(ONBOARD, { userId: user.id }, { token: msp.token });
+    await expectCode(strangerPhone.scan(startDeviceOnboarding.qrPayload), "NOT_FOUND");
+    const own = await enrolledPhone(api, user.email);
+    const { authenticator } = await own.onboard(startDeviceOnboarding.qrPayload);
+    expect((await api.db.authenticator.findUniqueOrThrow({ where: { id: authenticator.id } })).userId).toBe(user.id);
   });
 
   it("lets an admin revoke a user's phone, and an outsider not", async () => {
@@ -206,7 +218,7 @@ describe("portal login by QR", () => {
     await phone.approve(started.qrPayload);
     const { response, body } = await api.request(REDEEM, { id: started.challenge.id, secret: started.redeemSecret, delivery: "COOKIE" });
     expect(body.data!.redeemChallenge.token).toBeNull();
-    expect(response.headers.get("set-cookie")).toMatch(/^__Secure-latchkey_session=.*HttpOnly/i);
+    expect(setCookieLine(response)).toMatch(/^__Secure-latchkey_session=.*HttpOnly/i);
   });
 
   it("ends DENIED when the phone denies, and cannot be redeemed", async () => {

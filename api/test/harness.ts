@@ -60,6 +60,7 @@ export class Api {
       // generates one under this test's DATA_DIR.
       KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY,
       KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID,
+      DEVICE_COOKIE_KEY: process.env.DEVICE_COOKIE_KEY,
       NODE_ENV: "test",
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
@@ -77,6 +78,8 @@ export class Api {
       settings.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
       settings.KEY_ENCRYPTION_KEY_ID = `test-${randomBytes(6).toString("hex")}`;
     }
+    // The same for the other secrets PostgreSQL deployments must be given.
+    if (settings.DATABASE_URL) settings.DEVICE_COOKIE_KEY ||= randomBytes(32).toString("base64");
     const config = loadConfig(settings);
     const queries: string[] = [];
     const app = await buildApp(config, {
@@ -216,6 +219,11 @@ export async function postGraphql<T = Record<string, any>>(
     ...(options.timeoutMs ? { signal: AbortSignal.timeout(options.timeoutMs) } : {}),
   });
   return { response, body: (await response.json()) as GqlResult<T> };
+}
+
+/** The Set-Cookie line of the cookie `name` in a response (it may set several). */
+export function setCookieLine(response: Response, name = "__Secure-latchkey_session"): string {
+  return response.headers.getSetCookie().find((line) => line.startsWith(`${name}=`)) ?? "";
 }
 
 /** Emails an API wrote to `dataDir`/outbox, oldest first, as raw text. */

@@ -154,6 +154,7 @@ describe.runIf(concurrent && process.env.REDIS_URL)("revocation racing lookups o
       ...LONG_SESSIONS,
       KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
       KEY_ENCRYPTION_KEY_ID: `race-${randomBytes(4).toString("hex")}`,
+      DEVICE_COOKIE_KEY: randomBytes(32).toString("base64"),
       RATE_LIMIT_NAMESPACE: `race-${randomBytes(6).toString("hex")}`,
     };
     [a, b] = await Promise.all([Api.start(env, { clock }), Api.start(env, { clock })]);

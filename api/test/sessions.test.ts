@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Api, subscribe } from "./harness.ts";
+import { Api, setCookieLine, subscribe } from "./harness.ts";
 import { PASSWORD, seed } from "./seed.ts";
 
 let api: Api;
@@ -171,7 +171,7 @@ describe("sessions", () => {
     const msp = await seed(api).msp();
     const { response, body } = await api.request(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" } });
     expect(body.data!.logIn.token).toBeNull();
-    const setCookie = response.headers.get("set-cookie") ?? "";
+    const setCookie = setCookieLine(response);
     expect(setCookie).toMatch(/^__Secure-latchkey_session=[A-Za-z0-9_-]{43};/);
     expect(setCookie).toMatch(/HttpOnly/i);
     expect(setCookie).toMatch(/Secure/i);
@@ -185,7 +185,7 @@ describe("sessions", () => {
   it("refuses a cookie-authenticated request that could be forged cross-site", async () => {
     const msp = await seed(api).msp();
     const { response } = await api.request(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" } });
-    const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+    const cookie = setCookieLine(response).split(";")[0]!;
     // A form post or an image tag is a "simple" request: no preflight protects it.
     const forged = await fetch(`${api.url}/graphql?query=${encodeURIComponent("{ viewer { user { id } } }")}`, { headers: { cookie } });
     expect(forged.status).toBe(403);
@@ -287,7 +287,7 @@ describe("operation limits", () => {
 describe("WebSocket sessions", () => {
   async function cookieFor(msp: { slug: string; adminEmail: string }) {
     const { response } = await api.request(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" } });
-    return (response.headers.get("set-cookie") ?? "").split(";")[0]!;
+    return setCookieLine(response).split(";")[0]!;
   }
   const FEED = `subscription($id: ID!) { auditEventAdded(tenantId: $id) { action } }`;
 

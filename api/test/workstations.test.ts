@@ -4,6 +4,8 @@
 // account instruction, login events live and as history, and tenant isolation
 // for every id-taking operation.
 import { Authenticator } from "@latchkey/mobile";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, subscribe } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
@@ -37,7 +39,7 @@ const REDEEM = `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(
 const REPORT = `mutation($input: ReportAccountResultInput!) { reportAccountResult(input: $input) { __typename
   ... on ReportAccountResultPayload { loginEvent { id accountOutcome accountDetail } } ... on Error { code } } }`;
 const HISTORY = `query($tenantId: ID!) { loginEvents(tenantId: $tenantId, first: 50) { totalCount edges { node {
-  id username method outcome reason accountOutcome workstationId workstationName user { id } } } } }`;
+  id username loginPseudonym method outcome reason accountOutcome workstationId workstationName user { id } } } } }`;
 const FEED = `subscription($tenantId: ID!) { loginEvents(tenantId: $tenantId) { id username outcome reason accountOutcome } }`;
 
 type World = { msp: MspSeed; customer: CustomerSeed };
@@ -182,6 +184,39 @@ describe("install tokens and enrollment", () => {
     }
   });
 
+  it("accepts each credential once: a copy replayed is refused", async () => {
+    const keys = await approvedWorkstation(w);
+    const credential = await keys.credential();
+    expect((await api.gql(CONFIG, {}, { token: credential })).desktopConfig.workstation.id).toBe(keys.workstationId);
+    const { body } = await api.request(CONFIG, {}, { token: credential });
+    expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    expect(api.logs.some((line) => line.includes("workstation credential replayed") && line.includes(keys.workstationId))).toBe(true);
+    // The next request, with a fresh credential, is the workstation again.
+    expect((await asWorkstation(keys, CONFIG)).desktopConfig.workstation.id).toBe(keys.workstationId);
+  });
+
+  it("checks a socket's credential once: the connection then serves every operation", async () => {
+    const keys = await approvedWorkstation(w);
+    // One connection held open throughout (a lazy client would reconnect, with a new credential, per operation).
+    const socket = createClient({
+      url: `${api.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${await keys.credential()}` },
+    });
+    const ask = () =>
+      new Promise<Record<string, any>>((resolve, reject) => {
+        let result: Record<string, any> = {};
+        socket.subscribe({ query: CONFIG }, { next: (value) => void (result = value), error: reject, complete: () => resolve(result) });
+      });
+    for (let i = 0; i < 3; i += 1) {
+      const answer = await ask();
+      expect(answer.data?.desktopConfig.workstation.id, `operation ${i}`).toBe(keys.workstationId);
+    }
+    await socket.dispose();
+  });
+
   it("lets admins rename and remove a workstation; a removed workstation's credential stops at once", async () => {
     const keys = await approvedWorkstation(w);
     const { renameWorkstation } = await api.gql(RENAME, { input: { id: keys.workstationId, name: "Reception" } }, { token: w.msp.token });
@@ -198,9 +233,9 @@ describe("install tokens and enrollment", () => {
 
     const { removeWorkstation } = await api.gql(REMOVE, { id: keys.workstationId }, { token: w.msp.token });
     expect(removeWorkstation.workstationId).toBe(keys.workstationId);
-    const { body } = await api.request(CONFIG, {}, { token: credential });
+    const { body } = await api.request(CONFIG, {}, { token: await keys.credential() });
     expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const login = await api.request(LOGIN, { input: { username: "anyone", password: PASSWORD } }, { token: credential });
+    const login = await api.request(LOGIN, { input: { username: "anyone", password: PASSWORD } }, { token: await keys.credential() });
     expect(login.body.data?.desktopLogin).toMatchObject({ __typename: "UnauthenticatedError" });
   });
 });
@@ -269,29 +304,58 @@ describe("password login", () => {
 
     const events = await history(w);
     expect(events.find((e) => e.username === user.username && e.reason === "WRONG_PASSWORD")).toMatchObject({ outcome: "FAILED", method: "PASSWORD", user: { id: user.id } });
-    expect(events.find((e) => e.username === "nobody-here")).toMatchObject({ outcome: "FAILED", reason: "UNKNOWN_USER", user: null });
+    // What was typed for an unknown user is not kept: it may be a password typed in the wrong box.
+    const stranger = events.find((e) => e.username === null);
+    expect(stranger).toMatchObject({ outcome: "FAILED", reason: "UNKNOWN_USER", user: null, loginPseudonym: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(JSON.stringify(await api.db.loginEvent.findMany({ where: { tenantId: w.customer.id } }))).not.toContain("nobody-here");
     expect(events.find((e) => e.username === disabled.username)).toMatchObject({ outcome: "FAILED", reason: "ACCOUNT_DISABLED" });
+
+    // The workstation itself learns no more than its screen showed: a wrong password and an unknown user read alike.
+    const { workstationLoginEvents } = await asWorkstation(keys, `{ workstationLoginEvents(first: 10) { username reason } }`);
+    const reasons = workstationLoginEvents.map((e: { reason: string | null }) => e.reason);
+    expect(reasons).toContain("INVALID_CREDENTIALS");
+    expect(reasons).not.toContain("UNKNOWN_USER");
+    expect(reasons).not.toContain("WRONG_PASSWORD");
   });
 
-  it("locks an account after repeated wrong passwords, and it unlocks when the time is up", async () => {
+  it("refuses a typed name with control, invisible or direction characters before recording anything", async () => {
+    const before = (await history(w)).length;
+    for (const username of ["bob\u0000", "admin\u202Eexe.txt", "zero\u200Bwidth", "line\nbreak"]) {
+      const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username, password: PASSWORD } });
+      expect(desktopLogin.__typename, JSON.stringify(username)).toBe("ValidationError");
+    }
+    expect((await history(w)).length).toBe(before);
+  });
+
+  it("locks an account only for the workstations that guessed wrong; its own workstation and an admin's unlock get it back", async () => {
     const user = await w.customer.user();
-    // Several workstations, so the per-workstation throttle is not what stops them.
-    const stations = [keys, await approvedWorkstation(w), await approvedWorkstation(w)];
+    const guessers = [await approvedWorkstation(w), await approvedWorkstation(w), await approvedWorkstation(w)];
     let last: Record<string, any> = {};
     for (let attempt = 0; attempt < 12 && last.__typename !== "AccountLockedError"; attempt += 1) {
-      const station = stations[attempt % stations.length]!;
+      const station = guessers[attempt % guessers.length]!;
       last = (await asWorkstation(station, LOGIN, { input: { username: user.username, password: `wrong-${attempt}-password` } })).desktopLogin;
-      if (last.__typename === "RateLimitedError") break;
     }
     expect(last.__typename).toBe("AccountLockedError");
     expect(new Date(last.unlocksAt).getTime()).toBeGreaterThan(Date.now());
-    // Locked even with the right password.
-    const right = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    // Locked for the guessers even with the right password...
+    const right = await asWorkstation(guessers[0]!, LOGIN, { input: { username: user.username, password: PASSWORD } });
     expect(right.desktopLogin.code).toBe("ACCOUNT_LOCKED");
     expect((await history(w)).some((e) => e.username === user.username && e.reason === "ACCOUNT_LOCKED")).toBe(true);
+    // ...but not for a workstation that never failed for this account.
+    const own = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    expect(own.desktopLogin.__typename).toBe("DesktopLoginPayload");
 
-    await api.db.user.update({ where: { id: user.id }, data: { lockedUntil: new Date(Date.now() - 1000) } });
-    const after = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const USER = `query($id: ID!) { user(id: $id) { locked lockedAt lockedUntil } }`;
+    const { user: seen } = await api.gql(USER, { id: user.id }, { token: w.msp.token });
+    expect(seen.locked).toBe(true);
+    expect(new Date(seen.lockedUntil).getTime()).toBeGreaterThan(new Date(seen.lockedAt).getTime());
+    const { unlockUser } = await api.gql(
+      `mutation($id: ID!) { unlockUser(input: { userId: $id }) { __typename ... on UnlockUserPayload { user { locked lockedUntil } } } }`,
+      { id: user.id },
+      { token: w.msp.token },
+    );
+    expect(unlockUser.user).toEqual({ locked: false, lockedUntil: null });
+    const after = await asWorkstation(guessers[1]!, LOGIN, { input: { username: user.username, password: PASSWORD } });
     expect(after.desktopLogin.__typename).toBe("DesktopLoginPayload");
   });
 

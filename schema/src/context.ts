@@ -7,7 +7,10 @@ import type { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 import type { AppPubSub } from "./pubsub.ts";
 import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
-import type { LoginThrottle, RateLimits } from "./security/throttle.ts";
+import type { DeviceCookies } from "./security/device-cookie.ts";
+import type { ReplayGuard } from "./security/replay-guard.ts";
+import type { SignInAdmission } from "./security/sign-in-admission.ts";
+import type { RateLimits } from "./security/throttle.ts";
 
 /** Settings the schema needs; read and validated once by the API's config. */
 export type SchemaConfig = {
@@ -47,10 +50,15 @@ export type Services = {
   passwords: PasswordHasher;
   /** Customer directory passwords kept reversibly under per-tenant data keys. */
   vault: PasswordVault;
-  throttle: LoginThrottle;
-  /** Desktop logins: per account and per workstation. */
-  desktopThrottle: LoginThrottle;
+  /** Who may try a password in the portal (and for a password change), decided before it is checked. */
+  signInAdmission: SignInAdmission;
+  /** The same for passwords typed at a workstation's login screen. */
+  desktopAdmission: SignInAdmission;
+  /** Signs and checks the browsers' device cookies. */
+  deviceCookies: DeviceCookies;
   limits: RateLimits;
+  /** Remembers single-use credentials (workstation credentials' jti). */
+  replayGuard: ReplayGuard;
   log: Logger;
 };
 
@@ -77,6 +85,12 @@ export type RequestInfo = { ip: string; userAgent: string | null };
 export type SessionCookie = {
   set(token: string, expiresAt: Date): void;
   clear(): void;
+};
+
+/** The browser's device cookie, as sent with the request; set() replaces it (HTTP only). */
+export type DeviceCookieJar = {
+  readonly value: string | null;
+  set(value: string): void;
 };
 
 /** A mobile authenticator calling with its device token. */
@@ -106,5 +120,6 @@ export type Context = Services & {
   device: DeviceViewer | null;
   workstation: WorkstationViewer | null;
   cookie: SessionCookie;
+  deviceCookie: DeviceCookieJar;
   access: Access;
 };

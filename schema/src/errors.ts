@@ -81,9 +81,18 @@ export class AccountDisabledError extends AppError {
   }
 }
 
+/**
+ * Too many wrong passwords from unrecognised clients: the account is locked for
+ * them until `unlocksAt` (or an admin unlocks it). Clients it signed in on
+ * before, and sign-in with the phone, still work.
+ */
 export class AccountLockedError extends AppError {
   constructor(readonly unlocksAt: Date) {
-    super(`This account is locked after too many wrong passwords; try again after ${unlocksAt.toISOString()}`, "ACCOUNT_LOCKED");
+    super(
+      `Too many wrong passwords from unrecognised devices: this account is locked for them until ${unlocksAt.toISOString()}. ` +
+        "Sign in with your phone or from a device you used before, or ask an administrator to unlock it",
+      "ACCOUNT_LOCKED",
+    );
   }
 }
 

@@ -36,7 +36,7 @@ export { SessionCache } from "./modules/session/session-cache.ts";
 export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
-export type { Context, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
+export type { Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export {
@@ -52,10 +52,13 @@ export {
   type RewrapReport,
 } from "./security/key-hierarchy.ts";
 export { PasswordVault, decryptPassword, encryptPassword, passwordAssociatedData } from "./security/password-vault.ts";
-export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.ts";
+export { RateLimits, limiterFactory } from "./security/throttle.ts";
+export { SignInAdmission, SIGN_IN_BUDGETS } from "./security/sign-in-admission.ts";
+export { DeviceCookies, DEVICE_COOKIE_LIFETIME_DAYS } from "./security/device-cookie.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
-export { authenticateWorkstation } from "./modules/workstation/workstation.service.ts";
+export { authenticateWorkstation, reloadWorkstation } from "./modules/workstation/workstation.service.ts";
+export { ReplayGuard } from "./security/replay-guard.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
 export type { DeviceViewer, Mail, Mailer } from "./context.ts";

@@ -61,14 +61,14 @@ describe("verifyWorkstationCredential", () => {
   it.each(["ED25519", "P256"] as const)("accepts a fresh %s credential and returns its workstation", async (algorithm) => {
     const workstation = enrolled(algorithm);
     const { lookup, asked } = directory(workstation);
-    expect(await verifyWorkstationCredential(await mint(workstation), lookup)).toBe(workstation.id);
+    expect(await verifyWorkstationCredential(await mint(workstation), lookup)).toMatchObject({ workstationId: workstation.id });
     expect(asked).toEqual([workstation.id]);
   });
 
   it("accepts a credential that expired within the 60 s clock tolerance", async () => {
     const workstation = enrolled("ED25519");
     const token = await mint(workstation, { iat: now() - 150, exp: now() - 30 });
-    expect(await verifyWorkstationCredential(token, directory(workstation).lookup)).toBe(workstation.id);
+    expect(await verifyWorkstationCredential(token, directory(workstation).lookup)).toMatchObject({ workstationId: workstation.id });
   });
 
   it("refuses a credential signed by another key", async () => {
@@ -87,9 +87,29 @@ describe("verifyWorkstationCredential", () => {
   it("refuses a credential that gives itself more than 300 s", async () => {
     const workstation = enrolled("ED25519");
     const { lookup } = directory(workstation);
-    expect(await verifyWorkstationCredential(await mint(workstation, { exp: now() + 300 }), lookup)).toBe(workstation.id);
-    expect(await verifyWorkstationCredential(await mint(workstation, { exp: now() + 301 }), lookup)).toBeNull();
+    const iat = now() - 100;
+    expect(await verifyWorkstationCredential(await mint(workstation, { iat, exp: iat + 300 }), lookup)).not.toBeNull();
+    expect(await verifyWorkstationCredential(await mint(workstation, { iat, exp: iat + 301 }), lookup)).toBeNull();
     expect(await verifyWorkstationCredential(await mint(workstation, { exp: now() + 86_400 }), lookup)).toBeNull();
+  });
+
+  it("is accepted for 300 s of the server's own time at most, whatever clock its agent keeps", async () => {
+    const workstation = enrolled("ED25519");
+    const { lookup } = directory(workstation);
+    // An agent whose clock runs a minute ahead signs iat and exp a minute late.
+    const iat = now() + 60;
+    const exp = iat + 300;
+    const token = await mint(workstation, { iat, exp, jti: "window" });
+    const at = (serverSeconds: number) => verifyWorkstationCredential(token, lookup, serverSeconds);
+    expect(await at(exp - 241)).toBeNull();
+    expect(await at(exp - 240)).toEqual({ workstationId: workstation.id, jti: "window", exp });
+    expect(await at(exp + 59)).not.toBeNull();
+    expect(await at(exp + 60)).toBeNull();
+  });
+
+  it("refuses an overlong jti", async () => {
+    const workstation = enrolled("ED25519");
+    expect(await verifyWorkstationCredential(await mint(workstation, { jti: "j".repeat(65) }), directory(workstation).lookup)).toBeNull();
   });
 
   it("refuses a credential issued in the future, which would stretch its life", async () => {

@@ -236,7 +236,7 @@ function describeEvent(event: LoginEventRecord): string {
     event.createdAt,
     event.method,
     event.outcome === "FAILED" ? `FAILED (${event.reason ?? "unknown"})` : "SUCCEEDED",
-    printable(event.username),
+    event.username === null ? "(unknown user)" : printable(event.username),
     event.accountOutcome ? `account: ${event.accountOutcome}${event.accountDetail ? ` (${printable(event.accountDetail)})` : ""}` : null,
     event.ip ? `from ${event.ip}` : null,
   ];

@@ -52,7 +52,8 @@ export interface WorkstationRecord {
 /** The GraphQL `LoginEvent`, as the agent selects it. */
 export interface LoginEventRecord {
   id: string;
-  username: string;
+  /** The directory user's username; null for a login that matched no user. */
+  username: string | null;
   workstationId: string | null;
   workstationName: string | null;
   method: "PASSWORD" | "QR";

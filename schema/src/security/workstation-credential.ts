@@ -5,7 +5,10 @@
 //
 //   header  { alg: "EdDSA" | "ES256", typ: "JWT" }
 //   claims  { iss: <workstation id>, sub: <workstation id>, aud: "latchkey", iat, exp, jti }
-//           exp - iat <= 300 s; exp checked with 60 s of clock tolerance
+//           exp - iat <= 300 s; by the server's clock a credential is accepted
+//           only from 240 s before its exp until 60 s after it (300 s in all, with
+//           room for an agent's clock being a minute off either way), and each
+//           jti only once (see ReplayGuard)
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { decodeJwt, decodeProtectedHeader, jwtVerify } from "jose";
 import { isUuid } from "../validation.ts";
@@ -14,6 +17,11 @@ export const WORKSTATION_CREDENTIAL_AUDIENCE = "latchkey";
 /** The longest lifetime (exp - iat) a workstation may give its credential. */
 export const MAX_CREDENTIAL_LIFETIME_SECONDS = 300;
 export const CREDENTIAL_CLOCK_TOLERANCE_SECONDS = 60;
+/** Longest accepted jti: the agent sends 22 characters (16 random bytes). */
+const MAX_JTI_LENGTH = 64;
+
+/** A credential that passed every check: who signed it, and what its single use is remembered by. */
+export type VerifiedCredential = { workstationId: string; jti: string; exp: number };
 
 export type SigningAlgorithm = "ED25519" | "P256";
 export type KeyAgreementAlgorithm = "X25519" | "P256";
@@ -49,8 +57,8 @@ export function looksLikeWorkstationCredential(token: string): boolean {
 }
 
 /**
- * The id of the workstation that signed `jwt`, or null for anything that is not
- * a valid, current credential of an enrolled workstation. `sub` is read
+ * The workstation that signed `jwt`, or null for anything that is not a valid,
+ * current credential of an enrolled workstation. `sub` is read
  * unverified only to find the workstation; `lookup` returns its enrolled
  * signing key (null when there is no such workstation), and the signature,
  * audience, issuer, expiry and lifetime are then checked against it. Never
@@ -59,7 +67,8 @@ export function looksLikeWorkstationCredential(token: string): boolean {
 export async function verifyWorkstationCredential(
   jwt: string,
   lookup: (workstationId: string) => Promise<WorkstationSigningKey | null>,
-): Promise<string | null> {
+  nowSeconds = Math.floor(Date.now() / 1000),
+): Promise<VerifiedCredential | null> {
   if (!looksLikeWorkstationCredential(jwt)) return null;
   let workstationId: unknown;
   try {
@@ -82,14 +91,17 @@ export async function verifyWorkstationCredential(
       issuer: workstationId,
       subject: workstationId,
       clockTolerance: CREDENTIAL_CLOCK_TOLERANCE_SECONDS,
+      currentDate: new Date(nowSeconds * 1000),
       // Requires iat and refuses one in the future (beyond the tolerance).
       maxTokenAge: MAX_CREDENTIAL_LIFETIME_SECONDS,
       requiredClaims: ["exp", "iat", "jti"],
     });
-    // A stolen credential is useful for minutes at most, whatever exp its signer chose.
     if (typeof payload.exp !== "number" || typeof payload.iat !== "number") return null;
+    if (typeof payload.jti !== "string" || payload.jti.length === 0 || payload.jti.length > MAX_JTI_LENGTH) return null;
     if (payload.exp - payload.iat > MAX_CREDENTIAL_LIFETIME_SECONDS) return null;
-    return workstationId;
+    // Whatever iat and exp its signer chose, the server accepts it for 300 s of its own time at most.
+    if (payload.exp - nowSeconds > MAX_CREDENTIAL_LIFETIME_SECONDS - CREDENTIAL_CLOCK_TOLERANCE_SECONDS) return null;
+    return { workstationId, jti: payload.jti, exp: payload.exp };
   } catch {
     return null;
   }

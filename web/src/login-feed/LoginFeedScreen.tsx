@@ -11,6 +11,7 @@ export const LoginEventFields = graphql(`
   fragment LoginEventFields on LoginEvent {
     id
     username
+    loginPseudonym
     workstationId
     workstationName
     method
@@ -22,6 +23,20 @@ export const LoginEventFields = graphql(`
     createdAt
   }
 `);
+
+/**
+ * A directory user by username; a login that matched nobody only as "Unknown
+ * user" with a short pseudonym, so repeated attempts can be told apart (what
+ * was typed is not kept: it may have been a password).
+ */
+function LoginName({ event }: { event: Pick<LoginEventFieldsFragment, "username" | "loginPseudonym"> }) {
+  if (event.username) return <code>{event.username}</code>;
+  return (
+    <span className="muted">
+      Unknown user{event.loginPseudonym ? <> <code title="The same for repeated attempts with the same login">#{event.loginPseudonym.slice(0, 8)}</code></> : null}
+    </span>
+  );
+}
 
 const LoginHistoryQuery = graphql(`
   query LoginHistory($tenantId: ID!, $first: Int!) {
@@ -150,7 +165,7 @@ function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: str
                     <time dateTime={event.createdAt}>{time.format(new Date(event.createdAt))}</time>
                   </td>
                   <th scope="row">
-                    <code>{event.username}</code>
+                    <LoginName event={event} />
                   </th>
                   <td>{event.workstationName ?? "—"}</td>
                   <td>{event.method === "QR" ? "Phone (QR)" : "Password"}</td>
@@ -189,7 +204,7 @@ function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: str
       </div>
       {/* Says each pushed login once, without reading the whole table again. */}
       <p className="visually-hidden" role="status">
-        {newest ? `New login: ${newest.username} on ${newest.workstationName ?? "a workstation"}, ${newest.outcome === "SUCCEEDED" ? "succeeded" : "failed"}.` : ""}
+        {newest ? `New login: ${newest.username ?? "unknown user"} on ${newest.workstationName ?? "a workstation"}, ${newest.outcome === "SUCCEEDED" ? "succeeded" : "failed"}.` : ""}
       </p>
       {body}
     </section>

@@ -13,6 +13,7 @@ import { isUuid } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { recordFailedLogin } from "../login-event/login-event.service.ts";
 import { deliverSession, startSession, type TokenDelivery } from "../session/session.service.ts";
+import { rememberDevice } from "../session/sign-in.ts";
 import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
 
@@ -97,7 +98,8 @@ export async function startPortalLogin(ctx: Context, input: { tenant?: string | 
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   const tenant = await ctx.db.tenant.findUnique({ where: { slug }, select: { id: true } });
   if (!tenant) throw new NotFoundError("Tenant");
-  await ctx.limits.consume("challengeStartPerTenant", tenant.id);
+  // No budget per tenant: one that strangers could spend would let them stop
+  // everyone of that tenant from showing a code. Each address has its own.
   return createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
     tenantId: tenant.id,
     kind: "PORTAL_LOGIN",
@@ -145,6 +147,14 @@ export async function mayApprove(db: Db, userId: string, tenantId: string, kind:
   return customer !== null;
 }
 
+/** Whether this phone proved an address of the user an onboarding code is for, and is not someone else's. */
+export async function mayOnboard(db: Db, device: { userId: string | null; verifiedEmail: string }, targetUserId: string | null) {
+  if (!targetUserId || (device.userId && device.userId !== targetUserId)) return false;
+  const user = await db.user.findUnique({ where: { id: targetUserId }, select: { emailKey: true, personalEmail: true, status: true } });
+  if (!user || user.status !== "ACTIVE") return false;
+  return device.verifiedEmail === user.emailKey || device.verifiedEmail === user.personalEmail?.toLowerCase();
+}
+
 /** Loads the challenge a QR payload names and proves the scanner saw its secret. */
 async function challengeFromQr(ctx: Context, qrPayload: string) {
   const parsed = parseQrPayload(qrPayload);
@@ -158,7 +168,9 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
   const device = requireDevice(ctx);
   const challenge = await challengeFromQr(ctx, qrPayload);
   if (challenge.kind === "DEVICE_ONBOARDING") {
-    // Any enrolled phone may look at an onboarding code; onboardDevice checks the email.
+    // Only a phone that proved one of the user's own addresses may claim the
+    // code; any other phone (of any tenant) would only spoil it for them.
+    if (!(await mayOnboard(ctx.db, device, challenge.targetUserId))) throw new NotFoundError("Challenge");
   } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) {
     // Indistinguishable from a code that does not exist.
     throw new NotFoundError("Challenge");
@@ -283,6 +295,8 @@ export async function redeemChallenge(ctx: Context, id: string, redeemSecret: st
   if (!result) throw new ConflictError("This approval was already used or has expired");
   publishAudit(ctx, [result.event]);
   publishChallenge(ctx, challenge.id);
+  // Approved on the phone: this browser is known to the user from now on.
+  rememberDevice(ctx, result.userId);
   const token = deliverSession(ctx, result.started, delivery);
   return { token, userId: result.userId, tenantId: challenge.tenantId };
 }

@@ -24,14 +24,14 @@ import { createChallenge, publishChallenge, readChallenge, sameHash } from "../c
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishLoginEvent, recordFailedLogin, recordLoginEvent } from "../login-event/login-event.service.ts";
+import { recordLock } from "../session/sign-in.ts";
+import { unknownAccount } from "../../security/sign-in-admission.ts";
 
-/** Consecutive wrong passwords before an account is locked, and for how long. */
-export const LOCKOUT_AFTER = 10;
-export const LOCKOUT_MINUTES = 15;
 /** How long an account instruction may be acted on. */
 const INSTRUCTION_TTL_MS = 2 * 60_000;
 
-type Attempt = { tenantId: string; username: string; userId: string | null; method: LoginMethod };
+/** A known user by their directory username; an unknown login only by a keyed hash of it (it may be a mistyped password). */
+type Attempt = { tenantId: string; username: string | null; loginPseudonym?: string | null; userId: string | null; method: LoginMethod };
 
 function refuse(ctx: Context, workstation: WorkstationViewer, attempt: Attempt, reason: DesktopRefusal): Promise<never> {
   return failed(ctx, workstation, attempt, reason, new DesktopLoginRefusedError(reason));
@@ -97,8 +97,14 @@ async function succeeded(ctx: Context, workstation: WorkstationViewer, user: Use
 }
 
 const desktopLoginInput = z.object({
-  // What Windows accepts as a user name, or the user's email (UPN).
-  username: z.string().trim().min(1, "Required").max(254, "Too long"),
+  // What Windows accepts as a user name, or the user's email (UPN); nothing
+  // invisible or that reorders text, so what is typed cannot disguise itself.
+  username: z
+    .string()
+    .trim()
+    .min(1, "Required")
+    .max(254, "Too long")
+    .refine((value) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), "Control, invisible and direction characters are not allowed"),
   // Length is checked before hashing so a 10 kB "password" costs nothing.
   password: z.string().min(1, "Required").max(1024, "Too long"),
 });
@@ -106,40 +112,38 @@ const desktopLoginInput = z.object({
 export async function desktopLogin(ctx: Context, input: z.input<typeof desktopLoginInput>) {
   const workstation = requireWorkstation(ctx);
   const data = parseInput(desktopLoginInput, input);
+  // Every attempt costs the workstation, refused ones too, so none can flood the tenant's feed.
+  await ctx.limits.consume("desktopAttemptPerWorkstation", workstation.id);
   const loginKey = data.username.includes("@") ? emailKey(data.username) : usernameKey(data.username);
-  const attempt: Attempt = { tenantId: workstation.tenantId, username: data.username, userId: null, method: "PASSWORD" };
-  await checkAllowed(ctx, workstation, attempt);
-
-  // Per account (across workstations) and per workstation (across accounts).
-  const account = `${workstation.tenantId}/${loginKey}`;
-  try {
-    await ctx.desktopThrottle.check(account, workstation.id);
-  } catch (error) {
-    return failed(ctx, workstation, attempt, "RATE_LIMITED", error as Error);
-  }
-
   const user = await ctx.db.user.findFirst({
     where: { tenantId: workstation.tenantId, OR: [{ usernameKey: loginKey }, { emailKey: loginKey }] },
     include: { tenant: { select: { kind: true } } },
   });
-  if (user) attempt.userId = user.id;
-  if (user?.lockedUntil && user.lockedUntil.getTime() > Date.now()) {
-    return failed(ctx, workstation, attempt, "ACCOUNT_LOCKED", new AccountLockedError(user.lockedUntil));
+  const account = user ? user.id : unknownAccount(workstation.tenantId, loginKey);
+  const attempt: Attempt = user
+    ? { tenantId: workstation.tenantId, username: user.username, userId: user.id, method: "PASSWORD" }
+    : { tenantId: workstation.tenantId, username: null, loginPseudonym: ctx.config.pseudonymize(account), userId: null, method: "PASSWORD" };
+  await checkAllowed(ctx, workstation, attempt);
+
+  // Admitted or not before the password is looked at: this workstation's own
+  // failures slow it, never another workstation's.
+  const client = { kind: "workstation", id: workstation.id } as const;
+  try {
+    await ctx.desktopAdmission.admit(account, client);
+  } catch (error) {
+    return failed(ctx, workstation, attempt, error instanceof AccountLockedError ? "ACCOUNT_LOCKED" : "RATE_LIMITED", error as Error);
   }
   // Unknown users cost a hash too, so timing does not tell them apart.
   const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
   if (!user || !user.passwordHash || !valid) {
-    await ctx.desktopThrottle.recordFailure(account, workstation.id);
-    const locked = user && user.passwordHash ? await countFailure(ctx, user.id) : null;
+    const { locked } = await ctx.desktopAdmission.failed(account, client);
+    if (user && locked) await recordLock(ctx, user, locked);
     const reason = !user ? "UNKNOWN_USER" : !user.passwordHash ? "NO_PASSWORD" : "WRONG_PASSWORD";
-    return failed(ctx, workstation, attempt, locked ? "WRONG_PASSWORD_LOCKED" : reason, new InvalidCredentialsError());
+    return failed(ctx, workstation, attempt, reason, new InvalidCredentialsError());
   }
   if (user.status !== "ACTIVE") return failed(ctx, workstation, attempt, "ACCOUNT_DISABLED", new AccountDisabledError());
 
-  await ctx.desktopThrottle.recordSuccess(account, workstation.id);
-  if (user.failedLogins > 0 || user.lockedUntil) {
-    await ctx.db.user.update({ where: { id: user.id }, data: { failedLogins: 0, lockedUntil: null } });
-  }
+  await ctx.desktopAdmission.succeeded(account, client);
   // A password set before passwords were kept at rest is captured now that it is known good.
   await ctx.vault.captureVerified(
     ctx.db,
@@ -149,21 +153,10 @@ export async function desktopLogin(ctx: Context, input: z.input<typeof desktopLo
   return succeeded(ctx, workstation, user, "PASSWORD", data.password);
 }
 
-/** Counts a wrong password; the LOCKOUT_AFTER-th in a row locks the account. Returns whether it locked. */
-async function countFailure(ctx: Context, userId: string): Promise<boolean> {
-  const { failedLogins } = await ctx.db.user.update({ where: { id: userId }, data: { failedLogins: { increment: 1 } } });
-  if (failedLogins < LOCKOUT_AFTER) return false;
-  const locked = await ctx.db.user.updateMany({
-    where: { id: userId, failedLogins: { gte: LOCKOUT_AFTER } },
-    data: { failedLogins: 0, lockedUntil: new Date(Date.now() + LOCKOUT_MINUTES * 60_000) },
-  });
-  return locked.count === 1;
-}
-
 /** The QR login screen: a DESKTOP_LOGIN challenge that only this workstation may redeem. */
 export async function startDesktopLogin(ctx: Context) {
   const workstation = requireWorkstation(ctx);
-  await checkAllowed(ctx, workstation, { tenantId: workstation.tenantId, username: "", userId: null, method: "QR" });
+  await checkAllowed(ctx, workstation, { tenantId: workstation.tenantId, username: null, userId: null, method: "QR" });
   await ctx.limits.consume("challengeStartPerWorkstation", workstation.id);
   return createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
     tenantId: workstation.tenantId,
@@ -212,10 +205,8 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
   // Re-checked at redemption: settings, approval and the user may have changed since the scan.
   await checkAllowed(ctx, workstation, attempt);
   if (user.tenantId !== workstation.tenantId) throw new NotFoundError("Challenge");
+  // A lock against password guessing never stops the phone: it is a second factor.
   if (user.status !== "ACTIVE") return failed(ctx, workstation, attempt, "ACCOUNT_DISABLED", new AccountDisabledError());
-  if (user.lockedUntil && user.lockedUntil.getTime() > Date.now()) {
-    return failed(ctx, workstation, attempt, "ACCOUNT_LOCKED", new AccountLockedError(user.lockedUntil));
-  }
   const password = await workstationPassword(ctx, user);
   if (password === null) return refuse(ctx, workstation, attempt, "PASSWORD_NOT_AVAILABLE");
   return succeeded(ctx, workstation, user, "QR", password);

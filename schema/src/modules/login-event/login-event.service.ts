@@ -9,7 +9,10 @@ type Db = Prisma.TransactionClient;
 export type LoginAttempt = {
   tenantId: string;
   userId: string | null;
-  username: string;
+  /** The directory user's username; null for an unknown login. */
+  username: string | null;
+  /** An unknown login as a keyed hash: never as typed, which may be a password typed in the wrong box. */
+  loginPseudonym?: string | null;
   workstation: { id: string; name: string } | null;
   method: LoginMethod;
   outcome: LoginOutcome;
@@ -21,8 +24,8 @@ export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request">, at
     data: {
       tenantId: attempt.tenantId,
       userId: attempt.userId,
-      // What was typed is bounded: the feed shows it, and it may be anything.
-      username: attempt.username.slice(0, 256),
+      username: attempt.username,
+      loginPseudonym: attempt.loginPseudonym ?? null,
       workstationId: attempt.workstation?.id ?? null,
       workstationName: attempt.workstation?.name ?? null,
       method: attempt.method,

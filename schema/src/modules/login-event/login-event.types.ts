@@ -27,7 +27,14 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
       : { tenantAdmin: event.tenantId },
   fields: (t) => ({
     id: t.exposeID("id"),
-    username: t.exposeString("username", { description: "As typed, or the approving user's." }),
+    username: t.exposeString("username", {
+      nullable: true,
+      description: "The directory user's username; null for a login that matched no user (see `loginPseudonym`).",
+    }),
+    loginPseudonym: t.exposeString("loginPseudonym", {
+      nullable: true,
+      description: "For a login that matched no user: a keyed hash of it, the same for repeated attempts. What was typed is never kept (it may be a password typed in the wrong box).",
+    }),
     user: t.prismaField({
       type: "User",
       nullable: true,
@@ -39,9 +46,13 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
     workstationName: t.exposeString("workstationName", { nullable: true }),
     method: t.expose("method", { type: LoginMethod }),
     outcome: t.expose("outcome", { type: LoginOutcome }),
-    reason: t.exposeString("reason", {
+    reason: t.string({
       nullable: true,
-      description: "Why it failed: WRONG_PASSWORD, UNKNOWN_USER, ACCOUNT_DISABLED, ACCOUNT_LOCKED, DESKTOP_LOGIN_DISABLED, ...",
+      description:
+        "Why it failed: WRONG_PASSWORD, UNKNOWN_USER, NO_PASSWORD, ACCOUNT_DISABLED, ACCOUNT_LOCKED, RATE_LIMITED, DESKTOP_LOGIN_DISABLED, ... " +
+        "A workstation reading its own history sees INVALID_CREDENTIALS for the first three, as it was answered: it learns no more than the person at its keyboard.",
+      resolve: (event, _args, ctx) =>
+        ctx.workstation && !ctx.viewer && event.reason && CREDENTIAL_REASONS.has(event.reason) ? "INVALID_CREDENTIALS" : event.reason,
     }),
     accountOutcome: t.expose("accountOutcome", { type: AccountOutcome, nullable: true }),
     accountDetail: t.exposeString("accountDetail", { nullable: true }),
@@ -51,6 +62,9 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
 });
 
 const DAY_MS = 24 * 3600_000;
+
+/** Reasons that tell an unknown user from a wrong password: for admins only. */
+const CREDENTIAL_REASONS = new Set(["WRONG_PASSWORD", "UNKNOWN_USER", "NO_PASSWORD"]);
 
 builder.queryFields((t) => ({
   loginEvents: t.prismaConnection({

@@ -1,5 +1,5 @@
 import { builder } from "../../builder.ts";
-import { ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { AccountLockedError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { AuthPayload, Session, TokenDelivery, Viewer } from "./session.types.ts";
 import { logIn, logOut, revokeOtherSessions, revokeSession } from "./session.service.ts";
 
@@ -49,7 +49,7 @@ builder.mutationFields((t) => ({
   logIn: t.field({
     type: AuthPayload,
     errors: {
-      types: [ValidationError, UnauthenticatedError, ForbiddenError, RateLimitedError],
+      types: [ValidationError, UnauthenticatedError, ForbiddenError, RateLimitedError, AccountLockedError],
       union: { name: "LogInResult" },
     },
     args: { input: t.arg({ type: LogInInput, required: true }) },

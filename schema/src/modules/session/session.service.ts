@@ -6,6 +6,8 @@ import { hashToken, newToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { emailKey, usernameKey } from "../user/user-names.ts";
+import { unknownAccount } from "../../security/sign-in-admission.ts";
+import { portalClient, recordPasswordFailure, rememberDevice } from "./sign-in.ts";
 
 export type TokenDelivery = "BEARER" | "COOKIE";
 
@@ -47,6 +49,7 @@ export async function startSession(
       userAgent: ctx.request.userAgent?.slice(0, 512) ?? null,
       idleExpiresAt,
       expiresAt,
+      createdAt: new Date(now),
       lastSeenAt: new Date(now),
     },
   });
@@ -145,8 +148,6 @@ export async function logIn(
 ) {
   const data = parseInput(logInInput, input);
   const loginKey = data.login.includes("@") ? emailKey(data.login) : usernameKey(data.login);
-  const account = `${data.tenant}/${loginKey}`;
-  await ctx.throttle.check(account, ctx.request.ip);
 
   const tenant = await ctx.db.tenant.findUnique({ where: { slug: data.tenant }, select: { id: true, kind: true } });
   const user = tenant
@@ -154,23 +155,23 @@ export async function logIn(
         where: { tenantId: tenant.id, OR: [{ emailKey: loginKey }, { usernameKey: loginKey }] },
       })
     : null;
+  // Admitted or not before the password is looked at, from this client's own history.
+  const account = user ? user.id : unknownAccount(tenant?.id ?? `slug:${data.tenant}`, loginKey);
+  const client = portalClient(ctx, user?.id ?? null);
+  await ctx.signInAdmission.admit(account, client);
   // Verified even when the user is unknown, so timing does not tell them apart.
   const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
 
   if (!tenant || !user || !valid) {
-    await ctx.throttle.recordFailure(account, ctx.request.ip);
-    if (tenant && user) {
-      const event = await ctx.db.$transaction((tx) =>
-        recordAudit(tx, ctx, { tenantId: tenant.id, action: "session.logInFailed", targetType: "User", targetId: user.id }, null),
-      );
-      publishAudit(ctx, [event]);
-    } else {
+    const { locked } = await ctx.signInAdmission.failed(account, client);
+    if (!user) {
       // What was typed is never logged: it may be a password typed in the wrong box.
       ctx.log.warn("log in with unknown account", { account: ctx.config.pseudonymize(account), ip: ctx.request.ip });
     }
+    await recordPasswordFailure(ctx, user, "session.logInFailed", locked);
     throw new UnauthenticatedError(INCORRECT);
   }
-  await ctx.throttle.recordSuccess(account, ctx.request.ip);
+  await ctx.signInAdmission.succeeded(account, client);
   if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
   if (user.passwordHash && user.passwordCiphertext === null) {
     await captureVerifiedPassword(ctx, { ...user, passwordHash: user.passwordHash, tenantKind: tenant.kind }, data.password);
@@ -186,6 +187,7 @@ export async function logIn(
     return { started, event };
   });
   publishAudit(ctx, [event]);
+  rememberDevice(ctx, user.id);
   const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
   return { token, userId: user.id, tenantId: tenant.id };
 }

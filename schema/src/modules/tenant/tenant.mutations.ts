@@ -13,6 +13,7 @@ import { displayName, email, parseInput, personName } from "../../validation.ts"
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
 import { deliverSession, startSession } from "../session/session.service.ts";
+import { rememberDevice } from "../session/sign-in.ts";
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { mspSlug } from "./tenant-names.ts";
 import { assertMspSlugUnambiguous, createCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
@@ -118,6 +119,7 @@ builder.mutationFields((t) => ({
           return { started, event };
         });
         publishAudit(ctx, [event]);
+        rememberDevice(ctx, started.viewer.userId);
         const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
         return { token, userId: started.viewer.userId, tenantId: started.viewer.tenantId };
       } catch (error) {

@@ -1,7 +1,15 @@
 import { builder } from "../../builder.ts";
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import {
+  AccountLockedError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../errors.ts";
 import { User, UserRole } from "./user.types.ts";
-import { createUser, deleteUser, setUserPassword, setUserRole, setUserStatus, updateUser } from "./user.service.ts";
+import { createUser, deleteUser, setUserPassword, setUserRole, setUserStatus, unlockUser, updateUser } from "./user.service.ts";
 
 const errors = [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError, ConflictError];
 
@@ -54,6 +62,7 @@ const SetUserPasswordPayload = UserPayload("SetUserPasswordPayload");
 const DisableUserPayload = UserPayload("DisableUserPayload");
 const EnableUserPayload = UserPayload("EnableUserPayload");
 const SetUserRolePayload = UserPayload("SetUserRolePayload");
+const UnlockUserPayload = UserPayload("UnlockUserPayload");
 const DeleteUserPayload = builder.simpleObject("DeleteUserPayload", {
   fields: (t) => ({ deletedUserId: t.id() }),
 });
@@ -76,7 +85,7 @@ builder.mutationFields((t) => ({
   setUserPassword: t.field({
     type: SetUserPasswordPayload,
     description: "Sets a user's password and ends their sessions. Your own needs `currentPassword`.",
-    errors: { types: errors, union: { name: "SetUserPasswordResult" } },
+    errors: { types: [...errors, RateLimitedError, AccountLockedError], union: { name: "SetUserPasswordResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: SetUserPasswordInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
@@ -97,6 +106,16 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: UserIdInput("EnableUserInput"), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await setUserStatus(ctx, String(input.userId), "ACTIVE") }),
+  }),
+  unlockUser: t.field({
+    type: UnlockUserPayload,
+    description:
+      "Lifts the lock that too many wrong passwords from unrecognised devices put on an account, in the portal and at workstations. " +
+      "Setting the user's password unlocks it too.",
+    errors: { types: errors, union: { name: "UnlockUserResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: UserIdInput("UnlockUserInput"), required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ user: await unlockUser(ctx, String(input.userId)) }),
   }),
   deleteUser: t.field({
     type: DeleteUserPayload,

@@ -9,6 +9,7 @@ import { passwordProblem } from "../../security/passwords.ts";
 import { email, isUuid, parseInput, personName } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
+import { portalClient, recordPasswordFailure } from "../session/sign-in.ts";
 import { findAdministeredTenant, uniqueViolation } from "../tenant/tenant.service.ts";
 import { emailKey, username, usernameKey } from "./user-names.ts";
 
@@ -146,9 +147,17 @@ const setPasswordInput = z.object({
   currentPassword: z.string().max(1024).optional().nullable(),
 });
 
+/** A passwordless user sets a first password only this soon after approving a sign-in on their phone. */
+export const FRESH_PHONE_APPROVAL_MS = 5 * 60_000;
+
 /**
- * An admin sets a user's password; a user changing their own must give the
- * current one. Every other session of that user ends.
+ * An admin sets a user's password (which also unlocks the account); a user
+ * changing their own proves the current one, admitted and counted exactly like
+ * a sign-in, since it is one. A passwordless user setting a first password has
+ * no current one to prove: they must have just approved a sign-in on their
+ * phone. The new password's rules are checked first, so the answer never
+ * depends on whether the current password was right. Every other session of
+ * the user ends.
  */
 export async function setUserPassword(ctx: Context, input: z.input<typeof setPasswordInput>) {
   const data = parseInput(setPasswordInput, input);
@@ -158,13 +167,23 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   const user = self
     ? await ctx.db.user.findUniqueOrThrow({ where: { id: viewer.userId }, include: { tenant: true } })
     : await findManagedUser(ctx, data.userId);
+  checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
   if (self && user.passwordHash) {
     if (!data.currentPassword) throw ValidationError.field("currentPassword", "Enter your current password");
+    const client = portalClient(ctx, user.id);
+    await ctx.signInAdmission.admit(user.id, client);
     if (!(await ctx.passwords.verify(user.passwordHash, data.currentPassword))) {
+      const { locked } = await ctx.signInAdmission.failed(user.id, client);
+      await recordPasswordFailure(ctx, user, "user.passwordChangeFailed", locked);
       throw ValidationError.field("currentPassword", "Your current password is not correct");
     }
+    await ctx.signInAdmission.succeeded(user.id, client);
+  } else if (self) {
+    const session = await ctx.db.session.findUniqueOrThrow({ where: { id: viewer.sessionId }, select: { method: true, createdAt: true } });
+    if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
+      throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
+    }
   }
-  checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
   const passwordHash = await ctx.passwords.hash(data.password);
   const passwordVersion = user.passwordVersion + 1;
   const passwordCiphertext = await ctx.vault.encryptFor(
@@ -178,7 +197,13 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
     // writes, so of two changes at once only one may land (the other is told to retry).
     const { count } = await tx.user.updateMany({
       where: { id: user.id, passwordVersion: user.passwordVersion },
-      data: { passwordHash, passwordCiphertext, passwordChangedAt: new Date(), passwordVersion },
+      data: {
+        passwordHash,
+        passwordCiphertext,
+        passwordChangedAt: new Date(),
+        passwordVersion,
+        ...(self ? {} : { lockedAt: null, lockedUntil: null }),
+      },
     });
     if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "password");
     return {
@@ -186,8 +211,25 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
       audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
     };
   });
+  if (!self) await unlockSignIns(ctx, user.id);
   publishSessionsEnded(ctx, ended, "password changed");
   return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
+}
+
+/** Unknown clients may try the account's password again, in the portal and at workstations. */
+async function unlockSignIns(ctx: Context, userId: string) {
+  await Promise.all([ctx.signInAdmission.unlock(userId), ctx.desktopAdmission.unlock(userId)]);
+}
+
+/** An admin lifts a lock that wrong passwords from unrecognised devices put on an account. */
+export async function unlockUser(ctx: Context, userId: string) {
+  const user = await findManagedUser(ctx, userId);
+  const unlocked = await auditedChange(ctx, async (tx) => ({
+    result: await tx.user.update({ where: { id: user.id }, data: { lockedAt: null, lockedUntil: null } }),
+    audit: { tenantId: user.tenantId, action: "user.unlocked", targetType: "User", targetId: user.id },
+  }));
+  await unlockSignIns(ctx, user.id);
+  return unlocked;
 }
 
 /**

@@ -27,6 +27,24 @@ export const User = builder.prismaObject("User", {
     status: t.expose("status", { type: UserStatus }),
     hasPassword: t.boolean({ resolve: (user) => user.passwordHash !== null }),
     passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
+    locked: t.boolean({
+      description:
+        "Whether too many wrong passwords from unrecognised devices have locked the account for them. " +
+        "Devices the user signed in on before, and sign-in with the phone, still work; an admin may unlock it.",
+      resolve: (user) => isLocked(user),
+    }),
+    lockedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the current lock began; null when not locked.",
+      resolve: (user) => (isLocked(user) ? user.lockedAt : null),
+    }),
+    lockedUntil: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the current lock ends by itself; null when not locked.",
+      resolve: (user) => (isLocked(user) ? user.lockedUntil : null),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     tenant: t.relation("tenant"),
     delegatedCustomers: t.prismaField({
@@ -49,6 +67,10 @@ export const User = builder.prismaObject("User", {
     }),
   }),
 });
+
+function isLocked(user: { lockedUntil: Date | null }) {
+  return user.lockedUntil !== null && user.lockedUntil.getTime() > Date.now();
+}
 
 builder.queryFields((t) => ({
   user: t.prismaField({

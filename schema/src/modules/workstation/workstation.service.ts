@@ -12,7 +12,12 @@ import type { Context, Services, WorkstationViewer } from "../../context.ts";
 import { InstallTokenError, NotFoundError, UnauthenticatedError, ValidationError, type InstallTokenProblem } from "../../errors.ts";
 import { publishHint } from "../../pubsub.ts";
 import { hashToken } from "../../security/tokens.ts";
-import { parseKeyAgreementKey, parseSigningKey, verifyWorkstationCredential } from "../../security/workstation-credential.ts";
+import {
+  CREDENTIAL_CLOCK_TOLERANCE_SECONDS,
+  parseKeyAgreementKey,
+  parseSigningKey,
+  verifyWorkstationCredential,
+} from "../../security/workstation-credential.ts";
 import { isUuid, parseInput, personName } from "../../validation.ts";
 import { auditedChange, publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
@@ -21,20 +26,52 @@ import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 const SEEN_EVERY_MS = 60_000;
 const INSTALL_TOKEN_PREFIX = "lkit_";
 
-/** Resolves a workstation credential to its workstation, or null for anything else. */
-export async function authenticateWorkstation(services: Pick<Services, "db">, token: string, ip: string): Promise<WorkstationViewer | null> {
+/**
+ * Resolves a workstation credential to its workstation, or null for anything
+ * else, including a credential presented before (each one is single-use).
+ */
+export async function authenticateWorkstation(
+  services: Pick<Services, "db" | "replayGuard" | "log">,
+  token: string,
+  ip: string,
+): Promise<WorkstationViewer | null> {
   // The row the signature is checked against is the one this request then acts as.
   const loaded: { row: Workstation | null } = { row: null };
-  const id = await verifyWorkstationCredential(token, async (workstationId) => {
-    loaded.row = await services.db.workstation.findUnique({ where: { id: workstationId } });
-    return loaded.row;
-  });
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const verified = await verifyWorkstationCredential(
+    token,
+    async (workstationId) => {
+      loaded.row = await services.db.workstation.findUnique({ where: { id: workstationId } });
+      return loaded.row;
+    },
+    nowSeconds,
+  );
   const workstation = loaded.row;
-  if (!id || !workstation) return null;
-  if (!workstation.lastSeenAt || Date.now() - workstation.lastSeenAt.getTime() > SEEN_EVERY_MS) {
-    await services.db.workstation.updateMany({ where: { id }, data: { lastSeenAt: new Date(), lastSeenIp: ip } });
+  if (!verified || !workstation) return null;
+  const rememberFor = verified.exp + CREDENTIAL_CLOCK_TOLERANCE_SECONDS - nowSeconds;
+  if (!(await services.replayGuard.firstUse(`${verified.workstationId}:${verified.jti}`, rememberFor))) {
+    services.log.warn("workstation credential replayed", { workstationId: verified.workstationId, ip });
+    return null;
   }
+  await noteSeen(services, workstation, ip);
   return asWorkstationViewer(workstation);
+}
+
+/**
+ * The workstation behind a WebSocket whose credential was checked when it
+ * connected: re-read on every operation, so a removed workstation stops at once.
+ */
+export async function reloadWorkstation(services: Pick<Services, "db">, id: string, ip: string): Promise<WorkstationViewer | null> {
+  const workstation = await services.db.workstation.findUnique({ where: { id } });
+  if (!workstation) return null;
+  await noteSeen(services, workstation, ip);
+  return asWorkstationViewer(workstation);
+}
+
+async function noteSeen(services: Pick<Services, "db">, workstation: Workstation, ip: string) {
+  if (!workstation.lastSeenAt || Date.now() - workstation.lastSeenAt.getTime() > SEEN_EVERY_MS) {
+    await services.db.workstation.updateMany({ where: { id: workstation.id }, data: { lastSeenAt: new Date(), lastSeenIp: ip } });
+  }
 }
 
 function asWorkstationViewer(workstation: Workstation): WorkstationViewer {
