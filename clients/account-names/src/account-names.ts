@@ -3,7 +3,7 @@
 // for another: no invisible or direction-changing characters, no character
 // that Unicode treats as a variant of a plainer one, no device name, and
 // nothing that looks like a built-in account.
-import { accountNameSkeletons, type AccountNameSkeletons } from "./lookalikes.ts";
+import { accountNameSkeletons } from "./lookalikes.ts";
 import { foldAccountName } from "./windows-case.ts";
 
 /** Windows' limit for a local account name, in UTF-16 code units as Windows counts them. */
@@ -75,12 +75,8 @@ export function reservedAccountName(name: string): { name: string; lookalike: bo
   const exact = RESERVED.find((reserved) => reserved.key === key);
   if (exact) return { name: exact.name, lookalike: false };
   const skeletons = accountNameSkeletons(name);
-  const similar = RESERVED.find((reserved) => sameSkeleton(reserved.skeletons, skeletons));
+  const similar = RESERVED.find((reserved) => reserved.skeletons.some((value) => skeletons.includes(value)));
   return similar ? { name: similar.name, lookalike: true } : null;
-}
-
-function sameSkeleton(a: AccountNameSkeletons, b: AccountNameSkeletons) {
-  return a.upper === b.upper || a.lower === b.lower;
 }
 
 /**

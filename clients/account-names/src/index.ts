@@ -9,5 +9,5 @@ export {
   type AccountNameProblem,
   type AccountNameRule,
 } from "./account-names.ts";
-export { accountNameSkeletons, lookalikeAccountNames, skeleton, type AccountNameSkeletons } from "./lookalikes.ts";
+export { accountNameSkeletons, lookalikeAccountNames, skeleton } from "./lookalikes.ts";
 export { foldAccountName, sameAccountName, simpleLowerCase } from "./windows-case.ts";

@@ -16,29 +16,22 @@ export function skeleton(text: string): string {
   return unhomoglyph(text.normalize("NFD").replace(DEFAULT_IGNORABLE, "")).normalize("NFD");
 }
 
-export interface AccountNameSkeletons {
-  /** Skeleton of the name upper-cased as Windows compares it. */
-  upper: string;
-  /** Skeleton of that, lower-cased. */
-  lower: string;
-}
-
 /**
- * A skeleton keeps case, and Unicode lists some look-alikes in one case only:
- * Cyrillic Н passes for H while н does not pass for h, and dotless ı passes
- * for i while its capital is I itself. Windows shows an account name as typed
- * and matches it in any case, so a name is taken in both cases: two names look
- * alike when either pair of skeletons is equal. Both come from the folded name,
- * so every spelling Windows takes for one account has the same two.
+ * The skeletons of a name as it can be shown: as typed, and upper- and
+ * lower-cased as Windows matches it (in any case). A skeleton keeps case, and
+ * Unicode lists some look-alikes in one case only: Cyrillic Н passes for H
+ * while н does not pass for h, and dotless ı passes for i while I is its
+ * capital. Two names look alike when they share any skeleton, so "JSMlTH"
+ * (small L) is caught beside "jsmith" shown in capitals. Distinct values, in
+ * that order.
  */
-export function accountNameSkeletons(name: string): AccountNameSkeletons {
+export function accountNameSkeletons(name: string): string[] {
   const folded = foldAccountName(name);
-  return { upper: skeleton(folded), lower: skeleton(simpleLowerCase(folded)) };
+  return [...new Set([skeleton(name), skeleton(folded), skeleton(simpleLowerCase(folded))])];
 }
 
 /** Whether `a` and `b` would pass for each other as account names. */
 export function lookalikeAccountNames(a: string, b: string): boolean {
   const first = accountNameSkeletons(a);
-  const second = accountNameSkeletons(b);
-  return first.upper === second.upper || first.lower === second.lower;
+  return accountNameSkeletons(b).some((value) => first.includes(value));
 }
