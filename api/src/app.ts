@@ -18,6 +18,7 @@ import {
   PasswordHasher,
   PasswordVault,
   RateLimits,
+  refreshUsernameKeys,
   TenantKeyring,
   limiterFactory,
   schema,
@@ -102,6 +103,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     poolSize: config.databasePoolSize,
     onQuery: options.onQuery,
   });
+  await refreshUsernameKeys({ db: db.prisma, log });
   const bus = await createAppPubSub(config.redisUrl, log);
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);

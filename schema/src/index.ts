@@ -53,6 +53,7 @@ export { PasswordVault, decryptPassword, encryptPassword, passwordAssociatedData
 export { LoginThrottle, RateLimits, limiterFactory } from "./security/throttle.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
+export { refreshUsernameKeys } from "./modules/user/user.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
 export { authenticateWorkstation } from "./modules/workstation/workstation.service.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
