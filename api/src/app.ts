@@ -23,6 +23,7 @@ import {
   PasswordVault,
   RateLimits,
   ReplayGuard,
+  refreshUsernameKeys,
   TenantKeyring,
   limiterFactory,
   schema,
@@ -126,6 +127,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     poolSize: config.databasePoolSize,
     onQuery: options.onQuery,
   });
+  await refreshUsernameKeys({ db: db.prisma, log });
   const bus = await createAppPubSub(config.redisUrl, log);
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);

@@ -57,6 +57,7 @@ export { SignInAdmission, SIGN_IN_BUDGETS } from "./security/sign-in-admission.t
 export { DeviceCookies, DEVICE_COOKIE_LIFETIME_DAYS } from "./security/device-cookie.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
+export { refreshUsernameKeys } from "./modules/user/user.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
 export { authenticateWorkstation, reloadWorkstation } from "./modules/workstation/workstation.service.ts";
 export { ReplayGuard } from "./security/replay-guard.ts";

@@ -5,12 +5,24 @@
 // touches a reserved or built-in account or a member of the local
 // Administrators group: a directory login must not become a way to seize a
 // local admin. Passwords are never stored in clear, only as a scrypt hash.
+// Names follow @latchkey/account-names, the same rules the directory applies.
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
+import {
+  RESERVED_ACCOUNT_NAMES,
+  accountNameProblem,
+  foldAccountName,
+  lookalikeAccountNames,
+  quoteAccountName,
+  reservedAccountName,
+  windowsAccountNameProblem,
+} from "@latchkey/account-names";
+
+export { RESERVED_ACCOUNT_NAMES };
 
 export type AccountOutcome = "CREATED" | "TAKEN_OVER" | "REFUSED" | "PASSWORD_REJECTED";
 
 export interface LocalAccount {
-  /** The account name; Windows compares names without regard to case. */
+  /** The account name; Windows compares names upper-cased, one code point at a time. */
   name: string;
   fullName: string;
   /** Local groups, e.g. Users, Administrators. */
@@ -43,24 +55,6 @@ export interface AccountDecision {
 
 export const ADMINISTRATORS_GROUP = "Administrators";
 
-/**
- * Accounts and well-known principals a directory login must never become,
- * whatever the local database holds. The directory refuses these usernames
- * too; the agent checks again rather than trust that.
- */
-export const RESERVED_ACCOUNT_NAMES: readonly string[] = [
-  "Administrator", "Administrators", "Guest", "Guests", "DefaultAccount", "WDAGUtilityAccount",
-  "defaultuser0", "defaultuser1", "SYSTEM", "LocalSystem", "LocalService", "NetworkService",
-  "Local Service", "Network Service", "Everyone", "Users", "Authenticated Users", "Interactive",
-  "krbtgt", "HomeGroupUser$", "sshd", "None", "Power Users", "Remote Desktop Users",
-];
-
-// Windows: at most 20 characters, none of " / \ [ ] : ; | = , + * ? < >, no
-// control characters, not only dots and spaces, no trailing dot. (@ is refused
-// too, as the directory does: it would read as a UPN at the login prompt.)
-const INVALID_NAME_CHARACTERS = /["/\\[\]:;|=,+*?<>@\u0000-\u001f\u007f]/;
-const MAX_NAME_LENGTH = 20;
-
 export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 8, maxLength: 127, requireComplexity: false };
 
 /** A fresh Windows install: the built-in accounts, all out of reach of directory logins. */
@@ -86,26 +80,27 @@ export function defaultLocalAccountStore(now: Date = new Date()): LocalAccountSt
 }
 
 export function findLocalAccount(store: LocalAccountStore, name: string): LocalAccount | undefined {
-  const key = name.toLowerCase();
-  return store.accounts.find((account) => account.name.toLowerCase() === key);
+  const key = foldAccountName(name);
+  return store.accounts.find((account) => foldAccountName(account.name) === key);
 }
 
+/**
+ * Whether `name` is an account or well-known principal a directory login must
+ * never become, whatever the local database holds. The directory refuses these
+ * usernames too; the agent checks again rather than trust that.
+ */
 export function isReservedAccountName(name: string): boolean {
-  const key = name.toLowerCase();
-  return RESERVED_ACCOUNT_NAMES.some((reserved) => reserved.toLowerCase() === key);
+  return reservedAccountName(name)?.lookalike === false;
 }
 
 export function isLocalAdministrator(account: LocalAccount): boolean {
   return account.groups.some((group) => group.toLowerCase() === ADMINISTRATORS_GROUP.toLowerCase());
 }
 
-/** Why Windows would not accept `name` as a local account name, or null. */
+/** Why Windows itself would not accept `name` as a local account name, or null. */
 export function invalidAccountName(name: string): string | null {
-  if (name.length === 0) return "the account name is empty";
-  if (name.length > MAX_NAME_LENGTH) return `"${name}" is longer than Windows' ${MAX_NAME_LENGTH} characters for a local account name`;
-  if (INVALID_NAME_CHARACTERS.test(name)) return `"${name}" contains a character Windows does not allow in an account name`;
-  if (/^[. ]+$/.test(name) || name.endsWith(".")) return `"${name}" is only dots and spaces, or ends with a dot`;
-  return null;
+  const problem = windowsAccountNameProblem(name);
+  return problem && `${quoteAccountName(name)}: ${problem.message}`;
 }
 
 /** Why the local policy rejects `password` for `username`, or null. */
@@ -126,13 +121,15 @@ export function passwordPolicyViolation(policy: PasswordPolicy, username: string
 
 /** What the agent will do for `username`, without doing it. */
 export function decideAccount(store: LocalAccountStore, username: string, password: string): AccountDecision {
-  const invalid = invalidAccountName(username);
-  if (invalid) return { outcome: "REFUSED", detail: invalid };
-  if (isReservedAccountName(username)) return { outcome: "REFUSED", detail: `"${username}" is a reserved Windows account` };
+  const problem = accountNameProblem(username);
+  if (problem) return { outcome: "REFUSED", detail: `${quoteAccountName(username)}: ${problem.message}` };
   const existing = findLocalAccount(store, username);
   if (existing && isLocalAdministrator(existing)) {
     return { outcome: "REFUSED", detail: `local account "${existing.name}" is a member of ${ADMINISTRATORS_GROUP}` };
   }
+  // A new account must not pass for one already here (jsmіth beside jsmith).
+  const lookalike = existing ? undefined : store.accounts.find((account) => lookalikeAccountNames(account.name, username));
+  if (lookalike) return { outcome: "REFUSED", detail: `${quoteAccountName(username)} looks like local account ${quoteAccountName(lookalike.name)}` };
   const violation = passwordPolicyViolation(store.policy, username, password);
   if (violation) return { outcome: "PASSWORD_REJECTED", detail: violation };
   if (!existing) return { outcome: "CREATED", detail: `created local account "${username}"` };

@@ -101,7 +101,7 @@ describe("workstation credential", () => {
 });
 
 describe("applying an instruction while the API is unreachable", () => {
-  async function instructionFor(state: AgentState, expiresAt = new Date(Date.now() + 120_000)) {
+  async function instructionFor(state: AgentState, expiresAt = new Date(Date.now() + 120_000), username = "ada") {
     const attemptId = randomUUID();
     const workstationId = state.workstation!.id;
     const password = await sealPassword({
@@ -112,7 +112,7 @@ describe("applying an instruction while the API is unreachable", () => {
       expiresAt,
       password: PASSWORD,
     });
-    return { action: "ENSURE_LOCAL_ACCOUNT", attemptId, workstationId, username: "ada", fullName: "Ada Lovelace", expiresAt: expiresAt.toISOString(), password };
+    return { action: "ENSURE_LOCAL_ACCOUNT", attemptId, workstationId, username, fullName: "Ada Lovelace", expiresAt: expiresAt.toISOString(), password };
   }
 
   it("creates the account, saves it, and keeps the report to send later; the password is nowhere in the file", async () => {
@@ -126,6 +126,21 @@ describe("applying an instruction while the API is unreachable", () => {
     expect(verifyLocalPassword(findLocalAccount(saved.localAccounts, "ada")!, PASSWORD)).toBe(true);
     expect(saved.pendingReports).toEqual([{ attemptId: instruction.attemptId, outcome: "CREATED", detail: 'created local account "ada"' }]);
     expect(await readFile(path, "utf8")).not.toContain(PASSWORD);
+  });
+
+  it.each([
+    ["Admіnistrator", /looks like the reserved Windows account name "Administrator"/],
+    ["ada\u200B", /^"ada\\u\{200B\}": Invisible/],
+    ["COM¹", /device names/],
+  ])("refuses an instruction for %j, which the directory would not have let in, creating nothing", async (username, detail) => {
+    const { agent, state, path } = await enrolledAgent("ed25519");
+    const before = (await readStateFile(path)).localAccounts;
+    const instruction = await instructionFor(state, undefined, username);
+    const result = await agent.applyInstruction(instruction, "PASSWORD");
+    expect(result).toMatchObject({ outcome: "REFUSED", detail: expect.stringMatching(detail) });
+    const saved = await readStateFile(path);
+    expect(saved.localAccounts).toEqual(before);
+    expect(saved.pendingReports).toEqual([{ attemptId: instruction.attemptId, outcome: "REFUSED", detail: result.detail }]);
   });
 
   it("reports an expired instruction as REFUSED and does not touch the accounts", async () => {

@@ -71,6 +71,45 @@ describe("ensureLocalAccount", () => {
     expect(decideAccount(workstationWith(), username, PASSWORD).outcome).toBe("REFUSED");
   });
 
+  it.each([
+    ["Admіnistrator", /looks like the reserved Windows account name "Administrator"/, "Cyrillic і"],
+    ["Admınistrator", /looks like the reserved Windows account name "Administrator"/, "dotless ı"],
+    ["ſystem", /NFKC/, "long s"],
+    ["ｇｈｏｐｐｅｒ", /NFKC/, "fullwidth letters"],
+    ["ada\u200B", /Invisible/, "zero-width space"],
+    ["\u202Eada", /direction/, "right-to-left override"],
+    ["NUL", /device names/, "device"],
+    ["com1.txt", /device names/, "device with an extension"],
+    ["COM¹", /device names/, "device with a superscript digit"],
+  ])("refuses %j (%s), present or not, as the directory does", (username, detail) => {
+    const store = workstationWith();
+    const decision = decideAccount(store, username, PASSWORD);
+    expect(decision).toMatchObject({ outcome: "REFUSED", detail: expect.stringMatching(detail) });
+    // Invisible and direction characters are written out in the detail, never passed on to the feed.
+    expect(decision.detail).not.toMatch(/[\u200B\u202E]/);
+  });
+
+  it("refuses to create an account that looks like one already on the workstation, and leaves both alone", () => {
+    const before = workstationWith({ name: "jsmith" }, { name: "HR" });
+    for (const username of ["jsmіth", "JSMlTH", "НR"]) {
+      const { store, decision } = ensureLocalAccount(before, { username, fullName: "", password: PASSWORD });
+      expect(decision).toEqual({ outcome: "REFUSED", detail: expect.stringMatching(/looks like local account "(jsmith|HR)"/) });
+      expect(store).toBe(before);
+    }
+  });
+
+  it("finds the existing account as Windows compares names: ß is not SS, ı is not I", () => {
+    const before = workstationWith({ name: "straße" }, { name: "ali" });
+    expect(findLocalAccount(before, "STRAßE")?.name).toBe("straße");
+    expect(findLocalAccount(before, "STRASSE")).toBeUndefined();
+    expect(findLocalAccount(before, "ALI")?.name).toBe("ali");
+    expect(findLocalAccount(before, "alı")).toBeUndefined();
+    expect(decideAccount(before, "STRAßE", PASSWORD).outcome).toBe("TAKEN_OVER");
+    // A different account to Windows, but one that would pass for the existing one.
+    expect(decideAccount(before, "alı", PASSWORD)).toMatchObject({ outcome: "REFUSED", detail: expect.stringMatching(/looks like local account "ali"/) });
+    expect(decideAccount(before, "strasse", PASSWORD).outcome).toBe("CREATED");
+  });
+
   it("rejects a password the local policy does not allow, before touching the account", () => {
     const before = workstationWith({ name: "ada" });
     const { store, decision } = ensureLocalAccount(before, { username: "ada", fullName: "Ada", password: "short" });

@@ -1,3 +1,4 @@
+import { accountNameProblem } from "@latchkey/account-names";
 import { z } from "zod";
 import { builder } from "../../builder.ts";
 import {
@@ -14,7 +15,7 @@ import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
 import { deliverSession, startSession } from "../session/session.service.ts";
 import { rememberDevice } from "../session/sign-in.ts";
-import { emailKey, usernameKey } from "../user/user-names.ts";
+import { emailKey, usernameKey, usernameSkeletonRows } from "../user/user-names.ts";
 import { mspSlug } from "./tenant-names.ts";
 import { assertMspSlugUnambiguous, createCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
 import { Tenant, UserSource } from "./tenant.types.ts";
@@ -40,10 +41,13 @@ const signUpInput = z.object({
   password: z.string().max(1024, "Use at most 128 characters"),
 });
 
-/** The first admin's local account name, derived from their email (they can change it later). */
+/**
+ * The first admin's local account name, derived from their email (they can
+ * change it later); a placeholder when that is no fit name (nul@, administrator@).
+ */
 function usernameFromEmail(address: string) {
-  const local = address.split("@")[0]!.replace(/["/\\[\]:;|=,+*?<>@\s]/g, "").slice(0, 20);
-  return local.replace(/\.+$/, "") || "admin1";
+  const local = address.split("@")[0]!.replace(/["/\\[\]:;|=,+*?<>@\s]/g, "").slice(0, 20).replace(/\.+$/, "");
+  return local && !accountNameProblem(local) ? local : "admin1";
 }
 
 const CreateCustomerInput = builder.inputType("CreateCustomerInput", {
@@ -110,6 +114,7 @@ builder.mutationFields((t) => ({
               passwordVersion: 1,
             },
           });
+          await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, username) });
           const started = await startSession(ctx, tx, user, { homeKind: "MSP", workingTenantId: tenant.id }, "PASSWORD");
           const event = await recordAudit(
             tx,

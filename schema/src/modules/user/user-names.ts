@@ -1,31 +1,41 @@
-// A username becomes a Windows local account name on every workstation of the
-// tenant, so it follows Windows' rules, compared case-insensitively.
+// A username becomes a Windows local account on every workstation of the
+// tenant, so it follows @latchkey/account-names: the rules the desktop agent
+// applies too, Windows' comparison (each code point upper-cased on its own)
+// and Unicode's look-alike skeletons.
+import { accountNameProblem, accountNameSkeletons, foldAccountName } from "@latchkey/account-names";
+import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
-
-/** Built-in and well-known local accounts and groups an agent must never create or take over. */
-export const RESERVED_USERNAMES = new Set(
-  [
-    "Administrator", "Administrators", "Guest", "Guests", "DefaultAccount", "WDAGUtilityAccount",
-    "defaultuser0", "defaultuser1", "SYSTEM", "LocalSystem", "LocalService", "NetworkService",
-    "Local Service", "Network Service", "Everyone", "Users", "Authenticated Users", "Interactive",
-    "krbtgt", "HomeGroupUser$", "sshd", "None", "Power Users", "Remote Desktop Users",
-  ].map((name) => name.toLowerCase()),
-);
-
-const FORBIDDEN = /["/\\[\]:;|=,+*?<>@]/;
 
 export const username = z
   .string()
   .trim()
-  .min(1, "Required")
-  .max(20, "Windows account names have at most 20 characters")
-  .refine((value) => !FORBIDDEN.test(value), 'These characters are not allowed: " / \\ [ ] : ; | = , + * ? < > @')
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "Control characters are not allowed")
-  .refine((value) => !/^[. ]+$/.test(value) && !value.endsWith("."), "A name cannot be only dots or spaces, or end with a dot")
-  .refine((value) => !RESERVED_USERNAMES.has(value.toLowerCase()), "This is a reserved Windows account name");
+  .superRefine((value, ctx) => {
+    const problem = accountNameProblem(value);
+    if (problem) ctx.addIssue({ code: "custom", message: problem.message });
+  });
 
+/** What username lookups compare: the name as Windows compares account names. */
 export function usernameKey(value: string) {
-  return value.trim().toLowerCase();
+  return foldAccountName(value.trim());
+}
+
+/** The rows that claim `name`'s look of the tenant (see the UsernameSkeleton model). */
+export function usernameSkeletonRows(tenantId: string, userId: string, name: string): Prisma.UsernameSkeletonCreateManyInput[] {
+  return accountNameSkeletons(name).map((skeleton) => ({ tenantId, userId, skeleton }));
+}
+
+/**
+ * A condition for the users of `tenantId` whose username is `name` to Windows
+ * or looks like it: what a new account name of that tenant must not match.
+ */
+export function sameOrLookalikeUsername(tenantId: string, name: string): Prisma.UserWhereInput {
+  return {
+    tenantId,
+    OR: [
+      { usernameKey: usernameKey(name) },
+      { usernameSkeletons: { some: { tenantId, skeleton: { in: accountNameSkeletons(name) } } } },
+    ],
+  };
 }
 
 export function emailKey(value: string) {

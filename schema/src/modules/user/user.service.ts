@@ -3,15 +3,15 @@ import type { Prisma, Tenant, UserRole } from "@latchkey/db";
 import { z } from "zod";
 import { managedUsers } from "../../access.ts";
 import { violatedUniqueConstraint } from "../../database-errors.ts";
-import type { Context } from "../../context.ts";
+import type { Context, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { passwordProblem } from "../../security/passwords.ts";
 import { email, isUuid, parseInput, personName } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
 import { portalClient, recordPasswordFailure } from "../session/sign-in.ts";
-import { findAdministeredTenant, uniqueViolation } from "../tenant/tenant.service.ts";
-import { emailKey, username, usernameKey } from "./user-names.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { emailKey, sameOrLookalikeUsername, username, usernameKey, usernameSkeletonRows } from "./user-names.ts";
 
 /** Roles are per tenant kind. */
 export const ROLES_BY_KIND = {
@@ -47,12 +47,26 @@ function checkPassword(password: string, context: string[], path = "password") {
   if (problem) throw ValidationError.field(path, problem);
 }
 
-const conflictOnNames = (error: unknown) => {
-  const target = violatedUniqueConstraint(error) ?? "";
-  return /email/i.test(target)
-    ? new ConflictError("Another user of this tenant has this email", "email")
-    : new ConflictError("Another user of this tenant has this username", "username");
-};
+/**
+ * The conflict a unique violation stands for, or the error itself. A username
+ * that only looks like another (the skeleton key) names the one it imitates.
+ */
+async function conflictOnNames(ctx: Context, error: unknown, user: { id: string; tenantId: string; username?: string | null | undefined }) {
+  const target = violatedUniqueConstraint(error);
+  if (target === null) return error;
+  if (/email/i.test(target)) return new ConflictError("Another user of this tenant has this email", "email");
+  if (/skeleton/i.test(target) && user.username) {
+    const other = await ctx.db.user.findFirst({
+      where: { AND: [sameOrLookalikeUsername(user.tenantId, user.username), { id: { not: user.id } }] },
+      select: { username: true },
+    });
+    return new ConflictError(
+      other ? `This username looks like "${other.username}", which another user of this tenant has` : "Another user of this tenant has a username that looks like this one",
+      "username",
+    );
+  }
+  return new ConflictError("Another user of this tenant has this username", "username");
+}
 
 export async function createUser(ctx: Context, input: CreateUserInput) {
   const data = parseInput(createUserInput, input);
@@ -85,13 +99,14 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
           passwordVersion: passwordHash ? 1 : 0,
         },
       });
+      await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, data.username) });
       return {
         result: user,
         audit: { tenantId: tenant.id, action: "user.created", targetType: "User", targetId: user.id, data: { username: user.username, role: user.role } },
       };
     });
   } catch (error) {
-    throw uniqueViolation(error, conflictOnNames(error));
+    throw await conflictOnNames(ctx, error, { id, tenantId: tenant.id, username: data.username });
   }
 }
 
@@ -126,19 +141,29 @@ export async function updateUser(ctx: Context, input: z.input<typeof updateUserI
   // An empty string clears the personal email; null/absent leaves it.
   if (data.personalEmail !== undefined && data.personalEmail !== null) changes.personalEmail = data.personalEmail || null;
   try {
-    return await auditedChange(ctx, async (tx) => ({
-      result: await tx.user.update({ where: { id: user.id }, data: changes }),
-      audit: {
-        tenantId: user.tenantId,
-        action: "user.updated",
-        targetType: "User",
-        targetId: user.id,
-        data: { fields: Object.keys(changes).filter((key) => !key.endsWith("Key")) },
-      },
-    }));
+    return await auditedChange(ctx, async (tx) => {
+      const updated = await tx.user.update({ where: { id: user.id }, data: changes });
+      if (data.username) await replaceUsernameSkeletons(tx, user, data.username);
+      return {
+        result: updated,
+        audit: {
+          tenantId: user.tenantId,
+          action: "user.updated",
+          targetType: "User",
+          targetId: user.id,
+          data: { fields: Object.keys(changes).filter((key) => !key.endsWith("Key")) },
+        },
+      };
+    });
   } catch (error) {
-    throw uniqueViolation(error, conflictOnNames(error));
+    throw await conflictOnNames(ctx, error, { id: user.id, tenantId: user.tenantId, username: data.username });
   }
+}
+
+/** A renamed user's look: the old skeletons go, the new ones must be free in the tenant. */
+async function replaceUsernameSkeletons(tx: Prisma.TransactionClient, user: { id: string; tenantId: string }, name: string) {
+  await tx.usernameSkeleton.deleteMany({ where: { userId: user.id } });
+  await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(user.tenantId, user.id, name) });
 }
 
 const setPasswordInput = z.object({
@@ -304,4 +329,40 @@ export async function setUserRole(ctx: Context, input: z.input<typeof setRoleInp
   publishSessionsEnded(ctx, ended, "role changed");
   ctx.pubsub.publish("user:accessChanged", user.id, { reason: "role changed" });
   return updated;
+}
+
+/**
+ * Users made before the current name rules have a lower-cased usernameKey and
+ * no skeleton rows; SQL has neither Windows' case table nor Unicode's
+ * confusables, so the API recomputes both when it starts. Idempotent, and
+ * safe with several instances starting at once. A user whose name collides
+ * with another's under the new rules keeps what does not collide, and the
+ * clash is logged for an admin to rename one of them.
+ */
+export async function refreshUsernameKeys(services: Pick<Services, "db" | "log">): Promise<number> {
+  const { db, log } = services;
+  const earlier = await db.user.findMany({
+    where: { usernameSkeletons: { none: {} } },
+    select: { id: true, tenantId: true, username: true, usernameKey: true },
+    orderBy: { createdAt: "asc" },
+  });
+  for (const user of earlier) {
+    const key = usernameKey(user.username);
+    if (key !== user.usernameKey) {
+      await db.user.update({ where: { id: user.id }, data: { usernameKey: key } }).catch((error: unknown) => {
+        if (!violatedUniqueConstraint(error)) throw error;
+        log.warn("a username is another's of its tenant as Windows compares names; rename one", { userId: user.id, tenantId: user.tenantId });
+      });
+    }
+    const rows = usernameSkeletonRows(user.tenantId, user.id, user.username);
+    await db.usernameSkeleton.createMany({ data: rows, skipDuplicates: true });
+    const others = await db.usernameSkeleton.findMany({
+      where: { tenantId: user.tenantId, skeleton: { in: rows.map((row) => row.skeleton) }, userId: { not: user.id } },
+      select: { userId: true },
+    });
+    if (others.length > 0) {
+      log.warn("a username looks like another's of its tenant; rename one", { userId: user.id, tenantId: user.tenantId, lookalikeOf: others[0]!.userId });
+    }
+  }
+  return earlier.length;
 }
