@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useCookies } from "@whatwg-node/server-plugin-cookies";
 import { createFetch } from "@whatwg-node/fetch";
-import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
+import { createYoga } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
   ChallengeWaiters,
@@ -28,6 +28,7 @@ import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
+import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { createLogger } from "./log.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
@@ -52,23 +53,6 @@ export type App = {
   stop(): Promise<void>;
   services: Services;
 };
-
-/**
- * Finds one of the schema's expected errors (an AppError) in a wrapped error.
- * Checked by shape, not instanceof: graphql ships both ESM and CommonJS builds,
- * and errors may come from either copy.
- */
-function expectedError(error: unknown): { message: string; code: string } | null {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === "object"; depth += 1) {
-    const candidate = current as { message?: unknown; code?: unknown; extensions?: { code?: unknown }; originalError?: unknown };
-    if (typeof candidate.code === "string" && candidate.extensions?.code === candidate.code && typeof candidate.message === "string") {
-      return { message: candidate.message, code: candidate.code };
-    }
-    current = candidate.originalError;
-  }
-  return null;
-}
 
 /** A key for pseudonymising log values, kept under DATA_DIR so it survives restarts. */
 async function pseudonymKey(config: Config): Promise<string> {
@@ -150,26 +134,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     fetchAPI: uploadFetchAPI,
     graphiql: config.development,
     landingPage: false,
-    // Expected failures outside a result union (a refused subscription, an
-    // unauthorised field) keep their code and message; anything else is logged
-    // and masked, never its message or stack.
-    maskedErrors: {
-      isDev: false,
-      maskError(error, message) {
-        const expected = expectedError(error);
-        if (expected) {
-          const { nodes, path } = error as { nodes?: never; path?: readonly (string | number)[] };
-          return createGraphQLError(expected.message, { nodes, path, extensions: { code: expected.code } });
-        }
-        return maskError(error, message, false);
-      },
-    },
-    logging: {
-      debug: () => undefined,
-      info: (...args) => log.info(String(args[0])),
-      warn: (...args) => log.warn(String(args[0])),
-      error: (...args) => log.error("unexpected error", { error: args.map(String).join(" ") }),
-    },
+    maskedErrors,
+    logging: yogaLogging(log),
     cors: { origin: config.webOrigins, credentials: true, methods: ["GET", "POST"] },
     // Cookie-authenticated requests must not be forgeable cross-site: a request
     // without a preflight-forcing header is refused.
