@@ -30,6 +30,7 @@ import { contextFactory } from "./context.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { createLogger } from "./log.ts";
+import { originRule } from "./origins.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
 import { startHousekeeping } from "./housekeeping.ts";
@@ -127,6 +128,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 
   const clientIp = clientIpResolver(config.trustedProxies);
+  const originAllowed = originRule(config);
+  const limits = config.transportLimits;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
     schema,
     context: contextFactory(services, clientIp) as never,
@@ -136,7 +139,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     landingPage: false,
     maskedErrors,
     logging: yogaLogging(log),
-    cors: { origin: config.webOrigins, credentials: true, methods: ["GET", "POST"] },
+    // An allowed origin is echoed back with Vary: Origin (what yoga does for
+    // "*", here only once the rule has allowed it); any other gets no CORS headers.
+    cors: (request, serverContext) => {
+      const origin = request.headers.get("origin");
+      return origin !== null && originAllowed(origin, (serverContext as { req?: IncomingMessage } | undefined)?.req)
+        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"] }
+        : false;
+    },
     // Cookie-authenticated requests must not be forgeable cross-site: a request
     // without a preflight-forcing header is refused.
     plugins: [
@@ -176,7 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // The node adapter passes { req, res } on to the context as server context.
     await yoga(req, res);
   });
-  const ws = attachWebSocket(server, yoga as never, config.webOrigins);
+  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log });
   const stopHousekeeping = startHousekeeping(services);
 
   return {

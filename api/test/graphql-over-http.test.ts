@@ -1,6 +1,6 @@
 // The GraphQL over HTTP specification, checked by its own audit suite
-// (graphql-http) against the real server, and an answer the suite does not
-// cover: refused operations.
+// (graphql-http) against the real server, and the answers the suite does not
+// cover: refused operations, and CORS for the portal's origin and no other.
 import { auditServer } from "graphql-http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api } from "./harness.ts";
@@ -65,5 +65,34 @@ describe("refused operations", () => {
     const { body } = await post(nested(15), "application/json");
     expect(body.data).toBeUndefined();
     expect(body.errors).toMatchObject([{ extensions: { code: "DEPTH_LIMIT_EXCEEDED" } }]);
+  });
+});
+
+describe("CORS", () => {
+  const query = JSON.stringify({ query: "{ __typename }" });
+
+  it("admits the portal's origin, credentials included, and says the answer varies by origin", async () => {
+    const preflight = await fetch(`${api.url}/graphql`, {
+      method: "OPTIONS",
+      headers: { origin: "http://portal.test", "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("http://portal.test");
+    expect(preflight.headers.get("access-control-allow-credentials")).toBe("true");
+    const response = await fetch(`${api.url}/graphql`, { method: "POST", headers: { origin: "http://portal.test", "content-type": "application/json" }, body: query });
+    expect(response.headers.get("access-control-allow-origin")).toBe("http://portal.test");
+    expect(response.headers.get("vary")).toMatch(/origin/i);
+  });
+
+  it("gives any other origin no CORS headers at all", async () => {
+    for (const origin of ["http://evil.test", "null"]) {
+      const preflight = await fetch(`${api.url}/graphql`, {
+        method: "OPTIONS",
+        headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type" },
+      });
+      expect(preflight.headers.get("access-control-allow-origin"), origin).toBeNull();
+      expect(preflight.headers.get("access-control-allow-credentials"), origin).toBeNull();
+      const response = await fetch(`${api.url}/graphql`, { method: "POST", headers: { origin, "content-type": "application/json" }, body: query });
+      expect(response.headers.get("access-control-allow-origin"), origin).toBeNull();
+    }
   });
 });

@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import { Api, subscribe } from "./harness.ts";
+import { RawSocket } from "./raw-socket.ts";
 import { seed } from "./seed.ts";
 
 let api: Api;
@@ -82,5 +83,23 @@ describe("logs of refused operations", () => {
       expect(logged.filter((line) => line.level >= 50)).toEqual([]);
     }
     expect(consoleError).not.toHaveBeenCalled();
+  });
+
+  it("keeps protocol errors on a WebSocket out of the console", async () => {
+    const msp = await seed(api).msp();
+    const from = api.logs.length;
+    const oversized = await RawSocket.connect(api.url, { authorization: `Bearer ${msp.token}` });
+    oversized.subscribe("big", `subscription { auditEventAdded(tenantId: "${msp.id}") { action } }`, { padding: "x".repeat(200_000) });
+    await oversized.until(() => oversized.closeCode !== null, "the close");
+    expect(oversized.closeCode).toBe(1009);
+
+    const malformed = await RawSocket.connect(api.url, { authorization: `Bearer ${msp.token}` });
+    malformed.socket.send("{ this is not json");
+    await malformed.until(() => malformed.closeCode !== null, "the close");
+    expect(malformed.closeCode).toBe(4400);
+
+    expect(consoleError).not.toHaveBeenCalled();
+    expect(consoleWarn).not.toHaveBeenCalled();
+    expect(lines().slice(from).filter((line) => line.level >= 50)).toEqual([]);
   });
 });
