@@ -29,24 +29,25 @@ import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
+import { OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger } from "./log.ts";
 import { originRule } from "./origins.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
+import { useRequestBodyLimit } from "./plugins/request-body.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
+import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { createMailer } from "./mailer.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
-/** Largest accepted HTTP request body. */
-const MAX_BODY_BYTES = 256 * 1024;
-/** Multipart requests carry one branding image (5 MiB at most) beside the operation. */
-const MAX_UPLOAD_BODY_BYTES = 6 * 1024 * 1024;
 // The multipart parser keeps parts in memory: bound what it will hold whatever
 // the Content-Length said (or if there was none, as with a chunked body).
-const uploadFetchAPI = createFetch({
-  formDataLimits: { files: 1, fileSize: MAX_UPLOAD_BODY_BYTES, parts: 4, fieldSize: MAX_BODY_BYTES },
-});
+function uploadFetchAPI(limits: TransportLimits) {
+  return createFetch({
+    formDataLimits: { files: 1, fileSize: limits.uploadBodyBytes, parts: 4, fieldSize: limits.requestBodyBytes },
+  });
+}
 
 export type App = {
   /** Listens on `port` (0 picks a free one) and resolves to the bound URL. */
@@ -134,11 +135,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     schema,
     context: contextFactory(services, clientIp) as never,
     graphqlEndpoint: "/graphql",
-    fetchAPI: uploadFetchAPI,
+    fetchAPI: uploadFetchAPI(limits),
     graphiql: config.development,
     landingPage: false,
     maskedErrors,
     logging: yogaLogging(log),
+    // The outer bound; useRequestBodyLimit holds each kind of body to its own.
+    maxRequestBodySize: limits.uploadBodyBytes,
     // An allowed origin is echoed back with Vary: Origin (what yoga does for
     // "*", here only once the rule has allowed it); any other gets no CORS headers.
     cors: (request, serverContext) => {
@@ -152,17 +155,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     plugins: [
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
       useCookies(),
+      useRequestBodyLimit(limits),
       useOperationLimits(config.development),
+      useHttpSubscriptionCaps(limits, new OpenCounts()),
       useSubscriptionRevocation(),
-      {
-        onRequest({ request, fetchAPI, endResponse }) {
-          const length = Number(request.headers.get("content-length") ?? 0);
-          const multipart = request.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data") ?? false;
-          if (length > (multipart ? MAX_UPLOAD_BODY_BYTES : MAX_BODY_BYTES)) {
-            endResponse(new fetchAPI.Response("Request too large", { status: 413 }));
-          }
-        },
-      },
     ],
   });
 

@@ -1,8 +1,12 @@
 // Every cap the transport enforces, by name, in one place. The README lists
 // them; TRANSPORT_LIMITS overrides any of them (config.ts). Each counts the real
-// quantity: sockets and operations while they are open.
+// quantity: bytes as they are read, sockets and subscriptions while they are open.
 
 export const DEFAULT_TRANSPORT_LIMITS = {
+  /** Largest HTTP request body, counted as it is read (a chunked body has no Content-Length). */
+  requestBodyBytes: 256 * 1024,
+  /** Largest multipart request: one branding image (5 MiB at most) beside the operation. */
+  uploadBodyBytes: 6 * 1024 * 1024,
   /** Largest WebSocket message (`ws` would accept 100 MiB). */
   webSocketMessageBytes: 64 * 1024,
   /** Operations one WebSocket runs at once; a subscription holds its place until it ends. */
@@ -15,6 +19,10 @@ export const DEFAULT_TRANSPORT_LIMITS = {
    * Authenticated sockets are not counted per address: an office shares one.
    */
   unauthenticatedSocketsPerAddress: 100,
+  /** Subscriptions over HTTP (GraphQL over SSE) open at once per credential. */
+  httpSubscriptionsPerCredential: 20,
+  /** Subscriptions over HTTP open at once per client address without a credential. */
+  unauthenticatedHttpSubscriptionsPerAddress: 100,
   /** How long a new WebSocket may take to send connection_init. */
   connectionInitTimeoutMs: 5_000,
 };

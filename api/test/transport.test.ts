@@ -1,6 +1,7 @@
 // The transport's own rules, against the real server: which pages may open a
 // WebSocket, that a bad operation is answered on its own without ending the
-// socket, and the caps on operations and sockets.
+// socket, and the caps on operations, sockets, HTTP subscriptions and bodies.
+import { request as httpRequest, type IncomingMessage } from "node:http";
 import { createClient, type Client } from "graphql-ws";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -13,6 +14,8 @@ import { seed } from "./seed.ts";
 const CAPS = {
   socketsPerCredential: 3,
   unauthenticatedSocketsPerAddress: 4,
+  httpSubscriptionsPerCredential: 2,
+  unauthenticatedHttpSubscriptionsPerAddress: 2,
 };
 const OPERATIONS_PER_SOCKET = 20;
 
@@ -53,6 +56,9 @@ async function connect(apiUrl: string, connectionParams: Record<string, unknown>
 }
 
 const FEED = `subscription($id: ID!) { auditEventAdded(tenantId: $id) { action } }`;
+const START = `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
+  ... on StartLoginChallengePayload { challenge { id } watchToken } ... on Error { code message } } }`;
+const WATCH = `subscription($id: ID!, $watchToken: String!) { challengeUpdated(id: $id, watchToken: $watchToken) { id status } }`;
 
 /** Retries `attempt` until it holds: for a place given back when the server sees a close, which it learns a moment later. */
 async function eventually(attempt: () => Promise<boolean>, what: string) {
@@ -217,5 +223,166 @@ describe("WebSocket caps", () => {
       for (let i = 0; i < CAPS.socketsPerCredential; i += 1) await connect(api.url, { authorization: `Bearer ${tech.token}` }, { localAddress: office });
     }
     expect(technicians.length * CAPS.socketsPerCredential).toBeGreaterThan(CAPS.unauthenticatedSocketsPerAddress);
+  });
+});
+
+type SseStream = { status: number; events: { event: string; data: any }[]; ended: boolean; abort(): void; until(done: () => boolean, what: string): Promise<void> };
+
+/** A GraphQL over SSE subscription (one request per subscription), read as it arrives. */
+function sse(query: string, variables: Record<string, unknown>, options: { token?: string; localAddress?: string } = {}): Promise<SseStream> {
+  const url = new URL(`${api.url}/graphql`);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        localAddress: options.localAddress,
+        headers: {
+          "content-type": "application/json",
+          accept: "text/event-stream",
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
+      },
+      (response: IncomingMessage) => {
+        const waiters = new Set<() => void>();
+        const stream: SseStream = {
+          status: response.statusCode ?? 0,
+          events: [],
+          ended: false,
+          abort: () => req.destroy(),
+          until: (done, what) =>
+            new Promise((ok, fail) => {
+              const check = () => {
+                if (!done()) return;
+                clearTimeout(timer);
+                waiters.delete(check);
+                ok();
+              };
+              const timer = setTimeout(() => fail(new Error(`Timed out waiting for ${what}: ${JSON.stringify(stream.events)}`)), 15_000);
+              waiters.add(check);
+              check();
+            }),
+        };
+        let buffer = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => {
+          buffer += chunk;
+          let end: number;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = /^event: (.*)$/m.exec(block)?.[1];
+            const data = /^data: (.*)$/m.exec(block)?.[1];
+            if (event) stream.events.push({ event, data: data ? JSON.parse(data) : null });
+          }
+          for (const waiter of [...waiters]) waiter();
+        });
+        const end = () => {
+          stream.ended = true;
+          for (const waiter of [...waiters]) waiter();
+        };
+        response.on("end", end);
+        response.on("close", end);
+        resolve(stream);
+      },
+    );
+    req.on("error", (error) => (error.message.includes("socket hang up") ? undefined : reject(error)));
+    req.end(JSON.stringify({ query, variables }));
+  });
+}
+
+describe("subscriptions over HTTP (SSE)", () => {
+  const streams: SseStream[] = [];
+  afterEach(() => streams.splice(0).forEach((stream) => stream.abort()));
+  const opening = async (...args: Parameters<typeof sse>) => {
+    const stream = await sse(...args);
+    streams.push(stream);
+    return stream;
+  };
+
+  it("caps the subscriptions of one credential, and gives a place back when one ends", async () => {
+    const msp = await seed(api).msp();
+    const held = [];
+    for (let i = 0; i < CAPS.httpSubscriptionsPerCredential; i += 1) held.push(await opening(FEED, { id: msp.id }, { token: msp.token }));
+    const refused = await opening(FEED, { id: msp.id }, { token: msp.token });
+    await refused.until(() => refused.ended, "the refusal to end");
+    expect(refused.events[0]).toMatchObject({ event: "next", data: { errors: [{ extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } }] } });
+    // The held ones are live.
+    await msp.customer();
+    await Promise.all(held.map((stream) => stream.until(() => stream.events.some((e) => e.data?.data?.auditEventAdded), "an event")));
+
+    held[0]!.abort();
+    await eventually(async () => {
+      const again = await opening(FEED, { id: msp.id }, { token: msp.token });
+      await msp.customer();
+      await again.until(() => again.ended || again.events.length > 0, "an answer");
+      return again.events.some((e) => e.data?.data?.auditEventAdded);
+    }, "a place for the credential again");
+  });
+
+  it("caps subscriptions without a credential per address", async () => {
+    const msp = await seed(api).msp();
+    const { startLoginChallenge } = await api.gql(START, { input: { tenant: msp.slug, kind: "PORTAL_LOGIN" } });
+    const variables = { id: startLoginChallenge.challenge.id, watchToken: startLoginChallenge.watchToken };
+    const localAddress = freshAddress();
+    for (let i = 0; i < CAPS.unauthenticatedHttpSubscriptionsPerAddress; i += 1) {
+      const watcher = await opening(WATCH, variables, { localAddress });
+      await watcher.until(() => watcher.events.length > 0, "the challenge's state");
+      expect(watcher.events[0]!.data.data.challengeUpdated.status).toBe("PENDING");
+    }
+    const refused = await opening(WATCH, variables, { localAddress });
+    await refused.until(() => refused.ended, "the refusal to end");
+    expect(refused.events[0]).toMatchObject({ data: { errors: [{ extensions: { code: "TOO_MANY_SUBSCRIPTIONS" } }] } });
+    // Another address still may.
+    const elsewhere = await opening(WATCH, variables, { localAddress: freshAddress() });
+    await elsewhere.until(() => elsewhere.events.length > 0, "the challenge's state");
+    expect(elsewhere.events[0]!.data.data.challengeUpdated.status).toBe("PENDING");
+  });
+});
+
+/** POSTs `chunks` as a chunked body (no Content-Length); resolves with the answer once it comes, even before the body ends. */
+function chunkedPost(chunks: Buffer[], options: { end: boolean }): Promise<{ status: number; body: string; bytesSent: number }> {
+  const url = new URL(`${api.url}/graphql`);
+  return new Promise((resolve, reject) => {
+    let bytesSent = 0;
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } },
+      (response) => {
+        let body = "";
+        response.setEncoding("utf8");
+        response.on("data", (chunk: string) => (body += chunk));
+        response.on("end", () => {
+          resolve({ status: response.statusCode ?? 0, body, bytesSent });
+          req.destroy();
+        });
+      },
+    );
+    // Once refused, the server closes the connection: later writes may fail, which is the point.
+    req.on("error", (error) => (/EPIPE|ECONNRESET|socket hang up/.test(error.message) ? undefined : reject(error)));
+    for (const chunk of chunks) {
+      req.write(chunk);
+      bytesSent += chunk.length;
+    }
+    if (options.end) req.end();
+  });
+}
+
+describe("request body limit", () => {
+  it("refuses a chunked 2 MiB body with 413 without waiting for the rest of it", async () => {
+    // Valid JSON as far as it goes, so only its size can refuse it; and never
+    // ended, so an answer proves the server stopped reading at the limit.
+    const padding = Buffer.alloc(64 * 1024, "x");
+    const chunks = [Buffer.from(`{"query":"{ __typename }","variables":{"padding":"`), ...Array.from({ length: 32 }, () => padding)];
+    const refused = await chunkedPost(chunks, { end: false });
+    expect(refused.status).toBe(413);
+    expect(JSON.parse(refused.body)).toMatchObject({ errors: [{ extensions: { code: "REQUEST_TOO_LARGE" } }] });
+  });
+
+  it("accepts a chunked body within the limit", async () => {
+    const accepted = await chunkedPost([Buffer.from(`{"query":`), Buffer.from(`"{ __typename }"}`)], { end: true });
+    expect(accepted.status).toBe(200);
+    expect(JSON.parse(accepted.body)).toEqual({ data: { __typename: "Query" } });
   });
 });
