@@ -15,7 +15,7 @@ import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
 import type { AppLogger } from "./log.ts";
 import type { OriginRule } from "./origins.ts";
 
-/** How often an idle socket is pinged; one that does not answer by the next ping is dropped. */
+/** How often a socket is pinged; one that does not answer within as long is dropped. */
 const KEEPALIVE_MS = 12_000;
 
 /**
