@@ -239,6 +239,8 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
         CHALLENGE_TTL_SECONDS: "600",
         SIGNUPS_PER_HOUR_PER_IP: "100000",
         RATE_LIMIT_NAMESPACE: env.namespace,
+        // Every waiting requester is a socket from 127.0.0.1 without a credential.
+        TRANSPORT_LIMITS: JSON.stringify({ unauthenticatedSocketsPerAddress: 1_000_000, operationsPerSocket: Math.max(20, PER_CONNECTION) }),
         // The bench is one client at 127.0.0.1, one tenant and one phone.
         RATE_LIMIT_OVERRIDES: JSON.stringify({
           challengeStartPerIp: { points: 10_000_000, durationSeconds: 60 },

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { useCookies } from "@whatwg-node/server-plugin-cookies";
 import { createFetch } from "@whatwg-node/fetch";
-import { createGraphQLError, createYoga, maskError } from "graphql-yoga";
+import { createYoga } from "graphql-yoga";
 import { openDatabase } from "@latchkey/db";
 import {
   ChallengeWaiters,
@@ -34,23 +34,26 @@ import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
+import { maskedErrors, yogaLogging } from "./error-reporting.ts";
+import { OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger } from "./log.ts";
+import { originRule } from "./origins.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
+import { useRequestBodyLimit } from "./plugins/request-body.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
+import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { createMailer } from "./mailer.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
-/** Largest accepted HTTP request body. */
-const MAX_BODY_BYTES = 256 * 1024;
-/** Multipart requests carry one branding image (5 MiB at most) beside the operation. */
-const MAX_UPLOAD_BODY_BYTES = 6 * 1024 * 1024;
 // The multipart parser keeps parts in memory: bound what it will hold whatever
 // the Content-Length said (or if there was none, as with a chunked body).
-const uploadFetchAPI = createFetch({
-  formDataLimits: { files: 1, fileSize: MAX_UPLOAD_BODY_BYTES, parts: 4, fieldSize: MAX_BODY_BYTES },
-});
+function uploadFetchAPI(limits: TransportLimits) {
+  return createFetch({
+    formDataLimits: { files: 1, fileSize: limits.uploadBodyBytes, parts: 4, fieldSize: limits.requestBodyBytes },
+  });
+}
 
 export type App = {
   /** Listens on `port` (0 picks a free one) and resolves to the bound URL. */
@@ -58,23 +61,6 @@ export type App = {
   stop(): Promise<void>;
   services: Services;
 };
-
-/**
- * Finds one of the schema's expected errors (an AppError) in a wrapped error.
- * Checked by shape, not instanceof: graphql ships both ESM and CommonJS builds,
- * and errors may come from either copy.
- */
-function expectedError(error: unknown): { message: string; code: string } | null {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current && typeof current === "object"; depth += 1) {
-    const candidate = current as { message?: unknown; code?: unknown; extensions?: { code?: unknown }; originalError?: unknown };
-    if (typeof candidate.code === "string" && candidate.extensions?.code === candidate.code && typeof candidate.message === "string") {
-      return { message: candidate.message, code: candidate.code };
-    }
-    current = candidate.originalError;
-  }
-  return null;
-}
 
 /** A key for pseudonymising log values, kept under DATA_DIR so it survives restarts. */
 async function pseudonymKey(config: Config): Promise<string> {
@@ -175,50 +161,36 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   };
 
   const clientIp = clientIpResolver(config.trustedProxies);
+  const originAllowed = originRule(config);
+  const limits = config.transportLimits;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
     schema,
     context: contextFactory(services, clientIp) as never,
     graphqlEndpoint: "/graphql",
-    fetchAPI: uploadFetchAPI,
+    fetchAPI: uploadFetchAPI(limits),
     graphiql: config.development,
     landingPage: false,
-    // Expected failures outside a result union (a refused subscription, an
-    // unauthorised field) keep their code and message; anything else is logged
-    // and masked, never its message or stack.
-    maskedErrors: {
-      isDev: false,
-      maskError(error, message) {
-        const expected = expectedError(error);
-        if (expected) {
-          const { nodes, path } = error as { nodes?: never; path?: readonly (string | number)[] };
-          return createGraphQLError(expected.message, { nodes, path, extensions: { code: expected.code } });
-        }
-        return maskError(error, message, false);
-      },
+    maskedErrors,
+    logging: yogaLogging(log),
+    // The outer bound; useRequestBodyLimit holds each kind of body to its own.
+    maxRequestBodySize: limits.uploadBodyBytes,
+    // An allowed origin is echoed back with Vary: Origin (what yoga does for
+    // "*", here only once the rule has allowed it); any other gets no CORS headers.
+    cors: (request, serverContext) => {
+      const origin = request.headers.get("origin");
+      return origin !== null && originAllowed(origin, (serverContext as { req?: IncomingMessage } | undefined)?.req)
+        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"] }
+        : false;
     },
-    logging: {
-      debug: () => undefined,
-      info: (...args) => log.info(String(args[0])),
-      warn: (...args) => log.warn(String(args[0])),
-      error: (...args) => log.error("unexpected error", { error: args.map(String).join(" ") }),
-    },
-    cors: { origin: config.webOrigins, credentials: true, methods: ["GET", "POST"] },
     // Cookie-authenticated requests must not be forgeable cross-site: a request
     // without a preflight-forcing header is refused.
     plugins: [
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
       useCookies(),
+      useRequestBodyLimit(limits),
       useOperationLimits(config.development),
+      useHttpSubscriptionCaps(limits, new OpenCounts()),
       useSubscriptionRevocation(),
-      {
-        onRequest({ request, fetchAPI, endResponse }) {
-          const length = Number(request.headers.get("content-length") ?? 0);
-          const multipart = request.headers.get("content-type")?.toLowerCase().startsWith("multipart/form-data") ?? false;
-          if (length > (multipart ? MAX_UPLOAD_BODY_BYTES : MAX_BODY_BYTES)) {
-            endResponse(new fetchAPI.Response("Request too large", { status: 413 }));
-          }
-        },
-      },
     ],
   });
 
@@ -242,7 +214,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // The node adapter passes { req, res } on to the context as server context.
     await yoga(req, res);
   });
-  const ws = attachWebSocket(server, yoga as never, config.webOrigins);
+  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log });
   const stopHousekeeping = startHousekeeping(services);
 
   return {

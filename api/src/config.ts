@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, type KeyEncryptionKey } from "@latchkey/schema";
 import { z } from "zod";
+import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -23,6 +24,17 @@ const secretKey = z.string().transform((value, issue) => {
   }
   return key;
 });
+
+const json = z.string().transform((value, issue) => {
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    issue.addIssue({ code: "custom", message: "must be JSON" });
+    return z.NEVER;
+  }
+});
+
+const transportLimitNames = Object.keys(DEFAULT_TRANSPORT_LIMITS) as [keyof TransportLimits, ...(keyof TransportLimits)[]];
 
 const keyId = z.string().regex(KEY_ID_PATTERN, "use 1 to 64 letters, digits, dots, dashes or underscores");
 
@@ -45,18 +57,11 @@ const env = z.object({
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
   /** JSON: per-limit budgets replacing the defaults, e.g. {"challengeStartPerIp":{"points":1000,"durationSeconds":60}}. */
-  RATE_LIMIT_OVERRIDES: z
-    .string()
-    .transform((value, issue) => {
-      try {
-        return JSON.parse(value) as unknown;
-      } catch {
-        issue.addIssue({ code: "custom", message: "must be JSON" });
-        return z.NEVER;
-      }
-    })
+  RATE_LIMIT_OVERRIDES: json
     .pipe(z.record(z.string(), z.object({ points: z.number().int().positive(), durationSeconds: z.number().int().positive() })))
     .optional(),
+  /** JSON: transport caps replacing the defaults, e.g. {"unauthenticatedSocketsPerAddress":500} (names in limits.ts). */
+  TRANSPORT_LIMITS: json.pipe(z.partialRecord(z.enum(transportLimitNames), z.number().int().positive())).optional(),
   RATE_LIMIT_NAMESPACE: z.string().regex(/^[A-Za-z0-9_-]{1,40}$/).default("rl"),
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
@@ -75,7 +80,7 @@ export type Config = {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   redisUrl: string | undefined;
-  /** Origins allowed to call with credentials (CORS) and to open cookie-authenticated WebSockets. */
+  /** The portal's origins: allowed by CORS and to open WebSockets, besides the API's own origin. */
   webOrigins: string[];
   trustedProxies: string[];
   signUpEnabled: boolean;
@@ -88,6 +93,7 @@ export type Config = {
   challengeTtlSeconds: number;
   rateLimitNamespace: string;
   rateLimitOverrides: Record<string, { points: number; durationSeconds: number }>;
+  transportLimits: TransportLimits;
   smtpUrl: string | undefined;
   mailFrom: string;
   /**
@@ -152,6 +158,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
     rateLimitOverrides: e.RATE_LIMIT_OVERRIDES ?? {},
     rateLimitNamespace: e.RATE_LIMIT_NAMESPACE,
+    transportLimits: { ...DEFAULT_TRANSPORT_LIMITS, ...e.TRANSPORT_LIMITS },
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? { id: e.KEY_ENCRYPTION_KEY_ID, key: e.KEY_ENCRYPTION_KEY } : undefined,

@@ -1,6 +1,7 @@
 // In-process pub/sub for one instance; Redis when several instances share work.
 // Separate connections for publishing and subscribing: a subscribed Redis
 // connection can do nothing else.
+import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub } from "graphql-yoga";
 import { Redis } from "ioredis";
@@ -21,8 +22,12 @@ export type PubSubHandle = {
 
 export async function createAppPubSub(redisUrl: string | undefined, log: Logger): Promise<PubSubHandle> {
   if (!redisUrl) {
+    // One listener per open subscription on a topic such as a session's end:
+    // many are normal, and Node's "possible leak" warning would bypass the log.
+    const eventTarget = new EventTarget();
+    setMaxListeners(0, eventTarget);
     return {
-      pubsub: createPubSub<Topics>(),
+      pubsub: createPubSub<Topics>({ eventTarget: eventTarget as never }),
       redis: null,
       ping: async () => {},
       close: async () => {},

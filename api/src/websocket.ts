@@ -1,83 +1,308 @@
 // graphql-ws on the same path as HTTP. Operations go through yoga.getEnveloped,
 // so they get the same plugins (limits, revocation, masking) and the same
 // context. Yoga's HTTP hooks (CORS, CSRF, body size) do not run here, so the
-// Origin and message size are checked by hand.
-import type { Server } from "node:http";
-import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
-import type { ExecutionArgs } from "graphql";
-import type { YogaServerInstance } from "graphql-yoga";
-import type { IncomingMessage } from "node:http";
+// upgrade is checked by hand: its Origin, and how many sockets its address or
+// credential already holds. graphql-ws' own `ws` glue would print to the
+// console; this one logs through pino.
+import { STATUS_CODES, type IncomingMessage, type Server } from "node:http";
+import type { Duplex } from "node:stream";
+import { getOperationAST, type DocumentNode, type ExecutionArgs } from "graphql";
+import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
+import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
+import { WebSocketServer, type WebSocket } from "ws";
+import { describeUnexpected, logError } from "./error-reporting.ts";
+import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
+import type { AppLogger } from "./log.ts";
+import type { OriginRule } from "./origins.ts";
 
-export const WS_LIMITS = {
-  /** Largest accepted WebSocket message; `ws` would allow 100 MiB. */
-  maxPayloadBytes: 64 * 1024,
-  /** Subscriptions one connection may hold at once. */
-  maxSubscriptionsPerConnection: 20,
-  connectionInitWaitTimeoutMs: 5_000,
+/** How often a socket is pinged; one that does not answer within as long is dropped. */
+const KEEPALIVE_MS = 12_000;
+
+/**
+ * The one place a socket holds in the caps: its address's until its
+ * connection_init carries a valid credential, that credential's after.
+ */
+class SocketPlace {
+  private closed = false;
+
+  constructor(private release: () => void) {}
+
+  /** Swaps to another place; if the socket closed meanwhile, that place is given back at once. */
+  moveTo(release: () => void) {
+    if (this.closed) return release();
+    this.release();
+    this.release = release;
+  }
+
+  close() {
+    this.closed = true;
+    this.release();
+  }
+}
+
+/**
+ * The operations one socket runs now, each holding a place from its subscribe
+ * message (before any await) until it ends. An operation is known by its
+ * message, not its id: a client may reuse an id once it has completed it.
+ */
+class SocketOperations {
+  private readonly entries = new Map<object, { id: string; running: boolean }>();
+
+  constructor(private readonly cap: number) {}
+
+  /** Takes a place for this subscribe message; false when the socket already holds its cap. */
+  start(id: string, payload: object): boolean {
+    if (this.entries.size >= this.cap) return false;
+    this.entries.set(payload, { id, running: false });
+    return true;
+  }
+
+  running(payload: object) {
+    const entry = this.entries.get(payload);
+    if (entry) entry.running = true;
+  }
+
+  end(payload: object) {
+    this.entries.delete(payload);
+  }
+
+  /**
+   * A client that completes a running operation may use its place in its next
+   * message: graphql-ws reports the end only once the stream has wound down.
+   * One still being prepared keeps its place until it is settled.
+   */
+  completedByClient(id: string) {
+    for (const [payload, entry] of this.entries) {
+      if (entry.id === id && entry.running) this.entries.delete(payload);
+    }
+  }
+}
+
+type Extra = {
+  socket: WebSocket;
+  request: IncomingMessage;
+  place: SocketPlace;
+  originAllowed: boolean;
+  operations: SocketOperations;
 };
 
-type Extra = { request: IncomingMessage; subscriptions: number };
+type Runner = { execute(args: ExecutionArgs): unknown; subscribe(args: ExecutionArgs): unknown };
+
+export type WebSocketOptions = {
+  limits: TransportLimits;
+  originAllowed: OriginRule;
+  clientIp: (req: IncomingMessage) => string;
+  log: AppLogger;
+};
+
+type RequestError = { message: string; extensions?: Record<string, unknown>; nodes?: unknown; source?: unknown; positions?: unknown };
+
+/**
+ * A request error as graphql-ws sends it: without yoga's HTTP hints, and made
+ * by yoga's graphql copy, the one graphql-ws checks errors against (graphql
+ * ships an ESM and a CommonJS build). `code` is used when it has none.
+ */
+function forSocket(error: RequestError, code?: string) {
+  const { http: _http, ...extensions } = error.extensions ?? {};
+  return createGraphQLError(error.message, {
+    nodes: error.nodes as never,
+    source: error.source as never,
+    positions: error.positions as never,
+    extensions: code ? { code, ...extensions } : extensions,
+  });
+}
+
+/** Tells the socket's operations of a client's complete message as soon as it arrives. */
+function noteComplete(extra: Extra, text: string) {
+  if (!text.includes('"complete"')) return;
+  try {
+    const message = JSON.parse(text) as { type?: unknown; id?: unknown };
+    if (message.type === "complete" && typeof message.id === "string") extra.operations.completedByClient(message.id);
+  } catch {
+    // graphql-ws answers a malformed message itself.
+  }
+}
+
+const internalError = () => createGraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+
+function pathOf(request: IncomingMessage): string | null {
+  try {
+    return new URL(request.url ?? "/", "http://api").pathname;
+  } catch {
+    return null;
+  }
+}
+
+/** Answers an upgrade with a plain HTTP refusal: no WebSocket is opened. */
+function refuse(socket: Duplex, status: number, reason: string) {
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: text/plain\r\n` +
+      `Content-Length: ${Buffer.byteLength(reason)}\r\n\r\n${reason}`,
+  );
+}
 
 export function attachWebSocket(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
-  allowedOrigins: string[],
+  { limits, originAllowed, clientIp, log }: WebSocketOptions,
 ) {
   // No per-message compression: `ws` keeps zlib state per socket, and our messages are small.
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: WS_LIMITS.maxPayloadBytes, perMessageDeflate: false });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.webSocketMessageBytes, perMessageDeflate: false, handleProtocols });
+  const open = new OpenCounts();
 
-  const cleanup = useServer<Record<string, unknown> | undefined, Extra>(
-    {
-      connectionInitWaitTimeout: WS_LIMITS.connectionInitWaitTimeoutMs,
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => unknown }).execute(args) as never,
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => unknown }).subscribe(args) as never,
-      onConnect: (ctx) => {
-        ctx.extra.subscriptions = 0;
-        return true;
-      },
-      onSubscribe: async (ctx, _id, params) => {
-        if ((ctx.extra.subscriptions ?? 0) >= WS_LIMITS.maxSubscriptionsPerConnection) {
-          ctx.extra.socket.close(4429, "Too many subscriptions on one connection");
-          return [];
-        }
-        const origin = ctx.extra.request.headers.origin;
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-          connectionParams: ctx.connectionParams ?? {},
-          originAllowed: origin === undefined ? false : allowedOrigins.includes(origin),
-        });
-        // Envelop builds the context by adding properties one by one, which
-        // leaves V8 a slow dictionary object; a subscription keeps its context
-        // while it waits, so it keeps a compact copy instead.
-        const contextValue = { ...(await contextFactory()) };
-        const args = {
-          schema,
-          operationName: params.operationName,
-          document: parse(params.query),
-          variableValues: params.variables,
-          contextValue,
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        ctx.extra.subscriptions = (ctx.extra.subscriptions ?? 0) + 1;
-        return args;
-      },
-      onComplete: (ctx) => {
-        ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 0) - 1);
-      },
+  function operationContext(extra: Extra, connectionParams: Readonly<Record<string, unknown>> | undefined, params?: SubscribePayload) {
+    return yoga.getEnveloped({ req: extra.request, params, connectionParams: connectionParams ?? {}, originAllowed: extra.originAllowed });
+  }
+
+  /** Parses, validates and builds the context of one operation; a request error comes back as errors, for this operation only. */
+  async function prepare(extra: Extra, connectionParams: Readonly<Record<string, unknown>> | undefined, params: SubscribePayload) {
+    const { schema, parse, validate, contextFactory, execute, subscribe } = operationContext(extra, connectionParams, params);
+    let document: DocumentNode;
+    try {
+      document = parse(params.query);
+    } catch (error) {
+      // The parser's only failure is refusing its input (syntax, token limit);
+      // it gets the code yoga gives it over HTTP unless it carries its own.
+      return [forSocket(error instanceof Error ? (error as RequestError) : { message: "The operation could not be parsed" }, "GRAPHQL_PARSE_FAILED")];
+    }
+    const errors = validate(schema, document);
+    if (errors.length) return errors.map((error: RequestError) => forSocket(error));
+    if (!getOperationAST(document, params.operationName)) {
+      return [createGraphQLError(params.operationName ? `No operation named "${params.operationName}"` : "Name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
+    }
+    // Envelop builds the context by adding properties one by one, which
+    // leaves V8 a slow dictionary object; a subscription keeps its context
+    // while it waits, so it keeps a compact copy instead.
+    const contextValue = { ...(await contextFactory()) };
+    const runner: Runner = { execute, subscribe };
+    return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: runner };
+  }
+
+  /** Runs an operation; whatever it throws becomes this operation's error, never the socket's end. */
+  async function run(args: ExecutionArgs, kind: keyof Runner) {
+    try {
+      return await (args.rootValue as Runner)[kind](args);
+    } catch (error) {
+      logError(log, error);
+      return { errors: [internalError()] };
+    }
+  }
+
+  const graphqlWs = makeServer<Record<string, unknown> | undefined, Extra>({
+    connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+    execute: (args) => run(args, "execute") as never,
+    subscribe: (args) => run(args, "subscribe") as never,
+    onConnect: async (ctx) => {
+      const context = (await operationContext(ctx.extra, ctx.connectionParams).contextFactory()) as Parameters<typeof credentialOf>[0];
+      const credential = credentialOf(context);
+      // Without a valid credential the socket stays counted by its address.
+      if (!credential) return true;
+      const release = open.take(credential, limits.socketsPerCredential);
+      if (!release) {
+        ctx.extra.socket.close(CloseCode.Forbidden, "Too many connections with this credential");
+        return false;
+      }
+      ctx.extra.place.moveTo(release);
+      return true;
     },
-    wss,
-  );
+    onSubscribe: async (ctx, id, params) => {
+      const { operations } = ctx.extra;
+      if (!operations.start(id, params)) {
+        return [
+          createGraphQLError(`Too many operations at once on this connection (at most ${limits.operationsPerSocket}); end a subscription first`, {
+            extensions: { code: "TOO_MANY_OPERATIONS" },
+          }),
+        ];
+      }
+      try {
+        const prepared = await prepare(ctx.extra, ctx.connectionParams, params);
+        if (Array.isArray(prepared)) operations.end(params);
+        else operations.running(params);
+        return prepared;
+      } catch (error) {
+        operations.end(params);
+        logError(log, error);
+        return [internalError()];
+      }
+    },
+    onComplete: (ctx, _id, payload) => {
+      ctx.extra.operations.end(payload);
+    },
+  });
+
+  function accept(socket: WebSocket, request: IncomingMessage, place: SocketPlace) {
+    const origin = request.headers.origin;
+    const extra: Extra = { socket, request, place, originAllowed: origin !== undefined && originAllowed(origin, request), operations: new SocketOperations(limits.operationsPerSocket) };
+    const closed = graphqlWs.opened(
+      {
+        protocol: socket.protocol,
+        send: (data) =>
+          new Promise<void>((resolve) => {
+            if (socket.readyState !== socket.OPEN) return resolve();
+            // A failed send means the peer is gone; its close event ends the rest.
+            socket.send(data, () => resolve());
+          }),
+        close: (code, reason) => socket.close(code, reason),
+        onMessage: (handle) =>
+          socket.on("message", async (data) => {
+            const text = String(data);
+            noteComplete(extra, text);
+            try {
+              await handle(text);
+            } catch (error) {
+              log.error("WebSocket message failed", describeUnexpected(error));
+              socket.close(CloseCode.InternalServerError, "Internal server error");
+            }
+          }),
+      },
+      extra,
+    );
+    // Protocol errors (an oversized or malformed frame): `ws` closes the socket itself.
+    socket.on("error", (error) => log.debug("WebSocket protocol error", { error: error.message }));
+    let pongWait: NodeJS.Timeout | null = null;
+    const keepalive = setInterval(() => {
+      if (socket.readyState !== socket.OPEN) return;
+      pongWait = setTimeout(() => socket.terminate(), KEEPALIVE_MS);
+      socket.once("pong", () => {
+        if (pongWait) clearTimeout(pongWait);
+        pongWait = null;
+      });
+      socket.ping();
+    }, KEEPALIVE_MS);
+    socket.once("close", (code, reason) => {
+      clearInterval(keepalive);
+      if (pongWait) clearTimeout(pongWait);
+      closed(code, String(reason)).catch((error: unknown) => log.error("WebSocket close failed", describeUnexpected(error)));
+    });
+  }
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy());
+    if (pathOf(request) !== yoga.graphqlEndpoint) return refuse(socket, 404, "Not found");
+    // A browser page may use the API's WebSockets only from an allowed origin;
+    // clients that send no Origin (agents, phones, scripts) are not browsers.
+    const origin = request.headers.origin;
+    if (origin !== undefined && !originAllowed(origin, request)) return refuse(socket, 403, "Origin not allowed");
+    const release = open.take(`address:${clientIp(request)}`, limits.unauthenticatedSocketsPerAddress);
+    if (!release) return refuse(socket, 429, "Too many connections from this address");
+    const place = new SocketPlace(release);
+    // The raw socket closes whether the handshake fails or the WebSocket ends later.
+    socket.once("close", () => place.close());
+    wss.handleUpgrade(request, socket, head, (webSocket) => accept(webSocket, request, place));
+  };
+  server.on("upgrade", onUpgrade);
 
   return {
     async close() {
-      await cleanup.dispose();
+      server.off("upgrade", onUpgrade);
+      for (const client of wss.clients) client.close(1001, "Going away");
+      // A peer that does not answer the close is cut off rather than waited for.
+      const grace = setTimeout(() => {
+        for (const client of wss.clients) client.terminate();
+      }, 2_000);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearTimeout(grace);
     },
   };
 }

@@ -51,7 +51,8 @@ async function upload(
   let result: Record<string, any> | null = null;
   try {
     const body = JSON.parse(raw);
-    if (body.errors?.length) throw new Error(`GraphQL errors: ${raw}`);
+    // A request refused as a whole (413) is returned for its status; errors in an answered one are a failure.
+    if (body.errors?.length && response.ok) throw new Error(`GraphQL errors: ${raw}`);
     result = body.data?.uploadBrandingImage ?? null;
   } catch (error) {
     if (!(error instanceof SyntaxError)) throw error;

@@ -1,21 +1,59 @@
-// Every operation, over HTTP or WebSocket, is measured before it runs.
+// Every operation, over HTTP or WebSocket, is measured before it runs. A refusal
+// is a request error with its own code: a validation error (HTTP 400 under
+// application/graphql-response+json) rather than the exception graphql-armor
+// throws by default, which yoga answers with 200 and no code.
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import type { GraphQLError, ValidationContext } from "graphql";
+import { createGraphQLError } from "graphql-yoga";
+import { OPERATION_LIMITS } from "../limits.ts";
 
-export const OPERATION_LIMITS = {
-  maxDepth: 12,
-  maxAliases: 15,
-  maxTokens: 2000,
-  maxCost: 5000,
-  maxDirectives: 20,
-};
+/** `extensions.code` of each refusal; clients may rely on these. */
+export const OPERATION_LIMIT_CODES = {
+  maxDepth: "DEPTH_LIMIT_EXCEEDED",
+  maxAliases: "ALIAS_LIMIT_EXCEEDED",
+  maxTokens: "TOKEN_LIMIT_EXCEEDED",
+  maxCost: "COST_LIMIT_EXCEEDED",
+  maxDirectives: "DIRECTIVE_LIMIT_EXCEEDED",
+} as const;
+
+/** graphql-armor words every refusal as a syntax error; it is not one. */
+function refusalMessage(error: GraphQLError) {
+  return error.message.replace(/^Syntax Error: /, "");
+}
+
+/** Reports a refusal as a validation error, so validation goes on to answer 400. */
+function report(code: string) {
+  return (context: ValidationContext | null, error: GraphQLError) => {
+    context?.reportError(createGraphQLError(refusalMessage(error), { extensions: { code } }));
+  };
+}
 
 export function useOperationLimits(development: boolean) {
+  const validation = { propagateOnRejection: false };
   return EnvelopArmorPlugin({
-    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true },
-    maxAliases: { n: OPERATION_LIMITS.maxAliases },
-    maxTokens: { n: OPERATION_LIMITS.maxTokens },
-    maxDirectives: { n: OPERATION_LIMITS.maxDirectives },
-    costLimit: { maxCost: OPERATION_LIMITS.maxCost, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true },
+    maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxDepth)] },
+    maxAliases: { n: OPERATION_LIMITS.maxAliases, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxAliases)] },
+    maxDirectives: { n: OPERATION_LIMITS.maxDirectives, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxDirectives)] },
+    costLimit: {
+      maxCost: OPERATION_LIMITS.maxCost,
+      objectCost: 2,
+      scalarCost: 1,
+      depthCostFactor: 1.5,
+      ignoreIntrospection: true,
+      ...validation,
+      onReject: [report(OPERATION_LIMIT_CODES.maxCost)],
+    },
+    // Counted while parsing, where there is no validation context: the parser
+    // stops with this error, which yoga answers as a bad request (400).
+    maxTokens: {
+      n: OPERATION_LIMITS.maxTokens,
+      propagateOnRejection: false,
+      onReject: [
+        (_context: unknown, error: GraphQLError) => {
+          throw createGraphQLError(refusalMessage(error), { extensions: { code: OPERATION_LIMIT_CODES.maxTokens } });
+        },
+      ],
+    },
     // Suggestions ("did you mean …") map the schema for an attacker; keep them for development.
     blockFieldSuggestion: { enabled: !development },
   });
