@@ -67,12 +67,12 @@ async function socketWorkstation(services: Services, connection: object, token: 
   let checked = workstationSockets.get(connection);
   if (!checked) {
     const first = authenticateWorkstation(services, token, ip);
-    checked = first.then((workstation) => (workstation ? { id: workstation.id, since: Date.now() } : null));
+    checked = first.then((workstation) => (workstation ? { id: workstation.id, since: services.clock.now() } : null));
     workstationSockets.set(connection, checked);
     return first;
   }
   const socket = await checked;
-  if (!socket || Date.now() - socket.since > WORKSTATION_SOCKET_LIFETIME_MS) return null;
+  if (!socket || services.clock.now() - socket.since > WORKSTATION_SOCKET_LIFETIME_MS) return null;
   return reloadWorkstation(services, socket.id, ip);
 }
 

@@ -11,6 +11,7 @@ import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "g
 import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
 import { describeUnexpected, logError } from "./error-reporting.ts";
+import { WORKSTATION_SOCKET_LIFETIME_MS } from "./context.ts";
 import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
 import type { AppLogger } from "./log.ts";
 import type { OriginRule } from "./origins.ts";
@@ -198,6 +199,12 @@ export function attachWebSocket(
       const credential = credentialOf(context);
       // Without a valid credential the socket stays counted by its address.
       if (!credential) return true;
+      if ((context as { workstation?: unknown }).workstation) {
+        // Checked once, at connect: after a day the agent reconnects with a fresh credential.
+        const lifetime = setTimeout(() => ctx.extra.socket.close(1000, "Reconnect with a fresh workstation credential"), WORKSTATION_SOCKET_LIFETIME_MS);
+        lifetime.unref();
+        ctx.extra.socket.once("close", () => clearTimeout(lifetime));
+      }
       const release = open.take(credential, limits.socketsPerCredential);
       if (!release) {
         ctx.extra.socket.close(CloseCode.Forbidden, "Too many connections with this credential");

@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import sharp from "sharp";
 import type { Api } from "./harness.ts";
 import type { CustomerSeed, MspSeed, SeededUser } from "./seed.ts";
+import { WorkstationKeys } from "./workstation-keys.ts";
 
 const run = promisify(execFile);
 export const AUTHENTICATOR_BIN = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
@@ -15,7 +16,7 @@ const ERRORS = `... on Error { code message }`;
 
 export type LoginEventRow = {
   id: string;
-  username: string;
+  username: string | null;
   method: "PASSWORD" | "QR";
   outcome: "SUCCEEDED" | "FAILED";
   reason: string | null;
@@ -35,7 +36,29 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
     return data[field];
   }
 
+  /** Another approved workstation of the customer, driven through the API with its own keys. */
+  async function enrolled() {
+    const token = await mutate(
+      `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename
+        ... on CreateInstallTokenPayload { installToken } ${ERRORS} } }`,
+      { input: { tenantId: customer.id, autoApprove: true } },
+      "createInstallToken",
+      "CreateInstallTokenPayload",
+    );
+    const keys = WorkstationKeys.generate();
+    const { enrollWorkstation } = await api.gql(
+      `mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id } } ${ERRORS} } }`,
+      { input: { installToken: token.installToken, hostname: "guesser", os: "Windows 11", publicKey: keys.publicKey, keyAgreementKey: keys.keyAgreementKey } },
+    );
+    if (enrollWorkstation.__typename !== "WorkstationPayload") throw new Error(`enroll failed: ${JSON.stringify(enrollWorkstation)}`);
+    keys.workstationId = enrollWorkstation.workstation.id;
+    return keys;
+  }
+
   return {
+    /** An approved workstation driven through the API with keys of its own (not the agent under test). */
+    workstation: enrolled,
+
     /** A new install token's secret and id. */
     async installToken(options: { autoApprove?: boolean; maxUses?: number } = {}) {
       const created = await mutate(
@@ -106,15 +129,23 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
       ),
 
     /**
-     * Locks a directory account as ten wrong passwords in a row would. Written
-     * to the database: the lockout itself is tested in workstations.test.ts,
-     * and ten wrong passwords through the agent would trip the per-workstation
-     * throttle first.
+     * Locks a directory account the way an attacker would: ten wrong passwords
+     * from two other workstations of the tenant. Only workstations that failed
+     * for the account are refused by the lock. Returns when it ends.
      */
-    async lockUser(userId: string, minutes = 15) {
-      const lockedUntil = new Date(Date.now() + minutes * 60_000);
-      await api.db.user.update({ where: { id: userId }, data: { lockedUntil } });
-      return lockedUntil;
+    async lockUser(username: string) {
+      const guessers = [await enrolled(), await enrolled()];
+      let unlocksAt: string | null = null;
+      for (let i = 0; i < 10; i += 1) {
+        const { desktopLogin } = await api.gql(
+          `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename ... on AccountLockedError { unlocksAt } } }`,
+          { input: { username, password: `wrong-${i}-password` } },
+          { token: await guessers[i % 2]!.credential() },
+        );
+        unlocksAt = desktopLogin.unlocksAt ?? unlocksAt;
+      }
+      const { users } = await api.gql(`query($u: String!, $t: ID!) { users(tenantId: $t, first: 1, search: $u) { edges { node { lockedUntil } } } }`, { u: username, t: customer.id }, asAdmin);
+      return new Date(unlocksAt ?? users.edges[0].node.lockedUntil);
     },
 
     /** The customer's login events as its admins see them, newest first. */

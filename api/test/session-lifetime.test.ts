@@ -5,6 +5,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SessionCache } from "@latchkey/schema";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
+import { desktopSeed } from "./desktop-seed.ts";
 import { Api, ManualClock, subscribe } from "./harness.ts";
 import { PASSWORD, seed } from "./seed.ts";
 
@@ -71,6 +74,34 @@ describe("session expiry", () => {
     clock.advance(11 * MINUTE);
     await api.app.services.sessionDeadlines.sweep();
     await feed.waitForCompletion();
+  });
+
+  // Last in this block: it moves the clock a whole day.
+  it("serves a workstation's socket, checked once at connect, until a day has passed", async () => {
+    const msp = await seed(api).msp();
+    const keys = await desktopSeed(api, msp, await msp.customer()).workstation();
+    const socket = createClient({
+      url: `${api.url.replace("http", "ws")}/graphql`,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${await keys.credential()}` },
+    });
+    const config = () =>
+      new Promise<Record<string, any>>((resolve, reject) => {
+        let result: Record<string, any> = {};
+        socket.subscribe({ query: `{ desktopConfig { workstation { id } } }` }, { next: (value) => void (result = value), error: reject, complete: () => resolve(result) });
+      });
+    try {
+      expect((await config()).data?.desktopConfig.workstation.id).toBe(keys.workstationId);
+      // Long after the credential itself expired, the socket still serves.
+      clock.advance(23 * 60 * MINUTE);
+      expect((await config()).data?.desktopConfig.workstation.id).toBe(keys.workstationId);
+      clock.advance(61 * MINUTE);
+      expect((await config()).errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
+    } finally {
+      await socket.dispose();
+    }
   });
 });
 
