@@ -118,8 +118,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
-  const challengeWaiters = new ChallengeWaiters(db.prisma, log);
   const clock = options.clock ?? systemClock;
+  const challengeWaiters = new ChallengeWaiters(db.prisma, log, clock);
   const sessionCache = new SessionCache();
   const sessionDeadlines = new SessionDeadlines(db.prisma, clock, log);
   // Whatever Redis dropped while our subscriber was away, the waiters re-read,

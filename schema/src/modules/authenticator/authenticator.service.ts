@@ -120,7 +120,7 @@ export async function startDeviceOnboarding(ctx: Context, input: { userId: strin
     ctx.viewer && input.userId === ctx.viewer.userId
       ? await ctx.db.user.findUniqueOrThrow({ where: { id: ctx.viewer.userId } })
       : await findManagedUser(ctx, input.userId);
-  const started = await createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
+  const started = await createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: user.tenantId,
     kind: "DEVICE_ONBOARDING",
     requesterKind: "BROWSER",
@@ -156,7 +156,7 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
 
   const result = await ctx.db.$transaction(async (tx) => {
     const consumed = await tx.challenge.updateMany({
-      where: { id: challenge.id, status: { in: ["PENDING", "SCANNED"] }, expiresAt: { gt: new Date() } },
+      where: { id: challenge.id, status: { in: ["PENDING", "SCANNED"] }, expiresAt: { gt: new Date(ctx.clock.now()) } },
       data: { status: "CONSUMED", scannedById: device.authenticatorId, decidedAt: new Date(), consumedAt: new Date(), approvedUserId: user.id },
     });
     if (consumed.count !== 1) return null;

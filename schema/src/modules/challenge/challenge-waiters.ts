@@ -5,6 +5,7 @@
 // changed since the previous one (an indexed range on updatedAt), so its cost
 // follows the number of changes, not the number of waiters.
 import type { ChallengeStatus, PrismaClient } from "@latchkey/db";
+import { systemClock, type Clock } from "../../clock.ts";
 import type { Logger } from "../../context.ts";
 import type { AppPubSub } from "../../pubsub.ts";
 
@@ -33,8 +34,9 @@ export class ChallengeWaiter {
     public status: ChallengeStatus,
     expiresAt: Date,
     pubsub: AppPubSub,
+    clock: Clock,
   ) {
-    this.expiry = setTimeout(this.wake, Math.max(0, expiresAt.getTime() - Date.now()) + EXPIRY_SLACK_MS);
+    this.expiry = setTimeout(this.wake, Math.max(0, expiresAt.getTime() - clock.now()) + EXPIRY_SLACK_MS);
     this.updates = pubsub.subscribe("challenge:updated", challengeId);
     this.listen();
   }
@@ -92,12 +94,14 @@ export class ChallengeWaiters {
   constructor(
     private readonly db: PrismaClient,
     private readonly log: Logger,
+    /** Expiry is measured by it; a test that moves it calls wakeAll() as the expiry timers would. */
+    private readonly clock: Clock = systemClock,
     private readonly intervalMs = CHALLENGE_POLL_MS,
   ) {}
 
   /** A requester starts waiting on `challenge`, last seen in `challenge.status`; stop() the waiter when done. */
   watch(pubsub: AppPubSub, challenge: { id: string; status: ChallengeStatus; expiresAt: Date }) {
-    const waiter = new ChallengeWaiter(this, challenge.id, challenge.status, challenge.expiresAt, pubsub);
+    const waiter = new ChallengeWaiter(this, challenge.id, challenge.status, challenge.expiresAt, pubsub, this.clock);
     let set = this.waiters.get(challenge.id);
     if (!set) {
       set = new Set();

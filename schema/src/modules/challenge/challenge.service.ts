@@ -5,6 +5,7 @@
 // order: not found, already handled, tenant, permission.
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Challenge, ChallengeKind, ChallengeStatus, Prisma } from "@latchkey/db";
+import type { Clock } from "../../clock.ts";
 import type { Context, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
@@ -44,7 +45,7 @@ export type NewChallenge = {
 };
 
 /** Creates a challenge; its three secrets are returned once and stored only hashed. */
-export async function createChallenge(db: Db, ttlSeconds: number, input: NewChallenge) {
+export async function createChallenge(db: Db, clock: Clock, ttlSeconds: number, input: NewChallenge) {
   const qrSecret = newQrSecret();
   const watchToken = randomBytes(32).toString("base64url");
   const redeemSecret = randomBytes(32).toString("base64url");
@@ -57,7 +58,7 @@ export async function createChallenge(db: Db, ttlSeconds: number, input: NewChal
       secretHash: qrSecretHash(qrSecret),
       watchTokenHash: hashToken(watchToken),
       redeemSecretHash: hashToken(redeemSecret),
-      expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+      expiresAt: new Date(clock.now() + ttlSeconds * 1000),
     },
   });
   return { challenge, qrPayload: formatQrPayload(challenge.id, qrSecret), watchToken, redeemSecret };
@@ -67,13 +68,14 @@ export async function createChallenge(db: Db, ttlSeconds: number, input: NewChal
  * Reads a challenge with expiry applied: a PENDING or SCANNED challenge past
  * its time becomes EXPIRED here, on read, not only when a timer fires.
  */
-export async function readChallenge(ctx: Pick<Services, "db" | "pubsub" | "log">, id: string): Promise<Challenge | null> {
+export async function readChallenge(ctx: Pick<Services, "db" | "pubsub" | "log" | "clock">, id: string): Promise<Challenge | null> {
   if (!isUuid(id)) return null;
   const challenge = await ctx.db.challenge.findUnique({ where: { id } });
   if (!challenge) return null;
-  if (OPEN.includes(challenge.status) && challenge.expiresAt.getTime() <= Date.now()) {
+  const now = ctx.clock.now();
+  if (OPEN.includes(challenge.status) && challenge.expiresAt.getTime() <= now) {
     const expired = await ctx.db.challenge.updateMany({
-      where: { id, status: { in: OPEN }, expiresAt: { lte: new Date() } },
+      where: { id, status: { in: OPEN }, expiresAt: { lte: new Date(now) } },
       data: { status: "EXPIRED" },
     });
     if (expired.count === 1) publishChallenge(ctx, id);
@@ -100,7 +102,7 @@ export async function startPortalLogin(ctx: Context, input: { tenant?: string | 
   if (!tenant) throw new NotFoundError("Tenant");
   // No budget per tenant: one that strangers could spend would let them stop
   // everyone of that tenant from showing a code. Each address has its own.
-  return createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
+  return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: tenant.id,
     kind: "PORTAL_LOGIN",
     requesterKind: "BROWSER",
@@ -181,7 +183,7 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
   }
   if (challenge.status === "PENDING") {
     const claimed = await ctx.db.challenge.updateMany({
-      where: { id: challenge.id, status: "PENDING", expiresAt: { gt: new Date() } },
+      where: { id: challenge.id, status: "PENDING", expiresAt: { gt: new Date(ctx.clock.now()) } },
       data: { status: "SCANNED", scannedById: device.authenticatorId, scannedAt: new Date(), scannerIp: ctx.request.ip },
     });
     if (claimed.count !== 1) throw new ConflictError("Another phone already scanned this code");
@@ -227,7 +229,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   const actor = await deviceActor(ctx, device.userId);
   const { decided, event } = await ctx.db.$transaction(async (tx) => {
     const decided = await tx.challenge.updateMany({
-      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date() } },
+      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date(ctx.clock.now()) } },
       data: { status, decidedAt: new Date(), approvedUserId: decision === "APPROVE" ? device.userId : null },
     });
     if (decided.count !== 1) return { decided: false, event: null };
@@ -277,7 +279,7 @@ export async function redeemChallenge(ctx: Context, id: string, redeemSecret: st
   }
   const result = await ctx.db.$transaction(async (tx) => {
     const consumed = await tx.challenge.updateMany({
-      where: { id: challenge.id, status: "APPROVED", expiresAt: { gt: new Date() } },
+      where: { id: challenge.id, status: "APPROVED", expiresAt: { gt: new Date(ctx.clock.now()) } },
       data: { status: "CONSUMED", consumedAt: new Date() },
     });
     if (consumed.count !== 1) return null;
@@ -312,7 +314,7 @@ export async function cancelChallenge(ctx: Context, id: string, redeemSecret: st
   if (!OPEN.includes(challenge.status)) throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
   const cancelled = await ctx.db.challenge.updateMany({
     where: { id: challenge.id, status: { in: OPEN } },
-    data: { status: "EXPIRED", expiresAt: new Date() },
+    data: { status: "EXPIRED", expiresAt: new Date(ctx.clock.now()) },
   });
   if (cancelled.count !== 1) throw new ConflictError("This code was decided meanwhile");
   publishChallenge(ctx, challenge.id);

@@ -158,7 +158,7 @@ export async function startDesktopLogin(ctx: Context) {
   const workstation = requireWorkstation(ctx);
   await checkAllowed(ctx, workstation, { tenantId: workstation.tenantId, username: null, userId: null, method: "QR" });
   await ctx.limits.consume("challengeStartPerWorkstation", workstation.id);
-  return createChallenge(ctx.db, ctx.config.challengeTtlSeconds, {
+  return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: workstation.tenantId,
     kind: "DESKTOP_LOGIN",
     workstationId: workstation.id,
@@ -192,7 +192,7 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
     throw new ConflictError(challenge.status === "CONSUMED" ? "This approval was already used" : `This login is ${challenge.status.toLowerCase()}`);
   }
   const consumed = await ctx.db.challenge.updateMany({
-    where: { id: challenge.id, status: "APPROVED", workstationId: workstation.id, expiresAt: { gt: new Date() } },
+    where: { id: challenge.id, status: "APPROVED", workstationId: workstation.id, expiresAt: { gt: new Date(ctx.clock.now()) } },
     data: { status: "CONSUMED", consumedAt: new Date() },
   });
   if (consumed.count !== 1) throw new ConflictError("This approval was already used or has expired");
