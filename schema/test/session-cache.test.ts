@@ -55,6 +55,27 @@ describe("SessionCache", () => {
     expect(cache.set("h2", entry("s2"), beforeClear, NOW)).toBe(false);
   });
 
+  it("shares one lookup among requests that miss together, but never across a session's end", async () => {
+    const cache = new SessionCache();
+    const pending: ((viewer: Viewer | null) => void)[] = [];
+    const load = () => new Promise<Viewer | null>((resolve) => pending.push(resolve));
+    const first = cache.lookUp("h1", load);
+    const second = cache.lookUp("h1", load);
+    expect(pending).toHaveLength(1);
+    // A session ends while that lookup is under way: later requests do not join it.
+    cache.forget(["s1"]);
+    const third = cache.lookUp("h1", load);
+    expect(pending).toHaveLength(2);
+    pending[0]!(viewer("s1"));
+    pending[1]!(null);
+    expect((await first)?.sessionId).toBe("s1");
+    expect(await second).toBe(await first);
+    expect(await third).toBeNull();
+    // Settled lookups are not shared any more.
+    void cache.lookUp("h1", load);
+    expect(pending).toHaveLength(3);
+  });
+
   it("stays bounded, dropping the oldest entry", () => {
     const cache = new SessionCache();
     for (let i = 0; i <= SessionCache.MAX_ENTRIES; i++) cache.set(`h${i}`, entry(`s${i}`), cache.generation, NOW);

@@ -1,8 +1,8 @@
-import DataLoader from "dataloader";
 import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { visibleUsers } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
+import { requestLoader } from "../../request-loaders.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 
 export const LoginMethod = builder.enumType("LoginMethod", {
@@ -101,29 +101,22 @@ builder.queryFields((t) => ({
 
 type LoginCounts = { total: number; failed: number };
 
-// One grouped query per request for a whole page of tenants, not two counts per row.
-const loginCountLoaders = new WeakMap<Context, DataLoader<string, LoginCounts>>();
-
+/** One grouped query per request for a whole page of tenants, not two counts per row. */
 function loginCountsLast24h(ctx: Context, tenantId: string): Promise<LoginCounts> {
-  let loader = loginCountLoaders.get(ctx);
-  if (!loader) {
-    loader = new DataLoader(async (tenantIds) => {
-      const rows = await ctx.db.loginEvent.groupBy({
-        by: ["tenantId", "outcome"],
-        where: { tenantId: { in: [...tenantIds] }, createdAt: { gt: new Date(Date.now() - DAY_MS) } },
-        _count: { _all: true },
-      });
-      return tenantIds.map((id) => {
-        const mine = rows.filter((row) => row.tenantId === id);
-        return {
-          total: mine.reduce((sum, row) => sum + row._count._all, 0),
-          failed: mine.filter((row) => row.outcome === "FAILED").reduce((sum, row) => sum + row._count._all, 0),
-        };
-      });
+  return requestLoader<LoginCounts>(ctx, "loginCountsLast24h", async (tenantIds) => {
+    const rows = await ctx.db.loginEvent.groupBy({
+      by: ["tenantId", "outcome"],
+      where: { tenantId: { in: [...tenantIds] }, createdAt: { gt: new Date(Date.now() - DAY_MS) } },
+      _count: { _all: true },
     });
-    loginCountLoaders.set(ctx, loader);
-  }
-  return loader.load(tenantId);
+    return tenantIds.map((id) => {
+      const mine = rows.filter((row) => row.tenantId === id);
+      return {
+        total: mine.reduce((sum, row) => sum + row._count._all, 0),
+        failed: mine.filter((row) => row.outcome === "FAILED").reduce((sum, row) => sum + row._count._all, 0),
+      };
+    });
+  }).load(tenantId);
 }
 
 builder.prismaObjectFields("Tenant", (t) => ({

@@ -27,6 +27,7 @@ export class SessionCache {
 
   private readonly byToken = new Map<string, Entry>();
   private readonly tokenBySession = new Map<string, string>();
+  private readonly lookups = new Map<string, { generation: number; viewer: Promise<Viewer | null> }>();
   private currentGeneration = 0;
 
   /** Read before a lookup starts; pass it to set() with what the lookup found. */
@@ -68,6 +69,23 @@ export class SessionCache {
     this.byToken.set(tokenHash, { ...entry, cachedAt: now });
     this.tokenBySession.set(entry.viewer.sessionId, tokenHash);
     return true;
+  }
+
+  /**
+   * One database lookup per token at a time: requests that miss together
+   * share the first one's answer instead of each asking. A request never joins
+   * a lookup that started before a session ended (it may carry the row as it
+   * was); it starts its own.
+   */
+  lookUp(tokenHash: string, load: (generation: number) => Promise<Viewer | null>): Promise<Viewer | null> {
+    const running = this.lookups.get(tokenHash);
+    if (running && running.generation === this.currentGeneration) return running.viewer;
+    const generation = this.currentGeneration;
+    const viewer = load(generation).finally(() => {
+      if (this.lookups.get(tokenHash)?.viewer === viewer) this.lookups.delete(tokenHash);
+    });
+    this.lookups.set(tokenHash, { generation, viewer });
+    return viewer;
   }
 
   forget(sessionIds: Iterable<string>) {

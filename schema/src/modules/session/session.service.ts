@@ -91,8 +91,15 @@ export async function authenticate(
   const tokenHash = hashToken(token);
   const cached = services.sessionCache.get(tokenHash, SLIDE_EVERY_MS, services.clock.now());
   if (cached) return cached;
-  // Before the read: a session that ends while we read must not be cached as live.
-  const generation = services.sessionCache.generation;
+  return services.sessionCache.lookUp(tokenHash, (generation) => lookUpSession(services, tokenHash, generation));
+}
+
+/** Reads a session from the database and remembers it, unless a session ended since `generation`. */
+async function lookUpSession(
+  services: Pick<Services, "db" | "sessionCache" | "clock"> & { config: Pick<SchemaConfig, "sessionIdleMinutes"> },
+  tokenHash: string,
+  generation: number,
+): Promise<Viewer | null> {
   const session = await services.db.session.findUnique({
     where: { tokenHash },
     include: {
