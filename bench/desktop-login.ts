@@ -514,6 +514,7 @@ async function main(): Promise<void> {
     ...passOn("REDIS_URL"),
     ...passOn("KEY_ENCRYPTION_KEY"),
     ...passOn("KEY_ENCRYPTION_KEY_ID"),
+    ...passOn("EMAIL_CODE_KEY"),
     ...passOn("DATABASE_POOL_SIZE"),
     ...passOn("ARGON2_CONCURRENCY"),
     ...passOn("UV_THREADPOOL_SIZE"),
@@ -530,6 +531,8 @@ async function main(): Promise<void> {
     env.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
     env.KEY_ENCRYPTION_KEY_ID = `bench-${randomBytes(6).toString("hex")}`;
   }
+  // Required on PostgreSQL too; this run sends no codes, any key will do.
+  if (env.DATABASE_URL && !env.EMAIL_CODE_KEY) env.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
 
   console.log(
     `latchkey desktop-login bench: ${ROUNDS} x ${LOGINS} password logins at once over ${WORKSTATIONS} workstations, ${WARMUP} warm-up logins`,

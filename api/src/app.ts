@@ -27,6 +27,8 @@ import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
+import { localSecret } from "./data-dir.ts";
+import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { createLogger } from "./log.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
@@ -51,6 +53,8 @@ export type App = {
   start(port?: number, host?: string): Promise<string>;
   stop(): Promise<void>;
   services: Services;
+  /** The durable job queue and its workers. */
+  jobs: DurableJobQueue;
 };
 
 /**
@@ -85,6 +89,24 @@ async function pseudonymKey(config: Config): Promise<string> {
   }
 }
 
+/**
+ * The key of emailed codes' hashes: configured, or for the embedded default
+ * generated once under DATA_DIR/secrets. Instances sharing PostgreSQL must
+ * share it, so there it has to be configured.
+ */
+async function emailCodeKey(config: Pick<Config, "emailCodeKey" | "databaseUrl" | "dataDir">): Promise<Buffer> {
+  if (config.emailCodeKey) return config.emailCodeKey;
+  if (config.databaseUrl) {
+    // A code hashed by one instance is checked by whichever instance the phone reaches next.
+    throw new Error(
+      "Invalid configuration: EMAIL_CODE_KEY is required when DATABASE_URL is set. Every API instance " +
+        "must share one key for emailed codes: generate it once with `openssl rand -base64 32` and give the same " +
+        "EMAIL_CODE_KEY to every instance.",
+    );
+  }
+  return localSecret(config.dataDir, "email-code.key");
+}
+
 export type BuildOptions = {
   /** Where log lines go (stdout by default); tests read them back. */
   logDestination?: { write(line: string): void };
@@ -94,8 +116,9 @@ export type BuildOptions = {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
-  // Before the database opens: an instance without its key must not start at all.
+  // Before the database opens: an instance without its keys must not start at all.
   const keyEncryptionKey = await resolveKeyEncryptionKey(config);
+  const codeKey = await emailCodeKey(config);
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
@@ -118,12 +141,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   void (async () => {
     for await (const { sessionIds } of endedSessions) sessionCache.forget(sessionIds);
   })().catch((error: unknown) => log.error("session cache listener stopped", { error: String(error) }));
+  const jobs = await DurableJobQueue.start({ database: db, prisma: db.prisma, schema: config.jobQueueSchema, log });
   const services: Services = {
     db: db.prisma,
     challengeWaiters,
     sessionCache,
     pubsub: bus.pubsub,
-    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
+    jobs,
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
@@ -139,8 +163,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       sessionIdleMinutes: config.sessionIdleMinutes,
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
+      hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
     },
   };
+  // Only jobs send mail: requests enqueue it and answer.
+  await jobs.work({
+    ...services,
+    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
+  });
 
   const clientIp = clientIpResolver(config.trustedProxies);
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
@@ -215,6 +245,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   return {
     services,
+    jobs,
     start(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -232,6 +263,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.stop();
       await bus.close();
       await db.close();
     },

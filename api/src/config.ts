@@ -15,7 +15,7 @@ const list = z
   .transform((value) => value.split(",").map((item) => item.trim()).filter(Boolean));
 
 /** base64 of exactly 32 random bytes, e.g. `openssl rand -base64 32`. */
-const keyEncryptionKey = z.string().transform((value, issue) => {
+const secretKey = z.string().transform((value, issue) => {
   const key = decodeKeyEncryptionKey(value);
   if (!key) {
     issue.addIssue({ code: "custom", message: "must be base64 of exactly 32 bytes (generate one with `openssl rand -base64 32`)" });
@@ -61,8 +61,14 @@ const env = z.object({
   CHALLENGE_TTL_SECONDS: z.coerce.number().int().min(1).max(600).default(90),
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default("Latchkey <no-reply@latchkey.invalid>"),
-  KEY_ENCRYPTION_KEY: keyEncryptionKey.optional(),
+  KEY_ENCRYPTION_KEY: secretKey.optional(),
   KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
+  EMAIL_CODE_KEY: secretKey.optional(),
+  /** pg-boss keeps its tables in this PostgreSQL schema. */
+  JOB_QUEUE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
+    .default("pgboss"),
 });
 
 export type Config = {
@@ -94,6 +100,13 @@ export type Config = {
    * one is generated under DATA_DIR/secrets.
    */
   keyEncryptionKey: KeyEncryptionKey | undefined;
+  /**
+   * Keys the hashes of emailed codes. The API needs it with PostgreSQL; with the
+   * embedded database one is generated under DATA_DIR/secrets.
+   */
+  emailCodeKey: Buffer | undefined;
+  /** PostgreSQL schema of the job queue's tables. */
+  jobQueueSchema: string;
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -145,11 +158,13 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? { id: e.KEY_ENCRYPTION_KEY_ID, key: e.KEY_ENCRYPTION_KEY } : undefined,
+    emailCodeKey: e.EMAIL_CODE_KEY,
+    jobQueueSchema: e.JOB_QUEUE_SCHEMA,
   };
 }
 
 const keyRotationEnv = z.object({
-  NEW_KEY_ENCRYPTION_KEY: keyEncryptionKey,
+  NEW_KEY_ENCRYPTION_KEY: secretKey,
   NEW_KEY_ENCRYPTION_KEY_ID: keyId,
 });
 

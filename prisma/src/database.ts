@@ -15,6 +15,12 @@ export type Database = {
   kind: "postgres" | "pglite";
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * SQL outside Prisma, for the job queue's own work (polling, maintenance):
+   * several statements in one text when there are no values, run as one
+   * transaction on PGlite. Not seen by `onQuery`.
+   */
+  execute(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   close(): Promise<void>;
 };
 
@@ -69,6 +75,11 @@ async function openPostgres(url: string, max: number, onQuery?: (sql: string) =>
     async ping() {
       await pool.query("SELECT 1");
     },
+    async execute(text, values) {
+      const result = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+      // Several statements answer with one result each; the last is the one asked for.
+      return { rows: (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [] };
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -97,6 +108,14 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
     kind: "pglite",
     async ping() {
       await client.query("SELECT 1");
+    },
+    async execute(text, values) {
+      if (values?.length) return { rows: (await client.query<Record<string, unknown>>(text, values)).rows };
+      // One connection: a multi-statement text that fails half-way must not
+      // leave it inside an aborted transaction, so it runs inside one that
+      // PGlite rolls back on error (its own BEGIN/COMMIT only warn).
+      const results = await client.transaction((tx) => tx.exec(text));
+      return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
     },
     async close() {
       await prisma.$disconnect();

@@ -57,3 +57,4 @@ export { authenticateDevice } from "./modules/authenticator/authenticator.servic
 export { authenticateWorkstation } from "./modules/workstation/workstation.service.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
 export type { DeviceViewer, Mail, Mailer } from "./context.ts";
+export { jobDefinitions, jobNames, type EnqueueOptions, type JobDefinition, type JobName, type JobPayloads, type JobQueue, type JobServices } from "./jobs.ts";
