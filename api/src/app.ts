@@ -27,7 +27,7 @@ import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
-import { localSecret } from "./data-dir.ts";
+import { keepDataDirRestricted, localSecret, prepareDataDir, restrictDataDir } from "./data-dir.ts";
 import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { createLogger } from "./log.ts";
@@ -116,6 +116,8 @@ export type BuildOptions = {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
+  // Before anything is written there: others must not be able to change what we keep.
+  await prepareDataDir(config.dataDir);
   // Before the database opens: an instance without its keys must not start at all.
   const keyEncryptionKey = await resolveKeyEncryptionKey(config);
   const codeKey = await emailCodeKey(config);
@@ -171,6 +173,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...services,
     mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
   });
+  // PGlite has made its files (0666) by now, and the queue its tables.
+  await restrictDataDir(config.dataDir);
+  const stopRestricting = keepDataDirRestricted(config.dataDir, (error) => log.warn("could not restrict DATA_DIR", { error: String(error) }));
 
   const clientIp = clientIpResolver(config.trustedProxies);
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
@@ -266,6 +271,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await jobs.stop();
       await bus.close();
       await db.close();
+      stopRestricting();
+      await restrictDataDir(config.dataDir);
     },
   };
 }

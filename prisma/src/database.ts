@@ -1,7 +1,7 @@
 // One factory for both deployments: PostgreSQL through @prisma/adapter-pg when
 // DATABASE_URL is set, otherwise an embedded PGlite database under DATA_DIR so a
 // fresh clone runs with nothing installed. Both get the same migrations.
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -91,7 +91,10 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
   let path: string | undefined;
   if (dataDir) {
     path = join(dataDir, "pglite");
-    await mkdir(path, { recursive: true });
+    // Owner-only, also when an older version created it with the umask's mode:
+    // PGlite makes its files 0666, so this directory is what keeps others out.
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    await chmod(path, 0o700);
   }
   const client = new PGlite(path);
   await client.waitReady;
