@@ -70,13 +70,24 @@ export class DurableJobQueue implements JobQueue {
 
   private constructor(private readonly options: JobQueueOptions) {
     const { database } = options;
-    const own: Sql = {
-      executeSql: async (text, values) => {
-        // After stop() a worker loop may still be winding down: it finds nothing.
-        if (this.closed) return { rows: [] };
+    const own = {
+      executeSql: async (text: string, values?: unknown[]) => {
+        // After stop() a worker loop may still be winding down: like pg-boss's
+        // own connection once closed, answer nothing (it reads that as no rows).
+        if (this.closed) return undefined;
         this.running.statements += 1;
         try {
           return await database.execute(text, values);
+        } catch (error) {
+          // pg-boss records a job's outcome (by job ids, the second value)
+          // without awaiting it, so a failure there, such as the database gone
+          // for a moment, would end the process. The job stays active instead,
+          // and is retried once it expires.
+          if (Array.isArray(values?.[1])) {
+            options.log.warn("job queue could not record a job's outcome", { error: String(error) });
+            return undefined;
+          }
+          throw error;
         } finally {
           this.running.statements -= 1;
         }
@@ -98,18 +109,34 @@ export class DurableJobQueue implements JobQueue {
 
   /** Installs or upgrades the queue's tables (once across instances, under a lock) and its queues. */
   static async start(options: JobQueueOptions) {
-    const queue = new DurableJobQueue(options);
-    await queue.boss.start();
+    for (let attempt = 1; ; attempt += 1) {
+      const queue = new DurableJobQueue(options);
+      try {
+        await queue.install();
+        return queue;
+      } catch (error) {
+        await queue.boss.stop({ graceful: false, close: false }).catch(() => undefined);
+        // Instances starting together on a fresh database race to create the
+        // same tables (pg-boss's install and queue creation are not safe against
+        // that): the loser fails, and finds them made when it tries again.
+        if (attempt >= 3) throw error;
+        options.log.warn("job queue start failed; trying again", { error: String(error), attempt });
+        await new Promise((resolve) => setTimeout(resolve, 250 * attempt + Math.random() * 250));
+      }
+    }
+  }
+
+  private async install() {
+    await this.boss.start();
     for (const name of jobNames) {
       const { retryLimit, retryDelaySeconds, expireInSeconds } = jobDefinitions[name];
-      const settings = { retryLimit, retryDelay: retryDelaySeconds, retryBackoff: true, expireInSeconds };
-      await queue.boss.createQueue(name, { name, ...settings });
+      const settings = { name, retryLimit, retryDelay: retryDelaySeconds, retryBackoff: true, expireInSeconds };
+      await this.boss.createQueue(name, settings);
       // An existing queue keeps what an older version set unless told.
-      await queue.boss.updateQueue(name, { name, ...settings });
+      await this.boss.updateQueue(name, settings);
     }
     // Jobs left running by an instance that died are failed (and so retried) now, not at the next round.
-    await queue.boss.maintain();
-    return queue;
+    await this.boss.maintain();
   }
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}) {

@@ -107,8 +107,8 @@ describe("the job queue", () => {
 
   it.runIf(DATABASE_URL)("shares the work of instances on one database, each job once", async () => {
     const shared = { JOB_QUEUE_SCHEMA: `jobs_test_${randomBytes(6).toString("hex")}`, EMAIL_CODE_KEY: randomBytes(32).toString("base64") };
-    const a = await Api.start(shared);
-    const b = await Api.start(shared);
+    // Started together on a fresh schema: they race to install the queue's tables.
+    const [a, b] = await Promise.all([Api.start(shared), Api.start(shared)]);
     const outboxes = [a.dataDir, b.dataDir];
     try {
       // With A's workers paused, what A enqueues is run by B.

@@ -76,9 +76,19 @@ async function openPostgres(url: string, max: number, onQuery?: (sql: string) =>
       await pool.query("SELECT 1");
     },
     async execute(text, values) {
-      const result = (await pool.query(text, values)) as pg.QueryResult | pg.QueryResult[];
-      // Several statements answer with one result each; the last is the one asked for.
-      return { rows: (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [] };
+      const client = await pool.connect();
+      try {
+        const result = (await client.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+        // Several statements answer with one result each; the last is the one asked for.
+        return { rows: (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [] };
+      } catch (error) {
+        // A text with its own BEGIN that fails half-way leaves the connection in
+        // an aborted transaction: end it before the pool hands the connection on.
+        if (!values?.length) await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
     },
     async close() {
       await prisma.$disconnect();
