@@ -202,7 +202,8 @@ export class DurableJobQueue implements JobQueue {
               try {
                 await definition.run(this.services!, job.data);
               } catch (error) {
-                this.options.log.warn("job failed; it will be retried", { job: name, id: job.id, error: String(error) });
+                // Retried with backoff until its retries run out; then it stays failed, for a look.
+                this.options.log.warn("job failed", { job: name, id: job.id, error: String(error) });
                 await this.boss.fail(name, job.id, { message: String(error) });
               }
             }),

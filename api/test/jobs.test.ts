@@ -88,7 +88,7 @@ describe("the job queue", () => {
       const failed = await until(() => jobRow(server, subject), (row) => row?.state === "retry", "the first failure");
       // Waiting for its retry, which comes later than now: backoff.
       expect(failed).toMatchObject({ state: "retry", waiting: true });
-      expect(server.logs.join("")).toContain("job failed; it will be retried");
+      expect(server.logs.join("")).toContain('"msg":"job failed"');
       await server.stop();
 
       // The mail server is back (the outbox here) after a restart: the job is still there and goes out.
