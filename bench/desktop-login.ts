@@ -515,6 +515,7 @@ async function main(): Promise<void> {
     ...passOn("KEY_ENCRYPTION_KEY"),
     ...passOn("KEY_ENCRYPTION_KEY_ID"),
     ...passOn("DEVICE_COOKIE_KEY"),
+    ...passOn("EMAIL_CODE_KEY"),
     ...passOn("DATABASE_POOL_SIZE"),
     ...passOn("ARGON2_CONCURRENCY"),
     ...passOn("UV_THREADPOOL_SIZE"),
@@ -532,6 +533,8 @@ async function main(): Promise<void> {
     env.KEY_ENCRYPTION_KEY_ID = `bench-${randomBytes(6).toString("hex")}`;
   }
   if (env.DATABASE_URL) env.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
+  // Required on PostgreSQL too; this run sends no codes, any key will do.
+  if (env.DATABASE_URL && !env.EMAIL_CODE_KEY) env.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
 
   console.log(
     `latchkey desktop-login bench: ${ROUNDS} x ${LOGINS} password logins at once over ${WORKSTATIONS} workstations, ${WARMUP} warm-up logins`,

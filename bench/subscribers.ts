@@ -163,7 +163,7 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return body.data ?? {};
 }
 
-type Env = { databaseUrl: string; redisUrl: string; kek: string; deviceCookieKey: string; namespace: string };
+type Env = { databaseUrl: string; redisUrl: string; kek: string; deviceCookieKey: string; emailCodeKey: string; namespace: string };
 
 type Instance = {
   name: string;
@@ -234,6 +234,7 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
         LOG_LEVEL: "warn",
         KEY_ENCRYPTION_KEY: env.kek,
         DEVICE_COOKIE_KEY: env.deviceCookieKey,
+        EMAIL_CODE_KEY: env.emailCodeKey,
         ...(process.env.BENCH_DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE } : {}),
         // Long enough for the slowest N to open and approve.
         CHALLENGE_TTL_SECONDS: "600",
@@ -291,10 +292,10 @@ async function seedTenant(a: Instance, b: Instance) {
   if (data.signUpMsp?.__typename !== "AuthPayload") throw new Error(`signUpMsp: ${JSON.stringify(data.signUpMsp)}`);
   const { token, user } = data.signUpMsp as { token: string; user: { id: string } };
 
-  // The phone talks to B; its emailed code lands in B's outbox.
+  // The phone talks to B; the job that emails its code runs on either instance.
   const phone = await Authenticator.create({ apiUrl: b.url });
   await phone.requestEmailVerification(email);
-  const code = await emailedCode(b, email);
+  const code = await emailedCode([a, b], email);
   await phone.verifyEmail(email, code, "Bench phone");
   const onboarding = await graphql(a.url, ONBOARD, { userId: user.id }, token);
   if (onboarding.startDeviceOnboarding?.__typename !== "StartDeviceOnboardingPayload") throw new Error(`startDeviceOnboarding: ${JSON.stringify(onboarding)}`);
@@ -302,17 +303,19 @@ async function seedTenant(a: Instance, b: Instance) {
   return { slug, phone };
 }
 
-async function emailedCode(instance: Instance, address: string): Promise<string> {
-  const dir = join(instance.dataDir, "outbox");
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const names = (await readdir(dir).catch(() => [] as string[])).sort();
-    const mails = await Promise.all(names.map((n) => readFile(join(dir, n), "utf8")));
-    const mine = mails.filter((m) => m.toLowerCase().includes(`to: ${address.toLowerCase()}`));
-    const code = /verification code is (\d{6,10})/.exec(mine.at(-1) ?? "")?.[1];
-    if (code) return code;
+async function emailedCode(instances: Instance[], address: string): Promise<string> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    for (const instance of instances) {
+      const dir = join(instance.dataDir, "outbox");
+      const names = (await readdir(dir).catch(() => [] as string[])).sort();
+      const mails = await Promise.all(names.map((n) => readFile(join(dir, n), "utf8")));
+      const mine = mails.filter((m) => m.toLowerCase().includes(`to: ${address.toLowerCase()}`));
+      const code = /verification code is (\d{6,10})/.exec(mine.at(-1) ?? "")?.[1];
+      if (code) return code;
+    }
     await sleep(100);
   }
-  throw new Error(`no code emailed to ${address} in ${instance.name}'s outbox`);
+  throw new Error(`no code emailed to ${address} in ${instances.map((i) => i.name).join(" or ")}'s outbox`);
 }
 
 async function createChallenges(instances: Instance[], slug: string, count: number, limit: Deadline): Promise<Challenge[]> {
@@ -818,6 +821,7 @@ async function main() {
     redisUrl: found.redisUrl,
     kek: randomBytes(32).toString("base64"),
     deviceCookieKey: randomBytes(32).toString("base64"),
+    emailCodeKey: randomBytes(32).toString("base64"),
     // This run's rate-limit counters in Redis, apart from everything else using it.
     namespace: `bench-${randomBytes(6).toString("hex")}`,
   };

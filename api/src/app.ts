@@ -33,6 +33,8 @@ import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
+import { keepDataDirRestricted, localSecret, prepareDataDir, restrictDataDir } from "./data-dir.ts";
+import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { OpenCounts, type TransportLimits } from "./limits.ts";
@@ -60,6 +62,8 @@ export type App = {
   start(port?: number, host?: string): Promise<string>;
   stop(): Promise<void>;
   services: Services;
+  /** The durable job queue and its workers. */
+  jobs: DurableJobQueue;
 };
 
 /** A key for pseudonymising log values, kept under DATA_DIR so it survives restarts. */
@@ -78,20 +82,25 @@ async function pseudonymKey(config: Config): Promise<string> {
 }
 
 /**
- * The key that signs browsers' device cookies: from DEVICE_COOKIE_KEY, or
- * generated under DATA_DIR for the embedded default.
+ * A secret every instance must share: configured, or for the embedded default
+ * generated once under DATA_DIR/secrets. Instances sharing PostgreSQL must
+ * share it, so there it has to be configured.
  */
-async function deviceCookieKey(config: Config): Promise<Buffer> {
-  if (config.deviceCookieKey) return config.deviceCookieKey;
-  const dir = join(config.dataDir, "secrets");
-  const file = join(dir, "device-cookie.key");
-  try {
-    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
-  } catch {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    await writeFile(file, randomBytes(32).toString("base64"), { mode: 0o600, flag: "wx" }).catch(() => undefined);
-    return Buffer.from((await readFile(file, "utf8")).trim(), "base64");
+async function sharedSecret(
+  config: Pick<Config, "databaseUrl" | "dataDir">,
+  configured: Buffer | undefined,
+  variable: string,
+  file: string,
+  why: string,
+): Promise<Buffer> {
+  if (configured) return configured;
+  if (config.databaseUrl) {
+    throw new Error(
+      `Invalid configuration: ${variable} is required when DATABASE_URL is set. ${why} Generate it once with ` +
+        `\`openssl rand -base64 32\` and give the same ${variable} to every instance.`,
+    );
   }
+  return localSecret(config.dataDir, file);
 }
 
 export type BuildOptions = {
@@ -105,8 +114,12 @@ export type BuildOptions = {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
-  // Before the database opens: an instance without its key must not start at all.
+  // Before anything is written there: others must not be able to change what we keep.
+  await prepareDataDir(config.dataDir);
+  // Before the database opens: an instance without its keys must not start at all.
   const keyEncryptionKey = await resolveKeyEncryptionKey(config);
+  const codeKey = await sharedSecret(config, config.emailCodeKey, "EMAIL_CODE_KEY", "email-code.key", "A code hashed by one instance is checked by whichever instance the phone reaches next.");
+  const deviceCookieKey = await sharedSecret(config, config.deviceCookieKey, "DEVICE_COOKIE_KEY", "device-cookie.key", "A browser known to one instance must be known to all of them.");
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
@@ -132,6 +145,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   void (async () => {
     for await (const { sessionIds } of endedSessions) sessionCache.forget(sessionIds);
   })().catch((error: unknown) => log.error("session cache listener stopped", { error: String(error) }));
+  const jobs = await DurableJobQueue.start({ database: db, prisma: db.prisma, schema: config.jobQueueSchema, log });
   const services: Services = {
     db: db.prisma,
     challengeWaiters,
@@ -139,14 +153,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessionDeadlines,
     clock,
     pubsub: bus.pubsub,
-    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
+    jobs,
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
     replayGuard: new ReplayGuard(limiter),
     signInAdmission: new SignInAdmission(limiter, "signIn"),
     desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
-    deviceCookies: new DeviceCookies(await deviceCookieKey(config)),
+    deviceCookies: new DeviceCookies(deviceCookieKey),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
       ...config.rateLimitOverrides,
@@ -157,8 +171,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       sessionIdleMinutes: config.sessionIdleMinutes,
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
+      hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
     },
   };
+  // Only jobs send mail: requests enqueue it and answer.
+  await jobs.work({
+    ...services,
+    mailer: createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: join(config.dataDir, "outbox") }),
+  });
+  // PGlite has made its files (0666) by now, and the queue its tables.
+  await restrictDataDir(config.dataDir);
+  const stopRestricting = keepDataDirRestricted(config.dataDir, (error) => log.warn("could not restrict DATA_DIR", { error: String(error) }));
 
   const clientIp = clientIpResolver(config.trustedProxies);
   const originAllowed = originRule(config);
@@ -219,6 +242,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   return {
     services,
+    jobs,
     start(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         server.once("error", reject);
@@ -237,8 +261,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await ws.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await jobs.stop();
       await bus.close();
       await db.close();
+      stopRestricting();
+      await restrictDataDir(config.dataDir);
     },
   };
 }

@@ -69,6 +69,12 @@ const env = z.object({
   KEY_ENCRYPTION_KEY: secretKey.optional(),
   KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
   DEVICE_COOKIE_KEY: secretKey.optional(),
+  EMAIL_CODE_KEY: secretKey.optional(),
+  /** pg-boss keeps its tables in this PostgreSQL schema. */
+  JOB_QUEUE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
+    .default("pgboss"),
 });
 
 export type Config = {
@@ -101,8 +107,15 @@ export type Config = {
    * one is generated under DATA_DIR/secrets.
    */
   keyEncryptionKey: KeyEncryptionKey | undefined;
-  /** Signs browsers' device cookies; generated under DATA_DIR when unset (embedded database only). */
+  /** Signs browsers' device cookies. Needed with PostgreSQL; generated under DATA_DIR for the embedded database. */
   deviceCookieKey: Buffer | undefined;
+  /**
+   * Keys the hashes of emailed codes. The API needs it with PostgreSQL; with the
+   * embedded database one is generated under DATA_DIR/secrets.
+   */
+  emailCodeKey: Buffer | undefined;
+  /** PostgreSQL schema of the job queue's tables. */
+  jobQueueSchema: string;
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -130,13 +143,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
         "KEY_ENCRYPTION_KEY (and KEY_ENCRYPTION_KEY_ID) to every instance.",
     );
   }
-  if (e.DATABASE_URL && !e.DEVICE_COOKIE_KEY) {
-    // A browser known to one instance must be known to all of them.
-    throw new Error(
-      "Invalid configuration: DEVICE_COOKIE_KEY is required when DATABASE_URL is set. Generate it once with " +
-        "`openssl rand -base64 32` and give the same DEVICE_COOKIE_KEY to every instance.",
-    );
-  }
   return {
     production: e.NODE_ENV === "production",
     development: e.NODE_ENV === "development",
@@ -162,7 +168,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     smtpUrl: e.SMTP_URL,
     mailFrom: e.MAIL_FROM,
     keyEncryptionKey: e.KEY_ENCRYPTION_KEY ? { id: e.KEY_ENCRYPTION_KEY_ID, key: e.KEY_ENCRYPTION_KEY } : undefined,
-    deviceCookieKey: e.DEVICE_COOKIE_KEY ? Buffer.from(e.DEVICE_COOKIE_KEY) : undefined,
+    deviceCookieKey: e.DEVICE_COOKIE_KEY,
+    emailCodeKey: e.EMAIL_CODE_KEY,
+    jobQueueSchema: e.JOB_QUEUE_SCHEMA,
   };
 }
 

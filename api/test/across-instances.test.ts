@@ -16,7 +16,7 @@ import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
+import { dropSchema, emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
 import { PASSWORD, seed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
@@ -30,7 +30,11 @@ const TSX_CLI = join(repoRoot, "node_modules/tsx/dist/cli.mjs");
 const MAIN = join(repoRoot, "api/src/main.ts");
 const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
 const DEVICE_COOKIE_KEY = randomBytes(32).toString("base64");
+const EMAIL_CODE_KEY = randomBytes(32).toString("base64");
 const RATE_LIMIT_NAMESPACE = `across-${randomBytes(6).toString("hex")}`;
+/** The instances of this file share one job queue, apart from other files' servers. */
+const JOB_QUEUE_SCHEMA = `jobs_across_${randomBytes(6).toString("hex")}`;
+if (enabled) afterAll(() => dropSchema(DATABASE_URL!, JOB_QUEUE_SCHEMA));
 
 /** Well before the 5 s poll: an approval that arrives this fast came through pub/sub. */
 const FAN_OUT_BOUND_MS = 2_000;
@@ -115,6 +119,9 @@ async function killGroup(child: ChildProcess, graceMs = 5_000) {
   if (!done) await Promise.race([exited(child), sleep(2_000)]);
 }
 
+/** Instances running now (their outboxes hold the mail their jobs sent). */
+const live = new Set<Instance>();
+
 /** One API process, reached over HTTP and WebSocket like any client would. */
 class Instance {
   private readonly sockets: Client[] = [];
@@ -146,6 +153,8 @@ class Instance {
         LOG_LEVEL: "warn",
         KEY_ENCRYPTION_KEY,
         DEVICE_COOKIE_KEY,
+        EMAIL_CODE_KEY,
+        JOB_QUEUE_SCHEMA,
         // Both instances share this run's counters in Redis (default budgets), apart from other runs and files.
         RATE_LIMIT_NAMESPACE,
       },
@@ -153,6 +162,7 @@ class Instance {
     track(child);
     const output = tail(child);
     const instance = new Instance(name, child, `http://127.0.0.1:${port}`, dataDir, output);
+    live.add(instance);
     const deadline = Date.now() + 90_000;
     for (;;) {
       if (child.exitCode !== null || child.signalCode !== null) {
@@ -189,9 +199,12 @@ class Instance {
     return body.data as T;
   }
 
-  /** The newest code this instance emailed to `address` (its own DATA_DIR/outbox). */
+  /**
+   * The code of the next verification email to `address`. The job that sends it
+   * runs on whichever instance gets to it first, so every outbox is looked in.
+   */
   emailedCode(address: string): Promise<string> {
-    return emailedCodeIn(this.dataDir, address);
+    return emailedCodeIn([...live].map((instance) => instance.dataDir), address);
   }
 
   ws(token?: string): Client {
@@ -207,6 +220,7 @@ class Instance {
   }
 
   async stop() {
+    live.delete(this);
     await Promise.all(this.sockets.splice(0).map((socket) => Promise.resolve(socket.dispose()).catch(() => undefined)));
     await killGroup(this.child);
     await rm(this.dataDir, { recursive: true, force: true });
@@ -218,7 +232,7 @@ function seedVia(instance: Instance) {
   return seed({ gql: instance.gql.bind(instance) } as unknown as Api);
 }
 
-/** A phone enrolled through `phoneApi` (the code lands in that instance's outbox), onboarded by the admin on `adminApi`. */
+/** A phone enrolled through `phoneApi`, onboarded by the admin on `adminApi`. */
 async function phoneFor(phoneApi: Instance, adminApi: Instance, msp: MspSeed) {
   const phone = await Authenticator.create({ apiUrl: phoneApi.graphqlUrl });
   await phone.requestEmailVerification(msp.adminEmail);

@@ -6,6 +6,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "graphql-ws";
+import pg from "pg";
 import WebSocket from "ws";
 import { buildApp, type App } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
@@ -38,6 +39,8 @@ export class Api {
     readonly dataDir: string,
     /** Whether stop() removes dataDir: not when the test passed its own DATA_DIR to reuse. */
     private readonly ownsDataDir: boolean,
+    /** The job queue's PostgreSQL schema, when this server made one up and stop() drops it. */
+    private readonly ownedJobSchema: { databaseUrl: string; schema: string } | null,
     /** Every line the API logged, for checks that secrets never reach the log. */
     readonly logs: string[],
     /** Every SQL statement sent, for checks against N+1 queries. */
@@ -61,6 +64,7 @@ export class Api {
       KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY,
       KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID,
       DEVICE_COOKIE_KEY: process.env.DEVICE_COOKIE_KEY,
+      EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY,
       NODE_ENV: "test",
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
@@ -80,6 +84,14 @@ export class Api {
     }
     // The same for the other secrets PostgreSQL deployments must be given.
     if (settings.DATABASE_URL) settings.DEVICE_COOKIE_KEY ||= randomBytes(32).toString("base64");
+    if (settings.DATABASE_URL && !settings.EMAIL_CODE_KEY) settings.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
+    // On a database shared with other test files, a queue of its own, so no
+    // other server runs this one's jobs (they would mail into its own outbox).
+    let ownedJobSchema: { databaseUrl: string; schema: string } | null = null;
+    if (settings.DATABASE_URL && !settings.JOB_QUEUE_SCHEMA) {
+      settings.JOB_QUEUE_SCHEMA = `jobs_test_${randomBytes(6).toString("hex")}`;
+      ownedJobSchema = { databaseUrl: settings.DATABASE_URL, schema: settings.JOB_QUEUE_SCHEMA };
+    }
     const config = loadConfig(settings);
     const queries: string[] = [];
     const app = await buildApp(config, {
@@ -88,7 +100,7 @@ export class Api {
       clock: options.clock,
     });
     const url = await app.start(0, "127.0.0.1");
-    return new Api(app, url, dataDir, ownsDataDir, logs, queries);
+    return new Api(app, url, dataDir, ownsDataDir, ownedJobSchema, logs, queries);
   }
 
   get db() {
@@ -100,9 +112,23 @@ export class Api {
     return readOutbox(this.dataDir);
   }
 
-  /** The newest code emailed to `address`. */
+  /** The code of the next verification email to `address` (mail goes out from a job, after the request). */
   emailedCode(address: string): Promise<string> {
     return emailedCodeIn(this.dataDir, address);
+  }
+
+  /** Waits for an email matching `matches` in the outbox, and returns it. */
+  waitForMail(matches: (mail: string) => boolean, what: string, timeoutMs?: number) {
+    return waitForMailIn([this.dataDir], matches, what, timeoutMs);
+  }
+
+  /** Waits until no job is waiting, waiting for a retry, or running. */
+  async jobsSettled(timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.app.jobs.pending()) > 0) {
+      if (Date.now() > deadline) throw new Error(`jobs still pending after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 
   request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
@@ -137,6 +163,7 @@ export class Api {
     await Promise.all(this.sockets.map((socket) => socket.dispose()));
     await this.app.stop();
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true });
+    if (this.ownedJobSchema) await dropSchema(this.ownedJobSchema.databaseUrl, this.ownedJobSchema.schema);
   }
 }
 
@@ -233,12 +260,57 @@ export async function readOutbox(dataDir: string): Promise<string[]> {
   return Promise.all(names.sort().map((name) => readFile(join(dir, name), "utf8")));
 }
 
-/** The newest verification code an API emailed to `address`. */
-export async function emailedCodeIn(dataDir: string, address: string): Promise<string> {
-  const mails = (await readOutbox(dataDir)).filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`));
-  const code = /verification code is (\d{6,10})/.exec(mails.at(-1) ?? "")?.[1];
-  if (!code) throw new Error(`no code emailed to ${address} in ${dataDir}/outbox`);
-  return code;
+/** How many verification codes to each address (per set of outboxes) a test has already been handed. */
+const codesHandedOut = new Map<string, number>();
+
+/**
+ * The code of the next verification email to `address` in any of these
+ * outboxes: the first not handed out before, waited for, as a job sends it
+ * after the request has been answered.
+ */
+export async function emailedCodeIn(dataDirs: string | string[], address: string, timeoutMs = 20_000): Promise<string> {
+  const dirs = [dataDirs].flat();
+  const key = `${dirs.join("\n")}\n${address.toLowerCase()}`;
+  const seen = codesHandedOut.get(key) ?? 0;
+  const codes = async () => {
+    const mails = (await Promise.all(dirs.map(readOutbox))).flat();
+    return mails
+      .filter((mail) => mail.toLowerCase().includes(`to: ${address.toLowerCase()}`))
+      .map((mail) => /verification code is (\d{6,10})/.exec(mail)?.[1])
+      .filter((code): code is string => Boolean(code));
+  };
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await codes();
+    if (found.length > seen) {
+      codesHandedOut.set(key, found.length);
+      return found.at(-1)!;
+    }
+    if (Date.now() > deadline) throw new Error(`no new code emailed to ${address} in ${dirs.join(", ")} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Waits for an email matching `matches` in any of these outboxes. */
+export async function waitForMailIn(dataDirs: string[], matches: (mail: string) => boolean, what: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const mail = (await Promise.all(dataDirs.map(readOutbox))).flat().find(matches);
+    if (mail) return mail;
+    if (Date.now() > deadline) throw new Error(`no email ${what} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Removes a job queue's tables from a database the tests share. */
+export async function dropSchema(databaseUrl: string, schema: string) {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
 }
 
 let counter = 0;

@@ -233,8 +233,10 @@ describe("the key-encryption key", () => {
     expect(() => loadConfig(postgres)).toThrow(/KEY_ENCRYPTION_KEY is required when DATABASE_URL is set/);
     expect(() => loadConfig({ ...postgres, KEY_ENCRYPTION_KEY: "" })).toThrow(/every instance/);
     // Nor does a hand-made configuration get past buildApp, before any connection is opened.
-    const embedded = loadConfig({ DATA_DIR: tmpdir(), LOG_LEVEL: "silent" });
+    const dataDir = await mkdtemp(join(tmpdir(), "latchkey-kek-"));
+    const embedded = loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" });
     await expect(buildApp({ ...embedded, databaseUrl: "postgresql://postgres@127.0.0.1:1/none" })).rejects.toThrow(/KEY_ENCRYPTION_KEY/);
+    await rm(dataDir, { recursive: true, force: true });
 
     const key = randomBytes(32).toString("base64");
     expect(loadConfig({ ...postgres, KEY_ENCRYPTION_KEY: key }).keyEncryptionKey).toEqual({ id: "k1", key: Buffer.from(key, "base64") });

@@ -1,7 +1,7 @@
 // One factory for both deployments: PostgreSQL through @prisma/adapter-pg when
 // DATABASE_URL is set, otherwise an embedded PGlite database under DATA_DIR so a
 // fresh clone runs with nothing installed. Both get the same migrations.
-import { mkdir } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPg } from "@prisma/adapter-pg";
@@ -15,6 +15,12 @@ export type Database = {
   kind: "postgres" | "pglite";
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * SQL outside Prisma, for the job queue's own work (polling, maintenance):
+   * several statements in one text when there are no values, run as one
+   * transaction on PGlite. Not seen by `onQuery`.
+   */
+  execute(text: string, values?: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
   close(): Promise<void>;
 };
 
@@ -69,6 +75,21 @@ async function openPostgres(url: string, max: number, onQuery?: (sql: string) =>
     async ping() {
       await pool.query("SELECT 1");
     },
+    async execute(text, values) {
+      const client = await pool.connect();
+      try {
+        const result = (await client.query(text, values)) as pg.QueryResult | pg.QueryResult[];
+        // Several statements answer with one result each; the last is the one asked for.
+        return { rows: (Array.isArray(result) ? result.at(-1)?.rows : result.rows) ?? [] };
+      } catch (error) {
+        // A text with its own BEGIN that fails half-way leaves the connection in
+        // an aborted transaction: end it before the pool hands the connection on.
+        if (!values?.length) await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -80,7 +101,10 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
   let path: string | undefined;
   if (dataDir) {
     path = join(dataDir, "pglite");
-    await mkdir(path, { recursive: true });
+    // Owner-only, also when an older version created it with the umask's mode:
+    // PGlite makes its files 0666, so this directory is what keeps others out.
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    await chmod(path, 0o700);
   }
   const client = new PGlite(path);
   await client.waitReady;
@@ -97,6 +121,14 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
     kind: "pglite",
     async ping() {
       await client.query("SELECT 1");
+    },
+    async execute(text, values) {
+      if (values?.length) return { rows: (await client.query<Record<string, unknown>>(text, values)).rows };
+      // One connection: a multi-statement text that fails half-way must not
+      // leave it inside an aborted transaction, so it runs inside one that
+      // PGlite rolls back on error (its own BEGIN/COMMIT only warn).
+      const results = await client.transaction((tx) => tx.exec(text));
+      return { rows: (results.at(-1)?.rows ?? []) as Record<string, unknown>[] };
     },
     async close() {
       await prisma.$disconnect();

@@ -1,6 +1,7 @@
 import type { PrismaClient, TenantKind, UserRole } from "@latchkey/db";
 import type { Access } from "./access.ts";
 import type { Clock } from "./clock.ts";
+import type { JobQueue } from "./jobs.ts";
 import type { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 import type { SessionCache } from "./modules/session/session-cache.ts";
 import type { SessionDeadlines } from "./modules/session/session-deadlines.ts";
@@ -21,6 +22,8 @@ export type SchemaConfig = {
   sessionMaxAgeHours: number;
   /** Keyed hash for values that must be logged without being readable (an unknown login). */
   pseudonymize(value: string): string;
+  /** Keyed hash of an emailed code for its address, under a key of its own (EMAIL_CODE_KEY). */
+  hashEmailCode(emailKey: string, code: string): string;
 };
 
 export type Logger = {
@@ -35,7 +38,8 @@ export type Mailer = { send(mail: Mail): Promise<void> };
 
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
-  mailer: Mailer;
+  /** Work that outlives the request (email among it), run by a worker after the change commits. */
+  jobs: JobQueue;
   /** Sessions this instance looked up in the last few seconds. */
   sessionCache: SessionCache;
   /** Ends open subscriptions when their session expires. */

@@ -63,3 +63,4 @@ export { authenticateWorkstation, reloadWorkstation } from "./modules/workstatio
 export { ReplayGuard } from "./security/replay-guard.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
 export type { DeviceViewer, Mail, Mailer } from "./context.ts";
+export { jobDefinitions, jobNames, type EnqueueOptions, type JobDefinition, type JobName, type JobPayloads, type JobQueue, type JobServices } from "./jobs.ts";

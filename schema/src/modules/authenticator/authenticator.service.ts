@@ -2,8 +2,10 @@
 // registers its public key, and is linked to the user whose onboarding QR code
 // it then scans. Afterwards it approves sign-ins with signatures.
 import { randomInt } from "node:crypto";
+import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, DeviceViewer, Services } from "../../context.ts";
+import type { JobServices } from "../../jobs.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { email as emailSchema, isUuid, parseInput, personName } from "../../validation.ts";
@@ -27,9 +29,14 @@ function usersWithEmail(ctx: Pick<Services, "db">, key: string) {
   });
 }
 
+/** What the request hands the worker: the address as typed, and until when a code would be valid. */
+export type EmailVerificationJob = { email: string; ip: string; expiresAt: string };
+
 /**
- * Sends a code when the address belongs to a user, and answers the same
- * either way, so the form cannot be used to find out who has an account.
+ * Answers before any work that depends on the address: the same queries, the
+ * same answer and the same time for an address with an account and one
+ * without, so the form cannot tell who has an account. The worker finds out
+ * and sends the code.
  */
 export async function requestEmailVerification(ctx: Context, input: { email: string }) {
   const data = parseInput(z.object({ email: emailSchema }), input);
@@ -37,18 +44,30 @@ export async function requestEmailVerification(ctx: Context, input: { email: str
   await ctx.limits.consume("emailCodePerIp", ctx.request.ip);
   await ctx.limits.consume("emailCodePerAddress", ctx.config.pseudonymize(key));
   const expiresAt = new Date(Date.now() + CODE_TTL_MINUTES * 60_000);
-  if ((await usersWithEmail(ctx, key)).length > 0) {
-    const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, "0");
-    await ctx.db.emailVerification.create({
-      data: { emailKey: key, codeHash: ctx.config.pseudonymize(`${key}:${code}`), expiresAt, ip: ctx.request.ip },
-    });
-    await ctx.mailer.send({
-      to: data.email,
-      subject: "Your Latchkey verification code",
-      text: `Your verification code is ${code}.\n\nIt is valid for ${CODE_TTL_MINUTES} minutes. If you did not ask for it, ignore this email.\n`,
-    });
-  }
+  await ctx.jobs.enqueue("emailVerification.send", { email: data.email, ip: ctx.request.ip, expiresAt: expiresAt.toISOString() });
   return { sent: true, expiresAt };
+}
+
+/**
+ * The worker's half: a code for an address that belongs to a user, generated
+ * here so that it is never stored anywhere but in the email (and hashed).
+ */
+export async function sendEmailVerificationCode(services: JobServices, job: EmailVerificationJob) {
+  const expiresAt = new Date(job.expiresAt);
+  // A retry that comes too late would only send a code that no longer works.
+  if (!(expiresAt.getTime() > Date.now())) return;
+  const key = emailKey(job.email);
+  if ((await usersWithEmail(services, key)).length === 0) return;
+  const code = String(randomInt(0, 10 ** CODE_DIGITS)).padStart(CODE_DIGITS, "0");
+  await services.db.emailVerification.create({
+    data: { emailKey: key, codeHash: services.config.hashEmailCode(key, code), expiresAt, ip: job.ip },
+  });
+  const minutes = Math.max(1, Math.round((expiresAt.getTime() - Date.now()) / 60_000));
+  await services.mailer.send({
+    to: job.email,
+    subject: "Your Latchkey verification code",
+    text: `Your verification code is ${code}.\n\nIt is valid for ${minutes} minutes. If you did not ask for it, ignore this email.\n`,
+  });
 }
 
 const verifyEmailInput = z.object({
@@ -78,7 +97,7 @@ export async function verifyEmail(ctx: Context, input: z.input<typeof verifyEmai
     where: { id: pending.id, usedAt: null, attempts: { lt: CODE_MAX_ATTEMPTS } },
     data: { attempts: { increment: 1 } },
   });
-  if (counted.count !== 1 || pending.codeHash !== ctx.config.pseudonymize(`${key}:${data.code}`)) throw invalid;
+  if (counted.count !== 1 || pending.codeHash !== ctx.config.hashEmailCode(key, data.code)) throw invalid;
 
   const token = newToken();
   const authenticator = await ctx.db.$transaction(async (tx) => {
@@ -168,27 +187,34 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
       targetId: authenticator.id,
       data: { userId: user.id, name: authenticator.name },
     }, { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` });
+    await notifyEnrollment(tx, ctx, user, authenticator.name);
     return { authenticator, event };
   });
   if (!result) throw new ConflictError("This code has expired or was already used");
   ctx.device = { ...device, userId: user.id };
   publishAudit(ctx, [result.event]);
   publishChallenge(ctx, challenge.id);
-  await notifyEnrollment(ctx, user, result.authenticator.name);
   return result.authenticator;
 }
 
-/** The user and their tenant's admins hear of every new authenticator: a stolen enrollment does not go unnoticed. */
-async function notifyEnrollment(ctx: Context, user: { id: string; tenantId: string; email: string; firstName: string; lastName: string }, deviceName: string) {
-  const admins = await ctx.db.user.findMany({
+/**
+ * The user and their tenant's admins hear of every new authenticator: a stolen
+ * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
+ * goes out exactly when the enrollment is made, whatever the mail server does.
+ */
+async function notifyEnrollment(
+  tx: Prisma.TransactionClient,
+  ctx: Pick<Context, "jobs">,
+  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
+  deviceName: string,
+) {
+  const admins = await tx.user.findMany({
     where: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE", id: { not: user.id } },
     select: { email: true },
   });
   const text = `A new authenticator, "${deviceName}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.\n\nIf this was not expected, revoke it in the portal.\n`;
   for (const to of [user.email, ...admins.map((admin) => admin.email)]) {
-    await ctx.mailer.send({ to, subject: "New authenticator enrolled", text }).catch((error: unknown) => {
-      ctx.log.error("enrollment notice not sent", { error: String(error) });
-    });
+    await ctx.jobs.enqueue("mail.send", { to, subject: "New authenticator enrolled", text }, { tx });
   }
 }
 

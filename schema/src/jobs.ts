@@ -1,0 +1,65 @@
+// Work that outlives a request: every kind of job, its payload and how it runs.
+// Requests enqueue (in the transaction of the change that causes the job, where
+// there is one) and answer; a worker of any API instance runs the job later,
+// and retries it with backoff when it fails. Payloads are stored in the
+// database as they are: ids, addresses and texts, never a secret.
+import type { Prisma } from "@latchkey/db";
+import type { Mail, Mailer, Services } from "./context.ts";
+import { sendEmailVerificationCode, type EmailVerificationJob } from "./modules/authenticator/authenticator.service.ts";
+
+export type JobPayloads = {
+  /** One email, sent through the configured mailer (SMTP or the outbox). */
+  "mail.send": Mail;
+  /** A verification code for an address, if it belongs to a user: generated, stored hashed and sent by the worker. */
+  "emailVerification.send": EmailVerificationJob;
+};
+
+export type JobName = keyof JobPayloads;
+
+export type EnqueueOptions = {
+  /** The transaction of the change that causes the job: the job exists exactly when the change commits. */
+  tx?: Prisma.TransactionClient;
+  /** Not before this time. */
+  startAfter?: Date;
+};
+
+export type JobQueue = {
+  /**
+   * Stores a job for a worker to run. Without `tx` it is committed on its own,
+   * before this resolves; never call it without `tx` inside a transaction (the
+   * embedded database has one connection, which the transaction holds).
+   */
+  enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options?: EnqueueOptions): Promise<void>;
+};
+
+/** What a job runs with: the instance's services, and the mailer, which only jobs use. */
+export type JobServices = Services & { mailer: Mailer };
+
+export type JobDefinition<P> = {
+  run(services: JobServices, payload: P): Promise<void>;
+  /** Retries after the first failure, each after about twice as long as the one before. */
+  retryLimit: number;
+  /** Wait before the first retry (then doubled each time, with jitter). */
+  retryDelaySeconds: number;
+  /** A run taking longer than this counts as failed (and is retried). */
+  expireInSeconds: number;
+};
+
+export const jobDefinitions: { [N in JobName]: JobDefinition<JobPayloads[N]> } = {
+  "mail.send": {
+    run: (services, mail) => services.mailer.send(mail),
+    // A mail server that is down for a few hours still gets the mail: ~2 s, 4 s, 8 s ... about 4 hours in all.
+    retryLimit: 12,
+    retryDelaySeconds: 2,
+    expireInSeconds: 120,
+  },
+  "emailVerification.send": {
+    run: sendEmailVerificationCode,
+    // The code is worth sending only while it is valid (minutes); the job gives up once it is not.
+    retryLimit: 5,
+    retryDelaySeconds: 2,
+    expireInSeconds: 120,
+  },
+};
+
+export const jobNames = Object.keys(jobDefinitions) as JobName[];
