@@ -34,8 +34,12 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 }
 
 function createClient(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void) {
-  if (!onQuery) return new PrismaClient({ adapter });
-  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+  // "minimal" also stops the client capturing a call-site stack on every query
+  // (it only serves the code frame of "pretty"/"colorless" messages); Prisma's
+  // errors never reach clients, and the logged error keeps its own stack.
+  const errorFormat = "minimal";
+  if (!onQuery) return new PrismaClient({ adapter, errorFormat });
+  const prisma = new PrismaClient({ adapter, errorFormat, log: [{ emit: "event", level: "query" }] });
   prisma.$on("query", (event) => onQuery(event.query));
   return prisma;
 }
