@@ -27,8 +27,7 @@ export default defineConfig({
   schema: "../schema.prisma",
   migrations: { path: "../migrations" },
   async adapter() {
-    const factory = new PrismaPGlite(new PGlite());
     // Typed against Prisma 7's adapter interface; the calls the Prisma 6 engine makes are the same.
-    return Object.assign(factory, { connect, connectToShadowDb: connect }) as never;
+    return { provider: "postgres", adapterName: "pglite-prisma-adapter", connect, connectToShadowDb: connect } as never;
   },
 });
