@@ -39,9 +39,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   return database;
 }
 
-function createClient(adapter: PrismaPg, onQuery?: (sql: string) => void) {
-  if (!onQuery) return new PrismaClient({ adapter });
-  const prisma = new PrismaClient({ adapter, log: [{ emit: "event", level: "query" }] });
+function createClient(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) => void) {
+  // "minimal" also stops the client capturing a call-site stack on every query
+  // (it only serves the code frame of "pretty"/"colorless" messages); Prisma's
+  // errors never reach clients, and the logged error keeps its own stack.
+  const errorFormat = "minimal";
+  if (!onQuery) return new PrismaClient({ adapter, errorFormat });
+  const prisma = new PrismaClient({ adapter, errorFormat, log: [{ emit: "event", level: "query" }] });
   prisma.$on("query", (event) => onQuery(event.query));
   return prisma;
 }
@@ -113,9 +117,7 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
     query: async (sql, params) => (await client.query(sql, params)).rows as never[],
     withLock: (fn) => fn(),
   });
-  // The adapter is typed against an older @prisma/driver-adapter-utils; the
-  // protocol it implements is the one Prisma 6.19 speaks.
-  const prisma = createClient(new PrismaPGlite(client) as unknown as PrismaPg, onQuery);
+  const prisma = createClient(new PrismaPGlite(client), onQuery);
   return {
     prisma,
     kind: "pglite",

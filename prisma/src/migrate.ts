@@ -1,7 +1,8 @@
-// Applies prisma/migrations at start-up. The Prisma 6 CLI cannot run here without
-// downloading engines, and PGlite lives inside the API process, so the API applies
-// the same SQL files itself and records them in Prisma's own `_prisma_migrations`
-// table: `prisma migrate status` and `migrate deploy` keep working on the result.
+// Applies prisma/migrations at start-up. Prisma 7's `migrate deploy` needs a native
+// schema engine that it downloads, and PGlite lives inside the API process, so the
+// API applies the same SQL files itself and records them in Prisma's own
+// `_prisma_migrations` table: `prisma migrate status` and `migrate deploy` keep
+// working on the result wherever that engine is available.
 import { createHash, randomUUID } from "node:crypto";
 import { readdir, readFile } from "node:fs/promises";
 import { fileURLToPath } from "node:url";

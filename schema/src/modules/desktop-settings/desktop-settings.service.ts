@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { BrandingImageKind, DesktopLoginMethod, Prisma, Tenant } from "@latchkey/db";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
@@ -134,18 +133,14 @@ export async function removeBrandingImage(ctx: Context, input: { tenantId: strin
 
 /**
  * Inserts the image unless the tenant already has these bytes (same pixels,
- * same bytes, same hash: the existing row is reused). Raw SQL because the
- * embedded database's Prisma adapter (pglite-prisma-adapter 0.6.1) cannot bind
- * the base64 text Prisma 6 sends for a Bytes value; decoding it in SQL works on
- * PGlite and PostgreSQL alike.
+ * same bytes, same hash: the existing row is reused). `skipDuplicates` is
+ * `ON CONFLICT DO NOTHING`, so a concurrent upload of the same image is no conflict.
  */
 async function storeBrandingImage(tx: Prisma.TransactionClient, tenantId: string, kind: BrandingImageKind, image: EncodedBrandingImage) {
-  const base64 = Buffer.from(image.bytes).toString("base64");
-  await tx.$executeRaw`
-    INSERT INTO "BrandingImage" ("id", "tenantId", "kind", "hash", "contentType", "width", "height", "bytes")
-    VALUES (${randomUUID()}::uuid, ${tenantId}::uuid, ${kind}::"BrandingImageKind", ${image.hash}, ${image.contentType},
-            ${image.width}, ${image.height}, decode(${base64}, 'base64'))
-    ON CONFLICT ("hash", "tenantId") DO NOTHING`;
+  await tx.brandingImage.createMany({
+    data: [{ tenantId, kind, hash: image.hash, contentType: image.contentType, width: image.width, height: image.height, bytes: image.bytes }],
+    skipDuplicates: true,
+  });
 }
 
 /**
