@@ -246,6 +246,39 @@ describe("queries taking an id answer null, exactly as for a missing id", () => 
     }
   }
 
+  // Types read only the columns a query asks for; the checks read the tenant
+  // columns whatever is asked, so asking for the bare id changes nothing.
+  it("asking for nothing but ids, another MSP's admin still gets null or NOT_FOUND for every tenant-owned type", async () => {
+    const bare = {
+      tenant: [`query($id: ID!) { tenant(id: $id) { id } }`, "tenant"],
+      user: [`query($id: ID!) { user(id: $id) { id } }`, "user"],
+      users: [`query($id: ID!) { users(tenantId: $id, first: 5) { edges { node { id } } } }`, "users"],
+      auditEvents: [`query($id: ID!) { auditEvents(tenantId: $id, first: 5) { edges { node { id } } } }`, "auditEvents"],
+      loginEvents: [`query($id: ID!) { loginEvents(tenantId: $id, first: 5) { edges { node { id } } } }`, "loginEvents"],
+      workstations: [`query($id: ID!) { workstations(tenantId: $id, first: 5) { edges { node { id } } } }`, "workstations"],
+      installTokens: [`query($id: ID!) { installTokens(tenantId: $id) { id } }`, "installTokens"],
+    } as const;
+    const targets: Record<keyof typeof bare, string> = {
+      tenant: w.a1.id,
+      user: w.victim.id,
+      users: w.a1.id,
+      auditEvents: w.a1.id,
+      loginEvents: w.a1.id,
+      workstations: w.a1.id,
+      installTokens: w.a1.id,
+    };
+    for (const [name, [query, field]] of Object.entries(bare) as [keyof typeof bare, readonly [string, string]][]) {
+      const result = await expectIndistinguishable(w.actors.adminB, query, (id) => ({ id }), targets[name]);
+      const data = result.body.data?.[field] ?? null;
+      const code = result.body.errors?.[0]?.extensions?.code ?? null;
+      expect(data === null && (code === null || code === "NOT_FOUND"), `${name}: ${JSON.stringify(result.body)}`).toBe(true);
+      // The owner gets the rows, so the refusal above is not vacuous.
+      const own = await send(w.actors.adminA, query, { id: targets[name] });
+      expect(own.body.errors, name).toBeUndefined();
+      expect(own.body.data?.[field], name).not.toBeNull();
+    }
+  });
+
   it("the same viewers do reach their own rows (the tests above are not vacuous)", async () => {
     const own = await send(w.actors.adminB, QUERIES.users, { id: w.b1.id });
     expect(own.body.data?.users?.totalCount).toBeGreaterThan(0);

@@ -103,7 +103,15 @@ builder.prismaObjectField("Tenant", "desktopSettings", (t) =>
   t.field({
     type: DesktopSettings,
     nullable: true,
+    select: {
+      desktopLoginEnabled: true,
+      desktopLoginMethod: true,
+      desktopPasswordFallback: true,
+      brandingText: true,
+      brandingBackgroundHash: true,
+      brandingLogoHash: true,
+    },
     description: "Desktop login settings and branding of a customer tenant; null for an MSP tenant.",
-    resolve: (tenant) => (tenant.kind === "CUSTOMER" ? tenant : null),
+    resolve: (tenant) => (tenant.kind === "CUSTOMER" ? (tenant as TenantRow) : null),
   }),
 );

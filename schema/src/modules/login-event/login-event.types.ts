@@ -21,6 +21,8 @@ export const AccountOutcome = builder.enumType("AccountOutcome", {
 
 export const LoginEvent = builder.prismaObject("LoginEvent", {
   description: "One desktop login attempt on a workstation.",
+  // Only the columns a query asks for are read; the scope reads these three.
+  select: { id: true, tenantId: true, workstationId: true },
   authScopes: (event) =>
     event.workstationId
       ? { $any: { tenantAdmin: event.tenantId, workstation: event.workstationId } }
@@ -39,6 +41,7 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
       type: "User",
       nullable: true,
       description: "The directory user, when there is one the viewer may see.",
+      select: { userId: true },
       resolve: (query, event, _args, ctx) =>
         event.userId ? ctx.db.user.findFirst({ ...query, where: { AND: [{ id: event.userId }, visibleUsers(ctx.viewer)] } }) : null,
     }),
@@ -48,6 +51,7 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
     outcome: t.expose("outcome", { type: LoginOutcome }),
     reason: t.string({
       nullable: true,
+      select: { reason: true },
       description:
         "Why it failed: WRONG_PASSWORD, UNKNOWN_USER, NO_PASSWORD, ACCOUNT_DISABLED, ACCOUNT_LOCKED, RATE_LIMITED, DESKTOP_LOGIN_DISABLED, ... " +
         "A workstation reading its own history sees INVALID_CREDENTIALS for the first three, as it was answered: it learns no more than the person at its keyboard.",

@@ -13,6 +13,9 @@ export const UserSource = builder.enumType("UserSource", {
 
 export const Tenant = builder.prismaObject("Tenant", {
   description: "An MSP, or one of its customers. Every directory object belongs to exactly one tenant.",
+  // Only the columns a query asks for are read (a page of customers needs a
+  // few). Scopes and checks read these three, so they are always selected.
+  select: { id: true, kind: true, parentId: true },
   authScopes: (tenant) => ({ tenantVisible: tenant.id }),
   fields: (t) => ({
     id: t.exposeID("id"),

@@ -15,6 +15,8 @@ export const UserStatus = builder.enumType("UserStatus", { values: ["ACTIVE", "D
 
 export const User = builder.prismaObject("User", {
   description: "A directory user: a person who signs in to the portal or, in a customer tenant, to its workstations.",
+  // Only the columns a query asks for are read; the scope reads these two.
+  select: { id: true, tenantId: true },
   authScopes: (user) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } }),
   fields: (t) => ({
     id: t.exposeID("id"),
@@ -25,9 +27,10 @@ export const User = builder.prismaObject("User", {
     personalEmail: t.exposeString("personalEmail", { nullable: true }),
     role: t.expose("role", { type: UserRole }),
     status: t.expose("status", { type: UserStatus }),
-    hasPassword: t.boolean({ resolve: (user) => user.passwordHash !== null }),
+    hasPassword: t.boolean({ select: { passwordHash: true }, resolve: (user) => user.passwordHash !== null }),
     passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
     locked: t.boolean({
+      select: { lockedUntil: true },
       description:
         "Whether too many wrong passwords from unrecognised devices have locked the account for them. " +
         "Devices the user signed in on before, and sign-in with the phone, still work; an admin may unlock it.",
@@ -36,12 +39,14 @@ export const User = builder.prismaObject("User", {
     lockedAt: t.field({
       type: "DateTime",
       nullable: true,
+      select: { lockedAt: true, lockedUntil: true },
       description: "When the current lock began; null when not locked.",
       resolve: (user) => (isLocked(user) ? user.lockedAt : null),
     }),
     lockedUntil: t.field({
       type: "DateTime",
       nullable: true,
+      select: { lockedUntil: true },
       description: "When the current lock ends by itself; null when not locked.",
       resolve: (user) => (isLocked(user) ? user.lockedUntil : null),
     }),
