@@ -144,6 +144,7 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
         );
         unlocksAt = desktopLogin.unlocksAt ?? unlocksAt;
       }
+      await api.jobsSettled();
       const { users } = await api.gql(`query($u: String!, $t: ID!) { users(tenantId: $t, first: 1, search: $u) { edges { node { lockedUntil } } } }`, { u: username, t: customer.id }, asAdmin);
       return new Date(unlocksAt ?? users.edges[0].node.lockedUntil);
     },

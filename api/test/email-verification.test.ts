@@ -107,7 +107,11 @@ describe("the email-code key", () => {
     expect(loadConfig({ ...postgres, EMAIL_CODE_KEY: key.toString("base64") }).emailCodeKey).toEqual(key);
     // Refused before any connection is opened (nothing listens on that port anyway).
     await expect(buildApp(loadConfig({ ...postgres, LOG_LEVEL: "silent" }))).rejects.toThrow(
-      /EMAIL_CODE_KEY is required when DATABASE_URL is set\. Every API instance must share one key/,
+      /EMAIL_CODE_KEY is required when DATABASE_URL is set\. A code hashed by one instance is checked by whichever instance/,
+    );
+    // The same for the key of browsers' device cookies.
+    await expect(buildApp(loadConfig({ ...postgres, EMAIL_CODE_KEY: key.toString("base64"), LOG_LEVEL: "silent" }))).rejects.toThrow(
+      /DEVICE_COOKIE_KEY is required when DATABASE_URL is set\. A browser known to one instance must be known to all of them/,
     );
   });
 });

@@ -42,6 +42,7 @@ describe("log in", () => {
     const msp = await seed(api).msp();
     const typed = "typed-secret-login@example.test";
     await api.gql(LOG_IN, { input: { tenant: msp.slug, login: typed, password: "Typed-Password-In-Login-Box-9" } });
+    await api.jobsSettled();
     const line = api.logs.find((entry) => entry.includes("unknown account"));
     expect(line).toBeDefined();
     expect(line).toMatch(/"account":"[0-9a-f]{32}"/);

@@ -128,6 +128,7 @@ describe("portal sign-in under attack", () => {
       for (let i = 0; i < 10; i += 1) await logIn(user, `wrong-${i}`, from(`203.0.113.${100 + i}`));
     };
     await lock();
+    await api.jobsSettled();
     const { user: locked } = await api.gql(USER, { id: user.id }, { token: msp.token });
     expect(locked.locked).toBe(true);
     expect(new Date(locked.lockedUntil).getTime()).toBeGreaterThan(new Date(locked.lockedAt).getTime());
@@ -153,6 +154,42 @@ describe("portal sign-in under attack", () => {
     expect(seen).toBeNull();
     const { unlockUser } = await api.gql(`mutation($id: ID!) { unlockUser(input: { userId: $id }) { __typename ... on Error { code } } }`, { id: user.id }, { token: outsider.token });
     expect(unlockUser.code).toBe("NOT_FOUND");
+  });
+});
+
+describe("a wrong password for an account that exists and for one that does not", () => {
+  it("runs the same statements, and answers before anything about the account is written", async () => {
+    const msp = await seed(api).msp();
+    const customer = await msp.customer();
+    const known = await customer.user();
+    const unknown = { tenantSlug: known.tenantSlug, email: `nobody-${known.username}@example.test` };
+    await api.jobsSettled();
+    // No worker runs now: an answer that came back cannot have waited on one.
+    await api.app.jobs.pauseWorkers();
+    try {
+      const attempt = async (who: { tenantSlug: string; email: string }, address: string) => {
+        const start = api.queries.length;
+        const { body } = await logIn(who, "a-wrong-password-1", from(address));
+        return { answer: body.data!.logIn, sql: api.queries.slice(start) };
+      };
+      const forKnown = await attempt(known, "192.0.2.101");
+      const forUnknown = await attempt(unknown, "192.0.2.102");
+      expect(forUnknown.answer).toEqual(forKnown.answer);
+      expect(forUnknown.sql).toEqual(forKnown.sql);
+      // Looked up, then one job enqueued: no audit event, no lock written by the request itself.
+      expect(forKnown.sql.filter((sql) => /"AuditEvent"/.test(sql) || /^UPDATE/.test(sql))).toEqual([]);
+      expect(forKnown.sql.filter((sql) => /INSERT INTO \w+\.job/.test(sql))).toHaveLength(1);
+    } finally {
+      await api.app.jobs.resumeWorkers();
+    }
+    await api.jobsSettled();
+    // The job then writes the known account's trail, and nothing for the other.
+    const { auditEvents } = await api.gql(
+      `query($t: ID!) { auditEvents(tenantId: $t, first: 20) { edges { node { action targetId } } } }`,
+      { t: customer.id },
+      { token: msp.token },
+    );
+    expect(auditEvents.edges.filter((e: { node: { action: string; targetId: string } }) => e.node.action === "session.logInFailed" && e.node.targetId === known.id)).toHaveLength(1);
   });
 });
 
@@ -188,6 +225,7 @@ describe("desktop sign-in under attack", () => {
     for (let i = 0; i < 10; i += 1) await desktopLogin(i % 2 ? first : second, `wrong-${i}-password`);
     // The guessers are refused even with the right password (backed off, and the account locked for them)...
     expect(["ACCOUNT_LOCKED", "RATE_LIMITED"]).toContain((await desktopLogin(first, PASSWORD)).code);
+    await api.jobsSettled();
     expect((await api.gql(USER, { id: victim.id }, { token: msp.token })).user.locked).toBe(true);
     // ...the victim's own workstation is not.
     expect((await desktopLogin(own, PASSWORD)).__typename).toBe("DesktopLoginPayload");
@@ -241,6 +279,7 @@ describe("changing one's own password", () => {
       { token, ...from("203.0.113.250") },
     );
     expect(blocked.code).toBe("RATE_LIMITED");
+    await api.jobsSettled();
     const events = await api.gql(`query($t: ID!) { auditEvents(tenantId: $t, first: 50) { edges { node { action targetId } } } }`, { t: customer.id }, { token: msp.token });
     const failures = events.auditEvents.edges.filter((e: { node: { action: string; targetId: string } }) => e.node.action === "user.passwordChangeFailed" && e.node.targetId === user.id);
     expect(failures).toHaveLength(5);

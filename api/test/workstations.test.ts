@@ -345,6 +345,7 @@ describe("password login", () => {
     const own = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
     expect(own.desktopLogin.__typename).toBe("DesktopLoginPayload");
 
+    await api.jobsSettled();
     const USER = `query($id: ID!) { user(id: $id) { locked lockedAt lockedUntil } }`;
     const { user: seen } = await api.gql(USER, { id: user.id }, { token: w.msp.token });
     expect(seen.locked).toBe(true);

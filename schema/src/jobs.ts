@@ -6,12 +6,15 @@
 import type { Prisma } from "@latchkey/db";
 import type { Mail, Mailer, Services } from "./context.ts";
 import { sendEmailVerificationCode, type EmailVerificationJob } from "./modules/authenticator/authenticator.service.ts";
+import { tracePasswordFailure, type PasswordFailureJob } from "./modules/session/sign-in.ts";
 
 export type JobPayloads = {
   /** One email, sent through the configured mailer (SMTP or the outbox). */
   "mail.send": Mail;
   /** A verification code for an address, if it belongs to a user: generated, stored hashed and sent by the worker. */
   "emailVerification.send": EmailVerificationJob;
+  /** A wrong password's audit event and lock, for a known account; a log line for an unknown one. */
+  "signIn.failed": PasswordFailureJob;
 };
 
 export type JobName = keyof JobPayloads;
@@ -59,6 +62,13 @@ export const jobDefinitions: { [N in JobName]: JobDefinition<JobPayloads[N]> } =
     retryLimit: 5,
     retryDelaySeconds: 2,
     expireInSeconds: 120,
+  },
+  "signIn.failed": {
+    run: tracePasswordFailure,
+    // The trail matters for as long as anyone reads the audit log: retried for about an hour.
+    retryLimit: 10,
+    retryDelaySeconds: 2,
+    expireInSeconds: 60,
   },
 };
 

@@ -24,7 +24,7 @@ import { createChallenge, publishChallenge, readChallenge, sameHash } from "../c
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishLoginEvent, recordFailedLogin, recordLoginEvent } from "../login-event/login-event.service.ts";
-import { recordLock } from "../session/sign-in.ts";
+import { recordPasswordFailure } from "../session/sign-in.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
 
 /** How long an account instruction may be acted on. */
@@ -137,7 +137,9 @@ export async function desktopLogin(ctx: Context, input: z.input<typeof desktopLo
   const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
   if (!user || !user.passwordHash || !valid) {
     const { locked } = await ctx.desktopAdmission.failed(account, client);
-    if (user && locked) await recordLock(ctx, user, locked);
+    // The login event below is the record of the attempt; a lock (counted alike for
+    // known and unknown logins) is recorded by a job, as the portal's are.
+    if (locked) await recordPasswordFailure(ctx, { user, tenantId: workstation.tenantId, account, action: null, locked });
     const reason = !user ? "UNKNOWN_USER" : !user.passwordHash ? "NO_PASSWORD" : "WRONG_PASSWORD";
     return failed(ctx, workstation, attempt, reason, new InvalidCredentialsError());
   }

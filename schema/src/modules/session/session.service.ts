@@ -171,11 +171,7 @@ export async function logIn(
 
   if (!tenant || !user || !valid) {
     const { locked } = await ctx.signInAdmission.failed(account, client);
-    if (!user) {
-      // What was typed is never logged: it may be a password typed in the wrong box.
-      ctx.log.warn("log in with unknown account", { account: ctx.config.pseudonymize(account), ip: ctx.request.ip });
-    }
-    await recordPasswordFailure(ctx, user, "session.logInFailed", locked);
+    await recordPasswordFailure(ctx, { user, tenantId: tenant?.id ?? null, account, action: "session.logInFailed", locked });
     throw new UnauthenticatedError(INCORRECT);
   }
   await ctx.signInAdmission.succeeded(account, client);

@@ -199,7 +199,7 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
     await ctx.signInAdmission.admit(user.id, client);
     if (!(await ctx.passwords.verify(user.passwordHash, data.currentPassword))) {
       const { locked } = await ctx.signInAdmission.failed(user.id, client);
-      await recordPasswordFailure(ctx, user, "user.passwordChangeFailed", locked);
+      await recordPasswordFailure(ctx, { user, account: user.id, action: "user.passwordChangeFailed", locked });
       throw ValidationError.field("currentPassword", "Your current password is not correct");
     }
     await ctx.signInAdmission.succeeded(user.id, client);
