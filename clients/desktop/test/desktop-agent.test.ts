@@ -85,7 +85,7 @@ describe("workstation credential", () => {
     const lookup = async (workstationId: string) =>
       workstationId === id ? { signingAlgorithm: state.signingKey.algorithm, signingPublicKey: state.signingKey.publicKey } : null;
     const [first, second] = [await agent.credential(), await agent.credential()];
-    expect(await verifyWorkstationCredential(first, lookup)).toBe(id);
+    expect(await verifyWorkstationCredential(first, lookup)).toMatchObject({ workstationId: id, jti: decodeJwt(first).jti });
     expect(decodeProtectedHeader(first)).toEqual({ alg: family === "ed25519" ? "EdDSA" : "ES256", typ: "JWT" });
     const claims = decodeJwt(first);
     expect(claims).toMatchObject({ iss: id, sub: id, aud: "latchkey" });
