@@ -427,6 +427,7 @@ async function main(): Promise<void> {
       // PostgreSQL requires these keys; throw-away ones serve the tenants this run creates.
       oursEnv.KEY_ENCRYPTION_KEY ??= randomBytes(32).toString("base64");
       oursEnv.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
+      oursEnv.EMAIL_CODE_KEY ??= randomBytes(32).toString("base64");
     } else {
       oursEnv.DATA_DIR = dataDir;
     }

@@ -55,6 +55,12 @@ export function managedUsers(viewer: Viewer | null): Prisma.UserWhereInput {
 export class Access {
   /** Made on first use: most operations (and every idle subscription) never need it. */
   private loaderForViewer: DataLoader<string, boolean> | null = null;
+  /**
+   * Answers already known in this request. A page's rows are each checked by
+   * their type's scope: answering those from here, without a promise each,
+   * keeps a page of fifty from costing fifty trips through the microtask queue.
+   */
+  private readonly known = new Map<string, boolean>();
 
   constructor(
     private readonly db: PrismaClient,
@@ -65,6 +71,7 @@ export class Access {
   signIn(viewer: Viewer) {
     this.viewer = viewer;
     this.loaderForViewer = null;
+    this.known.clear();
   }
 
   private get administered() {
@@ -76,10 +83,15 @@ export class Access {
     return this.viewer?.tenantKind === "MSP" && this.viewer.role === "ADMIN";
   }
 
-  async canAdministerTenant(tenantId: string): Promise<boolean> {
+  canAdministerTenant(tenantId: string): boolean | Promise<boolean> {
     if (!this.viewer || !isUuid(tenantId)) return false;
     if (tenantId === this.viewer.tenantId) return this.viewer.role === "ADMIN";
-    return this.administered.load(tenantId);
+    const known = this.known.get(tenantId);
+    if (known !== undefined) return known;
+    return this.administered.load(tenantId).then((allowed) => {
+      this.known.set(tenantId, allowed);
+      return allowed;
+    });
   }
 
   /**
@@ -92,7 +104,7 @@ export class Access {
     return tenantId;
   }
 
-  async canSeeTenant(tenantId: string): Promise<boolean> {
+  canSeeTenant(tenantId: string): boolean | Promise<boolean> {
     if (this.viewer?.tenantId === tenantId) return true;
     return this.canAdministerTenant(tenantId);
   }
@@ -103,7 +115,10 @@ export class Access {
    * then answers from memory instead of asking the database again.
    */
   knownAdministered(tenantIds: string[]) {
-    for (const id of tenantIds) this.administered.prime(id, true);
+    for (const id of tenantIds) {
+      this.known.set(id, true);
+      this.administered.prime(id, true);
+    }
   }
 
   /** MSP admins of that MSP (delegations are the MSP's business). */
