@@ -2,16 +2,12 @@
 // to a technician (who then sees only that customer), settings and sessions. The real API
 // on an embedded database, the built portal, Debian's Chromium; nothing is mocked.
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
-
-const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+import { screenshotPath } from "./screenshots";
 
 // A shared PostgreSQL (CI may set DATABASE_URL) keeps earlier runs' tenants: random suffix there.
 const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
@@ -200,8 +196,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
 
     await page.mouse.move(0, 0);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await mkdir(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, "customer-users.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("customer-users.png"), fullPage: true });
     await expectAccessible(page, "the customer's users tab");
   });
 

@@ -4,7 +4,7 @@
 // portal, Debian's Chromium; nothing is mocked.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,9 +15,9 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
+import { screenshotPath } from "./screenshots";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const screenshots = join(here, "screenshots");
 const desktopAgentCli = resolve(here, "../../clients/desktop/bin/desktop-agent.mjs");
 const run = promisify(execFile);
 
@@ -194,8 +194,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     expect(await branding.getByLabel("Logo").getAttribute("aria-invalid")).toBe("true");
 
     await page.mouse.move(0, 0);
-    await mkdir(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, "customer-desktop.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("customer-desktop.png"), fullPage: true });
     await expectAccessible(page, "the desktop login tab with its branding preview");
   });
 
@@ -291,7 +290,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
 
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: join(screenshots, "login-feed.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("login-feed.png"), fullPage: true });
     await expectAccessible(page, "the login feed");
 
     // The history is there after a reload too.
@@ -310,7 +309,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
 
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
     await page.mouse.move(0, 0);
-    await page.screenshot({ path: join(screenshots, "dashboard.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("dashboard.png"), fullPage: true });
     await expectAccessible(page, "the customers dashboard with figures");
   });
 

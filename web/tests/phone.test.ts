@@ -3,9 +3,6 @@
 // Nothing is mocked; the phone reads the QR payload from the page, as a person who
 // cannot scan would.
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
 import jsQR from "jsqr";
 import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from "playwright-core";
@@ -13,8 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
-
-const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+import { screenshotPath } from "./screenshots";
 
 // A shared PostgreSQL (CI may set DATABASE_URL) keeps earlier runs' tenants: random suffix there.
 const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
@@ -196,8 +192,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     const payload = await readQrPayload(page, new RegExp(`QR code to sign in to ${msp.slug}`));
 
     await page.mouse.move(0, 0);
-    await mkdir(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, "qr-login.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("qr-login.png"), fullPage: true });
     await expectAccessible(page, "the phone log-in page with its QR code");
 
     // Anything that reloads the page would drop this marker.

@@ -1,16 +1,12 @@
 // The portal end to end: real API on an embedded database, production build of the
 // portal, Debian's Chromium. Nothing is mocked.
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
-
-const screenshots = join(dirname(fileURLToPath(import.meta.url)), "screenshots");
+import { screenshotPath } from "./screenshots";
 
 // The embedded database is new for every run; a shared PostgreSQL (CI may set DATABASE_URL)
 // keeps earlier runs' tenants, so there the MSP slug gets a random suffix.
@@ -129,8 +125,7 @@ describe.skipIf(browserMissing)("portal", () => {
     // No hover or focus ring in the screenshot the README shows.
     await page.mouse.move(0, 0);
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-    await mkdir(screenshots, { recursive: true });
-    await page.screenshot({ path: join(screenshots, "customers.png"), fullPage: true });
+    await page.screenshot({ path: await screenshotPath("customers.png"), fullPage: true });
     await expectAccessible(page, "the customers dashboard");
   });
 
