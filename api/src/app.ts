@@ -29,6 +29,7 @@ import {
   schema,
   type Services,
 } from "@latchkey/schema";
+import { isAuditExportRequest, serveAuditExport } from "./audit-export-route.ts";
 import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
@@ -110,6 +111,10 @@ export type BuildOptions = {
   onQuery?: (sql: string) => void;
   /** What sessions are timed by; tests move theirs by hand. */
   clock?: Clock;
+  /** Rows per page an audit export reads (at most, and by default, 1,000); tests ask for smaller pages. */
+  auditExportPageSize?: number;
+  /** Awaited before an audit export reads each page after its first: tests hold it there. */
+  beforeAuditExportPage?: (pagesSent: number) => Promise<void>;
 };
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -232,6 +237,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
     if (isBrandingRequest(req)) {
       await serveBrandingImage(req, res, { db: db.prisma, log });
+      return;
+    }
+    if (isAuditExportRequest(req)) {
+      await serveAuditExport(req, res, services, { clientIp, pageSize: options.auditExportPageSize, beforeNextPage: options.beforeAuditExportPage });
       return;
     }
     // The node adapter passes { req, res } on to the context as server context.

@@ -1,22 +1,24 @@
-// Removes rows nobody can use any more: challenges and email codes long past
-// their expiry. Every instance runs it; the deletes are idempotent.
-import type { Services } from "@latchkey/schema";
+// Periodic work, offered by every instance on its own timer and run by one:
+// each offer is a job enqueued at most once per round across the deployment
+// (the queue drops the rest), so nothing runs twice and nothing stops when an
+// instance does.
+import type { JobName, Services } from "@latchkey/schema";
 
-const EVERY_MS = 60_000;
-/** Kept a while after expiry so a late watcher still reads the final state. */
-const KEEP_EXPIRED_MS = 60 * 60_000;
+const ROUNDS: { name: JobName; everySeconds: number }[] = [
+  { name: "housekeeping.sweep", everySeconds: 60 },
+  { name: "audit.retention", everySeconds: 3600 },
+];
 
-export function startHousekeeping(services: Pick<Services, "db" | "log">) {
-  const sweep = async () => {
-    const before = new Date(Date.now() - KEEP_EXPIRED_MS);
-    try {
-      await services.db.challenge.deleteMany({ where: { expiresAt: { lt: before } } });
-      await services.db.emailVerification.deleteMany({ where: { expiresAt: { lt: before } } });
-    } catch (error) {
-      services.log.warn("housekeeping failed", { error: String(error) });
+export function startHousekeeping(services: Pick<Services, "jobs" | "log">) {
+  const offer = async () => {
+    for (const { name, everySeconds } of ROUNDS) {
+      await services.jobs
+        .enqueue(name, {}, { once: { key: name, perSeconds: everySeconds } })
+        .catch((error: unknown) => services.log.warn("housekeeping could not be offered", { job: name, error: String(error) }));
     }
   };
-  const timer = setInterval(() => void sweep(), EVERY_MS);
+  void offer();
+  const timer = setInterval(() => void offer(), 60_000);
   timer.unref();
   return () => clearInterval(timer);
 }

@@ -24,7 +24,7 @@ const BATCH_SIZE = 5;
 /** How long stop() waits for running jobs before leaving them to be retried. */
 const STOP_TIMEOUT_MS = 10_000;
 
-type Sql = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> };
+type Sql = { executeSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] } | undefined> };
 
 /**
  * Prisma's raw queries take plain values: the payload (an object) goes as its
@@ -57,6 +57,8 @@ export type JobQueueOptions = {
 
 export class DurableJobQueue implements JobQueue {
   private readonly boss: PgBoss;
+  /** The queue's own connection to the database, outside Prisma (and its query log). */
+  private readonly own: Sql;
   private readonly workerIds = new Map<JobName, string>();
   private services: JobServices | null = null;
   /** Statements of the queue's own in flight, and jobs running: stop() waits for both. */
@@ -70,7 +72,7 @@ export class DurableJobQueue implements JobQueue {
 
   private constructor(private readonly options: JobQueueOptions) {
     const { database } = options;
-    const own = {
+    const own: Sql = {
       executeSql: async (text: string, values?: unknown[]) => {
         // After stop() a worker loop may still be winding down: like pg-boss's
         // own connection once closed, answer nothing (it reads that as no rows).
@@ -93,6 +95,7 @@ export class DurableJobQueue implements JobQueue {
         }
       },
     };
+    this.own = own;
     this.boss = new PgBoss({
       db: own as PgBoss.Db,
       schema: options.schema,
@@ -141,9 +144,14 @@ export class DurableJobQueue implements JobQueue {
 
   async enqueue<N extends JobName>(name: N, payload: JobPayloads[N], options: EnqueueOptions = {}) {
     const id = await this.boss.send(name, payload as object, {
-      db: throughPrisma(options.tx ?? this.options.prisma) as PgBoss.Db,
+      // Periodic offers are the queue's own business; every other enqueue goes
+      // through Prisma, in the caller's transaction when there is one.
+      db: (options.once && !options.tx ? this.own : throughPrisma(options.tx ?? this.options.prisma)) as PgBoss.Db,
       ...(options.startAfter ? { startAfter: options.startAfter } : {}),
+      ...(options.once ? { singletonKey: options.once.key, singletonSeconds: options.once.perSeconds } : {}),
     });
+    // A job offered `once` per slot is dropped when one already holds the slot.
+    if (!id && options.once) return;
     if (!id) throw new Error(`job ${name} was not enqueued`);
     // Committed already: no need to wait for the next poll. (A job enqueued in a
     // transaction is found by the next poll, a second at most.)

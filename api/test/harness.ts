@@ -28,7 +28,11 @@ export class ManualClock {
   }
 }
 
-export type StartOptions = { clock?: ManualClock };
+export type StartOptions = {
+  clock?: ManualClock;
+  auditExportPageSize?: number;
+  beforeAuditExportPage?: (pagesSent: number) => Promise<void>;
+};
 
 export class Api {
   private readonly sockets: Client[] = [];
@@ -98,6 +102,8 @@ export class Api {
       logDestination: { write: (line) => void logs.push(line) },
       onQuery: (sql) => void queries.push(sql),
       clock: options.clock,
+      auditExportPageSize: options.auditExportPageSize,
+      beforeAuditExportPage: options.beforeAuditExportPage,
     });
     const url = await app.start(0, "127.0.0.1");
     return new Api(app, url, dataDir, ownsDataDir, ownedJobSchema, logs, queries);

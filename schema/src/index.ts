@@ -31,6 +31,7 @@ builder.subscriptionType({});
 export const schema = builder.toSchema({ sortSchema: true });
 
 export { Access } from "./access.ts";
+export { AUDIT_EXPORT_PAGE, auditEventPages, auditTenants, auditWhere, publishAudit, purgeAuditEvents, recordAudit } from "./modules/audit/audit.service.ts";
 export { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts";
 export { SessionCache } from "./modules/session/session-cache.ts";
 export { SessionDeadlines } from "./modules/session/session-deadlines.ts";

@@ -7,6 +7,8 @@ import type { Prisma } from "@latchkey/db";
 import type { Mail, Mailer, Services } from "./context.ts";
 import { sendEmailVerificationCode, type EmailVerificationJob } from "./modules/authenticator/authenticator.service.ts";
 import { tracePasswordFailure, type PasswordFailureJob } from "./modules/session/sign-in.ts";
+import { applyAuditRetention } from "./modules/audit/audit.service.ts";
+import { sweepExpired } from "./housekeeping.ts";
 
 export type JobPayloads = {
   /** One email, sent through the configured mailer (SMTP or the outbox). */
@@ -15,6 +17,10 @@ export type JobPayloads = {
   "emailVerification.send": EmailVerificationJob;
   /** A wrong password's audit event and lock, for a known account; a log line for an unknown one. */
   "signIn.failed": PasswordFailureJob;
+  /** Rows nobody can use any more (challenges and codes long past their expiry) go. */
+  "housekeeping.sweep": Record<string, never>;
+  /** Each tenant's audit events older than its retention period go, through the purge function. */
+  "audit.retention": Record<string, never>;
 };
 
 export type JobName = keyof JobPayloads;
@@ -24,6 +30,12 @@ export type EnqueueOptions = {
   tx?: Prisma.TransactionClient;
   /** Not before this time. */
   startAfter?: Date;
+  /**
+   * At most one such job per `perSeconds` across every instance: further
+   * enqueues within that slot are dropped. For periodic work each instance
+   * offers on its own timer.
+   */
+  once?: { key: string; perSeconds: number };
 };
 
 export type JobQueue = {
@@ -69,6 +81,19 @@ export const jobDefinitions: { [N in JobName]: JobDefinition<JobPayloads[N]> } =
     retryLimit: 10,
     retryDelaySeconds: 2,
     expireInSeconds: 60,
+  },
+  "housekeeping.sweep": {
+    run: (services) => sweepExpired(services),
+    // The next round comes within a minute anyway.
+    retryLimit: 0,
+    retryDelaySeconds: 1,
+    expireInSeconds: 300,
+  },
+  "audit.retention": {
+    run: (services) => applyAuditRetention(services),
+    retryLimit: 3,
+    retryDelaySeconds: 60,
+    expireInSeconds: 3600,
   },
 };
 

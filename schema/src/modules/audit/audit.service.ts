@@ -1,5 +1,8 @@
-import type { Prisma } from "@latchkey/db";
-import type { Context } from "../../context.ts";
+import type { AuditEvent, Prisma, PrismaClient } from "@latchkey/db";
+import { reachableCustomers } from "../../access.ts";
+import type { Context, Services } from "../../context.ts";
+import { NotFoundError } from "../../errors.ts";
+import { isUuid } from "../../validation.ts";
 
 export type AuditEntry = {
   tenantId: string;
@@ -59,4 +62,97 @@ export async function auditedChange<T>(
   });
   publishAudit(ctx, [event]);
   return result;
+}
+
+/** What an audit log reader may narrow it to. */
+export type AuditFilter = {
+  actorId?: string | null;
+  action?: string | null;
+  targetId?: string | null;
+  since?: Date | null;
+  until?: Date | null;
+};
+
+/**
+ * The tenants whose audit log this reading covers: `tenantId` itself, and with
+ * `includeCustomers` every customer of it the viewer reaches (an MSP-wide log).
+ * NOT_FOUND for a tenant the viewer does not administer; an MSP technician
+ * administers no MSP, so their MSP-wide log holds their customers only.
+ */
+export async function auditTenants(ctx: Pick<Context, "db" | "access" | "viewer">, tenantId: string, includeCustomers: boolean): Promise<string[]> {
+  const own = isUuid(tenantId) && (await ctx.access.canAdministerTenant(tenantId));
+  if (!includeCustomers) {
+    if (!own) throw new NotFoundError("Tenant");
+    return [tenantId];
+  }
+  if (!isUuid(tenantId)) throw new NotFoundError("Tenant");
+  const customers = await ctx.db.tenant.findMany({
+    where: { AND: [{ parentId: tenantId }, reachableCustomers(ctx.viewer)] },
+    select: { id: true },
+  });
+  if (!own && customers.length === 0) {
+    // A technician reaching none of this MSP's customers, or anyone else: like a missing id.
+    const isTheirMsp = ctx.viewer?.tenantKind === "MSP" && ctx.viewer.tenantId === tenantId;
+    if (!isTheirMsp) throw new NotFoundError("Tenant");
+  }
+  return [...(own ? [tenantId] : []), ...customers.map((customer) => customer.id)];
+}
+
+export function auditWhere(tenantIds: string[], filter: AuditFilter = {}): Prisma.AuditEventWhereInput {
+  return {
+    tenantId: tenantIds.length === 1 ? tenantIds[0]! : { in: tenantIds },
+    ...(filter.actorId ? { actorId: isUuid(filter.actorId) ? filter.actorId : "00000000-0000-0000-0000-000000000000" } : {}),
+    ...(filter.action ? { action: filter.action } : {}),
+    ...(filter.targetId ? { targetId: filter.targetId } : {}),
+    ...(filter.since || filter.until
+      ? { createdAt: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }
+      : {}),
+  };
+}
+
+/** The most an export reads at once. */
+export const AUDIT_EXPORT_PAGE = 1000;
+
+/**
+ * Every event matching `where`, newest first, read in keyset pages of at most
+ * `pageSize` rows: each page starts after the last row of the one before, so
+ * an export of any length holds one page in memory and never re-reads a row.
+ */
+export async function* auditEventPages(db: PrismaClient, where: Prisma.AuditEventWhereInput, pageSize = AUDIT_EXPORT_PAGE) {
+  let after: { createdAt: Date; id: string } | null = null;
+  while (true) {
+    const page: AuditEvent[] = await db.auditEvent.findMany({
+      where: after
+        ? { AND: [where, { OR: [{ createdAt: { lt: after.createdAt } }, { createdAt: after.createdAt, id: { lt: after.id } }] }] }
+        : where,
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: Math.min(pageSize, AUDIT_EXPORT_PAGE),
+    });
+    if (page.length === 0) return;
+    yield page;
+    if (page.length < pageSize) return;
+    const last = page.at(-1)!;
+    after = { createdAt: last.createdAt, id: last.id };
+  }
+}
+
+/**
+ * Removes a tenant's events older than `before` through the database's purge
+ * function, the only delete its append-only trigger admits; the function
+ * records how many it removed, up to when and why, as a new event.
+ */
+export async function purgeAuditEvents(db: Prisma.TransactionClient | PrismaClient, tenantId: string, before: Date, reason: string): Promise<number> {
+  const [row] = await db.$queryRaw<{ purged: number }[]>`SELECT "audit_event_purge"(${tenantId}::uuid, ${before}, ${reason}) AS purged`;
+  return Number(row?.purged ?? 0);
+}
+
+/** Each tenant keeps its events for its retention period: a job, run hourly by one instance. */
+export async function applyAuditRetention(services: Pick<Services, "db" | "log">) {
+  const tenants = await services.db.tenant.findMany({ select: { id: true, auditRetentionDays: true } });
+  let purged = 0;
+  for (const tenant of tenants) {
+    const before = new Date(Date.now() - tenant.auditRetentionDays * 24 * 3600_000);
+    purged += await purgeAuditEvents(services.db, tenant.id, before, "retention");
+  }
+  if (purged > 0) services.log.info("audit events past their retention purged", { purged, tenants: tenants.length });
 }

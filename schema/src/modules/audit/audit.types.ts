@@ -1,10 +1,18 @@
 import { builder } from "../../builder.ts";
+import type { Context } from "../../context.ts";
 import { cursorIsInside } from "../../pagination.ts";
+import { auditTenants, auditWhere } from "./audit.service.ts";
 
 export const AuditEvent = builder.prismaObject("AuditEvent", {
+  description: "Something that happened in a tenant, who did it and to what. The log is append-only.",
   authScopes: (event) => ({ tenantAdmin: event.tenantId }),
   fields: (t) => ({
     id: t.exposeID("id"),
+    tenant: t.prismaField({
+      type: "Tenant",
+      description: "The tenant the event belongs to (an MSP-wide log mixes several).",
+      resolve: (query, event, _args, ctx) => ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: event.tenantId } }),
+    }),
     action: t.exposeString("action"),
     actorId: t.exposeID("actorId", { nullable: true }),
     actorLabel: t.exposeString("actorLabel", { nullable: true }),
@@ -16,20 +24,57 @@ export const AuditEvent = builder.prismaObject("AuditEvent", {
   }),
 });
 
+export const AuditEventFilter = builder.inputType("AuditEventFilter", {
+  description: "Narrows an audit log. Every field given must match.",
+  fields: (t) => ({
+    actorId: t.id({ description: "Only events made by this user (or API key)." }),
+    action: t.string({ description: "Only events with exactly this action, e.g. `user.created`." }),
+    targetId: t.id({ description: "Only events about this object (a user, a workstation, a session …)." }),
+    since: t.field({ type: "DateTime", description: "Only events at or after this time." }),
+    until: t.field({ type: "DateTime", description: "Only events before this time." }),
+  }),
+});
+
+type LogArgs = { tenantId: string | number; includeCustomers?: boolean | null; filter?: { actorId?: string | number | null; action?: string | null; targetId?: string | number | null; since?: Date | null; until?: Date | null } | null };
+
+/** The `where` of a reading of the log: its tenants (NOT_FOUND outside the viewer's reach) and its filter. */
+async function filteredLog(ctx: Context, args: LogArgs) {
+  const tenantIds = await auditTenants(ctx, String(args.tenantId), args.includeCustomers ?? false);
+  const filter = args.filter ?? {};
+  return auditWhere(tenantIds, {
+    ...filter,
+    actorId: filter.actorId ? String(filter.actorId) : null,
+    targetId: filter.targetId ? String(filter.targetId) : null,
+  });
+}
+
 builder.queryField("auditEvents", (t) =>
   t.prismaConnection({
     type: "AuditEvent",
     cursor: "id",
     nullable: true,
-    description: "A tenant's audit log, newest first; null when the tenant is not one the viewer administers.",
-    args: { tenantId: t.arg.id({ required: true }) },
-    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    description:
+      "A tenant's audit log, newest first; with `includeCustomers`, also that of every customer of it the viewer reaches (an MSP-wide log). " +
+      "Null when the tenant is not one the viewer administers (or, MSP-wide, reaches a customer of).",
+    args: {
+      tenantId: t.arg.id({ required: true, description: "The tenant, or for an MSP-wide log the MSP." }),
+      includeCustomers: t.arg.boolean({ defaultValue: false, description: "Also the audit logs of the tenant's customers the viewer reaches." }),
+      filter: t.arg({ type: AuditEventFilter, description: "Only events that match." }),
+    },
+    // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
+    authScopes: (_root, args, ctx) =>
+      auditTenants(ctx, String(args.tenantId), args.includeCustomers ?? false).then(
+        () => true,
+        () => false,
+      ),
     unauthorizedResolver: () => null,
+    totalCount: async (_parent, args, ctx) =>
+      ctx.db.auditEvent.count({ where: await filteredLog(ctx, args) }),
     resolve: async (query, _root, args, ctx) => {
-      const tenantId = String(args.tenantId);
-      const inside = await cursorIsInside(query, async (id) => (await ctx.db.auditEvent.count({ where: { id, tenantId } })) > 0);
+      const where = await filteredLog(ctx, args);
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.auditEvent.count({ where: { AND: [where, { id }] } })) > 0);
       if (!inside) return [];
-      return ctx.db.auditEvent.findMany({ ...query, where: { tenantId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      return ctx.db.auditEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
     },
   }),
 );

@@ -67,6 +67,7 @@ const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput",
     tenantId: t.id({ required: true }),
     userSource: t.field({ type: UserSource }),
     displayName: t.string(),
+    auditRetentionDays: t.int({ description: "Days audit events are kept before they are purged: 30 to 3650." }),
   }),
 });
 

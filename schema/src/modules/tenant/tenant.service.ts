@@ -51,21 +51,32 @@ export async function createCustomer(ctx: Context, input: { name: string; displa
   }
 }
 
+/** How long audit events may be kept: at least a month, at most ten years. */
+export const AUDIT_RETENTION_DAYS = { min: 30, max: 3650 };
+
 const settingsInput = z.object({
   tenantId: z.string(),
   userSource: z.enum(["LOCAL"]).optional().nullable(),
   displayName: displayName.optional().nullable(),
+  auditRetentionDays: z
+    .number()
+    .int()
+    .min(AUDIT_RETENTION_DAYS.min, `Keep audit events at least ${AUDIT_RETENTION_DAYS.min} days`)
+    .max(AUDIT_RETENTION_DAYS.max, `Keep audit events at most ${AUDIT_RETENTION_DAYS.max} days`)
+    .optional()
+    .nullable(),
 });
 
 export async function updateTenantSettings(
   ctx: Context,
-  input: { tenantId: string; userSource?: "LOCAL" | null; displayName?: string | null },
+  input: { tenantId: string; userSource?: "LOCAL" | null; displayName?: string | null; auditRetentionDays?: number | null },
 ) {
   const data = parseInput(settingsInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   const changes: Prisma.TenantUpdateInput = {};
   if (data.userSource) changes.userSource = data.userSource;
   if (data.displayName) changes.displayName = data.displayName;
+  if (data.auditRetentionDays) changes.auditRetentionDays = data.auditRetentionDays;
   return auditedChange(ctx, async (tx) => ({
     result: await tx.tenant.update({ where: { id: tenant.id }, data: changes }),
     audit: {
@@ -73,7 +84,7 @@ export async function updateTenantSettings(
       action: "tenant.settingsUpdated",
       targetType: "Tenant",
       targetId: tenant.id,
-      data: { userSource: data.userSource ?? null, displayName: data.displayName ?? null },
+      data: { userSource: data.userSource ?? null, displayName: data.displayName ?? null, auditRetentionDays: data.auditRetentionDays ?? null },
     },
   }));
 }

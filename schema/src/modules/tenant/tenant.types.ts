@@ -24,6 +24,12 @@ export const Tenant = builder.prismaObject("Tenant", {
     name: t.exposeString("name"),
     displayName: t.exposeString("displayName"),
     userSource: t.expose("userSource", { type: UserSource }),
+    auditRetentionDays: t.int({
+      nullable: true,
+      select: { auditRetentionDays: true },
+      description: "How many days audit events are kept before they are purged (a purge is itself an audit event). Null unless the viewer administers the tenant.",
+      resolve: async (tenant, _args, ctx) => ((await ctx.access.canAdministerTenant(tenant.id)) ? tenant.auditRetentionDays : null),
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     parent: t.prismaField({
       type: "Tenant",
