@@ -2,6 +2,7 @@
 // to a technician (who then sees only that customer), settings and sessions. The real API
 // on an embedded database, the built portal, Debian's Chromium; nothing is mocked.
 import { randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
@@ -310,6 +311,58 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await statusOf(settings, "Settings saved.").waitFor();
     await page.getByRole("heading", { name: "Contoso Limited", level: 1 }).waitFor();
     await expectAccessible(page, "the customer's settings, saved");
+
+    // How long the audit log is kept: a year unless changed, within the API's bounds.
+    const retention = settings.getByLabel("Keep audit events for (days)");
+    expect(await retention.inputValue()).toBe("365");
+    await retention.fill("7");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await fieldError(settings, "Keep audit events for (days)").filter({ hasText: "from 30 to 3650" }).waitFor();
+    await retention.fill("400");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await statusOf(settings, "Settings saved.").waitFor();
+    await page.reload();
+    expect(await page.getByRole("form", { name: "Directory settings" }).getByLabel("Keep audit events for (days)").inputValue()).toBe("400");
+  });
+
+  test("shows a customer's audit log, filters it, and exports exactly what is filtered", async () => {
+    await page.goto(customerUrl);
+    await page.getByRole("navigation", { name: "Contoso Limited sections" }).getByRole("link", { name: "Audit log" }).click();
+    await page.waitForURL(`${customerUrl}/audit`);
+    const events = page.getByRole("region", { name: "Audit events" });
+    await events.getByRole("row", { name: /user\.created/ }).first().waitFor();
+    await events.getByRole("row", { name: /tenant\.settingsUpdated|tenant\.updated/ }).first().waitFor();
+    await expectAccessible(page, "a customer's audit log");
+
+    const filters = page.getByRole("form", { name: "Filter the audit log" });
+    await filters.getByLabel("Action").fill("user.created");
+    await filters.getByRole("button", { name: "Filter" }).click();
+    const filtered = async () => {
+      const rows = (await events.getByRole("row").allTextContents()).slice(1);
+      return rows.length > 0 && rows.every((row) => row.includes("user.created"));
+    };
+    await expect.poll(filtered).toBe(true);
+    const shown = (await events.getByRole("row").count()) - 1;
+    await statusOf(page, shown === 1 ? "1 event" : `${shown} events`).waitFor();
+    await page.screenshot({ path: await screenshotPath("audit-log.png") });
+
+    // The export link carries the filter and the session cookie; it holds the same events.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Export CSV" }).click()]);
+    const csv = await readFile((await download.path())!, "utf8");
+    const lines = csv.trim().split(/\r?\n/);
+    expect(lines[0]).toMatch(/^createdAt,tenant,action,/);
+    expect(lines).toHaveLength(shown + 1);
+    expect(lines.slice(1).every((line) => line.split(",")[2] === "user.created")).toBe(true);
+  });
+
+  test("shows the MSP-wide audit log with each event's tenant, the export included", async () => {
+    await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Audit log" }).click();
+    await page.waitForURL(`${stack.webUrl}/audit`);
+    const events = page.getByRole("region", { name: "Audit events" });
+    // The MSP's own events and its customers', the export just made among them.
+    await events.getByRole("row", { name: /Bluefin Managed IT.*customer\.created/ }).first().waitFor();
+    await events.getByRole("row", { name: /Contoso Limited.*audit\.exported/ }).first().waitFor();
+    await expectAccessible(page, "the MSP-wide audit log");
   });
 
   test("lists sessions and signs out the others", async () => {

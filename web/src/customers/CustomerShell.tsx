@@ -18,6 +18,7 @@ const CustomerTenantQueryDocument = graphql(`
       displayName
       kind
       userSource
+      auditRetentionDays
       userCount
       adminCount
       technicianCount
@@ -160,6 +161,7 @@ function CustomerSections({ customer }: { customer: Customer }) {
     { href: `${base}/desktop`, label: "Desktop login" },
     { href: `${base}/workstations`, label: "Workstations" },
     { href: `${base}/logins`, label: "Login feed" },
+    ...(customer.viewerCanEditSettings ? [{ href: `${base}/audit`, label: "Audit log" }] : []),
     { href: `${base}/settings`, label: "Settings and access" },
   ];
   return (

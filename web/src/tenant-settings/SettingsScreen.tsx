@@ -11,6 +11,7 @@ const OwnTenantSettingsQuery = graphql(`
       id
       displayName
       userSource
+      auditRetentionDays
       viewerCanEditSettings
     }
   }

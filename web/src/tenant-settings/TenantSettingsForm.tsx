@@ -17,6 +17,7 @@ const UpdateTenantSettingsMutation = graphql(`
           id
           displayName
           userSource
+          auditRetentionDays
         }
       }
       ... on Error {
@@ -33,7 +34,7 @@ const UpdateTenantSettingsMutation = graphql(`
   }
 `);
 
-const FIELDS = ["displayName", "userSource"] as const;
+const FIELDS = ["displayName", "userSource", "auditRetentionDays"] as const;
 type Field = (typeof FIELDS)[number];
 
 /** Where the tenant's users come from. Only the cloud directory exists today. */
@@ -41,16 +42,23 @@ const USER_SOURCES: ReadonlyArray<{ value: UserSource; label: string }> = [
   { value: "LOCAL", label: "Latchkey cloud directory" },
 ];
 
-/** A tenant's name as people see it, and its user source. */
+/** How long audit events may be kept, in days, as the API accepts it. */
+const RETENTION = { min: 30, max: 3650 };
+
+/** A tenant's name as people see it, its user source, and how long its audit log is kept. */
 export function TenantSettingsForm({
   tenant,
   canEdit,
 }: {
-  tenant: { id: string; displayName: string; userSource: UserSource };
+  tenant: { id: string; displayName: string; userSource: UserSource; auditRetentionDays?: number | null };
   canEdit: boolean;
 }) {
   const [{ fetching }, update] = useMutation(UpdateTenantSettingsMutation);
-  const [values, setValues] = useState({ displayName: tenant.displayName, userSource: tenant.userSource });
+  const [values, setValues] = useState({
+    displayName: tenant.displayName,
+    userSource: tenant.userSource,
+    auditRetentionDays: String(tenant.auditRetentionDays ?? 365),
+  });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [saved, setSaved] = useState("");
 
@@ -60,11 +68,15 @@ export function TenantSettingsForm({
     const problems = noErrors<Field>();
     if (!values.displayName.trim()) problems.fields.displayName = "Enter a display name";
     else if (values.displayName.trim().length > 100) problems.fields.displayName = "Use at most 100 characters";
+    const retention = Number(values.auditRetentionDays);
+    if (!Number.isInteger(retention) || retention < RETENTION.min || retention > RETENTION.max) {
+      problems.fields.auditRetentionDays = `Enter a number of days from ${RETENTION.min} to ${RETENTION.max}`;
+    }
     setErrors(problems);
     if (hasErrors(problems)) return focusFirstInvalid(form);
 
     const result = await update({
-      input: { tenantId: tenant.id, displayName: values.displayName.trim(), userSource: values.userSource },
+      input: { tenantId: tenant.id, displayName: values.displayName.trim(), userSource: values.userSource, auditRetentionDays: retention },
     });
     const outcome = result.data?.updateTenantSettings;
     if (result.error || !outcome) {
@@ -107,6 +119,22 @@ export function TenantSettingsForm({
             error={errors.fields.userSource}
             onChange={(event) => {
               setValues((current) => ({ ...current, userSource: event.target.value as UserSource }));
+              setSaved("");
+            }}
+          />
+          <TextField
+            name="auditRetentionDays"
+            label="Keep audit events for (days)"
+            hint={`Older events are purged each hour, and the purge itself is logged. From ${RETENTION.min} to ${RETENTION.max} days.`}
+            type="number"
+            inputMode="numeric"
+            min={RETENTION.min}
+            max={RETENTION.max}
+            value={values.auditRetentionDays}
+            error={errors.fields.auditRetentionDays}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, auditRetentionDays: event.target.value }));
+              setErrors(noErrors);
               setSaved("");
             }}
           />

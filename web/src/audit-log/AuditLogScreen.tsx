@@ -1,0 +1,301 @@
+"use client";
+
+import { useMemo, useState, type FormEvent } from "react";
+import { useQuery } from "urql";
+import { graphql } from "@/gql";
+import type { AuditEventFilter, AuditLogQuery } from "@/gql/graphql";
+import { useApiUrl } from "@/urql/UrqlProvider";
+
+const AuditLogQueryDocument = graphql(`
+  query AuditLog($tenantId: ID!, $includeCustomers: Boolean!, $filter: AuditEventFilter, $first: Int!, $after: String) {
+    auditEvents(tenantId: $tenantId, includeCustomers: $includeCustomers, filter: $filter, first: $first, after: $after) {
+      totalCount
+      edges {
+        node {
+          id
+          action
+          actorId
+          actorLabel
+          targetType
+          targetId
+          ip
+          createdAt
+          tenant {
+            id
+            displayName
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
+
+type Event = NonNullable<AuditLogQuery["auditEvents"]>["edges"][number]["node"];
+
+/** Events per page of the table; exports are not limited by it. */
+const PAGE = 50;
+
+const time = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
+
+/** The filter as typed in the form: dates as `YYYY-MM-DD`, empty meaning "any". */
+type FilterFields = { actorId: string; action: string; targetId: string; since: string; until: string };
+
+const NO_FILTER: FilterFields = { actorId: "", action: "", targetId: "", since: "", until: "" };
+
+/** From the form's fields to the API's filter: "until" a day means up to the end of that day. */
+function toFilter(fields: FilterFields): AuditEventFilter {
+  const day = (value: string, plusDays = 0) => {
+    const date = new Date(`${value}T00:00:00`);
+    date.setDate(date.getDate() + plusDays);
+    return date.toISOString();
+  };
+  return {
+    ...(fields.actorId ? { actorId: fields.actorId } : {}),
+    ...(fields.action.trim() ? { action: fields.action.trim() } : {}),
+    ...(fields.targetId.trim() ? { targetId: fields.targetId.trim() } : {}),
+    ...(fields.since ? { since: day(fields.since) } : {}),
+    ...(fields.until ? { until: day(fields.until, 1) } : {}),
+  };
+}
+
+/**
+ * A tenant's audit log, or with `includeCustomers` an MSP's across the customers the
+ * viewer reaches: filters, the events newest first, and exports of exactly what is
+ * filtered (CSV or JSON, streamed by the API from its keyset pages).
+ */
+export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId: string; includeCustomers: boolean; title: string }) {
+  const apiUrl = useApiUrl();
+  const [fields, setFields] = useState<FilterFields>(NO_FILTER);
+  const [applied, setApplied] = useState<FilterFields>(NO_FILTER);
+  const [pages, setPages] = useState<(string | null)[]>([null]);
+  const filter = useMemo(() => toFilter(applied), [applied]);
+
+  const apply = (event: FormEvent) => {
+    event.preventDefault();
+    setApplied(fields);
+    setPages([null]);
+  };
+  const clear = () => {
+    setFields(NO_FILTER);
+    setApplied(NO_FILTER);
+    setPages([null]);
+  };
+
+  const exportLink = (format: "csv" | "json") => {
+    const params = new URLSearchParams({ tenantId, ...(includeCustomers ? { includeCustomers: "true" } : {}) });
+    for (const [key, value] of Object.entries(filter)) if (value) params.set(key, String(value));
+    return `${apiUrl}/audit-events.${format}?${params}`;
+  };
+
+  return (
+    <section className="card" aria-labelledby="audit-log-title">
+      <div className="section-head">
+        <h2 id="audit-log-title">{title}</h2>
+        <p className="section-actions">
+          <a className="button-secondary" href={exportLink("csv")} download>
+            Export CSV
+          </a>
+          <a className="button-secondary" href={exportLink("json")} download>
+            Export JSON
+          </a>
+        </p>
+      </div>
+      <form className="audit-filters" onSubmit={apply} aria-label="Filter the audit log">
+        <label>
+          Action
+          <input
+            name="action"
+            value={fields.action}
+            onChange={(event) => setFields({ ...fields, action: event.target.value })}
+            placeholder="e.g. user.created"
+            list="audit-actions"
+          />
+        </label>
+        <label>
+          Actor id
+          <input name="actorId" value={fields.actorId} onChange={(event) => setFields({ ...fields, actorId: event.target.value.trim() })} placeholder="Anyone" />
+        </label>
+        <label>
+          Target id
+          <input name="targetId" value={fields.targetId} onChange={(event) => setFields({ ...fields, targetId: event.target.value })} placeholder="Anything" />
+        </label>
+        <label>
+          From
+          <input type="date" name="since" value={fields.since} onChange={(event) => setFields({ ...fields, since: event.target.value })} />
+        </label>
+        <label>
+          To
+          <input type="date" name="until" value={fields.until} onChange={(event) => setFields({ ...fields, until: event.target.value })} />
+        </label>
+        <div className="audit-filter-actions">
+          <button type="submit">Filter</button>
+          <button type="button" className="button-link" onClick={clear}>
+            Clear
+          </button>
+        </div>
+      </form>
+      {pages.map((after, index) => (
+        <AuditPage
+          key={`${JSON.stringify(filter)}:${after ?? "first"}`}
+          variables={{ tenantId, includeCustomers, filter, first: PAGE, after }}
+          showTenant={includeCustomers}
+          isLast={index === pages.length - 1}
+          isFirst={index === 0}
+          onMore={(cursor) => setPages((current) => [...current, cursor])}
+          onActor={(actorId) => {
+            const next = { ...fields, actorId };
+            setFields(next);
+            setApplied(next);
+            setPages([null]);
+          }}
+        />
+      ))}
+      <datalist id="audit-actions">
+        {KNOWN_ACTIONS.map((action) => (
+          <option key={action} value={action} />
+        ))}
+      </datalist>
+    </section>
+  );
+}
+
+/** Actions a filter is most often asked for; any other can be typed. */
+const KNOWN_ACTIONS = [
+  "session.loggedIn",
+  "session.logInFailed",
+  "session.revoked",
+  "user.created",
+  "user.updated",
+  "user.passwordSet",
+  "user.passwordChanged",
+  "user.passwordChangeFailed",
+  "user.disabled",
+  "user.enabled",
+  "user.locked",
+  "user.unlocked",
+  "user.roleChanged",
+  "user.deleted",
+  "tenant.signedUp",
+  "tenant.settingsUpdated",
+  "tenant.desktopSettingsUpdated",
+  "customer.created",
+  "delegation.granted",
+  "delegation.revoked",
+  "challenge.approved",
+  "challenge.denied",
+  "workstation.enrolled",
+  "workstation.approved",
+  "workstation.renamed",
+  "workstation.removed",
+  "authenticator.enrolled",
+  "authenticator.revoked",
+  "installToken.created",
+  "installToken.revoked",
+  "audit.exported",
+  "audit.purged",
+];
+
+function AuditPage({
+  variables,
+  showTenant,
+  isFirst,
+  isLast,
+  onMore,
+  onActor,
+}: {
+  variables: { tenantId: string; includeCustomers: boolean; filter: AuditEventFilter; first: number; after: string | null };
+  showTenant: boolean;
+  isFirst: boolean;
+  isLast: boolean;
+  onMore: (cursor: string) => void;
+  onActor: (actorId: string) => void;
+}) {
+  const [{ data, fetching, error }, refetch] = useQuery({ query: AuditLogQueryDocument, variables, requestPolicy: "cache-and-network" });
+  if (!data && !error) {
+    return (
+      <p className="table-status" role="status">
+        Loading the audit log…
+      </p>
+    );
+  }
+  if (error || !data?.auditEvents) {
+    return (
+      <p className="table-status" role="alert">
+        {error ? "Could not load the audit log." : "This audit log is not yours to read."}{" "}
+        {error && (
+          <button type="button" className="button-link" onClick={() => refetch({ requestPolicy: "network-only" })}>
+            Try again
+          </button>
+        )}
+      </p>
+    );
+  }
+  const { edges, pageInfo, totalCount } = data.auditEvents;
+  return (
+    <>
+      {isFirst && (
+        <p className="muted" role="status">
+          {totalCount === 1 ? "1 event" : `${totalCount} events`}
+        </p>
+      )}
+      {edges.length > 0 && (
+        <div className="table-scroll" role="region" aria-label={isFirst ? "Audit events" : "More audit events"} tabIndex={0}>
+          <table className="customer-table audit-table">
+            <caption className="visually-hidden">Audit events, newest first</caption>
+            <thead>
+              <tr>
+                <th scope="col">Time</th>
+                {showTenant && <th scope="col">Tenant</th>}
+                <th scope="col">Action</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Target</th>
+                <th scope="col">Address</th>
+              </tr>
+            </thead>
+            <tbody>
+              {edges.map(({ node }) => (
+                <AuditRow key={node.id} event={node} showTenant={showTenant} onActor={onActor} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {isLast && pageInfo.hasNextPage && pageInfo.endCursor && (
+        <p className="table-more">
+          <button type="button" className="button-secondary" disabled={fetching} onClick={() => onMore(pageInfo.endCursor!)}>
+            Show older events
+          </button>
+        </p>
+      )}
+    </>
+  );
+}
+
+function AuditRow({ event, showTenant, onActor }: { event: Event; showTenant: boolean; onActor: (actorId: string) => void }) {
+  return (
+    <tr>
+      <td>
+        <time dateTime={event.createdAt}>{time.format(new Date(event.createdAt))}</time>
+      </td>
+      {showTenant && <td>{event.tenant.displayName}</td>}
+      <th scope="row">
+        <code>{event.action}</code>
+      </th>
+      <td>
+        {event.actorId ? (
+          <button type="button" className="button-link" title="Only this actor's events" onClick={() => onActor(event.actorId!)}>
+            {event.actorLabel ?? event.actorId}
+          </button>
+        ) : (
+          <span className="muted">{event.actorLabel ?? "—"}</span>
+        )}
+      </td>
+      <td>{event.targetType ? `${event.targetType} ${event.targetId ?? ""}`.trim() : "—"}</td>
+      <td>{event.ip ?? "—"}</td>
+    </tr>
+  );
+}
