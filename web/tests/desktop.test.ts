@@ -4,7 +4,7 @@
 // portal, Debian's Chromium; nothing is mocked.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,9 +86,11 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
 
   /** The reference desktop agent's CLI, as a workstation would run it. */
   const agent = (...args: string[]) =>
-    run(process.execPath, [desktopAgentCli, ...args, "--api", `${stack.apiUrl}/graphql`, "--state", join(agentDir, "agent.json")], {
+    run(process.execPath, [desktopAgentCli, ...args, ...(args.includes("--config") ? [] : ["--api", `${stack.apiUrl}/graphql`]), "--state", join(agentDir, "agent.json")], {
       timeout: 60_000,
     });
+  /** The agent configuration file the portal offered beside the install token. */
+  let agentConfigPath = "";
 
   beforeAll(async () => {
     agentDir = await mkdtemp(join(tmpdir(), "latchkey-web-agent-"));
@@ -216,8 +218,22 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     const secretBox = page.getByRole("region", { name: "New install token" });
     installToken = ((await secretBox.getByTestId("install-token-secret").textContent()) ?? "").trim();
     expect(installToken.length).toBeGreaterThan(20);
-    // The command it suggests names the organisation, so the agent refuses another one's token.
-    await secretBox.getByText(`desktop-agent enroll --token ${installToken} --tenant contoso-${msp.slug}`).waitFor();
+    // The command it suggests names the API workstations reach and the organisation, so the
+    // agent refuses another one's token.
+    expect(await secretBox.getByTestId("enroll-command").textContent()).toBe(
+      `desktop-agent enroll --api ${stack.apiUrl}/graphql --token ${installToken} --tenant contoso-${msp.slug}`,
+    );
+    // Or a configuration file with the same, made in the browser.
+    const [download] = await Promise.all([page.waitForEvent("download"), secretBox.getByRole("link", { name: "Download configuration" }).click()]);
+    expect(download.suggestedFilename()).toBe("latchkey-agent.json");
+    agentConfigPath = join(agentDir, "latchkey-agent.json");
+    await download.saveAs(agentConfigPath);
+    expect(JSON.parse(await readFile(agentConfigPath, "utf8"))).toEqual({
+      latchkeyAgentConfiguration: 1,
+      api: `${stack.apiUrl}/graphql`,
+      tenant: `contoso-${msp.slug}`,
+      installToken,
+    });
     await secretBox.getByRole("button", { name: "Copy token" }).click();
     await statusOf(secretBox, "Copied to the clipboard.").waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(installToken);
@@ -239,7 +255,8 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await page.evaluate(() => Object.assign(window, { __stillTheSamePage: true }));
     // Subscribed since the page opened in the previous test, and not failed since.
     await page.getByText("Updates live").waitFor();
-    const { stdout } = await agent("enroll", "--token", installToken, "--tenant", `contoso-${msp.slug}`, "--hostname", "CONTOSO-PC-07", "--os", "Windows 11 Pro");
+    // Enrolled with the downloaded configuration alone: API address, tenant and token.
+    const { stdout } = await agent("enroll", "--config", agentConfigPath, "--hostname", "CONTOSO-PC-07", "--os", "Windows 11 Pro");
     expect(stdout).toContain("PENDING");
 
     // Pushed, not polled and not refreshed: well within what any poll would wait.

@@ -4,6 +4,7 @@
 // errors to stderr; the exit code is 0 on success and 1 with one
 // `error: CODE: message` line otherwise, including when the workstation
 // refused or could not apply the account instruction.
+import { readFile } from "node:fs/promises";
 import { hostname, release, type } from "node:os";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -23,6 +24,9 @@ Commands:
                          enroll this workstation with an install token (new keys: Ed25519 + X25519
                          by default, or P-256 for both); with --tenant, a token of another
                          organisation is refused
+  enroll --config FILE [--hostname H] [--os O] [--keys ed25519|p256]
+                         the same, with the API address, tenant and token from the configuration
+                         file the portal offers beside a new install token
   config                 fetch the login screen's settings and branding (images cached by hash)
   login --username U [--password P] [--json] [--show-password]
                          log in with a directory password; without --password it is read from
@@ -50,6 +54,7 @@ const OPTIONS = {
   hostname: { type: "string" },
   os: { type: "string" },
   keys: { type: "string" },
+  config: { type: "string" },
   username: { type: "string" },
   password: { type: "string" },
   json: { type: "boolean" },
@@ -66,6 +71,7 @@ type Values = {
   hostname?: string;
   os?: string;
   keys?: string;
+  config?: string;
   username?: string;
   password?: string;
   json?: boolean;
@@ -80,7 +86,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  enroll: { options: ["token", "tenant", "hostname", "os", "keys"], run: enroll },
+  enroll: { options: ["token", "tenant", "config", "hostname", "os", "keys"], run: enroll },
   config: {
     options: ["json"],
     async run(values) {
@@ -157,8 +163,33 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-async function enroll(values: Values): Promise<void> {
-  if (!values.token) throw usage("enroll needs --token");
+/**
+ * The portal's agent configuration file: `{ latchkeyAgentConfiguration: 1, api, tenant,
+ * installToken }`. It stands for --api, --tenant and --token together, so mixing it with
+ * them is refused rather than guessed at.
+ */
+async function enrollmentFrom(values: Values): Promise<Values> {
+  if (values.config === undefined) return values;
+  if (values.token !== undefined || values.tenant !== undefined || values.api !== undefined) {
+    throw usage("--config holds the API address, tenant and token: leave out --api, --tenant and --token");
+  }
+  let config: unknown;
+  try {
+    config = JSON.parse(await readFile(resolve(values.config), "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "not a JSON file";
+    throw new AgentError("BAD_CONFIG", `cannot read ${values.config}: ${reason}`);
+  }
+  const { latchkeyAgentConfiguration, api, tenant, installToken } = (config ?? {}) as Record<string, unknown>;
+  if (latchkeyAgentConfiguration !== 1 || typeof api !== "string" || typeof tenant !== "string" || typeof installToken !== "string") {
+    throw new AgentError("BAD_CONFIG", `${values.config} is not a Latchkey agent configuration (download it again from the portal)`);
+  }
+  return { ...values, api, tenant, token: installToken };
+}
+
+async function enroll(given: Values): Promise<void> {
+  const values = await enrollmentFrom(given);
+  if (!values.token) throw usage("enroll needs --token or --config");
   const keys = keysOf(values.keys);
   const statePath = statePathOf(values);
   const existing = await readStateFile(statePath).catch((error: unknown) => {

@@ -3,7 +3,7 @@
 // api/test/desktop-agent-cli.test.ts.
 import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -45,7 +45,7 @@ describe("desktop-agent CLI", () => {
   it("prints its usage", async () => {
     const { code, stdout } = await agent(["--help"]);
     expect(code).toBe(0);
-    for (const command of ["enroll --token", "config", "login --username", "qr-login", "events", "--show-password"]) expect(stdout).toContain(command);
+    for (const command of ["enroll --token", "enroll --config", "config", "login --username", "qr-login", "events", "--show-password"]) expect(stdout).toContain(command);
   });
 
   it.each([
@@ -71,6 +71,26 @@ describe("desktop-agent CLI", () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/^error: NETWORK_ERROR: /);
     await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("enrolls from the portal's configuration file alone, and refuses one it cannot use", async () => {
+    const missing = await agent(["enroll", "--config", join(dir, "no-such-config.json"), "--state", join(dir, "c1.json")]);
+    expect(missing.stderr).toMatch(/^error: BAD_CONFIG: cannot read .*no such file/);
+    const notOurs = join(dir, "not-ours.json");
+    await writeFile(notOurs, JSON.stringify({ api: UNREACHABLE_API, token: "lk_install_x" }));
+    expect((await agent(["enroll", "--config", notOurs, "--state", join(dir, "c2.json")])).stderr).toMatch(/^error: BAD_CONFIG: .* is not a Latchkey agent configuration/);
+
+    // A usable file: the address it names is the one asked (unreachable here), and the file
+    // stands alone — an --api, --tenant or --token beside it is refused, not merged.
+    const config = join(dir, "latchkey-agent.json");
+    await writeFile(config, JSON.stringify({ latchkeyAgentConfiguration: 1, api: UNREACHABLE_API, tenant: "contoso-acme", installToken: "lk_install_x" }));
+    const path = join(dir, "c3.json");
+    const attempt = await agent(["enroll", "--config", config, "--state", path]);
+    expect(attempt.stderr).toMatch(/^error: NETWORK_ERROR: /);
+    await expect(stat(path)).rejects.toMatchObject({ code: "ENOENT" });
+    for (const extra of [["--api", UNREACHABLE_API], ["--tenant", "other"], ["--token", "t"]]) {
+      expect((await agent(["enroll", "--config", config, ...extra, "--state", path])).stderr).toMatch(/^error: USAGE: --config holds/);
+    }
   });
 
   it("reads the password from standard input and never echoes it, even when the login fails", async () => {

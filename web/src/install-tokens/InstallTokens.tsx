@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useState, type FormEvent } from "react";
+import { useCallback, useMemo, useState, type FormEvent } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { InstallTokenStatus } from "@/gql/graphql";
@@ -8,7 +8,7 @@ import { CheckboxField } from "@/forms/CheckboxField";
 import { ConfirmAction } from "@/forms/ConfirmAction";
 import { actionProblem, errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
-import { useWebSocketReconnected } from "@/urql/UrqlProvider";
+import { useApiUrl, useWebSocketReconnected } from "@/urql/UrqlProvider";
 
 export const InstallTokenFields = graphql(`
   fragment InstallTokenFields on InstallToken {
@@ -265,9 +265,24 @@ function CreateInstallTokenForm({ tenantId, tenantSlug }: { tenantId: string; te
   );
 }
 
-/** The secret, this once, with a copy button and the command that uses it. */
+/**
+ * What the desktop agent reads with `desktop-agent enroll --config FILE`: where the API
+ * answers, whose token it is and the token itself. Made here in the browser, the only
+ * place the secret exists once the API has hashed it; nothing is asked of the server.
+ */
+function agentConfiguration(api: string, tenantSlug: string, installToken: string): string {
+  return `${JSON.stringify({ latchkeyAgentConfiguration: 1, api, tenant: tenantSlug, installToken }, null, 2)}\n`;
+}
+
+/** The secret, this once, with a copy button, the command that uses it and a configuration file. */
 function NewTokenSecret({ secret, tenantSlug, onDismiss }: { secret: string; tenantSlug: string; onDismiss: () => void }) {
   const [copied, setCopied] = useState("");
+  // The address workstations reach, as this browser reaches it (a relative API_URL included).
+  const api = new URL(useApiUrl(), window.location.href).toString();
+  const configHref = useMemo(
+    () => `data:application/json;charset=utf-8,${encodeURIComponent(agentConfiguration(api, tenantSlug, secret))}`,
+    [api, tenantSlug, secret],
+  );
 
   async function copy() {
     try {
@@ -287,14 +302,22 @@ function NewTokenSecret({ secret, tenantSlug, onDismiss }: { secret: string; ten
       <p className="field-hint">
         {/* --tenant makes the agent refuse a token of another organisation pasted by mistake. */}
         On the workstation:{" "}
-        <code>
-          desktop-agent enroll --token {secret} --tenant {tenantSlug}
+        <code data-testid="enroll-command">
+          desktop-agent enroll --api {api} --token {secret} --tenant {tenantSlug}
         </code>
+      </p>
+      <p className="field-hint">
+        Or deploy the agent with its configuration file (for example through your RMM):{" "}
+        <code>desktop-agent enroll --config latchkey-agent.json</code>. The file holds the token: delete it once
+        the workstations are enrolled.
       </p>
       <div className="revoke-actions">
         <button type="button" className="button-small" onClick={copy}>
           Copy token
         </button>
+        <a className="button-secondary button-small" href={configHref} download="latchkey-agent.json">
+          Download configuration
+        </a>
         <button type="button" className="button-secondary button-small" onClick={onDismiss}>
           Done
         </button>
