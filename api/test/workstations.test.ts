@@ -526,13 +526,13 @@ describe("dashboard figures", () => {
     await asWorkstation(keys, LOGIN, { input: { username: user.username, password: "wrong-password-1" } });
     await asWorkstation(keys, LOGIN, { input: { username: "nobody", password: "wrong-password-2" } });
     const { customers } = await api.gql(
-      `{ customers(first: 10) { edges { node { id workstationCount loginsLast24h failedLoginsLast24h } } } }`,
+      `{ customers(first: 10) { edges { node { id workstationCount loginsLast24h successfulLoginsLast24h failedLoginsLast24h } } } }`,
       {},
       { token: w.msp.token },
     );
     const figures = Object.fromEntries(customers.edges.map((e: { node: { id: string } }) => [e.node.id, e.node]));
-    expect(figures[w.customer.id]).toMatchObject({ workstationCount: 2, loginsLast24h: 3, failedLoginsLast24h: 2 });
-    expect(figures[quiet.id]).toMatchObject({ workstationCount: 0, loginsLast24h: 0, failedLoginsLast24h: 0 });
+    expect(figures[w.customer.id]).toMatchObject({ workstationCount: 2, loginsLast24h: 3, successfulLoginsLast24h: 1, failedLoginsLast24h: 2 });
+    expect(figures[quiet.id]).toMatchObject({ workstationCount: 0, loginsLast24h: 0, successfulLoginsLast24h: 0, failedLoginsLast24h: 0 });
   });
 });
 

@@ -302,7 +302,7 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     expect(await rows.nth(1).textContent()).toContain("Failed");
     // The customer's figures follow the feed.
     const figure = (label: string) => page.locator(".figure").filter({ has: page.getByText(label, { exact: true }) }).locator("dd");
-    await expect.poll(() => figure("Logins, last 24 h").textContent()).toBe("2");
+    await expect.poll(() => figure("Successful logins, last 24 h").textContent()).toBe("1");
     await expect.poll(() => figure("Failed logins, last 24 h").textContent()).toBe("1");
     expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
 
@@ -316,12 +316,26 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await rows.filter({ hasText: "Succeeded" }).waitFor();
   });
 
+  test("keeps the customer's figures live on every tab, not only the feed", async () => {
+    await page.getByRole("navigation", { name: "Contoso Ltd sections" }).getByRole("link", { name: "Users" }).click();
+    await page.waitForURL(customerUrl);
+    await page.evaluate(() => Object.assign(window, { __stillTheSamePage: true }));
+    const figure = (label: string) => page.locator(".figure").filter({ has: page.getByText(label, { exact: true }) }).locator("dd");
+    await expect.poll(() => figure("Successful logins, last 24 h").textContent()).toBe("1");
+
+    const { stdout } = await agent("login", "--username", jane.username, "--password", jane.password);
+    expect(stdout).toContain("outcome:");
+    await expect.poll(() => figure("Successful logins, last 24 h").textContent()).toBe("2");
+    expect(await figure("Failed logins, last 24 h").textContent()).toBe("1");
+    expect(await page.evaluate(() => (window as { __stillTheSamePage?: boolean }).__stillTheSamePage)).toBe(true);
+  });
+
   test("shows the customer's figures on the dashboard", async () => {
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Customers" }).click();
     await page.waitForURL(`${stack.webUrl}/customers`);
     const row = page.getByRole("row", { name: /Contoso Ltd/ });
     await row.waitFor();
-    // Users, admins, technicians, workstations, logins and failed logins in the last 24 h.
+    // Users, admins, technicians, workstations, successful and failed logins in the last 24 h.
     await expect.poll(async () => await row.getByRole("cell").allTextContents()).toEqual(["1", "0", "0", "1", "2", "1"]);
 
     await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());

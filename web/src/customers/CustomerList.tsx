@@ -19,7 +19,7 @@ const CustomersQuery = graphql(`
           adminCount
           technicianCount
           workstationCount
-          loginsLast24h
+          successfulLoginsLast24h
           failedLoginsLast24h
         }
       }
@@ -90,10 +90,10 @@ function CustomerTable({ search }: { search: string }) {
               Workstations
             </th>
             <th scope="col" className="number">
-              Logins (24 h)
+              Successful logins (24 h)
             </th>
             <th scope="col" className="number">
-              Failed (24 h)
+              Failed logins (24 h)
             </th>
           </tr>
         </thead>
@@ -171,7 +171,7 @@ function CustomerRows(props: {
           <td className="number">{node.adminCount}</td>
           <td className="number">{node.technicianCount}</td>
           <td className="number">{node.workstationCount}</td>
-          <td className="number">{node.loginsLast24h}</td>
+          <td className="number">{node.successfulLoginsLast24h}</td>
           <td className={node.failedLoginsLast24h > 0 ? "number figure-alarm" : "number"}>{node.failedLoginsLast24h}</td>
         </tr>
       ))}

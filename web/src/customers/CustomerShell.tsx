@@ -3,11 +3,12 @@
 import Link from "next/link";
 import { usePathname } from "next/navigation";
 import { createContext, useContext, type ReactNode } from "react";
-import { useQuery } from "urql";
+import { useQuery, useSubscription } from "urql";
 import { graphql } from "@/gql";
 import type { CustomerTenantQuery } from "@/gql/graphql";
 import { PortalHeader } from "@/session/PortalHeader";
 import { SignedIn, type Viewer } from "@/session/SignedIn";
+import { useWebSocketReconnected } from "@/urql/UrqlProvider";
 
 const CustomerTenantQueryDocument = graphql(`
   query CustomerTenant($id: ID!) {
@@ -23,7 +24,7 @@ const CustomerTenantQueryDocument = graphql(`
       adminCount
       technicianCount
       workstationCount
-      loginsLast24h
+      successfulLoginsLast24h
       failedLoginsLast24h
       viewerCanManageUsers
       viewerCanEditSettings
@@ -32,6 +33,26 @@ const CustomerTenantQueryDocument = graphql(`
         id
         displayName
       }
+    }
+  }
+`);
+
+// What moves the figures while the page is open, whoever causes it: desktop logins and
+// workstations enrolling or leaving. The events themselves are not shown here; the cache
+// (portal-cache.ts) drops the figures they change, and the page asks for them again.
+const CustomerLoginsLiveDocument = graphql(`
+  subscription CustomerLoginsLive($tenantId: ID!) {
+    loginEvents(tenantId: $tenantId) {
+      id
+    }
+  }
+`);
+
+const CustomerWorkstationsLiveDocument = graphql(`
+  subscription CustomerWorkstationsLive($tenantId: ID!) {
+    workstationChanged(tenantId: $tenantId) {
+      workstationId
+      change
     }
   }
 `);
@@ -75,13 +96,18 @@ export function CustomerShell({ id, children }: { id: string; children: ReactNod
 
 function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; children: ReactNode }) {
   // The figures change with every login and every user, delegation or workstation added or
-  // removed: writes and the login feed drop them from the cache (see portal-cache.ts), and
-  // each visit asks the API again.
+  // removed: writes and the events below drop them from the cache (see portal-cache.ts), the
+  // page asks again at once, and so does each visit.
   const [{ data, error }, refetch] = useQuery({
     query: CustomerTenantQueryDocument,
     variables: { id },
     requestPolicy: "cache-and-network",
   });
+  const live = { variables: { tenantId: id }, pause: data?.tenant?.kind !== "CUSTOMER" };
+  useSubscription({ query: CustomerLoginsLiveDocument, ...live });
+  useSubscription({ query: CustomerWorkstationsLiveDocument, ...live });
+  // Events sent while the WebSocket was down are gone: the figures are asked again.
+  useWebSocketReconnected(() => refetch({ requestPolicy: "network-only" }));
 
   if (!data && !error) {
     return (
@@ -138,7 +164,7 @@ function CustomerFigures({ customer }: { customer: Customer }) {
     { label: "Admins", value: customer.adminCount },
     { label: "Delegated technicians", value: customer.technicianCount },
     { label: "Workstations", value: customer.workstationCount },
-    { label: "Logins, last 24 h", value: customer.loginsLast24h },
+    { label: "Successful logins, last 24 h", value: customer.successfulLoginsLast24h },
     { label: "Failed logins, last 24 h", value: customer.failedLoginsLast24h, alarming: customer.failedLoginsLast24h > 0 },
   ];
   return (

@@ -25,7 +25,7 @@ const keys: KeyingConfig = Object.fromEntries(
 );
 
 /** The figures a tenant shows on the dashboard and its customer page, counted by the API. */
-type Figure = "userCount" | "adminCount" | "technicianCount" | "workstationCount" | "loginsLast24h" | "failedLoginsLast24h";
+type Figure = "userCount" | "adminCount" | "technicianCount" | "workstationCount" | "loginsLast24h" | "successfulLoginsLast24h" | "failedLoginsLast24h";
 
 function tenant(id: string) {
   return { __typename: "Tenant", id };
@@ -167,7 +167,7 @@ const updates: UpdatesConfig = {
   Subscription: {
     loginEvents(_result, args, cache) {
       // The feed shows the event itself; the figures above it count the last 24 hours of them.
-      invalidateFigures(cache, args.tenantId as string, ["loginsLast24h", "failedLoginsLast24h"]);
+      invalidateFigures(cache, args.tenantId as string, ["loginsLast24h", "successfulLoginsLast24h", "failedLoginsLast24h"]);
     },
     workstationChanged(result, args, cache) {
       // The event's `workstation` updates a listed one in place (a rename needs nothing more);

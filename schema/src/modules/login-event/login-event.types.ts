@@ -125,11 +125,18 @@ function loginCountsLast24h(ctx: Context, tenantId: string): Promise<LoginCounts
 
 builder.prismaObjectFields("Tenant", (t) => ({
   loginsLast24h: t.int({
-    description: "Desktop login attempts in the last 24 hours.",
+    description: "Desktop login attempts in the last 24 hours, successful and failed together.",
     resolve: async (tenant, _args, ctx) => (await loginCountsLast24h(ctx, tenant.id)).total,
   }),
+  successfulLoginsLast24h: t.int({
+    description: "Desktop logins that succeeded in the last 24 hours.",
+    resolve: async (tenant, _args, ctx) => {
+      const counts = await loginCountsLast24h(ctx, tenant.id);
+      return counts.total - counts.failed;
+    },
+  }),
   failedLoginsLast24h: t.int({
-    description: "Failed desktop login attempts in the last 24 hours.",
+    description: "Failed desktop login attempts in the last 24 hours, those refused by a limit or a lock included.",
     resolve: async (tenant, _args, ctx) => (await loginCountsLast24h(ctx, tenant.id)).failed,
   }),
 }));
