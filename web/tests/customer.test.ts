@@ -83,8 +83,12 @@ describe.skipIf(browserMissing)("customer administration", () => {
 
   test("signs up an MSP, creates a customer and opens its page in one click", async () => {
     await page.goto(`${stack.webUrl}/signup`);
-    await page.getByLabel("Company name").fill(msp.displayName);
+    await page.getByLabel("Company name").fill("Bluefin Managed IT, Inc.");
+    // Suggested from the company name until typed in.
+    expect(await page.getByLabel("Tenant slug").inputValue()).toBe("bluefin-managed-it-inc");
     await page.getByLabel("Tenant slug").fill(msp.slug);
+    await page.getByLabel("Company name").fill(msp.displayName);
+    expect(await page.getByLabel("Tenant slug").inputValue()).toBe(msp.slug);
     await page.getByLabel("First name").fill(msp.firstName);
     await page.getByLabel("Last name").fill(msp.lastName);
     await page.getByLabel("Email").fill(msp.email);
@@ -216,7 +220,14 @@ describe.skipIf(browserMissing)("customer administration", () => {
     // Their phone can be onboarded from here.
     await tom.getByRole("button", { name: "Onboard phone" }).waitFor();
 
+    // Making an admin is asked once more; cancelling changes nothing.
     await tom.getByRole("button", { name: "Make admin: Tom Reyes" }).click();
+    const promote = tom.getByRole("group", { name: "Make admin: Tom Reyes?" });
+    await promote.getByText("Admins manage the team and reach every customer.").waitFor();
+    await promote.getByRole("button", { name: "Cancel" }).click();
+    await tom.getByText("Technician", { exact: true }).waitFor();
+    await tom.getByRole("button", { name: "Make admin: Tom Reyes" }).click();
+    await promote.getByRole("button", { name: "Make admin" }).click();
     await tom.getByText("Admin", { exact: true }).waitFor();
     await tom.getByRole("button", { name: "Make technician: Tom Reyes" }).click();
     await tom.getByText("Technician", { exact: true }).waitFor();

@@ -190,6 +190,19 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await statusOf(branding, "Background uploaded.").waitFor();
     await expect.poll(() => preview.evaluate((el) => getComputedStyle(el).backgroundImage)).toContain(`${stack.apiUrl}/branding/`);
 
+    // The fullest screen, passwordless with the password as a fallback under a logo and text,
+    // fits its preview: nothing is cut off at the bottom.
+    const form = page.getByRole("form", { name: "Desktop login" });
+    await form.getByLabel("Passwordless (QR)").check();
+    await form.getByLabel("Allow the password as a fallback").check();
+    await preview.getByText("Sign in", { exact: true }).waitFor();
+    const [frame, panel] = await Promise.all([preview.boundingBox(), preview.locator(".login-preview-panel").boundingBox()]);
+    expect(panel!.y + panel!.height).toBeLessThanOrEqual(frame!.y + frame!.height);
+    expect(panel!.y).toBeGreaterThanOrEqual(frame!.y);
+    await page.mouse.move(0, 0);
+    await page.screenshot({ path: await screenshotPath("customer-desktop-passwordless.png"), fullPage: true });
+    await form.getByLabel("Password", { exact: true }).check();
+
     // Not an image: refused next to the field before anything is sent.
     await branding.getByLabel("Logo").setInputFiles({ name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("hello") });
     await branding.getByText("Choose a PNG or JPEG image.").waitFor();

@@ -144,7 +144,7 @@ export function CreateUserForm(props: CreateUserFormProps) {
         type="email"
         autoComplete="off"
         spellCheck={false}
-        hint="For password resets when the work mailbox is out of reach."
+        hint="A second address their phone may prove when it is linked, e.g. before they have a work mailbox."
         {...field("personalEmail")}
       />
       <TextField

@@ -33,12 +33,13 @@ export function UserActions(props: {
   const [admin, other] = props.roles;
   const nextRole = user.role === admin ? other : admin;
 
-  async function changeRole() {
+  /** Sets the other role; returns what went wrong, if anything. */
+  async function changeRole(): Promise<string | null> {
     setProblem(null);
     const result = await setUserRole({ input: { userId: user.id, role: nextRole } });
     const failed = actionProblem(result.error, result.data?.setUserRole, "SetUserRolePayload");
-    if (failed) return setProblem(failed);
-    props.onNotice(`${name} is now ${ROLE_LABEL[nextRole].toLowerCase()}.`);
+    if (!failed) props.onNotice(`${name} is now ${ROLE_LABEL[nextRole].toLowerCase()}.`);
+    return failed;
   }
 
   async function enable() {
@@ -63,16 +64,33 @@ export function UserActions(props: {
       >
         Reset password
       </button>
-      <button
-        type="button"
-        className="button-secondary button-small"
-        // Starts with the visible text, so a speech user's "click Make admin" finds it (WCAG 2.5.3).
-        aria-label={`Make ${ROLE_LABEL[nextRole].toLowerCase()}: ${name}`}
-        onClick={changeRole}
-        disabled={changingRole}
-      >
-        Make {ROLE_LABEL[nextRole].toLowerCase()}
-      </button>
+      {nextRole === admin ? (
+        // Making an admin hands over every user and setting here (an MSP's admins reach every
+        // customer too): asked once more. Taking it away is not.
+        <ConfirmAction
+          label="Make admin"
+          // Starts with the visible text, so a speech user's "click Make admin" finds it (WCAG 2.5.3).
+          accessibleLabel={`Make admin: ${name}`}
+          question={
+            other === "TECHNICIAN"
+              ? `Make ${name} an admin? Admins manage the team and reach every customer.`
+              : `Make ${name} an admin? Admins manage every user and setting of this organisation.`
+          }
+          confirmLabel="Make admin"
+          busyLabel="Saving…"
+          run={changeRole}
+        />
+      ) : (
+        <button
+          type="button"
+          className="button-secondary button-small"
+          aria-label={`Make ${ROLE_LABEL[nextRole].toLowerCase()}: ${name}`}
+          onClick={async () => setProblem(await changeRole())}
+          disabled={changingRole}
+        >
+          Make {ROLE_LABEL[nextRole].toLowerCase()}
+        </button>
+      )}
       {user.status === "ACTIVE" ? (
         <ConfirmAction
           label="Disable"

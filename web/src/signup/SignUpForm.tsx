@@ -63,6 +63,21 @@ function validate(values: Values): FormErrors<Field> {
   return errors;
 }
 
+/**
+ * The slug a company name suggests: "Bluefin Managed IT, Inc." → "bluefin-managed-it-inc",
+ * accents dropped, at most 30 characters, as the slug's own rules ask.
+ */
+function suggestedSlug(companyName: string): string {
+  return companyName
+    .normalize("NFKD")
+    .replace(/[\u0300-\u036f]/g, "")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-+/, "")
+    .slice(0, 30)
+    .replace(/-+$/, "");
+}
+
 export function SignUpForm() {
   const router = useRouter();
   const resetSession = useResetSession();
@@ -77,9 +92,14 @@ export function SignUpForm() {
   });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
 
+  // The slug follows the company name until it is typed in itself (or emptied again).
+  const [slugTyped, setSlugTyped] = useState(false);
+
   function change(field: Field, value: string) {
-    setValues((current) => ({ ...current, [field]: value }));
-    setErrors((current) => ({ ...current, fields: { ...current.fields, [field]: undefined } }));
+    const follows = field === "displayName" && !slugTyped;
+    if (field === "slug") setSlugTyped(value !== "");
+    setValues((current) => ({ ...current, [field]: value, ...(follows ? { slug: suggestedSlug(value) } : {}) }));
+    setErrors((current) => ({ ...current, fields: { ...current.fields, [field]: undefined, ...(follows ? { slug: undefined } : {}) } }));
   }
 
   async function submit(event: FormEvent<HTMLFormElement>) {
