@@ -513,6 +513,34 @@ describe("mutations on another tenant answer NOT_FOUND and change nothing", () =
   }
 });
 
+// A customer's lifecycle is its MSP's admins' business alone.
+const CUSTOMER_LIFECYCLE: { field: string; verb: string; input: (customerId: string) => Record<string, unknown> }[] = [
+  { field: "suspendCustomer", verb: "suspending", input: (customerId) => ({ customerId, reason: "pwned" }) },
+  { field: "resumeCustomer", verb: "resuming", input: (customerId) => ({ customerId }) },
+  { field: "deleteCustomer", verb: "deleting", input: (customerId) => ({ customerId, confirmation: w.a1.slug }) },
+];
+
+describe("a customer's suspension and deletion answer NOT_FOUND to anyone outside its MSP's reach", () => {
+  for (const mutation of CUSTOMER_LIFECYCLE) {
+    const doc = mutationDoc(mutation.field);
+    for (const actor of ["adminB", "techA2", "techB1", "adminA2", "adminB1", "adminA1", "userA1"] as ActorKey[]) {
+      it(`${label(actor)} gets NOT_FOUND ${mutation.verb} customer A1 (${mutation.field})`, async () => {
+        const before = await tenantState(w.a1.id);
+        const result = await expectIndistinguishable(w.actors[actor], doc, (customerId) => ({ input: mutation.input(customerId) }), w.a1.id);
+        expectNotFound(result, mutation.field);
+        expect(await tenantState(w.a1.id)).toEqual(before);
+      });
+    }
+
+    it(`a technician delegated to customer A1 gets FORBIDDEN ${mutation.verb} it, and nothing changes`, async () => {
+      const before = await tenantState(w.a1.id);
+      const { body } = await send(w.actors.techA1, doc, { input: mutation.input(w.a1.id) });
+      expect(body.data?.[mutation.field]).toMatchObject({ __typename: "ForbiddenError", code: "FORBIDDEN" });
+      expect(await tenantState(w.a1.id)).toEqual(before);
+    });
+  }
+});
+
 const DELEGATE = mutationDoc("delegateCustomerAccess");
 const REVOKE = mutationDoc("revokeCustomerAccess");
 

@@ -53,8 +53,15 @@ export class UnauthenticatedError extends AppError {
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = "You are not allowed to do this") {
-    super(message, "FORBIDDEN");
+  constructor(message = "You are not allowed to do this", code: "FORBIDDEN" | "TENANT_SUSPENDED" = "FORBIDDEN") {
+    super(message, code);
+  }
+}
+
+/** Sign-in to a suspended customer: its MSP holds its data but lets nobody in. */
+export class TenantSuspendedError extends ForbiddenError {
+  constructor() {
+    super("This organisation is suspended: ask your IT provider", "TENANT_SUSPENDED");
   }
 }
 
@@ -101,6 +108,7 @@ export type DesktopRefusal =
   | "PASSWORD_LOGIN_NOT_ALLOWED"
   | "PASSWORDLESS_LOGIN_NOT_ALLOWED"
   | "WORKSTATION_PENDING"
+  | "TENANT_SUSPENDED"
   | "NO_KEY_AGREEMENT_KEY"
   | "PASSWORD_NOT_AVAILABLE";
 
@@ -109,6 +117,7 @@ const REFUSALS: Record<DesktopRefusal, string> = {
   PASSWORD_LOGIN_NOT_ALLOWED: "Sign in with your phone: password login is switched off here",
   PASSWORDLESS_LOGIN_NOT_ALLOWED: "Sign in with your password: passwordless login is switched off here",
   WORKSTATION_PENDING: "This workstation is waiting for an administrator's approval",
+  TENANT_SUSPENDED: "This organisation is suspended: ask your IT provider",
   NO_KEY_AGREEMENT_KEY: "This workstation enrolled without a key-agreement key and cannot receive passwords",
   PASSWORD_NOT_AVAILABLE: "Sign in once with your password on a workstation before signing in with your phone",
 };

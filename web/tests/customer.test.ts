@@ -273,7 +273,8 @@ describe.skipIf(browserMissing)("customer administration", () => {
       await page.getByRole("button", { name: "Revoke access of Tom Reyes" }).click();
       await page.getByRole("listitem", { name: "Tom Reyes" }).getByText("No access").waitFor();
       await techPage.goto(`${stack.webUrl}/customers`);
-      await techPage.getByText("No customers yet").waitFor();
+      // Pointed at who grants access, not at a form a technician does not have.
+      await techPage.getByText("No customers delegated to you yet. An admin of your MSP grants access to customers.").waitFor();
     } finally {
       await techContext.close();
     }
@@ -374,6 +375,41 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await events.getByRole("row", { name: /Bluefin Managed IT.*customer\.created/ }).first().waitFor();
     await events.getByRole("row", { name: /Contoso Limited.*audit\.exported/ }).first().waitFor();
     await expectAccessible(page, "the MSP-wide audit log");
+  });
+
+  test("suspends, resumes and deletes a customer from its settings", async () => {
+    await page.goto(`${stack.webUrl}/customers`);
+    await page.getByRole("link", { name: "Fabrikam Inc.", exact: true }).click();
+    await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+    const fabrikamUrl = page.url();
+    await page.getByRole("navigation", { name: "Fabrikam Inc. sections" }).getByRole("link", { name: "Settings and access" }).click();
+    await page.waitForURL(`${fabrikamUrl}/settings`);
+    const lifecycle = page.getByRole("region", { name: "Suspend or delete" });
+
+    await lifecycle.getByRole("button", { name: "Suspend Fabrikam Inc." }).click();
+    await lifecycle.getByRole("button", { name: "Suspend", exact: true }).click();
+    await statusOf(lifecycle, "Fabrikam Inc. is suspended.").waitFor();
+    await page.getByRole("heading", { level: 1 }).getByText("Suspended").waitFor();
+    await expectAccessible(page, "a suspended customer's settings");
+    await page.goto(`${stack.webUrl}/customers`);
+    await page.getByRole("row", { name: /Fabrikam Inc\./ }).getByText("Suspended").waitFor();
+    await page.goto(`${fabrikamUrl}/settings`);
+    await lifecycle.getByRole("button", { name: "Resume customer" }).click();
+    await statusOf(lifecycle, "Fabrikam Inc. is active again: its users can sign in.").waitFor();
+    await lifecycle.getByRole("button", { name: "Suspend Fabrikam Inc." }).waitFor();
+
+    const remove = page.getByRole("form", { name: "Delete Fabrikam Inc." });
+    const slug = `fabrikam-${msp.slug}`;
+    await remove.getByLabel(`Type ${slug} to confirm`).fill("fabrikam");
+    await remove.getByRole("button", { name: "Delete customer" }).click();
+    await fieldError(remove, `Type ${slug} to confirm`).filter({ hasText: `Type ${slug} to delete this customer` }).waitFor();
+    await remove.getByLabel(`Type ${slug} to confirm`).fill(slug);
+    await remove.getByRole("button", { name: "Delete customer" }).click();
+    await page.waitForURL(`${stack.webUrl}/customers`);
+    await page.getByRole("row", { name: /Contoso Limited/ }).waitFor();
+    expect(await page.getByRole("row", { name: /Fabrikam/ }).count()).toBe(0);
+    await page.goto(fabrikamUrl);
+    await page.getByRole("heading", { name: "Customer not found" }).waitFor();
   });
 
   test("lists sessions and signs out the others", async () => {

@@ -15,6 +15,7 @@ const CustomersQuery = graphql(`
           slug
           name
           displayName
+          status
           userCount
           adminCount
           technicianCount
@@ -35,7 +36,8 @@ const PAGE_SIZE = 25;
 const COLUMN_COUNT = 7;
 const SEARCH_DELAY_MS = 250;
 
-export function CustomerList() {
+/** `canCreate`: the viewer may create customers (an empty list then points at the form). */
+export function CustomerList({ canCreate }: { canCreate: boolean }) {
   const [searchInput, setSearchInput] = useState("");
   const [search, setSearch] = useState("");
 
@@ -60,12 +62,12 @@ export function CustomerList() {
         </div>
       </div>
       {/* A new search starts again from the first page. */}
-      <CustomerTable key={search} search={search} />
+      <CustomerTable key={search} search={search} canCreate={canCreate} />
     </section>
   );
 }
 
-function CustomerTable({ search }: { search: string }) {
+function CustomerTable({ search, canCreate }: { search: string; canCreate: boolean }) {
   const [cursors, setCursors] = useState<Array<string | null>>([null]);
   return (
     <div className="table-scroll">
@@ -103,6 +105,7 @@ function CustomerTable({ search }: { search: string }) {
             search={search}
             after={after}
             isFirstPage={index === 0}
+            canCreate={canCreate}
             isLastPage={index === cursors.length - 1}
             onLoadMore={(endCursor) => setCursors((current) => [...current, endCursor])}
           />
@@ -116,6 +119,7 @@ function CustomerRows(props: {
   search: string;
   after: string | null;
   isFirstPage: boolean;
+  canCreate: boolean;
   isLastPage: boolean;
   onLoadMore: (endCursor: string) => void;
 }) {
@@ -154,7 +158,11 @@ function CustomerRows(props: {
   if (props.isFirstPage && edges.length === 0) {
     return (
       <StatusRow>
-        {props.search ? `No customer matches “${props.search}”.` : "No customers yet. Create the first one with the form."}
+        {props.search
+          ? `No customer matches “${props.search}”.`
+          : props.canCreate
+            ? "No customers yet. Create the first one with the form."
+            : "No customers delegated to you yet. An admin of your MSP grants access to customers."}
       </StatusRow>
     );
   }
@@ -165,6 +173,7 @@ function CustomerRows(props: {
         <tr key={node.id}>
           <th scope="row">
             <Link href={`/customers/${node.id}`}>{node.displayName}</Link>
+            {node.status === "SUSPENDED" && <span className="tag tag-danger">Suspended</span>}
             <code className="customer-slug">{node.slug}</code>
           </th>
           <td className="number">{node.userCount}</td>

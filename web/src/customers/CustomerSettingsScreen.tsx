@@ -2,9 +2,10 @@
 
 import { DelegationPanel } from "@/delegation/DelegationPanel";
 import { TenantSettingsForm } from "@/tenant-settings/TenantSettingsForm";
+import { CustomerLifecycle } from "./CustomerLifecycle";
 import { useCustomerPage } from "./CustomerShell";
 
-/** A customer's directory settings and, for MSP admins, which technicians reach it. */
+/** A customer's directory settings and, for MSP admins, which technicians reach it and its suspension or deletion. */
 export function CustomerSettingsScreen() {
   const { viewer, customer } = useCustomerPage();
   return (
@@ -18,6 +19,8 @@ export function CustomerSettingsScreen() {
         </section>
       )}
       <TenantSettingsForm tenant={customer} canEdit={customer.viewerCanEditSettings} />
+      {/* The same people who grant technicians access: the owning MSP's admins. */}
+      {customer.viewerCanManageDelegations && <CustomerLifecycle customer={customer} />}
     </div>
   );
 }

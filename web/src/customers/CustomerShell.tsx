@@ -20,6 +20,8 @@ const CustomerTenantQueryDocument = graphql(`
       kind
       userSource
       auditRetentionDays
+      status
+      suspendedAt
       userCount
       adminCount
       technicianCount
@@ -146,7 +148,9 @@ function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; c
             <Link href="/customers">Customers</Link> <span aria-hidden="true">›</span>
           </p>
         )}
-        <h1>{customer.displayName}</h1>
+        <h1>
+          {customer.displayName} {customer.status === "SUSPENDED" && <span className="tag tag-danger">Suspended</span>}
+        </h1>
         <p className="muted">
           <code>{customer.slug}</code>
         </p>

@@ -12,7 +12,7 @@ export function CustomersScreen() {
       {(viewer) =>
         viewer.tenant.kind === "MSP" ? (
           <div className="customers-layout">
-            <CustomerList />
+            <CustomerList canCreate={viewer.tenant.viewerCanCreateCustomers} />
             {viewer.tenant.viewerCanCreateCustomers ? (
               <CreateCustomerForm mspSlug={viewer.tenant.slug} />
             ) : (

@@ -72,6 +72,7 @@ const REASON_TEXT: Record<string, string> = {
   DESKTOP_LOGIN_DISABLED: "desktop login is off",
   PASSWORD_LOGIN_NOT_ALLOWED: "password login not allowed",
   WORKSTATION_PENDING: "workstation not approved yet",
+  TENANT_SUSPENDED: "organisation suspended",
   DENIED: "denied on the phone",
 };
 

@@ -102,6 +102,13 @@ const updates: UpdatesConfig = {
     createCustomer(result, _args, cache) {
       if (succeeded(result, "createCustomer", "CreateCustomerPayload")) invalidateLists(cache, "customers");
     },
+    deleteCustomer(result, _args, cache) {
+      const payload = succeeded(result, "deleteCustomer", "DeleteCustomerPayload");
+      if (!payload) return;
+      // Gone from every list and page that held it; the MSP's figures follow.
+      cache.invalidate(tenant(payload.deletedCustomerId as string));
+      invalidateLists(cache, "customers");
+    },
     createUser(result, args, cache) {
       if (!succeeded(result, "createUser", "CreateUserPayload")) return;
       const { tenantId } = input<"tenantId">(args);

@@ -141,8 +141,17 @@ export async function* auditEventPages(db: PrismaClient, where: Prisma.AuditEven
  * function, the only delete its append-only trigger admits; the function
  * records how many it removed, up to when and why, as a new event.
  */
-export async function purgeAuditEvents(db: Prisma.TransactionClient | PrismaClient, tenantId: string, before: Date, reason: string): Promise<number> {
-  const [row] = await db.$queryRaw<{ purged: number }[]>`SELECT "audit_event_purge"(${tenantId}::uuid, ${before}, ${reason}) AS purged`;
+export async function purgeAuditEvents(
+  db: Prisma.TransactionClient | PrismaClient,
+  tenantId: string,
+  /** Null: every event of the tenant (a deleted customer). */
+  before: Date | null,
+  reason: string,
+  /** Where the checkpoint event goes when not in the purged tenant's own log (its MSP's, for a deletion). */
+  checkpointTenantId: string | null = null,
+): Promise<number> {
+  const [row] = await db.$queryRaw<{ purged: number }[]>`
+    SELECT "audit_event_purge"(${tenantId}::uuid, ${before}::timestamptz, ${reason}, ${checkpointTenantId}::uuid) AS purged`;
   return Number(row?.purged ?? 0);
 }
 

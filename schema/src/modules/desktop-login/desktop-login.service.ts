@@ -46,6 +46,7 @@ async function failed(ctx: Context, workstation: WorkstationViewer, attempt: Att
 /** The tenant's settings must allow this kind of login on this workstation. */
 async function checkAllowed(ctx: Context, workstation: WorkstationViewer, attempt: Attempt): Promise<Tenant> {
   const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: workstation.tenantId } });
+  if (tenant.status === "SUSPENDED") return refuse(ctx, workstation, attempt, "TENANT_SUSPENDED");
   if (workstation.status !== "APPROVED") return refuse(ctx, workstation, attempt, "WORKSTATION_PENDING");
   if (!tenant.desktopLoginEnabled) return refuse(ctx, workstation, attempt, "DESKTOP_LOGIN_DISABLED");
   if (attempt.method === "PASSWORD" && tenant.desktopLoginMethod === "PASSWORDLESS" && !tenant.desktopPasswordFallback) {

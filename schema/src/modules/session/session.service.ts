@@ -1,7 +1,7 @@
 import type { Prisma, SessionMethod, TenantKind, UserRole } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, SchemaConfig, Services, Viewer } from "../../context.ts";
-import { ForbiddenError, NotFoundError, UnauthenticatedError } from "../../errors.ts";
+import { ForbiddenError, NotFoundError, TenantSuspendedError, UnauthenticatedError } from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
@@ -35,6 +35,11 @@ export async function startSession(
   tenants: SessionTenants,
   method: SessionMethod,
 ) {
+  // Every way in ends here: a suspended customer's users get no session, whatever they proved.
+  if (tenants.homeKind === "CUSTOMER") {
+    const home = await tx.tenant.findUniqueOrThrow({ where: { id: user.tenantId }, select: { status: true } });
+    if (home.status === "SUSPENDED") throw new TenantSuspendedError();
+  }
   const token = newToken();
   const now = ctx.clock.now();
   const expiresAt = new Date(now + ctx.config.sessionMaxAgeHours * 3600_000);
@@ -106,7 +111,7 @@ async function lookUpSession(
       user: {
         select: {
           id: true, tenantId: true, role: true, status: true, firstName: true, lastName: true, email: true,
-          tenant: { select: { kind: true } },
+          tenant: { select: { kind: true, status: true } },
         },
       },
     },
@@ -114,7 +119,7 @@ async function lookUpSession(
   const now = services.clock.now();
   if (!session || session.revokedAt) return null;
   if (session.expiresAt.getTime() <= now || session.idleExpiresAt.getTime() <= now) return null;
-  if (session.user.status !== "ACTIVE") return null;
+  if (session.user.status !== "ACTIVE" || session.user.tenant.status === "SUSPENDED") return null;
   let lastSeenAt = session.lastSeenAt.getTime();
   let idleExpiresAt = session.idleExpiresAt.getTime();
   if (now - lastSeenAt > SLIDE_EVERY_MS) {

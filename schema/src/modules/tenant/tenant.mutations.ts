@@ -17,7 +17,7 @@ import { deliverSession, startSession } from "../session/session.service.ts";
 import { rememberDevice } from "../session/sign-in.ts";
 import { emailKey, usernameKey, usernameSkeletonRows } from "../user/user-names.ts";
 import { mspSlug } from "./tenant-names.ts";
-import { assertMspSlugUnambiguous, createCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
+import { assertMspSlugUnambiguous, createCustomer, deleteCustomer, resumeCustomer, suspendCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
 import { Tenant, UserSource } from "./tenant.types.ts";
 
 const SignUpMspInput = builder.inputType("SignUpMspInput", {
@@ -75,7 +75,71 @@ const UpdateTenantSettingsPayload = builder.simpleObject("UpdateTenantSettingsPa
   fields: (t) => ({ tenant: t.field({ type: Tenant }) }),
 });
 
+const SuspendCustomerInput = builder.inputType("SuspendCustomerInput", {
+  fields: (t) => ({
+    customerId: t.id({ required: true, description: "The customer to suspend." }),
+    reason: t.string({ description: "Why, for the audit log (at most 500 characters)." }),
+  }),
+});
+
+const SuspendCustomerPayload = builder.simpleObject("SuspendCustomerPayload", {
+  fields: (t) => ({ customer: t.field({ type: Tenant, description: "The customer, now SUSPENDED." }) }),
+});
+
+const ResumeCustomerInput = builder.inputType("ResumeCustomerInput", {
+  fields: (t) => ({ customerId: t.id({ required: true, description: "The suspended customer to let in again." }) }),
+});
+
+const ResumeCustomerPayload = builder.simpleObject("ResumeCustomerPayload", {
+  fields: (t) => ({ customer: t.field({ type: Tenant, description: "The customer, ACTIVE again." }) }),
+});
+
+const DeleteCustomerInput = builder.inputType("DeleteCustomerInput", {
+  fields: (t) => ({
+    customerId: t.id({ required: true, description: "The customer to delete with everything of it." }),
+    confirmation: t.string({ required: true, description: "The customer's slug, typed by whoever deletes it." }),
+  }),
+});
+
+const DeleteCustomerPayload = builder.simpleObject("DeleteCustomerPayload", {
+  fields: (t) => ({ deletedCustomerId: t.id({ description: "The id the customer had." }) }),
+});
+
 builder.mutationFields((t) => ({
+  suspendCustomer: t.field({
+    type: SuspendCustomerPayload,
+    description:
+      "Suspends a customer: its users are signed out everywhere and cannot sign in, its workstations refuse logins; its data is kept. The owning MSP's admins only.",
+    authScopes: { authenticated: true },
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError],
+      union: { name: "SuspendCustomerResult" },
+    },
+    args: { input: t.arg({ type: SuspendCustomerInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ customer: await suspendCustomer(ctx, { customerId: String(input.customerId), reason: input.reason }) }),
+  }),
+  resumeCustomer: t.field({
+    type: ResumeCustomerPayload,
+    description: "Lifts a customer's suspension. The owning MSP's admins only.",
+    authScopes: { authenticated: true },
+    errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError], union: { name: "ResumeCustomerResult" } },
+    args: { input: t.arg({ type: ResumeCustomerInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ customer: await resumeCustomer(ctx, { customerId: String(input.customerId) }) }),
+  }),
+  deleteCustomer: t.field({
+    type: DeleteCustomerPayload,
+    description:
+      "Deletes a customer and everything of it (users, phones' links, workstations, logs); its audit log is purged with a checkpoint in the MSP's log. Cannot be undone. The owning MSP's admins only.",
+    authScopes: { authenticated: true },
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError],
+      union: { name: "DeleteCustomerResult" },
+    },
+    args: { input: t.arg({ type: DeleteCustomerInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      deletedCustomerId: await deleteCustomer(ctx, { customerId: String(input.customerId), confirmation: input.confirmation }),
+    }),
+  }),
   signUpMsp: t.field({
     type: AuthPayload,
     description: "Creates an MSP tenant and its first admin, and signs that admin in.",

@@ -5,7 +5,8 @@ import { administeredTenants, reachableCustomers } from "../../access.ts";
 import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
 import { displayName, isUuid, parseInput } from "../../validation.ts";
-import { auditedChange } from "../audit/audit.service.ts";
+import { auditedChange, publishAudit, purgeAuditEvents, recordAudit } from "../audit/audit.service.ts";
+import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
 import { customerName, customerSlug, slugSuffixes } from "./tenant-names.ts";
 
 type Db = Prisma.TransactionClient;
@@ -109,4 +110,92 @@ export async function findReachableCustomer(ctx: Context, customerId: string) {
 /** Turns a unique-constraint race into the caller's CONFLICT; rethrows anything else. */
 export function uniqueViolation(error: unknown, conflict: ConflictError): unknown {
   return violatedUniqueConstraint(error) ? conflict : error;
+}
+
+/**
+ * A customer its MSP's admins may suspend or delete: NOT_FOUND unless the viewer
+ * reaches it, FORBIDDEN for a technician who reaches it by delegation only.
+ */
+async function findOwnedCustomer(ctx: Context, customerId: string) {
+  const customer = await findReachableCustomer(ctx, customerId);
+  const viewer = ctx.viewer!;
+  if (viewer.tenantKind !== "MSP" || viewer.role !== "ADMIN" || customer.parentId !== viewer.tenantId) {
+    throw new ForbiddenError("Only the MSP's admins suspend or delete a customer");
+  }
+  return customer;
+}
+
+const suspendInput = z.object({ customerId: z.string(), reason: z.string().trim().max(500, "Use at most 500 characters").optional().nullable() });
+
+/**
+ * Suspends a customer: its data stays, its users are signed out everywhere and
+ * cannot sign in, its workstations refuse logins. Suspending a suspended customer
+ * changes nothing.
+ */
+export async function suspendCustomer(ctx: Context, input: { customerId: string; reason?: string | null }) {
+  const data = parseInput(suspendInput, input);
+  const customer = await findOwnedCustomer(ctx, data.customerId);
+  if (customer.status === "SUSPENDED") return customer;
+  const { suspended, endedSessions, event } = await ctx.db.$transaction(async (tx) => {
+    const suspended = await tx.tenant.update({ where: { id: customer.id }, data: { status: "SUSPENDED", suspendedAt: new Date(ctx.clock.now()) } });
+    const endedSessions = await revokeSessions(tx, { user: { tenantId: customer.id } });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: customer.id,
+      action: "customer.suspended",
+      targetType: "Tenant",
+      targetId: customer.id,
+      data: { reason: data.reason || null, sessionsEnded: endedSessions.length },
+    });
+    return { suspended, endedSessions, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, endedSessions, "customer suspended");
+  return suspended;
+}
+
+/** Lifts a suspension: the customer's users may sign in again with what they had. */
+export async function resumeCustomer(ctx: Context, input: { customerId: string }) {
+  const customer = await findOwnedCustomer(ctx, input.customerId);
+  if (customer.status === "ACTIVE") return customer;
+  return auditedChange(ctx, async (tx) => ({
+    result: await tx.tenant.update({ where: { id: customer.id }, data: { status: "ACTIVE", suspendedAt: null } }),
+    audit: { tenantId: customer.id, action: "customer.resumed", targetType: "Tenant", targetId: customer.id },
+  }));
+}
+
+const deleteInput = z.object({ customerId: z.string(), confirmation: z.string().trim().toLowerCase().max(100) });
+
+/**
+ * Deletes a customer and everything of it, once its slug is typed as confirmation.
+ * Its audit log goes through the purge function like any purge, with the
+ * checkpoint written to the MSP's own log; the MSP's events about the customer
+ * stay. Its workstations' open connections end, and their credentials no longer
+ * verify: an agent falls back to Windows' own sign-in.
+ */
+export async function deleteCustomer(ctx: Context, input: { customerId: string; confirmation: string }) {
+  const data = parseInput(deleteInput, input);
+  const customer = await findOwnedCustomer(ctx, data.customerId);
+  if (data.confirmation !== customer.slug) {
+    throw ValidationError.field("confirmation", `Type the customer's name, ${customer.slug}, to delete it`);
+  }
+  const { workstationIds, endedSessions, event } = await ctx.db.$transaction(async (tx) => {
+    const workstations = await tx.workstation.findMany({ where: { tenantId: customer.id }, select: { id: true } });
+    const users = await tx.user.count({ where: { tenantId: customer.id } });
+    // Sessions of its users, and any session working in it, end before their rows go.
+    const endedSessions = await revokeSessions(tx, { OR: [{ tenantId: customer.id }, { user: { tenantId: customer.id } }] });
+    const auditEventsPurged = await purgeAuditEvents(tx, customer.id, null, "customer deleted", customer.parentId);
+    await tx.tenant.delete({ where: { id: customer.id } });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: customer.parentId!,
+      action: "customer.deleted",
+      targetType: "Tenant",
+      targetId: customer.id,
+      data: { slug: customer.slug, displayName: customer.displayName, users, workstations: workstations.length, auditEventsPurged },
+    });
+    return { workstationIds: workstations.map((w) => w.id), endedSessions, event };
+  });
+  publishAudit(ctx, [event]);
+  publishSessionsEnded(ctx, endedSessions, "customer deleted");
+  for (const id of workstationIds) ctx.pubsub.publish("workstation:removed", id, { reason: "customer deleted" });
+  return customer.id;
 }

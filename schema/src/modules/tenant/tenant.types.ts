@@ -7,6 +7,13 @@ import { requestLoader } from "../../request-loaders.ts";
 import { isUuid } from "../../validation.ts";
 
 export const TenantKind = builder.enumType("TenantKind", { values: ["MSP", "CUSTOMER"] as const });
+export const TenantStatus = builder.enumType("TenantStatus", {
+  description: "Whether a tenant's people may sign in.",
+  values: {
+    ACTIVE: { description: "In use." },
+    SUSPENDED: { description: "A customer its MSP suspended: data kept, nobody of it signs in, its workstations refuse logins." },
+  },
+});
 export const UserSource = builder.enumType("UserSource", {
   values: { LOCAL: { description: "Users live in this cloud directory." } },
 });
@@ -24,6 +31,8 @@ export const Tenant = builder.prismaObject("Tenant", {
     name: t.exposeString("name"),
     displayName: t.exposeString("displayName"),
     userSource: t.expose("userSource", { type: UserSource }),
+    status: t.expose("status", { type: TenantStatus }),
+    suspendedAt: t.expose("suspendedAt", { type: "DateTime", nullable: true, description: "When the customer was suspended; null while active." }),
     auditRetentionDays: t.int({
       nullable: true,
       select: { auditRetentionDays: true },
