@@ -373,6 +373,37 @@ describe.skipIf(browserMissing)("desktop login in the portal", () => {
     await expect(agent("config")).rejects.toThrow();
   });
 
+  test("shows a user locked by wrong passwords at other workstations, since when and until when, and unlocks them", async () => {
+    await page.goto(`${customerUrl}/workstations`);
+    const form = page.getByRole("region", { name: "Install tokens" }).getByRole("form", { name: "New install token" });
+    await form.getByLabel("Workstations it may enroll").fill("2");
+    await form.getByLabel("Approve its workstations automatically").check();
+    await form.getByRole("button", { name: "Create install token" }).click();
+    const token = ((await page.getByTestId("install-token-secret").textContent()) ?? "").trim();
+    // Two workstations jane never used: five wrong passwords each spend the account's
+    // budget for unknown clients, without waiting out any back-off.
+    const guessers = ["guesser-1.json", "guesser-2.json"].map((file) => join(agentDir, file));
+    const at = (state: string, ...args: string[]) =>
+      run(process.execPath, [desktopAgentCli, ...args, "--api", `${stack.apiUrl}/graphql`, "--state", state], { timeout: 60_000 });
+    for (const [index, state] of guessers.entries()) await at(state, "enroll", "--token", token, "--hostname", `GUESSER-${index}`);
+    for (let i = 0; i < 5; i += 1) {
+      for (const state of guessers) await expect(at(state, "login", "--username", jane.username, "--password", `not-her-password-${i}`)).rejects.toThrow();
+    }
+
+    await page.getByRole("navigation", { name: "Contoso Ltd sections" }).getByRole("link", { name: "Users" }).click();
+    await page.waitForURL(customerUrl);
+    const user = page.getByRole("listitem", { name: /Jane/ });
+    await user.getByText("Locked", { exact: true }).waitFor();
+    await user.getByText(/Locked for unrecognised devices since .+ until .+, after too many wrong passwords/).waitFor();
+    await user.getByText("No phone").waitFor();
+    await expectAccessible(page, "a locked user in the directory");
+    await page.screenshot({ path: await screenshotPath("locked-user.png"), fullPage: true });
+    await user.getByRole("button", { name: /^Unlock / }).click();
+    await statusOf(page, /^Unlocked /).waitFor();
+    await expect.poll(() => user.getByText("Locked", { exact: true }).count()).toBe(0);
+    expect(await user.getByRole("button", { name: /^Unlock / }).count()).toBe(0);
+  });
+
   test("fits a phone's screen on the dashboard and the desktop login, workstation and feed pages", async () => {
     await page.setViewportSize({ width: 375, height: 740 });
     try {

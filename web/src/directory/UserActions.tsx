@@ -9,11 +9,11 @@ import { actionProblem } from "@/forms/form-errors";
 import { ROLE_LABEL } from "./CreateUserForm";
 import { EditUserForm } from "./EditUserForm";
 import { ResetPasswordForm } from "./ResetPasswordForm";
-import { DeleteUserMutation, DisableUserMutation, EnableUserMutation, SetUserRoleMutation } from "./user-operations";
+import { DeleteUserMutation, DisableUserMutation, EnableUserMutation, SetUserRoleMutation, UnlockUserMutation } from "./user-operations";
 
 /**
- * What an admin can do to one user: edit, set a password, change role, disable or enable,
- * delete. Shown only for users the API says the viewer manages (`viewerCanManage`). Lists and
+ * What an admin can do to one user: edit, unlock, set a password, change role, disable or
+ * enable, delete. Shown only for users the API says the viewer manages (`viewerCanManage`). Lists and
  * figures follow through the cache: each write returns the user, or drops what it changed.
  */
 export function UserActions(props: {
@@ -29,6 +29,7 @@ export function UserActions(props: {
   const [{ fetching: changingRole }, setUserRole] = useMutation(SetUserRoleMutation);
   const [, disableUser] = useMutation(DisableUserMutation);
   const [{ fetching: enabling }, enableUser] = useMutation(EnableUserMutation);
+  const [{ fetching: unlocking }, unlockUser] = useMutation(UnlockUserMutation);
   const [, deleteUser] = useMutation(DeleteUserMutation);
   const [admin, other] = props.roles;
   const nextRole = user.role === admin ? other : admin;
@@ -40,6 +41,14 @@ export function UserActions(props: {
     const failed = actionProblem(result.error, result.data?.setUserRole, "SetUserRolePayload");
     if (!failed) props.onNotice(`${name} is now ${ROLE_LABEL[nextRole].toLowerCase()}.`);
     return failed;
+  }
+
+  async function unlock() {
+    setProblem(null);
+    const result = await unlockUser({ input: { userId: user.id } });
+    const failed = actionProblem(result.error, result.data?.unlockUser, "UnlockUserPayload");
+    if (failed) return setProblem(failed);
+    props.onNotice(`Unlocked ${name}.`);
   }
 
   async function enable() {
@@ -55,6 +64,11 @@ export function UserActions(props: {
       <button type="button" className="button-secondary button-small" aria-label={`Edit ${name}`} aria-haspopup="dialog" onClick={() => setDialog("edit")}>
         Edit
       </button>
+      {user.locked && (
+        <button type="button" className="button-secondary button-small" aria-label={`Unlock ${name}`} onClick={unlock} disabled={unlocking}>
+          Unlock
+        </button>
+      )}
       <button
         type="button"
         className="button-secondary button-small"

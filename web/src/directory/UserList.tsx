@@ -23,6 +23,8 @@ const DirectoryUsersQuery = graphql(`
 const PAGE_SIZE = 100;
 const SEARCH_DELAY_MS = 250;
 
+const lockTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
 /** A customer's directory: every user with what an admin can do to them. */
 export function UserList(props: {
   tenantId: string;
@@ -137,9 +139,22 @@ function UserItem(props: {
         <p className="team-member-tags">
           <span className="tag">{ROLE_LABEL[user.role]}</span>
           {user.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
-          {!user.hasPassword && <span className="tag">No password</span>}
+          {user.locked && <span className="tag tag-danger">Locked</span>}
+          {!user.hasPassword && <span className="tag">Passwordless</span>}
+          {user.authenticators && (
+            <span className={user.authenticators.length > 0 ? "tag tag-success" : "tag"}>
+              {user.authenticators.length === 0 ? "No phone" : user.authenticators.length === 1 ? "Phone linked" : `${user.authenticators.length} phones linked`}
+            </span>
+          )}
         </p>
       </div>
+      {user.locked && user.lockedUntil && (
+        <p className="user-lock muted">
+          Locked for unrecognised devices{user.lockedAt && <> since {lockTime.format(new Date(user.lockedAt))}</>} until{" "}
+          {lockTime.format(new Date(user.lockedUntil))}, after too many wrong passwords. Devices they used before and
+          their phone still sign them in.
+        </p>
+      )}
       {user.viewerCanManage && (
         <UserActions user={user} roles={["ADMIN", "USER"]} onNotice={props.onNotice} />
       )}

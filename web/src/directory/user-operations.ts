@@ -13,6 +13,12 @@ export const DirectoryUserFields = graphql(`
     role
     status
     hasPassword
+    locked
+    lockedAt
+    lockedUntil
+    authenticators {
+      id
+    }
     viewerCanManage
   }
 `);
@@ -152,6 +158,23 @@ export const DeleteUserMutation = graphql(`
       __typename
       ... on DeleteUserPayload {
         deletedUserId
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const UnlockUserMutation = graphql(`
+  mutation UnlockUser($input: UnlockUserInput!) {
+    unlockUser(input: $input) {
+      __typename
+      ... on UnlockUserPayload {
+        user {
+          ...DirectoryUserFields
+        }
       }
       ... on Error {
         message
