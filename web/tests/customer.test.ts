@@ -311,6 +311,38 @@ describe.skipIf(browserMissing)("customer administration", () => {
     }
   });
 
+  test("a customer's user lands on their own page, with no admin pages to stumble into", async () => {
+    const userContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const userPage = await userContext.newPage();
+      userPage.setDefaultTimeout(15_000);
+      userPage.on("pageerror", (error) => pageErrors.push(error.message));
+      await userPage.goto(`${stack.webUrl}/login`);
+      await userPage.getByLabel("Tenant").fill(`contoso-${msp.slug}`);
+      await userPage.getByLabel("Email or username").fill("jane.doe");
+      await userPage.getByLabel("Password").fill("violet harbor engine 4410");
+      await userPage.getByRole("button", { name: "Sign in" }).click();
+      await userPage.waitForURL(`${stack.webUrl}/account`);
+      await userPage.getByRole("heading", { name: "Your account", level: 1 }).waitFor();
+      const profile = userPage.getByRole("region", { name: "Profile" });
+      await profile.getByText("Jane Doe-Smith").waitFor();
+      await profile.getByText("jane.doe", { exact: true }).waitFor();
+      await userPage.getByRole("region", { name: "Your phones" }).getByText("No phone is linked yet.", { exact: false }).waitFor();
+      await userPage.getByRole("region", { name: "Password" }).getByText(/You have a directory password, set /).waitFor();
+      const nav = userPage.getByRole("navigation", { name: "Portal" });
+      expect(await nav.getByRole("link").allTextContents()).toEqual(["Your account", "Sessions"]);
+      await expectAccessible(userPage, "a customer user's own page");
+      await userPage.screenshot({ path: await screenshotPath("own-account.png"), fullPage: true });
+
+      // The directory's address, typed: a plain answer, never an API error.
+      await userPage.goto(customerUrl);
+      await userPage.getByText("Only your organisation's admins manage its directory.").waitFor();
+      expect(await userPage.getByText(/GraphQL|not found/i).count()).toBe(0);
+    } finally {
+      await userContext.close();
+    }
+  });
+
   test("saves the customer's directory settings, user source included", async () => {
     await page.goto(`${customerUrl}/settings`);
     const settings = page.getByRole("form", { name: "Directory settings" });

@@ -135,7 +135,17 @@ function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; c
       <div className="card">
         <h1>Customer not found</h1>
         <p>There is no customer here that you have access to.</p>
-        {viewer.tenant.kind === "MSP" && <Link href="/customers">Back to customers</Link>}
+        {viewer.tenant.kind === "MSP" ? <Link href="/customers">Back to customers</Link> : <Link href="/account">Your account</Link>}
+      </div>
+    );
+  }
+  // A customer's own users see their tenant but administer nothing of it.
+  if (viewer.tenant.kind === "CUSTOMER" && !customer.viewerCanManageUsers) {
+    return (
+      <div className="card">
+        <h1>{customer.displayName}</h1>
+        <p>Only your organisation&apos;s admins manage its directory.</p>
+        <Link href="/account">Your account</Link>
       </div>
     );
   }

@@ -20,20 +20,20 @@ export function CustomersScreen() {
             )}
           </div>
         ) : (
-          <OwnDirectoryRedirect tenantId={viewer.tenant.id} />
+          <OwnHomeRedirect to={viewer.tenant.viewerCanManageUsers ? `/customers/${viewer.tenant.id}` : "/account"} />
         )
       }
     </PortalPage>
   );
 }
 
-/** A customer's admin has one customer, their own: their home is its page. */
-function OwnDirectoryRedirect({ tenantId }: { tenantId: string }) {
+/** A customer's admin has one customer, their own: their home is its page. Its users' home is their account. */
+function OwnHomeRedirect({ to }: { to: string }) {
   const router = useRouter();
-  useEffect(() => router.replace(`/customers/${tenantId}`), [router, tenantId]);
+  useEffect(() => router.replace(to), [router, to]);
   return (
     <p className="page-status" role="status">
-      Opening your directory…
+      Opening your page…
     </p>
   );
 }

@@ -6,7 +6,7 @@ import type { Viewer } from "./SignedIn";
 
 /**
  * The portal's sections. An MSP's staff get customers, team and settings; a customer's
- * admin gets their own directory, which is that customer's page.
+ * admin gets their own directory, which is that customer's page; everyone their own account.
  */
 export function PortalNav({ viewer }: { viewer: Viewer }) {
   const pathname = usePathname();
@@ -17,10 +17,13 @@ export function PortalNav({ viewer }: { viewer: Viewer }) {
         { href: "/team", label: "Team" },
         { href: "/audit", label: "Audit log" },
         ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
+        { href: "/account", label: "Your account" },
         { href: "/sessions", label: "Sessions" },
       ]
     : [
-        { href: `/customers/${viewer.tenant.id}`, label: "Directory" },
+        // A customer's users have no admin pages: their own page is their home.
+        ...(viewer.tenant.viewerCanManageUsers ? [{ href: `/customers/${viewer.tenant.id}`, label: "Directory" }] : []),
+        { href: "/account", label: "Your account" },
         { href: "/sessions", label: "Sessions" },
       ];
   return (
