@@ -177,6 +177,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
       hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
+      portalUrl: config.webOrigins[0]!,
     },
   };
   // Only jobs send mail: requests enqueue it and answer.

@@ -15,6 +15,7 @@ import "./modules/challenge/challenge.mutations.ts";
 import "./modules/challenge/challenge.subscriptions.ts";
 import "./modules/authenticator/authenticator.types.ts";
 import "./modules/authenticator/authenticator.mutations.ts";
+import "./modules/invitation/invitation.mutations.ts";
 import "./modules/desktop-settings/desktop-settings.types.ts";
 import "./modules/desktop-settings/desktop-settings.mutations.ts";
 import "./modules/workstation/workstation.types.ts";

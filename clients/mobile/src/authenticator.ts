@@ -8,6 +8,7 @@ import {
   AUTHENTICATORS,
   DENY_CHALLENGE,
   ONBOARD_DEVICE,
+  REDEEM_INVITATION,
   REQUEST_EMAIL_VERIFICATION,
   REVOKE_AUTHENTICATOR,
   SCAN_CHALLENGE,
@@ -204,6 +205,18 @@ export class Authenticator {
     this.state = { ...this.state, userId: authenticator.user?.id ?? this.state.userId, tenant: scan.tenant, deviceName: authenticator.name };
     await this.persist();
     return { scan, authenticator };
+  }
+
+  /**
+   * Presents the code of an invitation sent to the email this device verified:
+   * the device is linked to that user. Nothing is signed in by it.
+   */
+  async redeemInvitation(code: string): Promise<{ authenticator: AuthenticatorRecord; tenant: AuthenticatorTenant }> {
+    const data = await this.send(REDEEM_INVITATION, { code }, { authenticated: true });
+    const redeemed = expectPayload<{ authenticator: AuthenticatorRecord; tenant: AuthenticatorTenant }>(data.redeemInvitation, "RedeemInvitationPayload", "redeemInvitation");
+    this.state = { ...this.state, userId: redeemed.authenticator.user?.id ?? this.state.userId, tenant: redeemed.tenant, deviceName: redeemed.authenticator.name };
+    await this.persist();
+    return redeemed;
   }
 
   /** The authenticators of this device's user (just this one before onboarding). */

@@ -78,6 +78,20 @@ export const ONBOARD_DEVICE = /* GraphQL */ `
   ${AUTHENTICATOR_FIELDS}
 `;
 
+export const REDEEM_INVITATION = /* GraphQL */ `
+  mutation RedeemInvitation($code: String!) {
+    redeemInvitation(input: { code: $code }) {
+      __typename
+      ... on RedeemInvitationPayload {
+        authenticator { ...AuthenticatorFields }
+        tenant { id slug displayName }
+      }
+      ... on Error { code message }
+    }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
 export const APPROVE_CHALLENGE = /* GraphQL */ `
   mutation ApproveChallenge($id: ID!, $signature: String!) {
     approveChallenge(id: $id, signature: $signature) {
@@ -123,6 +137,7 @@ export const OPERATIONS = {
   VerifyEmail: VERIFY_EMAIL,
   ScanChallenge: SCAN_CHALLENGE,
   OnboardDevice: ONBOARD_DEVICE,
+  RedeemInvitation: REDEEM_INVITATION,
   ApproveChallenge: APPROVE_CHALLENGE,
   DenyChallenge: DENY_CHALLENGE,
   Authenticators: AUTHENTICATORS,

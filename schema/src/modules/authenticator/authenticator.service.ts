@@ -202,7 +202,7 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
  * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
  * goes out exactly when the enrollment is made, whatever the mail server does.
  */
-async function notifyEnrollment(
+export async function notifyEnrollment(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs">,
   user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
