@@ -40,7 +40,7 @@ const DecideChallengePayload = builder.simpleObject("DecideChallengePayload", {
   fields: (t) => ({ challenge: t.field({ type: Challenge }) }),
 });
 
-const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError];
+const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError, ElevationBusyError, ElevationRefusedError];
 
 builder.mutationFields((t) => ({
   startLoginChallenge: t.field({

@@ -184,6 +184,8 @@ export async function startElevation(ctx: Context, input: ElevationRequest | nul
         sessionUser: data.mode === "IN_SESSION" ? data.sessionUser! : null,
         sessionRemote: data.mode === "IN_SESSION" ? data.sessionRemote! : null,
         agentVersion: data.agentVersion ?? null,
+        // By the clock challenges expire by, so an unapproved request is settled when its code expires.
+        createdAt: new Date(ctx.clock.now()),
       },
     });
     const event = await recordAudit(tx, ctx, sessionAudit(session, "elevation.requested", { agentVersion: session.agentVersion }), workstationActor(workstation));
