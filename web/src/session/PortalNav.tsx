@@ -15,6 +15,7 @@ export function PortalNav({ viewer }: { viewer: Viewer }) {
     ? [
         { href: "/customers", label: "Customers" },
         { href: "/team", label: "Team" },
+        { href: "/elevations", label: "Elevations" },
         ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
         { href: "/sessions", label: "Sessions" },
       ]
