@@ -293,3 +293,53 @@ describe("what ends a session", () => {
     await api.gql(END, { input: { id: again.id } }, { token: a.token });
   }, 60_000);
 });
+
+describe("refusals and malformed ids", () => {
+  it("refuses elevation where it is not configured, too long, from an outdated agent, or from a pending workstation", async () => {
+    const customer = await a.customer();
+    const desk = desktopSeed(api, a, customer);
+    const ws = await desk.workstation();
+    expect((await asWorkstation(ws, START, { mode: "SIGN_IN", minutes: 5 })).startLoginChallenge).toMatchObject({ __typename: "ElevationRefusedError", code: "ELEVATION_NOT_CONFIGURED" });
+    await api.gql(`mutation($input: UpdateElevatedAccessSettingsInput!) { updateElevatedAccessSettings(input: $input) { __typename } }`, {
+      input: { tenantId: customer.id, sharedAccountName: "LatchkeyAdmin", maxSessionMinutes: 10, minimumAgentVersion: "1.2.0" },
+    }, { token: a.token });
+    expect((await asWorkstation(ws, START, { mode: "SIGN_IN", minutes: 5 })).startLoginChallenge).toMatchObject({ code: "AGENT_OUTDATED" });
+    await api.gql(`mutation($input: UpdateElevatedAccessSettingsInput!) { updateElevatedAccessSettings(input: $input) { __typename } }`, { input: { tenantId: customer.id, minimumAgentVersion: "1.0.0" } }, { token: a.token });
+    expect((await asWorkstation(ws, START, { mode: "SIGN_IN", minutes: 11 })).startLoginChallenge).toMatchObject({ code: "MINUTES_NOT_ALLOWED" });
+    expect((await asWorkstation(ws, START, { mode: "SIGN_IN", minutes: 481 })).startLoginChallenge).toMatchObject({ code: "VALIDATION" });
+    expect((await asWorkstation(ws, START, { mode: "SIGN_IN", minutes: 10 })).startLoginChallenge.__typename).toBe("StartLoginChallengePayload");
+
+    const token = await desk.installToken();
+    const pending = (await import("./workstation-keys.ts")).WorkstationKeys.generate();
+    const { enrollWorkstation } = await api.gql(`mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { ... on WorkstationPayload { workstation { id } } } }`, {
+      input: { installToken: token.secret, hostname: "pending", os: "Windows 11", publicKey: pending.publicKey },
+    });
+    pending.workstationId = enrollWorkstation.workstation.id;
+    expect((await asWorkstation(pending, START, { mode: "SIGN_IN", minutes: 5 })).startLoginChallenge).toMatchObject({ code: "WORKSTATION_PENDING" });
+    // Nobody but a workstation starts one.
+    const { body } = await api.request(START, { mode: "SIGN_IN", minutes: 5 }, { token: a.token });
+    expect(body.data?.startLoginChallenge).toMatchObject({ code: "UNAUTHENTICATED" });
+  }, 60_000);
+
+  it("answers NOT_FOUND, never an internal error, to malformed ids", async () => {
+    for (const id of ["not-a-uuid", "", "1; DROP TABLE \"User\"", "x".repeat(2000)]) {
+      expect((await api.gql(END, { input: { id } }, { token: a.token })).endTechnicianSession, id).toMatchObject({ code: "NOT_FOUND" });
+      expect((await asWorkstation(wsA1, ACK, { id })).acknowledgeWorkstationCommand, id).toMatchObject({ code: "NOT_FOUND" });
+      const report = await asWorkstation(wsA1, REPORT, { input: { sessionId: id, event: "STARTED", at: new Date().toISOString() } });
+      expect(report.reportTechnicianSession, id).toMatchObject({ code: "NOT_FOUND" });
+      const redeem = await asWorkstation(wsA1, REDEEM, { input: { challengeId: id, redeemSecret: "secret" } });
+      expect(redeem.redeemElevation, id).toMatchObject({ code: "NOT_FOUND" });
+      const sessions = await api.request(SESSIONS, { t: id }, { token: a.token });
+      expect(sessions.body.errors?.[0]?.extensions?.code, id).toBe("NOT_FOUND");
+    }
+  }, 60_000);
+
+  it("signed out, the elevation mutations answer UNAUTHENTICATED", async () => {
+    const { body } = await api.request(END, { input: { id: randomUUID() } });
+    expect(body.data?.endTechnicianSession).toMatchObject({ code: "UNAUTHENTICATED" });
+    const redeem = await api.request(REDEEM, { input: { challengeId: randomUUID(), redeemSecret: "secret" } });
+    expect(redeem.body.data?.redeemElevation).toMatchObject({ code: "UNAUTHENTICATED" });
+    const ack = await api.request(ACK, { id: randomUUID() });
+    expect(ack.body.data?.acknowledgeWorkstationCommand).toMatchObject({ code: "UNAUTHENTICATED" });
+  });
+});
