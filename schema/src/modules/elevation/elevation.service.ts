@@ -22,7 +22,7 @@ import { accountForWorkstation, isBuiltInAdministrator, technicianAccount } from
 import { ElevationBusyError, ElevationRefusedError } from "./elevation-errors.ts";
 import { elevationSettingsOf, SESSION_MINUTES } from "./elevation-settings.service.ts";
 import { elevationSigningBytes } from "./elevation-signing.ts";
-import { issueWorkstationCommand, publishWorkstationCommand } from "./workstation-command.service.ts";
+import { publishWorkstationCommand } from "./workstation-command.service.ts";
 
 type Db = Prisma.TransactionClient;
 
@@ -549,27 +549,24 @@ export async function endSessions(
   actor: { id: string; label: string } | null,
   note: string | null,
 ) {
-  const open = await ctx.db.technicianSession.findMany({ where: { AND: [where, { status: { in: [...OPEN_STATUSES] } }] } });
-  const done: { session: TechnicianSession; commandId: string }[] = [];
-  for (const session of open) {
-    const result = await ctx.db.$transaction(async (tx) => {
-      const ended = await tx.technicianSession.updateMany({
-        where: { id: session.id, status: { in: [...OPEN_STATUSES] } },
-        data: { status: "ENDED", endReason: reason, endedAt: new Date(ctx.clock.now()), endedById: actor?.id ?? null, endedByLabel: actor?.label ?? null, endNote: note },
-      });
-      if (ended.count !== 1) return null;
-      const command = await issueWorkstationCommand(tx, { tenantId: session.tenantId, workstationId: session.workstationId, sessionId: session.id, reason });
-      const row = await tx.technicianSession.findUniqueOrThrow({ where: { id: session.id } });
-      const event = await recordAudit(tx, ctx, sessionAudit(row, "technicianSession.ended", { reason, note, by: actor?.label ?? null }), actor);
-      return { row, command, event };
+  // One transaction for all of them: a revocation that ends many sessions reaches every workstation at once.
+  const ended = await ctx.db.$transaction(async (tx) => {
+    const rows = await tx.technicianSession.updateManyAndReturn({
+      where: { AND: [where, { status: { in: [...OPEN_STATUSES] } }] },
+      data: { status: "ENDED", endReason: reason, endedAt: new Date(ctx.clock.now()), endedById: actor?.id ?? null, endedByLabel: actor?.label ?? null, endNote: note },
     });
-    if (!result) continue;
-    publishAudit(ctx, [result.event]);
-    publishWorkstationCommand(ctx, result.command);
-    await publishSessionChange(ctx, result.row);
-    done.push({ session: result.row, commandId: result.command.id });
-  }
-  return done;
+    if (rows.length === 0) return { rows, commands: [], events: [] };
+    const commands = await tx.workstationCommand.createManyAndReturn({
+      data: rows.map((row) => ({ tenantId: row.tenantId, workstationId: row.workstationId, kind: "END_TECHNICIAN_SESSION" as const, sessionId: row.id, reason })),
+    });
+    const events = [];
+    for (const row of rows) events.push(await recordAudit(tx, ctx, sessionAudit(row, "technicianSession.ended", { reason, note, by: actor?.label ?? null }), actor));
+    return { rows, commands, events };
+  });
+  for (const command of ended.commands) publishWorkstationCommand(ctx, command);
+  publishAudit(ctx, ended.events);
+  await Promise.all(ended.rows.map((row) => publishSessionChange(ctx, row)));
+  return ended.rows.map((session) => ({ session, commandId: ended.commands.find((command) => command.sessionId === session.id)!.id }));
 }
 
 /**
@@ -582,9 +579,12 @@ export async function revokeTechnicianSessions(ctx: Context, change: { userId?: 
     : { technicianId: change.userId!, ...(change.customerId ? { tenantId: change.customerId } : {}) };
   const open = await ctx.db.technicianSession.findMany({ where: { AND: [where, { status: { in: [...OPEN_STATUSES] } }] }, select: { id: true, technicianId: true, tenantId: true } });
   const lost: string[] = [];
+  const reach = new Map<string, Promise<boolean>>();
   for (const session of open) {
     // A phone revoked ends its sessions whatever; otherwise only what the technician can no longer reach.
-    if (change.authenticatorId || !session.technicianId || !(await mayElevate(ctx.db, session.technicianId, session.tenantId))) lost.push(session.id);
+    const key = `${session.technicianId}:${session.tenantId}`;
+    if (!reach.has(key) && session.technicianId) reach.set(key, mayElevate(ctx.db, session.technicianId, session.tenantId));
+    if (change.authenticatorId || !session.technicianId || !(await reach.get(key))) lost.push(session.id);
   }
   if (lost.length === 0) return [];
   return endSessions(ctx, { id: { in: lost } }, "REVOKED", ctx.viewer ? { id: ctx.viewer.userId, label: ctx.viewer.label } : null, why);

@@ -2,21 +2,11 @@
 // connected agent hears of a new one at once through its subscription; it also
 // asks for pending ones at every (re)connect and every minute, so a command
 // published while its socket was down is never lost.
-import type { Prisma, TechnicianSessionEndReason } from "@latchkey/db";
 import type { Context, Services } from "../../context.ts";
 import { NotFoundError } from "../../errors.ts";
 import { publishHint } from "../../pubsub.ts";
 import { isUuid } from "../../validation.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
-
-export async function issueWorkstationCommand(
-  tx: Prisma.TransactionClient,
-  command: { tenantId: string; workstationId: string; sessionId: string; reason: TechnicianSessionEndReason },
-) {
-  return tx.workstationCommand.create({
-    data: { tenantId: command.tenantId, workstationId: command.workstationId, kind: "END_TECHNICIAN_SESSION", sessionId: command.sessionId, reason: command.reason },
-  });
-}
 
 /** After commit: the agent's subscription, on whichever instance holds its socket, is told. */
 export function publishWorkstationCommand(ctx: Pick<Services, "pubsub" | "log">, command: { id: string; workstationId: string }) {
