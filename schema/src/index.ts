@@ -24,6 +24,9 @@ import "./modules/login-event/login-event.types.ts";
 import "./modules/login-event/login-event.subscriptions.ts";
 import "./modules/desktop-login/desktop-login.types.ts";
 import "./modules/desktop-login/desktop-login.mutations.ts";
+import "./modules/elevation/elevation.types.ts";
+import "./modules/elevation/elevation.mutations.ts";
+import "./modules/elevation/elevation.queries.ts";
 
 builder.queryType({});
 builder.mutationType({});

@@ -58,6 +58,7 @@ export const SCAN_CHALLENGE = /* GraphQL */ `
         ipMatches
         userAgent
         requesterEnrolledAt
+        elevation { workstationId workstationName mode account minutes sessionUser sessionRemote }
         createdAt
         expiresAt
       }
