@@ -41,6 +41,7 @@ import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger } from "./log.ts";
 import { originRule } from "./origins.ts";
+import { TenantAddresses } from "./tenant-addresses.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useRequestBodyLimit } from "./plugins/request-body.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
@@ -190,7 +191,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stopRestricting = keepDataDirRestricted(config.dataDir, (error) => log.warn("could not restrict DATA_DIR", { error: String(error) }));
 
   const clientIp = clientIpResolver(config.trustedProxies);
-  const originAllowed = originRule(config);
+  const tenantAddresses = new TenantAddresses(db.prisma, log);
+  await tenantAddresses.start();
+  const originAllowed = originRule(config, (slug) => tenantAddresses.has(slug));
   const limits = config.transportLimits;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
     schema,
@@ -265,6 +268,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     async stop() {
       stopHousekeeping();
+      tenantAddresses.stop();
       challengeWaiters.close();
       sessionDeadlines.close();
       await endedSessions.return?.();

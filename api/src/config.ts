@@ -48,6 +48,13 @@ const env = z.object({
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().optional(),
   WEB_ORIGIN: list.optional(),
+  /** Each tenant's portal answers at `<slug>.<BASE_DOMAIN>` (the portal's origins' scheme and port). */
+  BASE_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9]+([.-][a-z0-9]+)*$/, "BASE_DOMAIN is a host name, e.g. portal.example")
+    .default("localhost"),
   TRUSTED_PROXIES: list.default([]),
   SIGNUP_ENABLED: flag.default(true),
   SIGNUPS_PER_HOUR_PER_IP: z.coerce.number().int().positive().default(10),
@@ -88,6 +95,7 @@ export type Config = {
   redisUrl: string | undefined;
   /** The portal's origins: allowed by CORS and to open WebSockets, besides the API's own origin. */
   webOrigins: string[];
+  baseDomain: string;
   trustedProxies: string[];
   signUpEnabled: boolean;
   signUpsPerHourPerIp: number;
@@ -153,6 +161,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
     webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
+    baseDomain: e.BASE_DOMAIN,
     trustedProxies: e.TRUSTED_PROXIES,
     signUpEnabled: e.SIGNUP_ENABLED,
     signUpsPerHourPerIp: e.SIGNUPS_PER_HOUR_PER_IP,
