@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { screenshotPath } from "./screenshots";
 import { startStack, type Stack } from "./servers";
@@ -111,6 +112,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await form.getByRole("button", { name: "Save elevated access" }).click();
     await form.getByRole("status").filter({ hasText: "Saved: technicians are elevated as LatchkeyAdmin." }).waitFor();
     await page.getByRole("list", { name: "Elevation accounts" }).getByText("LatchkeyAdmin").waitFor();
+    await expectAccessible(page, "a customer's Accounts tab");
 
     // A workstation, and the admin's phone, set up outside the browser.
     const { logIn } = await api(`mutation($input: LogInInput!) { logIn(input: $input) { ... on AuthPayload { token user { id } } } }`, {
@@ -147,6 +149,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await session.getByText(/started/).waitFor();
     expect(await session.getByText("Fabrikam Inc").count()).toBe(1);
     await page.screenshot({ path: await screenshotPath("elevations.png"), fullPage: true });
+    await expectAccessible(page, "the Elevations page with an active session");
 
     await session.getByRole("button", { name: /End now/ }).click();
     const run = await held;
