@@ -231,6 +231,12 @@ describe("what ends a session", () => {
     expect(busy).toMatchObject({ __typename: "ElevationBusyError", code: "ELEVATION_BUSY", sessionId: session.id, holder: expect.stringContaining(techA1.email), endsAt: expect.any(String) });
     await api.gql(END, { input: { id: session.id } }, { token: await techA1.token() });
     expect((await sessionRow(session.id)).endReason).toBe("ENDED_BY_TECHNICIAN");
+    // Every step is in the customer's audit log, with who, where, what and how long.
+    const events = await api.db.auditEvent.findMany({ where: { targetId: session.id }, orderBy: { createdAt: "asc" } });
+    expect(events.map((event) => event.action)).toEqual(["elevation.requested", "elevation.approved", "elevation.redeemed", "technicianSession.started", "technicianSession.ended"]);
+    expect(events.every((event) => event.tenantId === a1.id)).toBe(true);
+    expect(events.at(-1)!.data).toMatchObject({ workstationId: wsA1.workstationId, technicianId: techA1.id, account: "LatchkeyAdmin", mode: "SIGN_IN", requestedMinutes: 10, reason: "ENDED_BY_TECHNICIAN" });
+    expect(events.at(-1)!.actorId).toBe(techA1.id);
     expect((await asWorkstation(wsA1, START, { mode: "SIGN_IN", minutes: 5 })).startLoginChallenge.__typename).toBe("StartLoginChallengePayload");
   }, 60_000);
 
@@ -262,6 +268,9 @@ describe("what ends a session", () => {
     expect(disabled.disableUser.__typename).toBe("DisableUserPayload");
     expect(await sessionRow(session.id)).toMatchObject({ status: "ENDED", endReason: "REVOKED" });
     expect(await commandFor(session.id)).not.toBeNull();
+    // A disabled user's phone approves nothing more.
+    const again = await asWorkstation(wsA2, START, { mode: "SIGN_IN", minutes: 5 });
+    await expect(approve(technician, again.startLoginChallenge.qrPayload)).rejects.toThrow(/NOT_FOUND|UNAUTHENTICATED/);
   }, 60_000);
 
   it("revoking the phone that approved ends its sessions; a revoked phone cannot approve", async () => {

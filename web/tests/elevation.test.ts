@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { screenshotPath } from "./screenshots";
 import { startStack, type Stack } from "./servers";
@@ -111,6 +112,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await form.getByRole("button", { name: "Save elevated access" }).click();
     await form.getByRole("status").filter({ hasText: "Saved: technicians are elevated as LatchkeyAdmin." }).waitFor();
     await page.getByRole("list", { name: "Elevation accounts" }).getByText("LatchkeyAdmin").waitFor();
+    await expectAccessible(page, "a customer's Accounts tab");
 
     // A workstation, and the admin's phone, set up outside the browser.
     const { logIn } = await api(`mutation($input: LogInInput!) { logIn(input: $input) { ... on AuthPayload { token user { id } } } }`, {
@@ -135,6 +137,13 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await page.getByText("No technician is elevated right now.").waitFor();
     await page.getByText("Updates live").first().waitFor();
 
+    // The customer's workstations, open in a second tab: the elevation shows on its workstation too.
+    const workstationsTab = await page.context().newPage();
+    workstationsTab.setDefaultTimeout(15_000);
+    await workstationsTab.goto(`${customerUrl}/workstations`);
+    await workstationsTab.getByText("Admin account: LatchkeyAdmin").waitFor();
+    expect(await workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
+
     let approving: Promise<unknown> | null = null;
     const held = agent(["elevate", "--minutes", "10"], (stderr) => {
       const code = /Code: (lk1\.\S+)/.exec(stderr)?.[1];
@@ -147,6 +156,9 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await session.getByText(/started/).waitFor();
     expect(await session.getByText("Fabrikam Inc").count()).toBe(1);
     await page.screenshot({ path: await screenshotPath("elevations.png"), fullPage: true });
+    await expectAccessible(page, "the Elevations page with an active session");
+
+    await workstationsTab.getByText(`Elevated: ${msp.firstName} ${msp.lastName} <${msp.email}>`, { exact: false }).waitFor();
 
     await session.getByRole("button", { name: /End now/ }).click();
     const run = await held;
@@ -157,9 +169,8 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     const history = page.getByRole("table", { name: "Technician session history" });
     await history.getByText(/ended by the technician by Noor Haddad/).first().waitFor();
 
-    // The customer's workstations show the account each one uses.
-    await page.goto(`${customerUrl}/workstations`);
-    await page.getByText("Admin account: LatchkeyAdmin").waitFor();
+    await expect.poll(() => workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
+    await workstationsTab.close();
     expect(pageErrors).toEqual([]);
   });
 });

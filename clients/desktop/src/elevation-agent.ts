@@ -327,8 +327,7 @@ export class ElevationAgent {
     return this.serial(() => this.endSessionNow(sessionId, reason, note));
   }
 
-  private async endSessionNow(sessionId: string, reason: EndReason, note: string | null): Promise<LocalTechnicianSession | null> {
-    const now = this.now();
+  private async endSessionNow(sessionId: string, reason: EndReason, note: string | null, now: Date = this.now()): Promise<LocalTechnicianSession | null> {
     let ended: LocalTechnicianSession | null = null;
     let rotated: { account: string; password: string } | null = null;
     await this.update((state, elevation) => {
@@ -367,7 +366,7 @@ export class ElevationAgent {
       const ended: LocalTechnicianSession[] = [];
       for (const session of this.state.sessions) {
         if (session.endedAt === null && Date.parse(session.endsAt) <= now.getTime()) {
-          const done = await this.endSessionNow(session.id, "EXPIRED", null);
+          const done = await this.endSessionNow(session.id, "EXPIRED", null, now);
           if (done) ended.push(done);
         }
       }

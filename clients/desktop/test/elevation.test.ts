@@ -130,3 +130,51 @@ describe("verifying an elevation instruction", () => {
     expect(() => verifyElevationInstruction({ ...instruction, accountName: "Administrator", signature: sign7("Administrator") }, named)).toThrow(/named technician account/);
   });
 });
+
+describe("the workstation's clock", () => {
+  it("ends an expired session offline, rotates its password, and restarts after the grace period", async () => {
+    const { DesktopAgent, ElevationAgent } = await import("../src/index.ts");
+    const { openLogonSession } = await import("../src/elevation-state.ts");
+    const start = new Date("2026-01-02T03:00:00Z");
+    const agent = await DesktopAgent.create({ apiUrl: "http://127.0.0.1:9/graphql" });
+    const created = ensureElevationAccount(agent.localAccounts, emptyElevationState(), { name: "LatchkeyAdmin", builtInAdministrator: false, password: "Session-Password-1" }, start);
+    const opened = openLogonSession(created.elevation, { user: "LatchkeyAdmin", kind: "CONSOLE", parentId: null, technicianSessionId: "s1", images: ["explorer.exe"] }, start);
+    await agent.updateState((state) => ({
+      ...state,
+      localAccounts: created.store,
+      elevation: {
+        ...opened.elevation,
+        sessions: [
+          {
+            id: "s1",
+            account: "LatchkeyAdmin",
+            mode: "SIGN_IN",
+            minutes: 10,
+            technicianId: "t",
+            technicianName: "Tess",
+            logonSessionId: opened.logonSession.id,
+            startedAt: start.toISOString(),
+            endsAt: new Date(start.getTime() + 10 * 60_000).toISOString(),
+            restartGraceMinutes: 5,
+            passwordLength: 24,
+            passwordCharacters: "ALPHANUMERIC_SYMBOLS",
+            endedAt: null,
+            endReason: null,
+          },
+        ],
+      },
+    }));
+    const elevation = new ElevationAgent(agent);
+    expect(await elevation.enforce(new Date(start.getTime() + 9 * 60_000))).toEqual([]);
+    const ended = await elevation.enforce(new Date(start.getTime() + 10 * 60_000));
+    expect(ended.map((session) => session.endReason)).toEqual(["EXPIRED"]);
+    expect(elevation.state.logonSessions).toEqual([]);
+    expect(verifyLocalPassword(findLocalAccount(agent.localAccounts, "LatchkeyAdmin")!, "Session-Password-1")).toBe(false);
+    expect(elevation.state.restartDueAt).toBe(new Date(start.getTime() + 15 * 60_000).toISOString());
+    await elevation.enforce(new Date(start.getTime() + 14 * 60_000));
+    expect(elevation.state.restarts).toEqual([]);
+    await elevation.enforce(new Date(start.getTime() + 15 * 60_000));
+    expect(elevation.state.restarts).toEqual([new Date(start.getTime() + 15 * 60_000).toISOString()]);
+    expect(elevation.state.restartDueAt).toBeNull();
+  });
+});

@@ -6,10 +6,20 @@ import type { ElevatedAccessQuery as ElevatedAccessData } from "@/gql/graphql";
 import { useCustomerPage } from "@/customers/CustomerShell";
 import { CheckboxField } from "@/forms/CheckboxField";
 import { errorsFromResult, errorsFromTransport, noErrors, type FormErrors } from "@/forms/form-errors";
+import { SelectField } from "@/forms/SelectField";
 import { FormProblem, TextField } from "@/forms/TextField";
 import { AssignWorkstationAccountMutation, ElevatedAccessQuery, UpdateElevatedAccessSettingsMutation } from "./elevation-operations";
 
-const FIELDS = ["sharedAccountName", "technicianAccountPrefix", "maxSessionMinutes", "restartGraceMinutes", "manageBuiltInAdministrator"] as const;
+const FIELDS = [
+  "sharedAccountName",
+  "technicianAccountPrefix",
+  "maxSessionMinutes",
+  "restartGraceMinutes",
+  "manageBuiltInAdministrator",
+  "passwordLength",
+  "passwordCharacters",
+  "minimumAgentVersion",
+] as const;
 type Field = (typeof FIELDS)[number];
 
 type Settings = NonNullable<NonNullable<ElevatedAccessData["tenant"]>["elevatedAccess"]>;
@@ -78,6 +88,9 @@ function SettingsForm(props: { tenantId: string; settings: Settings; canEdit: bo
     restartAfterSession: settings.restartAfterSession,
     restartGraceMinutes: String(settings.restartGraceMinutes ?? 5),
     manageBuiltInAdministrator: settings.manageBuiltInAdministrator,
+    passwordLength: String(settings.passwordLength),
+    passwordCharacters: settings.passwordCharacters,
+    minimumAgentVersion: settings.minimumAgentVersion ?? "",
   });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [saved, setSaved] = useState("");
@@ -99,6 +112,9 @@ function SettingsForm(props: { tenantId: string; settings: Settings; canEdit: bo
         restartAfterSession: values.restartAfterSession,
         ...(values.restartAfterSession ? { restartGraceMinutes: Number(values.restartGraceMinutes) } : {}),
         manageBuiltInAdministrator: values.manageBuiltInAdministrator,
+        passwordLength: Number(values.passwordLength),
+        passwordCharacters: values.passwordCharacters,
+        minimumAgentVersion: values.minimumAgentVersion.trim(),
       },
     });
     const outcome = result.data?.updateElevatedAccessSettings;
@@ -163,6 +179,36 @@ function SettingsForm(props: { tenantId: string; settings: Settings; canEdit: bo
               onChange={(event) => change({ restartGraceMinutes: event.target.value })}
             />
           )}
+          <TextField
+            name="passwordLength"
+            type="number"
+            min={14}
+            max={127}
+            label="Generated password length"
+            hint="The workstation generates each password itself; it is never sent anywhere."
+            value={values.passwordLength}
+            error={errors.fields.passwordLength}
+            onChange={(event) => change({ passwordLength: event.target.value })}
+          />
+          <SelectField
+            name="passwordCharacters"
+            label="Generated password characters"
+            value={values.passwordCharacters}
+            error={errors.fields.passwordCharacters}
+            options={[
+              { value: "ALPHANUMERIC_SYMBOLS", label: "Letters, digits and symbols" },
+              { value: "ALPHANUMERIC", label: "Letters and digits" },
+            ]}
+            onChange={(event) => change({ passwordCharacters: event.target.value as Settings["passwordCharacters"] })}
+          />
+          <TextField
+            name="minimumAgentVersion"
+            label="Minimum agent version (optional)"
+            hint="Older agents may not start elevations, e.g. 1.2.0."
+            value={values.minimumAgentVersion}
+            error={errors.fields.minimumAgentVersion}
+            onChange={(event) => change({ minimumAgentVersion: event.target.value })}
+          />
           <CheckboxField
             name="manageBuiltInAdministrator"
             label="Allow the built-in Administrator (RID 500)"

@@ -14,6 +14,7 @@ export const ElevatedAccessQuery = graphql(`
         passwordCharacters
         restartAfterSession
         restartGraceMinutes
+        minimumAgentVersion
         accounts {
           id
           kind

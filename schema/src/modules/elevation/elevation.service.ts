@@ -559,8 +559,14 @@ export async function endSessions(
     const commands = await tx.workstationCommand.createManyAndReturn({
       data: rows.map((row) => ({ tenantId: row.tenantId, workstationId: row.workstationId, kind: "END_TECHNICIAN_SESSION" as const, sessionId: row.id, reason })),
     });
-    const events = [];
-    for (const row of rows) events.push(await recordAudit(tx, ctx, sessionAudit(row, "technicianSession.ended", { reason, note, by: actor?.label ?? null }), actor));
+    // The same events recordAudit writes, in one statement.
+    const events = await tx.auditEvent.createManyAndReturn({
+      data: rows.map((row) => {
+        const entry = sessionAudit(row, "technicianSession.ended", { reason, note, by: actor?.label ?? null });
+        return { tenantId: entry.tenantId, action: entry.action, targetType: entry.targetType ?? null, targetId: entry.targetId ?? null, data: entry.data ?? {}, actorId: actor?.id ?? null, actorLabel: actor?.label ?? null, ip: ctx.request.ip };
+      }),
+      select: { id: true, tenantId: true },
+    });
     return { rows, commands, events };
   });
   for (const command of ended.commands) publishWorkstationCommand(ctx, command);

@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { DeviceKeyAlgorithm } from "../authenticator/authenticator.types.ts";
 import { ErrorInterface } from "../errors/errors.types.ts";
 import { ChallengeScan } from "../challenge/challenge.types.ts";
 import { Workstation } from "../workstation/workstation.types.ts";
@@ -232,7 +233,7 @@ export const ElevationInstruction = builder.objectRef<ElevationInstructionShape>
     technicianId: t.exposeID("technicianId"),
     technicianName: t.exposeString("technicianName"),
     deviceId: t.exposeID("deviceId", { description: "The approving phone (authenticator)." }),
-    deviceAlgorithm: t.exposeString("deviceAlgorithm", { description: "P256 or ED25519." }),
+    deviceAlgorithm: t.expose("deviceAlgorithm", { type: DeviceKeyAlgorithm, description: "The phone key's algorithm." }),
     devicePublicKey: t.exposeString("devicePublicKey", { description: "The phone's public key, SPKI DER in base64." }),
     signature: t.exposeString("signature", { description: "The phone's signature over the latchkey-elevation-v1 bytes, base64url." }),
     secretHash: t.exposeString("secretHash", { description: "base64url(SHA-256(QR secret)), as signed; the agent recomputes it from the code it showed." }),
