@@ -168,6 +168,12 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await page.getByText("No technician is elevated right now.").waitFor();
     const history = page.getByRole("table", { name: "Technician session history" });
     await history.getByText(/ended by the technician by Noor Haddad/).first().waitFor();
+    // The history's filters: ended sessions of that workstation and technician.
+    await page.getByLabel("Show").selectOption("ended");
+    await page.getByRole("combobox", { name: /^Workstation/ }).selectOption({ label: "FRONT-DESK-7" });
+    await page.getByRole("combobox", { name: /^Technician/ }).selectOption({ index: 1 });
+    await expect.poll(() => history.getByRole("row").count()).toBe(2);
+    await history.getByText(/ended by the technician/).waitFor();
 
     await expect.poll(() => workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
     await workstationsTab.close();
