@@ -131,6 +131,17 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     }, logIn.token);
     await phone.onboard(startDeviceOnboarding.qrPayload);
 
+    // A workstation may have an account of its own, and go back to the shared one.
+    await page.goto(`${customerUrl}/accounts`);
+    const own = page.getByRole("form", { name: "Account on FRONT-DESK-7" });
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+    await own.getByRole("textbox").fill("FrontDeskAdmin");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: FrontDeskAdmin").waitFor();
+    await own.getByRole("textbox").fill("");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+
     // The MSP-wide Elevations page, open before anything happens.
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Elevations" }).click();
     await page.waitForURL(`${stack.webUrl}/elevations`);
