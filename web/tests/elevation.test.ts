@@ -131,6 +131,17 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     }, logIn.token);
     await phone.onboard(startDeviceOnboarding.qrPayload);
 
+    // A workstation may have an account of its own, and go back to the shared one.
+    await page.goto(`${customerUrl}/accounts`);
+    const own = page.getByRole("form", { name: "Account on FRONT-DESK-7" });
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+    await own.getByRole("textbox").fill("FrontDeskAdmin");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: FrontDeskAdmin").waitFor();
+    await own.getByRole("textbox").fill("");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+
     // The MSP-wide Elevations page, open before anything happens.
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Elevations" }).click();
     await page.waitForURL(`${stack.webUrl}/elevations`);
@@ -168,6 +179,12 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await page.getByText("No technician is elevated right now.").waitFor();
     const history = page.getByRole("table", { name: "Technician session history" });
     await history.getByText(/ended by the technician by Noor Haddad/).first().waitFor();
+    // The history's filters: ended sessions of that workstation and technician.
+    await page.getByLabel("Show").selectOption("ended");
+    await page.getByRole("combobox", { name: /^Workstation/ }).selectOption({ label: "FRONT-DESK-7" });
+    await page.getByRole("combobox", { name: /^Technician/ }).selectOption({ index: 1 });
+    await expect.poll(() => history.getByRole("row").count()).toBe(2);
+    await history.getByText(/ended by the technician/).waitFor();
 
     await expect.poll(() => workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
     await workstationsTab.close();

@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useState } from "react";
+import { useCallback, useRef, useState } from "react";
 import { useMutation, useQuery, useSubscription } from "urql";
 import type { TechnicianSessionFieldsFragment } from "@/gql/graphql";
 import { actionProblem } from "@/forms/form-errors";
@@ -32,10 +32,12 @@ function duration(seconds: number | null | undefined) {
  */
 export function ElevationsScreen(props: { tenantId: string; mspWide: boolean }) {
   const [filter, setFilter] = useState<"all" | "ended">("all");
+  const [workstationId, setWorkstationId] = useState("");
+  const [technicianId, setTechnicianId] = useState("");
   const [active, refetchActive] = useQuery({ query: TechnicianSessionsQuery, variables: { tenantId: props.tenantId, active: true, first: 100 }, requestPolicy: "cache-and-network" });
   const [history, refetchHistory] = useQuery({
     query: TechnicianSessionsQuery,
-    variables: { tenantId: props.tenantId, active: filter === "ended" ? false : null, first: 50 },
+    variables: { tenantId: props.tenantId, active: filter === "ended" ? false : null, first: 50, workstationId: workstationId || null, technicianId: technicianId || null },
     requestPolicy: "cache-and-network",
   });
   const reload = useCallback(() => {
@@ -51,6 +53,12 @@ export function ElevationsScreen(props: { tenantId: string; mspWide: boolean }) 
 
   const activeSessions = (active.data?.technicianSessions?.edges ?? []).map((edge) => edge.node);
   const historySessions = (history.data?.technicianSessions?.edges ?? []).map((edge) => edge.node);
+  // The filters offer every workstation and technician seen on this page so far.
+  const seen = useRef({ workstations: new Map<string, string>(), technicians: new Map<string, string>() });
+  for (const session of [...activeSessions, ...historySessions]) {
+    seen.current.workstations.set(session.workstationId, session.workstationName);
+    if (session.technicianId) seen.current.technicians.set(session.technicianId, session.technicianName ?? session.technicianId);
+  }
   return (
     <div className="elevations-layout">
       <section className="card" aria-labelledby="active-elevations-title">
@@ -80,13 +88,37 @@ export function ElevationsScreen(props: { tenantId: string; mspWide: boolean }) 
       <section className="card" aria-labelledby="elevation-history-title">
         <div className="section-head">
           <h2 id="elevation-history-title">History</h2>
-          <label>
-            Show{" "}
-            <select value={filter} onChange={(event) => setFilter(event.target.value as "all" | "ended")}>
-              <option value="all">All sessions</option>
-              <option value="ended">Ended sessions</option>
-            </select>
-          </label>
+          <div className="section-actions">
+            <label>
+              Show{" "}
+              <select value={filter} onChange={(event) => setFilter(event.target.value as "all" | "ended")}>
+                <option value="all">All sessions</option>
+                <option value="ended">Ended sessions</option>
+              </select>
+            </label>
+            <label>
+              Workstation{" "}
+              <select value={workstationId} onChange={(event) => setWorkstationId(event.target.value)}>
+                <option value="">Any</option>
+                {[...seen.current.workstations].map(([id, name]) => (
+                  <option key={id} value={id}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Technician{" "}
+              <select value={technicianId} onChange={(event) => setTechnicianId(event.target.value)}>
+                <option value="">Any</option>
+                {[...seen.current.technicians].map(([id, name]) => (
+                  <option key={id} value={id}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+          </div>
         </div>
         <div className="table-scroll">
         <table className="customer-table login-table" aria-label="Technician session history">

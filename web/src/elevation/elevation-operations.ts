@@ -121,6 +121,7 @@ export const TechnicianSessionFields = graphql(`
     accountName
     requestedMinutes
     actualSeconds
+    technicianId
     sessionUser
     sessionRemote
     technicianName
@@ -135,8 +136,8 @@ export const TechnicianSessionFields = graphql(`
 `);
 
 export const TechnicianSessionsQuery = graphql(`
-  query TechnicianSessions($tenantId: ID!, $active: Boolean, $first: Int!) {
-    technicianSessions(tenantId: $tenantId, active: $active, first: $first) {
+  query TechnicianSessions($tenantId: ID!, $active: Boolean, $first: Int!, $workstationId: ID, $technicianId: ID) {
+    technicianSessions(tenantId: $tenantId, active: $active, first: $first, workstationId: $workstationId, technicianId: $technicianId) {
       totalCount
       edges {
         node {
