@@ -66,7 +66,21 @@ export type Services = {
   log: Logger;
 };
 
-/** The signed-in user, as their session presents them. */
+/** An integration's API key acting as a viewer: held to its permissions (and, for an MSP key, its customers). */
+export type ApiKeyViewer = {
+  id: string;
+  name: string;
+  permissions: readonly string[];
+  /** An MSP key's customers besides the MSP itself; null: every customer, present and future. */
+  customerIds: readonly string[] | null;
+  /** CIDR ranges requests may come from; empty: anywhere. */
+  allowedRanges: readonly string[];
+};
+
+/**
+ * The signed-in user, as their session presents them; or an API key, presented
+ * as an admin of its tenant whose session and user ids are the key's id.
+ */
 export type Viewer = {
   sessionId: string;
   userId: string;
@@ -81,6 +95,8 @@ export type Viewer = {
   expiresAt: number;
   /** Its idle expiry as of the lookup; requests slide it. */
   idleExpiresAt: number;
+  /** Set when the caller is an API key rather than a person. */
+  apiKey?: ApiKeyViewer;
 };
 
 export type RequestInfo = { ip: string; userAgent: string | null };

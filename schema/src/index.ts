@@ -23,6 +23,8 @@ import "./modules/login-event/login-event.types.ts";
 import "./modules/login-event/login-event.subscriptions.ts";
 import "./modules/desktop-login/desktop-login.types.ts";
 import "./modules/desktop-login/desktop-login.mutations.ts";
+import "./modules/api-key/api-key.types.ts";
+import "./modules/api-key/api-key.mutations.ts";
 
 builder.queryType({});
 builder.mutationType({});
@@ -37,7 +39,7 @@ export { SessionCache } from "./modules/session/session-cache.ts";
 export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
-export type { Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
+export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export {
@@ -58,6 +60,9 @@ export { SignInAdmission, SIGN_IN_BUDGETS } from "./security/sign-in-admission.t
 export { DeviceCookies, DEVICE_COOKIE_LIFETIME_DAYS } from "./security/device-cookie.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
+export { authenticateApiKey } from "./modules/api-key/api-key.service.ts";
+export { claimsToBeApiKey, API_KEY_PATTERN } from "./security/api-key-secret.ts";
+export { apiKeyOperations, apiKeyPermissionNames } from "./modules/api-key/api-key-permissions.ts";
 export { refreshUsernameKeys } from "./modules/user/user.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
 export { authenticateWorkstation, reloadWorkstation } from "./modules/workstation/workstation.service.ts";
