@@ -24,6 +24,7 @@ import {
   RateLimits,
   ReplayGuard,
   refreshUsernameKeys,
+  enqueueDueDeliveries,
   TenantKeyring,
   limiterFactory,
   schema,
@@ -47,6 +48,7 @@ import { useSubscriptionRevocation } from "./plugins/revocation.ts";
 import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { createMailer } from "./mailer.ts";
+import { createWebhookSender, startWebhookRetries, type HostResolver } from "./webhook-sender.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
@@ -115,6 +117,10 @@ export type BuildOptions = {
   auditExportPageSize?: number;
   /** Awaited before an audit export reads each page after its first: tests hold it there. */
   beforeAuditExportPage?: (pagesSent: number) => Promise<void>;
+  /** Resolves webhook targets' names (the system's DNS by default); tests answer what they need. */
+  webhookResolver?: HostResolver;
+  /** How often this instance looks for webhook retries that are due (5 s by default). */
+  webhookRetryCheckMs?: number;
 };
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -166,6 +172,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     signInAdmission: new SignInAdmission(limiter, "signIn"),
     desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
     deviceCookies: new DeviceCookies(deviceCookieKey),
+    webhookSender: createWebhookSender({ allowance: config.webhookTargets, resolve: options.webhookResolver }),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
       ...config.rateLimitOverrides,
@@ -177,6 +184,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
       hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
+      webhookTargets: config.webhookTargets,
     },
   };
   // Only jobs send mail: requests enqueue it and answer.
@@ -248,6 +256,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log });
   const stopHousekeeping = startHousekeeping(services);
+  const stopWebhookRetries = startWebhookRetries(
+    () => enqueueDueDeliveries(services),
+    options.webhookRetryCheckMs ?? 5_000,
+    (error) => log.warn("webhook retries could not be claimed", { error: String(error) }),
+  );
 
   return {
     services,
@@ -264,6 +277,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     async stop() {
       stopHousekeeping();
+      stopWebhookRetries();
       challengeWaiters.close();
       sessionDeadlines.close();
       await endedSessions.return?.();

@@ -12,6 +12,7 @@ import type { DeviceCookies } from "./security/device-cookie.ts";
 import type { ReplayGuard } from "./security/replay-guard.ts";
 import type { SignInAdmission } from "./security/sign-in-admission.ts";
 import type { RateLimits } from "./security/throttle.ts";
+import type { TargetAllowance } from "./security/network-ranges.ts";
 
 /** Settings the schema needs; read and validated once by the API's config. */
 export type SchemaConfig = {
@@ -24,6 +25,8 @@ export type SchemaConfig = {
   pseudonymize(value: string): string;
   /** Keyed hash of an emailed code for its address, under a key of its own (EMAIL_CODE_KEY). */
   hashEmailCode(emailKey: string, code: string): string;
+  /** Which non-public addresses webhooks may be delivered to (none unless the operator says). */
+  webhookTargets: TargetAllowance;
 };
 
 export type Logger = {
@@ -35,6 +38,20 @@ export type Logger = {
 export type Mail = { to: string; subject: string; text: string };
 
 export type Mailer = { send(mail: Mail): Promise<void> };
+
+/** One signed webhook request, as the delivery job hands it over. */
+export type WebhookRequest = { url: string; headers: Record<string, string>; body: string };
+
+/**
+ * Sends webhook requests: resolves the target, refuses any address the
+ * operator does not allow, connects to the address it checked, follows no
+ * redirect. Resolves to the response's status; rejects when no response came.
+ */
+export type WebhookSender = {
+  send(request: WebhookRequest): Promise<{ status: number }>;
+  /** Why a URL's host may not receive webhooks as it resolves now, or null (an early answer; every delivery checks again). */
+  check(url: string): Promise<string | null>;
+};
 
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
@@ -61,6 +78,8 @@ export type Services = {
   /** Signs and checks the browsers' device cookies. */
   deviceCookies: DeviceCookies;
   limits: RateLimits;
+  /** Sends webhook deliveries, refusing targets the operator does not allow. */
+  webhookSender: WebhookSender;
   /** Remembers single-use credentials (workstation credentials' jti). */
   replayGuard: ReplayGuard;
   log: Logger;

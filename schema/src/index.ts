@@ -25,6 +25,8 @@ import "./modules/desktop-login/desktop-login.types.ts";
 import "./modules/desktop-login/desktop-login.mutations.ts";
 import "./modules/api-key/api-key.types.ts";
 import "./modules/api-key/api-key.mutations.ts";
+import "./modules/webhook/webhook.types.ts";
+import "./modules/webhook/webhook.mutations.ts";
 
 builder.queryType({});
 builder.mutationType({});
@@ -68,5 +70,7 @@ export { authenticateDevice } from "./modules/authenticator/authenticator.servic
 export { authenticateWorkstation, reloadWorkstation } from "./modules/workstation/workstation.service.ts";
 export { ReplayGuard } from "./security/replay-guard.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
-export type { DeviceViewer, Mail, Mailer } from "./context.ts";
+export type { DeviceViewer, Mail, Mailer, WebhookRequest, WebhookSender } from "./context.ts";
+export { enqueueDueDeliveries } from "./modules/webhook/webhook-delivery.ts";
+export { addressInRanges, parseCidr, refusedTarget, type TargetAllowance } from "./security/network-ranges.ts";
 export { jobDefinitions, jobNames, type EnqueueOptions, type JobDefinition, type JobName, type JobPayloads, type JobQueue, type JobServices } from "./jobs.ts";

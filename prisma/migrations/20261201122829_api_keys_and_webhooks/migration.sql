@@ -44,6 +44,7 @@ CREATE TABLE "Webhook" (
 CREATE TABLE "WebhookDelivery" (
     "id" UUID NOT NULL,
     "webhookId" UUID NOT NULL,
+    "tenantId" UUID NOT NULL,
     "eventTenantId" UUID NOT NULL,
     "eventType" TEXT NOT NULL,
     "payload" JSONB NOT NULL,
@@ -52,6 +53,7 @@ CREATE TABLE "WebhookDelivery" (
     "responseCode" INTEGER,
     "lastError" TEXT,
     "nextAttemptAt" TIMESTAMPTZ(3),
+    "firstAttemptAt" TIMESTAMPTZ(3),
     "lastAttemptAt" TIMESTAMPTZ(3),
     "giveUpAt" TIMESTAMPTZ(3) NOT NULL,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
