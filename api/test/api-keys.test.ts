@@ -2,8 +2,9 @@
 // permissions, shown once and kept hashed, held to their permissions on every
 // operation (portal-only operations refused), audited as the key, bounded by
 // expiry and source ranges, and scoped for an MSP to the customers they name.
+import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Api, ManualClock, unique } from "./harness.ts";
+import { Api, ManualClock, subscribe, unique } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
 
 const clock = new ManualClock();
@@ -287,3 +288,52 @@ describe("isolation", () => {
     expect(body.errors?.[0]?.extensions?.code).toBe("VALIDATION");
   });
 });
+
+describe.skipIf(!(process.env.DATABASE_URL && process.env.REDIS_URL))("across two instances sharing PostgreSQL and Redis", () => {
+  let a: Api;
+  let b: Api;
+  beforeAll(async () => {
+    // One deployment: the same keys on both, each with its own cache of recent lookups.
+    const shared = {
+      KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY || randomBytes(32).toString("base64"),
+      KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID || `test-${randomBytes(4).toString("hex")}`,
+      EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY || randomBytes(32).toString("base64"),
+    };
+    [a, b] = await Promise.all([Api.start(shared), Api.start(shared)]);
+  });
+  afterAll(async () => {
+    await a?.stop();
+    await b?.stop();
+  });
+
+  it("a key revoked on one instance is refused on the other at once, and its live feeds end", async () => {
+    const owner = await seed(a).msp();
+    const tenant = await owner.customer();
+    const key = await createKey(a, owner.token, { tenantId: tenant.id, permissions: ["READ_DIRECTORY", "READ_AUDIT"] });
+    const probe = `query($t: ID!) { users(tenantId: $t) { totalCount } }`;
+    // Both instances have just looked the key up (and keep it for a few seconds).
+    for (const instance of [a, b]) expect((await instance.gql(probe, { t: tenant.id }, { token: key.apiKey })).users).not.toBeNull();
+    const feed = subscribe(b.ws(key.apiKey), `subscription($t: ID!) { auditEventAdded(tenantId: $t) { action } }`, { t: tenant.id });
+    await feed.triggerUntilEvent(() => auditSomething(a, owner.token, tenant.id));
+
+    const revoked = await a.gql(`mutation($input: RevokeApiKeyInput!) { revokeApiKey(input: $input) { __typename } }`, { input: { id: key.key.id } }, { token: owner.token });
+    expect(revoked.revokeApiKey.__typename).toBe("RevokeApiKeyPayload");
+    const at = Date.now();
+    expect((await a.gql(probe, { t: tenant.id }, { token: key.apiKey })).users).toBeNull();
+    // B hears of it through Redis, well before its cache entry would have aged out.
+    while ((await b.gql(probe, { t: tenant.id }, { token: key.apiKey })).users !== null) {
+      expect(Date.now() - at, "B still accepted the revoked key").toBeLessThan(2_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await feed.waitForCompletion(5_000);
+  });
+});
+
+async function auditSomething(server: Api, token: string, tenantId: string) {
+  const username = unique("x").slice(0, 20);
+  await server.gql(
+    `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename } }`,
+    { input: { tenantId, firstName: "Feed", lastName: "Event", username, email: `${username}@example.test`, role: "USER" } },
+    { token },
+  );
+}

@@ -43,6 +43,11 @@ export type EnqueueOptions = {
 
 export type JobQueue = {
   /**
+   * The queue's name (its PostgreSQL schema): instances sharing it share its
+   * work. Rows whose later work a queue schedules (webhook retries) name it.
+   */
+  readonly schema: string;
+  /**
    * Stores a job for a worker to run. Without `tx` it is committed on its own,
    * before this resolves; never call it without `tx` inside a transaction (the
    * embedded database has one connection, which the transaction holds).

@@ -55,6 +55,7 @@ CREATE TABLE "WebhookDelivery" (
     "nextAttemptAt" TIMESTAMPTZ(3),
     "firstAttemptAt" TIMESTAMPTZ(3),
     "lastAttemptAt" TIMESTAMPTZ(3),
+    "queue" TEXT NOT NULL,
     "giveUpAt" TIMESTAMPTZ(3) NOT NULL,
     "createdAt" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
 
@@ -74,7 +75,7 @@ CREATE INDEX "Webhook_tenantId_idx" ON "Webhook"("tenantId");
 CREATE INDEX "WebhookDelivery_webhookId_createdAt_id_idx" ON "WebhookDelivery"("webhookId", "createdAt" DESC, "id");
 
 -- CreateIndex
-CREATE INDEX "WebhookDelivery_status_nextAttemptAt_idx" ON "WebhookDelivery"("status", "nextAttemptAt");
+CREATE INDEX "WebhookDelivery_queue_status_nextAttemptAt_idx" ON "WebhookDelivery"("queue", "status", "nextAttemptAt");
 
 -- AddForeignKey
 ALTER TABLE "ApiKey" ADD CONSTRAINT "ApiKey_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -63,7 +63,9 @@ export async function deliverWebhook(services: JobServices, job: WebhookDelivery
   const now = services.clock.now();
   const attempts = delivery.attempts + 1;
   if (!error) {
+    // The webhook's row first, as deleteWebhook locks it before its deliveries: no deadlock between them.
     await services.db.$transaction([
+      services.db.webhook.update({ where: { id: webhook.id }, data: { failingSince: null, consecutiveFailures: 0 } }),
       services.db.webhookDelivery.update({
         where: { id: delivery.id },
         data: {
@@ -76,20 +78,25 @@ export async function deliverWebhook(services: JobServices, job: WebhookDelivery
           nextAttemptAt: null,
         },
       }),
-      services.db.webhook.update({ where: { id: webhook.id }, data: { failingSince: null, consecutiveFailures: 0 } }),
     ]);
     return;
   }
   const next = now + retryDelayMs(attempts);
   const givesUp = next > delivery.giveUpAt.getTime();
-  const failingSince = webhook.failingSince?.getTime() ?? now;
-  const failures = webhook.consecutiveFailures + 1;
-  // Failing for a day: by the clock, or because this delivery has just used up
-  // its day of retries with no success anywhere since it started.
   const firstAttemptAt = delivery.firstAttemptAt?.getTime() ?? now;
-  const failedForADay = now - failingSince >= DISABLE_AFTER_FAILING_MS || (givesUp && failingSince <= firstAttemptAt);
-  const disable = failedForADay && failures >= DISABLE_AFTER_FAILURES;
   const audited = await services.db.$transaction(async (tx: Prisma.TransactionClient) => {
+    // Counted in the database, as other deliveries to this webhook may fail at the same time.
+    await tx.webhook.updateMany({ where: { id: webhook.id, failingSince: null }, data: { failingSince: new Date(now) } });
+    const streak = await tx.webhook.update({
+      where: { id: webhook.id },
+      data: { consecutiveFailures: { increment: 1 } },
+      select: { failingSince: true, consecutiveFailures: true },
+    });
+    const failingSince = streak.failingSince?.getTime() ?? now;
+    // Failing for a day: by the clock, or because this delivery has just used up
+    // its day of retries with no success anywhere since it started.
+    const failedForADay = now - failingSince >= DISABLE_AFTER_FAILING_MS || (givesUp && failingSince <= firstAttemptAt);
+    const disable = failedForADay && streak.consecutiveFailures >= DISABLE_AFTER_FAILURES;
     await tx.webhookDelivery.update({
       where: { id: delivery.id },
       data: {
@@ -102,7 +109,6 @@ export async function deliverWebhook(services: JobServices, job: WebhookDelivery
         nextAttemptAt: givesUp || disable ? null : new Date(next),
       },
     });
-    await tx.webhook.update({ where: { id: webhook.id }, data: { failingSince: new Date(failingSince), consecutiveFailures: failures } });
     return disable ? disableFailingWebhook(tx, services, webhook, now) : null;
   });
   if (audited) publishAudit(services, [audited]);
@@ -147,13 +153,13 @@ async function disableFailingWebhook(
 }
 
 /**
- * Claims the deliveries whose next attempt is due by the clock and enqueues
- * them. A conditional update per row lets one instance win each; the enqueue
+ * Claims the deliveries of this instance's job queue whose next attempt is due
+ * by the clock and enqueues them. A conditional update per row lets one instance win each; the enqueue
  * shares its transaction, so a claim without its job never commits.
  */
 export async function enqueueDueDeliveries(services: Pick<Services, "db" | "jobs" | "clock">, limit = 100): Promise<number> {
   const due = await services.db.webhookDelivery.findMany({
-    where: { status: "RETRYING", nextAttemptAt: { lte: new Date(services.clock.now()) } },
+    where: { queue: services.jobs.schema, status: "RETRYING", nextAttemptAt: { lte: new Date(services.clock.now()) } },
     select: { id: true },
     orderBy: { nextAttemptAt: "asc" },
     take: limit,

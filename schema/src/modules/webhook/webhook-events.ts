@@ -45,6 +45,7 @@ export async function enqueueWebhookEvent(tx: Prisma.TransactionClient, services
           eventType: event.type,
           // The body, fixed now: retries and replays send the same bytes.
           payload: { type: event.type, timestamp: new Date(now).toISOString(), data: { tenantId: event.tenantId, ...event.data } },
+          queue: services.jobs.schema,
           giveUpAt: new Date(now + DELIVERY_WINDOW_MS),
           createdAt: new Date(now),
         },

@@ -176,7 +176,7 @@ export async function redeliverWebhook(ctx: Context, deliveryId: string) {
   return auditedChange(ctx, async (tx) => {
     const { count } = await tx.webhookDelivery.updateMany({
       where: { id: delivery.id, status: { not: "PENDING" } },
-      data: { status: "PENDING", nextAttemptAt: null, firstAttemptAt: null, giveUpAt: new Date(now + DELIVERY_WINDOW_MS) },
+      data: { status: "PENDING", nextAttemptAt: null, firstAttemptAt: null, queue: ctx.jobs.schema, giveUpAt: new Date(now + DELIVERY_WINDOW_MS) },
     });
     if (count === 1) await ctx.jobs.enqueue("webhook.deliver", { deliveryId: delivery.id }, { tx });
     return {
