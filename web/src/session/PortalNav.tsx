@@ -17,10 +17,12 @@ export function PortalNav({ viewer }: { viewer: Viewer }) {
         { href: "/team", label: "Team" },
         { href: "/audit", label: "Audit log" },
         ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
+        ...(viewer.user.role === "ADMIN" ? [{ href: "/integrations", label: "Integrations" }] : []),
         { href: "/sessions", label: "Sessions" },
       ]
     : [
         { href: `/customers/${viewer.tenant.id}`, label: "Directory" },
+        ...(viewer.user.role === "ADMIN" ? [{ href: "/integrations", label: "Integrations" }] : []),
         { href: "/sessions", label: "Sessions" },
       ];
   return (
