@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { desktopSeed } from "./desktop-seed.ts";
 import { Api, ManualClock, dropSchema, unique } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 
@@ -153,6 +154,30 @@ describe("delivering to a receiver", () => {
     await until(() => receiver.with(mine), (found) => found.length >= 2, "the customer's and the MSP's webhook");
     await api.jobsSettled();
     expect(receiver.with(theirs)).toHaveLength(0);
+  });
+
+  it("delivers desktop logins and workstation changes", async () => {
+    const { secret } = await createWebhook(api, msp.token, { tenantId: customer.id, url: receiver.url, events: ["LOGIN_EVENT", "WORKSTATION_CHANGED"] });
+    const desktop = desktopSeed(api, msp, customer);
+    await desktop.settings({ desktopLoginEnabled: true });
+    const workstation = await desktop.workstation();
+    const username = unique("nobody").slice(0, 20);
+    await api.gql(
+      `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename } }`,
+      { input: { username, password: "not-the-password-1" } },
+      { token: await workstation.credential() },
+    );
+    const verified = (type: string, text: string) =>
+      receiver.requests
+        // Other webhooks of this tenant (audit events only) post to the same receiver.
+        .filter((request) => request.body.includes(text) && (JSON.parse(request.body) as { type: string }).type === type)
+        .map((request) => new StandardWebhook(secret).verify(request.body, request.headers) as { type: string; data: Record<string, unknown> });
+    const [enrolled] = await until(() => verified("WORKSTATION_CHANGED", workstation.workstationId!), (found) => found.length > 0, "the enrollment");
+    expect(enrolled!.data).toMatchObject({ tenantId: customer.id, workstationId: workstation.workstationId, change: "ENROLLED" });
+    const [login] = await until(() => verified("LOGIN_EVENT", workstation.workstationId!), (found) => found.length > 0, "the failed login");
+    expect(login!.data).toMatchObject({ tenantId: customer.id, workstationId: workstation.workstationId, outcome: "FAILED", method: "PASSWORD" });
+    // What was typed as an unknown username is never sent: it may be a password typed in the wrong box.
+    expect(JSON.stringify(login)).not.toContain(username);
   });
 
   it("retries on the clock's schedule after the receiver was down, and replays on request", async () => {
