@@ -24,6 +24,7 @@ import {
   RateLimits,
   ReplayGuard,
   refreshUsernameKeys,
+  enqueueDueDeliveries,
   TenantKeyring,
   limiterFactory,
   schema,
@@ -48,6 +49,7 @@ import { useSubscriptionRevocation } from "./plugins/revocation.ts";
 import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { createMailer } from "./mailer.ts";
+import { createWebhookSender, startWebhookRetries, type HostResolver } from "./webhook-sender.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
@@ -116,6 +118,10 @@ export type BuildOptions = {
   auditExportPageSize?: number;
   /** Awaited before an audit export reads each page after its first: tests hold it there. */
   beforeAuditExportPage?: (pagesSent: number) => Promise<void>;
+  /** Resolves webhook targets' names (the system's DNS by default); tests answer what they need. */
+  webhookResolver?: HostResolver;
+  /** How often this instance looks for webhook retries that are due (5 s by default). */
+  webhookRetryCheckMs?: number;
 };
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -167,6 +173,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     signInAdmission: new SignInAdmission(limiter, "signIn"),
     desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
     deviceCookies: new DeviceCookies(deviceCookieKey),
+    webhookSender: createWebhookSender({ allowance: config.webhookTargets, resolve: options.webhookResolver }),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
       ...config.rateLimitOverrides,
@@ -179,6 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
       hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
       portalUrl: config.webOrigins[0]!,
+      webhookTargets: config.webhookTargets,
     },
   };
   // Only jobs send mail: requests enqueue it and answer.
@@ -252,6 +260,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log });
   const stopHousekeeping = startHousekeeping(services);
+  const stopWebhookRetries = startWebhookRetries(
+    () => enqueueDueDeliveries(services),
+    options.webhookRetryCheckMs ?? 5_000,
+    (error) => log.warn("webhook retries could not be claimed", { error: String(error) }),
+  );
 
   return {
     services,
@@ -269,6 +282,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async stop() {
       stopHousekeeping();
       tenantAddresses.stop();
+      stopWebhookRetries();
       challengeWaiters.close();
       sessionDeadlines.close();
       await endedSessions.return?.();

@@ -125,7 +125,7 @@ export async function serveAuditExport(
   const exported = await services.db.$transaction((tx) =>
     recordAudit(
       tx,
-      { viewer, request: { ip: options.clientIp(req), userAgent: req.headers["user-agent"] ?? null } },
+      { viewer, request: { ip: options.clientIp(req), userAgent: req.headers["user-agent"] ?? null }, jobs: services.jobs, clock: services.clock },
       {
         tenantId: params.get("tenantId")!,
         action: "audit.exported",

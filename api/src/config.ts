@@ -1,7 +1,7 @@
 // The only place that reads process.env: validated once, passed down.
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { KEY_ID_PATTERN, decodeKeyEncryptionKey, type KeyEncryptionKey } from "@latchkey/schema";
+import { KEY_ID_PATTERN, decodeKeyEncryptionKey, parseCidr, type KeyEncryptionKey } from "@latchkey/schema";
 import { z } from "zod";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
 
@@ -77,6 +77,12 @@ const env = z.object({
   KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
   DEVICE_COOKIE_KEY: secretKey.optional(),
   EMAIL_CODE_KEY: secretKey.optional(),
+  /** Webhooks may be delivered to loopback, private, link-local... addresses too (development, tests). Also allows http:// URLs. */
+  WEBHOOK_ALLOW_PRIVATE_TARGETS: flag.default(false),
+  /** Comma-separated CIDR ranges webhooks may be delivered to although they are not public. */
+  WEBHOOK_ALLOWED_TARGET_RANGES: list
+    .pipe(z.array(z.string().refine((value) => parseCidr(value) !== null, "each entry must be an IPv4 or IPv6 CIDR range")))
+    .default([]),
   /** pg-boss keeps its tables in this PostgreSQL schema. */
   JOB_QUEUE_SCHEMA: z
     .string()
@@ -124,6 +130,8 @@ export type Config = {
   emailCodeKey: Buffer | undefined;
   /** PostgreSQL schema of the job queue's tables. */
   jobQueueSchema: string;
+  /** Non-public webhook targets the operator allows. */
+  webhookTargets: { allowPrivate: boolean; allowedRanges: string[] };
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -180,6 +188,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     deviceCookieKey: e.DEVICE_COOKIE_KEY,
     emailCodeKey: e.EMAIL_CODE_KEY,
     jobQueueSchema: e.JOB_QUEUE_SCHEMA,
+    webhookTargets: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_TARGETS, allowedRanges: e.WEBHOOK_ALLOWED_TARGET_RANGES },
   };
 }
 

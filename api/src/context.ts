@@ -4,7 +4,9 @@ import type { IncomingMessage } from "node:http";
 import {
   Access,
   authenticate,
+  authenticateApiKey,
   authenticateDevice,
+  claimsToBeApiKey,
   authenticateWorkstation,
   looksLikeWorkstationCredential,
   reloadWorkstation,
@@ -85,16 +87,32 @@ export function contextFactory(services: Services, clientIp: (req: IncomingMessa
     const isWebSocket = initial.connectionParams !== undefined;
 
     let token: string | null;
+    let bearer: string | null;
     if (isWebSocket) {
       // Bearer clients authenticate in connectionParams; browsers by the cookie
       // sent with the upgrade, accepted only from an allowed Origin.
-      token =
-        bearerFrom(initial.connectionParams?.authorization ?? initial.connectionParams?.Authorization) ??
-        (initial.originAllowed ? cookieFrom(initial.req?.headers.cookie) : null);
+      bearer = bearerFrom(initial.connectionParams?.authorization ?? initial.connectionParams?.Authorization);
+      token = bearer ?? (initial.originAllowed ? cookieFrom(initial.req?.headers.cookie) : null);
     } else {
-      token = bearerFrom(request?.headers.get("authorization")) ?? cookieFrom(request?.headers.get("cookie") ?? undefined);
+      bearer = bearerFrom(request?.headers.get("authorization"));
+      token = bearer ?? cookieFrom(request?.headers.get("cookie") ?? undefined);
     }
     const ip = clientIp(initial.req);
+    // An API key (`lk_...`) is accepted only as a bearer token, never from the
+    // portal's cookie, and is never tried as anything else.
+    if (token !== null && claimsToBeApiKey(token)) {
+      const keyViewer = token === bearer ? await authenticateApiKey(services, token, ip) : null;
+      return {
+        ...services,
+        request: { ip, userAgent: (isWebSocket ? initial.req?.headers["user-agent"] : request?.headers.get("user-agent")) ?? null },
+        viewer: keyViewer,
+        device: null,
+        workstation: null,
+        cookie: noCookie,
+        deviceCookie: { value: null, set() {} },
+        access: new Access(services.db, keyViewer),
+      };
+    }
     // A bearer token is a workstation's signed credential (a JWT), a person's
     // session or, failing that, a phone's device token.
     const isCredential = token !== null && looksLikeWorkstationCredential(token);

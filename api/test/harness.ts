@@ -10,6 +10,7 @@ import pg from "pg";
 import WebSocket from "ws";
 import { buildApp, type App } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import type { HostResolver } from "../src/webhook-sender.ts";
 
 export type GqlResult<T = Record<string, any>> = { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
 
@@ -32,6 +33,10 @@ export type StartOptions = {
   clock?: ManualClock;
   auditExportPageSize?: number;
   beforeAuditExportPage?: (pagesSent: number) => Promise<void>;
+  /** Answers webhook targets' names instead of DNS. */
+  webhookResolver?: HostResolver;
+  /** How often the server looks for due webhook retries. */
+  webhookRetryCheckMs?: number;
 };
 
 export class Api {
@@ -104,6 +109,8 @@ export class Api {
       clock: options.clock,
       auditExportPageSize: options.auditExportPageSize,
       beforeAuditExportPage: options.beforeAuditExportPage,
+      webhookResolver: options.webhookResolver,
+      webhookRetryCheckMs: options.webhookRetryCheckMs,
     });
     const url = await app.start(0, "127.0.0.1");
     return new Api(app, url, dataDir, ownsDataDir, ownedJobSchema, logs, queries);

@@ -14,6 +14,9 @@ const NONE = { id: { in: [] as string[] } } satisfies Prisma.TenantWhereInput;
 export function administeredTenants(viewer: Viewer | null): Prisma.TenantWhereInput {
   if (!viewer) return NONE;
   if (viewer.tenantKind === "MSP") {
+    const keyCustomers = viewer.apiKey?.customerIds;
+    // An MSP key naming its customers reaches those (and its MSP) only.
+    if (keyCustomers) return { OR: [{ id: viewer.tenantId }, { parentId: viewer.tenantId, id: { in: [...keyCustomers] } }] };
     if (viewer.role === "ADMIN") return { OR: [{ id: viewer.tenantId }, { parentId: viewer.tenantId }] };
     if (viewer.role === "TECHNICIAN") {
       return { parentId: viewer.tenantId, delegations: { some: { technicianId: viewer.userId } } };

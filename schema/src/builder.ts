@@ -9,6 +9,7 @@ import type { PrismaClient } from "@latchkey/db";
 import type PrismaTypes from "@latchkey/db/pothos-types";
 import { getDatamodel } from "@latchkey/db/pothos-types";
 import type { Context } from "./context.ts";
+import ApiKeyPermissionsPlugin, { type ApiKeyPermission, type PORTAL_ONLY } from "./modules/api-key/api-key-permissions.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 
 export const builder = new SchemaBuilder<{
@@ -35,14 +36,17 @@ export const builder = new SchemaBuilder<{
     self: string;
     /** Parameter: workstation id. The caller is that workstation's agent. */
     workstation: string;
+    /** Parameter: a permission. Held by every viewer but an API key, which holds only its own (never PORTAL_ONLY). */
+    apiKeyPermission: ApiKeyPermission | typeof PORTAL_ONLY;
   };
   AuthContexts: {
     authenticated: Context & { viewer: NonNullable<Context["viewer"]> };
   };
 }>({
   // Errors first so failed scope checks on mutations become typed errors in the
-  // result union; before Prisma so `errors` works on Prisma fields.
-  plugins: [ErrorsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
+  // result union; before Prisma so `errors` works on Prisma fields. An API key's
+  // permission is checked on every root field right after the errors plugin.
+  plugins: [ErrorsPlugin, ApiKeyPermissionsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -57,6 +61,10 @@ export const builder = new SchemaBuilder<{
       // A signed-in user, or their linked phone.
       self: (userId) => context.viewer?.userId === userId || context.device?.userId === userId,
       workstation: (workstationId) => context.workstation?.id === workstationId,
+      apiKeyPermission: (permission) => {
+        const key = context.viewer?.apiKey;
+        return !key || (key.permissions as readonly string[]).includes(permission);
+      },
     }),
   },
   errors: {

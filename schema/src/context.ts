@@ -12,6 +12,7 @@ import type { DeviceCookies } from "./security/device-cookie.ts";
 import type { ReplayGuard } from "./security/replay-guard.ts";
 import type { SignInAdmission } from "./security/sign-in-admission.ts";
 import type { RateLimits } from "./security/throttle.ts";
+import type { TargetAllowance } from "./security/network-ranges.ts";
 
 /** Settings the schema needs; read and validated once by the API's config. */
 export type SchemaConfig = {
@@ -26,6 +27,8 @@ export type SchemaConfig = {
   hashEmailCode(emailKey: string, code: string): string;
   /** Where people reach the portal, for links in emails. */
   portalUrl: string;
+  /** Which non-public addresses webhooks may be delivered to (none unless the operator says). */
+  webhookTargets: TargetAllowance;
 };
 
 export type Logger = {
@@ -37,6 +40,20 @@ export type Logger = {
 export type Mail = { to: string; subject: string; text: string };
 
 export type Mailer = { send(mail: Mail): Promise<void> };
+
+/** One signed webhook request, as the delivery job hands it over. */
+export type WebhookRequest = { url: string; headers: Record<string, string>; body: string };
+
+/**
+ * Sends webhook requests: resolves the target, refuses any address the
+ * operator does not allow, connects to the address it checked, follows no
+ * redirect. Resolves to the response's status; rejects when no response came.
+ */
+export type WebhookSender = {
+  send(request: WebhookRequest): Promise<{ status: number }>;
+  /** Why a URL's host may not receive webhooks as it resolves now, or null (an early answer; every delivery checks again). */
+  check(url: string): Promise<string | null>;
+};
 
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
@@ -63,12 +80,28 @@ export type Services = {
   /** Signs and checks the browsers' device cookies. */
   deviceCookies: DeviceCookies;
   limits: RateLimits;
+  /** Sends webhook deliveries, refusing targets the operator does not allow. */
+  webhookSender: WebhookSender;
   /** Remembers single-use credentials (workstation credentials' jti). */
   replayGuard: ReplayGuard;
   log: Logger;
 };
 
-/** The signed-in user, as their session presents them. */
+/** An integration's API key acting as a viewer: held to its permissions (and, for an MSP key, its customers). */
+export type ApiKeyViewer = {
+  id: string;
+  name: string;
+  permissions: readonly string[];
+  /** An MSP key's customers besides the MSP itself; null: every customer, present and future. */
+  customerIds: readonly string[] | null;
+  /** CIDR ranges requests may come from; empty: anywhere. */
+  allowedRanges: readonly string[];
+};
+
+/**
+ * The signed-in user, as their session presents them; or an API key, presented
+ * as an admin of its tenant whose session and user ids are the key's id.
+ */
 export type Viewer = {
   sessionId: string;
   userId: string;
@@ -83,6 +116,8 @@ export type Viewer = {
   expiresAt: number;
   /** Its idle expiry as of the lookup; requests slide it. */
   idleExpiresAt: number;
+  /** Set when the caller is an API key rather than a person. */
+  apiKey?: ApiKeyViewer;
 };
 
 export type RequestInfo = { ip: string; userAgent: string | null };

@@ -27,6 +27,10 @@ import "./modules/desktop-login/desktop-login.mutations.ts";
 import "./modules/elevation/elevation.types.ts";
 import "./modules/elevation/elevation.mutations.ts";
 import "./modules/elevation/elevation.queries.ts";
+import "./modules/api-key/api-key.types.ts";
+import "./modules/api-key/api-key.mutations.ts";
+import "./modules/webhook/webhook.types.ts";
+import "./modules/webhook/webhook.mutations.ts";
 
 builder.queryType({});
 builder.mutationType({});
@@ -41,7 +45,7 @@ export { SessionCache } from "./modules/session/session-cache.ts";
 export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
-export type { Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
+export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export {
@@ -62,10 +66,15 @@ export { SignInAdmission, SIGN_IN_BUDGETS } from "./security/sign-in-admission.t
 export { DeviceCookies, DEVICE_COOKIE_LIFETIME_DAYS } from "./security/device-cookie.ts";
 export { hashToken } from "./security/tokens.ts";
 export { authenticate } from "./modules/session/session.service.ts";
+export { authenticateApiKey } from "./modules/api-key/api-key.service.ts";
+export { claimsToBeApiKey, API_KEY_PATTERN } from "./security/api-key-secret.ts";
+export { apiKeyOperations, apiKeyPermissionNames } from "./modules/api-key/api-key-permissions.ts";
 export { refreshUsernameKeys } from "./modules/user/user.service.ts";
 export { authenticateDevice } from "./modules/authenticator/authenticator.service.ts";
 export { authenticateWorkstation, reloadWorkstation } from "./modules/workstation/workstation.service.ts";
 export { ReplayGuard } from "./security/replay-guard.ts";
 export { looksLikeWorkstationCredential } from "./security/workstation-credential.ts";
-export type { DeviceViewer, Mail, Mailer } from "./context.ts";
+export type { DeviceViewer, Mail, Mailer, WebhookRequest, WebhookSender } from "./context.ts";
+export { enqueueDueDeliveries } from "./modules/webhook/webhook-delivery.ts";
+export { addressInRanges, parseCidr, refusedTarget, type TargetAllowance } from "./security/network-ranges.ts";
 export { jobDefinitions, jobNames, type EnqueueOptions, type JobDefinition, type JobName, type JobPayloads, type JobQueue, type JobServices } from "./jobs.ts";

@@ -5,6 +5,7 @@
 // database as they are: ids, addresses and texts, never a secret.
 import type { Prisma } from "@latchkey/db";
 import type { Mail, Mailer, Services } from "./context.ts";
+import { deliverWebhook, type WebhookDeliveryJob } from "./modules/webhook/webhook-delivery.ts";
 import { sendEmailVerificationCode, type EmailVerificationJob } from "./modules/authenticator/authenticator.service.ts";
 import { tracePasswordFailure, type PasswordFailureJob } from "./modules/session/sign-in.ts";
 import { applyAuditRetention } from "./modules/audit/audit.service.ts";
@@ -21,6 +22,8 @@ export type JobPayloads = {
   "housekeeping.sweep": Record<string, never>;
   /** Each tenant's audit events older than its retention period go, through the purge function. */
   "audit.retention": Record<string, never>;
+  /** One attempt at one webhook delivery; a failed attempt schedules the next itself (see webhook-delivery.ts). */
+  "webhook.deliver": WebhookDeliveryJob;
 };
 
 export type JobName = keyof JobPayloads;
@@ -39,6 +42,11 @@ export type EnqueueOptions = {
 };
 
 export type JobQueue = {
+  /**
+   * The queue's name (its PostgreSQL schema): instances sharing it share its
+   * work. Rows whose later work a queue schedules (webhook retries) name it.
+   */
+  readonly schema: string;
   /**
    * Stores a job for a worker to run. Without `tx` it is committed on its own,
    * before this resolves; never call it without `tx` inside a transaction (the
@@ -94,6 +102,15 @@ export const jobDefinitions: { [N in JobName]: JobDefinition<JobPayloads[N]> } =
     retryLimit: 3,
     retryDelaySeconds: 60,
     expireInSeconds: 3600,
+  },
+  "webhook.deliver": {
+    run: deliverWebhook,
+    // A receiver that fails is retried by the delivery's own schedule (a day of
+    // backoff, on the injectable clock); the queue retries only a job that
+    // could not run at all (the database away).
+    retryLimit: 5,
+    retryDelaySeconds: 5,
+    expireInSeconds: 120,
   },
 };
 

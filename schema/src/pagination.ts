@@ -2,6 +2,7 @@
 // excludes that row, so a cursor naming another tenant's row would reveal that
 // it exists and where it sorts. A page after a cursor outside the viewer's rows
 // is therefore empty, exactly like a page after a cursor that names nothing.
+import { ValidationError } from "./errors.ts";
 import { isUuid } from "./validation.ts";
 
 type CursorQuery = { cursor?: { id?: unknown } };
@@ -11,4 +12,22 @@ export async function cursorIsInside(query: CursorQuery, existsInside: (id: stri
   if (id === undefined) return true;
   if (typeof id !== "string" || !isUuid(id)) return false;
   return existsInside(id);
+}
+
+/** Rows a page of the newer connections holds when `first`/`last` is not given. */
+export const DEFAULT_PAGE_SIZE = 20;
+/** The most rows one page of the newer connections holds; asking for more is refused, not cut. */
+export const MAX_PAGE_SIZE = 100;
+
+/** Options for `t.prismaConnection` that keep a page within the documented sizes. */
+export const pageSizes = { defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE } as const;
+
+/** Refuses `first`/`last` above MAX_PAGE_SIZE (or below zero) with a VALIDATION error naming the argument. */
+export function refuseOversizedPage(args: { first?: number | null; last?: number | null }) {
+  for (const name of ["first", "last"] as const) {
+    const size = args[name];
+    if (size != null && (size < 0 || size > MAX_PAGE_SIZE)) {
+      throw ValidationError.field(name, `Ask for between 0 and ${MAX_PAGE_SIZE} rows a page`);
+    }
+  }
 }

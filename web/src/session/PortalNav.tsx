@@ -18,12 +18,14 @@ export function PortalNav({ viewer }: { viewer: Viewer }) {
         { href: "/elevations", label: "Elevations" },
         { href: "/audit", label: "Audit log" },
         ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
+        ...(viewer.user.role === "ADMIN" ? [{ href: "/integrations", label: "Integrations" }] : []),
         { href: "/account", label: "Your account" },
         { href: "/sessions", label: "Sessions" },
       ]
     : [
         // A customer's users have no admin pages: their own page is their home.
         ...(viewer.tenant.viewerCanManageUsers ? [{ href: `/customers/${viewer.tenant.id}`, label: "Directory" }] : []),
+        ...(viewer.user.role === "ADMIN" ? [{ href: "/integrations", label: "Integrations" }] : []),
         { href: "/account", label: "Your account" },
         { href: "/sessions", label: "Sessions" },
       ];

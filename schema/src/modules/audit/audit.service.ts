@@ -3,6 +3,7 @@ import { reachableCustomers } from "../../access.ts";
 import type { Context, Services } from "../../context.ts";
 import { NotFoundError } from "../../errors.ts";
 import { isUuid } from "../../validation.ts";
+import { enqueueWebhookEvent } from "../webhook/webhook-events.ts";
 
 export type AuditEntry = {
   tenantId: string;
@@ -12,11 +13,12 @@ export type AuditEntry = {
   data?: Prisma.InputJsonObject;
 };
 
-type Actor = Pick<Context, "viewer" | "request">;
+type Actor = Pick<Context, "viewer" | "request" | "jobs" | "clock">;
 
 /**
  * Writes one audit event inside the caller's transaction, so the event exists
- * exactly when the change does. Returns the id to publish after commit.
+ * exactly when the change does, with its webhook deliveries. Returns the id to
+ * publish after commit.
  */
 export async function recordAudit(
   tx: Prisma.TransactionClient,
@@ -37,9 +39,23 @@ export async function recordAudit(
       actorLabel: who?.label ?? null,
       ip: ctx.request.ip,
     },
-    select: { id: true, tenantId: true },
   });
-  return event;
+  await enqueueWebhookEvent(tx, ctx, {
+    tenantId: event.tenantId,
+    type: "AUDIT_EVENT",
+    data: {
+      id: event.id,
+      action: event.action,
+      targetType: event.targetType,
+      targetId: event.targetId,
+      actorId: event.actorId,
+      actorLabel: event.actorLabel,
+      ip: event.ip,
+      data: event.data as Prisma.InputJsonValue,
+      createdAt: event.createdAt.toISOString(),
+    },
+  });
+  return { id: event.id, tenantId: event.tenantId };
 }
 
 /** Tells live feeds about events once their transaction has committed. */
@@ -53,7 +69,7 @@ export function publishAudit(ctx: Pick<Context, "pubsub">, events: { id: string;
  * after the commit.
  */
 export async function auditedChange<T>(
-  ctx: Pick<Context, "db" | "viewer" | "request" | "pubsub">,
+  ctx: Pick<Context, "db" | "viewer" | "request" | "pubsub" | "jobs" | "clock">,
   write: (tx: Prisma.TransactionClient) => Promise<{ result: T; audit: AuditEntry }>,
 ): Promise<T> {
   const { result, event } = await ctx.db.$transaction(async (tx) => {

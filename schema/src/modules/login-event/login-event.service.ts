@@ -1,10 +1,11 @@
 // Every desktop login attempt is recorded, then pushed to the tenant's live
 // feeds. The row is the record; the published id is only a hint to re-read it.
-import type { LoginMethod, LoginOutcome, Prisma } from "@latchkey/db";
+import type { LoginMethod, LoginOutcome, PrismaClient } from "@latchkey/db";
 import type { Context, Services } from "../../context.ts";
 import { publishHint } from "../../pubsub.ts";
+import { enqueueWebhookEvent } from "../webhook/webhook-events.ts";
 
-type Db = Prisma.TransactionClient;
+type Db = PrismaClient;
 
 export type LoginAttempt = {
   tenantId: string;
@@ -19,20 +20,40 @@ export type LoginAttempt = {
   reason?: string | null;
 };
 
-export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request">, attempt: LoginAttempt) {
-  return db.loginEvent.create({
-    data: {
-      tenantId: attempt.tenantId,
-      userId: attempt.userId,
-      username: attempt.username,
-      loginPseudonym: attempt.loginPseudonym ?? null,
-      workstationId: attempt.workstation?.id ?? null,
-      workstationName: attempt.workstation?.name ?? null,
-      method: attempt.method,
-      outcome: attempt.outcome,
-      reason: attempt.reason ?? null,
-      ip: ctx.request.ip,
-    },
+/** Writes the attempt, with its webhook deliveries in the same transaction. */
+export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request" | "jobs" | "clock">, attempt: LoginAttempt) {
+  return db.$transaction(async (tx) => {
+    const event = await tx.loginEvent.create({
+      data: {
+        tenantId: attempt.tenantId,
+        userId: attempt.userId,
+        username: attempt.username,
+        loginPseudonym: attempt.loginPseudonym ?? null,
+        workstationId: attempt.workstation?.id ?? null,
+        workstationName: attempt.workstation?.name ?? null,
+        method: attempt.method,
+        outcome: attempt.outcome,
+        reason: attempt.reason ?? null,
+        ip: ctx.request.ip,
+      },
+    });
+    await enqueueWebhookEvent(tx, ctx, {
+      tenantId: event.tenantId,
+      type: "LOGIN_EVENT",
+      data: {
+        id: event.id,
+        userId: event.userId,
+        username: event.username,
+        workstationId: event.workstationId,
+        workstationName: event.workstationName,
+        method: event.method,
+        outcome: event.outcome,
+        reason: event.reason,
+        ip: event.ip,
+        createdAt: event.createdAt.toISOString(),
+      },
+    });
+    return event;
   });
 }
 

@@ -59,7 +59,7 @@ export async function tracePasswordFailure(services: Services, job: PasswordFail
     return;
   }
   const user = { id: job.userId, tenantId: job.tenantId };
-  const anonymous = { viewer: null, request: { ip: job.ip, userAgent: null } };
+  const anonymous = { viewer: null, request: { ip: job.ip, userAgent: null }, jobs: services.jobs, clock: services.clock };
   const events = await services.db.$transaction(async (tx) => {
     const failed = job.action
       ? [await recordAudit(tx, anonymous, { tenantId: user.tenantId, action: job.action, targetType: "User", targetId: user.id }, null)]

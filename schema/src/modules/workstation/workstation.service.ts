@@ -11,6 +11,7 @@ import { administeredTenants } from "../../access.ts";
 import type { Context, Services, WorkstationViewer } from "../../context.ts";
 import { InstallTokenError, NotFoundError, UnauthenticatedError, ValidationError, type InstallTokenProblem } from "../../errors.ts";
 import { publishHint } from "../../pubsub.ts";
+import { enqueueWebhookEventAfterCommit } from "../webhook/webhook-events.ts";
 import { hashToken } from "../../security/tokens.ts";
 import {
   CREDENTIAL_CLOCK_TOLERANCE_SECONDS,
@@ -327,8 +328,13 @@ export async function removeWorkstation(ctx: Context, id: string) {
 export type WorkstationChangeKind = "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED";
 
 /** Tells the tenant's admin screens, after commit, that its workstations changed. */
-function publishWorkstationChange(ctx: Pick<Context, "pubsub" | "log">, workstation: { id: string; tenantId: string }, change: WorkstationChangeKind) {
+function publishWorkstationChange(ctx: Pick<Context, "pubsub" | "log" | "db" | "jobs" | "clock">, workstation: { id: string; tenantId: string; name?: string }, change: WorkstationChangeKind) {
   publishHint(ctx.log, "workstation:changed", () =>
     ctx.pubsub.publish("workstation:changed", workstation.tenantId, { id: workstation.id, change }),
   );
+  enqueueWebhookEventAfterCommit(ctx, {
+    tenantId: workstation.tenantId,
+    type: "WORKSTATION_CHANGED",
+    data: { workstationId: workstation.id, name: workstation.name ?? null, change },
+  });
 }
