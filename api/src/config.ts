@@ -71,6 +71,11 @@ const env = z.object({
   DEVICE_COOKIE_KEY: secretKey.optional(),
   EMAIL_CODE_KEY: secretKey.optional(),
   /** pg-boss keeps its tables in this PostgreSQL schema. */
+  /** Prometheus metrics on their own port; off unless set. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  /** How long a stopping instance lets in-flight requests finish. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
   JOB_QUEUE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
@@ -116,6 +121,11 @@ export type Config = {
   emailCodeKey: Buffer | undefined;
   /** PostgreSQL schema of the job queue's tables. */
   jobQueueSchema: string;
+  /** Where Prometheus metrics are served (GET /metrics); undefined: not served. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /** Milliseconds a stopping instance waits for in-flight requests. */
+  shutdownGraceMs: number;
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -171,6 +181,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     deviceCookieKey: e.DEVICE_COOKIE_KEY,
     emailCodeKey: e.EMAIL_CODE_KEY,
     jobQueueSchema: e.JOB_QUEUE_SCHEMA,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
   };
 }
 
