@@ -40,7 +40,9 @@ import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger, requestScope } from "./log.ts";
+import { useGraphqlSpans } from "./observability/graphql-spans.ts";
 import { Metrics } from "./observability/metrics.ts";
+import { tracingEnabled } from "./observability/tracing.ts";
 import { REQUEST_ID_HEADER, requestIdResolver } from "./observability/request-id.ts";
 import { originRule } from "./origins.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
@@ -239,6 +241,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       useHttpSubscriptionCaps(limits, new OpenCounts()),
       useSubscriptionRevocation(),
       ...(metrics?.plugins() ?? []),
+      ...(tracingEnabled() ? [useGraphqlSpans()] : []),
     ],
   });
 

@@ -1,5 +1,6 @@
 import { loadConfig } from "./config.ts";
 import { buildApp } from "./app.ts";
+import { shutdownTracing } from "./observability/tracing.ts";
 
 const config = loadConfig();
 const app = await buildApp(config);
@@ -17,7 +18,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     stopping = true;
     app.services.log.info("stopping", { signal });
     app.drain().then(
-      () => process.exit(0),
+      () => shutdownTracing().then(() => process.exit(0)),
       (error: unknown) => {
         app.services.log.error("stop failed", { error: String(error) });
         process.exit(1);
