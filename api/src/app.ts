@@ -247,7 +247,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   let draining = false;
   /** HTTP requests being answered now; a draining instance waits for them. */
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new Map<Promise<void>, ServerResponse>();
   const server = createServer((req, res) => {
     const id = requestId(req);
     res.setHeader(REQUEST_ID_HEADER, id);
@@ -256,10 +256,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (!res.headersSent) res.writeHead(500).end();
     });
     const done = handled.then(() => undefined);
-    inFlight.add(done);
+    inFlight.set(done, res);
     void done.finally(() => inFlight.delete(done));
   });
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (draining) res.setHeader("connection", "close");
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
       return;
@@ -285,7 +286,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return;
     }
     // The node adapter passes { req, res } on to the context as server context.
-    if (draining) res.setHeader("connection", "close");
     await yoga(req, res);
   }
   const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log, metrics, requestId });
@@ -339,10 +339,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         server.closeIdleConnections();
         // Waiting screens reconnect to another instance and re-read their state there.
         ws.restart();
+        // Each answer still to come closes its connection behind it.
+        for (const res of inFlight.values()) if (!res.headersSent) res.setHeader("connection", "close");
         const pending = inFlight.size;
         log.info("draining: no new connections; finishing in-flight requests", { inFlight: pending, graceSeconds: config.shutdownGraceMs / 1000 });
         const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
-        const outcome = await Promise.race([Promise.all([...inFlight]).then(() => "done" as const), grace]);
+        const outcome = await Promise.race([Promise.all([...inFlight.keys()]).then(() => "done" as const), grace]);
         if (outcome === "timeout") log.warn("draining: requests still running at the end of the grace period are cut off", { inFlight: inFlight.size });
         log.info("drained", { ms: Date.now() - started, finished: pending - inFlight.size });
         void closed;
