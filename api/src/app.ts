@@ -144,7 +144,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onQuery: options.onQuery,
   });
   await refreshUsernameKeys({ db: db.prisma, log });
-  const bus = await createAppPubSub(config.redisUrl, log);
+  const bus = await createAppPubSub(config.redis, log);
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, type KeyEncryptionKey } from "@latchkey/schema";
 import { z } from "zod";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
+import type { RedisTarget } from "./pubsub.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -47,6 +48,11 @@ const env = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().optional(),
+  /** Sentinels watching the Redis primary, `host:port,host:port`; with REDIS_SENTINEL_MASTER. */
+  REDIS_SENTINELS: list.optional(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+  /** Some nodes of a Redis Cluster, `host:port,host:port`. */
+  REDIS_CLUSTER_NODES: list.optional(),
   WEB_ORIGIN: list.optional(),
   TRUSTED_PROXIES: list.default([]),
   SIGNUP_ENABLED: flag.default(true),
@@ -91,6 +97,8 @@ export type Config = {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   redisUrl: string | undefined;
+  /** Redis as ioredis reaches it: a URL, Sentinel or Cluster; undefined: in-process pub/sub. */
+  redis: RedisTarget | undefined;
   /** The portal's origins: allowed by CORS and to open WebSockets, besides the API's own origin. */
   webOrigins: string[];
   trustedProxies: string[];
@@ -128,6 +136,20 @@ export type Config = {
   shutdownGraceMs: number;
 };
 
+/** `host:port` as ioredis takes it; IPv6 in brackets. */
+function hostPort(value: string, variable: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!match) throw new Error(`Invalid configuration: ${variable}: "${value}" is not host:port`);
+  return { host: (match[1] ?? match[2])!, port: Number(match[3]) };
+}
+
+function redisTarget(url: string | undefined, sentinels: string[] | undefined, master: string, clusterNodes: string[] | undefined): RedisTarget | undefined {
+  if (sentinels?.length && clusterNodes?.length) throw new Error("Invalid configuration: set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both");
+  if (clusterNodes?.length) return { url, clusterNodes: clusterNodes.map((node) => hostPort(node, "REDIS_CLUSTER_NODES")) };
+  if (sentinels?.length) return { url, sentinels: sentinels.map((node) => hostPort(node, "REDIS_SENTINELS")), sentinelMaster: master };
+  return url ? { url } : undefined;
+}
+
 /** Empty variables mean "unset", as a shell user would expect. */
 function setVariables(source: Record<string, string | undefined>) {
   return Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ""));
@@ -162,6 +184,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redis: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_MASTER, e.REDIS_CLUSTER_NODES),
     webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
     trustedProxies: e.TRUSTED_PROXIES,
     signUpEnabled: e.SIGNUP_ENABLED,

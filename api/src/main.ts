@@ -5,7 +5,7 @@ import { shutdownTracing } from "./observability/tracing.ts";
 const config = loadConfig();
 const app = await buildApp(config);
 const url = await app.start();
-app.services.log.info("api listening", { url: `${url}/graphql`, database: config.databaseUrl ? "postgresql" : "embedded", pubsub: config.redisUrl ? "redis" : "in-process" });
+app.services.log.info("api listening", { url: `${url}/graphql`, database: config.databaseUrl ? "postgresql" : "embedded", pubsub: config.redis ? (config.redis.clusterNodes ? "redis cluster" : config.redis.sentinels ? "redis sentinel" : "redis") : "in-process" });
 
 // SIGTERM (what an orchestrator sends) and SIGINT drain: no new connections,
 // /readyz answers 503, WebSocket clients are told to reconnect elsewhere, and
