@@ -147,7 +147,7 @@ start() {
 }
 
 start "$API_FILE" API_HOST=127.0.0.1 API_PORT="$API_PORT" WEB_ORIGIN="http://127.0.0.1:$WEB_PORT"
-start "$PORTAL_FILE" WEB_HOST=127.0.0.1 WEB_PORT="$WEB_PORT" API_URL="http://127.0.0.1:$API_PORT/graphql"
+start "$PORTAL_FILE" WEB_HOST=127.0.0.1 WEB_PORT="$WEB_PORT" API_INTERNAL_URL="http://127.0.0.1:$API_PORT"
 
 wait_http() {
   local url="$1" deadline=$((SECONDS + $2)) code

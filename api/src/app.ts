@@ -45,6 +45,7 @@ import { Metrics } from "./observability/metrics.ts";
 import { tracingEnabled } from "./observability/tracing.ts";
 import { REQUEST_ID_HEADER, requestIdResolver } from "./observability/request-id.ts";
 import { originRule } from "./origins.ts";
+import { TenantAddresses } from "./tenant-addresses.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
 import { useRequestBodyLimit } from "./plugins/request-body.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
@@ -189,6 +190,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       sessionMaxAgeHours: config.sessionMaxAgeHours,
       pseudonymize: (value) => createHmac("sha256", key).update(value).digest("hex").slice(0, 32),
       hashEmailCode: (emailKey, code) => createHmac("sha256", codeKey).update(`${emailKey}:${code}`).digest("hex"),
+      portalUrl: config.webOrigins[0]!,
     },
   };
   // Only jobs send mail: requests enqueue it and answer.
@@ -210,7 +212,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           jobQueueDepth: () => jobs.pending(),
           databasePool: () => db.poolStats(),
         });
-  const originAllowed = originRule(config);
+  const tenantAddresses = new TenantAddresses(db.prisma, log);
+  await tenantAddresses.start();
+  const originAllowed = originRule(config, (slug) => tenantAddresses.has(slug));
   const limits = config.transportLimits;
   const yoga = createYoga<{ req: IncomingMessage; res: ServerResponse }>({
     schema,
@@ -296,6 +300,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   async function stopEverything() {
     stopHousekeeping();
+    tenantAddresses.stop();
     challengeWaiters.close();
     sessionDeadlines.close();
     await endedSessions.return?.();

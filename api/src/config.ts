@@ -54,6 +54,13 @@ const env = z.object({
   /** Some nodes of a Redis Cluster, `host:port,host:port`. */
   REDIS_CLUSTER_NODES: list.optional(),
   WEB_ORIGIN: list.optional(),
+  /** Each tenant's portal answers at `<slug>.<BASE_DOMAIN>` (the portal's origins' scheme and port). */
+  BASE_DOMAIN: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z0-9]+([.-][a-z0-9]+)*$/, "BASE_DOMAIN is a host name, e.g. portal.example")
+    .default("localhost"),
   TRUSTED_PROXIES: list.default([]),
   SIGNUP_ENABLED: flag.default(true),
   SIGNUPS_PER_HOUR_PER_IP: z.coerce.number().int().positive().default(10),
@@ -101,6 +108,7 @@ export type Config = {
   redis: RedisTarget | undefined;
   /** The portal's origins: allowed by CORS and to open WebSockets, besides the API's own origin. */
   webOrigins: string[];
+  baseDomain: string;
   trustedProxies: string[];
   signUpEnabled: boolean;
   signUpsPerHourPerIp: number;
@@ -186,6 +194,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     redisUrl: e.REDIS_URL,
     redis: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_MASTER, e.REDIS_CLUSTER_NODES),
     webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
+    baseDomain: e.BASE_DOMAIN,
     trustedProxies: e.TRUSTED_PROXIES,
     signUpEnabled: e.SIGNUP_ENABLED,
     signUpsPerHourPerIp: e.SIGNUPS_PER_HOUR_PER_IP,

@@ -31,13 +31,34 @@ function ownOrigin(req: IncomingMessage, trusted: (address: string, hop: number)
   return host ? normalised(`${scheme}://${host}`) : null;
 }
 
-export function originRule(config: { webOrigins: string[]; trustedProxies: string[] }): OriginRule {
-  const portal = new Set(config.webOrigins.map(normalised).filter((origin): origin is string => origin !== null));
+/**
+ * The portal's origins (WEB_ORIGIN), every existing tenant's own address
+ * (`scheme://<slug>.<BASE_DOMAIN>[:port]`, with a scheme and port the portal
+ * uses), and the API's own origin. `tenantExists` answers from memory.
+ */
+export function originRule(
+  config: { webOrigins: string[]; trustedProxies: string[]; baseDomain: string },
+  tenantExists: (slug: string) => boolean = () => false,
+): OriginRule {
+  const portalUrls = config.webOrigins.map(normalised).filter((origin): origin is string => origin !== null);
+  const portal = new Set(portalUrls);
+  // Where tenants' addresses may differ from the portal's: only in the host, under BASE_DOMAIN.
+  const schemesAndPorts = new Set(portalUrls.map((origin) => schemeAndPort(new URL(origin))));
+  const suffix = `.${config.baseDomain}`;
   const trusted = proxyaddr.compile(config.trustedProxies);
   return (origin, req) => {
     const candidate = normalised(origin);
     if (!candidate) return false;
     if (portal.has(candidate)) return true;
+    const url = new URL(candidate);
+    if (url.hostname.endsWith(suffix) && schemesAndPorts.has(schemeAndPort(url))) {
+      const slug = url.hostname.slice(0, -suffix.length);
+      if (!slug.includes(".") && tenantExists(slug)) return true;
+    }
     return req !== undefined && ownOrigin(req, trusted) === candidate;
   };
+}
+
+function schemeAndPort(url: URL) {
+  return `${url.protocol}${url.port || (url.protocol === "https:" ? "443" : "80")}`;
 }

@@ -24,6 +24,8 @@ export type SchemaConfig = {
   pseudonymize(value: string): string;
   /** Keyed hash of an emailed code for its address, under a key of its own (EMAIL_CODE_KEY). */
   hashEmailCode(emailKey: string, code: string): string;
+  /** Where people reach the portal, for links in emails. */
+  portalUrl: string;
 };
 
 export type Logger = {

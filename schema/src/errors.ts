@@ -32,8 +32,9 @@ export class ValidationError extends AppError {
 }
 
 export class NotFoundError extends AppError {
-  constructor(what = "Object") {
-    super(`${what} not found`, "NOT_FOUND");
+  /** `message` replaces "<what> not found" where the person needs to hear what to do. */
+  constructor(what = "Object", message = `${what} not found`) {
+    super(message, "NOT_FOUND");
   }
 }
 

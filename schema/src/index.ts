@@ -15,6 +15,7 @@ import "./modules/challenge/challenge.mutations.ts";
 import "./modules/challenge/challenge.subscriptions.ts";
 import "./modules/authenticator/authenticator.types.ts";
 import "./modules/authenticator/authenticator.mutations.ts";
+import "./modules/invitation/invitation.mutations.ts";
 import "./modules/desktop-settings/desktop-settings.types.ts";
 import "./modules/desktop-settings/desktop-settings.mutations.ts";
 import "./modules/workstation/workstation.types.ts";
@@ -23,6 +24,9 @@ import "./modules/login-event/login-event.types.ts";
 import "./modules/login-event/login-event.subscriptions.ts";
 import "./modules/desktop-login/desktop-login.types.ts";
 import "./modules/desktop-login/desktop-login.mutations.ts";
+import "./modules/elevation/elevation.types.ts";
+import "./modules/elevation/elevation.mutations.ts";
+import "./modules/elevation/elevation.queries.ts";
 
 builder.queryType({});
 builder.mutationType({});

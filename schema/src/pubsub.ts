@@ -19,6 +19,10 @@ export type Topics = {
   "workstation:changed": [tenantId: string, payload: { id: string; change: "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED" }];
   /** A workstation was removed: its agent's subscriptions end; routed by workstation id. */
   "workstation:removed": [workstationId: string, payload: { reason: string }];
+  /** A technician session changed (requested, approved, started, ended); routed by its customer's id and by its MSP's id. */
+  "technicianSession:changed": [tenantId: string, payload: { id: string; tenantId: string }];
+  /** A workstation has a new command to carry out; routed by workstation id. */
+  "workstationCommand:added": [workstationId: string, payload: { id: string }];
   /** What a user may reach changed (delegation withdrawn, role changed); routed by user id. */
   "user:accessChanged": [userId: string, payload: { reason: string }];
 };

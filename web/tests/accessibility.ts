@@ -17,6 +17,9 @@ const RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best
  * elements' selectors and what to do about it. Call it once the page has settled.
  */
 export async function expectAccessible(page: Page, where: string): Promise<void> {
+  // After a client-side navigation Next.js sets the new page's title a moment after its
+  // content: the page has not settled until it has one.
+  await page.waitForFunction(() => document.title !== "");
   // A full navigation replaces the window, and axe with it.
   if (!(await page.evaluate(() => "axe" in window))) await page.addScriptTag({ path: axeSource });
   const violations = await page.evaluate(async (tags) => {

@@ -18,6 +18,7 @@ export const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 /** A fresh machine may not have Chromium (`apt-get install chromium`); CI installs it and always runs these. */
 export const browserMissing = !existsSync(chromiumPath) && !process.env.CI;
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath, headless: true, args: CHROMIUM_ARGS });
+/** `extraArgs`, e.g. host-resolver rules that send tenants' addresses to loopback. */
+export function launchBrowser(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }

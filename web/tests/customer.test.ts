@@ -343,6 +343,16 @@ describe.skipIf(browserMissing)("customer administration", () => {
     }
   });
 
+  test("emails a user an invitation to link their phone", async () => {
+    await page.goto(customerUrl);
+    const jane = page.getByRole("listitem", { name: /Jane Doe-Smith/ });
+    await jane.getByRole("button", { name: "Invite: Jane Doe-Smith" }).click();
+    await statusOf(page, "Emailed Jane Doe-Smith an invitation to link their phone.").waitFor();
+    await expect
+      .poll(async () => (await stack.outbox()).some((mail) => mail.includes("To: jane.doe@contoso.example") && /invitation code: [0-9A-Z]{4}-/.test(mail)))
+      .toBe(true);
+  });
+
   test("saves the customer's directory settings, user source included", async () => {
     await page.goto(`${customerUrl}/settings`);
     const settings = page.getByRole("form", { name: "Directory settings" });

@@ -128,7 +128,12 @@ function buildPortalIfStale() {
   if (result.status !== 0) throw new Error(`next build failed with ${result.status ?? result.signal}`);
 }
 
-export async function startStack(options: { apiEnv?: Record<string, string> } = {}): Promise<Stack> {
+/**
+ * The API and the built portal. `sameOrigin`: the portal's front server serves the API at
+ * its own `/graphql`, as `npm start` does, so every tenant's address (`<slug>.localhost`)
+ * works; otherwise the browser talks to the API's own origin.
+ */
+export async function startStack(options: { apiEnv?: Record<string, string>; sameOrigin?: boolean } = {}): Promise<Stack> {
   buildPortalIfStale();
 
   const [apiPort, webPort] = [await freePort(), await freePort()];
@@ -155,7 +160,13 @@ export async function startStack(options: { apiEnv?: Record<string, string> } = 
   });
   const web = new Server("portal", process.execPath, [join(webDir, "scripts/start.mjs")], {
     cwd: webDir,
-    env: { ...process.env, WEB_PORT: String(webPort), WEB_HOST: "127.0.0.1", API_URL: `${apiUrl}/graphql` },
+    env: {
+      ...process.env,
+      WEB_PORT: String(webPort),
+      WEB_HOST: "127.0.0.1",
+      API_INTERNAL_URL: `http://127.0.0.1:${apiPort}`,
+      ...(options.sameOrigin ? {} : { API_URL: `${apiUrl}/graphql` }),
+    },
   });
 
   const stop = async () => {

@@ -3,6 +3,7 @@ import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AgentError } from "./agent-error.ts";
 import type { CachedBranding } from "./branding.ts";
+import type { ElevationState } from "./elevation-state.ts";
 import { DEFAULT_PASSWORD_POLICY, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
 import type { KeyAgreementAlgorithm, SigningAlgorithm, StoredKeyPair } from "./workstation-keys.ts";
 
@@ -56,6 +57,8 @@ export interface AgentState {
   /** The simulated Windows local account database. */
   localAccounts: LocalAccountStore;
   pendingReports: PendingReport[];
+  /** Elevated access: accounts created, logon sessions, technician sessions (absent until the first elevation). */
+  elevation?: ElevationState;
 }
 
 /**
@@ -125,6 +128,7 @@ function checkState(value: unknown, path: string): AgentState {
     branding: (state.branding as CachedBranding | null | undefined) ?? null,
     localAccounts: { policy: { ...DEFAULT_PASSWORD_POLICY, ...localAccounts.policy }, accounts: localAccounts.accounts },
     pendingReports: Array.isArray(state.pendingReports) ? (state.pendingReports as PendingReport[]) : [],
+    ...(state.elevation && typeof state.elevation === "object" ? { elevation: state.elevation as ElevationState } : {}),
   };
 }
 

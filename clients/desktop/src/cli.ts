@@ -13,6 +13,7 @@ import { AgentError } from "./agent-error.ts";
 import { readStateFile } from "./agent-state.ts";
 import { DEFAULT_API_URL, DesktopAgent, type DesktopConfigResult, type LoginEventRecord, type LoginResult } from "./desktop-agent.ts";
 import { renderQrCode } from "./qr-code.ts";
+import { elevationCommands, ELEVATION_OPTIONS, ELEVATION_USAGE, type ElevationValues } from "./elevation-cli.ts";
 import { KEY_FAMILIES, type KeyFamily } from "./workstation-keys.ts";
 
 const DEFAULT_STATE_FILE = "./desktop-agent.json";
@@ -36,7 +37,7 @@ Commands:
   events [--first N] [--json]
                          this workstation's recent login attempts, newest first
   accounts [--json]      the (simulated) local Windows accounts on this workstation
-
+${ELEVATION_USAGE}
 Options (every command):
   --api URL              GraphQL endpoint (default: the state file's, else ${DEFAULT_API_URL})
   --state FILE           state file with the workstation's keys and local accounts (default: ${DEFAULT_STATE_FILE})
@@ -60,9 +61,10 @@ const OPTIONS = {
   json: { type: "boolean" },
   "show-password": { type: "boolean" },
   first: { type: "string" },
+  ...ELEVATION_OPTIONS,
 } as const;
 
-type Values = {
+type Values = ElevationValues & {
   api?: string;
   state?: string;
   help?: boolean;
@@ -141,6 +143,7 @@ const COMMANDS: Record<string, Command> = {
       for (const event of events) print(describeEvent(event));
     },
   },
+  ...elevationCommands({ load: (values) => load(values), print, printJson, printable, usage }),
   accounts: {
     options: ["json"],
     async run(values) {

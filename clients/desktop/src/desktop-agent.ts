@@ -415,6 +415,22 @@ export class DesktopAgent {
     }
   }
 
+  /**
+   * Re-reads the state file (another command may have changed it), applies
+   * `change` and saves: how elevated access updates what it keeps.
+   */
+  async updateState(change: (state: AgentState) => AgentState): Promise<AgentState> {
+    if (this.statePath) this.state = await readStateFile(this.statePath);
+    this.state = change(structuredClone(this.state));
+    await this.persist();
+    return structuredClone(this.state);
+  }
+
+  /** The enrolled workstation, or NOT_ENROLLED. */
+  enrolledWorkstation(): EnrolledWorkstation {
+    return this.requireEnrollment();
+  }
+
   private requireEnrollment(): EnrolledWorkstation {
     if (!this.state.workstation) {
       throw new AgentError("NOT_ENROLLED", "this agent is not enrolled; run `desktop-agent enroll --token <install token>` first");

@@ -61,3 +61,6 @@ export {
   type SigningAlgorithm,
   type StoredKeyPair,
 } from "./workstation-keys.ts";
+export { AGENT_VERSION, ElevationAgent, elevationSigningBytes, verifyElevationInstruction, type ElevationExpectation, type ElevationInstruction } from "./elevation-agent.ts";
+export { ELEVATION_OPERATIONS } from "./elevation-operations.ts";
+export { generateAccountPassword, ensureElevationAccount, type ElevationState, type LocalTechnicianSession, type LogonSession } from "./elevation-state.ts";

@@ -7,13 +7,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSchema, parse, validate } from "graphql";
 import { describe, expect, it } from "vitest";
-import { OPERATIONS } from "../src/index.ts";
+import { ELEVATION_OPERATIONS, OPERATIONS } from "../src/index.ts";
 
 const sdl = readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..", "schema", "schema.graphql"), "utf8");
 
 describe.skipIf(!sdl.includes("redeemDesktopLogin"))("GraphQL operations against schema/schema.graphql", () => {
   const schema = buildSchema(sdl);
-  it.each(Object.entries(OPERATIONS))("%s is valid", (_, document) => {
+  it.each(Object.entries({ ...OPERATIONS, ...ELEVATION_OPERATIONS }))("%s is valid", (_, document) => {
     expect(validate(schema, parse(document)).map((error) => error.message)).toEqual([]);
   });
 });

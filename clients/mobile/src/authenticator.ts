@@ -1,6 +1,6 @@
 import { AuthenticatorError } from "./authenticator-error.ts";
 import { readStateFile, writeStateFile, type AuthenticatorState, type AuthenticatorTenant } from "./authenticator-state.ts";
-import { challengeSigningBytes, type ChallengeDecision } from "./challenge-signature.ts";
+import { challengeSigningBytes, elevationSigningBytes, type ChallengeDecision } from "./challenge-signature.ts";
 import { DeviceKey, type DeviceKeyAlgorithm } from "./device-key.ts";
 import { expectPayload, postGraphQL } from "./graphql-transport.ts";
 import {
@@ -8,6 +8,7 @@ import {
   AUTHENTICATORS,
   DENY_CHALLENGE,
   ONBOARD_DEVICE,
+  REDEEM_INVITATION,
   REQUEST_EMAIL_VERIFICATION,
   REVOKE_AUTHENTICATOR,
   SCAN_CHALLENGE,
@@ -39,8 +40,22 @@ export interface ChallengeScan {
   /** Whether the requester's IP is the phone's own: a mismatch is how a relayed QR code shows. */
   ipMatches: boolean;
   userAgent: string | null;
+  /** ELEVATED_ACCESS: what the workstation asks for; an approval signs all of it. */
+  elevation?: ElevationScan | null;
   createdAt: string;
   expiresAt: string;
+}
+
+/** The elevation a technician is asked to approve. */
+export interface ElevationScan {
+  workstationId: string;
+  workstationName: string;
+  mode: "SIGN_IN" | "IN_SESSION";
+  account: string;
+  minutes: number;
+  /** IN_SESSION: the Windows user signed in there, and whether that session is remote. */
+  sessionUser: string | null;
+  sessionRemote: boolean | null;
 }
 
 /** An authenticator as the API lists it (`type Authenticator`). */
@@ -206,6 +221,18 @@ export class Authenticator {
     return { scan, authenticator };
   }
 
+  /**
+   * Presents the code of an invitation sent to the email this device verified:
+   * the device is linked to that user. Nothing is signed in by it.
+   */
+  async redeemInvitation(code: string): Promise<{ authenticator: AuthenticatorRecord; tenant: AuthenticatorTenant }> {
+    const data = await this.send(REDEEM_INVITATION, { code }, { authenticated: true });
+    const redeemed = expectPayload<{ authenticator: AuthenticatorRecord; tenant: AuthenticatorTenant }>(data.redeemInvitation, "RedeemInvitationPayload", "redeemInvitation");
+    this.state = { ...this.state, userId: redeemed.authenticator.user?.id ?? this.state.userId, tenant: redeemed.tenant, deviceName: redeemed.authenticator.name };
+    await this.persist();
+    return redeemed;
+  }
+
   /** The authenticators of this device's user (just this one before onboarding). */
   async list(): Promise<AuthenticatorRecord[]> {
     const data = await this.send(AUTHENTICATORS, {}, { authenticated: true });
@@ -251,6 +278,22 @@ export class Authenticator {
 
   private async sign(scan: ChallengeScan, qr: QrPayload, decision: ChallengeDecision): Promise<string> {
     const deviceId = this.requireEnrollment().deviceId;
+    if (scan.challenge.kind === "ELEVATED_ACCESS" && decision === "APPROVE") {
+      const elevation = scan.elevation;
+      if (!elevation || !this.state.userId) throw new AuthenticatorError("BAD_RESPONSE", "scanChallenge did not say what elevation is asked for");
+      const bytes = elevationSigningBytes({
+        tenantId: scan.tenant.id,
+        workstationId: elevation.workstationId,
+        challengeId: scan.challenge.id,
+        qrSecret: qr.qrSecret,
+        mode: elevation.mode,
+        account: elevation.account,
+        minutes: elevation.minutes,
+        technicianId: this.state.userId,
+        deviceId,
+      });
+      return this.key.sign(bytes);
+    }
     const bytes = challengeSigningBytes({ tenantId: scan.tenant.id, challengeId: scan.challenge.id, qrSecret: qr.qrSecret, decision, deviceId });
     return this.key.sign(bytes);
   }

@@ -74,3 +74,57 @@ export function challengeSigningBytes(input: ChallengeSigningInput): Uint8Array<
   const text = [CHALLENGE_SIGNING_CONTEXT, input.tenantId, input.challengeId, secretHash, input.decision, input.deviceId].join("\n");
   return new TextEncoder().encode(text);
 }
+
+/** Purpose and version of an elevation approval: a signature over anything else never verifies as one. */
+export const ELEVATION_SIGNING_CONTEXT = "latchkey-elevation-v1";
+
+export interface ElevationSigningInput {
+  tenantId: string;
+  workstationId: string;
+  challengeId: string;
+  /** The secret from the QR payload, exactly as it appears there. */
+  qrSecret: string;
+  mode: "SIGN_IN" | "IN_SESSION";
+  /** The local admin account the technician becomes. */
+  account: string;
+  minutes: number;
+  /** The approving technician's user id. */
+  technicianId: string;
+  deviceId: string;
+}
+
+/**
+ * The exact bytes a technician's phone signs to approve an elevation, which
+ * the API checks and the workstation's agent verifies before it acts:
+ *
+ *   UTF-8( join("\n", [
+ *     "latchkey-elevation-v1", tenantId, workstationId, challengeId,
+ *     base64url(SHA-256(UTF-8(qrSecret))), mode, account, minutes (decimal),
+ *     technicianId, deviceId,
+ *   ]) )
+ *
+ * Everything the phone showed is in it, so an instruction altered after the
+ * approval (another account, more minutes, another workstation) no longer
+ * verifies. Signed like challenge decisions (P1363 ECDSA or raw Ed25519).
+ */
+export function elevationSigningBytes(input: ElevationSigningInput): Uint8Array<ArrayBuffer> {
+  const parts: [string, string][] = [
+    ["tenantId", input.tenantId],
+    ["workstationId", input.workstationId],
+    ["challengeId", input.challengeId],
+    ["qrSecret", input.qrSecret],
+    ["mode", input.mode],
+    ["account", input.account],
+    ["minutes", String(input.minutes)],
+    ["technicianId", input.technicianId],
+    ["deviceId", input.deviceId],
+  ];
+  for (const [name, value] of parts) {
+    if (typeof value !== "string" || value.length === 0) throw new AuthenticatorError("INVALID_SIGNING_INPUT", `${name} is required to sign an elevation`);
+    if (/[\r\n]/.test(value)) throw new AuthenticatorError("INVALID_SIGNING_INPUT", `${name} must not contain a line break`);
+  }
+  if (!Number.isInteger(input.minutes) || input.minutes < 1) throw new AuthenticatorError("INVALID_SIGNING_INPUT", "minutes must be a whole number of at least 1");
+  const secretHash = createHash("sha256").update(input.qrSecret, "utf8").digest("base64url");
+  const text = [ELEVATION_SIGNING_CONTEXT, input.tenantId, input.workstationId, input.challengeId, secretHash, input.mode, input.account, String(input.minutes), input.technicianId, input.deviceId].join("\n");
+  return new TextEncoder().encode(text);
+}

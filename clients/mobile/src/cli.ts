@@ -22,6 +22,9 @@ Commands:
                          register this device's new key with a verified email; without --code,
                          asks the API to email a code, then reads it from standard input
   onboard <qrPayload>    join the user and tenant of a device-onboarding QR code
+  redeem-invitation <code>
+                         join the user whose invitation email (to the address this device
+                         verified) carried this code
   scan <qrPayload>       show who is asking, without deciding
   approve <qrPayload>    show who is asking, then approve
   deny <qrPayload>       show who is asking, then deny
@@ -64,6 +67,15 @@ const COMMANDS: Record<string, Command> = {
       print(...describeScan(scan));
       const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
       print(`Onboarded: this device now approves sign-ins${user} in ${printable(scan.tenant.displayName)} (${printable(scan.tenant.slug)}).`);
+    },
+  },
+  "redeem-invitation": {
+    options: [],
+    argument: "code",
+    async run(values, code) {
+      const { authenticator, tenant } = await (await load(values)).redeemInvitation(code!);
+      const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
+      print(`Linked: this device now approves sign-ins${user} in ${printable(tenant.displayName)} (${printable(tenant.slug)}).`);
     },
   },
   scan: {
@@ -134,7 +146,10 @@ async function enroll(values: Values): Promise<void> {
   }
   const record = await authenticator.verifyEmail(values.email, code, values.name ?? `${hostname()} (Latchkey CLI)`);
   print(`Enrolled: this device is authenticator ${record.id} "${record.name}" (${record.algorithm}); state saved to ${statePath}.`);
-  if (!record.user) print("Next: scan a device-onboarding QR code with `authenticator onboard <qrPayload>`.");
+  if (!record.user) {
+    print("Next: enter the code from your invitation email with `authenticator redeem-invitation <code>`,");
+    print("or scan a device-onboarding QR code with `authenticator onboard <qrPayload>`.");
+  }
 }
 
 function algorithmOf(value: string | undefined): DeviceKeyAlgorithm {

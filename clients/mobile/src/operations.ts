@@ -58,6 +58,7 @@ export const SCAN_CHALLENGE = /* GraphQL */ `
         ipMatches
         userAgent
         requesterEnrolledAt
+        elevation { workstationId workstationName mode account minutes sessionUser sessionRemote }
         createdAt
         expiresAt
       }
@@ -72,6 +73,20 @@ export const ONBOARD_DEVICE = /* GraphQL */ `
     onboardDevice(input: { qrPayload: $qrPayload, signature: $signature }) {
       __typename
       ... on OnboardDevicePayload { authenticator { ...AuthenticatorFields } }
+      ... on Error { code message }
+    }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
+export const REDEEM_INVITATION = /* GraphQL */ `
+  mutation RedeemInvitation($code: String!) {
+    redeemInvitation(input: { code: $code }) {
+      __typename
+      ... on RedeemInvitationPayload {
+        authenticator { ...AuthenticatorFields }
+        tenant { id slug displayName }
+      }
       ... on Error { code message }
     }
   }
@@ -123,6 +138,7 @@ export const OPERATIONS = {
   VerifyEmail: VERIFY_EMAIL,
   ScanChallenge: SCAN_CHALLENGE,
   OnboardDevice: ONBOARD_DEVICE,
+  RedeemInvitation: REDEEM_INVITATION,
   ApproveChallenge: APPROVE_CHALLENGE,
   DenyChallenge: DENY_CHALLENGE,
   Authenticators: AUTHENTICATORS,

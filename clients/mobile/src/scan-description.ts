@@ -41,6 +41,20 @@ function until(iso: string, now: Date): string {
   return seconds > 0 ? ` (in ${span(seconds)})` : ` (expired ${span(-seconds)} ago)`;
 }
 
+/** What an elevation grants: the technician signs all of it by approving. */
+function describeElevation(elevation: NonNullable<ChallengeScan["elevation"]>): string[] {
+  const mode = elevation.mode === "IN_SESSION" ? "inside the running Windows session (like UAC)" : "sign-in at the login screen";
+  return [
+    `Workstation: ${printable(elevation.workstationName)}`,
+    `Account:    ${printable(elevation.account)} (local administrator)`,
+    `Mode:       ${mode}`,
+    `Minutes:    ${elevation.minutes}`,
+    ...(elevation.mode === "IN_SESSION"
+      ? [`Signed in:  ${printable(elevation.sessionUser)} (${elevation.sessionRemote ? "remote session" : "at the console"})`]
+      : []),
+  ];
+}
+
 /**
  * Who is asking, as readable lines for the person deciding: the context that
  * lets them notice a relayed QR code (a tenant, requester or IP they do not
@@ -56,6 +70,7 @@ export function describeScan(scan: ChallengeScan, now: Date = new Date()): strin
     `Requester:  ${printable(scan.requesterName)} (${printable(scan.requesterKind.toLowerCase().replace(/_/g, " "))})`,
     // A workstation enrolled minutes ago asking for a login deserves a second look.
     ...(scan.requesterEnrolledAt ? [`Enrolled:   ${timestamp(scan.requesterEnrolledAt)}${ago(scan.requesterEnrolledAt, now)}`] : []),
+    ...(scan.elevation ? describeElevation(scan.elevation) : []),
     `IP address: ${ip}`,
     `User agent: ${printable(scan.userAgent)}`,
     `Requested:  ${timestamp(scan.createdAt)}${ago(scan.createdAt, now)}`,

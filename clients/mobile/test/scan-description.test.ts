@@ -15,6 +15,23 @@ const SCAN: ChallengeScan = {
 };
 
 describe("describeScan", () => {
+  it("shows what an elevation grants: the account, the mode, the minutes and the Windows session it enters", () => {
+    const lines = describeScan(
+      { ...SCAN, elevation: { workstationId: "w", workstationName: "RECEPTION-PC", mode: "IN_SESSION", account: "LatchkeyAdmin", minutes: 15, sessionUser: "frontdesk\u202e", sessionRemote: true } },
+      NOW,
+    );
+    expect(lines.slice(3, 8)).toEqual([
+      "Workstation: RECEPTION-PC",
+      "Account:    LatchkeyAdmin (local administrator)",
+      "Mode:       inside the running Windows session (like UAC)",
+      "Minutes:    15",
+      "Signed in:  frontdesk\uFFFD (remote session)",
+    ]);
+    const signIn = describeScan({ ...SCAN, elevation: { workstationId: "w", workstationName: "RECEPTION-PC", mode: "SIGN_IN", account: "lk-tech3", minutes: 10, sessionUser: null, sessionRemote: null } }, NOW);
+    expect(signIn).toContain("Mode:       sign-in at the login screen");
+    expect(signIn.some((line) => line.startsWith("Signed in:"))).toBe(false);
+  });
+
   it("says who is asking in readable lines", () => {
     expect(describeScan(SCAN, NOW)).toEqual([
       "Tenant:     Contoso (contoso-acme-msp)",

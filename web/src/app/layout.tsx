@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import type { ReactNode } from "react";
 import { readPortalConfig } from "@/config";
+import { TenantAddressProvider } from "@/session/tenant-address";
 import { UrqlProvider } from "@/urql/UrqlProvider";
 import "./globals.css";
 
@@ -10,11 +11,13 @@ export const metadata: Metadata = {
 };
 
 export default async function RootLayout({ children }: { children: ReactNode }) {
-  const { apiUrl } = await readPortalConfig();
+  const { apiUrl, baseDomain } = await readPortalConfig();
   return (
     <html lang="en">
       <body>
-        <UrqlProvider apiUrl={apiUrl}>{children}</UrqlProvider>
+        <TenantAddressProvider baseDomain={baseDomain}>
+          <UrqlProvider apiUrl={apiUrl}>{children}</UrqlProvider>
+        </TenantAddressProvider>
       </body>
     </html>
   );

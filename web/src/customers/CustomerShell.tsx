@@ -200,6 +200,8 @@ function CustomerSections({ customer }: { customer: Customer }) {
     { href: base, label: "Users" },
     { href: `${base}/desktop`, label: "Desktop login" },
     { href: `${base}/workstations`, label: "Workstations" },
+    { href: `${base}/accounts`, label: "Accounts" },
+    { href: `${base}/elevations`, label: "Elevations" },
     { href: `${base}/logins`, label: "Login feed" },
     ...(customer.viewerCanEditSettings ? [{ href: `${base}/audit`, label: "Audit log" }] : []),
     { href: `${base}/settings`, label: "Settings and access" },

@@ -183,3 +183,18 @@ export const UnlockUserMutation = graphql(`
     }
   }
 `);
+
+export const InviteUserMutation = graphql(`
+  mutation InviteUser($input: InviteUserInput!) {
+    inviteUser(input: $input) {
+      __typename
+      ... on InviteUserPayload {
+        expiresAt
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);

@@ -2,11 +2,12 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useMutation } from "urql";
 import { graphql } from "@/gql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { useSignInTenant } from "@/session/tenant-address";
 import { useResetSession } from "@/urql/UrqlProvider";
 
 const LogInMutation = graphql(`
@@ -54,6 +55,13 @@ export function LogInForm() {
   const [{ fetching }, logIn] = useMutation(LogInMutation);
   const [values, setValues] = useState<Values>({ tenant: "", login: "", password: "" });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+  const signInTenant = useSignInTenant();
+  const fixedTenant = signInTenant.tenant?.fixed ? signInTenant.tenant.slug : null;
+  // The tenant its address names, or the last one used here; never over what was typed.
+  useEffect(() => {
+    const slug = signInTenant.tenant?.slug;
+    if (slug) setValues((current) => (current.tenant && !signInTenant.tenant?.fixed ? current : { ...current, tenant: slug }));
+  }, [signInTenant.tenant]);
 
   function change(field: Field, value: string) {
     setValues((current) => ({ ...current, [field]: value }));
@@ -87,6 +95,7 @@ export function LogInForm() {
       setValues((current) => ({ ...current, password: "" }));
       return;
     }
+    if (!fixedTenant) signInTenant.remember(values.tenant.trim().toLowerCase());
     resetSession();
     router.replace("/customers");
   }
@@ -107,7 +116,12 @@ export function LogInForm() {
         autoComplete="organization"
         spellCheck={false}
         required
-        hint="Your MSP's slug, or your customer tenant's, e.g. contoso-acme."
+        readOnly={fixedTenant !== null}
+        hint={
+          fixedTenant
+            ? `This is ${fixedTenant}'s sign-in page.`
+            : "Your MSP's slug, or your customer tenant's, e.g. contoso-acme."
+        }
         {...field("tenant")}
       />
       <TextField label="Email or username" autoComplete="username" spellCheck={false} required {...field("login")} />

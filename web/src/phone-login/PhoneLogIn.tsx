@@ -12,6 +12,7 @@ import { QrCode } from "@/challenges/QrCode";
 import { QrPayloadText } from "@/challenges/QrPayloadText";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { useSignInTenant } from "@/session/tenant-address";
 import { useResetSession } from "@/urql/UrqlProvider";
 
 const StartLoginChallengeMutation = graphql(`
@@ -90,6 +91,12 @@ export function PhoneLogIn({ initialTenant }: { initialTenant: string }) {
   const [, redeemChallenge] = useMutation(RedeemChallengeMutation);
   const [, cancelChallenge] = useMutation(CancelChallengeMutation);
   const [tenant, setTenant] = useState(initialTenant);
+  // On a tenant's own address the tenant is known; elsewhere a remembered one fills an empty field.
+  const signInTenant = useSignInTenant();
+  useEffect(() => {
+    const known = signInTenant.tenant;
+    if (known) setTenant((current) => (known.fixed || !current ? known.slug : current));
+  }, [signInTenant.tenant]);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [started, setStarted] = useState<Started | null>(null);
   // The redeem secret lives in memory only, for as long as its challenge is on screen: never

@@ -15,6 +15,7 @@ export function PortalNav({ viewer }: { viewer: Viewer }) {
     ? [
         { href: "/customers", label: "Customers" },
         { href: "/team", label: "Team" },
+        { href: "/elevations", label: "Elevations" },
         { href: "/audit", label: "Audit log" },
         ...(viewer.tenant.viewerCanEditSettings ? [{ href: "/settings", label: "Settings" }] : []),
         { href: "/account", label: "Your account" },

@@ -37,7 +37,8 @@ function connect(apiUrl: string): Connection {
           return {
             subscribe(sink) {
               ws ??= createWsClient({
-                url: apiUrl.replace(/^http/, "ws"),
+                // Only ever in the browser: a same-origin API_URL ("/graphql") is this page's host.
+                url: new URL(apiUrl, window.location.href).toString().replace(/^http/, "ws"),
                 lazy: true,
                 retryAttempts: WEBSOCKET_RETRY_ATTEMPTS,
                 on: {
@@ -86,10 +87,11 @@ const ApiUrlContext = createContext<string | null>(null);
  * The API's GraphQL endpoint as the browser reaches it (runtime configuration), for what
  * the API serves beside GraphQL, such as branding images at `/branding/<hash>`.
  */
+/** The API's GraphQL endpoint as an absolute URL (resolved against this page when same-origin). */
 export function useApiUrl(): string {
   const apiUrl = useContext(ApiUrlContext);
   if (!apiUrl) throw new Error("useApiUrl must be used inside <UrqlProvider>");
-  return apiUrl;
+  return typeof window === "undefined" ? apiUrl : new URL(apiUrl, window.location.href).toString();
 }
 
 const ReconnectedContext = createContext<Connection["onReconnected"]>(() => () => {});

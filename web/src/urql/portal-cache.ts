@@ -172,6 +172,13 @@ const updates: UpdatesConfig = {
     },
   },
   Subscription: {
+    technicianSessionChanged(result, _args, cache) {
+      // The workstation shows the session open on it, if any: ask for that again.
+      const session = result.technicianSessionChanged as Data | null;
+      if (typeof session?.workstationId === "string") {
+        cache.invalidate({ __typename: "Workstation", id: session.workstationId }, "activeTechnicianSession");
+      }
+    },
     loginEvents(_result, args, cache) {
       // The feed shows the event itself; the figures above it count the last 24 hours of them.
       invalidateFigures(cache, args.tenantId as string, ["loginsLast24h", "successfulLoginsLast24h", "failedLoginsLast24h"]);

@@ -23,6 +23,15 @@ export const WorkstationFields = graphql(`
     lastSeenAt
     lastSeenIp
     canReceiveCredentials
+    elevationAccount {
+      id
+      name
+    }
+    activeTechnicianSession {
+      id
+      technicianName
+      endsAt
+    }
   }
 `);
 
@@ -236,6 +245,13 @@ function WorkstationItem(props: {
             <span className="tag tag-success">Approved</span>
           )}
           {!workstation.canReceiveCredentials && <span className="tag">No password sync</span>}
+          {workstation.elevationAccount && <span className="tag">Admin account: {workstation.elevationAccount.name}</span>}
+          {workstation.activeTechnicianSession && (
+            <span className="tag tag-warning">
+              Elevated: {workstation.activeTechnicianSession.technicianName}
+              {workstation.activeTechnicianSession.endsAt ? ` until ${when.format(new Date(workstation.activeTechnicianSession.endsAt))}` : ""}
+            </span>
+          )}
         </p>
       </div>
       {props.canManage && (

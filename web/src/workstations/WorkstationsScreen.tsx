@@ -4,6 +4,7 @@ import { useSubscription } from "urql";
 import { graphql } from "@/gql";
 import { useCustomerPage } from "@/customers/CustomerShell";
 import { InstallTokens } from "@/install-tokens/InstallTokens";
+import { TechnicianSessionChangedSubscription } from "@/elevation/elevation-operations";
 import { WorkstationList } from "./WorkstationList";
 
 const WorkstationChangedSubscription = graphql(`
@@ -26,6 +27,8 @@ const WorkstationChangedSubscription = graphql(`
 export function WorkstationsScreen() {
   const { customer } = useCustomerPage();
   const [live] = useSubscription({ query: WorkstationChangedSubscription, variables: { tenantId: customer.id } });
+  // Elevations starting and ending show on their workstations (portal-cache.ts asks for them again).
+  useSubscription({ query: TechnicianSessionChangedSubscription, variables: { tenantId: customer.id } });
   return (
     <div className="customers-layout">
       <WorkstationList tenantId={customer.id} canManage={customer.viewerCanEditSettings} liveProblem={live.error?.message ?? null} />

@@ -16,6 +16,7 @@ import { parseQrPayload } from "../challenge/qr-payload.ts";
 import { qrSecretHash } from "../challenge/challenge-signing.ts";
 import { findManagedUser } from "../user/user.service.ts";
 import { emailKey } from "../user/user-names.ts";
+import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
 
 export const CODE_DIGITS = 8;
 export const CODE_TTL_MINUTES = 10;
@@ -202,7 +203,7 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
  * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
  * goes out exactly when the enrollment is made, whatever the mail server does.
  */
-async function notifyEnrollment(
+export async function notifyEnrollment(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs">,
   user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
@@ -254,5 +255,7 @@ export async function revokeAuthenticator(ctx: Context, id: string) {
       : null;
   });
   if (event) publishAudit(ctx, [event]);
+  // Elevations this phone approved end now, on their workstations too.
+  await revokeTechnicianSessions(ctx, { authenticatorId: authenticator.id }, "phone revoked");
   return authenticator.id;
 }

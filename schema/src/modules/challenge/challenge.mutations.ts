@@ -9,6 +9,9 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { startDesktopLogin } from "../desktop-login/desktop-login.service.ts";
+import { ElevationBusyError, ElevationRefusedError } from "../elevation/elevation-errors.ts";
+import { startElevation } from "../elevation/elevation.service.ts";
+import { ElevationRequestInput, TechnicianSession } from "../elevation/elevation.types.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
 import { Challenge, ChallengeKind, ChallengeScan } from "./challenge.types.ts";
 import { cancelChallenge, decideChallenge, redeemChallenge, scanChallenge, startPortalLogin } from "./challenge.service.ts";
@@ -17,6 +20,7 @@ const StartLoginChallengeInput = builder.inputType("StartLoginChallengeInput", {
   fields: (t) => ({
     tenant: t.string({ description: "The tenant's slug (a browser names it; a workstation's is known from its credential)." }),
     kind: t.field({ type: ChallengeKind, required: true }),
+    elevation: t.field({ type: ElevationRequestInput, description: "ELEVATED_ACCESS: the mode, minutes and Windows session, fixed for the whole elevation." }),
   }),
 });
 
@@ -27,6 +31,8 @@ const StartLoginChallengePayload = builder.simpleObject("StartLoginChallengePayl
     qrPayload: t.string(),
     watchToken: t.string(),
     redeemSecret: t.string(),
+    elevation: t.field({ type: TechnicianSession, nullable: true, description: "ELEVATED_ACCESS: the requested technician session." }),
+    technicianAccountPrefix: t.string({ nullable: true, description: "ELEVATED_ACCESS with named accounts: the account will be `<prefix><n>` of whoever approves." }),
   }),
 });
 
@@ -34,22 +40,27 @@ const DecideChallengePayload = builder.simpleObject("DecideChallengePayload", {
   fields: (t) => ({ challenge: t.field({ type: Challenge }) }),
 });
 
-const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError];
+const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError, ElevationBusyError, ElevationRefusedError];
 
 builder.mutationFields((t) => ({
   startLoginChallenge: t.field({
     type: StartLoginChallengePayload,
     description:
       "Starts a QR sign-in. PORTAL_LOGIN: a browser, no session needed, rate-limited per IP and per tenant. " +
-      "DESKTOP_LOGIN: a workstation's login screen, called with the workstation credential.",
+      "DESKTOP_LOGIN: a workstation's login screen, called with the workstation credential. " +
+      "ELEVATED_ACCESS: a workstation asks for a technician's elevation (workstation credential, with `elevation`); only a technician who reaches the customer may approve.",
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError, UnauthenticatedError, DesktopLoginRefusedError],
+      types: [ValidationError, NotFoundError, ForbiddenError, RateLimitedError, UnauthenticatedError, DesktopLoginRefusedError, ElevationRefusedError, ElevationBusyError],
       union: { name: "StartLoginChallengeResult" },
     },
     args: { input: t.arg({ type: StartLoginChallengeInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
+      if (input.kind === "ELEVATED_ACCESS") {
+        const started = await startElevation(ctx, input.elevation);
+        return { ...started, challenge: started.challenge as never, elevation: started.elevation as never };
+      }
       const started = input.kind === "DESKTOP_LOGIN" ? await startDesktopLogin(ctx) : await startPortalLogin(ctx, input);
-      return { ...started, challenge: started.challenge as never };
+      return { ...started, challenge: started.challenge as never, elevation: null, technicianAccountPrefix: null };
     },
   }),
   scanChallenge: t.field({

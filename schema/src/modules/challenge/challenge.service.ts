@@ -17,6 +17,7 @@ import { deliverSession, startSession, type TokenDelivery } from "../session/ses
 import { rememberDevice } from "../session/sign-in.ts";
 import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
+import { approveElevation, elevationNotApproved, mayElevate, scanElevation } from "../elevation/elevation.service.ts";
 
 export const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
 const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
@@ -173,6 +174,9 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     // Only a phone that proved one of the user's own addresses may claim the
     // code; any other phone (of any tenant) would only spoil it for them.
     if (!(await mayOnboard(ctx.db, device, challenge.targetUserId))) throw new NotFoundError("Challenge");
+  } else if (challenge.kind === "ELEVATED_ACCESS") {
+    // Only MSP admins and delegated technicians: never the customer's own users.
+    if (!device.userId || !(await mayElevate(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Challenge");
   } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) {
     // Indistinguishable from a code that does not exist.
     throw new NotFoundError("Challenge");
@@ -204,6 +208,7 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     userAgent: current.requesterUserAgent,
     // How long the asking workstation has been enrolled: a fresh one deserves a second look.
     requesterEnrolledAt: workstation?.createdAt ?? null,
+    elevation: current.kind === "ELEVATED_ACCESS" ? await scanElevation(ctx, current, device) : null,
     createdAt: current.createdAt,
     expiresAt: current.expiresAt,
   };
@@ -220,7 +225,11 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
     throw new NotFoundError("Challenge");
   }
   if (challenge.status !== "SCANNED") throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
-  if (!(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) throw new NotFoundError("Challenge");
+  if (challenge.kind === "ELEVATED_ACCESS" && decision === "APPROVE") {
+    return approveElevation(ctx, challenge, { ...device, userId: device.userId }, signature);
+  }
+  const allowed = challenge.kind === "ELEVATED_ACCESS" ? await mayElevate(ctx.db, device.userId, challenge.tenantId) : await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind);
+  if (!allowed) throw new NotFoundError("Challenge");
   const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision, deviceId: device.authenticatorId });
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
 
@@ -255,6 +264,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
       reason: "DENIED",
     });
   }
+  if (challenge.kind === "ELEVATED_ACCESS") await elevationNotApproved(ctx, challenge.id);
   publishChallenge(ctx, challenge.id);
   await ctx.db.authenticator.update({ where: { id: device.authenticatorId }, data: { lastUsedAt: new Date() } });
   return ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });

@@ -30,6 +30,8 @@ export type ScanShape = {
   ipMatches: boolean;
   userAgent: string | null;
   requesterEnrolledAt: Date | null;
+  /** ELEVATED_ACCESS: what is asked for (see elevation.types.ts). */
+  elevation?: unknown;
   createdAt: Date;
   expiresAt: Date;
 };

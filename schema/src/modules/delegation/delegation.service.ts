@@ -3,6 +3,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from ".
 import { isUuid } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { uniqueViolation } from "../tenant/tenant.service.ts";
+import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
 
 /**
  * Loads both sides of a delegation through the MSP admin's own tenant: a
@@ -58,5 +59,6 @@ export async function revokeCustomerAccess(ctx: Context, input: { technicianId: 
   });
   // Live views the technician opened on that customer must stop now, on every instance.
   ctx.pubsub.publish("user:accessChanged", technician.id, { reason: "delegation revoked" });
+  await revokeTechnicianSessions(ctx, { userId: technician.id, customerId: customer.id }, "delegation revoked");
   return { technician, customer };
 }

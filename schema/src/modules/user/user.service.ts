@@ -12,6 +12,8 @@ import { publishSessionsEnded, revokeSessions } from "../session/session.service
 import { portalClient, recordPasswordFailure } from "../session/sign-in.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { emailKey, sameOrLookalikeUsername, username, usernameKey, usernameSkeletonRows } from "./user-names.ts";
+import { refuseElevationAccountName } from "../elevation/elevation-accounts.ts";
+import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
 
 /** Roles are per tenant kind. */
 export const ROLES_BY_KIND = {
@@ -81,6 +83,7 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
     : null;
   try {
     return await auditedChange(ctx, async (tx) => {
+      await refuseElevationAccountName(tx, tenant.id, data.username);
       const user = await tx.user.create({
         data: {
           id,
@@ -142,6 +145,7 @@ export async function updateUser(ctx: Context, input: z.input<typeof updateUserI
   if (data.personalEmail !== undefined && data.personalEmail !== null) changes.personalEmail = data.personalEmail || null;
   try {
     return await auditedChange(ctx, async (tx) => {
+      if (data.username) await refuseElevationAccountName(tx, user.tenantId, data.username);
       const updated = await tx.user.update({ where: { id: user.id }, data: changes });
       if (data.username) await replaceUsernameSkeletons(tx, user, data.username);
       return {
@@ -286,6 +290,7 @@ export async function setUserStatus(ctx: Context, userId: string, status: "ACTIV
     };
   });
   publishSessionsEnded(ctx, ended, "user disabled");
+  if (status === "DISABLED") await revokeTechnicianSessions(ctx, { userId: user.id }, "user disabled");
   return updated;
 }
 
@@ -303,6 +308,7 @@ export async function deleteUser(ctx: Context, userId: string) {
   });
   publishSessionsEnded(ctx, ended, "user deleted");
   ctx.pubsub.publish("user:accessChanged", user.id, { reason: "user deleted" });
+  await revokeTechnicianSessions(ctx, { userId: user.id }, "user deleted");
   return user.id;
 }
 
@@ -328,6 +334,7 @@ export async function setUserRole(ctx: Context, input: z.input<typeof setRoleInp
   });
   publishSessionsEnded(ctx, ended, "role changed");
   ctx.pubsub.publish("user:accessChanged", user.id, { reason: "role changed" });
+  await revokeTechnicianSessions(ctx, { userId: user.id }, "role changed");
   return updated;
 }
 

@@ -1,0 +1,106 @@
+import type { Prisma } from "@latchkey/db";
+import { filter, pipe } from "graphql-yoga";
+import { administeredTenants, reachableCustomers } from "../../access.ts";
+import { builder } from "../../builder.ts";
+import type { Context } from "../../context.ts";
+import { NotFoundError, ValidationError } from "../../errors.ts";
+import { cursorIsInside } from "../../pagination.ts";
+import { isUuid } from "../../validation.ts";
+import { requireWorkstation } from "../workstation/workstation.service.ts";
+import { OPEN_STATUSES, recheckWorkstationSessions, settleSessions } from "./elevation.service.ts";
+import { pendingWorkstationCommands } from "./workstation-command.service.ts";
+
+/** The most rows a page of technician sessions may ask for; more is refused. */
+const MAX_PAGE = 100;
+
+/**
+ * The customers a feed or history of `tenantId` covers: a customer the viewer
+ * administers, or, for the viewer's own MSP, every customer they reach.
+ * NOT_FOUND otherwise, like a missing id.
+ */
+export async function sessionScope(ctx: Context, tenantId: string): Promise<{ routeKey: string; customerIds: string[] | null }> {
+  if (!isUuid(tenantId) || !ctx.viewer) throw new NotFoundError("Tenant");
+  if (ctx.viewer.tenantKind === "MSP" && ctx.viewer.tenantId === tenantId) return { routeKey: tenantId, customerIds: null };
+  const customer = await ctx.db.tenant.findFirst({ where: { AND: [{ id: tenantId, kind: "CUSTOMER" }, administeredTenants(ctx.viewer)] }, select: { id: true } });
+  if (!customer) throw new NotFoundError("Tenant");
+  return { routeKey: tenantId, customerIds: [tenantId] };
+}
+
+builder.queryFields((t) => ({
+  technicianSessions: t.prismaConnection({
+    type: "TechnicianSession",
+    cursor: "id",
+    nullable: true,
+    description:
+      "Technician sessions, newest first: of a customer (for those who administer it), or with the viewer's MSP as `tenantId`, of every customer the viewer reaches. " +
+      `NOT_FOUND for a tenant the viewer cannot reach. At most ${MAX_PAGE} per page (default 20).`,
+    args: {
+      tenantId: t.arg.id({ required: true }),
+      active: t.arg.boolean({ description: "true: only open sessions; false: only ended ones; absent: all." }),
+      workstationId: t.arg.id({ description: "Only this workstation's." }),
+      technicianId: t.arg.id({ description: "Only this technician's." }),
+    },
+    totalCount: async (_parent, args, ctx) => ctx.db.technicianSession.count({ where: await sessionsWhere(ctx, args) }),
+    resolve: async (query, _root, args, ctx) => {
+      if ((args.first ?? 20) > MAX_PAGE || (args.last ?? 0) > MAX_PAGE) throw ValidationError.field("first", `Ask for at most ${MAX_PAGE} sessions at a time`);
+      const where = await sessionsWhere(ctx, args);
+      await settleSessions(ctx, where);
+      const inside = await cursorIsInside(query, async (id) => (await ctx.db.technicianSession.count({ where: { AND: [where, { id }] } })) > 0);
+      if (!inside) return [];
+      return ctx.db.technicianSession.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+    },
+  }),
+  pendingWorkstationCommands: t.prismaField({
+    type: ["WorkstationCommand"],
+    description: "For a desktop agent (workstation credential): commands it has not acknowledged, oldest first. Ask at every (re)connect and every minute.",
+    resolve: async (query, _root, _args, ctx) => {
+      await recheckWorkstationSessions(ctx, requireWorkstation(ctx).id);
+      const pending = await pendingWorkstationCommands(ctx);
+      return ctx.db.workstationCommand.findMany({ ...query, where: { id: { in: pending.map((command) => command.id) } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+    },
+  }),
+}));
+
+async function sessionsWhere(
+  ctx: Context,
+  args: { tenantId: string | number; active?: boolean | null; workstationId?: string | number | null; technicianId?: string | number | null },
+): Promise<Prisma.TechnicianSessionWhereInput> {
+  const scope = await sessionScope(ctx, String(args.tenantId));
+  const tenants = scope.customerIds ?? (await ctx.db.tenant.findMany({ where: reachableCustomers(ctx.viewer), select: { id: true } })).map((tenant) => tenant.id);
+  const filters: Prisma.TechnicianSessionWhereInput[] = [{ tenantId: { in: tenants } }];
+  if (args.active === true) filters.push({ status: { in: [...OPEN_STATUSES] } });
+  if (args.active === false) filters.push({ status: { notIn: [...OPEN_STATUSES] } });
+  if (args.workstationId) filters.push({ workstationId: isUuid(String(args.workstationId)) ? String(args.workstationId) : "00000000-0000-0000-0000-000000000000" });
+  if (args.technicianId) filters.push({ technicianId: isUuid(String(args.technicianId)) ? String(args.technicianId) : "00000000-0000-0000-0000-000000000000" });
+  return { AND: filters };
+}
+
+builder.subscriptionField("technicianSessionChanged", (t) =>
+  t.prismaField({
+    type: "TechnicianSession",
+    description:
+      "Live technician sessions: each one as it is requested, approved, started and ended. `tenantId` is a customer the viewer administers, " +
+      "or the viewer's MSP for every customer they reach. NOT_FOUND otherwise.",
+    args: { tenantId: t.arg.id({ required: true }) },
+    subscribe: async (_root, args, ctx) => {
+      const scope = await sessionScope(ctx, String(args.tenantId));
+      const source = ctx.pubsub.subscribe("technicianSession:changed", scope.routeKey);
+      if (scope.customerIds) return source;
+      // MSP-wide: each event is checked against what the viewer reaches now.
+      return pipe(
+        source,
+        filter(async (payload: { tenantId: string }) => (await ctx.db.tenant.count({ where: { AND: [{ id: payload.tenantId }, reachableCustomers(ctx.viewer)] } })) > 0),
+      );
+    },
+    resolve: (query, payload, _args, ctx) => ctx.db.technicianSession.findUniqueOrThrow({ ...query, where: { id: (payload as unknown as { id: string }).id } }),
+  }),
+);
+
+builder.subscriptionField("workstationCommands", (t) =>
+  t.prismaField({
+    type: "WorkstationCommand",
+    description: "For a desktop agent (workstation credential): each new command as it is issued. Also ask `pendingWorkstationCommands` at every (re)connect.",
+    subscribe: (_root, _args, ctx) => ctx.pubsub.subscribe("workstationCommand:added", requireWorkstation(ctx).id),
+    resolve: (query, payload, _args, ctx) => ctx.db.workstationCommand.findUniqueOrThrow({ ...query, where: { id: (payload as { id: string }).id } }),
+  }),
+);

@@ -1,0 +1,193 @@
+// Elevated access from the portal end to end: an MSP admin configures a customer's shared
+// account on its Accounts tab, watches a technician's elevation appear live on the
+// Elevations page while the reference desktop agent's CLI holds it, and ends it from there;
+// the agent logs the session off and rotates the password. The real API on an embedded
+// database, the built portal, Debian's Chromium, the reference authenticator as the phone.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Authenticator } from "@latchkey/mobile";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { expectAccessible } from "./accessibility";
+import { browserMissing, chromiumPath, launchBrowser } from "./browser";
+import { screenshotPath } from "./screenshots";
+import { startStack, type Stack } from "./servers";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const desktopAgentCli = resolve(here, "../../clients/desktop/bin/desktop-agent.mjs");
+
+const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
+const msp = {
+  slug: `beacon${suffix}`,
+  displayName: "Beacon Managed IT",
+  firstName: "Noor",
+  lastName: "Haddad",
+  email: `noor${suffix}@beacon.example`,
+  password: "correct horse battery staple 42",
+};
+
+if (browserMissing) console.warn(`elevation browser tests skipped: no Chromium at ${chromiumPath}`);
+
+type Run = { code: number | null; stdout: string; stderr: string };
+
+describe.skipIf(browserMissing)("elevated access in the portal", () => {
+  let stack: Stack;
+  let browser: Browser;
+  let page: Page;
+  let agentDir: string;
+  let customerUrl = "";
+  const pageErrors: string[] = [];
+
+  async function api(query: string, variables: Record<string, unknown>, token?: string) {
+    const response = await fetch(`${stack.apiUrl}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: Record<string, any>; errors?: unknown };
+    if (!body.data) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
+
+  /** The reference desktop agent's CLI; resolves when it exits, and shows its standard error as it comes. */
+  function agent(args: string[], onStderr: (text: string) => void = () => undefined): Promise<Run> {
+    return new Promise((resolveRun) => {
+      const child = spawn(process.execPath, [desktopAgentCli, ...args, "--api", `${stack.apiUrl}/graphql`, "--state", join(agentDir, "agent.json")]);
+      let stdout = "";
+      let stderr = "";
+      const timer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+      child.stdout.on("data", (chunk) => (stdout += chunk));
+      child.stderr.on("data", (chunk) => onStderr((stderr += chunk)));
+      child.on("close", (code) => {
+        clearTimeout(timer);
+        resolveRun({ code, stdout, stderr });
+      });
+      child.stdin.end();
+    });
+  }
+
+  beforeAll(async () => {
+    agentDir = await mkdtemp(join(tmpdir(), "latchkey-web-elevation-"));
+    stack = await startStack();
+    browser = await launchBrowser();
+    page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    page.setDefaultTimeout(15_000);
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (agentDir) await rm(agentDir, { recursive: true, force: true });
+  });
+
+  test("configures the shared account, watches a live elevation appear and ends it from the portal", async () => {
+    await page.goto(`${stack.webUrl}/signup`);
+    await page.getByLabel("Company name").fill(msp.displayName);
+    await page.getByLabel("Tenant slug").fill(msp.slug);
+    await page.getByLabel("First name").fill(msp.firstName);
+    await page.getByLabel("Last name").fill(msp.lastName);
+    await page.getByLabel("Email").fill(msp.email);
+    await page.getByLabel("Password").fill(msp.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${stack.webUrl}/customers`);
+    await page.getByLabel("Name", { exact: true }).fill("fabrikam");
+    await page.getByLabel("Display name").fill("Fabrikam Inc");
+    await page.getByRole("button", { name: "Create customer" }).click();
+    await page.getByRole("link", { name: "Fabrikam Inc", exact: true }).click();
+    await page.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
+    customerUrl = page.url();
+    const customerId = customerUrl.split("/").at(-1)!;
+
+    // Configure shared account.
+    await page.getByRole("navigation", { name: "Fabrikam Inc sections" }).getByRole("link", { name: "Accounts" }).click();
+    await page.waitForURL(`${customerUrl}/accounts`);
+    const form = page.getByRole("form", { name: "Configure shared account" });
+    await form.getByLabel("Shared admin account").fill("LatchkeyAdmin");
+    await form.getByLabel("Maximum session length (minutes)").fill("15");
+    await form.getByRole("button", { name: "Save elevated access" }).click();
+    await form.getByRole("status").filter({ hasText: "Saved: technicians are elevated as LatchkeyAdmin." }).waitFor();
+    await page.getByRole("list", { name: "Elevation accounts" }).getByText("LatchkeyAdmin").waitFor();
+    await expectAccessible(page, "a customer's Accounts tab");
+
+    // A workstation, and the admin's phone, set up outside the browser.
+    const { logIn } = await api(`mutation($input: LogInInput!) { logIn(input: $input) { ... on AuthPayload { token user { id } } } }`, {
+      input: { tenant: msp.slug, login: msp.email, password: msp.password },
+    });
+    const { createInstallToken } = await api(`mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { ... on CreateInstallTokenPayload { installToken } } }`, {
+      input: { tenantId: customerId, autoApprove: true },
+    }, logIn.token);
+    const enrolled = await agent(["enroll", "--token", createInstallToken.installToken, "--hostname", "FRONT-DESK-7", "--os", "Windows 11 Pro"]);
+    expect(enrolled.code, enrolled.stderr).toBe(0);
+    const phone = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    await phone.requestEmailVerification(msp.email);
+    await phone.verifyEmail(msp.email, await stack.emailedCode(msp.email), "Noor's phone");
+    const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
+      userId: logIn.user.id,
+    }, logIn.token);
+    await phone.onboard(startDeviceOnboarding.qrPayload);
+
+    // A workstation may have an account of its own, and go back to the shared one.
+    await page.goto(`${customerUrl}/accounts`);
+    const own = page.getByRole("form", { name: "Account on FRONT-DESK-7" });
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+    await own.getByRole("textbox").fill("FrontDeskAdmin");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: FrontDeskAdmin").waitFor();
+    await own.getByRole("textbox").fill("");
+    await own.getByRole("button", { name: "Assign" }).click();
+    await own.getByText("Now: LatchkeyAdmin").waitFor();
+
+    // The MSP-wide Elevations page, open before anything happens.
+    await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Elevations" }).click();
+    await page.waitForURL(`${stack.webUrl}/elevations`);
+    await page.getByText("No technician is elevated right now.").waitFor();
+    await page.getByText("Updates live").first().waitFor();
+
+    // The customer's workstations, open in a second tab: the elevation shows on its workstation too.
+    const workstationsTab = await page.context().newPage();
+    workstationsTab.setDefaultTimeout(15_000);
+    await workstationsTab.goto(`${customerUrl}/workstations`);
+    await workstationsTab.getByText("Admin account: LatchkeyAdmin").waitFor();
+    expect(await workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
+
+    let approving: Promise<unknown> | null = null;
+    const held = agent(["elevate", "--minutes", "10"], (stderr) => {
+      const code = /Code: (lk1\.\S+)/.exec(stderr)?.[1];
+      if (code && !approving) approving = phone.approve(code);
+    });
+    const active = page.getByRole("list", { name: "Active technician sessions" });
+    const session = active.getByRole("listitem", { name: /on FRONT-DESK-7/ });
+    await session.waitFor({ timeout: 30_000 });
+    await session.getByText("LatchkeyAdmin").waitFor();
+    await session.getByText(/started/).waitFor();
+    expect(await session.getByText("Fabrikam Inc").count()).toBe(1);
+    await page.screenshot({ path: await screenshotPath("elevations.png"), fullPage: true });
+    await expectAccessible(page, "the Elevations page with an active session");
+
+    await workstationsTab.getByText(`Elevated: ${msp.firstName} ${msp.lastName} <${msp.email}>`, { exact: false }).waitFor();
+
+    await session.getByRole("button", { name: /End now/ }).click();
+    const run = await held;
+    expect(run.code, run.stderr).toBe(0);
+    // The admin approved with their own phone: they ended their own session.
+    expect(run.stderr).toContain("(ENDED_BY_TECHNICIAN)");
+    await page.getByText("No technician is elevated right now.").waitFor();
+    const history = page.getByRole("table", { name: "Technician session history" });
+    await history.getByText(/ended by the technician by Noor Haddad/).first().waitFor();
+    // The history's filters: ended sessions of that workstation and technician.
+    await page.getByLabel("Show").selectOption("ended");
+    await page.getByRole("combobox", { name: /^Workstation/ }).selectOption({ label: "FRONT-DESK-7" });
+    await page.getByRole("combobox", { name: /^Technician/ }).selectOption({ index: 1 });
+    await expect.poll(() => history.getByRole("row").count()).toBe(2);
+    await history.getByText(/ended by the technician/).waitFor();
+
+    await expect.poll(() => workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
+    await workstationsTab.close();
+    expect(pageErrors).toEqual([]);
+  });
+});
