@@ -40,7 +40,11 @@ import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { OpenCounts, type TransportLimits } from "./limits.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, requestScope } from "./log.ts";
+import { useGraphqlSpans } from "./observability/graphql-spans.ts";
+import { Metrics } from "./observability/metrics.ts";
+import { tracingEnabled } from "./observability/tracing.ts";
+import { REQUEST_ID_HEADER, requestIdResolver } from "./observability/request-id.ts";
 import { originRule } from "./origins.ts";
 import { TenantAddresses } from "./tenant-addresses.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
@@ -64,6 +68,14 @@ function uploadFetchAPI(limits: TransportLimits) {
 export type App = {
   /** Listens on `port` (0 picks a free one) and resolves to the bound URL. */
   start(port?: number, host?: string): Promise<string>;
+  /** Where GET /metrics answers once started; null when METRICS_PORT is unset. */
+  readonly metricsUrl: string | null;
+  /**
+   * Stops gracefully: refuses new connections, answers /readyz with 503, asks
+   * WebSocket clients to reconnect elsewhere (close code 1012), lets in-flight
+   * requests finish within SHUTDOWN_GRACE_SECONDS, then stops.
+   */
+  drain(): Promise<void>;
   stop(): Promise<void>;
   services: Services;
   /** The durable job queue and its workers. */
@@ -139,7 +151,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     onQuery: options.onQuery,
   });
   await refreshUsernameKeys({ db: db.prisma, log });
-  const bus = await createAppPubSub(config.redisUrl, log);
+  const bus = await createAppPubSub(config.redis, log);
   const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
@@ -199,6 +211,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const stopRestricting = keepDataDirRestricted(config.dataDir, (error) => log.warn("could not restrict DATA_DIR", { error: String(error) }));
 
   const clientIp = clientIpResolver(config.trustedProxies);
+  const requestId = requestIdResolver(config.trustedProxies);
+  const metrics =
+    config.metricsPort === undefined
+      ? null
+      : new Metrics({
+          challengeWaiters: () => (challengeWaiters as unknown as { waiters: Map<string, Set<unknown>> }).waiters.size,
+          jobQueueDepth: () => jobs.pending(),
+          databasePool: () => db.poolStats(),
+        });
   const tenantAddresses = new TenantAddresses(db.prisma, log);
   await tenantAddresses.start();
   const originAllowed = originRule(config, (slug) => tenantAddresses.has(slug));
@@ -219,7 +240,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     cors: (request, serverContext) => {
       const origin = request.headers.get("origin");
       return origin !== null && originAllowed(origin, (serverContext as { req?: IncomingMessage } | undefined)?.req)
-        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"] }
+        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"], exposedHeaders: [REQUEST_ID_HEADER] }
         : false;
     },
     // Cookie-authenticated requests must not be forgeable cross-site: a request
@@ -231,15 +252,36 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       useOperationLimits(config.development),
       useHttpSubscriptionCaps(limits, new OpenCounts()),
       useSubscriptionRevocation(),
+      ...(metrics?.plugins() ?? []),
+      ...(tracingEnabled() ? [useGraphqlSpans()] : []),
     ],
   });
 
-  const server = createServer(async (req, res) => {
+  let draining = false;
+  /** HTTP requests being answered now; a draining instance waits for them. */
+  const inFlight = new Map<Promise<void>, ServerResponse>();
+  const server = createServer((req, res) => {
+    const id = requestId(req);
+    res.setHeader(REQUEST_ID_HEADER, id);
+    const handled = requestScope.run({ requestId: id }, () => handle(req, res)).catch((error: unknown) => {
+      log.error("request failed", { error: String(error) });
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+    const done = handled.then(() => undefined);
+    inFlight.set(done, res);
+    void done.finally(() => inFlight.delete(done));
+  });
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (draining) res.setHeader("connection", "close");
     if (req.url === "/healthz") {
       res.writeHead(200, { "content-type": "application/json" }).end('{"status":"ok"}');
       return;
     }
     if (req.url === "/readyz") {
+      if (draining) {
+        res.writeHead(503, { "content-type": "application/json", connection: "close" }).end('{"status":"draining"}');
+        return;
+      }
       const checks = await Promise.allSettled([db.ping(), bus.ping()]);
       const ready = checks.every((check) => check.status === "fulfilled");
       res
@@ -257,8 +299,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     }
     // The node adapter passes { req, res } on to the context as server context.
     await yoga(req, res);
-  });
-  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log });
+  }
+  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log, metrics, requestId });
   const stopHousekeeping = startHousekeeping(services);
   const stopWebhookRetries = startWebhookRetries(
     () => enqueueDueDeliveries(services),
@@ -266,10 +308,38 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     (error) => log.warn("webhook retries could not be claimed", { error: String(error) }),
   );
 
+  let metricsUrl: string | null = null;
+  let stopped: Promise<void> | null = null;
+
+  async function stopEverything() {
+    stopHousekeeping();
+    tenantAddresses.stop();
+    stopWebhookRetries();
+    challengeWaiters.close();
+    sessionDeadlines.close();
+    await endedSessions.return?.();
+    await ws.close();
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await metrics?.close();
+    await jobs.stop();
+    await bus.close();
+    await db.close();
+    stopRestricting();
+    await restrictDataDir(config.dataDir);
+  }
+
   return {
     services,
     jobs,
-    start(port = config.port, host = config.host) {
+    get metricsUrl() {
+      return metricsUrl;
+    },
+    async start(port = config.port, host = config.host) {
+      if (metrics) {
+        metricsUrl = await metrics.listen(config.metricsPort!, config.metricsHost, log);
+        log.info("metrics listening", { url: `${metricsUrl}/metrics` });
+      }
       return new Promise((resolve, reject) => {
         server.once("error", reject);
         server.listen(port, host, () => {
@@ -279,21 +349,31 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         });
       });
     },
-    async stop() {
-      stopHousekeeping();
-      tenantAddresses.stop();
-      stopWebhookRetries();
-      challengeWaiters.close();
-      sessionDeadlines.close();
-      await endedSessions.return?.();
-      await ws.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await jobs.stop();
-      await bus.close();
-      await db.close();
-      stopRestricting();
-      await restrictDataDir(config.dataDir);
+    drain() {
+      stopped ??= (async () => {
+        draining = true;
+        const started = Date.now();
+        // No new connections; idle keep-alive ones are closed, busy ones close after their answer.
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        // Waiting screens reconnect to another instance and re-read their state there.
+        ws.restart();
+        // Each answer still to come closes its connection behind it.
+        for (const res of inFlight.values()) if (!res.headersSent) res.setHeader("connection", "close");
+        const pending = inFlight.size;
+        log.info("draining: no new connections; finishing in-flight requests", { inFlight: pending, graceSeconds: config.shutdownGraceMs / 1000 });
+        const grace = new Promise<"timeout">((resolve) => setTimeout(() => resolve("timeout"), config.shutdownGraceMs).unref());
+        const outcome = await Promise.race([Promise.all([...inFlight.keys()]).then(() => "done" as const), grace]);
+        if (outcome === "timeout") log.warn("draining: requests still running at the end of the grace period are cut off", { inFlight: inFlight.size });
+        log.info("drained", { ms: Date.now() - started, finished: pending - inFlight.size });
+        void closed;
+        await stopEverything();
+      })();
+      return stopped;
+    },
+    stop() {
+      stopped ??= stopEverything();
+      return stopped;
     },
   };
 }

@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, parseCidr, type KeyEncryptionKey } from "@latchkey/schema";
 import { z } from "zod";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
+import type { RedisTarget } from "./pubsub.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -47,6 +48,11 @@ const env = z.object({
   DATABASE_URL: z.string().url().optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
   REDIS_URL: z.string().url().optional(),
+  /** Sentinels watching the Redis primary, `host:port,host:port`; with REDIS_SENTINEL_MASTER. */
+  REDIS_SENTINELS: list.optional(),
+  REDIS_SENTINEL_MASTER: z.string().default("mymaster"),
+  /** Some nodes of a Redis Cluster, `host:port,host:port`. */
+  REDIS_CLUSTER_NODES: list.optional(),
   WEB_ORIGIN: list.optional(),
   /** Each tenant's portal answers at `<slug>.<BASE_DOMAIN>` (the portal's origins' scheme and port). */
   BASE_DOMAIN: z
@@ -84,6 +90,11 @@ const env = z.object({
     .pipe(z.array(z.string().refine((value) => parseCidr(value) !== null, "each entry must be an IPv4 or IPv6 CIDR range")))
     .default([]),
   /** pg-boss keeps its tables in this PostgreSQL schema. */
+  /** Prometheus metrics on their own port; off unless set. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  METRICS_HOST: z.string().default("127.0.0.1"),
+  /** How long a stopping instance lets in-flight requests finish. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
   JOB_QUEUE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
@@ -99,6 +110,8 @@ export type Config = {
   databaseUrl: string | undefined;
   databasePoolSize: number;
   redisUrl: string | undefined;
+  /** Redis as ioredis reaches it: a URL, Sentinel or Cluster; undefined: in-process pub/sub. */
+  redis: RedisTarget | undefined;
   /** The portal's origins: allowed by CORS and to open WebSockets, besides the API's own origin. */
   webOrigins: string[];
   baseDomain: string;
@@ -132,7 +145,26 @@ export type Config = {
   jobQueueSchema: string;
   /** Non-public webhook targets the operator allows. */
   webhookTargets: { allowPrivate: boolean; allowedRanges: string[] };
+  /** Where Prometheus metrics are served (GET /metrics); undefined: not served. */
+  metricsPort: number | undefined;
+  metricsHost: string;
+  /** Milliseconds a stopping instance waits for in-flight requests. */
+  shutdownGraceMs: number;
 };
+
+/** `host:port` as ioredis takes it; IPv6 in brackets. */
+function hostPort(value: string, variable: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  if (!match) throw new Error(`Invalid configuration: ${variable}: "${value}" is not host:port`);
+  return { host: (match[1] ?? match[2])!, port: Number(match[3]) };
+}
+
+function redisTarget(url: string | undefined, sentinels: string[] | undefined, master: string, clusterNodes: string[] | undefined): RedisTarget | undefined {
+  if (sentinels?.length && clusterNodes?.length) throw new Error("Invalid configuration: set REDIS_SENTINELS or REDIS_CLUSTER_NODES, not both");
+  if (clusterNodes?.length) return { url, clusterNodes: clusterNodes.map((node) => hostPort(node, "REDIS_CLUSTER_NODES")) };
+  if (sentinels?.length) return { url, sentinels: sentinels.map((node) => hostPort(node, "REDIS_SENTINELS")), sentinelMaster: master };
+  return url ? { url } : undefined;
+}
 
 /** Empty variables mean "unset", as a shell user would expect. */
 function setVariables(source: Record<string, string | undefined>) {
@@ -168,6 +200,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: e.DATABASE_POOL_SIZE,
     redisUrl: e.REDIS_URL,
+    redis: redisTarget(e.REDIS_URL, e.REDIS_SENTINELS, e.REDIS_SENTINEL_MASTER, e.REDIS_CLUSTER_NODES),
     webOrigins: e.WEB_ORIGIN ?? [`http://localhost:${e.WEB_PORT}`, `http://127.0.0.1:${e.WEB_PORT}`],
     baseDomain: e.BASE_DOMAIN,
     trustedProxies: e.TRUSTED_PROXIES,
@@ -189,6 +222,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     emailCodeKey: e.EMAIL_CODE_KEY,
     jobQueueSchema: e.JOB_QUEUE_SCHEMA,
     webhookTargets: { allowPrivate: e.WEBHOOK_ALLOW_PRIVATE_TARGETS, allowedRanges: e.WEBHOOK_ALLOWED_TARGET_RANGES },
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
   };
 }
 

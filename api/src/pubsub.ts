@@ -4,7 +4,7 @@
 import { setMaxListeners } from "node:events";
 import { createRedisEventTarget } from "@graphql-yoga/redis-event-target";
 import { createPubSub } from "graphql-yoga";
-import { Redis } from "ioredis";
+import { Cluster, Redis, type RedisOptions } from "ioredis";
 import type { AppPubSub, Logger, Topics } from "@latchkey/schema";
 
 export type PubSubHandle = {
@@ -20,8 +20,54 @@ export type PubSubHandle = {
   onResumed(listener: () => void): () => void;
 };
 
-export async function createAppPubSub(redisUrl: string | undefined, log: Logger): Promise<PubSubHandle> {
-  if (!redisUrl) {
+/**
+ * Where Redis is: one server (a URL), a Sentinel-monitored primary (the
+ * sentinels' addresses and the primary's name), or a Cluster (some of its
+ * nodes). With Sentinel or Cluster, a URL still given supplies the credentials.
+ */
+export type RedisTarget = {
+  url?: string;
+  sentinels?: { host: string; port: number }[];
+  sentinelMaster?: string;
+  clusterNodes?: { host: string; port: number }[];
+};
+
+/** A connection as ioredis makes it for the target: it follows Sentinel's failovers and Cluster's slots itself. */
+export function connectRedis(target: RedisTarget, options: RedisOptions): Redis {
+  const url = target.url ? new URL(target.url) : null;
+  const credentials: RedisOptions = url
+    ? { username: decodeURIComponent(url.username) || undefined, password: decodeURIComponent(url.password) || undefined }
+    : {};
+  if (target.clusterNodes?.length) {
+    // A Cluster speaks the same commands (pub/sub included) through its own client.
+    return new Cluster(target.clusterNodes, {
+      lazyConnect: options.lazyConnect,
+      enableOfflineQueue: options.enableOfflineQueue,
+      redisOptions: { ...options, ...credentials },
+    }) as unknown as Redis;
+  }
+  if (target.sentinels?.length) {
+    return new Redis({
+      ...options,
+      ...credentials,
+      sentinels: target.sentinels,
+      name: target.sentinelMaster ?? "mymaster",
+      // Hears the sentinels announce a new primary and moves every connection to it at once.
+      failoverDetector: true,
+      // A demoted primary keeps its clients and refuses writes: reconnect to the new one and resend.
+      reconnectOnError: (error) => (error.message.startsWith("READONLY") ? 2 : false),
+    });
+  }
+  return new Redis(target.url!, options);
+}
+
+export function redisConfigured(target: RedisTarget | undefined): target is RedisTarget {
+  return Boolean(target && (target.url || target.sentinels?.length || target.clusterNodes?.length));
+}
+
+export async function createAppPubSub(redisTarget: RedisTarget | string | undefined, log: Logger): Promise<PubSubHandle> {
+  const target: RedisTarget | undefined = typeof redisTarget === "string" ? { url: redisTarget } : redisTarget;
+  if (!redisConfigured(target)) {
     // One listener per open subscription on a topic such as a session's end:
     // many are normal, and Node's "possible leak" warning would bypass the log.
     const eventTarget = new EventTarget();
@@ -38,7 +84,8 @@ export async function createAppPubSub(redisUrl: string | undefined, log: Logger)
   const connect = (role: string, failFast = false) => {
     // Counters fail fast while Redis is down (they fall back to memory); the
     // pub/sub connections queue and retry.
-    const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: !failFast });
+    // Named, so an operator (CLIENT LIST) tells the API's connections and their roles apart.
+    const client = connectRedis(target, { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: !failFast, connectionName: `latchkey-${role}` });
     client.on("error", (error) => log.warn("redis connection error", { role, error: error.message }));
     return client;
   };

@@ -13,7 +13,9 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { describeUnexpected, logError } from "./error-reporting.ts";
 import { WORKSTATION_SOCKET_LIFETIME_MS } from "./context.ts";
 import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
-import type { AppLogger } from "./log.ts";
+import { currentRequestId, requestScope, type AppLogger } from "./log.ts";
+import type { Metrics } from "./observability/metrics.ts";
+import { newRequestId, REQUEST_ID_HEADER } from "./observability/request-id.ts";
 import type { OriginRule } from "./origins.ts";
 
 /** How often a socket is pinged; one that does not answer within as long is dropped. */
@@ -81,6 +83,8 @@ class SocketOperations {
 
 type Extra = {
   socket: WebSocket;
+  /** The upgrade request's id: connection-level work (connection_init, close) logs with it. */
+  requestId: string;
   request: IncomingMessage;
   place: SocketPlace;
   originAllowed: boolean;
@@ -94,6 +98,9 @@ export type WebSocketOptions = {
   originAllowed: OriginRule;
   clientIp: (req: IncomingMessage) => string;
   log: AppLogger;
+  metrics?: Metrics | null;
+  /** The upgrade's request id (an incoming x-request-id only from a trusted proxy). */
+  requestId?: (req: IncomingMessage) => string;
 };
 
 type RequestError = { message: string; extensions?: Record<string, unknown>; nodes?: unknown; source?: unknown; positions?: unknown };
@@ -109,8 +116,31 @@ function forSocket(error: RequestError, code?: string) {
     nodes: error.nodes as never,
     source: error.source as never,
     positions: error.positions as never,
-    extensions: code ? { code, ...extensions } : extensions,
+    extensions: withRequestId(code ? { code, ...extensions } : extensions),
   });
+}
+
+/** An error's extensions with the operation's request id, as the HTTP response has it in its header. */
+function withRequestId(extensions: Record<string, unknown>) {
+  const requestId = currentRequestId();
+  return requestId ? { ...extensions, requestId } : extensions;
+}
+
+/** A result's errors, each carrying the operation's request id. */
+function errorsWithRequestId<T extends { errors?: readonly unknown[] }>(result: T): T {
+  if (!result.errors?.length || !currentRequestId()) return result;
+  return {
+    ...result,
+    errors: result.errors.map((error) => {
+      const json = typeof (error as { toJSON?: unknown }).toJSON === "function" ? (error as { toJSON(): RequestError }).toJSON() : (error as RequestError);
+      return { ...json, extensions: withRequestId(json.extensions ?? {}) };
+    }),
+  };
+}
+
+/** The type of a client message, read cheaply: a subscribe message starts an operation with its own request id. */
+function isSubscribeMessage(text: string) {
+  return text.includes('"subscribe"') && /"type"\s*:\s*"subscribe"/.test(text);
 }
 
 /** Tells the socket's operations of a client's complete message as soon as it arrives. */
@@ -124,7 +154,7 @@ function noteComplete(extra: Extra, text: string) {
   }
 }
 
-const internalError = () => createGraphQLError("Unexpected error.", { extensions: { code: "INTERNAL_SERVER_ERROR" } });
+const internalError = () => createGraphQLError("Unexpected error.", { extensions: withRequestId({ code: "INTERNAL_SERVER_ERROR" }) });
 
 function pathOf(request: IncomingMessage): string | null {
   try {
@@ -146,11 +176,17 @@ function refuse(socket: Duplex, status: number, reason: string) {
 export function attachWebSocket(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
-  { limits, originAllowed, clientIp, log }: WebSocketOptions,
+  { limits, originAllowed, clientIp, log, metrics, requestId }: WebSocketOptions,
 ) {
   // No per-message compression: `ws` keeps zlib state per socket, and our messages are small.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.webSocketMessageBytes, perMessageDeflate: false, handleProtocols });
   const open = new OpenCounts();
+  /** Each subscribe message's place in the subscriptions gauge, released when it ends. */
+  const subscriptionGauge = new WeakMap<object, () => void>();
+  wss.on("headers", (headers, request) => {
+    const id = (request as IncomingMessage & { requestId?: string }).requestId;
+    if (id) headers.push(`${REQUEST_ID_HEADER}: ${id}`);
+  });
 
   function operationContext(extra: Extra, connectionParams: Readonly<Record<string, unknown>> | undefined, params?: SubscribePayload) {
     return yoga.getEnveloped({ req: extra.request, params, connectionParams: connectionParams ?? {}, originAllowed: extra.originAllowed });
@@ -207,6 +243,7 @@ export function attachWebSocket(
       }
       const release = open.take(credential, limits.socketsPerCredential);
       if (!release) {
+        metrics?.refused("socketsPerCredential");
         ctx.extra.socket.close(CloseCode.Forbidden, "Too many connections with this credential");
         return false;
       }
@@ -216,16 +253,22 @@ export function attachWebSocket(
     onSubscribe: async (ctx, id, params) => {
       const { operations } = ctx.extra;
       if (!operations.start(id, params)) {
+        metrics?.refused("operationsPerSocket");
         return [
           createGraphQLError(`Too many operations at once on this connection (at most ${limits.operationsPerSocket}); end a subscription first`, {
-            extensions: { code: "TOO_MANY_OPERATIONS" },
+            extensions: withRequestId({ code: "TOO_MANY_OPERATIONS" }),
           }),
         ];
       }
       try {
         const prepared = await prepare(ctx.extra, ctx.connectionParams, params);
         if (Array.isArray(prepared)) operations.end(params);
-        else operations.running(params);
+        else {
+          operations.running(params);
+          if (metrics && getOperationAST(prepared.document, params.operationName)?.operation === "subscription") {
+            subscriptionGauge.set(params, metrics.subscriptionStarted("websocket"));
+          }
+        }
         return prepared;
       } catch (error) {
         operations.end(params);
@@ -233,14 +276,19 @@ export function attachWebSocket(
         return [internalError()];
       }
     },
+    onNext: (_ctx, _id, _payload, _args, result) => errorsWithRequestId(result) as never,
+    onError: (_ctx, _id, _payload, errors) => errorsWithRequestId({ errors }).errors as never,
     onComplete: (ctx, _id, payload) => {
       ctx.extra.operations.end(payload);
+      subscriptionGauge.get(payload)?.();
+      subscriptionGauge.delete(payload);
     },
   });
 
   function accept(socket: WebSocket, request: IncomingMessage, place: SocketPlace) {
     const origin = request.headers.origin;
-    const extra: Extra = { socket, request, place, originAllowed: origin !== undefined && originAllowed(origin, request), operations: new SocketOperations(limits.operationsPerSocket) };
+    const connectionId = (request as IncomingMessage & { requestId?: string }).requestId ?? newRequestId();
+    const extra: Extra = { socket, request, requestId: connectionId, place, originAllowed: origin !== undefined && originAllowed(origin, request), operations: new SocketOperations(limits.operationsPerSocket) };
     const closed = graphqlWs.opened(
       {
         protocol: socket.protocol,
@@ -255,8 +303,10 @@ export function attachWebSocket(
           socket.on("message", async (data) => {
             const text = String(data);
             noteComplete(extra, text);
+            // A subscribe message is one operation: it and everything it runs (its
+            // events included) log under an id of its own; other messages under the connection's.
             try {
-              await handle(text);
+              await requestScope.run({ requestId: isSubscribeMessage(text) ? newRequestId() : connectionId }, () => handle(text));
             } catch (error) {
               log.error("WebSocket message failed", describeUnexpected(error));
               socket.close(CloseCode.InternalServerError, "Internal server error");
@@ -277,7 +327,9 @@ export function attachWebSocket(
       });
       socket.ping();
     }, KEEPALIVE_MS);
+    const closedGauge = metrics?.webSocketOpened();
     socket.once("close", (code, reason) => {
+      closedGauge?.();
       clearInterval(keepalive);
       if (pongWait) clearTimeout(pongWait);
       closed(code, String(reason)).catch((error: unknown) => log.error("WebSocket close failed", describeUnexpected(error)));
@@ -287,20 +339,36 @@ export function attachWebSocket(
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());
     if (pathOf(request) !== yoga.graphqlEndpoint) return refuse(socket, 404, "Not found");
+    if (draining) return refuse(socket, 503, "This instance is restarting; connect again");
+    (request as IncomingMessage & { requestId?: string }).requestId = requestId?.(request) ?? newRequestId();
     // A browser page may use the API's WebSockets only from an allowed origin;
     // clients that send no Origin (agents, phones, scripts) are not browsers.
     const origin = request.headers.origin;
     if (origin !== undefined && !originAllowed(origin, request)) return refuse(socket, 403, "Origin not allowed");
     const release = open.take(`address:${clientIp(request)}`, limits.unauthenticatedSocketsPerAddress);
-    if (!release) return refuse(socket, 429, "Too many connections from this address");
+    if (!release) {
+      metrics?.refused("unauthenticatedSocketsPerAddress");
+      return refuse(socket, 429, "Too many connections from this address");
+    }
+
     const place = new SocketPlace(release);
     // The raw socket closes whether the handshake fails or the WebSocket ends later.
     socket.once("close", () => place.close());
     wss.handleUpgrade(request, socket, head, (webSocket) => accept(webSocket, request, place));
   };
   server.on("upgrade", onUpgrade);
+  let draining = false;
 
   return {
+    /**
+     * Tells every client this instance is going away: close code 1012 (Service
+     * Restart), which graphql-ws clients retry, re-subscribing their
+     * operations on whichever instance answers next. New upgrades are refused.
+     */
+    restart() {
+      draining = true;
+      for (const client of wss.clients) client.close(1012, "Service restart: reconnect");
+    },
     async close() {
       server.off("upgrade", onUpgrade);
       for (const client of wss.clients) client.close(1001, "Going away");

@@ -15,6 +15,8 @@ export type Database = {
   kind: "postgres" | "pglite";
   /** Cheap round trip for readiness checks. */
   ping(): Promise<void>;
+  /** The PostgreSQL pool's connections (for metrics); null on the embedded database. */
+  poolStats(): { total: number; idle: number; waiting: number } | null;
   /**
    * SQL outside Prisma, for the job queue's own work (polling, maintenance):
    * several statements in one text when there are no values, run as one
@@ -76,6 +78,7 @@ async function openPostgres(url: string, max: number, onQuery?: (sql: string) =>
   return {
     prisma,
     kind: "postgres",
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount }),
     async ping() {
       await pool.query("SELECT 1");
     },
@@ -121,6 +124,7 @@ async function openPglite(dataDir: string | undefined, onQuery?: (sql: string) =
   return {
     prisma,
     kind: "pglite",
+    poolStats: () => null,
     async ping() {
       await client.query("SELECT 1");
     },
