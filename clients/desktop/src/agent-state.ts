@@ -40,6 +40,12 @@ export interface PendingReport {
   detail: string;
 }
 
+/** A local password the agent made for a user without a directory password, sealed to its own key-agreement key. */
+export interface AgentPassword {
+  username: string;
+  sealed: { suite: string; enc: string; ciphertext: string };
+}
+
 /** What the agent remembers between runs: everything in the JSON state file. */
 export interface AgentState {
   version: 1;
@@ -56,6 +62,14 @@ export interface AgentState {
   /** The simulated Windows local account database. */
   localAccounts: LocalAccountStore;
   pendingReports: PendingReport[];
+  /**
+   * The server's OPAQUE static public key, pinned at enrollment: a password
+   * login answered with another key is refused. Null in a state enrolled
+   * before pinning; pinned then at the first password login.
+   */
+  passwordServerPublicKey: string | null;
+  /** Passwordless users' local passwords, made here at their first QR login on this workstation. */
+  agentPasswords: AgentPassword[];
 }
 
 /**
@@ -125,6 +139,8 @@ function checkState(value: unknown, path: string): AgentState {
     branding: (state.branding as CachedBranding | null | undefined) ?? null,
     localAccounts: { policy: { ...DEFAULT_PASSWORD_POLICY, ...localAccounts.policy }, accounts: localAccounts.accounts },
     pendingReports: Array.isArray(state.pendingReports) ? (state.pendingReports as PendingReport[]) : [],
+    passwordServerPublicKey: typeof state.passwordServerPublicKey === "string" ? state.passwordServerPublicKey : null,
+    agentPasswords: Array.isArray(state.agentPasswords) ? (state.agentPasswords as AgentPassword[]) : [],
   };
 }
 
