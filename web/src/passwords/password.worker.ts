@@ -1,6 +1,7 @@
-// A dedicated worker for OPAQUE: its WebAssembly and Argon2id run here, off the page's thread.
-import type { WorkerReply, WorkerRequest } from "./opaque-protocol";
-import { runOpaqueStep } from "./opaque-steps";
+// A dedicated worker for passwords: the WebAssembly, Argon2id and the dictionaries run here,
+// off the page's thread.
+import type { WorkerReply, WorkerRequest } from "./password-protocol";
+import { runPasswordStep } from "./password-steps";
 
 const scope = globalThis as unknown as {
   onmessage: ((event: MessageEvent<WorkerRequest>) => void) | null;
@@ -10,7 +11,7 @@ const scope = globalThis as unknown as {
 scope.onmessage = async ({ data }) => {
   const { id, ...request } = data;
   try {
-    scope.postMessage({ id, ok: true, value: await runOpaqueStep(request) });
+    scope.postMessage({ id, ok: true, value: await runPasswordStep(request) });
   } catch (error) {
     scope.postMessage({ id, ok: false, message: error instanceof Error ? error.message : String(error) });
   }
