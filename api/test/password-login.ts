@@ -2,6 +2,7 @@
 // a real HTTP request (with the test's headers), the client's side run by
 // @latchkey/passwords, as the CLIs and the portal run it.
 import { answerLogin, startLogin, START_PASSWORD_LOG_IN, type LoginStart } from "@latchkey/passwords";
+import { sweepExpired } from "@latchkey/schema";
 import type { Api, RequestOptions } from "./harness.ts";
 
 export const FINISH_PASSWORD_LOG_IN = `mutation($input: FinishPasswordLogInInput!) { finishPasswordLogIn(input: $input) { __typename
@@ -68,4 +69,14 @@ export async function desktopPasswordLogin(api: Api, credential: () => Promise<s
   }
   const finished = await api.request(FINISH_DESKTOP, { input: { loginId: proof.loginId, finish: proof.finish } }, { token: await credential() });
   return finished.body.data!.finishDesktopPasswordLogin;
+}
+
+/**
+ * Logins of `tenantId` nobody finished, recorded as failed attempts now rather
+ * than once their 60 seconds are up: their expiry is moved into the past in
+ * the database (waiting it out is not an option), then the sweep runs.
+ */
+export async function sweepUnfinishedLogins(api: Api, tenantId: string) {
+  await api.db.passwordLogin.updateMany({ where: { tenant: tenantId }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  await sweepExpired(api.app.services);
 }

@@ -5,6 +5,9 @@
 // proves the password, and customer users' passwords are sealed to their
 // tenant's key by whoever registers them.
 import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   logInWithPassword,
   openFromTenant,
@@ -13,7 +16,9 @@ import {
   START_PASSWORD_LOG_IN,
   type SealedSecret,
 } from "@latchkey/passwords";
-import { SIGN_IN_BUDGETS } from "@latchkey/schema";
+import { SIGN_IN_BUDGETS, createServerSetup } from "@latchkey/schema";
+import { buildApp } from "../src/app.ts";
+import { loadConfig } from "../src/config.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, ManualClock, setCookieLine, unique } from "./harness.ts";
 import { FINISH_PASSWORD_LOG_IN, passwordLogIn, startPasswordLogIn } from "./password-login.ts";
@@ -353,5 +358,54 @@ describe("registrations are the registrant's", () => {
       { token: mine.token },
     );
     expect(finishPasswordRegistration.__typename).toBe("NotFoundError");
+  });
+});
+
+describe("the OPAQUE server setup", () => {
+  it("is generated under DATA_DIR for the embedded default, recorded at the first start, and an instance with another is refused", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "latchkey-opaque-setup-"));
+    const embedded = { DATA_DIR: dataDir, DATABASE_URL: "", OPAQUE_SERVER_SETUP: "", LOGIN_STATE_KEY: "", KEY_ENCRYPTION_KEY: "", KEY_ENCRYPTION_KEY_ID: "" };
+    try {
+      const first = await Api.start(embedded);
+      const file = join(dataDir, "secrets", "opaque-server-setup");
+      const generated = await readFile(file, "utf8");
+      expect((await stat(file)).mode & 0o777).toBe(0o600);
+      const deployment = await first.db.deployment.findUniqueOrThrow({ where: { id: 1 } });
+      expect(deployment.opaqueServerPublicKey).toBe(first.app.services.passwordAuth.serverPublicKey);
+      expect(first.app.services.passwordAuth.serverIdentity).toBe(deployment.deploymentId);
+      await first.stop();
+
+      await expect(Api.start({ ...embedded, OPAQUE_SERVER_SETUP: await createServerSetup() })).rejects.toThrow(/not the one this database was set up with/);
+
+      const again = await Api.start(embedded);
+      try {
+        expect(await readFile(file, "utf8")).toBe(generated);
+        expect(again.app.services.passwordAuth.serverIdentity).toBe(deployment.deploymentId);
+      } finally {
+        await again.stop();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("and the login-state key are required with PostgreSQL, before any connection is opened", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "latchkey-opaque-config-"));
+    try {
+      const key = () => randomBytes(32);
+      const base = {
+        ...loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent" }),
+        databaseUrl: "postgresql://postgres@127.0.0.1:1/none",
+        keyEncryptionKey: { id: "k1", key: key() },
+        emailCodeKey: key(),
+        deviceCookieKey: key(),
+      };
+      await expect(buildApp({ ...base, loginStateKey: undefined })).rejects.toThrow(/LOGIN_STATE_KEY is required when DATABASE_URL is set/);
+      await expect(buildApp({ ...base, loginStateKey: key(), opaqueServerSetup: undefined })).rejects.toThrow(/OPAQUE_SERVER_SETUP is required when DATABASE_URL is set/);
+      expect(() => loadConfig({ DATA_DIR: dataDir, OPAQUE_SERVER_SETUP: "not a setup" })).toThrow(/OPAQUE_SERVER_SETUP/);
+      expect(() => loadConfig({ DATA_DIR: dataDir, PASSWORD_KSF: "v0" })).toThrow(/PASSWORD_KSF/);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -8,16 +8,14 @@ import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerPassword } from "@latchkey/passwords";
-import { sweepExpired } from "@latchkey/schema";
-import { Api, ManualClock, subscribe } from "./harness.ts";
-import { desktopPasswordLogin } from "./password-login.ts";
+import { Api, subscribe } from "./harness.ts";
+import { desktopPasswordLogin, sweepUnfinishedLogins } from "./password-login.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys, type Instruction } from "./workstation-keys.ts";
 
 let api: Api;
-const clock = new ManualClock();
 beforeAll(async () => {
-  api = await Api.start({}, { clock });
+  api = await Api.start();
 });
 afterAll(async () => {
   await api?.stop();
@@ -89,12 +87,6 @@ async function asWorkstation(keys: WorkstationKeys, query: string, variables?: R
 /** A password login at this workstation's screen, by OPAQUE: the result as the screen gets it. */
 async function login(keys: WorkstationKeys, username: string, password: string) {
   return { desktopLogin: (await desktopPasswordLogin(api, () => keys.credential(), username, password)) as Record<string, any> };
-}
-
-/** Logins nobody finished become failed attempts once they expire, as a sweep finds them. */
-async function sweepAbandonedLogins() {
-  clock.advance(61_000);
-  await sweepExpired(api.app.services);
 }
 
 async function history(w: World) {
@@ -308,7 +300,7 @@ describe("password login", () => {
     expect(blank.desktopLogin.__typename).toBe("ValidationError");
 
     // The wrong password and the unknown user never got past the agent's own finish: they are failed attempts once they expire.
-    await sweepAbandonedLogins();
+    await sweepUnfinishedLogins(api, w.customer.id);
     const events = await history(w);
     expect(events.find((e) => e.username === user.username && e.reason === "WRONG_PASSWORD")).toMatchObject({ outcome: "FAILED", method: "PASSWORD", user: { id: user.id } });
     // What was typed for an unknown user is not kept: it may be a password typed in the wrong box.
@@ -528,7 +520,7 @@ describe("dashboard figures", () => {
     await login(keys, user.username, PASSWORD);
     await login(keys, user.username, "wrong-password-1");
     await login(keys, "nobody", "wrong-password-2");
-    await sweepAbandonedLogins();
+    await sweepUnfinishedLogins(api, w.customer.id);
     const { customers } = await api.gql(
       `{ customers(first: 10) { edges { node { id workstationCount loginsLast24h failedLoginsLast24h } } } }`,
       {},
