@@ -11,6 +11,7 @@
 //   wire  the tenant key (raw, 32 bytes), enc and ciphertext as base64url without padding
 import { createHash } from "node:crypto";
 import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { fromBase64url, toBase64url } from "./base64url.ts";
 
 export const TENANT_PASSWORD_INFO = "latchkey tenant password v1";
 export const TENANT_PASSWORD_PURPOSE = "latchkey-tenant-password-v1";
@@ -30,11 +31,11 @@ export function tenantPasswordAssociatedData(binding: SealedPasswordBinding): st
     if (part === "" || part.includes("|")) throw new Error("Sealed password binding parts must be non-empty and free of '|'");
   }
   if (!Number.isInteger(binding.passwordVersion) || binding.passwordVersion < 1) throw new Error("A password version is a positive integer");
-  const recordHash = createHash("sha256").update(Buffer.from(binding.record, "base64url")).digest("hex");
+  const recordHash = createHash("sha256").update(fromBase64url(binding.record)).digest("hex");
   return [TENANT_PASSWORD_PURPOSE, binding.tenantId, binding.userId, String(binding.passwordVersion), recordHash].join("|");
 }
 
-const bytes = (text: string) => new Uint8Array(Buffer.from(text, "base64url"));
+const bytes = fromBase64url;
 
 /** Seals `password` to the tenant's public key (raw X25519, base64url), bound as above. */
 export async function sealToTenant(input: SealedPasswordBinding & { tenantPublicKey: string; password: string }): Promise<SealedSecret> {
@@ -45,8 +46,8 @@ export async function sealToTenant(input: SealedPasswordBinding & { tenantPublic
   const ciphertext = await sender.seal(encoder.encode(input.password), encoder.encode(tenantPasswordAssociatedData(input)));
   return {
     suite: TENANT_PASSWORD_SUITE,
-    enc: Buffer.from(sender.enc).toString("base64url"),
-    ciphertext: Buffer.from(ciphertext).toString("base64url"),
+    enc: toBase64url(new Uint8Array(sender.enc)),
+    ciphertext: toBase64url(new Uint8Array(ciphertext)),
   };
 }
 
@@ -69,7 +70,7 @@ export async function openFromTenant(input: SealedPasswordBinding & { tenantPriv
 export async function generateTenantKeyPair(): Promise<{ publicKey: string; privateKey: Uint8Array }> {
   const suite = tenantSuite();
   const pair = await suite.kem.generateKeyPair();
-  const publicKey = Buffer.from(await suite.kem.serializePublicKey(pair.publicKey)).toString("base64url");
+  const publicKey = toBase64url(new Uint8Array(await suite.kem.serializePublicKey(pair.publicKey)));
   const privateKey = new Uint8Array(await suite.kem.serializePrivateKey(pair.privateKey));
   return { publicKey, privateKey };
 }
