@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, parseCidr, type KeyEncryptionKey } from "@latchkey/schema";
+import { KSF_NAMES, type Ksf } from "@latchkey/passwords";
 import { z } from "zod";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
 import type { RedisTarget } from "./pubsub.ts";
@@ -24,6 +25,15 @@ const secretKey = z.string().transform((value, issue) => {
     return z.NEVER;
   }
   return key;
+});
+
+/** An OPAQUE server setup as @serenity-kit/opaque writes it (`npx @serenity-kit/opaque@1.1.0 create-server-setup`). */
+const opaqueServerSetup = z.string().transform((value, issue) => {
+  const text = value.trim();
+  // The setup itself is checked once the OPAQUE library has loaded (buildApp).
+  if (/^[A-Za-z0-9_-]{100,4096}$/.test(text)) return text;
+  issue.addIssue({ code: "custom", message: "must be an OPAQUE server setup (base64url), generated once and shared by every instance" });
+  return z.NEVER;
 });
 
 const json = z.string().transform((value, issue) => {
@@ -89,6 +99,9 @@ const env = z.object({
   WEBHOOK_ALLOWED_TARGET_RANGES: list
     .pipe(z.array(z.string().refine((value) => parseCidr(value) !== null, "each entry must be an IPv4 or IPv6 CIDR range")))
     .default([]),
+  OPAQUE_SERVER_SETUP: opaqueServerSetup.optional(),
+  LOGIN_STATE_KEY: secretKey.optional(),
+  PASSWORD_KSF: z.enum(KSF_NAMES as [Ksf, ...Ksf[]]).default("v1"),
   /** pg-boss keeps its tables in this PostgreSQL schema. */
   /** Prometheus metrics on their own port; off unless set. */
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -150,6 +163,12 @@ export type Config = {
   metricsHost: string;
   /** Milliseconds a stopping instance waits for in-flight requests. */
   shutdownGraceMs: number;
+  /** The OPAQUE server setup. Needed with PostgreSQL; generated under DATA_DIR for the embedded database. */
+  opaqueServerSetup: string | undefined;
+  /** Seals login state between the two steps of a login. Needed with PostgreSQL; generated under DATA_DIR otherwise. */
+  loginStateKey: Buffer | undefined;
+  /** The key-stretching profile new password registrations use. */
+  passwordKsf: Ksf;
 };
 
 /** `host:port` as ioredis takes it; IPv6 in brackets. */
@@ -225,6 +244,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     shutdownGraceMs: e.SHUTDOWN_GRACE_SECONDS * 1000,
+    opaqueServerSetup: e.OPAQUE_SERVER_SETUP,
+    loginStateKey: e.LOGIN_STATE_KEY,
+    passwordKsf: e.PASSWORD_KSF,
   };
 }
 
