@@ -3,6 +3,7 @@
 // confirmation; its rows gone, its audit log purged through the purge function
 // with the checkpoint in the MSP's own log). Through the public API on a real
 // database; isolation of these mutations is in isolation.test.ts.
+import { logInWithPassword } from "@latchkey/passwords";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api } from "./harness.ts";
 import { desktopSeed } from "./desktop-seed.ts";
@@ -23,8 +24,12 @@ const RESUME = `mutation($input: ResumeCustomerInput!) { resumeCustomer(input: $
   ... on ResumeCustomerPayload { customer { id status suspendedAt } } ... on Error { code message } } }`;
 const DELETE = `mutation($input: DeleteCustomerInput!) { deleteCustomer(input: $input) { __typename
   ... on DeleteCustomerPayload { deletedCustomerId } ${ERRORS} } }`;
-const LOG_IN = `mutation($input: LogInInput!) { logIn(input: $input) { __typename ${ERRORS} } }`;
 const START_QR = `mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename ${ERRORS} } }`;
+
+/** A password sign-in, by OPAQUE as every client makes it. */
+function logIn(tenant: string, login: string) {
+  return logInWithPassword((query, variables) => api.gql(query, variables), { tenant, login, password: PASSWORD }, `__typename ${ERRORS}`);
+}
 
 async function actions(tenantId: string) {
   const events = await api.db.auditEvent.findMany({ where: { tenantId }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
@@ -54,8 +59,7 @@ describe("suspending a customer", () => {
     const { viewer } = await api.gql(`{ viewer { user { id } } }`, {}, { token: adminToken });
     expect(viewer).toBeNull();
     for (const who of [admin, user]) {
-      const { logIn } = await api.gql(LOG_IN, { input: { tenant: customer.slug, login: who.email, password: PASSWORD } });
-      expect(logIn).toMatchObject({ __typename: "ForbiddenError", code: "TENANT_SUSPENDED" });
+      expect(await logIn(customer.slug, who.email)).toMatchObject({ __typename: "ForbiddenError", code: "TENANT_SUSPENDED" });
     }
     // Its workstations refuse logins, and say why on the customer's feed.
     expect((await api.gql(START_QR, {}, { token: await workstation.credential() })).startLoginChallenge).toMatchObject({ code: "TENANT_SUSPENDED" });
@@ -77,8 +81,7 @@ describe("suspending a customer", () => {
     const user = await customer.user();
     const { resumeCustomer } = await api.gql(RESUME, { input: { customerId: customer.id } }, { token: msp.token });
     expect(resumeCustomer).toMatchObject({ __typename: "ResumeCustomerPayload", customer: { status: "ACTIVE", suspendedAt: null } });
-    const { logIn } = await api.gql(LOG_IN, { input: { tenant: customer.slug, login: user.email, password: PASSWORD } });
-    expect(logIn.__typename).toBe("AuthPayload");
+    expect((await logIn(customer.slug, user.email)).__typename).toBe("AuthPayload");
     expect((await actions(customer.id)).map((e) => e.action)).toContain("customer.resumed");
   });
 });
