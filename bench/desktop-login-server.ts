@@ -11,7 +11,6 @@
 import { rm } from "node:fs/promises";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { buildApp, loadConfig } from "@latchkey/api";
-import { argon2Options } from "@latchkey/schema";
 
 export type ServerReady = {
   type: "ready";
@@ -19,8 +18,8 @@ export type ServerReady = {
   pid: number;
   database: "postgresql" | "embedded";
   pubsub: "redis" | "in-process";
-  argon2Concurrency: number;
-  argon2: { algorithm: string; memoryCost: number; timeCost: number; parallelism: number };
+  /** The key-stretching profile registrations use: the clients' work only, never the server's. */
+  ksf: string;
   threadpoolSize: string;
 };
 
@@ -30,7 +29,7 @@ export type WindowReport = {
   windowMs: number;
   /** monitorEventLoopDelay in ms; with a 10 ms resolution an idle loop reads about 10. */
   eventLoopDelayMs: { min: number; p50: number; p90: number; p99: number; max: number; mean: number; samples: number };
-  /** CPU time of the whole process (main thread and the libuv pool hashing passwords) in the window. */
+  /** CPU time of the whole process (main thread and the libuv pool) in the window. */
   cpuMs: { user: number; system: number };
   rssBytes: number;
   /** The process's peak RSS since it started. */
@@ -111,14 +110,7 @@ const ready: ServerReady = {
   pid: process.pid,
   database: config.databaseUrl ? "postgresql" : "embedded",
   pubsub: config.redisUrl ? "redis" : "in-process",
-  argon2Concurrency: config.argon2Concurrency,
-  argon2: {
-    // 2 is Argon2id in @node-rs/argon2's Algorithm enum.
-    algorithm: argon2Options.algorithm === 2 ? "argon2id" : `algorithm ${argon2Options.algorithm}`,
-    memoryCost: argon2Options.memoryCost,
-    timeCost: argon2Options.timeCost,
-    parallelism: argon2Options.parallelism,
-  },
+  ksf: config.passwordKsf,
   threadpoolSize: process.env.UV_THREADPOOL_SIZE || "4 (libuv default)",
 };
 send(ready);

@@ -1,30 +1,41 @@
-// Password logins at the Windows login screen under a burst: BENCH_LOGINS
-// (default 200) `desktopLogin` requests fired at once, each verifying an
-// Argon2id hash with the OWASP parameters and sealing the password to the
-// workstation's key.
+// Password logins at the Windows login screen under a burst, by OPAQUE:
+// BENCH_LOGINS (default 200) logins at once, each two requests: every
+// `startDesktopPasswordLogin` fired at once (the server's OPAQUE first step,
+// the login state sealed and stored, the attempt counted), then, once this
+// process has run each agent's client step, every `finishDesktopPasswordLogin`
+// at once (the state taken, the proof checked, the attempt given back, the
+// login event and the account instruction written).
 //
 //   npm run bench:desktop-login --workspace bench      (or: cd bench && npx tsx desktop-login.ts)
 //
 // The API runs in a child process (desktop-login-server.ts, forked with tsx)
 // so this process's load generation never shows in the API's event-loop delay;
-// over IPC the child opens and closes a measuring window around the burst.
+// over IPC the child opens and closes a measuring window around each burst.
 // Embedded PGlite under a temporary DATA_DIR by default; the caller's
-// DATABASE_URL / REDIS_URL (and KEY_ENCRYPTION_KEY) when set. Everything is
-// seeded through the public API over HTTP: an MSP, a customer with desktop
-// login enabled, workstations enrolled with an auto-approving install token
-// (their keys made here with node:crypto, their credentials signed with jose),
-// and one user per login, so per-account throttling is not what is measured.
+// DATABASE_URL / REDIS_URL (and KEY_ENCRYPTION_KEY, OPAQUE_SERVER_SETUP) when
+// set. Everything is seeded through the public API over HTTP: an MSP, a
+// customer with desktop login enabled, workstations enrolled with an
+// auto-approving install token (their keys made here with node:crypto, their
+// credentials signed with jose), and one user per login, each password
+// registered by OPAQUE from here, so per-account throttling is not what is
+// measured.
 //
-// Prints logins, failures, wall time, logins/s, request latency p50/p95/p99/max,
-// the API process's event-loop delay p50/p99/max during the burst (and idle, for
-// reference), its CPU and RSS, ARGON2_CONCURRENCY and the Argon2 parameters;
-// writes JSON to bench/results/. Never fails on a timing: exits non-zero only
-// when the API cannot start or the seeding (or the pre-flight login) fails.
+// The server never stretches a password (the client does, with the profile the
+// server names): its work per login is the same whatever the profile, so the
+// registrations use BENCH_KSF (default `test`, cheap, so this process can run
+// 200 client steps inside the login state's 60 seconds); BENCH_KSF=v1 makes
+// the client side what a real agent does (about 0.2 s a login, one at a time here).
+//
+// Prints logins, failures, wall time, logins/s, per-step latency p50/p95/p99/max,
+// the API process's event-loop delay p50/p99/max during each burst (and idle,
+// for reference), its CPU per password login and RSS; writes JSON to
+// bench/results/. Never fails on a timing: exits non-zero only when the API
+// cannot start or the seeding (or the pre-flight login) fails.
 //
 // Knobs (environment): BENCH_LOGINS (default 200), BENCH_WORKSTATIONS (default
 // 10), BENCH_ROUNDS (bursts, each with fresh users, default 1), BENCH_WARMUP
-// (warm-up logins, default 5), BENCH_VERBOSE=1 to stream the API's output.
-// Passed on to the API when set: ARGON2_CONCURRENCY, DATABASE_POOL_SIZE,
+// (warm-up logins, default 5), BENCH_KSF (test or v1), BENCH_VERBOSE=1 to
+// stream the API's output. Passed on to the API when set: DATABASE_POOL_SIZE,
 // UV_THREADPOOL_SIZE.
 import { fork, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes, type KeyObject } from "node:crypto";
@@ -34,7 +45,8 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
-import { Aes256Gcm, CipherSuite, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { answerLogin, registerPassword, startLogin, type RunOperation } from "@latchkey/passwords";
+import { createServerSetup } from "@latchkey/schema";
 import { SignJWT } from "jose";
 import type { ServerReady, ServerRequest, WindowReport } from "./desktop-login-server.ts";
 import { positive, sleep } from "./server-processes.ts";
@@ -48,9 +60,10 @@ const WORKSTATIONS = Math.floor(positive("BENCH_WORKSTATIONS", 10));
 const ROUNDS = Math.floor(positive("BENCH_ROUNDS", 1));
 const WARMUP = Math.floor(positive("BENCH_WARMUP", 5));
 const VERBOSE = process.env.BENCH_VERBOSE === "1";
+const KSF = process.env.BENCH_KSF === "v1" ? "v1" : "test";
 const READY_TIMEOUT_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 120_000;
-/** Users created at once while seeding: each creation hashes a password. */
+/** Users created at once while seeding: each registers a password. */
 const SEED_CONCURRENCY = 8;
 
 // ---------------------------------------------------------------- the API process
@@ -163,7 +176,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
 /**
  * A workstation as the protocol describes it: an Ed25519 signing key whose
  * short-lived JWTs authenticate its requests, and an X25519 key-agreement key
- * the account instruction's password is sealed to.
+ * (what a QR login's password is sealed to; a password login needs none).
  */
 class Workstation {
   id = "";
@@ -193,24 +206,6 @@ class Workstation {
       .setJti(randomBytes(16).toString("base64url"))
       .sign(this.signing.privateKey);
   }
-
-  /** Opens an instruction's sealed password; throws unless it was sealed to this workstation for this attempt. */
-  async open(instruction: Instruction): Promise<string> {
-    const suite = new CipherSuite({ kem: new DhkemX25519HkdfSha256(), kdf: new HkdfSha256(), aead: new Aes256Gcm() });
-    const pkcs8 = this.agreement.privateKey.export({ format: "der", type: "pkcs8" });
-    const recipientKey = await crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), { name: "X25519" }, true, ["deriveBits"]);
-    const recipient = await suite.createRecipientContext({
-      recipientKey,
-      enc: new Uint8Array(Buffer.from(instruction.password.enc, "base64url")),
-      info: new TextEncoder().encode("latchkey account instruction v1"),
-    });
-    const aad = ["latchkey-account-v1", this.id, instruction.attemptId, instruction.expiresAt].join("|");
-    const plaintext = await recipient.open(
-      new Uint8Array(Buffer.from(instruction.password.ciphertext, "base64url")),
-      new TextEncoder().encode(aad),
-    );
-    return new TextDecoder().decode(plaintext);
-  }
 }
 
 const spki = (key: KeyObject) => key.export({ format: "der", type: "spki" }).toString("base64");
@@ -220,7 +215,8 @@ type Instruction = {
   workstationId: string;
   username: string;
   expiresAt: string;
-  password: { suite: string; enc: string; ciphertext: string };
+  passwordSource: string;
+  password: { suite: string; enc: string; ciphertext: string } | null;
 };
 
 // ---------------------------------------------------------------- GraphQL over HTTP
@@ -269,8 +265,10 @@ const ENROLL = `mutation BenchEnroll($input: EnrollWorkstationInput!) { enrollWo
   ... on WorkstationPayload { workstation { id status } } ... on Error { code message } } }`;
 const CREATE_USER = `mutation BenchCreateUser($input: CreateUserInput!) { createUser(input: $input) { __typename
   ... on CreateUserPayload { user { id } } ... on Error { code message } } }`;
-const LOGIN = `mutation BenchDesktopLogin($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename
-  ... on DesktopLoginPayload { instruction { action attemptId workstationId username expiresAt password { suite enc ciphertext } } }
+const START = `mutation BenchStartDesktopPasswordLogin($input: StartDesktopPasswordLoginInput!) { startDesktopPasswordLogin(input: $input) { __typename
+  ... on StartPasswordLogInPayload { loginId response ksf clientIdentity serverIdentity } ... on Error { code message } } }`;
+const FINISH = `mutation BenchFinishDesktopPasswordLogin($input: FinishDesktopPasswordLoginInput!) { finishDesktopPasswordLogin(input: $input) { __typename
+  ... on DesktopLoginPayload { instruction { action attemptId workstationId username expiresAt passwordSource password { suite enc ciphertext } } }
   ... on Error { code message } } }`;
 
 // ---------------------------------------------------------------- seeding
@@ -281,6 +279,8 @@ type World = { workstations: Workstation[]; users: DirectoryUser[] };
 async function seed(url: string, userCount: number): Promise<World> {
   const suffix = randomBytes(4).toString("hex");
   const slug = `bench-${suffix}`;
+  const run = (token?: string): RunOperation => (query, variables) => graphql(url, query, variables, token);
+  const admin = await registerPassword(run(), { password: "a long random passphrase-2931" });
   const signUp = await graphql(url, SIGN_UP, {
     input: {
       slug,
@@ -288,7 +288,7 @@ async function seed(url: string, userCount: number): Promise<World> {
       firstName: "Bench",
       lastName: "Admin",
       email: `admin@${slug}.example.com`,
-      password: "a long random passphrase-2931",
+      passwordRegistrationId: admin.registrationId,
       tokenDelivery: "BEARER",
     },
   });
@@ -335,6 +335,8 @@ async function seed(url: string, userCount: number): Promise<World> {
   const worker = async () => {
     while (next < users.length) {
       const user = users[next++]!;
+      // The admin's client registers each password and seals it to the customer's key.
+      const { registrationId } = await registerPassword(run(token), { tenant: customerId, password: user.password });
       const made = await graphql(
         url,
         CREATE_USER,
@@ -346,7 +348,7 @@ async function seed(url: string, userCount: number): Promise<World> {
             username: user.username,
             email: `${user.username}@frontdesk.example.com`,
             role: "USER",
-            password: user.password,
+            passwordRegistrationId: registrationId,
           },
         },
         token,
@@ -360,17 +362,17 @@ async function seed(url: string, userCount: number): Promise<World> {
 
 // ---------------------------------------------------------------- logins
 
-type Attempt = { user: DirectoryUser; workstation: Workstation; credential: string };
-type Outcome = { ok: boolean; latencyMs: number; finishedAt: number; failure?: string; instruction?: Instruction };
+type Attempt = { user: DirectoryUser; workstation: Workstation; credentials: [string, string]; state: string; request: string };
+type Step = { ok: boolean; latencyMs: number; finishedAt: number; failure?: string; result?: Record<string, any> };
 
-async function login(url: string, attempt: Attempt): Promise<Outcome> {
+async function step(url: string, query: string, input: Record<string, unknown>, credential: string, typename: string, field: string): Promise<Step> {
   const started = performance.now();
   try {
-    const { status, body } = await post(url, LOGIN, { input: { username: attempt.user.username, password: attempt.user.password } }, attempt.credential);
+    const { status, body } = await post(url, query, { input }, credential);
     const finishedAt = performance.now();
     const latencyMs = finishedAt - started;
-    const result = body.data?.desktopLogin as Record<string, any> | undefined;
-    if (result?.__typename === "DesktopLoginPayload") return { ok: true, latencyMs, finishedAt, instruction: result.instruction as Instruction };
+    const result = body.data?.[field] as Record<string, any> | undefined;
+    if (result?.__typename === typename) return { ok: true, latencyMs, finishedAt, result };
     const failure = body.errors?.length
       ? `HTTP ${status} ${body.errors.map((e) => e.message).join("; ")}`
       : `${result?.__typename ?? `HTTP ${status}`}${result?.code ? ` ${result.code}` : ""}`;
@@ -381,35 +383,67 @@ async function login(url: string, attempt: Attempt): Promise<Outcome> {
   }
 }
 
-/** Credentials minted before the clock starts: signing is the agent's work, not the API's. */
+const startStep = (url: string, attempt: Attempt) =>
+  step(url, START, { username: attempt.user.username, request: attempt.request }, attempt.credentials[0], "StartPasswordLogInPayload", "startDesktopPasswordLogin");
+
+const finishStep = (url: string, attempt: Attempt, proof: { loginId: string; finish: string }) =>
+  step(url, FINISH, proof, attempt.credentials[1], "DesktopLoginPayload", "finishDesktopPasswordLogin");
+
+/** Credentials and first client steps made before the clock starts: that is the agent's work, not the API's. */
 async function attempts(world: World, users: DirectoryUser[]): Promise<Attempt[]> {
   return Promise.all(
     users.map(async (user, i) => {
       const workstation = world.workstations[i % world.workstations.length]!;
-      return { user, workstation, credential: await workstation.credential() };
+      const { state, request } = await startLogin(user.password);
+      return { user, workstation, credentials: [await workstation.credential(), await workstation.credential()], state, request };
     }),
   );
 }
 
-/** Opens every instruction with its workstation's key: the answer must carry that user's real password. */
-async function openInstructions(batch: Attempt[], outcomes: Outcome[]): Promise<{ opened: number; problems: string[] }> {
-  let opened = 0;
-  const problems: string[] = [];
+/** The agents' second client step, one after another in this process: each proof, or why there is none. */
+async function proofs(batch: Attempt[], starts: Step[]) {
+  const made: ({ loginId: string; finish: string } | string)[] = [];
   for (let i = 0; i < batch.length; i++) {
-    const instruction = outcomes[i]!.instruction;
-    if (!instruction) continue;
-    const { user, workstation } = batch[i]!;
+    const started = starts[i]!;
+    if (!started.ok) {
+      made.push(`start refused: ${started.failure}`);
+      continue;
+    }
     try {
-      if (instruction.workstationId !== workstation.id || instruction.username !== user.username) {
-        throw new Error(`instruction for ${instruction.username} on ${instruction.workstationId}`);
-      }
-      if ((await workstation.open(instruction)) !== user.password) throw new Error("opened to another password");
-      opened++;
+      const { loginId, finish } = await answerLogin(started.result as never, batch[i]!.state, batch[i]!.user.password);
+      made.push({ loginId, finish });
     } catch (error) {
-      problems.push(`${user.username}: ${error instanceof Error ? error.message : String(error)}`);
+      made.push(`client step failed: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
-  return { opened, problems };
+  return made;
+}
+
+/** Every instruction must name its user and workstation and set the typed password. */
+function checkInstructions(batch: Attempt[], finishes: (Step | null)[]): { checked: number; problems: string[] } {
+  let checked = 0;
+  const problems: string[] = [];
+  for (let i = 0; i < batch.length; i++) {
+    const instruction = finishes[i]?.result?.instruction as Instruction | undefined;
+    if (!instruction) continue;
+    const { user, workstation } = batch[i]!;
+    if (instruction.workstationId !== workstation.id || instruction.username !== user.username || instruction.passwordSource !== "TYPED" || instruction.password !== null) {
+      problems.push(`${user.username}: instruction for ${instruction.username} on ${instruction.workstationId} (${instruction.passwordSource})`);
+    } else {
+      checked++;
+    }
+  }
+  return { checked, problems };
+}
+
+/** One login after another (warm-up): start, client step, finish. */
+async function loginOnce(url: string, attempt: Attempt): Promise<{ ok: boolean; latencyMs: number; failure?: string; finish: Step | null }> {
+  const t = performance.now();
+  const started = await startStep(url, attempt);
+  const [proof] = await proofs([attempt], [started]);
+  if (typeof proof === "string") return { ok: false, latencyMs: performance.now() - t, failure: proof, finish: null };
+  const finished = await finishStep(url, attempt, proof!);
+  return { ok: finished.ok, latencyMs: performance.now() - t, failure: finished.failure, finish: finished };
 }
 
 // ---------------------------------------------------------------- figures
@@ -433,38 +467,79 @@ const withoutType = ({ type: _type, ...figures }: WindowReport) => figures;
 const round = (v: number) => Math.round(v * 100) / 100;
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 
+type Burst = {
+  requests: number;
+  answered: number;
+  wallSeconds: number;
+  latencyMs: Percentiles | null;
+  api: WindowReport;
+  /** CPU the API used in the burst, in cores (2.0 = both of two cores busy throughout). */
+  apiCpuCores: number;
+};
+
 type Round = {
   round: number;
   logins: number;
   succeeded: number;
   failures: number;
   failuresByKind: Record<string, number>;
+  /** Both bursts' wall time together (the agents' client steps between them not counted). */
   wallSeconds: number;
   loginsPerSecond: number;
-  latencyMs: Percentiles | null;
-  instructionsOpened: number;
+  starts: Burst;
+  finishes: Burst;
+  /** The API's CPU (both bursts) per succeeded login. */
+  apiCpuMsPerLogin: number;
+  /** The agents' client steps between the bursts, in this process. */
+  clientSeconds: number;
+  instructionsChecked: number;
   instructionProblems: string[];
-  api: WindowReport;
-  /** CPU the API used in the burst, in cores (2.0 = both of two cores busy throughout). */
-  apiCpuCores: number;
   loadAverage: { start: number; end: number };
 };
+
+/** Fires every request at once inside a measuring window of the API process. */
+async function measuredBurst(requests: (() => Promise<Step>)[]): Promise<{ steps: Step[]; burst: Burst }> {
+  await api!.request("reset");
+  const started = performance.now();
+  // All at once: every request is on its way before the first answer can be read.
+  const steps = await Promise.all(requests.map((request) => request()));
+  const finished = Math.max(...steps.map((s) => s.finishedAt));
+  const report = await api!.request<WindowReport>("report");
+  return {
+    steps,
+    burst: {
+      requests: steps.length,
+      answered: steps.filter((s) => s.ok).length,
+      wallSeconds: round((finished - started) / 1000),
+      latencyMs: percentiles(steps.map((s) => s.latencyMs)),
+      api: report,
+      apiCpuCores: round((report.cpuMs.user + report.cpuMs.system) / report.windowMs),
+    },
+  };
+}
 
 async function burst(url: string, world: World, users: DirectoryUser[], number: number): Promise<Round> {
   const batch = await attempts(world, users);
   const load = loadavg()[0]!;
-  await api!.request("reset");
-  const started = performance.now();
-  // All at once: every request is on its way before the first answer can be read.
-  const outcomes = await Promise.all(batch.map((attempt) => login(url, attempt)));
-  const finished = Math.max(...outcomes.map((o) => o.finishedAt));
-  const report = await api!.request<WindowReport>("report");
-  const wallSeconds = (finished - started) / 1000;
+  const starts = await measuredBurst(batch.map((attempt) => () => startStep(url, attempt)));
+  const t = performance.now();
+  const made = await proofs(batch, starts.steps);
+  const clientSeconds = (performance.now() - t) / 1000;
+  const pending = batch.map((attempt, i) => ({ attempt, proof: made[i]! })).filter((entry) => typeof entry.proof !== "string");
+  const finishes = await measuredBurst(pending.map(({ attempt, proof }) => () => finishStep(url, attempt, proof as { loginId: string; finish: string })));
+  const byAttempt = new Map(pending.map((entry, i) => [entry.attempt, finishes.steps[i]!]));
+  const finishOf = batch.map((attempt) => byAttempt.get(attempt) ?? null);
 
-  const succeeded = outcomes.filter((o) => o.ok).length;
   const failuresByKind: Record<string, number> = {};
-  for (const o of outcomes) if (!o.ok) failuresByKind[o.failure!] = (failuresByKind[o.failure!] ?? 0) + 1;
-  const { opened, problems } = await openInstructions(batch, outcomes);
+  batch.forEach((_, i) => {
+    const proof = made[i]!;
+    const failure = typeof proof === "string" ? proof : finishOf[i]!.ok ? null : `finish: ${finishOf[i]!.failure}`;
+    if (failure) failuresByKind[failure] = (failuresByKind[failure] ?? 0) + 1;
+  });
+  const succeeded = finishOf.filter((f) => f?.ok).length;
+  const { checked, problems } = checkInstructions(batch, finishOf);
+  const cpuMs = (b: Burst) => b.api.cpuMs.user + b.api.cpuMs.system;
+  const wallSeconds = starts.burst.wallSeconds + finishes.burst.wallSeconds;
   return {
     round: number,
     logins: batch.length,
@@ -473,29 +548,36 @@ async function burst(url: string, world: World, users: DirectoryUser[], number: 
     failuresByKind,
     wallSeconds: round(wallSeconds),
     loginsPerSecond: round(succeeded / wallSeconds),
-    latencyMs: percentiles(outcomes.map((o) => o.latencyMs)),
-    instructionsOpened: opened,
+    starts: starts.burst,
+    finishes: finishes.burst,
+    apiCpuMsPerLogin: round((cpuMs(starts.burst) + cpuMs(finishes.burst)) / Math.max(1, succeeded)),
+    clientSeconds: round(clientSeconds),
+    instructionsChecked: checked,
     instructionProblems: problems.slice(0, 20),
-    api: report,
-    apiCpuCores: round((report.cpuMs.user + report.cpuMs.system) / report.windowMs),
     loadAverage: { start: round(load), end: round(loadavg()[0]!) },
   };
 }
 
+function printBurst(name: string, b: Burst) {
+  const d = b.api.eventLoopDelayMs;
+  const l = b.latencyMs;
+  console.log(`  ${name.padEnd(16)} ${b.answered} of ${b.requests} answered in ${b.wallSeconds.toFixed(2)} s`);
+  if (l) console.log(`    latency        p50 ${l.p50.toFixed(0)} / p95 ${l.p95.toFixed(0)} / p99 ${l.p99.toFixed(0)} / max ${l.max.toFixed(0)} ms`);
+  console.log(`    event-loop delay p50 ${d.p50.toFixed(1)} / p99 ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms in the API process (${d.samples} samples)`);
+  console.log(`    API process    ${b.apiCpuCores.toFixed(2)} cores of CPU (${b.api.cpuMs.user + b.api.cpuMs.system} ms), RSS ${mb(b.api.rssBytes)} MB (peak ${mb(b.api.maxRssBytes)} MB)`);
+}
+
 function printRound(r: Round) {
-  const d = r.api.eventLoopDelayMs;
-  const l = r.latencyMs;
-  console.log(`\nround ${r.round}: ${r.logins} desktopLogin requests at once`);
+  console.log(`\nround ${r.round}: ${r.logins} password logins at once, two requests each`);
   console.log(`  logins           ${r.succeeded} succeeded, ${r.failures} failed`);
   for (const [kind, count] of Object.entries(r.failuresByKind)) console.log(`    ${count} x ${kind}`);
-  console.log(`  wall time        ${r.wallSeconds.toFixed(2)} s (first request sent to last answer read)`);
-  console.log(`  throughput       ${r.loginsPerSecond.toFixed(1)} logins/s`);
-  if (l) console.log(`  latency          p50 ${l.p50.toFixed(0)} / p95 ${l.p95.toFixed(0)} / p99 ${l.p99.toFixed(0)} / max ${l.max.toFixed(0)} ms`);
-  console.log(`  event-loop delay p50 ${d.p50.toFixed(1)} / p99 ${d.p99.toFixed(1)} / max ${d.max.toFixed(1)} ms in the API process (${d.samples} samples)`);
-  console.log(`  API process      ${r.apiCpuCores.toFixed(2)} cores of CPU, RSS ${mb(r.api.rssBytes)} MB (peak ${mb(r.api.maxRssBytes)} MB)`);
-  console.log(`  instructions     ${r.instructionsOpened} of ${r.succeeded} opened with their workstation's key to the user's password`);
+  printBurst("starts", r.starts);
+  printBurst("finishes", r.finishes);
+  console.log(`  API CPU          ${r.apiCpuMsPerLogin.toFixed(2)} ms per password login (both steps)`);
+  console.log(`  throughput       ${r.loginsPerSecond.toFixed(1)} logins/s over both bursts' ${r.wallSeconds.toFixed(2)} s (the agents' client steps, ${r.clientSeconds.toFixed(1)} s here, not counted)`);
+  console.log(`  instructions     ${r.instructionsChecked} of ${r.succeeded} name their user and workstation and set the typed password`);
   console.log(`  machine load     ${r.loadAverage.start} -> ${r.loadAverage.end} (1-minute load average, ${cpus().length} cores): other work skews every figure`);
-  for (const problem of r.instructionProblems.slice(0, 3)) console.log(`    not opened: ${problem}`);
+  for (const problem of r.instructionProblems.slice(0, 3)) console.log(`    wrong: ${problem}`);
 }
 
 // ---------------------------------------------------------------- main
@@ -516,9 +598,11 @@ async function main(): Promise<void> {
     ...passOn("KEY_ENCRYPTION_KEY_ID"),
     ...passOn("DEVICE_COOKIE_KEY"),
     ...passOn("EMAIL_CODE_KEY"),
+    ...passOn("OPAQUE_SERVER_SETUP"),
+    ...passOn("LOGIN_STATE_KEY"),
     ...passOn("DATABASE_POOL_SIZE"),
-    ...passOn("ARGON2_CONCURRENCY"),
     ...passOn("UV_THREADPOOL_SIZE"),
+    PASSWORD_KSF: KSF,
     // The bench signs up from 127.0.0.1 on every run.
     SIGNUPS_PER_HOUR_PER_IP: "100000",
     // This run's counters apart from anything else sharing the Redis.
@@ -535,6 +619,9 @@ async function main(): Promise<void> {
   if (env.DATABASE_URL) env.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
   // Required on PostgreSQL too; this run sends no codes, any key will do.
   if (env.DATABASE_URL && !env.EMAIL_CODE_KEY) env.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
+  if (env.DATABASE_URL) env.LOGIN_STATE_KEY ??= randomBytes(32).toString("base64");
+  // A database accepts the server setup it first saw: on a fresh one any will do; on another, pass its OPAQUE_SERVER_SETUP.
+  if (env.DATABASE_URL) env.OPAQUE_SERVER_SETUP ??= await createServerSetup();
 
   console.log(
     `latchkey desktop-login bench: ${ROUNDS} x ${LOGINS} password logins at once over ${WORKSTATIONS} workstations, ${WARMUP} warm-up logins`,
@@ -548,10 +635,7 @@ async function main(): Promise<void> {
     });
     const url = `${ready.url}/graphql`;
     console.log(`  API (pid ${ready.pid}) on ${url}; database: ${ready.database === "embedded" ? `embedded PGlite in ${dataDir}` : "DATABASE_URL"}; pub/sub: ${ready.pubsub}`);
-    console.log(
-      `  Argon2: ${ready.argon2.algorithm} m=${ready.argon2.memoryCost} KiB (${(ready.argon2.memoryCost / 1024).toFixed(0)} MiB) ` +
-        `t=${ready.argon2.timeCost} p=${ready.argon2.parallelism}; ARGON2_CONCURRENCY ${ready.argon2Concurrency}; libuv threadpool ${ready.threadpoolSize}`,
-    );
+    console.log(`  OPAQUE: key-stretching profile ${ready.ksf} (clients only: the server stretches nothing); libuv threadpool ${ready.threadpoolSize}`);
 
     const t = performance.now();
     const world = await seed(url, WARMUP + LOGINS * ROUNDS).catch((error: unknown) => {
@@ -565,11 +649,11 @@ async function main(): Promise<void> {
     // Warm-up, one after another; the first doubles as the pre-flight: the seeded world must really log in.
     const warmUsers = world.users.slice(0, WARMUP);
     const warm = await attempts(world, warmUsers);
-    const warmOutcomes: Outcome[] = [];
-    for (const attempt of warm) warmOutcomes.push(await login(url, attempt));
-    const preflight = await openInstructions(warm.slice(0, 1), warmOutcomes.slice(0, 1));
-    if (preflight.opened !== 1) {
-      throw new Error(`seeding failed: the pre-flight login did not answer with an instruction that opens: ${warmOutcomes[0]!.failure ?? preflight.problems[0]}\n${api.lastOutput()}`);
+    const warmOutcomes: Awaited<ReturnType<typeof loginOnce>>[] = [];
+    for (const attempt of warm) warmOutcomes.push(await loginOnce(url, attempt));
+    const preflight = checkInstructions(warm.slice(0, 1), warmOutcomes.slice(0, 1).map((o) => o.finish));
+    if (preflight.checked !== 1) {
+      throw new Error(`seeding failed: the pre-flight login did not answer with the right instruction: ${warmOutcomes[0]!.failure ?? preflight.problems[0]}\n${api.lastOutput()}`);
     }
     const warmFailed = warmOutcomes.filter((o) => !o.ok).length;
     console.log(
@@ -595,8 +679,8 @@ async function main(): Promise<void> {
     }
 
     console.log(
-      "\nLatency is per request, from its send to its answer, all sent at once; logins/s counts succeeded logins over the wall time.\n" +
-        "Event-loop delay is monitorEventLoopDelay in the API process over the burst. Nothing here fails on a timing.",
+      "\nLatency is per request, from its send to its answer, all of a burst sent at once; logins/s counts succeeded logins over both bursts' wall time.\n" +
+        "Event-loop delay is monitorEventLoopDelay in the API process over each burst. Nothing here fails on a timing.",
     );
 
     const results = {
@@ -607,15 +691,18 @@ async function main(): Promise<void> {
       cpuModel: cpus()[0]?.model ?? "unknown",
       database: ready.database === "embedded" ? "pglite" : "postgres",
       pubsub: ready.pubsub,
-      argon2: ready.argon2,
-      argon2Concurrency: ready.argon2Concurrency,
+      ksf: ready.ksf,
       threadpoolSize: ready.threadpoolSize,
       logins: LOGINS,
       workstations: WORKSTATIONS,
       rounds: ROUNDS,
       warmup: { logins: warmOutcomes.length, failed: warmFailed },
       idle: withoutType(idle),
-      bursts: rounds.map((r) => ({ ...r, api: withoutType(r.api) })),
+      bursts: rounds.map((r) => ({
+        ...r,
+        starts: { ...r.starts, api: withoutType(r.starts.api) },
+        finishes: { ...r.finishes, api: withoutType(r.finishes.api) },
+      })),
     };
     const outDir = join(benchDir, "results");
     await mkdir(outDir, { recursive: true });

@@ -40,6 +40,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
+import { registerPassword } from "@latchkey/passwords";
+import { createServerSetup } from "@latchkey/schema";
 import { freePort, killAllServers, lastOutput, positive, sleep, startServer, stopServer, type ServerProcess } from "./server-processes.ts";
 import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
@@ -163,7 +165,16 @@ async function graphql(url: string, query: string, variables: Record<string, unk
   return body.data ?? {};
 }
 
-type Env = { databaseUrl: string; redisUrl: string; kek: string; deviceCookieKey: string; emailCodeKey: string; namespace: string };
+type Env = {
+  databaseUrl: string;
+  redisUrl: string;
+  kek: string;
+  deviceCookieKey: string;
+  emailCodeKey: string;
+  loginStateKey: string;
+  opaqueServerSetup: string;
+  namespace: string;
+};
 
 type Instance = {
   name: string;
@@ -235,6 +246,10 @@ async function startInstance(name: string, env: Env): Promise<Instance> {
         KEY_ENCRYPTION_KEY: env.kek,
         DEVICE_COOKIE_KEY: env.deviceCookieKey,
         EMAIL_CODE_KEY: env.emailCodeKey,
+        LOGIN_STATE_KEY: env.loginStateKey,
+        OPAQUE_SERVER_SETUP: env.opaqueServerSetup,
+        // Only the sign-up registers a password: cheap key stretching for the bench's own client.
+        PASSWORD_KSF: "test",
         ...(process.env.BENCH_DATABASE_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_DATABASE_POOL_SIZE } : {}),
         // Long enough for the slowest N to open and approve.
         CHALLENGE_TTL_SECONDS: "600",
@@ -286,8 +301,9 @@ type Challenge = { id: string; qrPayload: string; watchToken: string };
 async function seedTenant(a: Instance, b: Instance) {
   const slug = `bench-${randomBytes(4).toString("hex")}`;
   const email = `admin@${slug}.example.com`;
+  const { registrationId } = await registerPassword((query, variables) => graphql(a.url, query, variables), { password: "a long random passphrase-2931" });
   const data = await graphql(a.url, SIGN_UP, {
-    input: { slug, displayName: `Bench ${slug}`, firstName: "Bench", lastName: "Admin", email, password: "a long random passphrase-2931" },
+    input: { slug, displayName: `Bench ${slug}`, firstName: "Bench", lastName: "Admin", email, passwordRegistrationId: registrationId },
   });
   if (data.signUpMsp?.__typename !== "AuthPayload") throw new Error(`signUpMsp: ${JSON.stringify(data.signUpMsp)}`);
   const { token, user } = data.signUpMsp as { token: string; user: { id: string } };
@@ -822,6 +838,9 @@ async function main() {
     kek: randomBytes(32).toString("base64"),
     deviceCookieKey: randomBytes(32).toString("base64"),
     emailCodeKey: randomBytes(32).toString("base64"),
+    loginStateKey: randomBytes(32).toString("base64"),
+    // A fresh database per run: it records this setup at the first start.
+    opaqueServerSetup: await createServerSetup(),
     // This run's rate-limit counters in Redis, apart from everything else using it.
     namespace: `bench-${randomBytes(6).toString("hex")}`,
   };

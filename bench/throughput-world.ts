@@ -4,6 +4,7 @@
 // rows the API would take too long to make (desktop login history) and account
 // locks (which take ten refused passwords each) written with SQL.
 import { randomBytes, randomUUID } from "node:crypto";
+import { logInWithPassword, registerPassword, type RunOperation } from "@latchkey/passwords";
 
 export type GraphQLBody = {
   data?: Record<string, unknown> | null;
@@ -85,13 +86,20 @@ const DISABLE_USER = /* GraphQL */ `mutation BenchDisableUser($input: DisableUse
 const DELEGATE = /* GraphQL */ `mutation BenchDelegate($input: DelegateCustomerAccessInput!) {
   delegateCustomerAccess(input: $input) { __typename ... on Error { message } }
 }`;
-const LOG_IN = /* GraphQL */ `mutation BenchLogIn($input: LogInInput!) {
-  logIn(input: $input) { __typename ... on AuthPayload { token } ... on Error { message } }
-}`;
+
+/** For @latchkey/passwords' flows: runs an operation that must not fail at the transport or top level. */
+function runner(url: string, token?: string): RunOperation {
+  return async (query, variables) => {
+    const { status, body } = await post(url, query, variables, token);
+    if (body.errors?.length) throw new Error(`GraphQL errors (HTTP ${status}): ${JSON.stringify(body.errors)}`);
+    return (body.data ?? {}) as Record<string, any>;
+  };
+}
 
 async function signUp(url: string, label: string) {
   const suffix = randomBytes(4).toString("hex");
   const slug = `${label}-${suffix}`;
+  const { registrationId } = await registerPassword(runner(url), { password: passphrase() });
   const data = await mutate(
     url,
     SIGN_UP,
@@ -102,7 +110,7 @@ async function signUp(url: string, label: string) {
         firstName: "Bench",
         lastName: "Admin",
         email: `admin@${slug}.example.com`,
-        password: passphrase(),
+        passwordRegistrationId: registrationId,
         tokenDelivery: "BEARER",
       },
     },
@@ -146,6 +154,9 @@ export async function seedThroughApi(url: string, size: WorldSize): Promise<Worl
     const pair = Math.floor(i / 2);
     const username = `u${String(i).padStart(4, "0")}`;
     const password = customer === measured && (i === 1 || i % 4 === 0) ? passphrase() : null;
+    // The admin's client registers the password (OPAQUE) and seals it to the customer's key.
+    const registration = password ? await registerPassword(runner(url, admin), { tenant: customer.id, password }) : null;
+    if (registration) apiCalls += 2;
     const data = await call(
       CREATE_USER,
       {
@@ -156,7 +167,7 @@ export async function seedThroughApi(url: string, size: WorldSize): Promise<Worl
           username,
           email: `${username}@${customer.name}.example.com`,
           role: i % 9 === 1 ? "ADMIN" : "USER",
-          password,
+          passwordRegistrationId: registration?.registrationId ?? null,
         },
       },
       admin,
@@ -178,9 +189,16 @@ export async function seedThroughApi(url: string, size: WorldSize): Promise<Worl
   for (let k = 0; k < size.technicians; k++) {
     const password = passphrase();
     const username = `tech${k + 1}`;
+    const { registrationId } = await registerPassword(runner(url, admin), { tenant: msp.mspId, password });
+    apiCalls += 2;
     const data = await call(
       CREATE_USER,
-      { input: { tenantId: msp.mspId, firstName: "Tech", lastName: `Nician ${k + 1}`, username, email: `${username}@msp.example.com`, role: "TECHNICIAN", password } },
+      {
+        input: {
+          tenantId: msp.mspId, firstName: "Tech", lastName: `Nician ${k + 1}`, username, email: `${username}@msp.example.com`, role: "TECHNICIAN",
+          passwordRegistrationId: registrationId,
+        },
+      },
       admin,
       "createUser",
     );
@@ -192,8 +210,10 @@ export async function seedThroughApi(url: string, size: WorldSize): Promise<Worl
   if (technicians.length === 0) throw new Error("BENCH_TECHNICIANS must be at least 1");
 
   const logIn = async (tenant: string, login: string, password: string) => {
-    const data = await call(LOG_IN, { input: { tenant, login, password, tokenDelivery: "BEARER" } }, undefined, "logIn");
-    return (data.logIn as { token: string }).token;
+    apiCalls += 2;
+    const result = await logInWithPassword(runner(url), { tenant, login, password, tokenDelivery: "BEARER" });
+    if (result.__typename !== "AuthPayload") throw new Error(`log in answered ${JSON.stringify(result)}`);
+    return result.token as string;
   };
   const technician = await logIn(msp.slug, technicians[0]!.username, technicians[0]!.password);
   const customerAdmin = measured.users.find((user) => user.username === "u0001")!;

@@ -44,6 +44,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite } from "@electric-sql/pglite";
 import autocannon from "autocannon";
+import { createServerSetup } from "@latchkey/schema";
 import pg from "pg";
 import { createFreshDatabase, isLoopback, withApplicationName, withClient, type FreshDatabase } from "./fresh-database.ts";
 import { cpuSeconds, GroupCpu, memory } from "./process-stats.ts";
@@ -421,6 +422,8 @@ async function main(): Promise<void> {
       // One client makes every account of the world: its sign-ups must not be throttled, nor counted against other runs.
       SIGNUPS_PER_HOUR_PER_IP: "100000",
       RATE_LIMIT_NAMESPACE: `bench-throughput-${runId}`,
+      // The world's passwords are registered by this process; the pages measured never stretch one.
+      PASSWORD_KSF: process.env.PASSWORD_KSF || "test",
     };
     if (databaseUrl) {
       oursEnv.DATABASE_URL = withApplicationName(databaseUrl, oursName!);
@@ -428,6 +431,9 @@ async function main(): Promise<void> {
       oursEnv.KEY_ENCRYPTION_KEY ??= randomBytes(32).toString("base64");
       oursEnv.DEVICE_COOKIE_KEY ??= randomBytes(32).toString("base64");
       oursEnv.EMAIL_CODE_KEY ??= randomBytes(32).toString("base64");
+      oursEnv.LOGIN_STATE_KEY ??= randomBytes(32).toString("base64");
+      // The database records the first server setup it sees: pass its OPAQUE_SERVER_SETUP to reuse one.
+      oursEnv.OPAQUE_SERVER_SETUP ??= await createServerSetup();
     } else {
       oursEnv.DATA_DIR = dataDir;
     }

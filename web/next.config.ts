@@ -3,6 +3,8 @@ import type { NextConfig } from "next";
 const config: NextConfig = {
   reactStrictMode: true,
   poweredByHeader: false,
+  // The shared password client is TypeScript source in the workspace (the CLIs run it with tsx).
+  transpilePackages: ["@latchkey/passwords"],
   async headers() {
     return [
       {

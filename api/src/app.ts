@@ -19,8 +19,10 @@ import {
   SignInAdmission,
   systemClock,
   type Clock,
+  PasswordAuthentication,
   PasswordHasher,
   PasswordVault,
+  TenantKeys,
   RateLimits,
   ReplayGuard,
   refreshUsernameKeys,
@@ -35,6 +37,7 @@ import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
 import { contextFactory } from "./context.ts";
 import { keepDataDirRestricted, localSecret, prepareDataDir, restrictDataDir } from "./data-dir.ts";
+import { checkedServerPublicKey, deploymentFor, ensureTenantKeyPairs, resolveServerSetup } from "./password-setup.ts";
 import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
@@ -126,12 +129,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const keyEncryptionKey = await resolveKeyEncryptionKey(config);
   const codeKey = await sharedSecret(config, config.emailCodeKey, "EMAIL_CODE_KEY", "email-code.key", "A code hashed by one instance is checked by whichever instance the phone reaches next.");
   const deviceCookieKey = await sharedSecret(config, config.deviceCookieKey, "DEVICE_COOKIE_KEY", "device-cookie.key", "A browser known to one instance must be known to all of them.");
+  const loginStateKey = await sharedSecret(config, config.loginStateKey, "LOGIN_STATE_KEY", "login-state.key", "A password login started on one instance is finished on whichever instance the client reaches next.");
+  const serverSetup = await resolveServerSetup(config);
+  const serverPublicKey = await checkedServerPublicKey(serverSetup);
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.databasePoolSize,
     onQuery: options.onQuery,
   });
+  const deploymentId = await deploymentFor(db.prisma, serverPublicKey).catch(async (error: unknown) => {
+    await db.close();
+    throw error;
+  });
+  const tenantKeys = new TenantKeys(keyEncryptionKey);
+  await ensureTenantKeyPairs(db.prisma, (tenantId) => tenantKeys.publicKeyFor(db.prisma, tenantId));
   await refreshUsernameKeys({ db: db.prisma, log });
   const bus = await createAppPubSub(config.redisUrl, log);
   const key = await pseudonymKey(config);
@@ -163,12 +175,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     passwords: new PasswordHasher(config.argon2Concurrency),
     vault: new PasswordVault(new TenantKeyring(keyEncryptionKey)),
+    passwordAuth: await PasswordAuthentication.create({ serverSetup, deploymentId, loginStateKey, ksf: config.passwordKsf }),
+    tenantKeys,
     replayGuard: new ReplayGuard(limiter),
     signInAdmission: new SignInAdmission(limiter, "signIn"),
     desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
     deviceCookies: new DeviceCookies(deviceCookieKey),
     limits: new RateLimits(limiter, {
       signUp: { points: config.signUpsPerHourPerIp, durationSeconds: 3600 },
+      signUpRegistrationPerIp: { points: config.signUpsPerHourPerIp * 2, durationSeconds: 3600 },
       ...config.rateLimitOverrides,
     }),
     config: {

@@ -2,6 +2,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, type KeyEncryptionKey } from "@latchkey/schema";
+import { KSF_NAMES, type Ksf } from "@latchkey/passwords";
 import { z } from "zod";
 import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
 
@@ -23,6 +24,15 @@ const secretKey = z.string().transform((value, issue) => {
     return z.NEVER;
   }
   return key;
+});
+
+/** An OPAQUE server setup as @serenity-kit/opaque writes it (`npx @serenity-kit/opaque@1.1.0 create-server-setup`). */
+const opaqueServerSetup = z.string().transform((value, issue) => {
+  const text = value.trim();
+  // The setup itself is checked once the OPAQUE library has loaded (buildApp).
+  if (/^[A-Za-z0-9_-]{100,4096}$/.test(text)) return text;
+  issue.addIssue({ code: "custom", message: "must be an OPAQUE server setup (base64url), generated once and shared by every instance" });
+  return z.NEVER;
 });
 
 const json = z.string().transform((value, issue) => {
@@ -77,6 +87,9 @@ const env = z.object({
   KEY_ENCRYPTION_KEY_ID: keyId.default("k1"),
   DEVICE_COOKIE_KEY: secretKey.optional(),
   EMAIL_CODE_KEY: secretKey.optional(),
+  OPAQUE_SERVER_SETUP: opaqueServerSetup.optional(),
+  LOGIN_STATE_KEY: secretKey.optional(),
+  PASSWORD_KSF: z.enum(KSF_NAMES as [Ksf, ...Ksf[]]).default("v1"),
   /** pg-boss keeps its tables in this PostgreSQL schema. */
   JOB_QUEUE_SCHEMA: z
     .string()
@@ -124,6 +137,12 @@ export type Config = {
   emailCodeKey: Buffer | undefined;
   /** PostgreSQL schema of the job queue's tables. */
   jobQueueSchema: string;
+  /** The OPAQUE server setup. Needed with PostgreSQL; generated under DATA_DIR for the embedded database. */
+  opaqueServerSetup: string | undefined;
+  /** Seals login state between the two steps of a login. Needed with PostgreSQL; generated under DATA_DIR otherwise. */
+  loginStateKey: Buffer | undefined;
+  /** The key-stretching profile new password registrations use. */
+  passwordKsf: Ksf;
 };
 
 /** Empty variables mean "unset", as a shell user would expect. */
@@ -180,6 +199,9 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     deviceCookieKey: e.DEVICE_COOKIE_KEY,
     emailCodeKey: e.EMAIL_CODE_KEY,
     jobQueueSchema: e.JOB_QUEUE_SCHEMA,
+    opaqueServerSetup: e.OPAQUE_SERVER_SETUP,
+    loginStateKey: e.LOGIN_STATE_KEY,
+    passwordKsf: e.PASSWORD_KSF,
   };
 }
 

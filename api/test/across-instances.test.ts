@@ -16,7 +16,9 @@ import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { dropSchema, emailedCodeIn, postGraphql, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
+import { answerLogin, startLogin, START_PASSWORD_LOG_IN } from "@latchkey/passwords";
+import { dropSchema, emailedCodeIn, postGraphql, serverSetupFor, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
+import { FINISH_PASSWORD_LOG_IN, desktopPasswordLogin } from "./password-login.ts";
 import { PASSWORD, seed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
@@ -31,6 +33,7 @@ const MAIN = join(repoRoot, "api/src/main.ts");
 const KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
 const DEVICE_COOKIE_KEY = randomBytes(32).toString("base64");
 const EMAIL_CODE_KEY = randomBytes(32).toString("base64");
+const LOGIN_STATE_KEY = randomBytes(32).toString("base64");
 const RATE_LIMIT_NAMESPACE = `across-${randomBytes(6).toString("hex")}`;
 /** The instances of this file share one job queue, apart from other files' servers. */
 const JOB_QUEUE_SCHEMA = `jobs_across_${randomBytes(6).toString("hex")}`;
@@ -154,6 +157,10 @@ class Instance {
         KEY_ENCRYPTION_KEY,
         DEVICE_COOKIE_KEY,
         EMAIL_CODE_KEY,
+        LOGIN_STATE_KEY,
+        // The database accepts one server setup: the one every test server on it shares.
+        OPAQUE_SERVER_SETUP: process.env.OPAQUE_SERVER_SETUP || (await serverSetupFor(DATABASE_URL!)),
+        PASSWORD_KSF: "test",
         JOB_QUEUE_SCHEMA,
         // Both instances share this run's counters in Redis (default budgets), apart from other runs and files.
         RATE_LIMIT_NAMESPACE,
@@ -438,14 +445,24 @@ describe.skipIf(!enabled)("desktop logins across two API processes sharing Redis
       { next: (value) => void (value.data && seen.push(value.data.loginEvents)), error: () => undefined, complete: () => undefined },
     );
     // graphql-ws does not say when the server has subscribed: log in again until the feed hears one.
-    const LOGIN = `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename } }`;
     const deadline = Date.now() + 15_000;
     while (seen.length === 0 && Date.now() < deadline) {
-      const { desktopLogin } = await a.gql(LOGIN, { input: { username: user.username, password: user.password } }, { token: await keys.credential() });
+      const desktopLogin = await desktopPasswordLogin(a as unknown as Api, () => keys.credential(), user.username, user.password!);
       expect(desktopLogin.__typename).toBe("DesktopLoginPayload");
       await sleep(300);
     }
     expect(seen[0]).toEqual({ username: user.username, outcome: "SUCCEEDED" });
+  });
+
+  it("finishes on B a password login started on A, once", async () => {
+    const user = await customer.user();
+    const { state, request } = await startLogin(user.password!);
+    const { startPasswordLogIn } = await a.gql(START_PASSWORD_LOG_IN, { input: { tenant: customer.slug, login: user.email, request } });
+    const proof = await answerLogin(startPasswordLogIn, state, user.password!);
+    const finished = await b.gql(FINISH_PASSWORD_LOG_IN, { input: { loginId: proof.loginId, finish: proof.finish } });
+    expect(finished.finishPasswordLogIn).toMatchObject({ __typename: "AuthPayload", user: { id: user.id } });
+    const replayed = await a.gql(FINISH_PASSWORD_LOG_IN, { input: { loginId: proof.loginId, finish: proof.finish } });
+    expect(replayed.finishPasswordLogIn.__typename).toBe("UnauthenticatedError");
   });
 
   it("lets the login screen wait on A while the user approves on B, and redeems on A", async () => {

@@ -13,6 +13,7 @@ import { addLocalAccount, findLocalAccount, readStateFile, verifyLocalPassword, 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desktopSeed, type DesktopSeed } from "./desktop-seed.ts";
 import { Api } from "./harness.ts";
+import { sweepUnfinishedLogins } from "./password-login.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 
 const AGENT_BIN = fileURLToPath(new URL("../../clients/desktop/bin/desktop-agent.mjs", import.meta.url));
@@ -335,6 +336,8 @@ describe("password login", () => {
     const shown = /unlocks at (\S+?)[).]?(\s|$)/.exec(lockedLine)?.[1];
     expect(Math.abs(new Date(shown ?? 0).getTime() - lockedUntil.getTime()), lockedLine).toBeLessThan(2_000);
 
+    // A wrong password and an unknown user never got past the agent's own finish: failed attempts once they expire.
+    await sweepUnfinishedLogins(api, customer.id);
     // The workstation's own history says no more than its screen did: a wrong password and an unknown user read alike.
     const events = json(await desktopAgent(statePath, ["events", "--first", "50", "--json"])) as unknown as Record<string, unknown>[];
     const seenBy = (reason: string) => (reason === "WRONG_PASSWORD" || reason === "UNKNOWN_USER" ? "INVALID_CREDENTIALS" : reason);
@@ -346,7 +349,8 @@ describe("password login", () => {
     // The tenant's admins see why; an unknown login only as a keyed hash.
     const feed = await desk.loginEvents();
     for (const attempt of cases) expect(feed).toContainEqual(expect.objectContaining({ username: attempt.known ? attempt.username : null, reason: attempt.reason }));
-  });
+    // Seven runs of the agent's command line, each a process of its own: slow on a busy machine.
+  }, 180_000);
 
   it("refuses every login while desktop login is switched off", async () => {
     const user = await customer.user();
@@ -410,6 +414,26 @@ describe("passwordless login by QR", () => {
     expect((await desk.loginEvents()).find((event) => event.id === json(login).instruction.attemptId)).toMatchObject({ method: "QR", outcome: "SUCCEEDED", user: { id: user.id } });
   });
 
+  it("gives a passwordless user a local password the agent makes and keeps sealed to its own key; the server knows none", async () => {
+    const user = await customer.user({ password: null });
+    const phone = await desk.phone(user, join(dir, `${user.username}-phone.json`));
+    const first = await qrLogin((payload) => phone.approve(payload), ["--json", "--show-password"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(json(first)).toMatchObject({ method: "QR", outcome: "CREATED", instruction: { username: user.username, passwordSource: "AGENT" } });
+    const made = json(first).password as string;
+    expect(made).toMatch(/^\S{24}$/);
+    const state = await readStateFile(statePath);
+    expect(verifyLocalPassword(findLocalAccount(state.localAccounts, user.username)!, made)).toBe(true);
+    // Kept sealed to the workstation's own key, never in clear, and the same at the next login.
+    expect(state.agentPasswords.map((entry) => entry.username)).toContain(user.username);
+    expect(await readFile(statePath, "utf8")).not.toContain(made);
+    const second = await qrLogin((payload) => phone.approve(payload), ["--json", "--show-password"]);
+    expect(json(second)).toMatchObject({ outcome: "TAKEN_OVER", password: made });
+    const row = await api.db.user.findUniqueOrThrow({ where: { id: user.id } });
+    expect(row).toMatchObject({ passwordHash: null, passwordCiphertext: null, opaqueRecord: null, sealedPassword: null });
+    expect(JSON.stringify(await api.db.loginEvent.findMany({ where: { userId: user.id } }))).not.toContain(made);
+  });
+
   it("ends with LOGIN_DENIED when the user denies on the phone, and creates nothing", async () => {
     const user = await customer.user();
     const phone = await desk.phone(user, join(dir, `${user.username}-phone.json`));
@@ -434,6 +458,25 @@ describe("passwordless login by QR", () => {
     const user = await customer.user();
     const login = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD]);
     expect(errorCode(login)).toBe("PASSWORD_LOGIN_NOT_ALLOWED");
+  });
+});
+
+describe("the server's OPAQUE key", () => {
+  it("is pinned at enrollment: a login answered with another key is refused before anything is sent back", async () => {
+    const { customer, statePath } = await customerWithWorkstation();
+    const user = await customer.user();
+    const enrolled = await readStateFile(statePath);
+    expect(enrolled.passwordServerPublicKey).toBe(api.app.services.passwordAuth.serverPublicKey);
+    // As if another server (a different OPAQUE setup) answered: the pinned key no longer matches.
+    await writeStateFile(statePath, { ...enrolled, passwordServerPublicKey: Buffer.alloc(32, 7).toString("base64url") });
+    const before = await api.db.loginEvent.count({ where: { userId: user.id } });
+    const refused = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD]);
+    expect(errorCode(refused), refused.stderr).toBe("SERVER_KEY_MISMATCH");
+    expect(findLocalAccount((await readStateFile(statePath)).localAccounts, user.username)).toBeUndefined();
+    // The finish was never sent: no login succeeded.
+    expect(await api.db.loginEvent.count({ where: { userId: user.id, outcome: "SUCCEEDED" } })).toBe(before);
+    await writeStateFile(statePath, { ...(await readStateFile(statePath)), passwordServerPublicKey: enrolled.passwordServerPublicKey });
+    expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD])).code).toBe(0);
   });
 });
 

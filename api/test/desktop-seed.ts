@@ -7,6 +7,7 @@ import { promisify } from "node:util";
 import sharp from "sharp";
 import type { Api } from "./harness.ts";
 import type { CustomerSeed, MspSeed, SeededUser } from "./seed.ts";
+import { desktopPasswordLogin } from "./password-login.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
 const run = promisify(execFile);
@@ -130,19 +131,16 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
 
     /**
      * Locks a directory account the way an attacker would: ten wrong passwords
-     * from two other workstations of the tenant. Only workstations that failed
+     * (each a login started and never finished) from two other workstations of the tenant. Only workstations that failed
      * for the account are refused by the lock. Returns when it ends.
      */
     async lockUser(username: string) {
       const guessers = [await enrolled(), await enrolled()];
       let unlocksAt: string | null = null;
       for (let i = 0; i < 10; i += 1) {
-        const { desktopLogin } = await api.gql(
-          `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename ... on AccountLockedError { unlocksAt } } }`,
-          { input: { username, password: `wrong-${i}-password` } },
-          { token: await guessers[i % 2]!.credential() },
-        );
-        unlocksAt = desktopLogin.unlocksAt ?? unlocksAt;
+        const guesser = guessers[i % 2]!;
+        const answer = (await desktopPasswordLogin(api, () => guesser.credential(), username, `wrong-${i}-password`)) as { unlocksAt?: string };
+        unlocksAt = answer.unlocksAt ?? unlocksAt;
       }
       await api.jobsSettled();
       const { users } = await api.gql(`query($u: String!, $t: ID!) { users(tenantId: $t, first: 1, search: $u) { edges { node { lockedUntil } } } }`, { u: username, t: customer.id }, asAdmin);

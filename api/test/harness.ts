@@ -1,11 +1,13 @@
 // Starts the real API on a free loopback port with real HTTP and WebSocket
 // clients. Embedded PGlite by default; PostgreSQL and Redis when DATABASE_URL /
 // REDIS_URL are set (as in CI).
-import { randomBytes } from "node:crypto";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient, type Client } from "graphql-ws";
+import type { RunOperation } from "@latchkey/passwords";
+import { createServerSetup } from "@latchkey/schema";
 import pg from "pg";
 import WebSocket from "ws";
 import { buildApp, type App } from "../src/app.ts";
@@ -69,6 +71,10 @@ export class Api {
       KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID,
       DEVICE_COOKIE_KEY: process.env.DEVICE_COOKIE_KEY,
       EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY,
+      OPAQUE_SERVER_SETUP: process.env.OPAQUE_SERVER_SETUP,
+      LOGIN_STATE_KEY: process.env.LOGIN_STATE_KEY,
+      // Cheap key stretching, so suites can run many logins; one test per flow uses v1.
+      PASSWORD_KSF: process.env.PASSWORD_KSF || "test",
       NODE_ENV: "test",
       DATA_DIR: dataDir,
       LOG_LEVEL: "info",
@@ -89,6 +95,9 @@ export class Api {
     // The same for the other secrets PostgreSQL deployments must be given.
     if (settings.DATABASE_URL) settings.DEVICE_COOKIE_KEY ||= randomBytes(32).toString("base64");
     if (settings.DATABASE_URL && !settings.EMAIL_CODE_KEY) settings.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
+    if (settings.DATABASE_URL) settings.LOGIN_STATE_KEY ||= randomBytes(32).toString("base64");
+    // A database records the one server setup it accepts: every test server on it must share it.
+    if (settings.DATABASE_URL && !settings.OPAQUE_SERVER_SETUP) settings.OPAQUE_SERVER_SETUP = await serverSetupFor(settings.DATABASE_URL);
     // On a database shared with other test files, a queue of its own, so no
     // other server runs this one's jobs (they would mail into its own outbox).
     let ownedJobSchema: { databaseUrl: string; schema: string } | null = null;
@@ -139,6 +148,11 @@ export class Api {
 
   request<T = Record<string, any>>(query: string, variables?: Record<string, unknown>, options: RequestOptions = {}) {
     return postGraphql<T>(`${this.url}/graphql`, query, variables, options);
+  }
+
+  /** For @latchkey/passwords' flows: runs an operation with this token (if any). */
+  run(token?: string | null): RunOperation {
+    return (query, variables) => this.gql(query, variables, { token });
   }
 
   /** Runs an operation and returns `data`, failing on any GraphQL error. */
@@ -306,6 +320,19 @@ export async function waitForMailIn(dataDirs: string[], matches: (mail: string) 
     if (Date.now() > deadline) throw new Error(`no email ${what} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * The OPAQUE server setup of the test servers on one PostgreSQL database
+ * (without OPAQUE_SERVER_SETUP exported): kept beside the system's temporary
+ * files, made by whichever test file needs it first.
+ */
+export async function serverSetupFor(databaseUrl: string): Promise<string> {
+  const file = join(tmpdir(), `latchkey-test-opaque-${createHash("sha256").update(databaseUrl).digest("hex").slice(0, 16)}`);
+  await writeFile(file, await createServerSetup(), { mode: 0o600, flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  return (await readFile(file, "utf8")).trim();
 }
 
 /** Removes a job queue's tables from a database the tests share. */

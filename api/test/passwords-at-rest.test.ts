@@ -1,6 +1,7 @@
-// Customer directory passwords kept reversibly for workstations: AES-256-GCM under
-// a per-tenant data key, itself wrapped by the key-encryption key. Checked on the
-// raw rows of the real database behind the real API.
+// Customer directory passwords set through the deprecated clear-password
+// operations (still used by the portal) kept reversibly for workstations:
+// AES-256-GCM under a per-tenant data key, itself wrapped by the key-encryption
+// key. Checked on the raw rows of the real database behind the real API.
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
@@ -82,9 +83,9 @@ describe("customer passwords at rest", () => {
     const msp = await seed(api).msp();
     const contoso = await msp.customer();
     const created = newPassword();
-    const user = await contoso.user({ password: created });
+    const user = await contoso.user({ password: created, clearPassword: true });
     const changed = newPassword();
-    const other = await contoso.user();
+    const other = await contoso.user({ clearPassword: true });
     await setPassword(api, msp.token, { userId: other.id, password: changed });
     expect((await logIn(api, contoso.slug, user.email, created)).__typename).toBe("AuthPayload");
     expect((await logIn(api, contoso.slug, other.email, changed)).__typename).toBe("AuthPayload");
@@ -110,9 +111,9 @@ describe("customer passwords at rest", () => {
     const msp = await seed(api).msp();
     const [contoso, fabrikam] = [await msp.customer(), await msp.customer()];
     const [first, second, elsewhere] = [newPassword(), newPassword(), newPassword()];
-    const a1 = await contoso.user({ password: first });
-    const a2 = await contoso.user({ password: second });
-    const b1 = await fabrikam.user({ password: elsewhere });
+    const a1 = await contoso.user({ password: first, clearPassword: true });
+    const a2 = await contoso.user({ password: second, clearPassword: true });
+    const b1 = await fabrikam.user({ password: elsewhere, clearPassword: true });
 
     expect(await vault().revealPassword(api.db, a1.id)).toBe(first);
     expect(await vault().revealPassword(api.db, a2.id)).toBe(second);
@@ -151,13 +152,13 @@ describe("customer passwords at rest", () => {
     const changed = newPassword();
     await setPassword(api, msp.token, { userId: technician.id, password: changed });
     expect((await logIn(api, msp.slug, technician.email, changed)).__typename).toBe("AuthPayload");
-    expect((await logIn(api, msp.slug, msp.adminEmail, PASSWORD)).__typename).toBe("AuthPayload");
 
     const users = await api.db.user.findMany({ where: { tenantId: msp.id } });
     expect(users).toHaveLength(2);
     for (const user of users) {
-      expect(user.passwordHash).toMatch(/^\$argon2id\$/);
+      expect(user.passwordHash !== null || user.opaqueRecord !== null).toBe(true);
       expect(user.passwordCiphertext).toBeNull();
+      expect(user.sealedPassword).toBeNull();
     }
     expect(await api.db.tenantDataKey.findUnique({ where: { tenantId: msp.id } })).toBeNull();
     expect(await vault().revealPassword(api.db, technician.id)).toBeNull();
@@ -166,7 +167,7 @@ describe("customer passwords at rest", () => {
   it("a new password bumps the version and replaces the ciphertext", async () => {
     const msp = await seed(api).msp();
     const contoso = await msp.customer();
-    const user = await contoso.user();
+    const user = await contoso.user({ clearPassword: true });
     const before = await api.db.user.findUniqueOrThrow({ where: { id: user.id } });
     expect(before.passwordVersion).toBe(1);
 
@@ -193,7 +194,7 @@ describe("customer passwords at rest", () => {
     const msp = await seed(api).msp();
     const contoso = await msp.customer();
     const password = newPassword();
-    const user = await contoso.user({ password });
+    const user = await contoso.user({ password, clearPassword: true });
     // As a row written before this feature: a hash and no ciphertext.
     await api.db.user.update({ where: { id: user.id }, data: { passwordCiphertext: null } });
 
@@ -221,7 +222,7 @@ describe("customer passwords at rest", () => {
     expect(await api.db.tenantDataKey.count({ where: { tenantId: contoso.id } })).toBe(1);
 
     const fabrikam = await msp.customer();
-    const users = await Promise.all(Array.from({ length: 4 }, () => fabrikam.user()));
+    const users = await Promise.all(Array.from({ length: 4 }, () => fabrikam.user({ clearPassword: true })));
     expect(await api.db.tenantDataKey.count({ where: { tenantId: fabrikam.id } })).toBe(1);
     for (const user of users) expect(await vault().revealPassword(api.db, user.id)).toBe(PASSWORD);
   });
@@ -259,7 +260,7 @@ describe("the key-encryption key", () => {
       const msp = await seed(api).msp();
       const contoso = await msp.customer();
       const password = newPassword();
-      const user = await contoso.user({ password });
+      const user = await contoso.user({ password, clearPassword: true });
       expect((await api.db.tenantDataKey.findUniqueOrThrow({ where: { tenantId: contoso.id } })).keyId).toBe("local-1");
       await api.stop();
 
@@ -311,9 +312,14 @@ describe("rewrap-keys", () => {
       const msp = await seed(api).msp();
       const customers = [await msp.customer(), await msp.customer()];
       const passwords = [newPassword(), newPassword()];
-      const users = [await customers[0]!.user({ password: passwords[0]! }), await customers[1]!.user({ password: passwords[1]! })];
+      const users = [await customers[0]!.user({ password: passwords[0]!, clearPassword: true }), await customers[1]!.user({ password: passwords[1]!, clearPassword: true })];
+      // And a password registered by OPAQUE, sealed to the tenant's key pair.
+      const sealedPassword = newPassword();
+      const sealedUser = await customers[0]!.user({ password: sealedPassword });
       const before = await api.db.tenantDataKey.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } });
       expect(before.map((k) => k.keyId)).toEqual([old.id, old.id]);
+      const pairsBefore = await api.db.tenantKeyPair.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } });
+      expect(pairsBefore.map((k) => k.keyId)).toEqual([old.id, old.id]);
       // The embedded database belongs to one process at a time: the operator stops the API first.
       await api.stop();
 
@@ -326,7 +332,8 @@ describe("rewrap-keys", () => {
       };
       const first = await rewrap(rotation);
       expect(first, first.stderr).toMatchObject({ code: 0 });
-      expect(first.stdout).toMatch(/^rewrapped: 2$/m);
+      // Both kinds of key: the tenants' key pairs and their data keys.
+      expect(first.stdout.match(/^rewrapped: 2$/gm)).toHaveLength(2);
       expect(first.stdout).toMatch(/^failed: 0$/m);
       // A second run finds nothing left to do.
       const again = await rewrap(rotation);
@@ -336,6 +343,13 @@ describe("rewrap-keys", () => {
 
       api = await Api.start({ DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: next.encoded, KEY_ENCRYPTION_KEY_ID: next.id });
       try {
+        for (const pair of await api.db.tenantKeyPair.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } })) {
+          const previous = pairsBefore.find((k) => k.tenantId === pair.tenantId)!;
+          expect(pair).toMatchObject({ keyId: next.id, publicKey: previous.publicKey, rotatedAt: expect.any(Date) });
+        }
+        const row = await api.db.user.findUniqueOrThrow({ where: { id: sealedUser.id } });
+        const { tenantKeys } = api.app.services;
+        expect(await tenantKeys.openPassword(api.db, { ...row, opaqueRecord: row.opaqueRecord!, sealedPassword: row.sealedPassword as never })).toBe(sealedPassword);
         for (const [index, customer] of customers.entries()) {
           const row = await api.db.tenantDataKey.findUniqueOrThrow({ where: { tenantId: customer.id } });
           const previous = before.find((k) => k.tenantId === customer.id)!;

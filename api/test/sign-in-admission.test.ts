@@ -6,12 +6,11 @@
 import { Authenticator } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, ManualClock, setCookieLine } from "./harness.ts";
+import { answerLogin, registerPassword } from "@latchkey/passwords";
+import { FINISH_PASSWORD_LOG_IN, desktopPasswordLogin, passwordLogIn, startPasswordLogIn } from "./password-login.ts";
 import { PASSWORD, seed, type SeededUser } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
-const LOG_IN = `mutation($input: LogInInput!) { logIn(input: $input) { __typename
-  ... on AuthPayload { token } ... on Error { code message } ... on AccountLockedError { unlocksAt } } }`;
-const DESKTOP_LOGIN = `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename ... on Error { code } } }`;
 const START = `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
   ... on StartLoginChallengePayload { challenge { id } qrPayload watchToken redeemSecret } ... on Error { code } } }`;
 const REDEEM = `mutation($id: ID!, $secret: String!) { redeemChallenge(id: $id, redeemSecret: $secret) { __typename ... on Error { code } } }`;
@@ -29,8 +28,20 @@ afterAll(() => api?.stop());
 
 const from = (address: string, cookie?: string) => ({ headers: { "x-forwarded-for": address, ...(cookie ? { cookie } : {}) } });
 
-function logIn(user: { tenantSlug: string; email: string }, password: string, options: { headers: Record<string, string> }) {
-  return api.request(LOG_IN, { input: { tenant: user.tenantSlug, login: user.email, password, tokenDelivery: "COOKIE" } }, options);
+/**
+ * A portal log in by OPAQUE, answered as the portal shows it: the start's
+ * typed error, the finish's result, or UNAUTHENTICATED when the client's own
+ * finish failed (a wrong password never reaches the second step).
+ */
+async function logIn(user: { tenantSlug: string; email: string }, password: string, options: { headers: Record<string, string> }) {
+  const result = await passwordLogIn(api, { tenant: user.tenantSlug, login: user.email, password, tokenDelivery: "COOKIE" }, options);
+  const answer =
+    result.outcome === "INCORRECT"
+      ? { __typename: "UnauthenticatedError", code: "UNAUTHENTICATED" }
+      : result.outcome === "REFUSED_AT_START"
+        ? result.start
+        : result.finish;
+  return { response: result.response, body: { data: { logIn: answer as Record<string, any> } } };
 }
 
 /** The device cookie a browser keeps after signing in, ready to send back. */
@@ -141,7 +152,8 @@ describe("portal sign-in under attack", () => {
 
     await lock();
     const reset = "Fresh-Passphrase-Reset-2026";
-    const { setUserPassword } = await api.gql(SET_PASSWORD, { input: { userId: user.id, password: reset } }, { token: msp.token });
+    const { registrationId } = await registerPassword(api.run(msp.token), { userId: user.id, password: reset });
+    const { setUserPassword } = await api.gql(SET_PASSWORD, { input: { userId: user.id, passwordRegistrationId: registrationId } }, { token: msp.token });
     expect(setUserPassword.__typename).toBe("SetUserPasswordPayload");
     expect((await logIn(user, reset, from("192.0.2.11"))).body.data!.logIn.__typename).toBe("AuthPayload");
   });
@@ -157,7 +169,7 @@ describe("portal sign-in under attack", () => {
   });
 });
 
-describe("a wrong password for an account that exists and for one that does not", () => {
+describe("a refused proof for an account that exists and for one that does not", () => {
   it("runs the same statements, and answers before anything about the account is written", async () => {
     const msp = await seed(api).msp();
     const customer = await msp.customer();
@@ -168,15 +180,19 @@ describe("a wrong password for an account that exists and for one that does not"
     await api.app.jobs.pauseWorkers();
     try {
       const attempt = async (who: { tenantSlug: string; email: string }, address: string) => {
+        const started = await startPasswordLogIn(api, { tenant: who.tenantSlug, login: who.email, password: PASSWORD }, from(address));
+        // A finish message nobody proved: what a guesser without the password can send.
+        const forged = Buffer.alloc(64, 7).toString("base64url");
         const start = api.queries.length;
-        const { body } = await logIn(who, "a-wrong-password-1", from(address));
-        return { answer: body.data!.logIn, sql: api.queries.slice(start) };
+        const { body } = await api.request(FINISH_PASSWORD_LOG_IN, { input: { loginId: started.result.loginId, finish: forged } }, from(address));
+        return { answer: body.data!.finishPasswordLogIn, sql: api.queries.slice(start) };
       };
       const forKnown = await attempt(known, "192.0.2.101");
       const forUnknown = await attempt(unknown, "192.0.2.102");
+      expect(forKnown.answer).toMatchObject({ __typename: "UnauthenticatedError" });
       expect(forUnknown.answer).toEqual(forKnown.answer);
       expect(forUnknown.sql).toEqual(forKnown.sql);
-      // Looked up, then one job enqueued: no audit event, no lock written by the request itself.
+      // The login state taken, then one job enqueued: no audit event, no lock written by the request itself.
       expect(forKnown.sql.filter((sql) => /"AuditEvent"/.test(sql) || /^UPDATE/.test(sql))).toEqual([]);
       expect(forKnown.sql.filter((sql) => /INSERT INTO \w+\.job/.test(sql))).toHaveLength(1);
     } finally {
@@ -219,8 +235,7 @@ describe("desktop sign-in under attack", () => {
     const victim = await customer.user();
     const phone = await phoneFor(victim, msp.token);
     const [own, first, second] = [await station(), await station(), await station()];
-    const desktopLogin = async (keys: WorkstationKeys, password: string) =>
-      (await api.gql(DESKTOP_LOGIN, { input: { username: victim.username, password } }, { token: await keys.credential() })).desktopLogin;
+    const desktopLogin = (keys: WorkstationKeys, password: string) => desktopPasswordLogin(api, () => keys.credential(), victim.username, password);
 
     for (let i = 0; i < 10; i += 1) await desktopLogin(i % 2 ? first : second, `wrong-${i}-password`);
     // The guessers are refused even with the right password (backed off, and the account locked for them)...
@@ -243,46 +258,44 @@ describe("desktop sign-in under attack", () => {
 });
 
 describe("changing one's own password", () => {
-  it("checks the new password's rules before the current one, so the answer never tells whether the guess was right", async () => {
-    const msp = await seed(api).msp();
-    const user = await (await msp.customer()).user();
-    const token = await user.token();
-    const weak = "password";
-    const answer = async (currentPassword: string) =>
-      (await api.gql(SET_PASSWORD, { input: { userId: user.id, password: weak, currentPassword } }, { token })).setUserPassword;
-    const right = await answer(PASSWORD);
-    const wrong = await answer("not-my-password-9");
-    expect(right).toEqual(wrong);
-    expect(right.fields.map((f: { path: string }) => f.path)).toEqual(["password"]);
-  });
-
-  it("counts and audits a wrong current password like a wrong sign-in", async () => {
+  it("counts a wrong current password like a wrong sign-in, and audits a refused proof", async () => {
     const msp = await seed(api).msp();
     const customer = await msp.customer();
     const user = await customer.user();
     const token = await user.token();
-    const codes: string[] = [];
-    for (let i = 0; i < 7; i += 1) {
+    const change = async (currentPassword: string) => {
+      const { registrationId } = await registerPassword(api.run(token), { userId: user.id, password: "A-Much-Better-Passphrase-7" });
+      const started = await startPasswordLogIn(api, { tenant: user.tenantSlug, login: user.email, password: currentPassword }, from("203.0.113.250"));
+      if (started.result.__typename !== "StartPasswordLogInPayload") return started.result.code!;
+      const proof = await answerLogin(started.result, started.state, currentPassword).catch(() => null);
+      if (!proof) return "VALIDATION";
       const { setUserPassword } = await api.gql(
         SET_PASSWORD,
-        { input: { userId: user.id, password: "A-Much-Better-Passphrase-7", currentPassword: `guess-${i}` } },
+        { input: { userId: user.id, passwordRegistrationId: registrationId, currentPasswordLogin: { loginId: proof.loginId, finish: proof.finish } } },
         { token, ...from("203.0.113.250") },
       );
-      codes.push(setUserPassword.code);
-    }
+      return setUserPassword.code ?? setUserPassword.__typename;
+    };
+    const codes: string[] = [];
+    for (let i = 0; i < 7; i += 1) codes.push(await change(`guess-${i}`));
     expect(codes.slice(0, 5)).toEqual(Array(5).fill("VALIDATION"));
     expect(codes.slice(5)).toEqual(["RATE_LIMITED", "RATE_LIMITED"]);
     // The right password from that address now waits too: it is a sign-in like any other.
-    const { setUserPassword: blocked } = await api.gql(
+    expect(await change(PASSWORD)).toBe("RATE_LIMITED");
+
+    // A proof that does not prove the password is refused and audited as a failed change.
+    const started = await startPasswordLogIn(api, { tenant: user.tenantSlug, login: user.email, password: PASSWORD }, from("198.51.100.250"));
+    const { registrationId } = await registerPassword(api.run(token), { userId: user.id, password: "A-Much-Better-Passphrase-7" });
+    const { setUserPassword: forged } = await api.gql(
       SET_PASSWORD,
-      { input: { userId: user.id, password: "A-Much-Better-Passphrase-7", currentPassword: PASSWORD } },
-      { token, ...from("203.0.113.250") },
+      { input: { userId: user.id, passwordRegistrationId: registrationId, currentPasswordLogin: { loginId: started.result.loginId, finish: Buffer.alloc(64, 9).toString("base64url") } } },
+      { token, ...from("198.51.100.250") },
     );
-    expect(blocked.code).toBe("RATE_LIMITED");
+    expect(forged).toMatchObject({ __typename: "ValidationError", fields: [{ path: "currentPasswordLogin" }] });
     await api.jobsSettled();
     const events = await api.gql(`query($t: ID!) { auditEvents(tenantId: $t, first: 50) { edges { node { action targetId } } } }`, { t: customer.id }, { token: msp.token });
     const failures = events.auditEvents.edges.filter((e: { node: { action: string; targetId: string } }) => e.node.action === "user.passwordChangeFailed" && e.node.targetId === user.id);
-    expect(failures).toHaveLength(5);
+    expect(failures).toHaveLength(1);
   });
 
   it("lets a passwordless user set a first password only just after approving a sign-in on their phone", async () => {
@@ -303,11 +316,13 @@ describe("changing one's own password", () => {
 
     const earlier = await signInByPhone();
     clock.advance(6 * 60_000);
-    const late = await api.gql(SET_PASSWORD, { input: { userId: user.id, password: first } }, { token: earlier });
+    const registered = async (token: string) => (await registerPassword(api.run(token), { userId: user.id, password: first })).registrationId;
+    const late = await api.gql(SET_PASSWORD, { input: { userId: user.id, passwordRegistrationId: await registered(earlier) } }, { token: earlier });
     expect(late.setUserPassword.code, JSON.stringify(late)).toBe("FORBIDDEN");
-    expect((await api.db.user.findUniqueOrThrow({ where: { id: user.id } })).passwordHash).toBeNull();
+    expect((await api.db.user.findUniqueOrThrow({ where: { id: user.id } })).opaqueRecord).toBeNull();
 
-    const fresh = await api.gql(SET_PASSWORD, { input: { userId: user.id, password: first } }, { token: await signInByPhone() });
+    const freshToken = await signInByPhone();
+    const fresh = await api.gql(SET_PASSWORD, { input: { userId: user.id, passwordRegistrationId: await registered(freshToken) } }, { token: freshToken });
     expect(fresh.setUserPassword.__typename).toBe("SetUserPasswordPayload");
   });
 });

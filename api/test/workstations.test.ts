@@ -7,7 +7,9 @@ import { Authenticator } from "@latchkey/mobile";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { registerPassword } from "@latchkey/passwords";
 import { Api, subscribe } from "./harness.ts";
+import { desktopPasswordLogin, sweepUnfinishedLogins } from "./password-login.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys, type Instruction } from "./workstation-keys.ts";
 
@@ -29,13 +31,10 @@ const REMOVE = `mutation($id: ID!) { removeWorkstation(id: $id) { __typename ...
 const REVOKE_TOKEN = `mutation($id: ID!) { revokeInstallToken(id: $id) { __typename ... on InstallTokenPayload { token { status } } ... on Error { code } } }`;
 const SETTINGS = `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ... on Error { code message } } }`;
 const CONFIG = `{ desktopConfig { workstation { id name status } tenant { id slug displayName } desktopLoginEnabled method passwordFallback branding { text } } }`;
-const LOGIN = `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename
-  ... on DesktopLoginPayload { instruction { action attemptId workstationId username fullName expiresAt password { suite enc ciphertext } } }
-  ... on AccountLockedError { unlocksAt } ... on Error { code message } } }`;
 const START = `mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
   ... on StartLoginChallengePayload { challenge { id status } qrPayload watchToken redeemSecret } ... on Error { code message } } }`;
 const REDEEM = `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
-  ... on DesktopLoginPayload { instruction { attemptId workstationId username expiresAt password { suite enc ciphertext } } } ... on Error { code message } } }`;
+  ... on DesktopLoginPayload { instruction { attemptId workstationId username expiresAt passwordSource password { suite enc ciphertext } } } ... on Error { code message } } }`;
 const REPORT = `mutation($input: ReportAccountResultInput!) { reportAccountResult(input: $input) { __typename
   ... on ReportAccountResultPayload { loginEvent { id accountOutcome accountDetail } } ... on Error { code } } }`;
 const HISTORY = `query($tenantId: ID!) { loginEvents(tenantId: $tenantId, first: 50) { totalCount edges { node {
@@ -85,6 +84,11 @@ async function asWorkstation(keys: WorkstationKeys, query: string, variables?: R
   return api.gql(query, variables, { token: await keys.credential() });
 }
 
+/** A password login at this workstation's screen, by OPAQUE: the result as the screen gets it. */
+async function login(keys: WorkstationKeys, username: string, password: string) {
+  return { desktopLogin: (await desktopPasswordLogin(api, () => keys.credential(), username, password)) as Record<string, any> };
+}
+
 async function history(w: World) {
   const { loginEvents } = await api.gql(HISTORY, { tenantId: w.customer.id }, { token: w.msp.token });
   return loginEvents.edges.map((edge: { node: Record<string, unknown> }) => edge.node) as Record<string, any>[];
@@ -117,14 +121,14 @@ describe("install tokens and enrollment", () => {
     expect(desktopConfig.workstation).toEqual({ id: keys.workstationId, name: "FRONTDESK-01", status: "PENDING" });
     await enableDesktopLogin(w);
     const user = await w.customer.user();
-    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const { desktopLogin } = await login(keys, user.username, PASSWORD);
     expect(desktopLogin).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "WORKSTATION_PENDING" });
     const { startLoginChallenge } = await asWorkstation(keys, START);
     expect(startLoginChallenge).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "WORKSTATION_PENDING" });
 
     const { approveWorkstation } = await api.gql(APPROVE, { id: keys.workstationId }, { token: w.msp.token });
     expect(approveWorkstation.workstation.status).toBe("APPROVED");
-    const again = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const again = await login(keys, user.username, PASSWORD);
     expect(again.desktopLogin.__typename).toBe("DesktopLoginPayload");
   });
 
@@ -168,9 +172,8 @@ describe("install tokens and enrollment", () => {
     await enableDesktopLogin(w);
     const keys = await approvedWorkstation(w, "p256");
     const user = await w.customer.user();
-    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
-    expect(desktopLogin.instruction.password.suite).toContain("P-256");
-    expect(await keys.open(desktopLogin.instruction)).toBe(PASSWORD);
+    const { desktopLogin } = await login(keys, user.username, PASSWORD);
+    expect(desktopLogin.instruction).toMatchObject({ workstationId: keys.workstationId, passwordSource: "TYPED", password: null });
   });
 
   it("refuses credentials that are expired, too long-lived, or signed by another key", async () => {
@@ -235,8 +238,8 @@ describe("install tokens and enrollment", () => {
     expect(removeWorkstation.workstationId).toBe(keys.workstationId);
     const { body } = await api.request(CONFIG, {}, { token: await keys.credential() });
     expect(body.errors?.[0]?.extensions?.code).toBe("UNAUTHENTICATED");
-    const login = await api.request(LOGIN, { input: { username: "anyone", password: PASSWORD } }, { token: await keys.credential() });
-    expect(login.body.data?.desktopLogin).toMatchObject({ __typename: "UnauthenticatedError" });
+    const refused = await login(keys, "anyone", PASSWORD);
+    expect(refused.desktopLogin).toMatchObject({ __typename: "UnauthenticatedError" });
   });
 });
 
@@ -249,23 +252,12 @@ describe("password login", () => {
     keys = await approvedWorkstation(w);
   });
 
-  it("seals the password to this workstation's key, bound to the attempt; the database holds no plaintext", async () => {
+  it("answers a proved password with an instruction to set what was typed: no password in it, the database or the log", async () => {
     const user = await w.customer.user();
-    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username.toUpperCase(), password: PASSWORD } });
+    const { desktopLogin } = await login(keys, user.username.toUpperCase(), PASSWORD);
     expect(desktopLogin.__typename).toBe("DesktopLoginPayload");
-    const instruction = desktopLogin.instruction as Instruction & { action: string };
-    expect(instruction).toMatchObject({ action: "ENSURE_LOCAL_ACCOUNT", workstationId: keys.workstationId, username: user.username });
-    expect(JSON.stringify(instruction)).not.toContain(PASSWORD);
-    expect(await keys.open(instruction)).toBe(PASSWORD);
-
-    // Another workstation's key cannot open it.
-    const other = WorkstationKeys.generate();
-    await expect(other.open(instruction)).rejects.toThrow();
-    // Replayed into another attempt (or with another expiry, or for another workstation), it does not open.
-    const second = (await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } })).desktopLogin.instruction;
-    await expect(keys.open(instruction, { attemptId: second.attemptId })).rejects.toThrow();
-    await expect(keys.open(instruction, { expiresAt: new Date(Date.now() + 3600_000).toISOString() })).rejects.toThrow();
-    await expect(keys.open(instruction, { workstationId: other.workstationId || "00000000-0000-0000-0000-000000000000" })).rejects.toThrow();
+    const instruction = desktopLogin.instruction;
+    expect(instruction).toMatchObject({ workstationId: keys.workstationId, username: user.username, passwordSource: "TYPED", password: null });
 
     const dump = JSON.stringify(await api.db.user.findMany({ where: { tenantId: w.customer.id } }));
     expect(dump).not.toContain(PASSWORD);
@@ -278,14 +270,19 @@ describe("password login", () => {
     expect(twice.reportAccountResult.code).toBe("CONFLICT");
   });
 
-  it("a changed password reaches the workstation at its next login", async () => {
+  it("a password an admin resets works at the workstation's next login, and the old one no longer does", async () => {
     const user = await w.customer.user();
     const changed = "quartz-meadow-harbour-77";
-    await api.gql(`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename } }`, { input: { userId: user.id, password: changed } }, { token: w.msp.token });
-    const old = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const { registrationId } = await registerPassword(api.run(w.msp.token), { userId: user.id, password: changed });
+    await api.gql(
+      `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename } }`,
+      { input: { userId: user.id, passwordRegistrationId: registrationId } },
+      { token: w.msp.token },
+    );
+    const old = await login(keys, user.username, PASSWORD);
     expect(old.desktopLogin.code).toBe("INVALID_CREDENTIALS");
-    const fresh = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: changed } });
-    expect(await keys.open(fresh.desktopLogin.instruction)).toBe(changed);
+    const fresh = await login(keys, user.username, changed);
+    expect(fresh.desktopLogin.instruction.passwordSource).toBe("TYPED");
   });
 
   it("refuses wrong passwords, unknown and disabled users with typed errors, each recorded", async () => {
@@ -293,15 +290,17 @@ describe("password login", () => {
     const disabled = await w.customer.user();
     await api.gql(`mutation($input: DisableUserInput!) { disableUser(input: $input) { __typename } }`, { input: { userId: disabled.id } }, { token: w.msp.token });
 
-    const wrong = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: "not-the-password-1" } });
+    const wrong = await login(keys, user.username, "not-the-password-1");
     expect(wrong.desktopLogin).toMatchObject({ __typename: "InvalidCredentialsError", code: "INVALID_CREDENTIALS" });
-    const unknown = await asWorkstation(keys, LOGIN, { input: { username: "nobody-here", password: PASSWORD } });
+    const unknown = await login(keys, "nobody-here", PASSWORD);
     expect(unknown.desktopLogin).toMatchObject({ __typename: "InvalidCredentialsError", message: wrong.desktopLogin.message });
-    const off = await asWorkstation(keys, LOGIN, { input: { username: disabled.username, password: PASSWORD } });
+    const off = await login(keys, disabled.username, PASSWORD);
     expect(off.desktopLogin).toMatchObject({ __typename: "AccountDisabledError", code: "ACCOUNT_DISABLED" });
-    const blank = await asWorkstation(keys, LOGIN, { input: { username: " ", password: "" } });
+    const blank = await login(keys, " ", "");
     expect(blank.desktopLogin.__typename).toBe("ValidationError");
 
+    // The wrong password and the unknown user never got past the agent's own finish: they are failed attempts once they expire.
+    await sweepUnfinishedLogins(api, w.customer.id);
     const events = await history(w);
     expect(events.find((e) => e.username === user.username && e.reason === "WRONG_PASSWORD")).toMatchObject({ outcome: "FAILED", method: "PASSWORD", user: { id: user.id } });
     // What was typed for an unknown user is not kept: it may be a password typed in the wrong box.
@@ -321,7 +320,7 @@ describe("password login", () => {
   it("refuses a typed name with control, invisible or direction characters before recording anything", async () => {
     const before = (await history(w)).length;
     for (const username of ["bob\u0000", "admin\u202Eexe.txt", "zero\u200Bwidth", "line\nbreak"]) {
-      const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username, password: PASSWORD } });
+      const { desktopLogin } = await login(keys, username, PASSWORD);
       expect(desktopLogin.__typename, JSON.stringify(username)).toBe("ValidationError");
     }
     expect((await history(w)).length).toBe(before);
@@ -333,16 +332,16 @@ describe("password login", () => {
     let last: Record<string, any> = {};
     for (let attempt = 0; attempt < 12 && last.__typename !== "AccountLockedError"; attempt += 1) {
       const station = guessers[attempt % guessers.length]!;
-      last = (await asWorkstation(station, LOGIN, { input: { username: user.username, password: `wrong-${attempt}-password` } })).desktopLogin;
+      last = (await login(station, user.username, `wrong-${attempt}-password`)).desktopLogin;
     }
     expect(last.__typename).toBe("AccountLockedError");
     expect(new Date(last.unlocksAt).getTime()).toBeGreaterThan(Date.now());
     // Locked for the guessers even with the right password...
-    const right = await asWorkstation(guessers[0]!, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const right = await login(guessers[0]!, user.username, PASSWORD);
     expect(right.desktopLogin.code).toBe("ACCOUNT_LOCKED");
     expect((await history(w)).some((e) => e.username === user.username && e.reason === "ACCOUNT_LOCKED")).toBe(true);
     // ...but not for a workstation that never failed for this account.
-    const own = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const own = await login(keys, user.username, PASSWORD);
     expect(own.desktopLogin.__typename).toBe("DesktopLoginPayload");
 
     await api.jobsSettled();
@@ -356,17 +355,17 @@ describe("password login", () => {
       { token: w.msp.token },
     );
     expect(unlockUser.user).toEqual({ locked: false, lockedUntil: null });
-    const after = await asWorkstation(guessers[1]!, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const after = await login(guessers[1]!, user.username, PASSWORD);
     expect(after.desktopLogin.__typename).toBe("DesktopLoginPayload");
   });
 
   it("refuses every login while desktop login is switched off, and password login when only passwordless is allowed", async () => {
     const user = await w.customer.user();
     await enableDesktopLogin(w, { desktopLoginEnabled: false });
-    const off = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const off = await login(keys, user.username, PASSWORD);
     expect(off.desktopLogin).toMatchObject({ __typename: "DesktopLoginRefusedError", code: "DESKTOP_LOGIN_DISABLED" });
     await enableDesktopLogin(w, { method: "PASSWORDLESS", passwordFallback: false });
-    const passwordless = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const passwordless = await login(keys, user.username, PASSWORD);
     expect(passwordless.desktopLogin.code).toBe("PASSWORD_LOGIN_NOT_ALLOWED");
     await enableDesktopLogin(w, { method: "PASSWORD", passwordFallback: true });
     const reasons = (await history(w)).filter((e) => e.username === user.username).map((e) => e.reason);
@@ -426,21 +425,17 @@ describe("passwordless login by QR", () => {
     expect((await history(w)).find((e) => e.id === redeemDesktopLogin.instruction.attemptId)).toMatchObject({ method: "QR", outcome: "SUCCEEDED" });
   });
 
-  it("gives a passwordless user a random local password, kept encrypted and the same at the next login", async () => {
+  it("leaves a passwordless user's local password to the agent: the server generates and keeps none", async () => {
     const user = await w.customer.user({ password: null });
     const phone = await phoneFor(user);
-    const passwords: string[] = [];
     for (let round = 0; round < 2; round += 1) {
       const { startLoginChallenge: started } = await asWorkstation(keys, START);
       await phone.approve(started.qrPayload);
       const { redeemDesktopLogin } = await asWorkstation(keys, REDEEM, { input: { challengeId: started.challenge.id, redeemSecret: started.redeemSecret } });
-      passwords.push(await keys.open(redeemDesktopLogin.instruction));
+      expect(redeemDesktopLogin.instruction).toMatchObject({ username: user.username, passwordSource: "AGENT", password: null });
     }
-    expect(passwords[0]).toMatch(/^\S{24}$/);
-    expect(passwords[1]).toBe(passwords[0]);
     const row = await api.db.user.findUniqueOrThrow({ where: { id: user.id } });
-    expect(row.passwordHash).toBeNull();
-    expect(row.passwordCiphertext).not.toContain(passwords[0]);
+    expect(row).toMatchObject({ passwordHash: null, passwordCiphertext: null, opaqueRecord: null, sealedPassword: null, passwordVersion: 0 });
   });
 
   it("lets only the workstation's own tenant's users approve", async () => {
@@ -470,7 +465,7 @@ describe("login events", () => {
 
     let instruction: Instruction | null = null;
     await feed.triggerUntilEvent(async () => {
-      instruction = (await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } })).desktopLogin.instruction;
+      instruction = (await login(keys, user.username, PASSWORD)).desktopLogin.instruction;
     });
     await mspFeed.waitForEvents(1);
     expect(feed.events[0]!.data!.loginEvents).toMatchObject({ username: user.username, outcome: "SUCCEEDED" });
@@ -522,9 +517,10 @@ describe("dashboard figures", () => {
     const keys = await approvedWorkstation(w);
     await approvedWorkstation(w);
     const user = await w.customer.user();
-    await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
-    await asWorkstation(keys, LOGIN, { input: { username: user.username, password: "wrong-password-1" } });
-    await asWorkstation(keys, LOGIN, { input: { username: "nobody", password: "wrong-password-2" } });
+    await login(keys, user.username, PASSWORD);
+    await login(keys, user.username, "wrong-password-1");
+    await login(keys, "nobody", "wrong-password-2");
+    await sweepUnfinishedLogins(api, w.customer.id);
     const { customers } = await api.gql(
       `{ customers(first: 10) { edges { node { id workstationCount loginsLast24h successfulLoginsLast24h failedLoginsLast24h } } } }`,
       {},
@@ -561,13 +557,13 @@ describe("isolation", () => {
     }
     // A workstation cannot report on another workstation's attempt.
     const user = await w.customer.user();
-    const { desktopLogin } = await asWorkstation(keys, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const { desktopLogin } = await login(keys, user.username, PASSWORD);
     await enableDesktopLogin(other);
     const foreign = await approvedWorkstation(other);
     const report = await asWorkstation(foreign, REPORT, { input: { attemptId: desktopLogin.instruction.attemptId, outcome: "CREATED" } });
     expect(report.reportAccountResult.code).toBe("NOT_FOUND");
     // Nor log in a user of another tenant.
-    const cross = await asWorkstation(foreign, LOGIN, { input: { username: user.username, password: PASSWORD } });
+    const cross = await login(foreign, user.username, PASSWORD);
     expect(cross.desktopLogin.code).toBe("INVALID_CREDENTIALS");
   });
 

@@ -8,6 +8,8 @@ import type { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 import type { AppPubSub } from "./pubsub.ts";
 import type { PasswordVault } from "./security/password-vault.ts";
 import type { PasswordHasher } from "./security/passwords.ts";
+import type { PasswordAuthentication } from "./security/password-authentication.ts";
+import type { TenantKeys } from "./security/tenant-keys.ts";
 import type { DeviceCookies } from "./security/device-cookie.ts";
 import type { ReplayGuard } from "./security/replay-guard.ts";
 import type { SignInAdmission } from "./security/sign-in-admission.ts";
@@ -56,6 +58,10 @@ export type Services = {
   passwords: PasswordHasher;
   /** Customer directory passwords kept reversibly under per-tenant data keys. */
   vault: PasswordVault;
+  /** OPAQUE: the server's side of password registration and login. */
+  passwordAuth: PasswordAuthentication;
+  /** Customer tenants' HPKE key pairs, the private keys escrowed under the key-encryption key. */
+  tenantKeys: TenantKeys;
   /** Who may try a password in the portal (and for a password change), decided before it is checked. */
   signInAdmission: SignInAdmission;
   /** The same for passwords typed at a workstation's login screen. */

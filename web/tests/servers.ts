@@ -1,13 +1,14 @@
 // Starts the real API and the built portal for browser tests, each on a free loopback port.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, readdirSync, statSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as opaque from "@serenity-kit/opaque";
 
 const require = createRequire(import.meta.url);
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -94,7 +95,7 @@ export type Stack = {
 };
 
 /** What `next build` reads: a build older than any of these is stale. */
-const BUILD_INPUTS = ["src", "next.config.ts", "package.json", "tsconfig.json"];
+const BUILD_INPUTS = ["src", "next.config.ts", "package.json", "tsconfig.json", "../clients/passwords/src"];
 /**
  * Rewritten by every `npm run generate` (turbo runs it before typecheck) even when nothing
  * changed; its documents come from the files under src/ that are checked anyway.
@@ -129,6 +130,20 @@ function buildPortalIfStale() {
 }
 
 /**
+ * The OPAQUE server setup every test server on one PostgreSQL database shares (the database
+ * records the one it accepts): the same file the API's test harness keeps beside the system's
+ * temporary files, made by whichever test needs it first.
+ */
+async function serverSetupFor(databaseUrl: string): Promise<string> {
+  const file = join(tmpdir(), `latchkey-test-opaque-${createHash("sha256").update(databaseUrl).digest("hex").slice(0, 16)}`);
+  await opaque.ready;
+  await writeFile(file, opaque.server.createSetup(), { mode: 0o600, flag: "wx" }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EEXIST") throw error;
+  });
+  return (await readFile(file, "utf8")).trim();
+}
+
+/**
  * The API and the built portal. `sameOrigin`: the portal's front server serves the API at
  * its own `/graphql`, as `npm start` does, so every tenant's address (`<slug>.localhost`)
  * works; otherwise the browser talks to the API's own origin.
@@ -155,6 +170,13 @@ export async function startStack(options: { apiEnv?: Record<string, string>; sam
       RATE_LIMIT_NAMESPACE: `web-test-${process.pid}-${Date.now().toString(36)}`,
       // Required with PostgreSQL; CI exports one, a local run gets its own.
       ...(process.env.DATABASE_URL && !process.env.EMAIL_CODE_KEY ? { EMAIL_CODE_KEY: randomBytes(32).toString("base64") } : {}),
+      ...(process.env.DATABASE_URL && !process.env.LOGIN_STATE_KEY ? { LOGIN_STATE_KEY: randomBytes(32).toString("base64") } : {}),
+      ...(process.env.DATABASE_URL && !process.env.OPAQUE_SERVER_SETUP
+        ? { OPAQUE_SERVER_SETUP: await serverSetupFor(process.env.DATABASE_URL) }
+        : {}),
+      // Cheap key stretching in the browser, so a suite can register and log in many times;
+      // one test runs the real profile (apiEnv PASSWORD_KSF "v1").
+      PASSWORD_KSF: process.env.PASSWORD_KSF || "test",
       ...options.apiEnv,
     },
   });

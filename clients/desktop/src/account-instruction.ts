@@ -36,7 +36,9 @@ export interface AccountInstruction {
   fullName: string;
   /** ISO-8601, exactly as the API sent it: part of the associated data. */
   expiresAt: string;
-  password: SealedSecret;
+  /** SEALED: in `password`; TYPED: what was typed here; AGENT: the agent's own local password for this user. */
+  passwordSource: "SEALED" | "TYPED" | "AGENT";
+  password: SealedSecret | null;
 }
 
 /** The associated data the box was sealed with, rebuilt from the instruction's own fields. */
@@ -49,6 +51,54 @@ export function accountAssociatedData(instruction: Pick<AccountInstruction, "wor
   }
   return ["latchkey-account-v1", instruction.workstationId, instruction.attemptId, instruction.expiresAt].join("|");
 }
+
+/** Checks that an instruction is for this workstation, known and current, before anything is done with it. */
+export function checkAccountInstruction(instruction: AccountInstruction, workstationId: string, now: Date = new Date()) {
+  if (instruction.action !== "ENSURE_LOCAL_ACCOUNT") {
+    throw new AgentError("UNKNOWN_ACTION", `the account instruction asks for "${instruction.action}", which this agent does not do`);
+  }
+  if (instruction.workstationId !== workstationId) {
+    throw new AgentError("WRONG_WORKSTATION", `the account instruction is for workstation ${instruction.workstationId}, not this one (${workstationId})`);
+  }
+  const expiresAt = Date.parse(instruction.expiresAt);
+  if (!Number.isFinite(expiresAt)) throw new AgentError("BAD_INSTRUCTION", `the account instruction's expiry "${instruction.expiresAt}" is not a date`);
+  if (expiresAt <= now.getTime()) {
+    throw new AgentError("INSTRUCTION_EXPIRED", `the account instruction expired at ${instruction.expiresAt}`);
+  }
+}
+
+/**
+ * Seals a password the agent keeps for itself (a passwordless user's local
+ * password) to its own key-agreement key, bound to the user's name.
+ */
+export async function sealForSelf(
+  own: { algorithm: KeyAgreementAlgorithm; publicKey: CryptoKey },
+  username: string,
+  password: string,
+): Promise<SealedSecret> {
+  const encoder = new TextEncoder();
+  const sender = await hpkeSuite(own.algorithm).createSenderContext({ recipientPublicKey: own.publicKey, info: encoder.encode(AGENT_PASSWORD_INFO) });
+  const ciphertext = await sender.seal(encoder.encode(password), encoder.encode(`latchkey-agent-password-v1|${username}`));
+  return { suite: HPKE_SUITE_NAMES[own.algorithm], enc: Buffer.from(sender.enc).toString("base64url"), ciphertext: Buffer.from(ciphertext).toString("base64url") };
+}
+
+/** Opens what sealForSelf sealed. */
+export async function openFromSelf(own: { algorithm: KeyAgreementAlgorithm; privateKey: CryptoKey }, username: string, sealed: SealedSecret): Promise<string> {
+  const encoder = new TextEncoder();
+  try {
+    const recipient = await hpkeSuite(own.algorithm).createRecipientContext({
+      recipientKey: own.privateKey,
+      enc: fromBase64url(sealed.enc).buffer,
+      info: encoder.encode(AGENT_PASSWORD_INFO),
+    });
+    const plaintext = await recipient.open(fromBase64url(sealed.ciphertext), encoder.encode(`latchkey-agent-password-v1|${username}`));
+    return new TextDecoder("utf-8", { fatal: true }).decode(plaintext);
+  } catch (cause) {
+    throw new AgentError("SEAL_BROKEN", "the agent's own kept password does not open with this workstation's key", { cause });
+  }
+}
+
+export const AGENT_PASSWORD_INFO = "latchkey agent local password v1";
 
 /**
  * Checks an instruction and opens its password with this workstation's key.
@@ -72,6 +122,7 @@ export async function openAccountInstruction(
   if (expiresAt <= now.getTime()) {
     throw new AgentError("INSTRUCTION_EXPIRED", `the account instruction expired at ${instruction.expiresAt}`);
   }
+  if (!instruction.password) throw new AgentError("BAD_INSTRUCTION", "the account instruction carries no sealed password");
   if (instruction.password.suite !== HPKE_SUITE_NAMES[own.algorithm]) {
     throw new AgentError("WRONG_SUITE", `the password is sealed with ${instruction.password.suite}, but this workstation's key needs ${HPKE_SUITE_NAMES[own.algorithm]}`);
   }

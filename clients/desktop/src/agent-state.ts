@@ -41,6 +41,12 @@ export interface PendingReport {
   detail: string;
 }
 
+/** A local password the agent made for a user without a directory password, sealed to its own key-agreement key. */
+export interface AgentPassword {
+  username: string;
+  sealed: { suite: string; enc: string; ciphertext: string };
+}
+
 /** What the agent remembers between runs: everything in the JSON state file. */
 export interface AgentState {
   version: 1;
@@ -59,6 +65,14 @@ export interface AgentState {
   pendingReports: PendingReport[];
   /** Elevated access: accounts created, logon sessions, technician sessions (absent until the first elevation). */
   elevation?: ElevationState;
+  /**
+   * The server's OPAQUE static public key, pinned at enrollment: a password
+   * login answered with another key is refused. Null in a state enrolled
+   * before pinning; pinned then at the first password login.
+   */
+  passwordServerPublicKey: string | null;
+  /** Passwordless users' local passwords, made here at their first QR login on this workstation. */
+  agentPasswords: AgentPassword[];
 }
 
 /**
@@ -129,6 +143,8 @@ function checkState(value: unknown, path: string): AgentState {
     localAccounts: { policy: { ...DEFAULT_PASSWORD_POLICY, ...localAccounts.policy }, accounts: localAccounts.accounts },
     pendingReports: Array.isArray(state.pendingReports) ? (state.pendingReports as PendingReport[]) : [],
     ...(state.elevation && typeof state.elevation === "object" ? { elevation: state.elevation as ElevationState } : {}),
+    passwordServerPublicKey: typeof state.passwordServerPublicKey === "string" ? state.passwordServerPublicKey : null,
+    agentPasswords: Array.isArray(state.agentPasswords) ? (state.agentPasswords as AgentPassword[]) : [],
   };
 }
 

@@ -1,7 +1,8 @@
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { AgentError } from "./agent-error.ts";
-import { openAccountInstruction, type AccountInstruction } from "./account-instruction.ts";
+import { answerLogin, INCORRECT_LOGIN, startLogin, type LoginStart } from "@latchkey/passwords";
+import { checkAccountInstruction, openAccountInstruction, openFromSelf, sealForSelf, type AccountInstruction } from "./account-instruction.ts";
 import {
   brandingCacheDir,
   readStateFile,
@@ -16,21 +17,22 @@ import {
 } from "./agent-state.ts";
 import { syncBranding, type Branding, type BrandingKind, type CachedBranding } from "./branding.ts";
 import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
-import { defaultLocalAccountStore, ensureLocalAccount, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
+import { defaultLocalAccountStore, ensureLocalAccount, randomLocalPassword, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
 import {
   CANCEL_CHALLENGE,
   CHALLENGE,
   CHALLENGE_UPDATED,
   DESKTOP_CONFIG,
-  DESKTOP_LOGIN,
   ENROLL_WORKSTATION,
+  FINISH_DESKTOP_PASSWORD_LOGIN,
+  START_DESKTOP_PASSWORD_LOGIN,
   REDEEM_DESKTOP_LOGIN,
   REPORT_ACCOUNT_RESULT,
   START_DESKTOP_LOGIN,
   WORKSTATION_LOGIN_EVENTS,
 } from "./operations.ts";
 import { mintWorkstationCredential } from "./workstation-credential.ts";
-import { generateWorkstationKeys, keyAgreementPrivateKey, signingPrivateKey, type KeyFamily } from "./workstation-keys.ts";
+import { generateWorkstationKeys, keyAgreementPrivateKey, keyAgreementPublicKey, signingPrivateKey, type KeyFamily } from "./workstation-keys.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
 
@@ -145,6 +147,8 @@ export class DesktopAgent {
       branding: null,
       localAccounts: defaultLocalAccountStore(),
       pendingReports: [],
+      passwordServerPublicKey: null,
+      agentPasswords: [],
     };
     return DesktopAgent.fromState(state, { apiUrl, statePath: options.statePath });
   }
@@ -219,10 +223,16 @@ export class DesktopAgent {
       },
       null,
     );
-    const { workstation } = expectPayload<{ workstation: WorkstationRecord }>(data.enrollWorkstation, "WorkstationPayload", "enrollWorkstation");
+    const { workstation, passwordServerPublicKey } = expectPayload<{ workstation: WorkstationRecord; passwordServerPublicKey: string }>(
+      data.enrollWorkstation,
+      "WorkstationPayload",
+      "enrollWorkstation",
+    );
     this.state = {
       ...this.state,
       apiUrl: this.apiUrl,
+      // Pinned now: every later password login must be answered with this key.
+      passwordServerPublicKey,
       workstation: {
         id: workstation.id,
         name: workstation.name,
@@ -261,13 +271,37 @@ export class DesktopAgent {
     return { ...config, branding, downloaded };
   }
 
-  /** The login screen with a typed directory username and password. */
+  /** The server's OPAQUE static public key this agent pinned, or null before its first password login. */
+  get passwordServerPublicKey(): string | null {
+    return this.state.passwordServerPublicKey;
+  }
+
+  /**
+   * The login screen with a typed directory username and password, by OPAQUE:
+   * the password never leaves this workstation. The server must answer with
+   * the static key pinned at enrollment. On success the local account gets the
+   * password that was typed.
+   */
   async passwordLogin(username: string, password: string): Promise<LoginResult> {
     this.requireEnrollment();
     await this.flushReports();
-    const data = await this.send(DESKTOP_LOGIN, { username, password });
-    const { instruction } = expectPayload<{ instruction: AccountInstruction }>(data.desktopLogin, "DesktopLoginPayload", "desktopLogin");
-    return this.applyInstruction(instruction, "PASSWORD");
+    const { state, request } = await startLogin(password);
+    const data = await this.send(START_DESKTOP_PASSWORD_LOGIN, { username, request });
+    const started = expectPayload<LoginStart>(data.startDesktopPasswordLogin, "StartPasswordLogInPayload", "startDesktopPasswordLogin");
+    let proof;
+    try {
+      proof = await answerLogin(started, state, password, this.state.passwordServerPublicKey);
+    } catch (error) {
+      if (error === INCORRECT_LOGIN) throw new AgentError("INVALID_CREDENTIALS", "wrong username or password");
+      throw new AgentError("SERVER_KEY_MISMATCH", error instanceof Error ? error.message : String(error));
+    }
+    const finished = await this.send(FINISH_DESKTOP_PASSWORD_LOGIN, { loginId: proof.loginId, finish: proof.finish });
+    const { instruction } = expectPayload<{ instruction: AccountInstruction }>(finished.finishDesktopPasswordLogin, "DesktopLoginPayload", "finishDesktopPasswordLogin");
+    if (!this.state.passwordServerPublicKey) {
+      this.state = { ...this.state, passwordServerPublicKey: proof.serverPublicKey };
+      await this.persist();
+    }
+    return this.applyInstruction(instruction, "PASSWORD", new Date(), password);
   }
 
   /**
@@ -314,15 +348,11 @@ export class DesktopAgent {
    * and thrown; one for another workstation is thrown without a report, since
    * its attempt is not this workstation's to report on.
    */
-  async applyInstruction(instruction: AccountInstruction, method: "PASSWORD" | "QR", now: Date = new Date()): Promise<LoginResult> {
+  async applyInstruction(instruction: AccountInstruction, method: "PASSWORD" | "QR", now: Date = new Date(), typed: string | null = null): Promise<LoginResult> {
     const { id } = this.requireEnrollment();
     let password: string;
     try {
-      password = await openAccountInstruction(
-        instruction,
-        { workstationId: id, algorithm: this.state.keyAgreementKey.algorithm, privateKey: await keyAgreementPrivateKey(this.state.keyAgreementKey) },
-        now,
-      );
+      password = await this.instructionPassword(instruction, id, now, typed);
     } catch (error) {
       if (error instanceof AgentError && error.code !== "WRONG_WORKSTATION" && isAttemptId(instruction.attemptId)) {
         await this.report({ attemptId: instruction.attemptId, outcome: "REFUSED", detail: `${error.code}: ${error.message}` }).catch(() => undefined);
@@ -336,6 +366,33 @@ export class DesktopAgent {
     const loginEvent = await this.report({ attemptId: instruction.attemptId, outcome: decision.outcome, detail: decision.detail });
     const { password: _sealed, ...received } = instruction;
     return { method, instruction: received, outcome: decision.outcome, detail: decision.detail, password, loginEvent };
+  }
+
+  /**
+   * The password the instruction asks for: opened from its sealed box, what
+   * was typed here, or this agent's own local password for the user (made and
+   * kept sealed to its own key at the user's first QR login here).
+   */
+  private async instructionPassword(instruction: AccountInstruction, workstationId: string, now: Date, typed: string | null): Promise<string> {
+    checkAccountInstruction(instruction, workstationId, now);
+    const keyAgreement = this.state.keyAgreementKey;
+    switch (instruction.passwordSource) {
+      case "TYPED":
+        if (typed === null) throw new AgentError("BAD_INSTRUCTION", "the account instruction asks for a typed password, but none was typed here");
+        return typed;
+      case "AGENT": {
+        const own = { algorithm: keyAgreement.algorithm, privateKey: await keyAgreementPrivateKey(keyAgreement) };
+        const kept = this.state.agentPasswords.find((entry) => entry.username === instruction.username);
+        if (kept) return openFromSelf(own, instruction.username, kept.sealed);
+        const password = randomLocalPassword();
+        const sealed = await sealForSelf({ algorithm: keyAgreement.algorithm, publicKey: await keyAgreementPublicKey(keyAgreement) }, instruction.username, password);
+        this.state = { ...this.state, agentPasswords: [...this.state.agentPasswords, { username: instruction.username, sealed }] };
+        await this.persist();
+        return password;
+      }
+      default:
+        return openAccountInstruction(instruction, { workstationId, algorithm: keyAgreement.algorithm, privateKey: await keyAgreementPrivateKey(keyAgreement) }, now);
+    }
   }
 
   /** Sends account outcomes a previous run could not deliver. */

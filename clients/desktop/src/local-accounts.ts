@@ -6,6 +6,7 @@
 // Administrators group: a directory login must not become a way to seize a
 // local admin. Passwords are never stored in clear, only as a scrypt hash.
 // Names follow @latchkey/account-names, the same rules the directory applies.
+import { randomInt } from "node:crypto";
 import { randomBytes, scryptSync, timingSafeEqual } from "node:crypto";
 import {
   RESERVED_ACCOUNT_NAMES,
@@ -101,6 +102,27 @@ export function isLocalAdministrator(account: LocalAccount): boolean {
 export function invalidAccountName(name: string): string | null {
   const problem = windowsAccountNameProblem(name);
   return problem && `${quoteAccountName(name)}: ${problem.message}`;
+}
+
+const LOWER = "abcdefghijkmnopqrstuvwxyz";
+const UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ";
+const DIGITS = "23456789";
+const SYMBOLS = "!#%+-=?@^_";
+
+/**
+ * A local password for a user who has no directory password: 24 characters
+ * with every class Windows' complexity rule asks for. Made by the agent; the
+ * server never knows it.
+ */
+export function randomLocalPassword(): string {
+  const all = LOWER + UPPER + DIGITS + SYMBOLS;
+  const pick = (set: string) => set[randomInt(set.length)]!;
+  const chars = [pick(LOWER), pick(UPPER), pick(DIGITS), pick(SYMBOLS), ...Array.from({ length: 20 }, () => pick(all))];
+  for (let i = chars.length - 1; i > 0; i -= 1) {
+    const j = randomInt(i + 1);
+    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+  }
+  return chars.join("");
 }
 
 /** Why the local policy rejects `password` for `username`, or null. */

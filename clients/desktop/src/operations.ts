@@ -18,6 +18,7 @@ const INSTRUCTION_FIELDS = /* GraphQL */ `
     username
     fullName
     expiresAt
+    passwordSource
     password { suite enc ciphertext }
   }
 `;
@@ -46,7 +47,7 @@ export const ENROLL_WORKSTATION = /* GraphQL */ `
   mutation EnrollWorkstation($installToken: String!, $hostname: String!, $os: String!, $publicKey: String!, $keyAgreementKey: String, $tenant: String) {
     enrollWorkstation(input: { installToken: $installToken, hostname: $hostname, os: $os, publicKey: $publicKey, keyAgreementKey: $keyAgreementKey, tenant: $tenant }) {
       __typename
-      ... on WorkstationPayload { workstation { ...WorkstationFields } }
+      ... on WorkstationPayload { workstation { ...WorkstationFields } passwordServerPublicKey }
       ... on Error { code message }
       ... on ValidationError { fields { path message } }
       ... on RateLimitedError { retryAfterSeconds }
@@ -77,6 +78,33 @@ export const DESKTOP_CONFIG = /* GraphQL */ `
 export const DESKTOP_LOGIN = /* GraphQL */ `
   mutation DesktopLogin($username: String!, $password: String!) {
     desktopLogin(input: { username: $username, password: $password }) {
+      __typename
+      ... on DesktopLoginPayload { instruction { ...InstructionFields } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+      ... on RateLimitedError { retryAfterSeconds }
+      ... on AccountLockedError { unlocksAt }
+    }
+  }
+  ${INSTRUCTION_FIELDS}
+`;
+
+export const START_DESKTOP_PASSWORD_LOGIN = /* GraphQL */ `
+  mutation StartDesktopPasswordLogin($username: String!, $request: String!) {
+    startDesktopPasswordLogin(input: { username: $username, request: $request }) {
+      __typename
+      ... on StartPasswordLogInPayload { loginId response ksf clientIdentity serverIdentity }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+      ... on RateLimitedError { retryAfterSeconds }
+      ... on AccountLockedError { unlocksAt }
+    }
+  }
+`;
+
+export const FINISH_DESKTOP_PASSWORD_LOGIN = /* GraphQL */ `
+  mutation FinishDesktopPasswordLogin($loginId: ID!, $finish: String!) {
+    finishDesktopPasswordLogin(input: { loginId: $loginId, finish: $finish }) {
       __typename
       ... on DesktopLoginPayload { instruction { ...InstructionFields } }
       ... on Error { code message }
@@ -159,6 +187,8 @@ export const OPERATIONS = {
   EnrollWorkstation: ENROLL_WORKSTATION,
   DesktopConfig: DESKTOP_CONFIG,
   DesktopLogin: DESKTOP_LOGIN,
+  StartDesktopPasswordLogin: START_DESKTOP_PASSWORD_LOGIN,
+  FinishDesktopPasswordLogin: FINISH_DESKTOP_PASSWORD_LOGIN,
   StartDesktopLogin: START_DESKTOP_LOGIN,
   ChallengeUpdated: CHALLENGE_UPDATED,
   Challenge: CHALLENGE,

@@ -72,6 +72,12 @@ export async function keyAgreementPrivateKey(stored: StoredKeyPair<KeyAgreementA
   return crypto.subtle.importKey("pkcs8", pkcs8, params, true, ["deriveBits"]);
 }
 
+/** The key-agreement public key as a WebCrypto key, for sealing to itself. */
+export async function keyAgreementPublicKey(stored: StoredKeyPair<KeyAgreementAlgorithm>): Promise<CryptoKey> {
+  const params = stored.algorithm === "X25519" ? { name: "X25519" } : { name: "ECDH", namedCurve: "P-256" };
+  return crypto.subtle.importKey("spki", new Uint8Array(Buffer.from(stored.publicKey, "base64")), params, true, []);
+}
+
 function importPrivateKey(stored: StoredKeyPair<string>, use: string): KeyObject {
   let key: KeyObject;
   try {

@@ -48,10 +48,14 @@ async function instructionFor(ws: Awaited<ReturnType<typeof workstation>>, overr
     ...fields,
     username: "ada",
     fullName: "Ada Lovelace",
+    passwordSource: "SEALED",
     password: await seal(ws.keys.keyAgreementKey, fields),
     ...overrides,
   };
 }
+
+/** The sealed box of an instruction made by instructionFor. */
+const box = (instruction: AccountInstruction) => instruction.password!;
 
 const code = (promise: Promise<unknown>) =>
   promise.then(
@@ -80,7 +84,7 @@ describe("openAccountInstruction", () => {
       expiresAt,
       password: PASSWORD,
     });
-    const instruction: AccountInstruction = { action: "ENSURE_LOCAL_ACCOUNT", workstationId: ws.id, attemptId, expiresAt: expiresAt.toISOString(), username: "ada", fullName: "Ada", password };
+    const instruction: AccountInstruction = { action: "ENSURE_LOCAL_ACCOUNT", workstationId: ws.id, attemptId, expiresAt: expiresAt.toISOString(), username: "ada", fullName: "Ada", passwordSource: "SEALED", password };
     expect(await openAccountInstruction(instruction, ws.own)).toBe(PASSWORD);
   });
 
@@ -114,16 +118,16 @@ describe("openAccountInstruction", () => {
   it("does not open an altered ciphertext", async () => {
     const ws = await workstation("ed25519");
     const instruction = await instructionFor(ws);
-    const bytes = Buffer.from(instruction.password.ciphertext, "base64url");
+    const bytes = Buffer.from(box(instruction).ciphertext, "base64url");
     bytes[bytes.length - 1]! ^= 0x80;
-    expect(await code(openAccountInstruction({ ...instruction, password: { ...instruction.password, ciphertext: bytes.toString("base64url") } }, ws.own))).toBe("SEAL_BROKEN");
+    expect(await code(openAccountInstruction({ ...instruction, password: { ...box(instruction), ciphertext: bytes.toString("base64url") } }, ws.own))).toBe("SEAL_BROKEN");
   });
 
   it("refuses a suite other than its own key's, and an action it does not know", async () => {
     const ws = await workstation("ed25519");
     const instruction = await instructionFor(ws);
     const p256Suite = "DHKEM(P-256,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
-    expect(await code(openAccountInstruction({ ...instruction, password: { ...instruction.password, suite: p256Suite } }, ws.own))).toBe("WRONG_SUITE");
+    expect(await code(openAccountInstruction({ ...instruction, password: { ...box(instruction), suite: p256Suite } }, ws.own))).toBe("WRONG_SUITE");
     expect(await code(openAccountInstruction({ ...instruction, action: "DELETE_LOCAL_ACCOUNT" }, ws.own))).toBe("UNKNOWN_ACTION");
   });
 });

@@ -112,7 +112,16 @@ describe("applying an instruction while the API is unreachable", () => {
       expiresAt,
       password: PASSWORD,
     });
-    return { action: "ENSURE_LOCAL_ACCOUNT", attemptId, workstationId, username, fullName: "Ada Lovelace", expiresAt: expiresAt.toISOString(), password };
+    return {
+      action: "ENSURE_LOCAL_ACCOUNT",
+      attemptId,
+      workstationId,
+      username,
+      fullName: "Ada Lovelace",
+      expiresAt: expiresAt.toISOString(),
+      passwordSource: "SEALED" as const,
+      password,
+    };
   }
 
   it("creates the account, saves it, and keeps the report to send later; the password is nowhere in the file", async () => {

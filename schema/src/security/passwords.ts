@@ -1,7 +1,4 @@
 import { hash, verify, type Algorithm } from "@node-rs/argon2";
-import { ZxcvbnFactory } from "@zxcvbn-ts/core";
-import * as common from "@zxcvbn-ts/language-common";
-import * as english from "@zxcvbn-ts/language-en";
 import pLimit, { type LimitFunction } from "p-limit";
 
 // OWASP's Argon2id recommendation, set explicitly so a library default change
@@ -16,14 +13,7 @@ export const argon2Options = {
   parallelism: 1,
 } as const;
 
-export const PASSWORD_MIN_LENGTH = 10;
-export const PASSWORD_MAX_LENGTH = 128;
-
-const strength = new ZxcvbnFactory({
-  translations: english.translations,
-  dictionary: { ...common.dictionary, ...english.dictionary },
-  graphs: common.adjacencyGraphs,
-});
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "@latchkey/passwords";
 
 /**
  * Hashing is capped at `concurrency` at a time: each hash holds 19 MiB and a
@@ -52,17 +42,4 @@ export class PasswordHasher {
     }
     return this.limit(() => verify(passwordHash, password).catch(() => false));
   }
-}
-
-/** Why a password is refused, or null when it is acceptable. */
-export function passwordProblem(password: string, context: string[]): string | null {
-  if (password.length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters`;
-  if (password.length > PASSWORD_MAX_LENGTH) return `Use at most ${PASSWORD_MAX_LENGTH} characters`;
-  const result = strength.check(password, context.filter(Boolean));
-  if (result.score < 3) {
-    return result.feedback.warning
-      ? `Password is too easy to guess: ${result.feedback.warning}`
-      : "Password is too easy to guess; use a longer passphrase";
-  }
-  return null;
 }

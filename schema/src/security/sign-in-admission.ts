@@ -129,6 +129,25 @@ export class SignInAdmission {
     await Promise.all([this.failures.delete(pair), this.backoff.delete(pair)]);
   }
 
+  /**
+   * A password login that proved the password: the failure its start counted
+   * is given back (to the pair, the account's unknown clients and the client's
+   * ceiling), and this client starts afresh for this account.
+   */
+  async refund(account: string, client: SignInClient): Promise<void> {
+    const pair = pairKey(account, client);
+    if (client.kind === "device") {
+      await giveBack(this.devices, pair);
+      return;
+    }
+    await Promise.all([
+      this.failures.delete(pair),
+      this.backoff.delete(pair),
+      giveBack(this.unknownClients, account),
+      client.kind === "workstation" ? giveBack(this.workstations, client.id) : giveBack(this.addresses, client.ip),
+    ]);
+  }
+
   /** When the account's lock for unknown clients ends, or null when it is not locked. */
   async lockedUntil(account: string): Promise<Date | null> {
     const spent = await this.unknownClients.get(account);
@@ -140,6 +159,12 @@ export class SignInAdmission {
   async unlock(account: string): Promise<void> {
     await this.unknownClients.delete(account);
   }
+}
+
+/** One point back, only when one is counted (a counter that expired meanwhile is left alone). */
+async function giveBack(limiter: RateLimiterAbstract, key: string) {
+  const current = await limiter.get(key);
+  if (current && current.consumedPoints > 0) await limiter.reward(key, 1);
 }
 
 function pairKey(account: string, client: SignInClient) {

@@ -28,6 +28,8 @@ export function rejection(reason: unknown): RateLimiterRes {
 /** Fixed budgets for unauthenticated or costly operations, per key (usually the client IP). */
 export const RATE_LIMITS = {
   signUp: { points: 10, durationSeconds: 3600 },
+  /** Signed-out password registrations (an MSP sign-up's first step), per client IP. */
+  signUpRegistrationPerIp: { points: 20, durationSeconds: 3600 },
   /** Unauthenticated QR challenge starts, per client IP. */
   challengeStartPerIp: { points: 30, durationSeconds: 60 },
   /** Emailed codes, per address and per client IP. */

@@ -1,13 +1,15 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useEffect, useState, type FormEvent } from "react";
+import { useClient, useMutation } from "urql";
 import type { UserRole } from "@/gql/graphql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { SelectField } from "@/forms/SelectField";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
-import { emailProblem, nameProblem, passwordProblem, PASSWORD_MIN_LENGTH, usernameFromEmail, usernameProblem, USERNAME_MAX_LENGTH } from "./user-fields";
+import { emailProblem, nameProblem, passwordLengthProblem, PASSWORD_MIN_LENGTH, usernameFromEmail, usernameProblem, USERNAME_MAX_LENGTH } from "./user-fields";
 import { CreateUserMutation } from "./user-operations";
+import { checkNewPassword, flowErrors, registerPassword } from "@/passwords/password-flows";
+import { preparePasswordWorker } from "@/passwords/password-worker-client";
 
 const FIELDS = ["email", "firstName", "lastName", "username", "personalEmail", "role", "password"] as const;
 type Field = (typeof FIELDS)[number];
@@ -38,7 +40,7 @@ function validate(values: Values): FormErrors<Field> {
     lastName: nameProblem(values.lastName, "last name"),
     username: usernameProblem(values.username),
     personalEmail: emailProblem(values.personalEmail, false),
-    password: passwordProblem(values.password, false),
+    password: passwordLengthProblem(values.password, false),
   };
   for (const field of FIELDS) {
     const problem = problems[field];
@@ -53,11 +55,15 @@ function validate(values: Values): FormErrors<Field> {
  */
 export function CreateUserForm(props: CreateUserFormProps) {
   const defaultRole = props.roles[0] ?? "USER";
-  const [{ fetching }, createUser] = useMutation(CreateUserMutation);
+  const client = useClient();
+  const [, createUser] = useMutation(CreateUserMutation);
+  const [busy, setBusy] = useState<"checking" | "adding" | null>(null);
   const [values, setValues] = useState<Values>(() => emptyValues(defaultRole));
   const [usernameEdited, setUsernameEdited] = useState(false);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [created, setCreated] = useState("");
+
+  useEffect(preparePasswordWorker, []);
 
   function change(field: Field, value: string) {
     setValues((current) => {
@@ -73,36 +79,59 @@ export function CreateUserForm(props: CreateUserFormProps) {
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
-    const problems = validate(values);
-    setErrors(problems);
-    if (hasErrors(problems)) return focusFirstInvalid(form);
+    setBusy("checking");
+    try {
+      const problems = validate(values);
+      const person = [values.firstName, values.lastName, values.username, values.email, values.personalEmail];
+      if (values.password) await checkNewPassword(problems, "password", values.password, person);
+      setErrors(problems);
+      if (hasErrors(problems)) return focusFirstInvalid(form);
 
-    const result = await createUser({
-      input: {
-        tenantId: props.tenantId,
-        email: values.email.trim(),
-        firstName: values.firstName.trim(),
-        lastName: values.lastName.trim(),
-        username: values.username.trim(),
-        personalEmail: values.personalEmail.trim() || null,
-        role: values.role as UserRole,
-        password: values.password || null,
-      },
-    });
-    const outcome = result.data?.createUser;
-    if (result.error || !outcome) {
-      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
-      return;
+      let passwordRegistrationId: string | null = null;
+      if (values.password) {
+        try {
+          // OPAQUE: the API gets a record it cannot recover the password from and, for a
+          // customer's user, the password sealed to that customer's key for its workstations.
+          passwordRegistrationId = await registerPassword(client, { tenant: props.tenantId, password: values.password });
+        } catch (error) {
+          setErrors(flowErrors(error, FIELDS));
+          return focusFirstInvalid(form);
+        }
+      }
+      setBusy("adding");
+      const result = await createUser({
+        input: {
+          tenantId: props.tenantId,
+          email: values.email.trim(),
+          firstName: values.firstName.trim(),
+          lastName: values.lastName.trim(),
+          username: values.username.trim(),
+          personalEmail: values.personalEmail.trim() || null,
+          role: values.role as UserRole,
+          passwordRegistrationId,
+        },
+      });
+      const outcome = result.data?.createUser;
+      if (result.error || !outcome) {
+        setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+        return;
+      }
+      if (outcome.__typename !== "CreateUserPayload") {
+        setErrors(errorsFromResult(outcome, FIELDS));
+        focusFirstInvalid(form);
+        return;
+      }
+      done(outcome.user);
+    } finally {
+      setBusy(null);
     }
-    if (outcome.__typename !== "CreateUserPayload") {
-      setErrors(errorsFromResult(outcome, FIELDS));
-      focusFirstInvalid(form);
-      return;
-    }
-    const name = `${outcome.user.firstName} ${outcome.user.lastName}`;
+  }
+
+  function done(user: { firstName: string; lastName: string; username: string }) {
+    const name = `${user.firstName} ${user.lastName}`;
     setValues(emptyValues(defaultRole));
     setUsernameEdited(false);
-    setCreated(`Added ${name} (${outcome.user.username}).`);
+    setCreated(`Added ${name} (${user.username}).`);
     props.onCreated?.(name);
   }
 
@@ -151,11 +180,11 @@ export function CreateUserForm(props: CreateUserFormProps) {
         label="Password (optional)"
         type="password"
         autoComplete="new-password"
-        hint={`At least ${PASSWORD_MIN_LENGTH} characters. ${props.passwordHint}`}
+        hint={`At least ${PASSWORD_MIN_LENGTH} characters, not a common password or the person's names. ${props.passwordHint}`}
         {...field("password")}
       />
-      <button type="submit" disabled={fetching}>
-        {fetching ? "Adding…" : props.submitLabel}
+      <button type="submit" disabled={busy !== null}>
+        {busy === "checking" ? "Checking password…" : busy === "adding" ? "Adding…" : props.submitLabel}
       </button>
       <p className="form-success" role="status">
         {created}

@@ -1,10 +1,12 @@
 "use client";
 
-import { useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useEffect, useState, type FormEvent } from "react";
+import { useClient, useMutation } from "urql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
-import { passwordProblem, PASSWORD_MIN_LENGTH } from "./user-fields";
+import { checkNewPassword, flowErrors, registerPassword } from "@/passwords/password-flows";
+import { preparePasswordWorker } from "@/passwords/password-worker-client";
+import { PASSWORD_MIN_LENGTH } from "./user-fields";
 import { SetUserPasswordMutation } from "./user-operations";
 
 const FIELDS = ["password", "confirmation"] as const;
@@ -13,11 +15,24 @@ type Field = (typeof FIELDS)[number];
 /**
  * Sets a new password for someone else (the API refuses this for yourself without your
  * current password). Their sessions end; workstations get the new password at next login.
+ * `context`: the person's names, username and emails, which make easy guesses.
  */
-export function ResetPasswordForm({ user, onDone }: { user: { id: string; name: string }; onDone: () => void }) {
-  const [{ fetching }, setUserPassword] = useMutation(SetUserPasswordMutation);
+export function ResetPasswordForm({
+  user,
+  context = [],
+  onDone,
+}: {
+  user: { id: string; name: string };
+  context?: string[];
+  onDone: () => void;
+}) {
+  const client = useClient();
+  const [, setUserPassword] = useMutation(SetUserPasswordMutation);
+  const [busy, setBusy] = useState<"checking" | "setting" | null>(null);
   const [values, setValues] = useState<Record<Field, string>>({ password: "", confirmation: "" });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
+
+  useEffect(preparePasswordWorker, []);
 
   function change(field: Field, value: string) {
     setValues((current) => ({ ...current, [field]: value }));
@@ -27,23 +42,36 @@ export function ResetPasswordForm({ user, onDone }: { user: { id: string; name: 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
-    const problems = noErrors<Field>();
-    const problem = passwordProblem(values.password, true);
-    if (problem) problems.fields.password = problem;
-    else if (values.confirmation !== values.password) problems.fields.confirmation = "The two passwords differ";
-    setErrors(problems);
-    if (hasErrors(problems)) return focusFirstInvalid(form);
+    setBusy("checking");
+    try {
+      const problems = noErrors<Field>();
+      if (!values.password) problems.fields.password = "Enter a password";
+      else await checkNewPassword(problems, "password", values.password, [...user.name.split(" "), ...context]);
+      if (!problems.fields.password && values.confirmation !== values.password) problems.fields.confirmation = "The two passwords differ";
+      setErrors(problems);
+      if (hasErrors(problems)) return focusFirstInvalid(form);
 
-    const result = await setUserPassword({ input: { userId: user.id, password: values.password } });
-    const outcome = result.data?.setUserPassword;
-    if (result.error || !outcome) {
-      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
-      return;
-    }
-    if (outcome.__typename !== "SetUserPasswordPayload") {
-      setErrors(errorsFromResult(outcome, FIELDS));
-      focusFirstInvalid(form);
-      return;
+      let passwordRegistrationId;
+      try {
+        passwordRegistrationId = await registerPassword(client, { userId: user.id, password: values.password });
+      } catch (error) {
+        setErrors(flowErrors(error, FIELDS));
+        return focusFirstInvalid(form);
+      }
+      setBusy("setting");
+      const result = await setUserPassword({ input: { userId: user.id, passwordRegistrationId } });
+      const outcome = result.data?.setUserPassword;
+      if (result.error || !outcome) {
+        setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+        return;
+      }
+      if (outcome.__typename !== "SetUserPasswordPayload") {
+        setErrors(errorsFromResult(outcome, FIELDS));
+        focusFirstInvalid(form);
+        return;
+      }
+    } finally {
+      setBusy(null);
     }
     onDone();
   }
@@ -58,7 +86,7 @@ export function ResetPasswordForm({ user, onDone }: { user: { id: string; name: 
         type="password"
         autoComplete="new-password"
         required
-        hint={`At least ${PASSWORD_MIN_LENGTH} characters; a passphrase is best.`}
+        hint={`At least ${PASSWORD_MIN_LENGTH} characters, not a common password or their names; a passphrase is best.`}
         value={values.password}
         error={errors.fields.password}
         onChange={(event) => change("password", event.target.value)}
@@ -73,8 +101,8 @@ export function ResetPasswordForm({ user, onDone }: { user: { id: string; name: 
         error={errors.fields.confirmation}
         onChange={(event) => change("confirmation", event.target.value)}
       />
-      <button type="submit" disabled={fetching}>
-        {fetching ? "Setting password…" : "Set password"}
+      <button type="submit" disabled={busy !== null}>
+        {busy === "checking" ? "Checking password…" : busy === "setting" ? "Setting password…" : "Set password"}
       </button>
     </form>
   );

@@ -169,6 +169,7 @@ export function UserActions(props: {
       <Dialog open={dialog === "password"} title={`New password for ${name}`} onClose={() => setDialog(null)}>
         <ResetPasswordForm
           user={{ id: user.id, name }}
+          context={[user.firstName, user.lastName, user.username, user.email, user.personalEmail ?? ""]}
           onDone={() => {
             setDialog(null);
             props.onNotice(`Set a new password for ${name}.`);

@@ -1,5 +1,6 @@
 // The API's rules for a directory user, checked in the browser to catch typos before a
-// round trip. The API has the final word (uniqueness, password strength).
+// round trip. The API has the final word on uniqueness; a password's rules are checked in
+// full by the password worker (the API never sees the password).
 
 export const PASSWORD_MIN_LENGTH = 10;
 export const USERNAME_MAX_LENGTH = 20;
@@ -32,7 +33,8 @@ export function emailProblem(value: string, required = true): string | null {
   return /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(address) ? null : "Enter a valid email address";
 }
 
-export function passwordProblem(value: string, required: boolean): string | null {
+/** What can be told of a new password at once; the rest is the password worker's check. */
+export function passwordLengthProblem(value: string, required: boolean): string | null {
   if (!value) return required ? "Enter a password" : null;
   if (value.length < PASSWORD_MIN_LENGTH) return `Use at least ${PASSWORD_MIN_LENGTH} characters`;
   if (value.length > 128) return "Use at most 128 characters";

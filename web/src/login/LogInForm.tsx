@@ -3,16 +3,18 @@
 import Link from "next/link";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useClient, useMutation } from "urql";
 import { graphql } from "@/gql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { flowErrors, provePassword } from "@/passwords/password-flows";
+import { preparePasswordWorker } from "@/passwords/password-worker-client";
 import { useSignInTenant } from "@/session/tenant-address";
 import { useResetSession } from "@/urql/UrqlProvider";
 
-const LogInMutation = graphql(`
-  mutation LogIn($input: LogInInput!) {
-    logIn(input: $input) {
+const FinishPasswordLogInMutation = graphql(`
+  mutation FinishPasswordLogIn($input: FinishPasswordLogInInput!) {
+    finishPasswordLogIn(input: $input) {
       __typename
       ... on AuthPayload {
         tenant {
@@ -29,9 +31,6 @@ const LogInMutation = graphql(`
           path
           message
         }
-      }
-      ... on RateLimitedError {
-        retryAfterSeconds
       }
     }
   }
@@ -52,7 +51,8 @@ function validate(values: Values): FormErrors<Field> {
 export function LogInForm() {
   const router = useRouter();
   const resetSession = useResetSession();
-  const [{ fetching }, logIn] = useMutation(LogInMutation);
+  const client = useClient();
+  const [, finishLogIn] = useMutation(FinishPasswordLogInMutation);
   const [values, setValues] = useState<Values>({ tenant: "", login: "", password: "" });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const signInTenant = useSignInTenant();
@@ -62,6 +62,9 @@ export function LogInForm() {
     const slug = signInTenant.tenant?.slug;
     if (slug) setValues((current) => (current.tenant && !signInTenant.tenant?.fixed ? current : { ...current, tenant: slug }));
   }, [signInTenant.tenant]);
+  const [busy, setBusy] = useState<"checking" | "signing-in" | null>(null);
+
+  useEffect(preparePasswordWorker, []);
 
   function change(field: Field, value: string) {
     setValues((current) => ({ ...current, [field]: value }));
@@ -75,25 +78,31 @@ export function LogInForm() {
     setErrors(problems);
     if (hasErrors(problems)) return focusFirstInvalid(form);
 
-    const result = await logIn({
-      input: {
-        tenant: values.tenant.trim().toLowerCase(),
-        login: values.login.trim(),
-        password: values.password,
-        tokenDelivery: "COOKIE",
-      },
-    });
-    const outcome = result.data?.logIn;
-    if (result.error || !outcome) {
-      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
-      return;
-    }
-    if (outcome.__typename !== "AuthPayload") {
-      setErrors(errorsFromResult(outcome, FIELDS));
+    // A failed attempt should not leave the password around for the next person at the keyboard.
+    const failed = (problems: FormErrors<Field>) => {
+      setErrors(problems);
       focusFirstInvalid(form);
-      // A failed attempt should not leave the password around for the next person at the keyboard.
       setValues((current) => ({ ...current, password: "" }));
-      return;
+    };
+    setBusy("checking");
+    try {
+      let proof;
+      try {
+        // The password is checked here, with OPAQUE: it never leaves the browser.
+        proof = await provePassword(client, { tenant: values.tenant.trim().toLowerCase(), login: values.login.trim(), password: values.password });
+      } catch (error) {
+        return failed(flowErrors(error, FIELDS));
+      }
+      setBusy("signing-in");
+      const result = await finishLogIn({ input: { loginId: proof.loginId, finish: proof.finish, tokenDelivery: "COOKIE" } });
+      const outcome = result.data?.finishPasswordLogIn;
+      if (result.error || !outcome) {
+        setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+        return;
+      }
+      if (outcome.__typename !== "AuthPayload") return failed(errorsFromResult(outcome, FIELDS));
+    } finally {
+      setBusy(null);
     }
     if (!fixedTenant) signInTenant.remember(values.tenant.trim().toLowerCase());
     resetSession();
@@ -126,8 +135,8 @@ export function LogInForm() {
       />
       <TextField label="Email or username" autoComplete="username" spellCheck={false} required {...field("login")} />
       <TextField label="Password" type="password" autoComplete="current-password" required {...field("password")} />
-      <button type="submit" disabled={fetching}>
-        {fetching ? "Signing in…" : "Sign in"}
+      <button type="submit" disabled={busy !== null}>
+        {busy === "checking" ? "Checking password…" : busy === "signing-in" ? "Signing in…" : "Sign in"}
       </button>
       <p className="form-footer">
         Have the Latchkey authenticator?{" "}

@@ -14,6 +14,7 @@ export const ViewerQuery = graphql(`
         username
         email
         role
+        hasPassword
       }
       tenant {
         id

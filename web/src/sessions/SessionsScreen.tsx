@@ -6,7 +6,9 @@ import { graphql } from "@/gql";
 import type { SessionsQuery } from "@/gql/graphql";
 import { ConfirmAction } from "@/forms/ConfirmAction";
 import { actionProblem } from "@/forms/form-errors";
+import { ChangePasswordForm } from "@/account/ChangePasswordForm";
 import { PortalPage } from "@/session/PortalPage";
+import type { Viewer } from "@/session/SignedIn";
 import { describeUserAgent } from "./user-agent";
 
 const SessionsQueryDocument = graphql(`
@@ -59,7 +61,20 @@ type Session = SessionsQuery["sessions"][number];
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 export function SessionsScreen() {
-  return <PortalPage title="Sessions">{() => <SessionList />}</PortalPage>;
+  return <PortalPage title="Sessions">{(viewer) => <SessionsAndPassword viewer={viewer} />}</PortalPage>;
+}
+
+/** A password change signs out the other sessions: the list is asked again after one. */
+function SessionsAndPassword({ viewer }: { viewer: Viewer }) {
+  const [changes, setChanges] = useState(0);
+  return (
+    <>
+      <SessionList key={changes} />
+      <div className="narrow change-password">
+        <ChangePasswordForm viewer={viewer} onChanged={() => setChanges((count) => count + 1)} />
+      </div>
+    </>
+  );
 }
 
 /** Where the viewer is signed in, newest first; any session but this one can be ended. */

@@ -2,11 +2,14 @@
 
 import Link from "next/link";
 import { useRouter } from "next/navigation";
-import { useState, type FormEvent } from "react";
-import { useMutation } from "urql";
+import { useEffect, useState, type FormEvent } from "react";
+import { useClient, useMutation } from "urql";
 import { graphql } from "@/gql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
+import { PASSWORD_MIN_LENGTH } from "@/directory/user-fields";
+import { checkNewPassword, flowErrors, registerPassword } from "@/passwords/password-flows";
+import { preparePasswordWorker } from "@/passwords/password-worker-client";
 import { useResetSession } from "@/urql/UrqlProvider";
 
 const SignUpMspMutation = graphql(`
@@ -43,9 +46,8 @@ const FIELDS = ["slug", "displayName", "firstName", "lastName", "email", "passwo
 type Field = (typeof FIELDS)[number];
 type Values = Record<Field, string>;
 
-const PASSWORD_MIN_LENGTH = 10;
-
-// The API has the final word (reserved names, password strength); this catches typos before a round trip.
+// The API has the final word on the rest (reserved names, taken slugs); this catches typos before a
+// round trip. The password's rules are the browser's alone: the API never sees it.
 function validate(values: Values): FormErrors<Field> {
   const errors = noErrors<Field>();
   const slug = values.slug.trim().toLowerCase();
@@ -57,9 +59,7 @@ function validate(values: Values): FormErrors<Field> {
   if (!values.firstName.trim()) errors.fields.firstName = "Enter your first name";
   if (!values.lastName.trim()) errors.fields.lastName = "Enter your last name";
   if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(values.email.trim())) errors.fields.email = "Enter a valid email address";
-  if (values.password.length < PASSWORD_MIN_LENGTH) {
-    errors.fields.password = `Use at least ${PASSWORD_MIN_LENGTH} characters`;
-  }
+  if (!values.password) errors.fields.password = "Choose a password";
   return errors;
 }
 
@@ -81,7 +81,9 @@ function suggestedSlug(companyName: string): string {
 export function SignUpForm() {
   const router = useRouter();
   const resetSession = useResetSession();
-  const [{ fetching }, signUpMsp] = useMutation(SignUpMspMutation);
+  const client = useClient();
+  const [, signUpMsp] = useMutation(SignUpMspMutation);
+  const [busy, setBusy] = useState<"checking" | "creating" | null>(null);
   const [values, setValues] = useState<Values>({
     slug: "",
     displayName: "",
@@ -94,6 +96,7 @@ export function SignUpForm() {
 
   // The slug follows the company name until it is typed in itself (or emptied again).
   const [slugTyped, setSlugTyped] = useState(false);
+  useEffect(preparePasswordWorker, []);
 
   function change(field: Field, value: string) {
     const follows = field === "displayName" && !slugTyped;
@@ -105,30 +108,42 @@ export function SignUpForm() {
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     const form = event.currentTarget;
-    const problems = validate(values);
-    setErrors(problems);
-    if (hasErrors(problems)) return focusFirstInvalid(form);
+    setBusy("checking");
+    try {
+      const slug = values.slug.trim().toLowerCase();
+      const displayName = values.displayName.trim();
+      const firstName = values.firstName.trim();
+      const lastName = values.lastName.trim();
+      const email = values.email.trim();
+      const problems = validate(values);
+      if (values.password) await checkNewPassword(problems, "password", values.password, [firstName, lastName, email, slug, displayName]);
+      setErrors(problems);
+      if (hasErrors(problems)) return focusFirstInvalid(form);
 
-    const result = await signUpMsp({
-      input: {
-        slug: values.slug.trim().toLowerCase(),
-        displayName: values.displayName.trim(),
-        firstName: values.firstName.trim(),
-        lastName: values.lastName.trim(),
-        email: values.email.trim(),
-        password: values.password,
-        tokenDelivery: "COOKIE",
-      },
-    });
-    const outcome = result.data?.signUpMsp;
-    if (result.error || !outcome) {
-      setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
-      return;
-    }
-    if (outcome.__typename !== "AuthPayload") {
-      setErrors(errorsFromResult(outcome, FIELDS));
-      focusFirstInvalid(form);
-      return;
+      let passwordRegistrationId;
+      try {
+        // Registered with OPAQUE: the API keeps a record it cannot recover the password from.
+        passwordRegistrationId = await registerPassword(client, { password: values.password });
+      } catch (error) {
+        setErrors(flowErrors(error, FIELDS));
+        return focusFirstInvalid(form);
+      }
+      setBusy("creating");
+      const result = await signUpMsp({
+        input: { slug, displayName, firstName, lastName, email, passwordRegistrationId, tokenDelivery: "COOKIE" },
+      });
+      const outcome = result.data?.signUpMsp;
+      if (result.error || !outcome) {
+        setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
+        return;
+      }
+      if (outcome.__typename !== "AuthPayload") {
+        setErrors(errorsFromResult(outcome, FIELDS));
+        focusFirstInvalid(form);
+        return;
+      }
+    } finally {
+      setBusy(null);
     }
     resetSession();
     router.replace("/customers");
@@ -170,11 +185,11 @@ export function SignUpForm() {
         type="password"
         autoComplete="new-password"
         required
-        hint={`At least ${PASSWORD_MIN_LENGTH} characters; a passphrase is best.`}
+        hint={`At least ${PASSWORD_MIN_LENGTH} characters, not a common password or your own names; a passphrase is best.`}
         {...field("password")}
       />
-      <button type="submit" disabled={fetching}>
-        {fetching ? "Creating account…" : "Create account"}
+      <button type="submit" disabled={busy !== null}>
+        {busy === "checking" ? "Checking password…" : busy === "creating" ? "Creating account…" : "Create account"}
       </button>
       <p className="form-footer">
         Already have an account? <Link href="/login">Sign in</Link>

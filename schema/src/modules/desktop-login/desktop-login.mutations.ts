@@ -11,7 +11,22 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { AccountOutcome, LoginEvent } from "../login-event/login-event.types.ts";
-import { desktopLogin, redeemDesktopLogin, reportAccountResult } from "./desktop-login.service.ts";
+import { desktopLogin, finishDesktopPasswordLogin, redeemDesktopLogin, reportAccountResult, startDesktopPasswordLogin } from "./desktop-login.service.ts";
+import { StartPasswordLogInPayload } from "../password/password.types.ts";
+
+const StartDesktopPasswordLoginInput = builder.inputType("StartDesktopPasswordLoginInput", {
+  fields: (t) => ({
+    username: t.string({ required: true, description: "The directory username (or email)." }),
+    request: t.string({ required: true, description: "The agent's OPAQUE login request (KE1), base64url without padding." }),
+  }),
+});
+
+const FinishDesktopPasswordLoginInput = builder.inputType("FinishDesktopPasswordLoginInput", {
+  fields: (t) => ({
+    loginId: t.id({ required: true }),
+    finish: t.string({ required: true, description: "The agent's OPAQUE finish message (KE3), base64url without padding." }),
+  }),
+});
 import { DesktopLoginPayload } from "./desktop-login.types.ts";
 
 const DesktopLoginInput = builder.inputType("DesktopLoginInput", {
@@ -56,6 +71,22 @@ builder.mutationFields((t) => ({
     errors: { types: loginErrors, union: { name: "DesktopLoginResult" } },
     args: { input: t.arg({ type: DesktopLoginInput, required: true }) },
     resolve: (_root, { input }, ctx) => desktopLogin(ctx, input),
+  }),
+  startDesktopPasswordLogin: t.field({
+    type: StartPasswordLogInPayload,
+    description:
+      "A workstation's login screen, first step of an OPAQUE password login (workstation credential): the agent keeps the typed password. " +
+      "Counts as this workstation's failed attempt for the account until the finish proves the password.",
+    errors: { types: loginErrors, union: { name: "StartDesktopPasswordLoginResult" } },
+    args: { input: t.arg({ type: StartDesktopPasswordLoginInput, required: true }) },
+    resolve: (_root, { input }, ctx) => startDesktopPasswordLogin(ctx, input),
+  }),
+  finishDesktopPasswordLogin: t.field({
+    type: DesktopLoginPayload,
+    description: "Second step: the agent's proof. Returns the account instruction (password source TYPED: set what was typed).",
+    errors: { types: loginErrors, union: { name: "FinishDesktopPasswordLoginResult" } },
+    args: { input: t.arg({ type: FinishDesktopPasswordLoginInput, required: true }) },
+    resolve: (_root, { input }, ctx) => finishDesktopPasswordLogin(ctx, { loginId: String(input.loginId), finish: input.finish }),
   }),
   redeemDesktopLogin: t.field({
     type: DesktopLoginPayload,

@@ -4,7 +4,6 @@
 // account U with this password") whose password is sealed to the workstation's
 // key-agreement key, with the workstation, the attempt and the expiry bound in.
 // Every attempt, refused or not, becomes a login event on the tenant's feed.
-import { randomInt } from "node:crypto";
 import type { LoginMethod, Tenant, User } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, WorkstationViewer } from "../../context.ts";
@@ -15,9 +14,13 @@ import {
   DesktopLoginRefusedError,
   InvalidCredentialsError,
   NotFoundError,
+  RateLimitedError,
+  UnauthenticatedError,
   type DesktopRefusal,
 } from "../../errors.ts";
+import type { SealedSecret } from "@latchkey/passwords";
 import { sealPassword } from "../../security/account-sealing.ts";
+import { finishLogin, startLogin } from "../password/password.service.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
 import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
@@ -59,17 +62,27 @@ async function checkAllowed(ctx: Context, workstation: WorkstationViewer, attemp
   return tenant;
 }
 
-/** Seals `password` into the instruction for attempt `attemptId` on this workstation. */
-async function accountInstruction(workstation: WorkstationViewer, attemptId: string, user: User, password: string) {
+/**
+ * Where the local account's password comes from: sealed in the instruction
+ * (QR login), what the user just typed (password login: the agent has it), or
+ * the agent's own for a user without a directory password.
+ */
+export type AccountPassword = { source: "SEALED"; password: string } | { source: "TYPED" } | { source: "AGENT" };
+
+/** The instruction for attempt `attemptId` on this workstation, its password (if any) sealed to the workstation. */
+async function accountInstruction(workstation: WorkstationViewer, attemptId: string, user: User, password: AccountPassword) {
   const expiresAt = new Date(Date.now() + INSTRUCTION_TTL_MS);
-  const sealed = await sealPassword({
-    keyAgreementAlgorithm: workstation.keyAgreementAlgorithm!,
-    keyAgreementPublicKey: workstation.keyAgreementPublicKey!,
-    workstationId: workstation.id,
-    attemptId,
-    expiresAt,
-    password,
-  });
+  const sealed =
+    password.source === "SEALED"
+      ? await sealPassword({
+          keyAgreementAlgorithm: workstation.keyAgreementAlgorithm!,
+          keyAgreementPublicKey: workstation.keyAgreementPublicKey!,
+          workstationId: workstation.id,
+          attemptId,
+          expiresAt,
+          password: password.password,
+        })
+      : null;
   return {
     action: "ENSURE_LOCAL_ACCOUNT" as const,
     attemptId,
@@ -77,6 +90,7 @@ async function accountInstruction(workstation: WorkstationViewer, attemptId: str
     username: user.username,
     fullName: `${user.firstName} ${user.lastName}`,
     expiresAt,
+    passwordSource: password.source,
     password: sealed,
   };
 }
@@ -84,7 +98,7 @@ async function accountInstruction(workstation: WorkstationViewer, attemptId: str
 export type AccountInstruction = Awaited<ReturnType<typeof accountInstruction>>;
 
 /** Records the successful attempt and returns its sealed instruction. */
-async function succeeded(ctx: Context, workstation: WorkstationViewer, user: User, method: LoginMethod, password: string) {
+async function succeeded(ctx: Context, workstation: WorkstationViewer, user: User, method: LoginMethod, password: AccountPassword) {
   const event = await recordLoginEvent(ctx.db, ctx, {
     tenantId: user.tenantId,
     userId: user.id,
@@ -153,7 +167,89 @@ export async function desktopLogin(ctx: Context, input: z.input<typeof desktopLo
     { ...user, passwordHash: user.passwordHash, tenantKind: user.tenant.kind },
     data.password,
   );
-  return succeeded(ctx, workstation, user, "PASSWORD", data.password);
+  return succeeded(ctx, workstation, user, "PASSWORD", { source: "SEALED", password: data.password });
+}
+
+const startPasswordInput = z.object({
+  username: desktopLoginInput.shape.username,
+  request: z.string().max(1024),
+});
+
+/** The attempt as the feed records it: a known user by name, an unknown login by a keyed hash only. */
+function passwordAttempt(ctx: Context, workstation: WorkstationViewer, user: { id: string; username: string } | null, account: string): Attempt {
+  return user
+    ? { tenantId: workstation.tenantId, username: user.username, userId: user.id, method: "PASSWORD" }
+    : { tenantId: workstation.tenantId, username: null, loginPseudonym: ctx.config.pseudonymize(account), userId: null, method: "PASSWORD" };
+}
+
+/**
+ * A workstation's password login with OPAQUE, first step: the agent runs the
+ * client side with the typed password, which never reaches the server. Counts
+ * as this workstation's failed attempt for the account until the finish
+ * proves the password. Unknown logins take the same path.
+ */
+export async function startDesktopPasswordLogin(ctx: Context, input: z.input<typeof startPasswordInput>) {
+  const workstation = requireWorkstation(ctx);
+  const data = parseInput(startPasswordInput, input);
+  await ctx.limits.consume("desktopAttemptPerWorkstation", workstation.id);
+  const loginKey = data.username.includes("@") ? emailKey(data.username) : usernameKey(data.username);
+  const user = await ctx.db.user.findFirst({
+    where: { tenantId: workstation.tenantId, OR: [{ usernameKey: loginKey }, { emailKey: loginKey }] },
+    select: { id: true, username: true, opaqueRecord: true, passwordKsf: true },
+  });
+  const credentialIdentifier = user ? user.id : unknownAccount(workstation.tenantId, loginKey);
+  const attempt = passwordAttempt(ctx, workstation, user, credentialIdentifier);
+  await checkAllowed(ctx, workstation, attempt);
+  try {
+    return await startLogin(ctx, {
+      purpose: "DESKTOP",
+      tenant: workstation.tenantId,
+      tenantId: workstation.tenantId,
+      credentialIdentifier,
+      user,
+      request: data.request,
+      admission: ctx.desktopAdmission,
+      client: { kind: "workstation", id: workstation.id },
+      onLocked: (locked) =>
+        recordPasswordFailure(ctx, { user: user ? { id: user.id, tenantId: workstation.tenantId } : null, tenantId: workstation.tenantId, account: credentialIdentifier, action: null, locked }),
+    });
+  } catch (error) {
+    if (error instanceof AccountLockedError || error instanceof RateLimitedError) {
+      return failed(ctx, workstation, attempt, error instanceof AccountLockedError ? "ACCOUNT_LOCKED" : "RATE_LIMITED", error);
+    }
+    throw error;
+  }
+}
+
+const finishPasswordInput = z.object({ loginId: z.string(), finish: z.string().max(1024) });
+
+/**
+ * The second step: proved, the workstation gets the account instruction (the
+ * agent sets the local password to what was typed); otherwise the attempt is
+ * recorded as failed, the same for a wrong password and an unknown login.
+ */
+export async function finishDesktopPasswordLogin(ctx: Context, input: z.input<typeof finishPasswordInput>) {
+  const workstation = requireWorkstation(ctx);
+  const data = parseInput(finishPasswordInput, input);
+  const { proved, state } = await finishLogin(ctx, {
+    loginId: data.loginId,
+    finish: data.finish,
+    purposes: ["DESKTOP"],
+    admission: ctx.desktopAdmission,
+  });
+  // Another workstation's login, even with its id, looks like no login at all.
+  if (state.client.kind !== "workstation" || state.client.id !== workstation.id) {
+    throw new UnauthenticatedError("This log in has expired or was already finished; start again");
+  }
+  const user = state.userId ? await ctx.db.user.findUnique({ where: { id: state.userId } }) : null;
+  const attempt = passwordAttempt(ctx, workstation, user, state.account);
+  if (!proved || !user) {
+    const reason = !user ? "UNKNOWN_USER" : !user.opaqueRecord ? "NO_PASSWORD" : "WRONG_PASSWORD";
+    return failed(ctx, workstation, attempt, reason, new InvalidCredentialsError());
+  }
+  await checkAllowed(ctx, workstation, attempt);
+  if (user.status !== "ACTIVE") return failed(ctx, workstation, attempt, "ACCOUNT_DISABLED", new AccountDisabledError());
+  return succeeded(ctx, workstation, user, "PASSWORD", { source: "TYPED" });
 }
 
 /** The QR login screen: a DESKTOP_LOGIN challenge that only this workstation may redeem. */
@@ -216,41 +312,21 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
 }
 
 /**
- * The password a workstation sets on the user's local account: the directory
- * password, kept at rest; for a passwordless user (no directory password) a
- * random one the server generates once and keeps encrypted. Null for a user
- * whose password was set before passwords were kept and not yet captured.
+ * The password a workstation sets on the user's local account at a QR login:
+ * the directory password as its registrant sealed it to the tenant's key,
+ * re-sealed to the workstation (or, set before OPAQUE, kept at rest); for a
+ * user without a directory password the agent's own, which the server never
+ * knows. Null for a password nothing here can hand over.
  */
-async function workstationPassword(ctx: Context, user: User): Promise<string | null> {
-  const kept = await ctx.vault.revealPassword(ctx.db, user.id);
-  if (kept !== null) return kept;
-  if (user.passwordHash) return null;
-  const password = randomLocalPassword();
-  const passwordVersion = user.passwordVersion + 1;
-  const passwordCiphertext = await ctx.vault.encryptFor(ctx.db, { id: user.id, tenantId: user.tenantId, tenantKind: "CUSTOMER" }, passwordVersion, password);
-  // Conditional: if an admin set a password meanwhile, or another login generated one, use that.
-  const stored = await ctx.db.user.updateMany({
-    where: { id: user.id, passwordHash: null, passwordCiphertext: null, passwordVersion: user.passwordVersion },
-    data: { passwordCiphertext, passwordVersion },
-  });
-  return stored.count === 1 ? password : ctx.vault.revealPassword(ctx.db, user.id);
-}
-
-const LOWER = "abcdefghijkmnopqrstuvwxyz";
-const UPPER = "ABCDEFGHJKLMNPQRSTUVWXYZ";
-const DIGITS = "23456789";
-const SYMBOLS = "!#%+-=?@^_";
-
-/** 24 characters with every class Windows' complexity rule asks for. */
-function randomLocalPassword(): string {
-  const all = LOWER + UPPER + DIGITS + SYMBOLS;
-  const pick = (set: string) => set[randomInt(set.length)]!;
-  const chars = [pick(LOWER), pick(UPPER), pick(DIGITS), pick(SYMBOLS), ...Array.from({ length: 20 }, () => pick(all))];
-  for (let i = chars.length - 1; i > 0; i -= 1) {
-    const j = randomInt(i + 1);
-    [chars[i], chars[j]] = [chars[j]!, chars[i]!];
+async function workstationPassword(ctx: Context, user: User): Promise<AccountPassword | null> {
+  if (user.opaqueRecord && user.sealedPassword) {
+    const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
+    return { source: "SEALED", password };
   }
-  return chars.join("");
+  if (!user.opaqueRecord && !user.passwordHash) return { source: "AGENT" };
+  if (user.opaqueRecord) return null;
+  const kept = await ctx.vault.revealPassword(ctx.db, user.id);
+  return kept === null ? null : { source: "SEALED", password: kept };
 }
 
 const reportInput = z.object({

@@ -20,6 +20,19 @@ const AccountAction = builder.enumType("AccountAction", {
   values: { ENSURE_LOCAL_ACCOUNT: { description: "Create the local account, or take over the one of that name, with this password." } },
 });
 
+const AccountPasswordSource = builder.enumType("AccountPasswordSource", {
+  description: "Where the local account's password comes from.",
+  values: {
+    SEALED: { description: "In `password`, sealed to this workstation (QR login)." },
+    TYPED: { description: "What the user just typed at this workstation (password login): the agent already has it." },
+    AGENT: {
+      description:
+        "The user has no directory password: the agent uses the local password it generated for this user on this workstation, " +
+        "generating one at the first QR login. The server never knows it.",
+    },
+  },
+});
+
 export const AccountInstruction = builder.objectRef<InstructionShape>("AccountInstruction").implement({
   description: "What the workstation must do to sign the user in. Act on it only before `expiresAt`, and only if it names this workstation.",
   fields: (t) => ({
@@ -29,7 +42,13 @@ export const AccountInstruction = builder.objectRef<InstructionShape>("AccountIn
     username: t.exposeString("username", { description: "The Windows local account name." }),
     fullName: t.exposeString("fullName"),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),
-    password: t.field({ type: SealedSecret, resolve: (instruction) => instruction.password }),
+    passwordSource: t.field({ type: AccountPasswordSource, resolve: (instruction) => instruction.passwordSource }),
+    password: t.field({
+      type: SealedSecret,
+      nullable: true,
+      description: "The password sealed to this workstation when `passwordSource` is SEALED; null otherwise.",
+      resolve: (instruction) => instruction.password,
+    }),
   }),
 });
 

@@ -1,7 +1,24 @@
 import { builder } from "../../builder.ts";
 import { AccountLockedError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { AuthPayload, Session, TokenDelivery, Viewer } from "./session.types.ts";
-import { logIn, logOut, revokeOtherSessions, revokeSession } from "./session.service.ts";
+import { finishPasswordLogIn, logIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
+import { StartPasswordLogInPayload } from "../password/password.types.ts";
+
+const StartPasswordLogInInput = builder.inputType("StartPasswordLogInInput", {
+  fields: (t) => ({
+    tenant: t.string({ required: true, description: "The tenant's slug (subdomain)." }),
+    login: t.string({ required: true, description: "Company email or username." }),
+    request: t.string({ required: true, description: "The client's OPAQUE login request (KE1), base64url without padding." }),
+  }),
+});
+
+const FinishPasswordLogInInput = builder.inputType("FinishPasswordLogInInput", {
+  fields: (t) => ({
+    loginId: t.id({ required: true }),
+    finish: t.string({ required: true, description: "The client's OPAQUE finish message (KE3), base64url without padding." }),
+    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
+  }),
+});
 
 const LogInInput = builder.inputType("LogInInput", {
   fields: (t) => ({
@@ -54,6 +71,28 @@ builder.mutationFields((t) => ({
     },
     args: { input: t.arg({ type: LogInInput, required: true }) },
     resolve: (_root, { input }, ctx) => logIn(ctx, input),
+  }),
+  startPasswordLogIn: t.field({
+    type: StartPasswordLogInPayload,
+    description:
+      "First step of a password log in with OPAQUE (the password never leaves the client). Counts as a failed attempt " +
+      "until finishPasswordLogIn proves the password; unknown logins are answered alike.",
+    errors: {
+      types: [ValidationError, RateLimitedError, AccountLockedError],
+      union: { name: "StartPasswordLogInResult" },
+    },
+    args: { input: t.arg({ type: StartPasswordLogInInput, required: true }) },
+    resolve: (_root, { input }, ctx) => startPasswordLogIn(ctx, input),
+  }),
+  finishPasswordLogIn: t.field({
+    type: AuthPayload,
+    description: "Second step: the client's proof. Opens the session as logIn does. A login id is good once, for 60 seconds.",
+    errors: {
+      types: [ValidationError, UnauthenticatedError, ForbiddenError],
+      union: { name: "FinishPasswordLogInResult" },
+    },
+    args: { input: t.arg({ type: FinishPasswordLogInInput, required: true }) },
+    resolve: (_root, { input }, ctx) => finishPasswordLogIn(ctx, { ...input, loginId: String(input.loginId) }),
   }),
   logOut: t.boolean({
     description: "Ends the current session (and clears the portal's cookie). False when not signed in.",

@@ -8,6 +8,7 @@ import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
 import { portalClient, recordPasswordFailure, rememberDevice } from "./sign-in.ts";
+import { finishLogin, recordWrongPassword, startLogin } from "../password/password.service.ts";
 
 export type TokenDelivery = "BEARER" | "COOKIE";
 
@@ -184,7 +185,16 @@ export async function logIn(
   if (user.passwordHash && user.passwordCiphertext === null) {
     await captureVerifiedPassword(ctx, { ...user, passwordHash: user.passwordHash, tenantKind: tenant.kind }, data.password);
   }
+  return openPasswordSession(ctx, user, tenant, input.tokenDelivery ?? "BEARER");
+}
 
+/** After a password proved: the session, its audit event, the device cookie, the token. */
+async function openPasswordSession(
+  ctx: Context,
+  user: SessionUser,
+  tenant: { id: string; kind: TenantKind },
+  delivery: TokenDelivery,
+) {
   const { started, event } = await ctx.db.$transaction(async (tx) => {
     const started = await startSession(ctx, tx, user, { homeKind: tenant.kind, workingTenantId: tenant.id }, "PASSWORD");
     const event = await recordAudit(
@@ -196,8 +206,71 @@ export async function logIn(
   });
   publishAudit(ctx, [event]);
   rememberDevice(ctx, user.id);
-  const token = deliverSession(ctx, started, input.tokenDelivery ?? "BEARER");
+  const token = deliverSession(ctx, started, delivery);
   return { token, userId: user.id, tenantId: tenant.id };
+}
+
+const startPasswordLogInInput = z.object({
+  tenant: z.string().trim().toLowerCase().min(1, "Required").max(63),
+  login: z.string().trim().min(1, "Required").max(254),
+  request: z.string().max(1024),
+});
+
+/** Stands in for a tenant that does not exist, so an unknown slug runs the same queries. */
+const NO_TENANT = "00000000-0000-0000-0000-000000000000";
+
+/**
+ * The portal's (and any client's) OPAQUE log in, first step. A login that
+ * matches nobody, or a user without a password, takes the same path with the
+ * fake record, the same queries and an answer of the same length. Counted as
+ * a failed attempt now; a finish that proves the password gives it back.
+ */
+export async function startPasswordLogIn(ctx: Context, input: z.input<typeof startPasswordLogInInput>) {
+  const data = parseInput(startPasswordLogInInput, input);
+  const loginKey = data.login.includes("@") ? emailKey(data.login) : usernameKey(data.login);
+  const tenant = await ctx.db.tenant.findUnique({ where: { slug: data.tenant }, select: { id: true } });
+  const user = await ctx.db.user.findFirst({
+    where: { tenantId: tenant?.id ?? NO_TENANT, OR: [{ emailKey: loginKey }, { usernameKey: loginKey }] },
+    select: { id: true, tenantId: true, opaqueRecord: true, passwordKsf: true },
+  });
+  const tenantRef = tenant?.id ?? `slug:${data.tenant}`;
+  const credentialIdentifier = user ? user.id : unknownAccount(tenantRef, loginKey);
+  return startLogin(ctx, {
+    purpose: "PORTAL",
+    tenant: tenantRef,
+    tenantId: tenant?.id ?? null,
+    credentialIdentifier,
+    user,
+    request: data.request,
+    admission: ctx.signInAdmission,
+    client: portalClient(ctx, user?.id ?? null),
+    onLocked: (locked) =>
+      recordPasswordFailure(ctx, { user, tenantId: tenant?.id ?? null, account: credentialIdentifier, action: null, locked }),
+  });
+}
+
+/**
+ * The second step: the client's proof. Proved, the session opens exactly as
+ * logIn opened it; otherwise UNAUTHENTICATED, the same for a wrong password
+ * and an unknown login.
+ */
+export async function finishPasswordLogIn(
+  ctx: Context,
+  input: { loginId: string; finish: string; tokenDelivery?: TokenDelivery | null },
+) {
+  const { proved, state } = await finishLogin(ctx, {
+    loginId: input.loginId,
+    finish: input.finish,
+    purposes: ["PORTAL"],
+    admission: ctx.signInAdmission,
+  });
+  const user = proved && state.userId ? await ctx.db.user.findUnique({ where: { id: state.userId }, include: { tenant: true } }) : null;
+  if (!user) {
+    await recordWrongPassword(ctx, state, "session.logInFailed");
+    throw new UnauthenticatedError(INCORRECT);
+  }
+  if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
+  return openPasswordSession(ctx, user, user.tenant, input.tokenDelivery ?? "BEARER");
 }
 
 /**

@@ -17,6 +17,7 @@ import { deliverSession, startSession } from "../session/session.service.ts";
 import { rememberDevice } from "../session/sign-in.ts";
 import { emailKey, usernameKey, usernameSkeletonRows } from "../user/user-names.ts";
 import { mspSlug } from "./tenant-names.ts";
+import { passwordColumns, takeRegistration } from "../password/password.service.ts";
 import { assertMspSlugUnambiguous, createCustomer, deleteCustomer, resumeCustomer, suspendCustomer, uniqueViolation, updateTenantSettings } from "./tenant.service.ts";
 import { Tenant, UserSource } from "./tenant.types.ts";
 
@@ -27,7 +28,10 @@ const SignUpMspInput = builder.inputType("SignUpMspInput", {
     firstName: t.string({ required: true }),
     lastName: t.string({ required: true }),
     email: t.string({ required: true }),
-    password: t.string({ required: true }),
+    password: t.string({ description: "Deprecated: the password in clear. Use passwordRegistrationId." }),
+    passwordRegistrationId: t.id({
+      description: "A finished password registration started signed out (startPasswordRegistration without userId or tenant).",
+    }),
     tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
   }),
 });
@@ -38,7 +42,8 @@ const signUpInput = z.object({
   firstName: personName,
   lastName: personName,
   email,
-  password: z.string().max(1024, "Use at most 128 characters"),
+  password: z.string().max(1024, "Use at most 128 characters").nullish(),
+  passwordRegistrationId: z.string().nullish(),
 });
 
 /**
@@ -151,11 +156,14 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       if (!ctx.config.signUpEnabled) throw new ForbiddenError("Sign-up is switched off on this server");
       await ctx.limits.consume("signUp", ctx.request.ip);
-      const data = parseInput(signUpInput, input);
-      const problem = passwordProblem(data.password, [data.firstName, data.lastName, data.email, data.slug, data.displayName]);
-      if (problem) throw ValidationError.field("password", problem);
+      const data = parseInput(signUpInput, { ...input, passwordRegistrationId: input.passwordRegistrationId == null ? null : String(input.passwordRegistrationId) });
+      if (!data.password === !data.passwordRegistrationId) throw ValidationError.field("passwordRegistrationId", "Register a password (passwordRegistrationId)");
+      if (data.password) {
+        const problem = passwordProblem(data.password, [data.firstName, data.lastName, data.email, data.slug, data.displayName]);
+        if (problem) throw ValidationError.field("password", problem);
+      }
       await assertMspSlugUnambiguous(ctx.db, data.slug);
-      const passwordHash = await ctx.passwords.hash(data.password);
+      const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
       const username = usernameFromEmail(data.email);
       try {
         const { started, event } = await ctx.db.$transaction(async (tx) => {
@@ -164,8 +172,10 @@ builder.mutationFields((t) => ({
           const tenant = await tx.tenant.create({
             data: { kind: "MSP", slug: data.slug, name: data.slug, displayName: data.displayName },
           });
+          const registration = data.passwordRegistrationId ? await takeRegistration(ctx, tx, data.passwordRegistrationId, { tenantId: null }) : null;
           const user = await tx.user.create({
             data: {
+              ...(registration ? { id: registration.userId, ...passwordColumns(registration, new Date()) } : {}),
               tenantId: tenant.id,
               firstName: data.firstName,
               lastName: data.lastName,
@@ -174,9 +184,7 @@ builder.mutationFields((t) => ({
               email: data.email,
               emailKey: emailKey(data.email),
               role: "ADMIN",
-              passwordHash,
-              passwordChangedAt: new Date(),
-              passwordVersion: 1,
+              ...(passwordHash ? { passwordHash, passwordChangedAt: new Date(), passwordVersion: 1 } : {}),
             },
           });
           await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, username) });

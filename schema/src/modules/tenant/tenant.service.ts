@@ -45,6 +45,8 @@ export async function createCustomer(ctx: Context, input: { name: string; displa
       const customer = await tx.tenant.create({
         data: { kind: "CUSTOMER", parentId: msp.id, slug, name: data.name, displayName: data.displayName },
       });
+      // Its key pair now: whoever sets a password seals it to this key.
+      await ctx.tenantKeys.publicKeyFor(tx, customer.id);
       return { result: customer, audit: { tenantId: msp.id, action: "customer.created", targetType: "Tenant", targetId: customer.id, data: { slug } } };
     });
   } catch (error) {

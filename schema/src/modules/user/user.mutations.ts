@@ -23,7 +23,10 @@ const CreateUserInput = builder.inputType("CreateUserInput", {
     lastName: t.string({ required: true }),
     username: t.string({ required: true, description: "Windows local account name: at most 20 characters." }),
     email: t.string({ required: true, description: "Company email / UPN." }),
-    password: t.string({ required: false, description: "Optional: users may sign in with their phone only." }),
+    password: t.string({ required: false, description: "Deprecated: the password in clear. Use passwordRegistrationId." }),
+    passwordRegistrationId: t.id({
+      description: "Optional (users may sign in with their phone only): a finished password registration started with this tenant as `tenant`.",
+    }),
     personalEmail: t.string({ required: false }),
     role: t.field({ type: UserRole, required: true }),
   }),
@@ -41,11 +44,23 @@ const UpdateUserInput = builder.inputType("UpdateUserInput", {
   }),
 });
 
+const CurrentPasswordLoginInput = builder.inputType("CurrentPasswordLoginInput", {
+  fields: (t) => ({
+    loginId: t.id({ required: true, description: "From startPasswordLogIn with your own tenant and login." }),
+    finish: t.string({ required: true, description: "The client's OPAQUE finish message (KE3), base64url without padding." }),
+  }),
+});
+
 const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
   fields: (t) => ({
     userId: t.id({ required: true }),
-    password: t.string({ required: true }),
-    currentPassword: t.string({ description: "Required when changing your own password." }),
+    password: t.string({ description: "Deprecated: the new password in clear. Use passwordRegistrationId." }),
+    currentPassword: t.string({ description: "Deprecated: with `password`, required when changing your own password." }),
+    passwordRegistrationId: t.id({ description: "A finished password registration for this user (startPasswordRegistration with `userId`)." }),
+    currentPasswordLogin: t.field({
+      type: CurrentPasswordLoginInput,
+      description: "Changing your own password: the proof of the current one (startPasswordLogIn, then the client's finish message).",
+    }),
   }),
 });
 
@@ -73,7 +88,13 @@ builder.mutationFields((t) => ({
     errors: { types: errors, union: { name: "CreateUserResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({ user: await createUser(ctx, { ...input, tenantId: String(input.tenantId) }) }),
+    resolve: async (_root, { input }, ctx) => ({
+      user: await createUser(ctx, {
+        ...input,
+        tenantId: String(input.tenantId),
+        passwordRegistrationId: input.passwordRegistrationId == null ? null : String(input.passwordRegistrationId),
+      }),
+    }),
   }),
   updateUser: t.field({
     type: UpdateUserPayload,
@@ -89,7 +110,12 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: SetUserPasswordInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
-      user: await setUserPassword(ctx, { ...input, userId: String(input.userId) }),
+      user: await setUserPassword(ctx, {
+        ...input,
+        userId: String(input.userId),
+        passwordRegistrationId: input.passwordRegistrationId == null ? null : String(input.passwordRegistrationId),
+        currentPasswordLogin: input.currentPasswordLogin ? { loginId: String(input.currentPasswordLogin.loginId), finish: input.currentPasswordLogin.finish } : null,
+      }),
     }),
   }),
   disableUser: t.field({

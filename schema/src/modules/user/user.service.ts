@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Prisma, Tenant, UserRole } from "@latchkey/db";
+import { Prisma, type Tenant, type UserRole } from "@latchkey/db";
 import { z } from "zod";
 import { managedUsers } from "../../access.ts";
 import { violatedUniqueConstraint } from "../../database-errors.ts";
@@ -11,6 +11,7 @@ import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
 import { portalClient, recordPasswordFailure } from "../session/sign-in.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { finishLogin, passwordColumns, recordWrongPassword, takeRegistration } from "../password/password.service.ts";
 import { emailKey, sameOrLookalikeUsername, username, usernameKey, usernameSkeletonRows } from "./user-names.ts";
 import { refuseElevationAccountName } from "../elevation/elevation-accounts.ts";
 import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
@@ -39,6 +40,7 @@ const createUserInput = z.object({
   email,
   personalEmail: email.optional().nullable(),
   password: optionalPassword,
+  passwordRegistrationId: z.string().nullish(),
   role: z.enum(["ADMIN", "TECHNICIAN", "USER"]),
 });
 
@@ -74,18 +76,24 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
   const data = parseInput(createUserInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   assertRoleFits(tenant.kind, data.role);
+  if (data.password && data.passwordRegistrationId) throw ValidationError.field("password", "Give the password registration only");
   if (data.password) checkPassword(data.password, [data.firstName, data.lastName, data.username, data.email, tenant.slug]);
   const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
-  // The id is chosen here because the password's ciphertext is bound to it.
-  const id = randomUUID();
+  // The id is chosen here because the password's ciphertext is bound to it;
+  // a registered password brings the id its registration allocated.
+  const registrationId = data.passwordRegistrationId ?? null;
+  const registered = registrationId ? await ctx.db.passwordRegistration.findUnique({ where: { id: registrationId }, select: { userId: true } }).catch(() => null) : null;
+  const id = registered?.userId ?? randomUUID();
   const passwordCiphertext = data.password
     ? await ctx.vault.encryptFor(ctx.db, { id, tenantId: tenant.id, tenantKind: tenant.kind }, 1, data.password)
     : null;
   try {
     return await auditedChange(ctx, async (tx) => {
       await refuseElevationAccountName(tx, tenant.id, data.username);
+      const registration = registrationId ? await takeRegistration(ctx, tx, registrationId, { userId: id, tenantId: tenant.id }) : null;
       const user = await tx.user.create({
         data: {
+          ...(registration ? passwordColumns(registration, new Date()) : {}),
           id,
           tenantId: tenant.id,
           firstName: data.firstName,
@@ -96,10 +104,9 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
           emailKey: emailKey(data.email),
           personalEmail: data.personalEmail ?? null,
           role: data.role,
-          passwordHash,
-          passwordCiphertext,
-          passwordChangedAt: passwordHash ? new Date() : null,
-          passwordVersion: passwordHash ? 1 : 0,
+          ...(registration
+            ? {}
+            : { passwordHash, passwordCiphertext, passwordChangedAt: passwordHash ? new Date() : null, passwordVersion: passwordHash ? 1 : 0 }),
         },
       });
       await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, data.username) });
@@ -172,8 +179,10 @@ async function replaceUsernameSkeletons(tx: Prisma.TransactionClient, user: { id
 
 const setPasswordInput = z.object({
   userId: z.string(),
-  password: z.string().max(1024, "Use at most 128 characters"),
+  password: z.string().max(1024, "Use at most 128 characters").nullish(),
   currentPassword: z.string().max(1024).optional().nullable(),
+  passwordRegistrationId: z.string().nullish(),
+  currentPasswordLogin: z.object({ loginId: z.string(), finish: z.string().max(1024) }).nullish(),
 });
 
 /** A passwordless user sets a first password only this soon after approving a sign-in on their phone. */
@@ -196,7 +205,13 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   const user = self
     ? await ctx.db.user.findUniqueOrThrow({ where: { id: viewer.userId }, include: { tenant: true } })
     : await findManagedUser(ctx, data.userId);
-  checkPassword(data.password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
+  if (!data.password === !data.passwordRegistrationId) throw ValidationError.field("passwordRegistrationId", "Register the new password (passwordRegistrationId)");
+  if (data.passwordRegistrationId) return setRegisteredPassword(ctx, user, self, data.passwordRegistrationId, data.currentPasswordLogin ?? null);
+  const password = data.password!;
+  checkPassword(password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
+  if (self && user.opaqueRecord && !user.passwordHash) {
+    throw ValidationError.field("currentPasswordLogin", "Prove your current password with an OPAQUE log in and register the new one");
+  }
   if (self && user.passwordHash) {
     if (!data.currentPassword) throw ValidationError.field("currentPassword", "Enter your current password");
     const client = portalClient(ctx, user.id);
@@ -208,18 +223,15 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
     }
     await ctx.signInAdmission.succeeded(user.id, client);
   } else if (self) {
-    const session = await ctx.db.session.findUniqueOrThrow({ where: { id: viewer.sessionId }, select: { method: true, createdAt: true } });
-    if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
-      throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
-    }
+    await assertFreshPhoneSignIn(ctx);
   }
-  const passwordHash = await ctx.passwords.hash(data.password);
+  const passwordHash = await ctx.passwords.hash(password);
   const passwordVersion = user.passwordVersion + 1;
   const passwordCiphertext = await ctx.vault.encryptFor(
     ctx.db,
     { id: user.id, tenantId: user.tenantId, tenantKind: user.tenant.kind },
     passwordVersion,
-    data.password,
+    password,
   );
   const ended = await auditedChange(ctx, async (tx) => {
     // Conditional on the version read: the ciphertext is bound to the version it
@@ -229,6 +241,10 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
       data: {
         passwordHash,
         passwordCiphertext,
+        // The OPAQUE record of the password this replaces must stop opening too.
+        opaqueRecord: null,
+        passwordKsf: null,
+        sealedPassword: Prisma.DbNull,
         passwordChangedAt: new Date(),
         passwordVersion,
         ...(self ? {} : { lockedAt: null, lockedUntil: null }),
@@ -244,6 +260,73 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   publishSessionsEnded(ctx, ended, "password changed");
   return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
 }
+
+/** A passwordless user sets a first password only soon after a phone sign-in. */
+async function assertFreshPhoneSignIn(ctx: Context) {
+  const session = await ctx.db.session.findUniqueOrThrow({ where: { id: ctx.viewer!.sessionId }, select: { method: true, createdAt: true } });
+  if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
+    throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
+  }
+}
+
+/**
+ * setUserPassword with a registered password. Changing your own proves the
+ * current one by an OPAQUE log in (started with startPasswordLogIn, its finish
+ * message given here), admitted and counted as a sign-in; its proof is checked
+ * only after the registration is known good, so the answer never depends on it
+ * otherwise. Rules for the new password are the client's to enforce.
+ */
+async function setRegisteredPassword(
+  ctx: Context,
+  user: Awaited<ReturnType<typeof findManagedUser>>,
+  self: boolean,
+  registrationId: string,
+  currentPasswordLogin: { loginId: string; finish: string } | null,
+) {
+  const viewer = ctx.viewer!;
+  const registration = await ctx.db.passwordRegistration.findUnique({ where: { id: isUuid(registrationId) ? registrationId : NO_ID } });
+  if (!registration || registration.userId !== user.id || registration.record === null) {
+    throw ValidationError.field("passwordRegistrationId", "Register the password first (startPasswordRegistration, finishPasswordRegistration); registrations last ten minutes");
+  }
+  const hasPassword = user.opaqueRecord !== null || user.passwordHash !== null;
+  if (self && hasPassword) {
+    if (!currentPasswordLogin) throw ValidationError.field("currentPasswordLogin", "Prove your current password");
+    const { proved, state } = await finishLogin(ctx, {
+      loginId: currentPasswordLogin.loginId,
+      finish: currentPasswordLogin.finish,
+      purposes: ["PORTAL"],
+      admission: ctx.signInAdmission,
+    }).catch((error: unknown) => {
+      if (error instanceof UnauthenticatedError) throw ValidationError.field("currentPasswordLogin", error.message);
+      throw error;
+    });
+    if (!proved || state.userId !== user.id) {
+      await recordWrongPassword(ctx, state, state.userId === user.id ? "user.passwordChangeFailed" : null);
+      throw ValidationError.field("currentPasswordLogin", "Your current password is not correct");
+    }
+  } else if (self) {
+    await assertFreshPhoneSignIn(ctx);
+  }
+  const ended = await auditedChange(ctx, async (tx) => {
+    const finished = await takeRegistration(ctx, tx, registrationId, { userId: user.id, tenantId: user.tenantId });
+    // Conditional on the version the registration was made for: the sealed password is
+    // bound to it, so of two changes at once only one may land (the other is told to retry).
+    const { count } = await tx.user.updateMany({
+      where: { id: user.id, passwordVersion: finished.passwordVersion - 1 },
+      data: { ...passwordColumns(finished, new Date()), ...(self ? {} : { lockedAt: null, lockedUntil: null }) },
+    });
+    if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "passwordRegistrationId");
+    return {
+      result: await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) }),
+      audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
+    };
+  });
+  if (!self) await unlockSignIns(ctx, user.id);
+  publishSessionsEnded(ctx, ended, "password changed");
+  return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
+}
+
+const NO_ID = "00000000-0000-0000-0000-000000000000";
 
 /** Unknown clients may try the account's password again, in the portal and at workstations. */
 async function unlockSignIns(ctx: Context, userId: string) {

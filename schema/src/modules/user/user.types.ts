@@ -27,7 +27,10 @@ export const User = builder.prismaObject("User", {
     personalEmail: t.exposeString("personalEmail", { nullable: true }),
     role: t.expose("role", { type: UserRole }),
     status: t.expose("status", { type: UserStatus }),
-    hasPassword: t.boolean({ select: { passwordHash: true }, resolve: (user) => user.passwordHash !== null }),
+    hasPassword: t.boolean({
+      select: { passwordHash: true, opaqueRecord: true },
+      resolve: (user) => user.passwordHash !== null || user.opaqueRecord !== null,
+    }),
     passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
     locked: t.boolean({
       select: { lockedUntil: true },

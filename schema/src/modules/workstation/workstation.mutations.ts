@@ -51,7 +51,13 @@ const EnrollWorkstationInput = builder.inputType("EnrollWorkstationInput", {
 
 const WorkstationPayload = builder.simpleObject("WorkstationPayload", {
   fields: (t) => ({ workstation: t.field({ type: Workstation }) }),
-});
+}, (t) => ({
+  passwordServerPublicKey: t.string({
+    description:
+      "The server's OPAQUE static public key (base64url). An agent pins it at enrollment and refuses a password login answered with another.",
+    resolve: (_payload, _args, ctx) => ctx.passwordAuth.serverPublicKey,
+  }),
+}));
 
 const RenameWorkstationInput = builder.inputType("RenameWorkstationInput", {
   fields: (t) => ({ id: t.id({ required: true }), name: t.string({ required: true }) }),

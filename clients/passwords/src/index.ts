@@ -1,0 +1,35 @@
+export { KSF_NAMES, KSF_PROFILES, isKsf, type Ksf } from "./ksf.ts";
+export {
+  PasswordClientError,
+  finishLogin,
+  finishRegistration,
+  startLogin,
+  startRegistration,
+  type Identities,
+} from "./opaque-client.ts";
+export {
+  TENANT_PASSWORD_INFO,
+  TENANT_PASSWORD_PURPOSE,
+  TENANT_PASSWORD_SUITE,
+  generateTenantKeyPair,
+  openFromTenant,
+  sealToTenant,
+  tenantPasswordAssociatedData,
+  type SealedPasswordBinding,
+  type SealedSecret,
+} from "./tenant-sealing.ts";
+export {
+  FINISH_PASSWORD_REGISTRATION,
+  INCORRECT_LOGIN,
+  PasswordFlowError,
+  START_PASSWORD_LOG_IN,
+  START_PASSWORD_REGISTRATION,
+  answerLogin,
+  logInWithPassword,
+  proveLogin,
+  registerPassword,
+  type LoginStart,
+  type Registration,
+  type RunOperation,
+} from "./password-flows.ts";
+export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password-rules.ts";

@@ -1,0 +1,147 @@
+// The GraphQL side of the two password flows, for any client that can run an
+// operation: both steps of a login, and a registration (with the password
+// sealed to the tenant's key when the server hands one). The portal runs the
+// same steps with its own documents; see the README's API section.
+import { finishLogin, finishRegistration, startLogin, startRegistration } from "./opaque-client.ts";
+import { sealToTenant, type SealedSecret } from "./tenant-sealing.ts";
+
+/** Runs one operation and returns its `data` (throwing on transport or top-level errors). */
+export type RunOperation = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
+
+export const START_PASSWORD_LOG_IN = `mutation StartPasswordLogIn($input: StartPasswordLogInInput!) {
+  startPasswordLogIn(input: $input) {
+    __typename
+    ... on StartPasswordLogInPayload { loginId response ksf clientIdentity serverIdentity }
+    ... on Error { code message }
+  }
+}`;
+
+export const START_PASSWORD_REGISTRATION = `mutation StartPasswordRegistration($input: StartPasswordRegistrationInput!) {
+  startPasswordRegistration(input: $input) {
+    __typename
+    ... on StartPasswordRegistrationPayload {
+      registrationId response ksf userId serverIdentity passwordVersion tenantId tenantPublicKey
+    }
+    ... on Error { code message }
+  }
+}`;
+
+export const FINISH_PASSWORD_REGISTRATION = `mutation FinishPasswordRegistration($input: FinishPasswordRegistrationInput!) {
+  finishPasswordRegistration(input: $input) {
+    __typename
+    ... on FinishPasswordRegistrationPayload { registrationId }
+    ... on Error { code message }
+  }
+}`;
+
+/** A typed error a step answered with (code and message), or the local "wrong password or unknown account". */
+export class PasswordFlowError extends Error {
+  override name = "PasswordFlowError";
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What a client learns when its own finish step fails: the same for a wrong password and an unknown account. */
+export const INCORRECT_LOGIN = new PasswordFlowError("UNAUTHENTICATED", "Incorrect tenant, login or password");
+
+function payload(result: Record<string, any>, typename: string) {
+  if (result.__typename !== typename) throw new PasswordFlowError(String(result.code ?? result.__typename), String(result.message ?? result.__typename));
+  return result;
+}
+
+export type LoginStart = { loginId: string; response: string; ksf: string; clientIdentity: string; serverIdentity: string };
+
+/**
+ * The client's half of a login given a started login: the finish message, or
+ * INCORRECT_LOGIN when the password is wrong or the account unknown. The
+ * server's static key is checked when `expectedServerPublicKey` is given.
+ */
+export async function answerLogin(
+  started: LoginStart,
+  state: string,
+  password: string,
+  expectedServerPublicKey?: string | null,
+): Promise<{ loginId: string; finish: string; serverPublicKey: string }> {
+  const finished = await finishLogin({
+    state,
+    response: started.response,
+    password,
+    ksf: started.ksf,
+    identities: { client: started.clientIdentity, server: started.serverIdentity },
+    expectedServerPublicKey,
+  });
+  if (!finished) throw INCORRECT_LOGIN;
+  return { loginId: started.loginId, finish: finished.finish, serverPublicKey: finished.serverPublicKey };
+}
+
+/** Both client steps of a portal login, up to (not including) the finish operation. */
+export async function proveLogin(run: RunOperation, input: { tenant: string; login: string; password: string }) {
+  const { state, request } = await startLogin(input.password);
+  const data = await run(START_PASSWORD_LOG_IN, { input: { tenant: input.tenant, login: input.login, request } });
+  const started = payload(data.startPasswordLogIn, "StartPasswordLogInPayload") as LoginStart;
+  return answerLogin(started, state, input.password);
+}
+
+/**
+ * A portal login: start, the client's proof, finish. `selection` is what the
+ * caller wants of the finish result (the AuthPayload and errors). Throws
+ * PasswordFlowError when the start is refused or the password is wrong.
+ */
+export async function logInWithPassword(
+  run: RunOperation,
+  input: { tenant: string; login: string; password: string; tokenDelivery?: "BEARER" | "COOKIE" },
+  selection = "__typename ... on AuthPayload { token user { id } tenant { id slug } } ... on Error { code message }",
+): Promise<Record<string, any>> {
+  const proof = await proveLogin(run, input);
+  const data = await run(
+    `mutation FinishPasswordLogIn($input: FinishPasswordLogInInput!) { finishPasswordLogIn(input: $input) { ${selection} } }`,
+    { input: { loginId: proof.loginId, finish: proof.finish, tokenDelivery: input.tokenDelivery ?? "BEARER" } },
+  );
+  return data.finishPasswordLogIn;
+}
+
+export type Registration = { registrationId: string; userId: string; tenantId: string | null; passwordVersion: number };
+
+/**
+ * Registers `password`: for an existing user (`userId`), a new user of a tenant
+ * (`tenant`, its id), or a sign-up (neither). Seals the password to the
+ * tenant's key when the server hands one (customer tenants). The registration
+ * id is then given to signUpMsp, createUser or setUserPassword.
+ */
+export async function registerPassword(
+  run: RunOperation,
+  input: { userId?: string | null; tenant?: string | null; password: string },
+): Promise<Registration> {
+  const { state, request } = await startRegistration(input.password);
+  const data = await run(START_PASSWORD_REGISTRATION, {
+    input: { userId: input.userId ?? null, tenant: input.tenant ?? null, request },
+  });
+  const started = payload(data.startPasswordRegistration, "StartPasswordRegistrationPayload");
+  const { record } = await finishRegistration({
+    state,
+    response: started.response,
+    password: input.password,
+    ksf: started.ksf,
+    identities: { client: started.userId, server: started.serverIdentity },
+  });
+  let sealedPassword: SealedSecret | null = null;
+  if (started.tenantPublicKey) {
+    sealedPassword = await sealToTenant({
+      tenantPublicKey: started.tenantPublicKey,
+      tenantId: started.tenantId,
+      userId: started.userId,
+      passwordVersion: started.passwordVersion,
+      record,
+      password: input.password,
+    });
+  }
+  const finished = await run(FINISH_PASSWORD_REGISTRATION, {
+    input: { registrationId: started.registrationId, record, sealedPassword },
+  });
+  payload(finished.finishPasswordRegistration, "FinishPasswordRegistrationPayload");
+  return { registrationId: started.registrationId, userId: started.userId, tenantId: started.tenantId, passwordVersion: started.passwordVersion };
+}

@@ -1,0 +1,122 @@
+// Each customer tenant's HPKE key pair. Whoever sets a password seals it to the
+// public key (see @latchkey/passwords); the private key is escrowed here,
+// wrapped by the key-encryption key (AES-256-GCM, the tenant as associated
+// data), and opened only to re-seal a password to a workstation at QR login.
+// MSP tenants have none: their users' passwords are never sealed.
+import type { Prisma } from "@latchkey/db";
+import { generateTenantKeyPair, openFromTenant, type SealedSecret } from "@latchkey/passwords";
+import { decryptUnder, encryptUnder, KeyHierarchyError, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
+
+type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair">;
+
+function privateKeyAssociatedData(tenantId: string) {
+  return `latchkey-tenant-private-key-v1|${tenantId}`;
+}
+
+export function wrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, privateKey: Uint8Array) {
+  return encryptUnder(kek.key, Buffer.from(privateKey), privateKeyAssociatedData(tenantId));
+}
+
+export function unwrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, wrapped: string): Uint8Array {
+  return new Uint8Array(decryptUnder(kek.key, wrapped, privateKeyAssociatedData(tenantId)));
+}
+
+export class TenantKeys {
+  constructor(private readonly kek: KeyEncryptionKey) {}
+
+  get keyId() {
+    return this.kek.id;
+  }
+
+  /**
+   * The tenant's public key (raw X25519, base64url), made at the first call.
+   * Two instances may make one at once: the primary key lets one insert win,
+   * and both use the row that won.
+   */
+  async publicKeyFor(db: KeyStore, tenantId: string): Promise<string> {
+    const existing = await db.tenantKeyPair.findUnique({ where: { tenantId }, select: { publicKey: true } });
+    if (existing) return existing.publicKey;
+    const pair = await generateTenantKeyPair();
+    await db.tenantKeyPair.createMany({
+      data: [{ tenantId, publicKey: pair.publicKey, keyId: this.kek.id, wrappedPrivateKey: wrapTenantPrivateKey(this.kek, tenantId, pair.privateKey) }],
+      skipDuplicates: true,
+    });
+    const stored = await db.tenantKeyPair.findUnique({ where: { tenantId }, select: { publicKey: true } });
+    if (!stored) throw new KeyHierarchyError(`The key pair of tenant ${tenantId} could not be stored`);
+    return stored.publicKey;
+  }
+
+  /** The escrowed private key; throws when the tenant has none or it is wrapped under another key-encryption key. */
+  async privateKey(db: KeyStore, tenantId: string): Promise<Uint8Array> {
+    const row = await db.tenantKeyPair.findUnique({ where: { tenantId } });
+    if (!row) throw new KeyHierarchyError(`Tenant ${tenantId} has no key pair`);
+    if (row.keyId !== this.kek.id) {
+      throw new KeyHierarchyError(
+        `The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`,
+      );
+    }
+    return unwrapTenantPrivateKey(this.kek, tenantId, row.wrappedPrivateKey);
+  }
+
+  /**
+   * A user's sealed password, opened for re-sealing to a workstation. Throws
+   * when it does not open: sealed for another user, version or record, or altered.
+   */
+  async openPassword(
+    db: KeyStore,
+    user: { id: string; tenantId: string; passwordVersion: number; opaqueRecord: string; sealedPassword: SealedSecret },
+  ): Promise<string> {
+    return openFromTenant({
+      tenantPrivateKey: await this.privateKey(db, user.tenantId),
+      tenantId: user.tenantId,
+      userId: user.id,
+      passwordVersion: user.passwordVersion,
+      record: user.opaqueRecord,
+      sealed: user.sealedPassword,
+    });
+  }
+}
+
+type KeyPairRewrapStore = {
+  tenantKeyPair: Prisma.TransactionClient["tenantKeyPair"];
+  $transaction<T>(fn: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T>;
+};
+
+/**
+ * Rewraps every tenant private key wrapped under `from` so it is wrapped under
+ * `to`, one transaction per key, conditional on the row read: an interrupted
+ * run leaves each key under one key-encryption key or the other, and can
+ * simply be run again. The public keys, and every sealed password, stay as they are.
+ */
+export async function rewrapTenantKeyPairs(db: KeyPairRewrapStore, from: KeyEncryptionKey, to: KeyEncryptionKey): Promise<RewrapReport> {
+  if (from.id === to.id) throw new KeyHierarchyError("The new key-encryption key needs a key id of its own");
+  const report: RewrapReport = { rewrapped: 0, alreadyCurrent: 0, otherKeyIds: {}, failed: [] };
+  const rows = await db.tenantKeyPair.findMany({ select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
+  for (const { tenantId, keyId } of rows) {
+    if (keyId === to.id) {
+      report.alreadyCurrent += 1;
+      continue;
+    }
+    if (keyId !== from.id) {
+      report.otherKeyIds[keyId] = (report.otherKeyIds[keyId] ?? 0) + 1;
+      continue;
+    }
+    try {
+      const moved = await db.$transaction(async (tx) => {
+        const row = await tx.tenantKeyPair.findUnique({ where: { tenantId } });
+        if (!row || row.keyId !== from.id) return false;
+        const privateKey = unwrapTenantPrivateKey(from, tenantId, row.wrappedPrivateKey);
+        const { count } = await tx.tenantKeyPair.updateMany({
+          where: { tenantId, keyId: from.id, wrappedPrivateKey: row.wrappedPrivateKey },
+          data: { keyId: to.id, wrappedPrivateKey: wrapTenantPrivateKey(to, tenantId, privateKey), rotatedAt: new Date() },
+        });
+        return count === 1;
+      });
+      if (moved) report.rewrapped += 1;
+      else report.alreadyCurrent += 1;
+    } catch (error) {
+      report.failed.push({ tenantId, reason: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return report;
+}

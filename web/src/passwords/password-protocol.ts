@@ -1,0 +1,36 @@
+// The messages between the portal's pages and the password worker, which runs everything
+// that touches a password: the new-password rules, OPAQUE (RFC 9807) with its Argon2id key
+// stretching (64 MiB, seconds of work), and sealing a customer user's password to the
+// tenant's key. The page keeps only what the API answers and what goes back to it.
+import type { LoginStart, SealedSecret } from "@latchkey/passwords";
+
+/** `startPasswordRegistration`'s payload, as the worker needs it. */
+export type RegistrationStart = {
+  response: string;
+  ksf: string;
+  userId: string;
+  serverIdentity: string;
+  passwordVersion: number;
+  tenantId?: string | null;
+  tenantPublicKey?: string | null;
+};
+
+export type PasswordRequest =
+  | { op: "checkNewPassword"; password: string; context: string[] }
+  | { op: "startLogIn"; password: string }
+  | { op: "answerLogIn"; password: string; state: string; started: LoginStart }
+  | { op: "startRegistration"; password: string }
+  | { op: "completeRegistration"; password: string; state: string; started: RegistrationStart };
+
+export type PasswordAnswer = {
+  /** Why the new password is refused, or null. */
+  checkNewPassword: string | null;
+  startLogIn: { state: string; request: string };
+  /** Null: the password is wrong or the account unknown (OPAQUE cannot tell which). */
+  answerLogIn: { finish: string } | null;
+  startRegistration: { state: string; request: string };
+  completeRegistration: { record: string; sealedPassword: SealedSecret | null };
+};
+
+export type WorkerRequest = { id: number } & PasswordRequest;
+export type WorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; message: string };
