@@ -29,6 +29,7 @@ import "./modules/desktop-login/desktop-login.mutations.ts";
 import "./modules/elevation/elevation.types.ts";
 import "./modules/elevation/elevation.mutations.ts";
 import "./modules/elevation/elevation.queries.ts";
+import "./modules/elevation/break-glass.graphql.ts";
 
 builder.queryType({});
 builder.mutationType({});
