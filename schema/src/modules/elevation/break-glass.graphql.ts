@@ -2,6 +2,7 @@ import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
+import { Workstation } from "../workstation/workstation.types.ts";
 import { breakGlassSealingKey, revealBreakGlassPassword, startBreakGlassReveal, uploadBreakGlassPassword } from "./break-glass.service.ts";
 
 const BreakGlassSealingKey = builder.simpleObject("BreakGlassSealingKey", {
@@ -62,6 +63,28 @@ const RevealBreakGlassPasswordPayload = builder.simpleObject("RevealBreakGlassPa
     password: t.string({ description: "The account's current password, shown once. The workstation is told to rotate it." }),
   }),
 });
+
+const BreakGlassAccount = builder.simpleObject("BreakGlassAccount", {
+  description: "A local admin account whose current password the agent sealed to the tenant's key (the password itself is not here).",
+  fields: (t) => ({
+    account: t.string(),
+    rotation: t.int({ description: "The agent's rotation counter for the account." }),
+    storedAt: t.field({ type: "DateTime" }),
+  }),
+});
+
+builder.objectField(Workstation, "breakGlassAccounts", (t) =>
+  t.field({
+    type: [BreakGlassAccount],
+    description: "Accounts with a break-glass password on file (MSP admins reveal one with startBreakGlassReveal).",
+    resolve: async (workstation, _args, ctx) =>
+      (await ctx.db.breakGlassPassword.findMany({ where: { workstationId: workstation.id }, orderBy: { accountKey: "asc" } })).map((box) => ({
+        account: box.accountName,
+        rotation: box.rotation,
+        storedAt: box.updatedAt,
+      })),
+  }),
+);
 
 builder.queryFields((t) => ({
   breakGlassSealingKey: t.field({
