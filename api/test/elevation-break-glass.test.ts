@@ -144,6 +144,9 @@ beforeAll(async () => {
   const enrolled = await runAgent(["enroll", "--token", token.secret, "--hostname", "RECEPTION-PC", "--os", "Windows 11 Pro"]);
   expect(enrolled.code, enrolled.stderr).toBe(0);
   workstationId = /workstation ([0-9a-f-]{36})/.exec(enrolled.stdout)![1]!;
+  // Pinned at enrollment.
+  const keyPair = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+  expect((await readStateFile(statePath)).elevation?.breakGlass).toMatchObject({ tenantPublicKey: keyPair.publicKey, tenantId: customer.id, rotations: {} });
 }, 180_000);
 
 afterAll(async () => {

@@ -486,6 +486,11 @@ export class ElevationAgent {
     return { tenantId: fetched.tenantId, publicKey: fetched.publicKey };
   }
 
+  /** Fetches and pins the tenant key now (at enrollment); refuses one other than a key already pinned. */
+  async pinSealingKey(): Promise<void> {
+    await this.breakGlassKey();
+  }
+
   private updateBreakGlass(change: (breakGlass: BreakGlassState) => BreakGlassState) {
     return this.update((state, elevation) => ({
       ...state,
