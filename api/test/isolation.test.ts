@@ -580,6 +580,43 @@ describe("password registrations are their registrant's, in tenants they adminis
   });
 });
 
+// A break-glass password is for the admins of the MSP that owns the workstation alone.
+describe("break-glass reveals answer NOT_FOUND to anyone outside the owning MSP's admins", () => {
+  let workstationId: string;
+  beforeAll(async () => {
+    const workstation = await api.db.workstation.create({
+      data: { tenantId: w.a1.id, name: "ISO-PC", hostname: "ISO-PC", os: "Windows 11", status: "APPROVED", signingAlgorithm: "ED25519", signingPublicKey: randomBytes(44).toString("base64") },
+    });
+    workstationId = workstation.id;
+    await api.db.breakGlassPassword.create({
+      data: { tenantId: w.a1.id, workstationId, accountName: "LatchkeyAdmin", accountKey: "latchkeyadmin", rotation: 1, suite: "x", enc: "x", ciphertext: "x" },
+    });
+  });
+
+  for (const actor of ["adminB", "techA2", "techB1", "adminA2", "adminB1", "adminA1", "userA1"] as ActorKey[]) {
+    it(`${label(actor)} gets NOT_FOUND starting or redeeming a reveal on customer A1's workstation`, async () => {
+      const before = await api.db.challenge.count();
+      const started = await expectIndistinguishable(w.actors[actor], mutationDoc("startBreakGlassReveal"), (id) => ({ input: { workstationId: id, account: "LatchkeyAdmin" } }), workstationId);
+      expectNotFound(started, "startBreakGlassReveal");
+      const revealed = await expectIndistinguishable(
+        w.actors[actor],
+        mutationDoc("revealBreakGlassPassword"),
+        (id) => ({ input: { workstationId: id, account: "LatchkeyAdmin", challengeId: randomUUID(), redeemSecret: "x" } }),
+        workstationId,
+      );
+      expectNotFound(revealed, "revealBreakGlassPassword");
+      expect(await api.db.challenge.count()).toBe(before);
+    });
+  }
+
+  it("a technician delegated to customer A1 gets FORBIDDEN, and no challenge is made", async () => {
+    const before = await api.db.challenge.count();
+    const { body } = await send(w.actors.techA1, mutationDoc("startBreakGlassReveal"), { input: { workstationId, account: "LatchkeyAdmin" } });
+    expect(body.data?.startBreakGlassReveal).toMatchObject({ __typename: "ForbiddenError", code: "FORBIDDEN" });
+    expect(await api.db.challenge.count()).toBe(before);
+  });
+});
+
 const DELEGATE = mutationDoc("delegateCustomerAccess");
 const REVOKE = mutationDoc("revokeCustomerAccess");
 

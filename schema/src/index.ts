@@ -33,6 +33,7 @@ import "./modules/api-key/api-key.types.ts";
 import "./modules/api-key/api-key.mutations.ts";
 import "./modules/webhook/webhook.types.ts";
 import "./modules/webhook/webhook.mutations.ts";
+import "./modules/elevation/break-glass.graphql.ts";
 
 builder.queryType({});
 builder.mutationType({});

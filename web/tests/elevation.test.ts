@@ -5,11 +5,12 @@
 // database, the built portal, Debian's Chromium, the reference authenticator as the phone.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
+import { logInWithPassword } from "@latchkey/passwords";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
@@ -40,7 +41,14 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
   let page: Page;
   let agentDir: string;
   let customerUrl = "";
+  let phone: Authenticator;
   const pageErrors: string[] = [];
+  /** The agent's test-only record of the passwords it generates. */
+  const generated = async () =>
+    (await readFile(join(agentDir, "generated.jsonl"), "utf8").catch(() => ""))
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { account: string; password: string });
 
   async function api(query: string, variables: Record<string, unknown>, token?: string) {
     const response = await fetch(`${stack.apiUrl}/graphql`, {
@@ -115,15 +123,15 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await expectAccessible(page, "a customer's Accounts tab");
 
     // A workstation, and the admin's phone, set up outside the browser.
-    const { logIn } = await api(`mutation($input: LogInInput!) { logIn(input: $input) { ... on AuthPayload { token user { id } } } }`, {
-      input: { tenant: msp.slug, login: msp.email, password: msp.password },
-    });
+    // Directory passwords are proved with OPAQUE: the reference client's login, as the browser runs it.
+    const logIn = await logInWithPassword((query, variables) => api(query, variables), { tenant: msp.slug, login: msp.email, password: msp.password });
+    expect(logIn.__typename, JSON.stringify(logIn)).toBe("AuthPayload");
     const { createInstallToken } = await api(`mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { ... on CreateInstallTokenPayload { installToken } } }`, {
       input: { tenantId: customerId, autoApprove: true },
     }, logIn.token);
     const enrolled = await agent(["enroll", "--token", createInstallToken.installToken, "--hostname", "FRONT-DESK-7", "--os", "Windows 11 Pro"]);
     expect(enrolled.code, enrolled.stderr).toBe(0);
-    const phone = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    phone = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
     await phone.requestEmailVerification(msp.email);
     await phone.verifyEmail(msp.email, await stack.emailedCode(msp.email), "Noor's phone");
     const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
@@ -156,7 +164,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     expect(await workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
 
     let approving: Promise<unknown> | null = null;
-    const held = agent(["elevate", "--minutes", "10"], (stderr) => {
+    const held = agent(["elevate", "--minutes", "10", "--reveal-passwords-to", join(agentDir, "generated.jsonl")], (stderr) => {
       const code = /Code: (lk1\.\S+)/.exec(stderr)?.[1];
       if (code && !approving) approving = phone.approve(code);
     });
@@ -188,6 +196,36 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
 
     await expect.poll(() => workstationsTab.getByText(/^Elevated: /).count()).toBe(0);
     await workstationsTab.close();
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("an MSP admin reveals the workstation's break-glass password with their phone, once, and the agent rotates it", async () => {
+    await page.goto(`${customerUrl}/accounts`);
+    const row = page.getByRole("listitem").filter({ has: page.getByRole("form", { name: "Account on FRONT-DESK-7" }) });
+    await row.getByText("Break-glass password on file for LatchkeyAdmin (rotation 2).").waitFor();
+    await row.getByRole("button", { name: "Reveal break-glass password" }).click();
+    await row.getByRole("img", { name: /reveal the break-glass password for LatchkeyAdmin on FRONT-DESK-7/ }).waitFor();
+    await expectAccessible(page, "the break-glass reveal's QR code");
+    await row.getByText("Can't scan?").click();
+    const qrPayload = (await row.getByTestId("qr-payload").textContent())!;
+    await phone.approve(qrPayload);
+
+    const shown = row.getByTestId("break-glass-password");
+    await shown.waitFor();
+    const current = (await generated()).filter((entry) => entry.account === "LatchkeyAdmin").at(-1)!.password;
+    expect(await shown.textContent()).toBe(current);
+    await row.getByRole("button", { name: "Copy" }).click();
+    await row.getByRole("button", { name: "Copied" }).waitFor();
+    await row.getByRole("button", { name: "Done" }).click();
+    expect(await row.getByTestId("break-glass-password").count()).toBe(0);
+
+    const service = await agent(["service", "--once", "--reveal-passwords-to", join(agentDir, "generated.jsonl")]);
+    expect(service.code, service.stderr).toBe(0);
+    expect(service.stdout).toContain("commands: 1");
+    const rotated = (await generated()).filter((entry) => entry.account === "LatchkeyAdmin").at(-1)!.password;
+    expect(rotated).not.toBe(current);
+    await page.reload();
+    await page.getByText("Break-glass password on file for LatchkeyAdmin (rotation 3).").waitFor();
     expect(pageErrors).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@ import { readStateFile } from "./agent-state.ts";
 import { DEFAULT_API_URL, DesktopAgent, type DesktopConfigResult, type LoginEventRecord, type LoginResult } from "./desktop-agent.ts";
 import { renderQrCode } from "./qr-code.ts";
 import { elevationCommands, ELEVATION_OPTIONS, ELEVATION_USAGE, type ElevationValues } from "./elevation-cli.ts";
+import { ElevationAgent } from "./elevation-agent.ts";
 import { KEY_FAMILIES, type KeyFamily } from "./workstation-keys.ts";
 
 const DEFAULT_STATE_FILE = "./desktop-agent.json";
@@ -217,6 +218,9 @@ async function enroll(given: Values): Promise<void> {
   });
   print(`Enrolled: workstation ${workstation.id} "${printable(workstation.name)}" is ${workstation.status}; state saved to ${statePath}.`);
   if (workstation.status === "PENDING") print("An admin must approve this workstation before anyone can log in here.");
+  // Pins the tenant key break-glass passwords are sealed to now, while the enrollment is fresh;
+  // if the API cannot answer yet, the first rotation pins it.
+  await new ElevationAgent(agent).pinSealingKey().catch((error: Error) => process.stderr.write(`break-glass: the tenant key is not pinned yet: ${error.message}\n`));
 }
 
 function keysOf(value: string | undefined): KeyFamily {

@@ -14,8 +14,11 @@ import type { Client } from "graphql-ws";
 import { AgentError } from "./agent-error.ts";
 import type { AgentState } from "./agent-state.ts";
 import type { ChallengeStatus, DesktopAgent } from "./desktop-agent.ts";
+import { sealBreakGlass } from "@latchkey/passwords";
 import {
   ACKNOWLEDGE_WORKSTATION_COMMAND,
+  BREAK_GLASS_SEALING_KEY,
+  UPLOAD_BREAK_GLASS_PASSWORD,
   PENDING_WORKSTATION_COMMANDS,
   REDEEM_ELEVATION,
   REPORT_TECHNICIAN_SESSION,
@@ -29,6 +32,7 @@ import {
   openLogonSession,
   setAccountPassword,
   terminateLogonSession,
+  type BreakGlassState,
   type ElevationMode,
   type ElevationState,
   type EndReason,
@@ -46,6 +50,8 @@ export const ELEVATION_SIGNING_PURPOSE = "latchkey-elevation-v1";
 const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
 const EXPIRY_SLACK_MS = 5_000;
 const RECONNECT_DELAY_MS = 1_000;
+/** The length of a rotated password when no session gave the customer's rule. */
+const DEFAULT_PASSWORD_LENGTH = 24;
 /** How often the agent asks for pending commands besides at every (re)connect. */
 export const COMMAND_POLL_MS = 60_000;
 
@@ -149,8 +155,9 @@ export interface ElevationAgentOptions {
 
 export interface WorkstationCommandRecord {
   id: string;
-  kind: "END_TECHNICIAN_SESSION";
+  kind: "END_TECHNICIAN_SESSION" | "ROTATE_ACCOUNT_PASSWORD";
   sessionId: string | null;
+  accountName?: string | null;
   reason: EndReason | "NOT_APPROVED" | null;
   createdAt: string;
 }
@@ -315,6 +322,7 @@ export class ElevationAgent {
       throw new AgentError("ACCOUNT_REFUSED", refusal ?? "the account could not be prepared");
     }
     await this.reveal(instruction.accountName, password, "session");
+    await this.sealForBreakGlass(instruction.accountName, password);
     this.log(`elevated: ${instruction.technicianName} as ${instruction.accountName} (${instruction.mode}) until ${(session as LocalTechnicianSession).endsAt}`);
     const answer = await this.report({ sessionId: instruction.sessionId, event: "STARTED", at: now.toISOString(), reason: null, note: null });
     // Ended on the server meanwhile (a revocation between approval and start): end it now.
@@ -352,6 +360,7 @@ export class ElevationAgent {
     if (!ended) return null;
     const { account, password } = rotated!;
     await this.reveal(account, password, "rotation");
+    await this.sealForBreakGlass(account, password);
     this.log(`ended: session ${sessionId} (${reason}); ${account}'s password rotated`);
     await this.flushReports();
     return ended;
@@ -414,13 +423,127 @@ export class ElevationAgent {
       const reason = command.reason && command.reason !== "NOT_APPROVED" ? command.reason : "ENDED_BY_ADMIN";
       await this.endSession(command.sessionId, reason, "ended by a command from the server");
     }
+    if (command.kind === "ROTATE_ACCOUNT_PASSWORD" && command.accountName) {
+      await this.rotateAccount(command.accountName);
+    }
     const data = await this.send(ACKNOWLEDGE_WORKSTATION_COMMAND, { id: command.id });
     expectPayload(data.acknowledgeWorkstationCommand, "AcknowledgeWorkstationCommandPayload", "acknowledgeWorkstationCommand");
+  }
+
+  /**
+   * Rotates an account this agent created, now (its break-glass password was
+   * revealed). An account in a running technician session is left alone: the
+   * session's end rotates it.
+   */
+  rotateAccount(name: string): Promise<boolean> {
+    return this.serial(async () => {
+      const key = name.toLowerCase();
+      const elevation = this.state;
+      if (!elevation.createdAccounts.some((account) => account.name.toLowerCase() === key)) {
+        this.log(`rotate: ${name} is not an account this agent manages; nothing done`);
+        return false;
+      }
+      if (elevation.sessions.some((session) => session.endedAt === null && session.account.toLowerCase() === key)) {
+        this.log(`rotate: ${name} is in a running technician session; its end rotates it`);
+        return false;
+      }
+      const last = elevation.sessions.filter((session) => session.account.toLowerCase() === key).at(-1);
+      const password = generateAccountPassword(last?.passwordLength ?? DEFAULT_PASSWORD_LENGTH, last?.passwordCharacters ?? "ALPHANUMERIC_SYMBOLS");
+      const now = this.now();
+      const account = elevation.createdAccounts.find((created) => created.name.toLowerCase() === key)!.name;
+      await this.update((state) => ({ ...state, localAccounts: setAccountPassword(state.localAccounts, account, password, now) }));
+      await this.reveal(account, password, "rotation");
+      await this.sealForBreakGlass(account, password);
+      this.log(`rotated: ${account}'s password (asked by the server)`);
+      return true;
+    });
+  }
+
+  /**
+   * The tenant key to seal to. Pinned at the first fetch; a different key from
+   * the API later is refused (SEALING_KEY_CHANGED). Offline, the pinned key.
+   */
+  private async breakGlassKey(): Promise<{ tenantId: string; publicKey: string }> {
+    const pinned = this.state.breakGlass;
+    let fetched: { tenantId: string; workstationId: string; publicKey: string } | null = null;
+    try {
+      const data = await this.send(BREAK_GLASS_SEALING_KEY, {});
+      fetched = expectPayload<{ tenantId: string; workstationId: string; publicKey: string }>(data.breakGlassSealingKey, "BreakGlassSealingKey", "breakGlassSealingKey");
+    } catch (error) {
+      if (!(error instanceof AgentError) || error.code !== "NETWORK_ERROR" || !pinned?.tenantPublicKey || !pinned.tenantId) throw error;
+      return { tenantId: pinned.tenantId, publicKey: pinned.tenantPublicKey };
+    }
+    const workstation = this.agent.enrolledWorkstation();
+    if (fetched.workstationId !== workstation.id) throw new AgentError("SEALING_KEY_CHANGED", "the sealing key answered is for another workstation");
+    if (pinned?.tenantPublicKey) {
+      if (pinned.tenantPublicKey !== fetched.publicKey || pinned.tenantId !== fetched.tenantId) {
+        throw new AgentError("SEALING_KEY_CHANGED", "the API answered a tenant key other than the one pinned here: refusing to seal to it");
+      }
+      return { tenantId: pinned.tenantId!, publicKey: pinned.tenantPublicKey };
+    }
+    await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, tenantPublicKey: fetched.publicKey, tenantId: fetched.tenantId }));
+    this.log("break-glass: pinned the tenant's public key");
+    return { tenantId: fetched.tenantId, publicKey: fetched.publicKey };
+  }
+
+  /** Fetches and pins the tenant key now (at enrollment); refuses one other than a key already pinned. */
+  async pinSealingKey(): Promise<void> {
+    await this.breakGlassKey();
+  }
+
+  private updateBreakGlass(change: (breakGlass: BreakGlassState) => BreakGlassState) {
+    return this.update((state, elevation) => ({
+      ...state,
+      elevation: { ...elevation, breakGlass: change(elevation.breakGlass ?? { tenantPublicKey: null, tenantId: null, rotations: {}, pending: [] }) },
+    }));
+  }
+
+  /**
+   * Seals an account's new password to the pinned tenant key, bound to the
+   * tenant, this workstation, the account and the next rotation, and uploads
+   * it (offline: the sealed box waits in the state file; the password itself
+   * is never kept). A refused key is logged and nothing is sealed.
+   */
+  private async sealForBreakGlass(account: string, password: string): Promise<void> {
+    let key: { tenantId: string; publicKey: string };
+    try {
+      key = await this.breakGlassKey();
+    } catch (error) {
+      // The rotation itself stands; the break-glass copy is what is missing.
+      this.log(`break-glass: ${account}'s new password was not sealed: ${(error as Error).message}`);
+      return;
+    }
+    const accountKey = account.toLowerCase();
+    const rotation = (this.state.breakGlass?.rotations[accountKey] ?? 0) + 1;
+    const sealed = await sealBreakGlass({ tenantId: key.tenantId, workstationId: this.agent.enrolledWorkstation().id, account, rotation, tenantPublicKey: key.publicKey, password });
+    await this.updateBreakGlass((breakGlass) => ({
+      ...breakGlass,
+      rotations: { ...breakGlass.rotations, [accountKey]: rotation },
+      pending: [...breakGlass.pending.filter((pending) => pending.account.toLowerCase() !== accountKey), { account, rotation, sealed }],
+    }));
+    await this.flushBreakGlass();
+  }
+
+  /** Uploads the sealed boxes owed; stops at the first network failure. */
+  async flushBreakGlass(): Promise<void> {
+    for (const pending of this.state.breakGlass?.pending ?? []) {
+      try {
+        const data = await this.send(UPLOAD_BREAK_GLASS_PASSWORD, { account: pending.account, rotation: pending.rotation, sealed: pending.sealed });
+        expectPayload(data.uploadBreakGlassPassword, "UploadBreakGlassPasswordPayload", "uploadBreakGlassPassword");
+        this.log(`break-glass: ${pending.account}'s password (rotation ${pending.rotation}) sealed and uploaded`);
+      } catch (error) {
+        if (error instanceof AgentError && error.code === "NETWORK_ERROR") return;
+        // Refused (an older rotation than the API has): dropped, it could never be stored.
+        this.log(`break-glass: the API refused ${pending.account}'s sealed password: ${(error as Error).message}`);
+      }
+      await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, pending: breakGlass.pending.filter((kept) => !(kept.account === pending.account && kept.rotation === pending.rotation)) }));
+    }
   }
 
   /** Sends owed reports, then asks for and carries out every pending command. */
   async sync(): Promise<number> {
     await this.flushReports();
+    await this.flushBreakGlass();
     const data = await this.send(PENDING_WORKSTATION_COMMANDS, {});
     const commands = data.pendingWorkstationCommands as WorkstationCommandRecord[];
     for (const command of commands) await this.handleCommand(command);

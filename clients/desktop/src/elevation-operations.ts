@@ -53,7 +53,7 @@ export const REPORT_TECHNICIAN_SESSION = /* GraphQL */ `
 `;
 
 const COMMAND_FIELDS = /* GraphQL */ `
-  fragment CommandFields on WorkstationCommand { id kind sessionId reason createdAt }
+  fragment CommandFields on WorkstationCommand { id kind sessionId reason accountName createdAt }
 `;
 
 export const PENDING_WORKSTATION_COMMANDS = /* GraphQL */ `
@@ -76,7 +76,29 @@ export const ACKNOWLEDGE_WORKSTATION_COMMAND = /* GraphQL */ `
   }
 `;
 
+export const BREAK_GLASS_SEALING_KEY = /* GraphQL */ `
+  query BreakGlassSealingKey {
+    breakGlassSealingKey {
+      __typename
+      ... on BreakGlassSealingKey { tenantId workstationId publicKey }
+      ... on Error { code message }
+    }
+  }
+`;
+
+export const UPLOAD_BREAK_GLASS_PASSWORD = /* GraphQL */ `
+  mutation UploadBreakGlassPassword($account: String!, $rotation: Int!, $sealed: BreakGlassSealedInput!) {
+    uploadBreakGlassPassword(input: { account: $account, rotation: $rotation, sealed: $sealed }) {
+      __typename
+      ... on UploadBreakGlassPasswordPayload { account rotation }
+      ... on Error { code message }
+    }
+  }
+`;
+
 export const ELEVATION_OPERATIONS = {
+  BreakGlassSealingKey: BREAK_GLASS_SEALING_KEY,
+  UploadBreakGlassPassword: UPLOAD_BREAK_GLASS_PASSWORD,
   StartElevation: START_ELEVATION,
   RedeemElevation: REDEEM_ELEVATION,
   ReportTechnicianSession: REPORT_TECHNICIAN_SESSION,

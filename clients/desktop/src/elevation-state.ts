@@ -76,6 +76,29 @@ export interface ElevationState {
   restarts: string[];
   nextPid: number;
   nextLogonId: number;
+  /** Break-glass passwords (absent until the first one). */
+  breakGlass?: BreakGlassState;
+}
+
+/** A new password of an account, sealed to the tenant's key and not yet accepted by the API. */
+export interface PendingBreakGlass {
+  account: string;
+  rotation: number;
+  sealed: { suite: string; enc: string; ciphertext: string };
+}
+
+export interface BreakGlassState {
+  /**
+   * The tenant public key the agent seals to, pinned at the first fetch: a
+   * different key from the API later is refused (until the key is certified
+   * by something other than the API, this pin is all that authenticates it).
+   */
+  tenantPublicKey: string | null;
+  tenantId: string | null;
+  /** Per account (lower case): the last rotation sealed. */
+  rotations: Record<string, number>;
+  /** Sealed boxes owed to the API (offline at the rotation): only the newest per account is kept. */
+  pending: PendingBreakGlass[];
 }
 
 export function emptyElevationState(): ElevationState {

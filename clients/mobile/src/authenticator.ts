@@ -18,7 +18,7 @@ import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
 
-export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS" | "DEVICE_ONBOARDING";
+export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS" | "DEVICE_ONBOARDING" | "BREAK_GLASS_REVEAL";
 export type ChallengeStatus = "PENDING" | "SCANNED" | "APPROVED" | "DENIED" | "EXPIRED" | "CONSUMED";
 
 export interface Challenge {

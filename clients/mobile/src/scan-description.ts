@@ -5,6 +5,7 @@ const KIND_LABELS: Record<ChallengeKind, string> = {
   DESKTOP_LOGIN: "desktop login",
   ELEVATED_ACCESS: "elevated access to a workstation",
   DEVICE_ONBOARDING: "device onboarding",
+  BREAK_GLASS_REVEAL: "break-glass password reveal (only you, from your own portal session)",
 };
 
 // The requester chooses its name and user agent: a line break or a terminal

@@ -33,3 +33,11 @@ export {
   type RunOperation,
 } from "./password-flows.ts";
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password-rules.ts";
+export {
+  BREAK_GLASS_INFO,
+  BREAK_GLASS_PURPOSE,
+  breakGlassAssociatedData,
+  openBreakGlass,
+  sealBreakGlass,
+  type BreakGlassBinding,
+} from "./break-glass-sealing.ts";

@@ -8,6 +8,7 @@ import { CheckboxField } from "@/forms/CheckboxField";
 import { errorsFromResult, errorsFromTransport, noErrors, type FormErrors } from "@/forms/form-errors";
 import { SelectField } from "@/forms/SelectField";
 import { FormProblem, TextField } from "@/forms/TextField";
+import { BreakGlassReveal } from "./BreakGlassReveal";
 import { AssignWorkstationAccountMutation, ElevatedAccessQuery, UpdateElevatedAccessSettingsMutation } from "./elevation-operations";
 
 const FIELDS = [
@@ -32,7 +33,9 @@ const KIND_LABELS = { SHARED: "Shared", WORKSTATION: "Workstation's own", TECHNI
  * workstation restarts afterwards. The agent generates and rotates the passwords itself.
  */
 export function AccountsScreen() {
-  const { customer } = useCustomerPage();
+  const { customer, viewer } = useCustomerPage();
+  // Only the admins of the MSP that owns the customer reveal break-glass passwords.
+  const mspAdmin = viewer.tenant.kind === "MSP" && viewer.user.role === "ADMIN";
   const [{ data, error }, refetch] = useQuery({ query: ElevatedAccessQuery, variables: { tenantId: customer.id, first: 100 }, requestPolicy: "cache-and-network" });
   if (!data && !error) {
     return (
@@ -70,7 +73,7 @@ export function AccountsScreen() {
         <h3>Per workstation</h3>
         <ul className="user-list" aria-label="Workstation accounts">
           {(data?.workstations?.edges ?? []).map(({ node }) => (
-            <WorkstationAccount key={node.id} workstation={node} canEdit={customer.viewerCanEditSettings} onSaved={reload} />
+            <WorkstationAccount key={node.id} workstation={node} canEdit={customer.viewerCanEditSettings} canReveal={mspAdmin} onSaved={reload} />
           ))}
         </ul>
       </section>
@@ -233,8 +236,15 @@ function SettingsForm(props: { tenantId: string; settings: Settings; canEdit: bo
 }
 
 function WorkstationAccount(props: {
-  workstation: { id: string; name: string; hasOwnElevationAccount: boolean; elevationAccount?: { name: string } | null };
+  workstation: {
+    id: string;
+    name: string;
+    hasOwnElevationAccount: boolean;
+    elevationAccount?: { name: string } | null;
+    breakGlassAccounts: { account: string; rotation: number; storedAt: string }[];
+  };
   canEdit: boolean;
+  canReveal: boolean;
   onSaved: () => void;
 }) {
   const { workstation } = props;
@@ -270,6 +280,12 @@ function WorkstationAccount(props: {
           </button>
         )}
       </form>
+      {workstation.breakGlassAccounts.map((box) => (
+        <div key={box.account} className="muted">
+          Break-glass password on file for {box.account} (rotation {box.rotation}).
+          {props.canReveal && <BreakGlassReveal workstation={workstation} account={box.account} />}
+        </div>
+      ))}
     </li>
   );
 }

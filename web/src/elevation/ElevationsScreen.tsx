@@ -120,7 +120,7 @@ export function ElevationsScreen(props: { tenantId: string; mspWide: boolean }) 
             </label>
           </div>
         </div>
-        <div className="table-scroll">
+        <div className="table-scroll" role="region" aria-label="Technician session history (scrolls)" tabIndex={0}>
         <table className="customer-table login-table" aria-label="Technician session history">
           <thead>
             <tr>

@@ -34,6 +34,11 @@ export const ElevatedAccessQuery = graphql(`
             id
             name
           }
+          breakGlassAccounts {
+            account
+            rotation
+            storedAt
+          }
         }
       }
     }
@@ -164,6 +169,45 @@ export const EndTechnicianSessionMutation = graphql(`
         session {
           ...TechnicianSessionFields
         }
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const StartBreakGlassRevealMutation = graphql(`
+  mutation StartBreakGlassReveal($input: StartBreakGlassRevealInput!) {
+    startBreakGlassReveal(input: $input) {
+      __typename
+      ... on StartBreakGlassRevealPayload {
+        challenge {
+          id
+          status
+          expiresAt
+        }
+        qrPayload
+        watchToken
+        redeemSecret
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const RevealBreakGlassPasswordMutation = graphql(`
+  mutation RevealBreakGlassPassword($input: RevealBreakGlassPasswordInput!) {
+    revealBreakGlassPassword(input: $input) {
+      __typename
+      ... on RevealBreakGlassPasswordPayload {
+        account
+        rotation
+        password
       }
       ... on Error {
         message

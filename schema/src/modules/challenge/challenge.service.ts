@@ -18,6 +18,7 @@ import { rememberDevice } from "../session/sign-in.ts";
 import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
 import { approveElevation, elevationNotApproved, mayElevate, scanElevation } from "../elevation/elevation.service.ts";
+import { mayRevealBreakGlass } from "../elevation/break-glass.service.ts";
 
 export const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
 const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
@@ -43,6 +44,7 @@ export type NewChallenge = {
   requesterUserAgent: string | null;
   targetUserId?: string | null;
   workstationId?: string | null;
+  accountName?: string | null;
 };
 
 /** Creates a challenge; its three secrets are returned once and stored only hashed. */
@@ -174,6 +176,9 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     // Only a phone that proved one of the user's own addresses may claim the
     // code; any other phone (of any tenant) would only spoil it for them.
     if (!(await mayOnboard(ctx.db, device, challenge.targetUserId))) throw new NotFoundError("Challenge");
+  } else if (challenge.kind === "BREAK_GLASS_REVEAL") {
+    // Only the admin who asked, on their own linked phone.
+    if (!device.userId || !(await mayRevealBreakGlass(ctx.db, device.userId, challenge))) throw new NotFoundError("Challenge");
   } else if (challenge.kind === "ELEVATED_ACCESS") {
     // Only MSP admins and delegated technicians: never the customer's own users.
     if (!device.userId || !(await mayElevate(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Challenge");
@@ -228,7 +233,12 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   if (challenge.kind === "ELEVATED_ACCESS" && decision === "APPROVE") {
     return approveElevation(ctx, challenge, { ...device, userId: device.userId }, signature);
   }
-  const allowed = challenge.kind === "ELEVATED_ACCESS" ? await mayElevate(ctx.db, device.userId, challenge.tenantId) : await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind);
+  const allowed =
+    challenge.kind === "ELEVATED_ACCESS"
+      ? await mayElevate(ctx.db, device.userId, challenge.tenantId)
+      : challenge.kind === "BREAK_GLASS_REVEAL"
+        ? await mayRevealBreakGlass(ctx.db, device.userId, challenge)
+        : await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind);
   if (!allowed) throw new NotFoundError("Challenge");
   const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision, deviceId: device.authenticatorId });
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");

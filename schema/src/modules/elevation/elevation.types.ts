@@ -82,7 +82,10 @@ export const ElevationPasswordCharacters = builder.enumType("ElevationPasswordCh
 
 const WorkstationCommandKind = builder.enumType("WorkstationCommandKind", {
   description: "What a workstation's agent is told to do.",
-  values: { END_TECHNICIAN_SESSION: { description: "Terminate the technician session `sessionId` now and rotate its account's password." } },
+  values: {
+    END_TECHNICIAN_SESSION: { description: "Terminate the technician session `sessionId` now and rotate its account's password." },
+    ROTATE_ACCOUNT_PASSWORD: { description: "Rotate the password of `accountName` now (its break-glass password was revealed), then seal and upload the new one." },
+  },
 });
 
 export const ElevationAccount = builder.prismaObject("ElevationAccount", {
@@ -255,8 +258,9 @@ export const WorkstationCommand = builder.prismaObject("WorkstationCommand", {
       type: TechnicianSessionEndReason,
       nullable: true,
       description: "END_TECHNICIAN_SESSION: why it ends.",
-      resolve: (command) => command.reason as never,
+      resolve: (command) => (command.kind === "END_TECHNICIAN_SESSION" ? (command.reason as never) : null),
     }),
+    accountName: t.exposeString("accountName", { nullable: true, description: "ROTATE_ACCOUNT_PASSWORD: the local admin account." }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     acknowledgedAt: t.expose("acknowledgedAt", { type: "DateTime", nullable: true }),
   }),

@@ -1,0 +1,130 @@
+import { builder } from "../../builder.ts";
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { Challenge } from "../challenge/challenge.types.ts";
+import { signedInErrors } from "../errors/errors.types.ts";
+import { Workstation } from "../workstation/workstation.types.ts";
+import { breakGlassSealingKey, revealBreakGlassPassword, startBreakGlassReveal, uploadBreakGlassPassword } from "./break-glass.service.ts";
+
+const BreakGlassSealingKey = builder.simpleObject("BreakGlassSealingKey", {
+  description:
+    "The key a desktop agent seals its admin accounts' passwords to: its tenant's public key. The agent pins it at the first fetch and refuses another one later.",
+  fields: (t) => ({
+    tenantId: t.id(),
+    workstationId: t.id(),
+    publicKey: t.string({ description: "Raw X25519, base64url without padding." }),
+  }),
+});
+
+const BreakGlassSealedInput = builder.inputType("BreakGlassSealedInput", {
+  description:
+    "A local admin account's password sealed (HPKE, RFC 9180, base mode, DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM) to the tenant's public key. " +
+    "info: `latchkey break-glass password v1`; associated data: `latchkey-break-glass-v1|<tenantId>|<workstationId>|<account, lower case>|<rotation>`.",
+  fields: (t) => ({
+    suite: t.string({ required: true }),
+    enc: t.string({ required: true, description: "base64url without padding." }),
+    ciphertext: t.string({ required: true, description: "base64url without padding." }),
+  }),
+});
+
+const UploadBreakGlassPasswordInput = builder.inputType("UploadBreakGlassPasswordInput", {
+  fields: (t) => ({
+    account: t.string({ required: true, description: "The local admin account the agent manages." }),
+    rotation: t.int({ required: true, description: "The agent's rotation counter for this account: higher than the stored one." }),
+    sealed: t.field({ type: BreakGlassSealedInput, required: true }),
+  }),
+});
+
+const UploadBreakGlassPasswordPayload = builder.simpleObject("UploadBreakGlassPasswordPayload", {
+  fields: (t) => ({ account: t.string(), rotation: t.int() }),
+});
+
+const StartBreakGlassRevealInput = builder.inputType("StartBreakGlassRevealInput", {
+  fields: (t) => ({ workstationId: t.id({ required: true }), account: t.string({ required: true }) }),
+});
+
+const StartBreakGlassRevealPayload = builder.simpleObject("StartBreakGlassRevealPayload", {
+  description: "Show `qrPayload` to your own linked phone; once it approves, call revealBreakGlassPassword with `redeemSecret`.",
+  fields: (t) => ({ challenge: t.field({ type: Challenge }), qrPayload: t.string(), watchToken: t.string(), redeemSecret: t.string() }),
+});
+
+const RevealBreakGlassPasswordInput = builder.inputType("RevealBreakGlassPasswordInput", {
+  fields: (t) => ({
+    workstationId: t.id({ required: true }),
+    account: t.string({ required: true }),
+    challengeId: t.id({ required: true, description: "The BREAK_GLASS_REVEAL challenge your phone approved." }),
+    redeemSecret: t.string({ required: true }),
+  }),
+});
+
+const RevealBreakGlassPasswordPayload = builder.simpleObject("RevealBreakGlassPasswordPayload", {
+  fields: (t) => ({
+    account: t.string(),
+    rotation: t.int({ description: "The agent's rotation the password is from." }),
+    password: t.string({ description: "The account's current password, shown once. The workstation is told to rotate it." }),
+  }),
+});
+
+const BreakGlassAccount = builder.simpleObject("BreakGlassAccount", {
+  description: "A local admin account whose current password the agent sealed to the tenant's key (the password itself is not here).",
+  fields: (t) => ({
+    account: t.string(),
+    rotation: t.int({ description: "The agent's rotation counter for the account." }),
+    storedAt: t.field({ type: "DateTime" }),
+  }),
+});
+
+builder.objectField(Workstation, "breakGlassAccounts", (t) =>
+  t.field({
+    type: [BreakGlassAccount],
+    description: "Accounts with a break-glass password on file (MSP admins reveal one with startBreakGlassReveal).",
+    resolve: async (workstation, _args, ctx) =>
+      (await ctx.db.breakGlassPassword.findMany({ where: { workstationId: workstation.id }, orderBy: { accountKey: "asc" } })).map((box) => ({
+        account: box.accountName,
+        rotation: box.rotation,
+        storedAt: box.updatedAt,
+      })),
+  }),
+);
+
+builder.queryFields((t) => ({
+  breakGlassSealingKey: t.field({
+    type: BreakGlassSealingKey,
+    description: "For a desktop agent (workstation credential): its tenant's public key to seal break-glass passwords to.",
+    errors: { types: [UnauthenticatedError, ForbiddenError], union: { name: "BreakGlassSealingKeyResult" } },
+    resolve: (_root, _args, ctx) => breakGlassSealingKey(ctx),
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  uploadBreakGlassPassword: t.field({
+    type: UploadBreakGlassPasswordPayload,
+    description: "The agent (workstation credential) stores an account's new password, sealed to the tenant's key; it replaces the one before.",
+    errors: { types: [UnauthenticatedError, ValidationError, ConflictError], union: { name: "UploadBreakGlassPasswordResult" } },
+    args: { input: t.arg({ type: UploadBreakGlassPasswordInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const stored = await uploadBreakGlassPassword(ctx, input);
+      return { account: stored.accountName, rotation: stored.rotation };
+    },
+  }),
+  startBreakGlassReveal: t.field({
+    type: StartBreakGlassRevealPayload,
+    description: "An admin of the MSP that owns the workstation asks to see an account's break-glass password: a BREAK_GLASS_REVEAL challenge only their own phone approves.",
+    authScopes: { authenticated: true },
+    errors: { types: [...signedInErrors, RateLimitedError], union: { name: "StartBreakGlassRevealResult" } },
+    args: { input: t.arg({ type: StartBreakGlassRevealInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const started = await startBreakGlassReveal(ctx, { ...input, workstationId: String(input.workstationId) });
+      return { challenge: started.challenge as never, qrPayload: started.qrPayload, watchToken: started.watchToken, redeemSecret: started.redeemSecret };
+    },
+  }),
+  revealBreakGlassPassword: t.field({
+    type: RevealBreakGlassPasswordPayload,
+    description:
+      "Redeems the phone's approval, once, for the account's current password (opened with the escrowed tenant key). Audited, emailed to all the MSP's admins; the workstation rotates the password at its next contact.",
+    authScopes: { authenticated: true },
+    errors: { types: [...signedInErrors, ConflictError], union: { name: "RevealBreakGlassPasswordResult" } },
+    args: { input: t.arg({ type: RevealBreakGlassPasswordInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      revealBreakGlassPassword(ctx, { ...input, workstationId: String(input.workstationId), challengeId: String(input.challengeId) }),
+  }),
+}));

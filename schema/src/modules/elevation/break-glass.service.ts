@@ -1,0 +1,202 @@
+// Break-glass passwords: after every new password of a local admin account it
+// manages, the desktop agent seals it to its tenant's public key and uploads
+// the box (one current per workstation and account). The server cannot read
+// it until an MSP admin of the owning MSP asks, approves on their own phone
+// (a BREAK_GLASS_REVEAL challenge), and redeems the approval once: the box is
+// opened with the escrowed tenant key, the reveal is audited and emailed to
+// every admin of the MSP, and the workstation is told to rotate the password
+// at its next contact.
+import type { Challenge, Prisma } from "@latchkey/db";
+import { foldAccountName, MAX_ACCOUNT_NAME_LENGTH } from "@latchkey/account-names";
+import { openBreakGlass, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
+import { z } from "zod";
+import type { Context } from "../../context.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
+import { hashToken } from "../../security/tokens.ts";
+import { isUuid, parseInput } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
+import { requireWorkstation } from "../workstation/workstation.service.ts";
+import { publishWorkstationCommand } from "./workstation-command.service.ts";
+
+type Db = Prisma.TransactionClient;
+
+const WIRE = /^[A-Za-z0-9_-]+$/;
+const wire = (max: number) => z.string().max(max).regex(WIRE, "Expected base64url without padding");
+const accountName = z
+  .string()
+  .trim()
+  .min(1, "Name the account")
+  .max(MAX_ACCOUNT_NAME_LENGTH, `Use at most ${MAX_ACCOUNT_NAME_LENGTH} characters`)
+  .refine((name) => !name.includes("|"), "An account name has no '|'");
+
+/** The workstation's tenant public key to seal to (a customer tenant's; made at the first call). */
+export async function breakGlassSealingKey(ctx: Context) {
+  const workstation = requireWorkstation(ctx);
+  const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: workstation.tenantId }, select: { id: true, kind: true } });
+  if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer's workstations keep break-glass passwords");
+  return { tenantId: tenant.id, workstationId: workstation.id, publicKey: await ctx.tenantKeys.publicKeyFor(ctx.db, tenant.id) };
+}
+
+const uploadInput = z.object({
+  account: accountName,
+  rotation: z.number().int().min(1).max(2_000_000_000),
+  sealed: z.object({
+    suite: z.string().refine((suite) => suite === TENANT_PASSWORD_SUITE, `Seal with ${TENANT_PASSWORD_SUITE}`),
+    enc: wire(64),
+    ciphertext: wire(1024),
+  }),
+});
+
+/**
+ * Stores the box the calling workstation sealed for one of its accounts,
+ * replacing the one before; an older rotation than the stored one is refused
+ * (CONFLICT), so a replayed box never replaces a newer password.
+ */
+export async function uploadBreakGlassPassword(ctx: Context, input: unknown) {
+  const workstation = requireWorkstation(ctx);
+  const data = parseInput(uploadInput, input);
+  const accountKey = foldAccountName(data.account);
+  return ctx.db.$transaction(async (tx) => {
+    const current = await tx.breakGlassPassword.findUnique({ where: { workstationId_accountKey: { workstationId: workstation.id, accountKey } } });
+    if (current && current.rotation >= data.rotation) {
+      throw new ConflictError(`Rotation ${data.rotation} is not newer than the stored rotation ${current.rotation}`);
+    }
+    const fields = { accountName: data.account, rotation: data.rotation, ...data.sealed };
+    return current
+      ? tx.breakGlassPassword.update({ where: { id: current.id }, data: fields })
+      : tx.breakGlassPassword.create({ data: { tenantId: workstation.tenantId, workstationId: workstation.id, accountKey, ...fields } });
+  });
+}
+
+/**
+ * The workstation, if the viewer is an admin of the MSP that owns its customer.
+ * A technician of that MSP delegated to the customer gets FORBIDDEN; anyone
+ * else NOT_FOUND, exactly as for a workstation that does not exist.
+ */
+async function revealableWorkstation(ctx: Context, workstationId: string) {
+  const viewer = ctx.viewer!;
+  const workstation = isUuid(workstationId)
+    ? await ctx.db.workstation.findUnique({ where: { id: workstationId }, include: { tenant: { select: { id: true, parentId: true, kind: true } } } })
+    : null;
+  if (!workstation || workstation.tenant.kind !== "CUSTOMER" || viewer.tenantKind !== "MSP" || workstation.tenant.parentId !== viewer.tenantId) {
+    throw new NotFoundError("Workstation");
+  }
+  if (viewer.role !== "ADMIN") {
+    const delegated = await ctx.db.delegation.findFirst({ where: { technicianId: viewer.userId, customerId: workstation.tenantId }, select: { id: true } });
+    if (!delegated) throw new NotFoundError("Workstation");
+    throw new ForbiddenError("Only the MSP's admins reveal break-glass passwords");
+  }
+  return workstation;
+}
+
+async function storedBox(db: Db, workstationId: string, account: string) {
+  const box = await db.breakGlassPassword.findUnique({ where: { workstationId_accountKey: { workstationId, accountKey: foldAccountName(account) } } });
+  if (!box) throw new NotFoundError("Break-glass password");
+  return box;
+}
+
+const startInput = z.object({ workstationId: z.string(), account: accountName });
+
+/** What the phone shows and signs over. */
+export function breakGlassRequest(account: string, workstationName: string) {
+  return `reveal break-glass password for ${account} on ${workstationName}`;
+}
+
+/** Starts the phone approval of a reveal: a challenge only the asking admin's own linked phone may approve. */
+export async function startBreakGlassReveal(ctx: Context, input: unknown) {
+  const data = parseInput(startInput, input);
+  const workstation = await revealableWorkstation(ctx, data.workstationId);
+  const box = await storedBox(ctx.db, workstation.id, data.account);
+  await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
+  return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
+    tenantId: workstation.tenantId,
+    kind: "BREAK_GLASS_REVEAL",
+    requesterKind: "BROWSER",
+    requesterName: breakGlassRequest(box.accountName, workstation.name),
+    requesterIp: ctx.request.ip,
+    requesterUserAgent: ctx.request.userAgent,
+    targetUserId: ctx.viewer!.userId,
+    workstationId: workstation.id,
+    accountName: box.accountName,
+  });
+}
+
+/** Only the admin who asked, still an active admin of the MSP that owns the customer. */
+export async function mayRevealBreakGlass(db: Db, userId: string, challenge: Pick<Challenge, "targetUserId" | "tenantId">) {
+  if (!challenge.targetUserId || challenge.targetUserId !== userId) return false;
+  const user = await db.user.findUnique({ where: { id: userId }, include: { tenant: { select: { kind: true } } } });
+  if (!user || user.status !== "ACTIVE" || user.role !== "ADMIN" || user.tenant.kind !== "MSP") return false;
+  const customer = await db.tenant.findFirst({ where: { id: challenge.tenantId, kind: "CUSTOMER", parentId: user.tenantId }, select: { id: true } });
+  return customer !== null;
+}
+
+const revealInput = z.object({ workstationId: z.string(), account: accountName, challengeId: z.string(), redeemSecret: z.string().max(200) });
+
+/**
+ * Redeems the admin's phone approval, once, for the account's current
+ * password: opened with the escrowed tenant key, audited, emailed to all the
+ * MSP's admins, and a ROTATE_ACCOUNT_PASSWORD command queued for the agent.
+ */
+export async function revealBreakGlassPassword(ctx: Context, input: unknown) {
+  const data = parseInput(revealInput, input);
+  const viewer = ctx.viewer!;
+  const workstation = await revealableWorkstation(ctx, data.workstationId);
+  const challenge = await readChallenge(ctx, data.challengeId);
+  if (
+    !challenge ||
+    challenge.kind !== "BREAK_GLASS_REVEAL" ||
+    !sameHash(challenge.redeemSecretHash, hashToken(data.redeemSecret)) ||
+    challenge.targetUserId !== viewer.userId ||
+    challenge.workstationId !== workstation.id ||
+    foldAccountName(challenge.accountName ?? "") !== foldAccountName(data.account)
+  ) {
+    throw new NotFoundError("Challenge");
+  }
+  if (challenge.status !== "APPROVED") {
+    throw new ConflictError(
+      challenge.status === "CONSUMED" ? "This approval was already used" : `Approve the reveal on your phone first (the request is ${challenge.status.toLowerCase()})`,
+    );
+  }
+  const admins = await ctx.db.user.findMany({ where: { tenantId: viewer.tenantId, role: "ADMIN", status: "ACTIVE" }, select: { email: true } });
+  const result = await ctx.db.$transaction(async (tx) => {
+    const consumed = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: "APPROVED", approvedUserId: viewer.userId, expiresAt: { gt: new Date(ctx.clock.now()) } },
+      data: { status: "CONSUMED", consumedAt: new Date() },
+    });
+    if (consumed.count !== 1) return null;
+    if (!(await mayRevealBreakGlass(tx, viewer.userId, challenge))) throw new ForbiddenError("You may no longer reveal this password");
+    const box = await storedBox(tx, workstation.id, data.account);
+    const password = await openBreakGlass({
+      tenantPrivateKey: await ctx.tenantKeys.privateKey(tx, workstation.tenantId),
+      tenantId: workstation.tenantId,
+      workstationId: workstation.id,
+      account: box.accountName,
+      rotation: box.rotation,
+      sealed: { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext },
+    });
+    const command = await tx.workstationCommand.create({
+      data: { tenantId: workstation.tenantId, workstationId: workstation.id, kind: "ROTATE_ACCOUNT_PASSWORD", accountName: box.accountName },
+    });
+    const event = await recordAudit(tx, ctx, {
+      tenantId: workstation.tenantId,
+      action: "elevation.breakGlassRevealed",
+      targetType: "Workstation",
+      targetId: workstation.id,
+      data: { workstation: workstation.name, account: box.accountName, rotation: box.rotation, challengeId: challenge.id, rotateCommandId: command.id },
+    });
+    const text =
+      `${viewer.label} revealed the break-glass password of the local admin account ${box.accountName} on the workstation ` +
+      `${workstation.name}, approved on their phone, at ${new Date(ctx.clock.now()).toISOString()}.\n\n` +
+      `The workstation's agent will rotate the password at its next contact with the service.\n`;
+    for (const admin of admins) {
+      await ctx.jobs.enqueue("mail.send", { to: admin.email, subject: `Break-glass password revealed on ${workstation.name}`, text }, { tx });
+    }
+    return { password, rotation: box.rotation, account: box.accountName, command, event };
+  });
+  if (!result) throw new ConflictError("This approval was already used or has expired");
+  publishAudit(ctx, [result.event]);
+  publishChallenge(ctx, challenge.id);
+  publishWorkstationCommand(ctx, result.command);
+  return { password: result.password, account: result.account, rotation: result.rotation };
+}
