@@ -14,7 +14,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ApiProcess } from "./api-process.ts";
-import { dropSchema, emailedCodeIn, postGraphql, type Api } from "./harness.ts";
+import { dropSchema, emailedCodeIn, postGraphql, serverSetupFor, type Api } from "./harness.ts";
 import { seed, type MspSeed } from "./seed.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -32,6 +32,9 @@ const shared = {
   RATE_LIMIT_NAMESPACE: `drain-${randomBytes(6).toString("hex")}`,
   JOB_QUEUE_SCHEMA,
   SHUTDOWN_GRACE_SECONDS: "20",
+  // Every instance finishes what another started: one login-state key, one OPAQUE server setup (set in beforeAll).
+  LOGIN_STATE_KEY: randomBytes(32).toString("base64"),
+  OPAQUE_SERVER_SETUP: process.env.OPAQUE_SERVER_SETUP,
 };
 
 const START = `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
@@ -95,6 +98,7 @@ describe.skipIf(!enabled)("graceful shutdown of one of two API processes", () =>
   const clients: Client[] = [];
 
   beforeAll(async () => {
+    shared.OPAQUE_SERVER_SETUP ??= await serverSetupFor(DATABASE_URL!);
     [a, b] = await Promise.all([ApiProcess.start("a", shared), ApiProcess.start("b", shared)]);
     msp = await seed({ gql: (query: string, variables?: Record<string, unknown>, options?: { token?: string }) => gql(a, query, variables, options?.token) } as unknown as Api).msp();
     phone = await Authenticator.create({ apiUrl: b.graphqlUrl });

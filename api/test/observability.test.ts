@@ -57,7 +57,7 @@ describe("Prometheus metrics on METRICS_PORT", () => {
   afterAll(() => api?.stop());
 
   it("counts operations, sign-ins, challenges, sockets, subscriptions, waiters and refusals after real traffic", async () => {
-    // Two sign-ins, one with a wrong password.
+    // Two sign-ins: one by OPAQUE (start, finish), one with a wrong password through the old operation.
     await seed(api).logIn(msp.slug, msp.adminEmail, PASSWORD);
     const wrong = await api.gql(LOG_IN, { input: { tenant: msp.slug, login: msp.adminEmail, password: "not-the-password-at-all" } });
     expect(wrong.logIn.__typename).not.toBe("AuthPayload");
@@ -84,13 +84,15 @@ describe("Prometheus metrics on METRICS_PORT", () => {
 
     const after = await scrape(api);
     // Operations by root field and outcome, both transports.
-    expect(value(after, "latchkey_graphql_operations_total", { operation: "logIn", type: "mutation", outcome: "ok" })).toBe(2);
+    expect(value(after, "latchkey_graphql_operations_total", { operation: "finishPasswordLogIn", type: "mutation", outcome: "ok" })).toBe(1);
+    expect(value(after, "latchkey_graphql_operations_total", { operation: "logIn", type: "mutation", outcome: "ok" })).toBe(1);
     expect(value(after, "latchkey_graphql_operations_total", { operation: "challengeUpdated", type: "subscription", outcome: "ok" })).toBe(1);
     expect(value(after, "latchkey_graphql_operations_total", { operation: "startLoginChallenge", type: "mutation" })).toBe(4);
-    expect(value(after, "latchkey_graphql_operation_duration_seconds_count", { operation: "logIn" })).toBe(2);
-    expect(value(after, "latchkey_graphql_operation_duration_seconds_sum", { operation: "logIn" })).toBeGreaterThan(0);
+    expect(value(after, "latchkey_graphql_operation_duration_seconds_count", { operation: "finishPasswordLogIn" })).toBe(1);
+    expect(value(after, "latchkey_graphql_operation_duration_seconds_sum", { operation: "finishPasswordLogIn" })).toBeGreaterThan(0);
     // Outcomes of sign-ins and challenges, from the result unions.
-    expect(value(after, "latchkey_sign_in_outcomes_total", { operation: "logIn", outcome: "ok" })).toBe(1);
+    expect(value(after, "latchkey_sign_in_outcomes_total", { operation: "startPasswordLogIn", outcome: "ok" })).toBe(1);
+    expect(value(after, "latchkey_sign_in_outcomes_total", { operation: "finishPasswordLogIn", outcome: "ok" })).toBe(1);
     expect(value(after, "latchkey_sign_in_outcomes_total", { operation: "logIn", outcome: wrongCode })).toBe(1);
     expect(value(after, "latchkey_challenge_outcomes_total", { operation: "startLoginChallenge", outcome: "ok" })).toBe(3);
     expect(value(after, "latchkey_challenge_outcomes_total", { operation: "startLoginChallenge", outcome: "RATE_LIMITED" })).toBe(1);

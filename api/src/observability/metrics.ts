@@ -19,7 +19,7 @@ import type { AppLogger } from "../log.ts";
 
 /** Root mutations whose results are a challenge's or a sign-in's outcome. */
 const CHALLENGE_FIELDS = new Set(["startLoginChallenge", "scanChallenge", "approveChallenge", "denyChallenge", "cancelChallenge", "redeemChallenge", "redeemDesktopLogin"]);
-const SIGN_IN_FIELDS = new Set(["logIn", "desktopLogin"]);
+const SIGN_IN_FIELDS = new Set(["startPasswordLogIn", "finishPasswordLogIn", "startDesktopPasswordLogin", "finishDesktopPasswordLogin", "logIn", "desktopLogin"]);
 
 /** The context key through which the root-field wrapper finds this instance's metrics. */
 const SINK = Symbol.for("latchkey.metrics");
@@ -126,7 +126,7 @@ export class Metrics {
     });
     this.signInOutcomes = new Counter({
       name: "latchkey_sign_in_outcomes_total",
-      help: "Password sign-ins (portal logIn, workstation desktopLogin) by outcome: ok or the error code.",
+      help: "Password sign-ins by step (OPAQUE start and finish, portal and workstation) and outcome: ok or the error code.",
       labelNames: ["operation", "outcome"],
       registers: [registry],
     });
