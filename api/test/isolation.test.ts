@@ -10,6 +10,8 @@
 // disabled user), and MSP A the technician `techVictim`. Attacks target A's rows.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { randomBytes } from "node:crypto";
+import { FINISH_PASSWORD_REGISTRATION, START_PASSWORD_REGISTRATION, startRegistration } from "@latchkey/passwords";
 import { Api, subscribe, unique, type GqlResult } from "./harness.ts";
 import { PASSWORD, seed, type SeededUser } from "./seed.ts";
 
@@ -435,7 +437,22 @@ type UserMutation = {
   customerTarget: () => string;
 };
 
+/** A well-formed OPAQUE registration request: what a client would send to start registering a password. */
+const { request: REGISTRATION_REQUEST } = await startRegistration("isolation-check-passphrase");
+
 const USER_MUTATIONS: UserMutation[] = [
+  {
+    field: "startPasswordRegistration",
+    verb: "registering a password for",
+    input: (userId) => ({ userId, request: REGISTRATION_REQUEST }),
+    customerTarget: () => w.victim.id,
+  },
+  {
+    field: "setUserPassword",
+    verb: "setting a registered password of",
+    input: (userId) => ({ userId, passwordRegistrationId: "00000000-0000-4000-8000-000000000000" }),
+    customerTarget: () => w.victim.id,
+  },
   { field: "updateUser", verb: "editing", input: (userId) => ({ userId, firstName: "Mallory", email: "mallory@evil.test" }), customerTarget: () => w.victim.id },
   { field: "setUserPassword", verb: "setting the password of", input: (userId) => ({ userId, password: "quartz-meadow-lantern-97" }), customerTarget: () => w.victim.id },
   { field: "disableUser", verb: "disabling", input: (userId) => ({ userId }), customerTarget: () => w.victim.id },
@@ -511,6 +528,28 @@ describe("mutations on another tenant answer NOT_FOUND and change nothing", () =
       expect(await tenantState(w.a1.id)).toEqual(before);
     });
   }
+});
+
+describe("password registrations are their registrant's, in tenants they administer", () => {
+  for (const [actor, target] of CANNOT_ADMINISTER) {
+    it(`${label(actor)} gets NOT_FOUND registering a new user's password in ${target.label} (startPasswordRegistration)`, async () => {
+      const before = await api.db.passwordRegistration.count();
+      const result = await expectIndistinguishable(w.actors[actor], mutationDoc("startPasswordRegistration"), (tenant) => ({ input: { tenant, request: REGISTRATION_REQUEST } }), target.id());
+      expectNotFound(result, "startPasswordRegistration");
+      expect(await api.db.passwordRegistration.count()).toBe(before);
+    });
+  }
+
+  it("anyone but the admin who started a registration gets NOT_FOUND finishing it, exactly as for a missing one", async () => {
+    const { startPasswordRegistration: started } = await api.gql(START_PASSWORD_REGISTRATION, { input: { tenant: w.a1.id, request: REGISTRATION_REQUEST } }, { token: w.a.token });
+    expect(started.__typename).toBe("StartPasswordRegistrationPayload");
+    const record = randomBytes(192).toString("base64url");
+    for (const actor of ["adminB", "techA1", "adminA1", "userA1", "signedOut"] as ActorKey[]) {
+      const result = await expectIndistinguishable(w.actors[actor], FINISH_PASSWORD_REGISTRATION, (registrationId) => ({ input: { registrationId, record } }), started.registrationId);
+      expect(result.body.data?.finishPasswordRegistration?.__typename, label(actor)).toBe("NotFoundError");
+    }
+    expect((await api.db.passwordRegistration.findUniqueOrThrow({ where: { id: started.registrationId } })).record).toBeNull();
+  });
 });
 
 const DELEGATE = mutationDoc("delegateCustomerAccess");

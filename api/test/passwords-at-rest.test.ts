@@ -313,8 +313,13 @@ describe("rewrap-keys", () => {
       const customers = [await msp.customer(), await msp.customer()];
       const passwords = [newPassword(), newPassword()];
       const users = [await customers[0]!.user({ password: passwords[0]!, clearPassword: true }), await customers[1]!.user({ password: passwords[1]!, clearPassword: true })];
+      // And a password registered by OPAQUE, sealed to the tenant's key pair.
+      const sealedPassword = newPassword();
+      const sealedUser = await customers[0]!.user({ password: sealedPassword });
       const before = await api.db.tenantDataKey.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } });
       expect(before.map((k) => k.keyId)).toEqual([old.id, old.id]);
+      const pairsBefore = await api.db.tenantKeyPair.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } });
+      expect(pairsBefore.map((k) => k.keyId)).toEqual([old.id, old.id]);
       // The embedded database belongs to one process at a time: the operator stops the API first.
       await api.stop();
 
@@ -327,7 +332,8 @@ describe("rewrap-keys", () => {
       };
       const first = await rewrap(rotation);
       expect(first, first.stderr).toMatchObject({ code: 0 });
-      expect(first.stdout).toMatch(/^rewrapped: 2$/m);
+      // Both kinds of key: the tenants' key pairs and their data keys.
+      expect(first.stdout.match(/^rewrapped: 2$/gm)).toHaveLength(2);
       expect(first.stdout).toMatch(/^failed: 0$/m);
       // A second run finds nothing left to do.
       const again = await rewrap(rotation);
@@ -337,6 +343,13 @@ describe("rewrap-keys", () => {
 
       api = await Api.start({ DATA_DIR: dataDir, KEY_ENCRYPTION_KEY: next.encoded, KEY_ENCRYPTION_KEY_ID: next.id });
       try {
+        for (const pair of await api.db.tenantKeyPair.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } })) {
+          const previous = pairsBefore.find((k) => k.tenantId === pair.tenantId)!;
+          expect(pair).toMatchObject({ keyId: next.id, publicKey: previous.publicKey, rotatedAt: expect.any(Date) });
+        }
+        const row = await api.db.user.findUniqueOrThrow({ where: { id: sealedUser.id } });
+        const { tenantKeys } = api.app.services;
+        expect(await tenantKeys.openPassword(api.db, { ...row, opaqueRecord: row.opaqueRecord!, sealedPassword: row.sealedPassword as never })).toBe(sealedPassword);
         for (const [index, customer] of customers.entries()) {
           const row = await api.db.tenantDataKey.findUniqueOrThrow({ where: { tenantId: customer.id } });
           const previous = before.find((k) => k.tenantId === customer.id)!;

@@ -59,7 +59,7 @@ export { RateLimits, limiterFactory } from "./security/throttle.ts";
 export { traceAbandonedLogins } from "./modules/password/password.service.ts";
 export { sweepExpired } from "./housekeeping.ts";
 export { PasswordAuthentication, createServerSetup, serverSetupPublicKey } from "./security/password-authentication.ts";
-export { TenantKeys, unwrapTenantPrivateKey } from "./security/tenant-keys.ts";
+export { TenantKeys, rewrapTenantKeyPairs, unwrapTenantPrivateKey } from "./security/tenant-keys.ts";
 export { SignInAdmission, SIGN_IN_BUDGETS } from "./security/sign-in-admission.ts";
 export { DeviceCookies, DEVICE_COOKIE_LIFETIME_DAYS } from "./security/device-cookie.ts";
 export { hashToken } from "./security/tokens.ts";

@@ -1,16 +1,18 @@
-// Rewraps every tenant data key from the current key-encryption key to a new one:
+// Rewraps every tenant key from the current key-encryption key to a new one:
+// the customer tenants' private keys (what passwords are sealed to) and the
+// data keys of passwords set through the deprecated clear-password operations:
 //
 //   KEY_ENCRYPTION_KEY=<old> KEY_ENCRYPTION_KEY_ID=<old id> \
 //   NEW_KEY_ENCRYPTION_KEY=<new> NEW_KEY_ENCRYPTION_KEY_ID=<new id> \
 //   npm run rewrap-keys --workspace @latchkey/api
 //
-// Only the small wrapped data keys change; password ciphertexts stay as they
-// are. One transaction per key, so an interrupted run is simply run again.
+// Only the small wrapped keys change; sealed passwords and ciphertexts stay as
+// they are. One transaction per key, so an interrupted run is simply run again.
 // With the embedded database the old key is the one generated under DATA_DIR
 // (when KEY_ENCRYPTION_KEY is unset), and the API must be stopped first: only
 // one process may open an embedded database.
 import { openDatabase } from "@latchkey/db";
-import { rewrapTenantKeys } from "@latchkey/schema";
+import { rewrapTenantKeyPairs, rewrapTenantKeys, type RewrapReport } from "@latchkey/schema";
 import { loadConfig, loadNewKeyEncryptionKey } from "../config.ts";
 import { resolveKeyEncryptionKey } from "../key-encryption-key.ts";
 
@@ -24,16 +26,23 @@ async function main() {
     poolSize: 2,
   });
   try {
-    console.log(`rewrapping tenant data keys from key-encryption key "${from.id}" to "${to.id}"`);
-    const report = await rewrapTenantKeys(db.prisma, from, to);
-    console.log(`rewrapped: ${report.rewrapped}`);
-    console.log(`already under "${to.id}": ${report.alreadyCurrent}`);
-    const others = Object.entries(report.otherKeyIds);
-    const otherCount = others.reduce((sum, [, count]) => sum + count, 0);
-    console.log(`under other key ids, left as they are: ${otherCount}${others.length ? ` (${others.map(([id, count]) => `"${id}": ${count}`).join(", ")})` : ""}`);
-    console.log(`failed: ${report.failed.length}`);
-    for (const failure of report.failed) console.error(`  tenant ${failure.tenantId}: ${failure.reason}`);
-    if (report.failed.length > 0) {
+    let failed = 0;
+    for (const [what, rewrap] of [
+      ["tenant key pairs", rewrapTenantKeyPairs],
+      ["tenant data keys", rewrapTenantKeys],
+    ] as const) {
+      console.log(`rewrapping ${what} from key-encryption key "${from.id}" to "${to.id}"`);
+      const report: RewrapReport = await rewrap(db.prisma, from, to);
+      console.log(`rewrapped: ${report.rewrapped}`);
+      console.log(`already under "${to.id}": ${report.alreadyCurrent}`);
+      const others = Object.entries(report.otherKeyIds);
+      const otherCount = others.reduce((sum, [, count]) => sum + count, 0);
+      console.log(`under other key ids, left as they are: ${otherCount}${others.length ? ` (${others.map(([id, count]) => `"${id}": ${count}`).join(", ")})` : ""}`);
+      console.log(`failed: ${report.failed.length}`);
+      for (const failure of report.failed) console.error(`  tenant ${failure.tenantId}: ${failure.reason}`);
+      failed += report.failed.length;
+    }
+    if (failed > 0) {
       console.error(`Some keys labelled "${from.id}" do not open with KEY_ENCRYPTION_KEY: is it the right key?`);
       return 1;
     }

@@ -53,7 +53,7 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
   let userId: string;
   let tenant: { id: string; kind: "MSP" | "CUSTOMER" } | null;
   let passwordVersion: number;
-  if (data.userId) {
+  if (data.userId != null) {
     if (!viewer) throw new UnauthenticatedError();
     const user =
       data.userId === viewer.userId
@@ -62,7 +62,7 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
     userId = user.id;
     tenant = user.tenant;
     passwordVersion = user.passwordVersion + 1;
-  } else if (data.tenant) {
+  } else if (data.tenant != null) {
     if (!viewer) throw new UnauthenticatedError();
     tenant = await findAdministeredTenant(ctx, data.tenant);
     userId = randomUUID();
