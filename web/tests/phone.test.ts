@@ -4,6 +4,7 @@
 // cannot scan would.
 import { randomBytes } from "node:crypto";
 import { Authenticator } from "@latchkey/mobile";
+import { registerPassword } from "@latchkey/passwords";
 import jsQR from "jsqr";
 import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -292,6 +293,60 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await expect(phone.list()).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
   });
 
+  test("a technician who signs in only with their phone sets a first password, then signs in with it", async () => {
+    const tom = { email: "tom@harbor.example", password: "quarry Lilac steamer 612" };
+    await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
+    const form = page.getByRole("form", { name: "Add a technician" });
+    await form.getByLabel("Email", { exact: true }).fill(tom.email);
+    await form.getByLabel("First name").fill("Tom");
+    await form.getByLabel("Last name").fill("Reyes");
+    await form.getByRole("button", { name: "Add technician" }).click();
+    const row = page.getByRole("listitem", { name: /Tom Reyes/ });
+    await row.getByRole("button", { name: "Onboard phone" }).click();
+    const dialog = page.getByRole("dialog", { name: "Onboard a phone for Tom Reyes" });
+    const onboarding = await readQrPayload(dialog, /QR code to link a phone to Tom Reyes/);
+    const tomsPhone = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    await tomsPhone.requestEmailVerification(tom.email);
+    await tomsPhone.verifyEmail(tom.email, await stack.emailedCode(tom.email), "Tom's phone");
+    await tomsPhone.onboard(onboarding);
+    await statusOf(dialog, "Phone linked").waitFor();
+    await dialog.getByRole("button", { name: "Done" }).click();
+
+    const tomContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const tomPage = await tomContext.newPage();
+      tomPage.setDefaultTimeout(15_000);
+      tomPage.on("pageerror", (error) => pageErrors.push(error.message));
+      await tomPage.goto(`${stack.webUrl}/login/phone?tenant=${msp.slug}`);
+      await tomPage.getByRole("button", { name: "Show QR code" }).click();
+      const login = await readQrPayload(tomPage, new RegExp(`QR code to sign in to ${msp.slug}`));
+      await tomsPhone.scan(login);
+      await tomsPhone.approve(login);
+      await tomPage.waitForURL(`${stack.webUrl}/customers`);
+
+      await tomPage.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Sessions" }).click();
+      const setPassword = tomPage.getByRole("form", { name: "Set a password" });
+      expect(await setPassword.getByLabel("Current password").count()).toBe(0);
+      await setPassword.getByLabel("New password", { exact: true }).fill(tom.password);
+      await setPassword.getByLabel("Repeat the new password").fill(tom.password);
+      await setPassword.getByRole("button", { name: "Set password" }).click();
+      await statusOf(tomPage, "Password set.").waitFor();
+      // From now on the form asks for the current password.
+      await tomPage.getByRole("form", { name: "Change your password" }).getByLabel("Current password").waitFor();
+      await expectAccessible(tomPage, "the sessions page after setting a first password");
+
+      await tomPage.getByRole("button", { name: "Sign out" }).click();
+      await tomPage.waitForURL(`${stack.webUrl}/login`);
+      await tomPage.getByLabel("Tenant").fill(msp.slug);
+      await tomPage.getByLabel("Email or username").fill(tom.email);
+      await tomPage.getByLabel("Password").fill(tom.password);
+      await tomPage.getByRole("button", { name: "Sign in" }).click();
+      await tomPage.waitForURL(`${stack.webUrl}/customers`);
+    } finally {
+      await tomContext.close();
+    }
+  });
+
   test("talks to no host but the portal and the API, and puts no secret in a URL or storage", async () => {
     await Promise.all(pendingResponses);
     const allowed = new Set([new URL(stack.webUrl).origin, new URL(stack.apiUrl).origin]);
@@ -352,16 +407,21 @@ describe.skipIf(browserMissing)("an expiring QR sign-in code, on a phone-sized s
   });
 
   test("says when the code expired and shows a new one on request", async () => {
-    // Any tenant will do: sign one up through the API.
-    const response = await fetch(`${stack.apiUrl}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        query: `mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { __typename } }`,
-        variables: { input: { ...msp, slug: `expiry${suffix}`, email: "ada@expiry.example" } },
-      }),
+    // Any tenant will do: sign one up through the API, its password registered by OPAQUE.
+    const run = async (query: string, variables: Record<string, unknown>) => {
+      const response = await fetch(`${stack.apiUrl}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query, variables }),
+      });
+      return ((await response.json()) as { data: Record<string, any> }).data;
+    };
+    const { password, ...owner } = msp;
+    const { registrationId } = await registerPassword(run, { password });
+    const signedUp = await run(`mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { __typename } }`, {
+      input: { ...owner, slug: `expiry${suffix}`, email: "ada@expiry.example", passwordRegistrationId: registrationId },
     });
-    expect(((await response.json()) as { data: { signUpMsp: { __typename: string } } }).data.signUpMsp.__typename).toBe("AuthPayload");
+    expect(signedUp.signUpMsp.__typename).toBe("AuthPayload");
 
     await page.goto(`${stack.webUrl}/login/phone?tenant=expiry${suffix}`);
     await page.getByRole("button", { name: "Show QR code" }).click();
