@@ -596,7 +596,7 @@ describe("break-glass reveals answer NOT_FOUND to anyone outside the owning MSP'
 
   for (const actor of ["adminB", "techA2", "techB1", "adminA2", "adminB1", "adminA1", "userA1"] as ActorKey[]) {
     it(`${label(actor)} gets NOT_FOUND starting or redeeming a reveal on customer A1's workstation`, async () => {
-      const before = await api.db.challenge.count();
+      const before = await api.db.challenge.count({ where: { tenantId: { in: [w.a.id, w.a1.id] } } });
       const started = await expectIndistinguishable(w.actors[actor], mutationDoc("startBreakGlassReveal"), (id) => ({ input: { workstationId: id, account: "LatchkeyAdmin" } }), workstationId);
       expectNotFound(started, "startBreakGlassReveal");
       const revealed = await expectIndistinguishable(
@@ -606,23 +606,24 @@ describe("break-glass reveals answer NOT_FOUND to anyone outside the owning MSP'
         workstationId,
       );
       expectNotFound(revealed, "revealBreakGlassPassword");
-      expect(await api.db.challenge.count()).toBe(before);
+      expect(await api.db.challenge.count({ where: { tenantId: { in: [w.a.id, w.a1.id] } } })).toBe(before);
     });
   }
 
   it("a technician delegated to customer A1 gets FORBIDDEN, and no challenge is made", async () => {
-    const before = await api.db.challenge.count();
+    const before = await api.db.challenge.count({ where: { tenantId: { in: [w.a.id, w.a1.id] } } });
     const { body } = await send(w.actors.techA1, mutationDoc("startBreakGlassReveal"), { input: { workstationId, account: "LatchkeyAdmin" } });
     expect(body.data?.startBreakGlassReveal).toMatchObject({ __typename: "ForbiddenError", code: "FORBIDDEN" });
-    expect(await api.db.challenge.count()).toBe(before);
+    expect(await api.db.challenge.count({ where: { tenantId: { in: [w.a.id, w.a1.id] } } })).toBe(before);
   });
 });
 
 const DELEGATE = mutationDoc("delegateCustomerAccess");
 const REVOKE = mutationDoc("revokeCustomerAccess");
 
+/** The delegations of this world's two MSPs: other test files on a shared database delegate too. */
 async function delegationState() {
-  return api.db.delegation.findMany({ orderBy: { id: "asc" } });
+  return api.db.delegation.findMany({ where: { mspId: { in: [w.a.id, w.b.id] } }, orderBy: { id: "asc" } });
 }
 
 describe("delegations across MSPs answer NOT_FOUND and change nothing", () => {
