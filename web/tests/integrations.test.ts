@@ -52,24 +52,22 @@ describe.skipIf(browserMissing)("integrations", () => {
     receiverUrl = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/latchkey`;
     // The receiver is on loopback: the operator's allowance, as in development.
     stack = await startStack({ apiEnv: { WEBHOOK_ALLOW_PRIVATE_TARGETS: "1" } });
-    const signedUp = await gql(
-      stack,
-      `mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { __typename } }`,
-      { input: { slug: msp.slug, displayName: "Hookline IT", firstName: "Ines", lastName: "Moreau", email: msp.email, password: msp.password } },
-    );
-    expect(signedUp.data?.signUpMsp.__typename).toBe("AuthPayload");
     browser = await launchBrowser();
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: stack.webUrl });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on("pageerror", (error) => pageErrors.push(error.message));
-    await page.goto(`${stack.webUrl}/login`);
-    await page.getByLabel("Tenant").fill(msp.slug);
-    await page.getByLabel("Email or username").fill(msp.email);
+    // Signed up in the portal, whose password goes by OPAQUE.
+    await page.goto(`${stack.webUrl}/signup`);
+    await page.getByLabel("Company name").fill("Hookline IT");
+    await page.getByLabel("Tenant slug").fill(msp.slug);
+    await page.getByLabel("First name").fill("Ines");
+    await page.getByLabel("Last name").fill("Moreau");
+    await page.getByLabel("Email").fill(msp.email);
     await page.getByLabel("Password").fill(msp.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-    await page.waitForURL(`${stack.webUrl}/customers`);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.waitForURL(`${stack.webUrl}/customers`, { timeout: 60_000 });
   });
 
   afterAll(async () => {
