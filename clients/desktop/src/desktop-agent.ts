@@ -430,9 +430,14 @@ export class DesktopAgent {
    * Waits for the phone's decision on the subscription. The subscription is a
    * hint and connections drop: after any interruption the agent re-reads the
    * challenge over HTTP and subscribes again, until a terminal state or a
-   * little past the expiry.
+   * little past the expiry. Shared by QR login and elevation; `what` names the
+   * challenge in the error when it is gone.
    */
-  private async waitForDecision(started: StartedChallenge, hooks: QrLoginHooks): Promise<ChallengeStatus> {
+  async waitForDecision(
+    started: { challenge: { id: string; expiresAt: string; status: ChallengeStatus }; watchToken: string },
+    hooks: Pick<QrLoginHooks, "onStatus" | "signal">,
+    what = "the login challenge",
+  ): Promise<ChallengeStatus> {
     const { id } = started.challenge;
     const variables = { id, watchToken: started.watchToken };
     const deadline = Date.parse(started.challenge.expiresAt) + EXPIRY_SLACK_MS;
@@ -464,7 +469,7 @@ export class DesktopAgent {
       }
       hooks.signal?.throwIfAborted();
       const current = (await this.send(CHALLENGE, variables)).challenge as { status: ChallengeStatus } | null;
-      if (!current) throw new AgentError("NOT_FOUND", "the login challenge is gone");
+      if (!current) throw new AgentError("NOT_FOUND", `${what} is gone`);
       saw(current.status);
       if (TERMINAL.includes(last)) return last;
       if (Date.now() >= deadline) return "EXPIRED";

@@ -39,16 +39,14 @@ import {
   type LocalTechnicianSession,
   type SessionReport,
 } from "./elevation-state.ts";
-import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
-import { CANCEL_CHALLENGE, CHALLENGE, CHALLENGE_UPDATED } from "./operations.ts";
+import { expectPayload, postGraphQL, webSocketClient } from "./graphql-transport.ts";
+import { CANCEL_CHALLENGE } from "./operations.ts";
 
 /** This agent's version, reported when it asks for elevation (a customer may require a minimum). */
 export const AGENT_VERSION = "1.0.0";
 
 export const ELEVATION_SIGNING_PURPOSE = "latchkey-elevation-v1";
 
-const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
-const EXPIRY_SLACK_MS = 5_000;
 const RECONNECT_DELAY_MS = 1_000;
 /** The length of a rotated password when no session gave the customer's rule. */
 const DEFAULT_PASSWORD_LENGTH = 24;
@@ -250,7 +248,7 @@ export class ElevationAgent {
     });
     let status: ChallengeStatus;
     try {
-      status = await this.waitForDecision(started, hooks);
+      status = await this.agent.waitForDecision(started, hooks, "the elevation request");
     } catch (error) {
       if (!hooks.signal?.aborted) throw error;
       await this.send(CANCEL_CHALLENGE, { id: started.challenge.id, redeemSecret: started.redeemSecret }).catch(() => undefined);
@@ -613,45 +611,6 @@ export class ElevationAgent {
       client = null;
       await open?.dispose();
       await this.queue;
-    }
-  }
-
-  /** Waits for the phone's decision (subscription, re-read over HTTP whenever it drops). */
-  private async waitForDecision(started: StartedElevation, hooks: ElevationHooks): Promise<ChallengeStatus> {
-    const variables = { id: started.challenge.id, watchToken: started.watchToken };
-    const deadline = Date.parse(started.challenge.expiresAt) + EXPIRY_SLACK_MS;
-    let last = started.challenge.status;
-    const saw = (status: ChallengeStatus) => {
-      if (status !== last) hooks.onStatus?.(status);
-      last = status;
-    };
-    for (;;) {
-      hooks.signal?.throwIfAborted();
-      const client = webSocketClient(this.agent.apiUrl, () => this.agent.credential());
-      const giveUp = () => void client.dispose();
-      const timer = setTimeout(giveUp, Math.max(0, deadline - Date.now()));
-      hooks.signal?.addEventListener("abort", giveUp, { once: true });
-      try {
-        for await (const result of client.iterate<{ challengeUpdated: { status: ChallengeStatus } }>({ query: CHALLENGE_UPDATED, variables })) {
-          const data = dataOrThrow(result as GraphQLResponse, "challengeUpdated") as { challengeUpdated: { status: ChallengeStatus } };
-          saw(data.challengeUpdated.status);
-          if (TERMINAL.includes(last)) return last;
-        }
-      } catch (error) {
-        if (error instanceof AgentError) throw error;
-        if (Array.isArray(error) && error.length > 0) dataOrThrow({ errors: error }, "challengeUpdated");
-      } finally {
-        clearTimeout(timer);
-        hooks.signal?.removeEventListener("abort", giveUp);
-        await client.dispose();
-      }
-      hooks.signal?.throwIfAborted();
-      const current = (await this.send(CHALLENGE, variables)).challenge as { status: ChallengeStatus } | null;
-      if (!current) throw new AgentError("NOT_FOUND", "the elevation request is gone");
-      saw(current.status);
-      if (TERMINAL.includes(last)) return last;
-      if (Date.now() >= deadline) return "EXPIRED";
-      await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
     }
   }
 }
