@@ -151,9 +151,36 @@ type RewrapStore = {
  * KEK or the other, never lost, and can simply be run again.
  */
 export async function rewrapTenantKeys(db: RewrapStore, from: KeyEncryptionKey, to: KeyEncryptionKey): Promise<RewrapReport> {
+  const rows = await db.tenantDataKey.findMany({ select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
+  return rewrapEach(rows, from, to, (tenantId) =>
+    db.$transaction(async (tx) => {
+      const row = await tx.tenantDataKey.findUnique({ where: { tenantId } });
+      if (!row || row.keyId !== from.id) return false;
+      const dataKey = unwrapDataKey(from, tenantId, row.wrappedKey);
+      // Conditional on the row read: another run rewrapping at once changes it and this one skips.
+      const { count } = await tx.tenantDataKey.updateMany({
+        where: { tenantId, keyId: from.id, wrappedKey: row.wrappedKey },
+        data: { keyId: to.id, wrappedKey: wrapDataKey(to, tenantId, dataKey), rotatedAt: new Date() },
+      });
+      return count === 1;
+    }),
+  );
+}
+
+/**
+ * The walk every rewrap shares: keys already under `to` and keys under
+ * neither KEK are counted and left; each key under `from` is handed to `move`
+ * (true: rewrapped; false: another run got there first), and a key that
+ * fails is reported without stopping the others.
+ */
+export async function rewrapEach(
+  rows: { tenantId: string; keyId: string }[],
+  from: KeyEncryptionKey,
+  to: KeyEncryptionKey,
+  move: (tenantId: string) => Promise<boolean>,
+): Promise<RewrapReport> {
   if (from.id === to.id) throw new KeyHierarchyError("The new key-encryption key needs a key id of its own");
   const report: RewrapReport = { rewrapped: 0, alreadyCurrent: 0, otherKeyIds: {}, failed: [] };
-  const rows = await db.tenantDataKey.findMany({ select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
   for (const { tenantId, keyId } of rows) {
     if (keyId === to.id) {
       report.alreadyCurrent += 1;
@@ -164,18 +191,7 @@ export async function rewrapTenantKeys(db: RewrapStore, from: KeyEncryptionKey, 
       continue;
     }
     try {
-      const moved = await db.$transaction(async (tx) => {
-        const row = await tx.tenantDataKey.findUnique({ where: { tenantId } });
-        if (!row || row.keyId !== from.id) return false;
-        const dataKey = unwrapDataKey(from, tenantId, row.wrappedKey);
-        // Conditional on the row read: another run rewrapping at once changes it and this one skips.
-        const { count } = await tx.tenantDataKey.updateMany({
-          where: { tenantId, keyId: from.id, wrappedKey: row.wrappedKey },
-          data: { keyId: to.id, wrappedKey: wrapDataKey(to, tenantId, dataKey), rotatedAt: new Date() },
-        });
-        return count === 1;
-      });
-      if (moved) report.rewrapped += 1;
+      if (await move(tenantId)) report.rewrapped += 1;
       else report.alreadyCurrent += 1;
     } catch (error) {
       report.failed.push({ tenantId, reason: error instanceof Error ? error.message : String(error) });

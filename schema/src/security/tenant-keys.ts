@@ -5,7 +5,7 @@
 // MSP tenants have none: their users' passwords are never sealed.
 import type { Prisma } from "@latchkey/db";
 import { generateTenantKeyPair, openFromTenant, type SealedSecret } from "@latchkey/passwords";
-import { decryptUnder, encryptUnder, KeyHierarchyError, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
+import { decryptUnder, encryptUnder, KeyHierarchyError, rewrapEach, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
 
 type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair">;
 
@@ -89,34 +89,17 @@ type KeyPairRewrapStore = {
  * simply be run again. The public keys, and every sealed password, stay as they are.
  */
 export async function rewrapTenantKeyPairs(db: KeyPairRewrapStore, from: KeyEncryptionKey, to: KeyEncryptionKey): Promise<RewrapReport> {
-  if (from.id === to.id) throw new KeyHierarchyError("The new key-encryption key needs a key id of its own");
-  const report: RewrapReport = { rewrapped: 0, alreadyCurrent: 0, otherKeyIds: {}, failed: [] };
   const rows = await db.tenantKeyPair.findMany({ select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
-  for (const { tenantId, keyId } of rows) {
-    if (keyId === to.id) {
-      report.alreadyCurrent += 1;
-      continue;
-    }
-    if (keyId !== from.id) {
-      report.otherKeyIds[keyId] = (report.otherKeyIds[keyId] ?? 0) + 1;
-      continue;
-    }
-    try {
-      const moved = await db.$transaction(async (tx) => {
-        const row = await tx.tenantKeyPair.findUnique({ where: { tenantId } });
-        if (!row || row.keyId !== from.id) return false;
-        const privateKey = unwrapTenantPrivateKey(from, tenantId, row.wrappedPrivateKey);
-        const { count } = await tx.tenantKeyPair.updateMany({
-          where: { tenantId, keyId: from.id, wrappedPrivateKey: row.wrappedPrivateKey },
-          data: { keyId: to.id, wrappedPrivateKey: wrapTenantPrivateKey(to, tenantId, privateKey), rotatedAt: new Date() },
-        });
-        return count === 1;
+  return rewrapEach(rows, from, to, (tenantId) =>
+    db.$transaction(async (tx) => {
+      const row = await tx.tenantKeyPair.findUnique({ where: { tenantId } });
+      if (!row || row.keyId !== from.id) return false;
+      const privateKey = unwrapTenantPrivateKey(from, tenantId, row.wrappedPrivateKey);
+      const { count } = await tx.tenantKeyPair.updateMany({
+        where: { tenantId, keyId: from.id, wrappedPrivateKey: row.wrappedPrivateKey },
+        data: { keyId: to.id, wrappedPrivateKey: wrapTenantPrivateKey(to, tenantId, privateKey), rotatedAt: new Date() },
       });
-      if (moved) report.rewrapped += 1;
-      else report.alreadyCurrent += 1;
-    } catch (error) {
-      report.failed.push({ tenantId, reason: error instanceof Error ? error.message : String(error) });
-    }
-  }
-  return report;
+      return count === 1;
+    }),
+  );
 }
