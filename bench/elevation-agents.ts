@@ -33,7 +33,7 @@ import { createClient, type Client } from "graphql-ws";
 import { SignJWT } from "jose";
 import pg from "pg";
 import WebSocket from "ws";
-import { memory } from "./process-stats.ts";
+import { collectedHeapBytes, memory } from "./process-stats.ts";
 import { freePort, killAllServers, lastOutput, positive, sleep, startServer, stopServer } from "./server-processes.ts";
 
 const benchDir = fileURLToPath(new URL(".", import.meta.url));
@@ -63,31 +63,6 @@ function percentile(sorted: number[], p: number) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
-async function collectedHeapBytes(inspectorPort: number): Promise<number> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-  const replies = new Map<number, (message: any) => void>();
-  socket.on("message", (data) => {
-    const message = JSON.parse(String(data));
-    replies.get(message.id)?.(message);
-  });
-  let next = 0;
-  const call = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<any>((resolve) => {
-      const id = ++next;
-      replies.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  try {
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    const reply = await call("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true });
-    return Number(reply.result.result.value);
-  } finally {
-    socket.close();
-  }
-}
 
 type Agent = { id: string; key: KeyObject; client: Client | null; receivedAt: number | null };
 

@@ -1,8 +1,10 @@
 // What a process on this machine has used, from /proc: CPU time (every thread,
 // the garbage collector's included) and resident memory. Linux only; elsewhere
-// the readings are null and the bench prints "n/a".
+// the readings are null and the bench prints "n/a". And a Node process's JS heap
+// after a collection, through its inspector.
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import WebSocket from "ws";
 
 let ticksPerSecond: number | undefined;
 
@@ -66,5 +68,36 @@ export class GroupCpu {
       if (now !== null) total += now - (this.start.get(pid) ?? 0);
     }
     return total;
+  }
+}
+
+/**
+ * Has the instance's V8 collect garbage (HeapProfiler.collectGarbage over the
+ * inspector protocol), then returns its JS heap in use. RSS alone moves by
+ * tens of MB with when the collector last ran and how far heap spaces grew.
+ */
+export async function collectedHeapBytes(inspectorPort: number): Promise<number> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  const replies = new Map<number, (message: any) => void>();
+  socket.on("message", (data) => {
+    const message = JSON.parse(String(data));
+    replies.get(message.id)?.(message);
+  });
+  let next = 0;
+  const call = (method: string, params: Record<string, unknown> = {}) =>
+    new Promise<any>((resolve) => {
+      const id = ++next;
+      replies.set(id, resolve);
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  try {
+    await call("HeapProfiler.collectGarbage");
+    await call("HeapProfiler.collectGarbage");
+    const reply = await call("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true });
+    return Number(reply.result.result.value);
+  } finally {
+    socket.close();
   }
 }

@@ -42,6 +42,7 @@ import { fileURLToPath } from "node:url";
 import { Authenticator } from "@latchkey/mobile";
 import { registerPassword } from "@latchkey/passwords";
 import { createServerSetup } from "@latchkey/schema";
+import { collectedHeapBytes } from "./process-stats.ts";
 import { freePort, killAllServers, lastOutput, positive, sleep, startServer, stopServer, type ServerProcess } from "./server-processes.ts";
 import { createClient, type Client } from "graphql-ws";
 import { Redis } from "ioredis";
@@ -188,36 +189,6 @@ type Instance = {
   inspectorPort: number | null;
 };
 
-/**
- * Has the instance's V8 collect garbage (HeapProfiler.collectGarbage over the
- * inspector protocol), then returns its JS heap in use. RSS alone moves by
- * tens of MB with when the collector last ran and how far heap spaces grew.
- */
-async function collectedHeapBytes(inspectorPort: number): Promise<number> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-  const replies = new Map<number, (message: any) => void>();
-  socket.on("message", (data) => {
-    const message = JSON.parse(String(data));
-    replies.get(message.id)?.(message);
-  });
-  let next = 0;
-  const call = (method: string, params: Record<string, unknown> = {}) =>
-    new Promise<any>((resolve) => {
-      const id = ++next;
-      replies.set(id, resolve);
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  try {
-    await call("HeapProfiler.collectGarbage");
-    await call("HeapProfiler.collectGarbage");
-    const reply = await call("Runtime.evaluate", { expression: "process.memoryUsage().heapUsed", returnByValue: true });
-    return Number(reply.result.result.value);
-  } finally {
-    socket.close();
-  }
-}
 
 async function startInstance(name: string, env: Env): Promise<Instance> {
   const dataDir = await mkdtemp(join(tmpdir(), `latchkey-bench-${name}-`));
