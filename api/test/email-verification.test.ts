@@ -40,7 +40,7 @@ describe("requestEmailVerification", () => {
     const ask = async (email: string) => {
       const from = api.queries.length;
       const { body } = await api.request(REQUEST, { email });
-      return { answer: body.data?.requestEmailVerification, sql: api.queries.slice(from) };
+      return { answer: body.data?.requestEmailVerification, sql: api.requestQueriesSince(from) };
     };
     const forKnown = await ask(known);
     const forUnknown = await ask(unknown);

@@ -12,6 +12,7 @@ import pg from "pg";
 import WebSocket from "ws";
 import { buildApp, type App } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
+import { currentRequestId } from "../src/log.ts";
 import type { HostResolver } from "../src/webhook-sender.ts";
 
 export type GqlResult<T = Record<string, any>> = { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
@@ -56,6 +57,12 @@ export class Api {
     readonly logs: string[],
     /** Every SQL statement sent, for checks against N+1 queries. */
     readonly queries: string[],
+    /**
+     * The request each statement of `queries` was sent for (same index), or
+     * undefined for background work (jobs, pollers, refreshes), so a check on
+     * one request's statements is not disturbed by a timer firing meanwhile.
+     */
+    readonly queryRequests: (string | undefined)[],
   ) {}
 
   /**
@@ -112,9 +119,13 @@ export class Api {
     }
     const config = loadConfig(settings);
     const queries: string[] = [];
+    const queryRequests: (string | undefined)[] = [];
     const app = await buildApp(config, {
       logDestination: { write: (line) => void logs.push(line) },
-      onQuery: (sql) => void queries.push(sql),
+      onQuery: (sql) => {
+        queries.push(sql);
+        queryRequests.push(currentRequestId());
+      },
       clock: options.clock,
       auditExportPageSize: options.auditExportPageSize,
       beforeAuditExportPage: options.beforeAuditExportPage,
@@ -122,7 +133,12 @@ export class Api {
       webhookRetryCheckMs: options.webhookRetryCheckMs,
     });
     const url = await app.start(0, "127.0.0.1");
-    return new Api(app, url, dataDir, ownsDataDir, ownedJobSchema, logs, queries);
+    return new Api(app, url, dataDir, ownsDataDir, ownedJobSchema, logs, queries, queryRequests);
+  }
+
+  /** The statements requests sent since `queries` had `from` entries; background work (jobs, pollers) left out. */
+  requestQueriesSince(from: number): string[] {
+    return this.queries.slice(from).filter((_, i) => this.queryRequests[from + i] !== undefined);
   }
 
   get db() {

@@ -185,7 +185,7 @@ describe("a refused proof for an account that exists and for one that does not",
         const forged = Buffer.alloc(64, 7).toString("base64url");
         const start = api.queries.length;
         const { body } = await api.request(FINISH_PASSWORD_LOG_IN, { input: { loginId: started.result.loginId, finish: forged } }, from(address));
-        return { answer: body.data!.finishPasswordLogIn, sql: api.queries.slice(start) };
+        return { answer: body.data!.finishPasswordLogIn, sql: api.requestQueriesSince(start) };
       };
       const forKnown = await attempt(known, "192.0.2.101");
       const forUnknown = await attempt(unknown, "192.0.2.102");
