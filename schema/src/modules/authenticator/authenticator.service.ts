@@ -180,16 +180,7 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
       data: { status: "CONSUMED", scannedById: device.authenticatorId, decidedAt: new Date(), consumedAt: new Date(), approvedUserId: user.id },
     });
     if (consumed.count !== 1) return null;
-    const authenticator = await tx.authenticator.update({ where: { id: device.authenticatorId }, data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: new Date() } });
-    const event = await recordAudit(tx, ctx, {
-      tenantId: user.tenantId,
-      action: "authenticator.enrolled",
-      targetType: "Authenticator",
-      targetId: authenticator.id,
-      data: { userId: user.id, name: authenticator.name },
-    }, { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` });
-    await notifyEnrollment(tx, ctx, user, authenticator.name);
-    return { authenticator, event };
+    return linkDevice(tx, ctx, device.authenticatorId, user, new Date());
   });
   if (!result) throw new ConflictError("This code has expired or was already used");
   ctx.device = { ...device, userId: user.id };
@@ -199,11 +190,44 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
 }
 
 /**
+ * Links a phone to its user, inside the caller's transaction: the link, its
+ * audit event (made by the user), and the email to the user and their
+ * tenant's admins. `via` says how, when not by the onboarding QR code.
+ */
+export async function linkDevice(
+  tx: Prisma.TransactionClient,
+  ctx: Pick<Context, "jobs" | "viewer" | "request" | "clock">,
+  authenticatorId: string,
+  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
+  at: Date,
+  via?: string,
+) {
+  const authenticator = await tx.authenticator.update({
+    where: { id: authenticatorId },
+    data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: at },
+  });
+  const event = await recordAudit(
+    tx,
+    ctx,
+    {
+      tenantId: user.tenantId,
+      action: "authenticator.enrolled",
+      targetType: "Authenticator",
+      targetId: authenticator.id,
+      data: { userId: user.id, name: authenticator.name, ...(via ? { via } : {}) },
+    },
+    { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` },
+  );
+  await notifyEnrollment(tx, ctx, user, authenticator.name);
+  return { authenticator, event };
+}
+
+/**
  * The user and their tenant's admins hear of every new authenticator: a stolen
  * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
  * goes out exactly when the enrollment is made, whatever the mail server does.
  */
-export async function notifyEnrollment(
+async function notifyEnrollment(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs">,
   user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },

@@ -10,7 +10,7 @@ import type { Context } from "../../context.ts";
 import { ConflictError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
-import { notifyEnrollment } from "../authenticator/authenticator.service.ts";
+import { linkDevice } from "../authenticator/authenticator.service.ts";
 import { findManagedUser } from "../user/user.service.ts";
 
 export const INVITATION_DAYS = 7;
@@ -119,18 +119,7 @@ export async function redeemInvitation(ctx: Context, input: { code: string }) {
   const result = await ctx.db.$transaction(async (tx: Prisma.TransactionClient) => {
     const used = await tx.invitation.updateMany({ where: { id: invitation.id, usedAt: null }, data: { usedAt: now } });
     if (used.count !== 1) return null;
-    const authenticator = await tx.authenticator.update({
-      where: { id: device.authenticatorId },
-      data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: now },
-    });
-    const event = await recordAudit(
-      tx,
-      ctx,
-      { tenantId: user.tenantId, action: "authenticator.enrolled", targetType: "Authenticator", targetId: authenticator.id, data: { userId: user.id, name: authenticator.name, via: "invitation" } },
-      { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` },
-    );
-    await notifyEnrollment(tx, ctx, user, authenticator.name);
-    return { authenticator, event };
+    return linkDevice(tx, ctx, device.authenticatorId, user, now, "invitation");
   });
   if (!result) throw new ConflictError("This invitation was already used");
   ctx.device = { ...device, userId: user.id };
