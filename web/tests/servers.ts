@@ -148,9 +148,23 @@ async function serverSetupFor(databaseUrl: string): Promise<string> {
  * its own `/graphql`, as `npm start` does, so every tenant's address (`<slug>.localhost`)
  * works; otherwise the browser talks to the API's own origin.
  */
-export async function startStack(options: { apiEnv?: Record<string, string>; sameOrigin?: boolean } = {}): Promise<Stack> {
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   buildPortalIfStale();
+  // A port found free is released before its server binds it, so another process starting
+  // meanwhile (the portal's own Next.js, another test file's stack) can take it first; such a
+  // start is retried on fresh ports rather than failing the suite.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startStackOnFreePorts(options);
+    } catch (error) {
+      if (attempt >= 3 || !String(error).includes("EADDRINUSE")) throw error;
+    }
+  }
+}
 
+type StackOptions = { apiEnv?: Record<string, string>; sameOrigin?: boolean };
+
+async function startStackOnFreePorts(options: StackOptions): Promise<Stack> {
   const [apiPort, webPort] = [await freePort(), await freePort()];
   const dataDir = await mkdtemp(join(tmpdir(), "latchkey-web-test-"));
   const apiUrl = `http://localhost:${apiPort}`;
