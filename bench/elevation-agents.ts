@@ -29,6 +29,7 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
+import { registerPassword } from "@latchkey/passwords";
 import { createClient, type Client } from "graphql-ws";
 import { SignJWT } from "jose";
 import pg from "pg";
@@ -153,8 +154,9 @@ async function main() {
 
   try {
     const slug = `bench${randomBytes(3).toString("hex")}`;
+    const { registrationId } = await registerPassword(gql, { password: "bench-orbit-lantern-cascade-42" });
     const { signUpMsp } = await gql(`mutation($input: SignUpMspInput!) { signUpMsp(input: $input) { ... on AuthPayload { token tenant { id } } ... on Error { message } } }`, {
-      input: { slug, displayName: "Bench MSP", firstName: "Bench", lastName: "Admin", email: `admin@${slug}.test`, password: "bench-orbit-lantern-cascade-42" },
+      input: { slug, displayName: "Bench MSP", firstName: "Bench", lastName: "Admin", email: `admin@${slug}.test`, passwordRegistrationId: registrationId },
     });
     const token = signUpMsp.token as string;
     const { createCustomer } = await gql(`mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { ... on CreateCustomerPayload { customer { id } } } }`, { input: { name: "fleet", displayName: "Fleet" } }, token);

@@ -158,7 +158,7 @@ function usersSql(reach: string, n: number) {
     FROM reached r
     LEFT JOIN LATERAL (
       SELECT u.id, u.username, u."firstName", u."lastName", u.email, u.role, u.status,
-             u."passwordHash" IS NOT NULL AS "hasPassword",
+             u."opaqueRecord" IS NOT NULL AS "hasPassword",
              CASE WHEN u."lockedUntil" > now() THEN u."lockedUntil" END AS "lockedUntil"
       FROM "User" u WHERE u."tenantId" = r.id
       ORDER BY u."lastName", u."firstName", u.id

@@ -76,7 +76,6 @@ const env = z.object({
   SIGNUPS_PER_HOUR_PER_IP: z.coerce.number().int().positive().default(10),
   SESSION_IDLE_MINUTES: z.coerce.number().positive().default(60),
   SESSION_MAX_AGE_HOURS: z.coerce.number().positive().default(12),
-  ARGON2_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(1, availableParallelism())),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
   /** JSON: per-limit budgets replacing the defaults, e.g. {"challengeStartPerIp":{"points":1000,"durationSeconds":60}}. */
@@ -133,7 +132,6 @@ export type Config = {
   signUpsPerHourPerIp: number;
   sessionIdleMinutes: number;
   sessionMaxAgeHours: number;
-  argon2Concurrency: number;
   logLevel: string;
   pseudonymKey: string | undefined;
   challengeTtlSeconds: number;
@@ -227,7 +225,6 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     signUpsPerHourPerIp: e.SIGNUPS_PER_HOUR_PER_IP,
     sessionIdleMinutes: e.SESSION_IDLE_MINUTES,
     sessionMaxAgeHours: e.SESSION_MAX_AGE_HOURS,
-    argon2Concurrency: e.ARGON2_CONCURRENCY,
     logLevel: e.LOG_LEVEL,
     pseudonymKey: e.LOG_PSEUDONYM_KEY,
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,

@@ -147,12 +147,12 @@ describe("what a key may do", () => {
     const key = await createKey(api, msp.token, { tenantId: msp.id, allCustomers: true, permissions: ALL });
     const user = await customer.user();
     const portalOnly: [string, Record<string, unknown>, string][] = [
-      [`mutation($input: LogInInput!) { logIn(input: $input) { __typename ... on Error { code } } }`, { input: { tenant: customer.slug, login: user.email, password: user.password } }, "logIn"],
+      [`mutation($input: StartPasswordLogInInput!) { startPasswordLogIn(input: $input) { __typename ... on Error { code } } }`, { input: { tenant: customer.slug, login: user.email, request: "AAAA" } }, "startPasswordLogIn"],
       [`query { sessions { id } }`, {}, "sessions"],
       [`mutation($id: ID!) { revokeSession(id: $id) { __typename ... on Error { code } } }`, { id: crypto.randomUUID() }, "revokeSession"],
       [`mutation { revokeOtherSessions { __typename } }`, {}, "revokeOtherSessions"],
       [`mutation { logOut }`, {}, "logOut"],
-      [`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id, password: "another-long-passphrase-77" } }, "setUserPassword"],
+      [`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id, passwordRegistrationId: crypto.randomUUID() } }, "setUserPassword"],
       [`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id, role: "ADMIN" } }, "setUserRole"],
       [`mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id } }, "startDeviceOnboarding"],
       [`query { authenticators { id } }`, {}, "authenticators"],

@@ -1,6 +1,7 @@
 // The two steps of an OPAQUE password log in, as a test drives them: each step
 // a real HTTP request (with the test's headers), the client's side run by
 // @latchkey/passwords, as the CLIs and the portal run it.
+import { randomBytes } from "node:crypto";
 import { answerLogin, startLogin, START_PASSWORD_LOG_IN, type LoginStart } from "@latchkey/passwords";
 import { sweepExpired } from "@latchkey/schema";
 import type { Api, RequestOptions } from "./harness.ts";
@@ -68,6 +69,21 @@ export async function desktopPasswordLogin(api: Api, credential: () => Promise<s
     return { __typename: "InvalidCredentialsError", code: "INVALID_CREDENTIALS", message: "client finish failed" };
   }
   const finished = await api.request(FINISH_DESKTOP, { input: { loginId: proof.loginId, finish: proof.finish } }, { token: await credential() });
+  return finished.body.data!.finishDesktopPasswordLogin;
+}
+
+/**
+ * A workstation's password login whose agent sends a finish that proves
+ * nothing, as a client of someone's own making might (the reference agent stops
+ * at its own failed finish): refused, and recorded on the login feed at once
+ * rather than at the sweep.
+ */
+export async function desktopLoginWithForgedFinish(api: Api, credential: () => Promise<string>, username: string) {
+  const { request } = await startLogin("not-the-password-1");
+  const { body } = await api.request(START_DESKTOP, { input: { username, request } }, { token: await credential() });
+  const started = body.data!.startDesktopPasswordLogin;
+  if (started.__typename !== "StartPasswordLogInPayload") return started as { __typename: string; code: string; message: string };
+  const finished = await api.request(FINISH_DESKTOP, { input: { loginId: started.loginId, finish: randomBytes(64).toString("base64url") } }, { token: await credential() });
   return finished.body.data!.finishDesktopPasswordLogin;
 }
 

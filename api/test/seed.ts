@@ -25,14 +25,13 @@ export function seed(api: Api) {
     adminToken: string,
     tenant: { id: string; slug: string },
     role: string,
-    options: { password?: string | null; prefix?: string; clearPassword?: boolean } = {},
+    options: { password?: string | null; prefix?: string } = {},
   ): Promise<SeededUser> {
     const username = unique(options.prefix ?? "u").slice(0, 20);
     const email = `${username}@example.test`;
     const password = options.password === undefined ? PASSWORD : options.password;
     // The admin's client registers the password (and seals it for a customer's workstations).
-    // `clearPassword`: the deprecated path that sends the password itself (kept while the portal still uses it).
-    const registration = password && !options.clearPassword ? await registerPassword(run(adminToken), { tenant: tenant.id, password }) : null;
+    const registration = password ? await registerPassword(run(adminToken), { tenant: tenant.id, password }) : null;
     const data = await api.gql(
       `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename
         ... on CreateUserPayload { user { id } } ... on Error { code message } } }`,
@@ -40,7 +39,6 @@ export function seed(api: Api) {
         input: {
           tenantId: tenant.id, firstName: "Test", lastName: username, username, email, role,
           passwordRegistrationId: registration?.registrationId ?? null,
-          ...(options.clearPassword ? { password } : {}),
         },
       },
       { token: adminToken },
@@ -60,7 +58,7 @@ export function seed(api: Api) {
   function customerSeed(adminToken: string, customer: { id: string; slug: string; name: string }) {
     return {
       ...customer,
-      user: (options?: { password?: string | null; clearPassword?: boolean }) => createUser(adminToken, customer, "USER", options),
+      user: (options?: { password?: string | null }) => createUser(adminToken, customer, "USER", options),
       admin: () => createUser(adminToken, customer, "ADMIN", { prefix: "a" }),
     };
   }

@@ -4,6 +4,7 @@
 // speaking OTLP/HTTP JSON).
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startLogin } from "@latchkey/passwords";
 import { ApiProcess } from "./api-process.ts";
 
 type Span = { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number };
@@ -52,8 +53,8 @@ describe("OpenTelemetry traces over OTLP", () => {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({
-        query: `mutation LogIn($input: LogInInput!) { logIn(input: $input) { __typename } }`,
-        variables: { input: { tenant: "nobody-here", login: "someone@example.test", password: "not-a-real-password-1" } },
+        query: `mutation StartPasswordLogIn($input: StartPasswordLogInInput!) { startPasswordLogIn(input: $input) { __typename } }`,
+        variables: { input: { tenant: "nobody-here", login: "someone@example.test", request: (await startLogin("not-a-real-password-1")).request } },
       }),
     });
     expect(response.status).toBe(200);

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import WebSocket from "ws";
 import { Api, subscribe } from "./harness.ts";
 import { RawSocket } from "./raw-socket.ts";
-import { seed } from "./seed.ts";
+import { PASSWORD, seed } from "./seed.ts";
+import { passwordLogIn } from "./password-login.ts";
 
 // Low caps, so each is reached with a handful of connections; the operations
 // per socket keep their default, which the pipelining test relies on.
@@ -72,10 +73,7 @@ async function eventually(attempt: () => Promise<boolean>, what: string) {
 describe("WebSocket origin", () => {
   it("refuses the upgrade from a page on any other origin, before a WebSocket opens", async () => {
     const msp = await seed(api).msp();
-    const { response } = await api.request(
-      `mutation($input: LogInInput!) { logIn(input: $input) { __typename } }`,
-      { input: { tenant: msp.slug, login: msp.adminEmail, password: "orbit-lantern-cascade-42", tokenDelivery: "COOKIE" } },
-    );
+    const { response } = await passwordLogIn(api, { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" });
     const cookie = (response.headers.get("set-cookie") ?? "").split(";")[0]!;
     for (const origin of ["http://evil.test", "https://portal.test", "http://portal.test.evil.test", "null"]) {
       const refused = await open(api.url, { headers: { origin, cookie } });

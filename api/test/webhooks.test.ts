@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { Webhook as StandardWebhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desktopSeed } from "./desktop-seed.ts";
+import { desktopLoginWithForgedFinish } from "./password-login.ts";
 import { Api, ManualClock, dropSchema, unique } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 
@@ -162,11 +163,7 @@ describe("delivering to a receiver", () => {
     await desktop.settings({ desktopLoginEnabled: true });
     const workstation = await desktop.workstation();
     const username = unique("nobody").slice(0, 20);
-    await api.gql(
-      `mutation($input: DesktopLoginInput!) { desktopLogin(input: $input) { __typename } }`,
-      { input: { username, password: "not-the-password-1" } },
-      { token: await workstation.credential() },
-    );
+    expect((await desktopLoginWithForgedFinish(api, () => workstation.credential(), username)).code).toBe("INVALID_CREDENTIALS");
     const verified = (type: string, text: string) =>
       receiver.requests
         // Other webhooks of this tenant (audit events only) post to the same receiver.

@@ -6,8 +6,7 @@ import type { ChallengeWaiters } from "./modules/challenge/challenge-waiters.ts"
 import type { SessionCache } from "./modules/session/session-cache.ts";
 import type { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 import type { AppPubSub } from "./pubsub.ts";
-import type { PasswordVault } from "./security/password-vault.ts";
-import type { PasswordHasher } from "./security/passwords.ts";
+import type { TenantKeyring } from "./security/key-hierarchy.ts";
 import type { PasswordAuthentication } from "./security/password-authentication.ts";
 import type { TenantKeys } from "./security/tenant-keys.ts";
 import type { DeviceCookies } from "./security/device-cookie.ts";
@@ -72,9 +71,8 @@ export type Services = {
   db: PrismaClient;
   pubsub: AppPubSub;
   config: SchemaConfig;
-  passwords: PasswordHasher;
-  /** Customer directory passwords kept reversibly under per-tenant data keys. */
-  vault: PasswordVault;
+  /** Per-tenant data keys under the key-encryption key, for the secrets the server reads back (webhook signing secrets). */
+  keyring: TenantKeyring;
   /** OPAQUE: the server's side of password registration and login. */
   passwordAuth: PasswordAuthentication;
   /** Customer tenants' HPKE key pairs, the private keys escrowed under the key-encryption key. */

@@ -50,7 +50,6 @@ export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
 export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
-export { PasswordHasher, argon2Options } from "./security/passwords.ts";
 export {
   KEY_BYTES,
   KEY_ID_PATTERN,
@@ -63,8 +62,8 @@ export {
   type KeyEncryptionKey,
   type RewrapReport,
 } from "./security/key-hierarchy.ts";
-export { PasswordVault, decryptPassword, encryptPassword, passwordAssociatedData } from "./security/password-vault.ts";
 export { RateLimits, limiterFactory } from "./security/throttle.ts";
+export { openWebhookSecret } from "./security/webhook-signing.ts";
 export { traceAbandonedLogins } from "./modules/password/password.service.ts";
 export { sweepExpired } from "./housekeeping.ts";
 export { PasswordAuthentication, createServerSetup, serverSetupPublicKey } from "./security/password-authentication.ts";

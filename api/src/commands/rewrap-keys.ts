@@ -1,6 +1,6 @@
 // Rewraps every tenant key from the current key-encryption key to a new one:
 // the customer tenants' private keys (what passwords are sealed to) and the
-// data keys of passwords set through the deprecated clear-password operations:
+// data keys that encrypt webhook signing secrets:
 //
 //   KEY_ENCRYPTION_KEY=<old> KEY_ENCRYPTION_KEY_ID=<old id> \
 //   NEW_KEY_ENCRYPTION_KEY=<new> NEW_KEY_ENCRYPTION_KEY_ID=<new id> \

@@ -19,7 +19,7 @@ import type { AppLogger } from "../log.ts";
 
 /** Root mutations whose results are a challenge's or a sign-in's outcome. */
 const CHALLENGE_FIELDS = new Set(["startLoginChallenge", "scanChallenge", "approveChallenge", "denyChallenge", "cancelChallenge", "redeemChallenge", "redeemDesktopLogin"]);
-const SIGN_IN_FIELDS = new Set(["startPasswordLogIn", "finishPasswordLogIn", "startDesktopPasswordLogin", "finishDesktopPasswordLogin", "logIn", "desktopLogin"]);
+const SIGN_IN_FIELDS = new Set(["startPasswordLogIn", "finishPasswordLogIn", "startDesktopPasswordLogin", "finishDesktopPasswordLogin"]);
 
 /** The context key through which the root-field wrapper finds this instance's metrics. */
 const SINK = Symbol.for("latchkey.metrics");

@@ -75,20 +75,6 @@ export const DESKTOP_CONFIG = /* GraphQL */ `
   ${BRANDING_IMAGE_FIELDS}
 `;
 
-export const DESKTOP_LOGIN = /* GraphQL */ `
-  mutation DesktopLogin($username: String!, $password: String!) {
-    desktopLogin(input: { username: $username, password: $password }) {
-      __typename
-      ... on DesktopLoginPayload { instruction { ...InstructionFields } }
-      ... on Error { code message }
-      ... on ValidationError { fields { path message } }
-      ... on RateLimitedError { retryAfterSeconds }
-      ... on AccountLockedError { unlocksAt }
-    }
-  }
-  ${INSTRUCTION_FIELDS}
-`;
-
 export const START_DESKTOP_PASSWORD_LOGIN = /* GraphQL */ `
   mutation StartDesktopPasswordLogin($username: String!, $request: String!) {
     startDesktopPasswordLogin(input: { username: $username, request: $request }) {
@@ -186,7 +172,6 @@ export const WORKSTATION_LOGIN_EVENTS = /* GraphQL */ `
 export const OPERATIONS = {
   EnrollWorkstation: ENROLL_WORKSTATION,
   DesktopConfig: DESKTOP_CONFIG,
-  DesktopLogin: DESKTOP_LOGIN,
   StartDesktopPasswordLogin: START_DESKTOP_PASSWORD_LOGIN,
   FinishDesktopPasswordLogin: FINISH_DESKTOP_PASSWORD_LOGIN,
   StartDesktopLogin: START_DESKTOP_LOGIN,

@@ -1,7 +1,8 @@
-// Two levels of keys for secrets the server must be able to read back (customer
-// directory passwords, synced to workstations):
+// Two levels of keys for the secrets the server itself must read back (each
+// webhook's signing secret, to sign what it sends). Never for a password: those
+// the server does not know (OPAQUE), and a customer's are sealed to its tenant key.
 //   key-encryption key (KEK, from configuration, named by a key id)
-//     wraps one data key per customer tenant (32 random bytes, TenantDataKey)
+//     wraps one data key per tenant that has such a secret (32 random bytes, TenantDataKey)
 //       which encrypts that tenant's secrets.
 // A database dump alone reveals nothing; rotating the KEK rewraps the small data
 // keys and leaves every ciphertext as it is. AES-256-GCM from node:crypto only.

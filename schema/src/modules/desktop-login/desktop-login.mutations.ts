@@ -11,8 +11,9 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { AccountOutcome, LoginEvent } from "../login-event/login-event.types.ts";
-import { desktopLogin, finishDesktopPasswordLogin, redeemDesktopLogin, reportAccountResult, startDesktopPasswordLogin } from "./desktop-login.service.ts";
+import { finishDesktopPasswordLogin, redeemDesktopLogin, reportAccountResult, startDesktopPasswordLogin } from "./desktop-login.service.ts";
 import { StartPasswordLogInPayload } from "../password/password.types.ts";
+import { DesktopLoginPayload } from "./desktop-login.types.ts";
 
 const StartDesktopPasswordLoginInput = builder.inputType("StartDesktopPasswordLoginInput", {
   fields: (t) => ({
@@ -25,14 +26,6 @@ const FinishDesktopPasswordLoginInput = builder.inputType("FinishDesktopPassword
   fields: (t) => ({
     loginId: t.id({ required: true }),
     finish: t.string({ required: true, description: "The agent's OPAQUE finish message (KE3), base64url without padding." }),
-  }),
-});
-import { DesktopLoginPayload } from "./desktop-login.types.ts";
-
-const DesktopLoginInput = builder.inputType("DesktopLoginInput", {
-  fields: (t) => ({
-    username: t.string({ required: true, description: "The directory username (or email)." }),
-    password: t.string({ required: true }),
   }),
 });
 
@@ -63,15 +56,6 @@ const loginErrors = [
 ];
 
 builder.mutationFields((t) => ({
-  desktopLogin: t.field({
-    type: DesktopLoginPayload,
-    description:
-      "A workstation's login screen signs a user in with their directory password (workstation credential). " +
-      "Throttled per account and per workstation; an account locks after repeated wrong passwords and unlocks after a while.",
-    errors: { types: loginErrors, union: { name: "DesktopLoginResult" } },
-    args: { input: t.arg({ type: DesktopLoginInput, required: true }) },
-    resolve: (_root, { input }, ctx) => desktopLogin(ctx, input),
-  }),
   startDesktopPasswordLogin: t.field({
     type: StartPasswordLogInPayload,
     description:

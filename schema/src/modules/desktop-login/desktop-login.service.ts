@@ -111,7 +111,7 @@ async function succeeded(ctx: Context, workstation: WorkstationViewer, user: Use
   return { instruction: await accountInstruction(workstation, event.id, user, password) };
 }
 
-const desktopLoginInput = z.object({
+const startPasswordInput = z.object({
   // What Windows accepts as a user name, or the user's email (UPN); nothing
   // invisible or that reorders text, so what is typed cannot disguise itself.
   username: z
@@ -120,58 +120,6 @@ const desktopLoginInput = z.object({
     .min(1, "Required")
     .max(254, "Too long")
     .refine((value) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), "Control, invisible and direction characters are not allowed"),
-  // Length is checked before hashing so a 10 kB "password" costs nothing.
-  password: z.string().min(1, "Required").max(1024, "Too long"),
-});
-
-export async function desktopLogin(ctx: Context, input: z.input<typeof desktopLoginInput>) {
-  const workstation = requireWorkstation(ctx);
-  const data = parseInput(desktopLoginInput, input);
-  // Every attempt costs the workstation, refused ones too, so none can flood the tenant's feed.
-  await ctx.limits.consume("desktopAttemptPerWorkstation", workstation.id);
-  const loginKey = data.username.includes("@") ? emailKey(data.username) : usernameKey(data.username);
-  const user = await ctx.db.user.findFirst({
-    where: { tenantId: workstation.tenantId, OR: [{ usernameKey: loginKey }, { emailKey: loginKey }] },
-    include: { tenant: { select: { kind: true } } },
-  });
-  const account = user ? user.id : unknownAccount(workstation.tenantId, loginKey);
-  const attempt: Attempt = user
-    ? { tenantId: workstation.tenantId, username: user.username, userId: user.id, method: "PASSWORD" }
-    : { tenantId: workstation.tenantId, username: null, loginPseudonym: ctx.config.pseudonymize(account), userId: null, method: "PASSWORD" };
-  await checkAllowed(ctx, workstation, attempt);
-
-  // Admitted or not before the password is looked at: this workstation's own
-  // failures slow it, never another workstation's.
-  const client = { kind: "workstation", id: workstation.id } as const;
-  try {
-    await ctx.desktopAdmission.admit(account, client);
-  } catch (error) {
-    return failed(ctx, workstation, attempt, error instanceof AccountLockedError ? "ACCOUNT_LOCKED" : "RATE_LIMITED", error as Error);
-  }
-  // Unknown users cost a hash too, so timing does not tell them apart.
-  const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
-  if (!user || !user.passwordHash || !valid) {
-    const { locked } = await ctx.desktopAdmission.failed(account, client);
-    // The login event below is the record of the attempt; a lock (counted alike for
-    // known and unknown logins) is recorded by a job, as the portal's are.
-    if (locked) await recordPasswordFailure(ctx, { user, tenantId: workstation.tenantId, account, action: null, locked });
-    const reason = !user ? "UNKNOWN_USER" : !user.passwordHash ? "NO_PASSWORD" : "WRONG_PASSWORD";
-    return failed(ctx, workstation, attempt, reason, new InvalidCredentialsError());
-  }
-  if (user.status !== "ACTIVE") return failed(ctx, workstation, attempt, "ACCOUNT_DISABLED", new AccountDisabledError());
-
-  await ctx.desktopAdmission.succeeded(account, client);
-  // A password set before passwords were kept at rest is captured now that it is known good.
-  await ctx.vault.captureVerified(
-    ctx.db,
-    { ...user, passwordHash: user.passwordHash, tenantKind: user.tenant.kind },
-    data.password,
-  );
-  return succeeded(ctx, workstation, user, "PASSWORD", { source: "SEALED", password: data.password });
-}
-
-const startPasswordInput = z.object({
-  username: desktopLoginInput.shape.username,
   request: z.string().max(1024),
 });
 
@@ -314,19 +262,16 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
 /**
  * The password a workstation sets on the user's local account at a QR login:
  * the directory password as its registrant sealed it to the tenant's key,
- * re-sealed to the workstation (or, set before OPAQUE, kept at rest); for a
- * user without a directory password the agent's own, which the server never
- * knows. Null for a password nothing here can hand over.
+ * re-sealed to the workstation; for a user without a directory password the
+ * agent's own, which the server never knows. Null for a password nothing here
+ * can hand over (an MSP user's, which is never sealed).
  */
 async function workstationPassword(ctx: Context, user: User): Promise<AccountPassword | null> {
   if (user.opaqueRecord && user.sealedPassword) {
     const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
     return { source: "SEALED", password };
   }
-  if (!user.opaqueRecord && !user.passwordHash) return { source: "AGENT" };
-  if (user.opaqueRecord) return null;
-  const kept = await ctx.vault.revealPassword(ctx.db, user.id);
-  return kept === null ? null : { source: "SEALED", password: kept };
+  return user.opaqueRecord ? null : { source: "AGENT" };
 }
 
 const reportInput = z.object({

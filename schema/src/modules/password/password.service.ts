@@ -200,9 +200,6 @@ export function passwordColumns(registration: FinishedRegistration, now: Date) {
     sealedPassword: registration.sealedPassword ?? Prisma.DbNull,
     passwordVersion: registration.passwordVersion,
     passwordChangedAt: now,
-    // The clear-password era's traces go with the first OPAQUE password.
-    passwordHash: null,
-    passwordCiphertext: null,
   };
 }
 

@@ -1,7 +1,7 @@
 import { builder } from "../../builder.ts";
 import { AccountLockedError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { AuthPayload, Session, TokenDelivery, Viewer } from "./session.types.ts";
-import { finishPasswordLogIn, logIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
+import { finishPasswordLogIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
 import { StartPasswordLogInPayload } from "../password/password.types.ts";
 
 const StartPasswordLogInInput = builder.inputType("StartPasswordLogInInput", {
@@ -16,15 +16,6 @@ const FinishPasswordLogInInput = builder.inputType("FinishPasswordLogInInput", {
   fields: (t) => ({
     loginId: t.id({ required: true }),
     finish: t.string({ required: true, description: "The client's OPAQUE finish message (KE3), base64url without padding." }),
-    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
-  }),
-});
-
-const LogInInput = builder.inputType("LogInInput", {
-  fields: (t) => ({
-    tenant: t.string({ required: true, description: "The tenant's slug (subdomain)." }),
-    login: t.string({ required: true, description: "Company email or username." }),
-    password: t.string({ required: true }),
     tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
   }),
 });
@@ -63,15 +54,6 @@ const RevokeOtherSessionsPayload = builder.simpleObject("RevokeOtherSessionsPayl
 });
 
 builder.mutationFields((t) => ({
-  logIn: t.field({
-    type: AuthPayload,
-    errors: {
-      types: [ValidationError, UnauthenticatedError, ForbiddenError, RateLimitedError, AccountLockedError],
-      union: { name: "LogInResult" },
-    },
-    args: { input: t.arg({ type: LogInInput, required: true }) },
-    resolve: (_root, { input }, ctx) => logIn(ctx, input),
-  }),
   startPasswordLogIn: t.field({
     type: StartPasswordLogInPayload,
     description:
@@ -86,7 +68,7 @@ builder.mutationFields((t) => ({
   }),
   finishPasswordLogIn: t.field({
     type: AuthPayload,
-    description: "Second step: the client's proof. Opens the session as logIn does. A login id is good once, for 60 seconds.",
+    description: "Second step: the client's proof. Opens the session, its token delivered as `tokenDelivery` asks. A login id is good once, for 60 seconds.",
     errors: {
       types: [ValidationError, UnauthenticatedError, ForbiddenError],
       union: { name: "FinishPasswordLogInResult" },

@@ -146,47 +146,7 @@ async function lookUpSession(
   return viewer;
 }
 
-const logInInput = z.object({
-  tenant: z.string().trim().toLowerCase().min(1, "Required").max(63),
-  login: z.string().trim().min(1, "Required").max(254),
-  // Length is checked before hashing so a 10 kB "password" costs nothing.
-  password: z.string().min(1, "Required").max(1024, "Too long"),
-});
-
 const INCORRECT = "Incorrect tenant, login or password";
-
-export async function logIn(
-  ctx: Context,
-  input: { tenant: string; login: string; password: string; tokenDelivery?: TokenDelivery | null },
-) {
-  const data = parseInput(logInInput, input);
-  const loginKey = data.login.includes("@") ? emailKey(data.login) : usernameKey(data.login);
-
-  const tenant = await ctx.db.tenant.findUnique({ where: { slug: data.tenant }, select: { id: true, kind: true } });
-  const user = tenant
-    ? await ctx.db.user.findFirst({
-        where: { tenantId: tenant.id, OR: [{ emailKey: loginKey }, { usernameKey: loginKey }] },
-      })
-    : null;
-  // Admitted or not before the password is looked at, from this client's own history.
-  const account = user ? user.id : unknownAccount(tenant?.id ?? `slug:${data.tenant}`, loginKey);
-  const client = portalClient(ctx, user?.id ?? null);
-  await ctx.signInAdmission.admit(account, client);
-  // Verified even when the user is unknown, so timing does not tell them apart.
-  const valid = await ctx.passwords.verify(user?.passwordHash ?? null, data.password);
-
-  if (!tenant || !user || !valid) {
-    const { locked } = await ctx.signInAdmission.failed(account, client);
-    await recordPasswordFailure(ctx, { user, tenantId: tenant?.id ?? null, account, action: "session.logInFailed", locked });
-    throw new UnauthenticatedError(INCORRECT);
-  }
-  await ctx.signInAdmission.succeeded(account, client);
-  if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
-  if (user.passwordHash && user.passwordCiphertext === null) {
-    await captureVerifiedPassword(ctx, { ...user, passwordHash: user.passwordHash, tenantKind: tenant.kind }, data.password);
-  }
-  return openPasswordSession(ctx, user, tenant, input.tokenDelivery ?? "BEARER");
-}
 
 /** After a password proved: the session, its audit event, the device cookie, the token. */
 async function openPasswordSession(
@@ -250,9 +210,8 @@ export async function startPasswordLogIn(ctx: Context, input: z.input<typeof sta
 }
 
 /**
- * The second step: the client's proof. Proved, the session opens exactly as
- * logIn opened it; otherwise UNAUTHENTICATED, the same for a wrong password
- * and an unknown login.
+ * The second step: the client's proof. Proved, the session opens; otherwise
+ * UNAUTHENTICATED, the same for a wrong password and an unknown login.
  */
 export async function finishPasswordLogIn(
   ctx: Context,
@@ -271,29 +230,6 @@ export async function finishPasswordLogIn(
   }
   if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
   return openPasswordSession(ctx, user, user.tenant, input.tokenDelivery ?? "BEARER");
-}
-
-/**
- * A customer user whose password was set before passwords were kept at rest:
- * it has just been verified, so keep it now. A failure here (a key-encryption
- * key this instance lacks) is logged and does not stop the log in.
- */
-async function captureVerifiedPassword(
-  ctx: Context,
-  user: { id: string; tenantId: string; tenantKind: TenantKind; passwordHash: string; passwordVersion: number; passwordCiphertext: string | null },
-  password: string,
-) {
-  try {
-    if (await ctx.vault.captureVerified(ctx.db, user, password)) {
-      ctx.log.info("password kept at rest at log in", { userId: user.id, tenantId: user.tenantId });
-    }
-  } catch (error) {
-    ctx.log.error("could not keep a verified password at rest", {
-      userId: user.id,
-      tenantId: user.tenantId,
-      error: error instanceof Error ? error.message : String(error),
-    });
-  }
 }
 
 /** Revokes sessions inside a transaction; publish the returned ids after commit. */

@@ -9,7 +9,6 @@ import {
   UnauthenticatedError,
   ValidationError,
 } from "../../errors.ts";
-import { passwordProblem } from "../../security/passwords.ts";
 import { displayName, email, parseInput, personName } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { AuthPayload, TokenDelivery } from "../session/session.types.ts";
@@ -28,9 +27,9 @@ const SignUpMspInput = builder.inputType("SignUpMspInput", {
     firstName: t.string({ required: true }),
     lastName: t.string({ required: true }),
     email: t.string({ required: true }),
-    password: t.string({ description: "Deprecated: the password in clear. Use passwordRegistrationId." }),
     passwordRegistrationId: t.id({
-      description: "A finished password registration started signed out (startPasswordRegistration without userId or tenant).",
+      required: true,
+      description: "A finished password registration started signed out (startPasswordRegistration without userId or tenant): the password itself never reaches the server.",
     }),
     tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
   }),
@@ -42,8 +41,7 @@ const signUpInput = z.object({
   firstName: personName,
   lastName: personName,
   email,
-  password: z.string().max(1024, "Use at most 128 characters").nullish(),
-  passwordRegistrationId: z.string().nullish(),
+  passwordRegistrationId: z.string(),
 });
 
 /**
@@ -156,14 +154,8 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       if (!ctx.config.signUpEnabled) throw new ForbiddenError("Sign-up is switched off on this server");
       await ctx.limits.consume("signUp", ctx.request.ip);
-      const data = parseInput(signUpInput, { ...input, passwordRegistrationId: input.passwordRegistrationId == null ? null : String(input.passwordRegistrationId) });
-      if (!data.password === !data.passwordRegistrationId) throw ValidationError.field("passwordRegistrationId", "Register a password (passwordRegistrationId)");
-      if (data.password) {
-        const problem = passwordProblem(data.password, [data.firstName, data.lastName, data.email, data.slug, data.displayName]);
-        if (problem) throw ValidationError.field("password", problem);
-      }
+      const data = parseInput(signUpInput, { ...input, passwordRegistrationId: String(input.passwordRegistrationId) });
       await assertMspSlugUnambiguous(ctx.db, data.slug);
-      const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
       const username = usernameFromEmail(data.email);
       try {
         const { started, event } = await ctx.db.$transaction(async (tx) => {
@@ -172,10 +164,11 @@ builder.mutationFields((t) => ({
           const tenant = await tx.tenant.create({
             data: { kind: "MSP", slug: data.slug, name: data.slug, displayName: data.displayName },
           });
-          const registration = data.passwordRegistrationId ? await takeRegistration(ctx, tx, data.passwordRegistrationId, { tenantId: null }) : null;
+          const registration = await takeRegistration(ctx, tx, data.passwordRegistrationId, { tenantId: null });
           const user = await tx.user.create({
             data: {
-              ...(registration ? { id: registration.userId, ...passwordColumns(registration, new Date()) } : {}),
+              id: registration.userId,
+              ...passwordColumns(registration, new Date()),
               tenantId: tenant.id,
               firstName: data.firstName,
               lastName: data.lastName,
@@ -184,7 +177,6 @@ builder.mutationFields((t) => ({
               email: data.email,
               emailKey: emailKey(data.email),
               role: "ADMIN",
-              ...(passwordHash ? { passwordHash, passwordChangedAt: new Date(), passwordVersion: 1 } : {}),
             },
           });
           await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, username) });

@@ -23,7 +23,6 @@ const CreateUserInput = builder.inputType("CreateUserInput", {
     lastName: t.string({ required: true }),
     username: t.string({ required: true, description: "Windows local account name: at most 20 characters." }),
     email: t.string({ required: true, description: "Company email / UPN." }),
-    password: t.string({ required: false, description: "Deprecated: the password in clear. Use passwordRegistrationId." }),
     passwordRegistrationId: t.id({
       description: "Optional (users may sign in with their phone only): a finished password registration started with this tenant as `tenant`.",
     }),
@@ -54,9 +53,10 @@ const CurrentPasswordLoginInput = builder.inputType("CurrentPasswordLoginInput",
 const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
   fields: (t) => ({
     userId: t.id({ required: true }),
-    password: t.string({ description: "Deprecated: the new password in clear. Use passwordRegistrationId." }),
-    currentPassword: t.string({ description: "Deprecated: with `password`, required when changing your own password." }),
-    passwordRegistrationId: t.id({ description: "A finished password registration for this user (startPasswordRegistration with `userId`)." }),
+    passwordRegistrationId: t.id({
+      required: true,
+      description: "A finished password registration for this user (startPasswordRegistration with `userId`): the password itself never reaches the server.",
+    }),
     currentPasswordLogin: t.field({
       type: CurrentPasswordLoginInput,
       description: "Changing your own password: the proof of the current one (startPasswordLogIn, then the client's finish message).",
@@ -105,15 +105,14 @@ builder.mutationFields((t) => ({
   }),
   setUserPassword: t.field({
     type: SetUserPasswordPayload,
-    description: "Sets a user's password and ends their sessions. Your own needs `currentPassword`.",
+    description: "Sets a user's password and ends their other sessions. Your own needs `currentPasswordLogin`; an admin's also unlocks the account.",
     errors: { types: [...errors, RateLimitedError, AccountLockedError], union: { name: "SetUserPasswordResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: SetUserPasswordInput, required: true }) },
     resolve: async (_root, { input }, ctx) => ({
       user: await setUserPassword(ctx, {
-        ...input,
         userId: String(input.userId),
-        passwordRegistrationId: input.passwordRegistrationId == null ? null : String(input.passwordRegistrationId),
+        passwordRegistrationId: String(input.passwordRegistrationId),
         currentPasswordLogin: input.currentPasswordLogin ? { loginId: String(input.currentPasswordLogin.loginId), finish: input.currentPasswordLogin.finish } : null,
       }),
     }),

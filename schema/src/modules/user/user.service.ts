@@ -5,7 +5,6 @@ import { managedUsers } from "../../access.ts";
 import { violatedUniqueConstraint } from "../../database-errors.ts";
 import type { Context, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
-import { passwordProblem } from "../../security/passwords.ts";
 import { email, isUuid, parseInput, personName } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
@@ -29,9 +28,6 @@ function assertRoleFits(kind: Tenant["kind"], role: UserRole) {
   }
 }
 
-/** Password is optional: MSP users and passwordless users sign in with their phone. */
-const optionalPassword = z.string().max(1024, "Use at most 128 characters").optional().nullable();
-
 const createUserInput = z.object({
   tenantId: z.string(),
   firstName: personName,
@@ -39,17 +35,12 @@ const createUserInput = z.object({
   username,
   email,
   personalEmail: email.optional().nullable(),
-  password: optionalPassword,
+  // Optional: MSP users and passwordless users sign in with their phone.
   passwordRegistrationId: z.string().nullish(),
   role: z.enum(["ADMIN", "TECHNICIAN", "USER"]),
 });
 
 export type CreateUserInput = z.input<typeof createUserInput>;
-
-function checkPassword(password: string, context: string[], path = "password") {
-  const problem = passwordProblem(password, context);
-  if (problem) throw ValidationError.field(path, problem);
-}
 
 /**
  * The conflict a unique violation stands for, or the error itself. A username
@@ -76,17 +67,11 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
   const data = parseInput(createUserInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   assertRoleFits(tenant.kind, data.role);
-  if (data.password && data.passwordRegistrationId) throw ValidationError.field("password", "Give the password registration only");
-  if (data.password) checkPassword(data.password, [data.firstName, data.lastName, data.username, data.email, tenant.slug]);
-  const passwordHash = data.password ? await ctx.passwords.hash(data.password) : null;
-  // The id is chosen here because the password's ciphertext is bound to it;
-  // a registered password brings the id its registration allocated.
+  // A registered password brings the id its registration allocated (its record and
+  // sealed password are bound to it); a user without one gets a new id.
   const registrationId = data.passwordRegistrationId ?? null;
   const registered = registrationId ? await ctx.db.passwordRegistration.findUnique({ where: { id: registrationId }, select: { userId: true } }).catch(() => null) : null;
   const id = registered?.userId ?? randomUUID();
-  const passwordCiphertext = data.password
-    ? await ctx.vault.encryptFor(ctx.db, { id, tenantId: tenant.id, tenantKind: tenant.kind }, 1, data.password)
-    : null;
   try {
     return await auditedChange(ctx, async (tx) => {
       await refuseElevationAccountName(tx, tenant.id, data.username);
@@ -104,9 +89,6 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
           emailKey: emailKey(data.email),
           personalEmail: data.personalEmail ?? null,
           role: data.role,
-          ...(registration
-            ? {}
-            : { passwordHash, passwordCiphertext, passwordChangedAt: passwordHash ? new Date() : null, passwordVersion: passwordHash ? 1 : 0 }),
         },
       });
       await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, data.username) });
@@ -179,9 +161,7 @@ async function replaceUsernameSkeletons(tx: Prisma.TransactionClient, user: { id
 
 const setPasswordInput = z.object({
   userId: z.string(),
-  password: z.string().max(1024, "Use at most 128 characters").nullish(),
-  currentPassword: z.string().max(1024).optional().nullable(),
-  passwordRegistrationId: z.string().nullish(),
+  passwordRegistrationId: z.string(),
   currentPasswordLogin: z.object({ loginId: z.string(), finish: z.string().max(1024) }).nullish(),
 });
 
@@ -189,13 +169,15 @@ const setPasswordInput = z.object({
 export const FRESH_PHONE_APPROVAL_MS = 5 * 60_000;
 
 /**
- * An admin sets a user's password (which also unlocks the account); a user
- * changing their own proves the current one, admitted and counted exactly like
- * a sign-in, since it is one. A passwordless user setting a first password has
- * no current one to prove: they must have just approved a sign-in on their
- * phone. The new password's rules are checked first, so the answer never
- * depends on whether the current password was right. Every other session of
- * the user ends.
+ * Sets a user's password from a finished registration: an admin's browser ran
+ * it for the user (which also unlocks the account), or the user's own client.
+ * Changing your own proves the current one by an OPAQUE log in (started with
+ * startPasswordLogIn, its finish message given here), admitted and counted as a
+ * sign-in, since it is one; its proof is checked only after the registration
+ * is known good, so the answer never depends on it otherwise. A passwordless
+ * user setting a first password has no current one to prove: they must have
+ * just approved a sign-in on their phone. Rules for the new password are the
+ * client's to enforce. Every other session of the user ends.
  */
 export async function setUserPassword(ctx: Context, input: z.input<typeof setPasswordInput>) {
   const data = parseInput(setPasswordInput, input);
@@ -205,91 +187,13 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   const user = self
     ? await ctx.db.user.findUniqueOrThrow({ where: { id: viewer.userId }, include: { tenant: true } })
     : await findManagedUser(ctx, data.userId);
-  if (!data.password === !data.passwordRegistrationId) throw ValidationError.field("passwordRegistrationId", "Register the new password (passwordRegistrationId)");
-  if (data.passwordRegistrationId) return setRegisteredPassword(ctx, user, self, data.passwordRegistrationId, data.currentPasswordLogin ?? null);
-  const password = data.password!;
-  checkPassword(password, [user.firstName, user.lastName, user.username, user.email, user.tenant.slug]);
-  if (self && user.opaqueRecord && !user.passwordHash) {
-    throw ValidationError.field("currentPasswordLogin", "Prove your current password with an OPAQUE log in and register the new one");
-  }
-  if (self && user.passwordHash) {
-    if (!data.currentPassword) throw ValidationError.field("currentPassword", "Enter your current password");
-    const client = portalClient(ctx, user.id);
-    await ctx.signInAdmission.admit(user.id, client);
-    if (!(await ctx.passwords.verify(user.passwordHash, data.currentPassword))) {
-      const { locked } = await ctx.signInAdmission.failed(user.id, client);
-      await recordPasswordFailure(ctx, { user, account: user.id, action: "user.passwordChangeFailed", locked });
-      throw ValidationError.field("currentPassword", "Your current password is not correct");
-    }
-    await ctx.signInAdmission.succeeded(user.id, client);
-  } else if (self) {
-    await assertFreshPhoneSignIn(ctx);
-  }
-  const passwordHash = await ctx.passwords.hash(password);
-  const passwordVersion = user.passwordVersion + 1;
-  const passwordCiphertext = await ctx.vault.encryptFor(
-    ctx.db,
-    { id: user.id, tenantId: user.tenantId, tenantKind: user.tenant.kind },
-    passwordVersion,
-    password,
-  );
-  const ended = await auditedChange(ctx, async (tx) => {
-    // Conditional on the version read: the ciphertext is bound to the version it
-    // writes, so of two changes at once only one may land (the other is told to retry).
-    const { count } = await tx.user.updateMany({
-      where: { id: user.id, passwordVersion: user.passwordVersion },
-      data: {
-        passwordHash,
-        passwordCiphertext,
-        // The OPAQUE record of the password this replaces must stop opening too.
-        opaqueRecord: null,
-        passwordKsf: null,
-        sealedPassword: Prisma.DbNull,
-        passwordChangedAt: new Date(),
-        passwordVersion,
-        ...(self ? {} : { lockedAt: null, lockedUntil: null }),
-      },
-    });
-    if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "password");
-    return {
-      result: await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) }),
-      audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
-    };
-  });
-  if (!self) await unlockSignIns(ctx, user.id);
-  publishSessionsEnded(ctx, ended, "password changed");
-  return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
-}
-
-/** A passwordless user sets a first password only soon after a phone sign-in. */
-async function assertFreshPhoneSignIn(ctx: Context) {
-  const session = await ctx.db.session.findUniqueOrThrow({ where: { id: ctx.viewer!.sessionId }, select: { method: true, createdAt: true } });
-  if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
-    throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
-  }
-}
-
-/**
- * setUserPassword with a registered password. Changing your own proves the
- * current one by an OPAQUE log in (started with startPasswordLogIn, its finish
- * message given here), admitted and counted as a sign-in; its proof is checked
- * only after the registration is known good, so the answer never depends on it
- * otherwise. Rules for the new password are the client's to enforce.
- */
-async function setRegisteredPassword(
-  ctx: Context,
-  user: Awaited<ReturnType<typeof findManagedUser>>,
-  self: boolean,
-  registrationId: string,
-  currentPasswordLogin: { loginId: string; finish: string } | null,
-) {
-  const viewer = ctx.viewer!;
+  const registrationId = data.passwordRegistrationId;
+  const currentPasswordLogin = data.currentPasswordLogin ?? null;
   const registration = await ctx.db.passwordRegistration.findUnique({ where: { id: isUuid(registrationId) ? registrationId : NO_ID } });
   if (!registration || registration.userId !== user.id || registration.record === null) {
     throw ValidationError.field("passwordRegistrationId", "Register the password first (startPasswordRegistration, finishPasswordRegistration); registrations last ten minutes");
   }
-  const hasPassword = user.opaqueRecord !== null || user.passwordHash !== null;
-  if (self && hasPassword) {
+  if (self && user.opaqueRecord !== null) {
     if (!currentPasswordLogin) throw ValidationError.field("currentPasswordLogin", "Prove your current password");
     const { proved, state } = await finishLogin(ctx, {
       loginId: currentPasswordLogin.loginId,
@@ -324,6 +228,14 @@ async function setRegisteredPassword(
   if (!self) await unlockSignIns(ctx, user.id);
   publishSessionsEnded(ctx, ended, "password changed");
   return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
+}
+
+/** A passwordless user sets a first password only soon after a phone sign-in. */
+async function assertFreshPhoneSignIn(ctx: Context) {
+  const session = await ctx.db.session.findUniqueOrThrow({ where: { id: ctx.viewer!.sessionId }, select: { method: true, createdAt: true } });
+  if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
+    throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
+  }
 }
 
 const NO_ID = "00000000-0000-0000-0000-000000000000";

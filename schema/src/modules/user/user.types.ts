@@ -28,8 +28,9 @@ export const User = builder.prismaObject("User", {
     role: t.expose("role", { type: UserRole }),
     status: t.expose("status", { type: UserStatus }),
     hasPassword: t.boolean({
-      select: { passwordHash: true, opaqueRecord: true },
-      resolve: (user) => user.passwordHash !== null || user.opaqueRecord !== null,
+      description: "Whether the user can sign in with a password: an OPAQUE registration record is on file.",
+      select: { opaqueRecord: true },
+      resolve: (user) => user.opaqueRecord !== null,
     }),
     passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
     locked: t.boolean({

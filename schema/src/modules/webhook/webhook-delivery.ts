@@ -40,7 +40,7 @@ export async function deliverWebhook(services: JobServices, job: WebhookDelivery
     });
     return;
   }
-  const dataKey = await services.vault.keyring.existingDataKey(services.db, webhook.tenantId);
+  const dataKey = await services.keyring.existingDataKey(services.db, webhook.tenantId);
   if (!dataKey) throw new Error(`Tenant ${webhook.tenantId} has a webhook but no data key`);
   const secret = openWebhookSecret(dataKey, webhook.tenantId, webhook.id, webhook.secretCiphertext);
   const body = JSON.stringify(delivery.payload);

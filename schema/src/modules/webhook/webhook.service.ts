@@ -88,7 +88,7 @@ export async function createWebhook(ctx: Context, input: z.input<typeof createIn
   const secret = newWebhookSecret();
   const id = randomUUID();
   const webhook = await auditedChange(ctx, async (tx) => {
-    const dataKey = await ctx.vault.keyring.dataKeyFor(tx, tenantId);
+    const dataKey = await ctx.keyring.dataKeyFor(tx, tenantId);
     const webhook = await tx.webhook.create({
       data: {
         id,
