@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { addLocalAccount, findLocalAccount, readStateFile, verifyLocalPassword, writeStateFile } from "@latchkey/desktop";
+import { registerPassword } from "@latchkey/passwords";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desktopSeed, type DesktopSeed } from "./desktop-seed.ts";
 import { Api } from "./harness.ts";
@@ -46,10 +47,11 @@ function desktopAgent(
   statePath: string,
   args: string[],
   /** `interruptWhen`: sends Ctrl-C (SIGINT) once what the agent printed satisfies it. */
-  options: { stdin?: string; onStderr?: (text: string) => void; interruptWhen?: (stderr: string) => boolean } = {},
+  /** `api`: another address for the API (one nothing answers at, for a workstation offline). */
+  options: { stdin?: string; onStderr?: (text: string) => void; interruptWhen?: (stderr: string) => boolean; api?: string } = {},
 ) {
   return new Promise<Run>((resolve, reject) => {
-    const child = spawn(process.execPath, [AGENT_BIN, ...args, "--api", `${api.url}/graphql`, "--state", statePath]);
+    const child = spawn(process.execPath, [AGENT_BIN, ...args, "--api", options.api ?? `${api.url}/graphql`, "--state", statePath]);
     let stdout = "";
     let stderr = "";
     const timer = setTimeout(() => child.kill(), 60_000);
@@ -481,15 +483,64 @@ describe("the server's OPAQUE key", () => {
 });
 
 describe("a removed workstation", () => {
-  it("is refused at once, with UNAUTHENTICATED, for every command", async () => {
+  it("is refused at once, with UNAUTHENTICATED, for every command; a password login falls back to Windows' own sign-in", async () => {
     const { customer, desk, statePath, workstationId } = await customerWithWorkstation();
     const user = await customer.user();
     expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD])).code).toBe(0);
     await desk.remove(workstationId);
-    for (const args of [["config"], ["events"], ["login", "--username", user.username, "--password", PASSWORD], ["qr-login"]]) {
+    for (const args of [["config"], ["events"], ["qr-login"]]) {
       const run = await desktopAgent(statePath, args);
       expect(run.code, args.join(" ")).toBe(1);
       expect(errorCode(run), `${args.join(" ")}: ${run.stderr}`).toBe("UNAUTHENTICATED");
     }
+    // Nobody who signed in here before is locked out: the local account still takes their password.
+    const local = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD, "--json"]);
+    expect(local.code, local.stderr).toBe(0);
+    expect(json(local)).toEqual({ method: "LOCAL", username: user.username, administrator: false, outcome: "SIGNED_IN_LOCALLY" });
+    expect(local.stderr).toMatch(/checking the local account instead/);
+  });
+});
+
+describe("with the API out of reach", () => {
+  const OFFLINE = { api: "http://127.0.0.1:9/graphql" };
+
+  it("checks a typed password against the local account, as Windows does without us, and changes nothing", async () => {
+    const { customer, statePath } = await customerWithWorkstation();
+    const user = await customer.user();
+    expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD])).code).toBe(0);
+    // A technician's admin account, its password revealed by break-glass.
+    const state = await readStateFile(statePath);
+    await writeStateFile(statePath, { ...state, localAccounts: addLocalAccount(state.localAccounts, { name: "LatchkeyAdmin", groups: ["Administrators"], password: "Revealed-break-glass-9" }) });
+    const before = await readFile(statePath, "utf8");
+
+    const signedIn = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD], OFFLINE);
+    expect(signedIn.code, signedIn.stderr).toBe(0);
+    expect(signedIn.stdout).toContain("outcome: SIGNED_IN_LOCALLY");
+    expect(signedIn.stderr).toMatch(/cannot reach the API .*checking the local account instead/);
+    const admin = await desktopAgent(statePath, ["login", "--username", "latchkeyadmin", "--password", "Revealed-break-glass-9", "--json"], OFFLINE);
+    expect(json(admin)).toMatchObject({ username: "LatchkeyAdmin", administrator: true, outcome: "SIGNED_IN_LOCALLY" });
+
+    // Wrong passwords, unknown names and accounts without a password are refused alike.
+    for (const [username, password] of [[user.username, "not-the-password-1"], ["nobody-here", PASSWORD], ["Administrator", PASSWORD]] as const) {
+      const refused = await desktopAgent(statePath, ["login", "--username", username, "--password", password], OFFLINE);
+      expect(refused.code, `${username}: ${refused.stderr}`).toBe(1);
+      expect(errorCode(refused)).toBe("INVALID_CREDENTIALS");
+    }
+    // The phone cannot be asked: QR login waits for the API.
+    const qr = await desktopAgent(statePath, ["qr-login"], OFFLINE);
+    expect(errorCode(qr)).toBe("NETWORK_ERROR");
+    expect(await readFile(statePath, "utf8")).toBe(before);
+  });
+
+  it("never falls back when the directory answered: a wrong password there is refused, whatever the local account holds", async () => {
+    const { customer, statePath } = await customerWithWorkstation();
+    const user = await customer.user();
+    expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD])).code).toBe(0);
+    // An admin resets the directory password: the old one still opens the local account, not the directory.
+    const { registrationId } = await registerPassword(api.run(msp.token), { userId: user.id, password: "A-new-directory-passphrase-4" });
+    await api.gql(`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename } }`, { input: { userId: user.id, passwordRegistrationId: registrationId } }, { token: msp.token });
+    const old = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD]);
+    expect(errorCode(old)).toBe("INVALID_CREDENTIALS");
+    expect(old.stderr).not.toMatch(/local account instead/);
   });
 });

@@ -32,7 +32,9 @@ Commands:
   config                 fetch the login screen's settings and branding (images cached by hash)
   login --username U [--password P] [--json] [--show-password]
                          log in with a directory password; without --password it is read from
-                         standard input (without echo on a terminal)
+                         standard input (without echo on a terminal). With the API out of reach,
+                         or this workstation no longer enrolled, Windows' own sign-in: the
+                         password is checked against the local account (a break-glass one too)
   qr-login [--json] [--show-password]
                          show a QR code and wait for the user to approve it on their phone
   events [--first N] [--json]
@@ -104,7 +106,18 @@ const COMMANDS: Record<string, Command> = {
       if (!values.username) throw usage("login needs --username");
       const agent = await load(values);
       const password = values.password ?? (await readPassword(`Password for ${values.username}: `));
-      showResult(await agent.passwordLogin(values.username, password), values);
+      let result;
+      try {
+        result = await agent.passwordLogin(values.username, password);
+      } catch (error) {
+        if (!DesktopAgent.directoryUnavailable(error)) throw error;
+        // Never a lock-out: without the directory, Windows checks its own account.
+        process.stderr.write(`The directory cannot be asked (${(error as Error).message}); checking the local account instead.\n`);
+        const local = agent.localPasswordLogin(values.username, password);
+        if (values.json) return printJson({ ...local, outcome: "SIGNED_IN_LOCALLY" });
+        return print(`username: ${printable(local.username)}`, `method: ${local.method}`, `administrator: ${local.administrator ? "yes" : "no"}`, "outcome: SIGNED_IN_LOCALLY");
+      }
+      showResult(result, values);
     },
   },
   "qr-login": {

@@ -17,7 +17,16 @@ import {
 } from "./agent-state.ts";
 import { syncBranding, type Branding, type BrandingKind, type CachedBranding } from "./branding.ts";
 import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
-import { defaultLocalAccountStore, ensureLocalAccount, randomLocalPassword, type AccountOutcome, type LocalAccountStore } from "./local-accounts.ts";
+import {
+  ADMINISTRATORS_GROUP,
+  defaultLocalAccountStore,
+  ensureLocalAccount,
+  findLocalAccount,
+  randomLocalPassword,
+  verifyLocalPassword,
+  type AccountOutcome,
+  type LocalAccountStore,
+} from "./local-accounts.ts";
 import {
   CANCEL_CHALLENGE,
   CHALLENGE,
@@ -90,6 +99,22 @@ export interface LoginResult {
   /** The login event with the reported outcome; null when the report could not be sent yet (it is retried). */
   loginEvent: LoginEventRecord | null;
 }
+
+/** A login Windows checked against its own local account, with the directory out of reach. */
+export interface LocalLoginResult {
+  method: "LOCAL";
+  /** The local account, as Windows names it. */
+  username: string;
+  /** A member of the local Administrators group (a technician's break-glass account, say). */
+  administrator: boolean;
+}
+
+/**
+ * What says the directory cannot be asked, rather than that it refused: the
+ * API is out of reach or answers no GraphQL, or no longer knows this
+ * workstation's credential.
+ */
+const DIRECTORY_UNAVAILABLE = new Set(["NETWORK_ERROR", "BAD_RESPONSE", "UNAUTHENTICATED"]);
 
 export interface QrLoginHooks {
   /** The QR code to show, once the challenge exists. */
@@ -302,6 +327,27 @@ export class DesktopAgent {
       await this.persist();
     }
     return this.applyInstruction(instruction, "PASSWORD", new Date(), password);
+  }
+
+  /**
+   * Windows' own sign-in, for when the directory cannot be asked: the API is
+   * out of reach, or no longer recognises this workstation (removed, or its
+   * enrollment revoked). The typed password is checked against the local
+   * account of that name, as Windows checks it without us, and nothing is
+   * created or changed. So nobody who signed in here before is locked out, and
+   * a technician gets in with an admin account's break-glass password.
+   */
+  localPasswordLogin(username: string, password: string): LocalLoginResult {
+    const account = findLocalAccount(this.state.localAccounts, username);
+    if (!account || !verifyLocalPassword(account, password)) {
+      throw new AgentError("INVALID_CREDENTIALS", "the user name or password is incorrect (checked against this workstation's local accounts)");
+    }
+    return { method: "LOCAL", username: account.name, administrator: account.groups.includes(ADMINISTRATORS_GROUP) };
+  }
+
+  /** Whether a failed directory login should fall back to Windows' own sign-in. */
+  static directoryUnavailable(error: unknown): boolean {
+    return error instanceof AgentError && DIRECTORY_UNAVAILABLE.has(error.code);
   }
 
   /**

@@ -4,6 +4,7 @@ export type {
   CreateDesktopAgentOptions,
   DesktopConfigResult,
   LoginEventRecord,
+  LocalLoginResult,
   LoginResult,
   QrLoginHooks,
   WorkstationRecord,
