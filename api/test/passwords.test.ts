@@ -11,6 +11,7 @@ import { join } from "node:path";
 import {
   logInWithPassword,
   openFromTenant,
+  proveLogin,
   registerPassword,
   startLogin,
   START_PASSWORD_LOG_IN,
@@ -237,7 +238,6 @@ describe("password changes", () => {
 
     // A proof made with the wrong password cannot be made at all; a proof of another account's password is refused.
     const other = await (await msp.customer()).user();
-    const { proveLogin } = await import("@latchkey/passwords");
     const { serverPublicKey: _key, ...otherProof } = await proveLogin(api.run(), { tenant: other.tenantSlug, login: other.email, password: PASSWORD });
     const foreign = await api.gql(
       SET_PASSWORD,
@@ -273,6 +273,37 @@ describe("password changes", () => {
     // A registration is used once.
     const again = await api.gql(SET_PASSWORD, { input: { userId: user.id, passwordRegistrationId: registration.registrationId } }, { token: msp.token });
     expect(again.setUserPassword).toMatchObject({ __typename: "ValidationError", fields: [{ path: "passwordRegistrationId" }] });
+  });
+
+  it("asks for the user's own password at their next sign-in after an admin sets one, until they change it", async () => {
+    const msp = await seed(api).msp();
+    const user = await (await msp.customer()).user();
+    const MUST = `{ viewer { user { mustChangePassword } } }`;
+    expect((await api.gql(MUST, {}, { token: await user.token() })).viewer.user.mustChangePassword).toBe(false);
+
+    const setByAdmin = async (password: string, requireChange?: boolean) => {
+      const { registrationId } = await registerPassword(api.run(msp.token), { userId: user.id, password });
+      const { setUserPassword } = await api.gql(
+        `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ... on SetUserPasswordPayload { user { mustChangePassword } } } }`,
+        { input: { userId: user.id, passwordRegistrationId: registrationId, ...(requireChange === undefined ? {} : { requireChange }) } },
+        { token: msp.token },
+      );
+      return setUserPassword.user.mustChangePassword as boolean;
+    };
+    expect(await setByAdmin("admin-chosen-passphrase-6", false)).toBe(false);
+    expect(await setByAdmin("admin-chosen-passphrase-7")).toBe(true);
+    const { finish } = await passwordLogIn(api, { tenant: user.tenantSlug, login: user.email, password: "admin-chosen-passphrase-7" });
+    expect((await api.gql(MUST, {}, { token: finish.token })).viewer.user.mustChangePassword).toBe(true);
+
+    // Their own change clears it, and asking to keep it set is ignored for oneself.
+    const { serverPublicKey: _pinned, ...proof } = await proveLogin(api.run(), { tenant: user.tenantSlug, login: user.email, password: "admin-chosen-passphrase-7" });
+    const { registrationId } = await registerPassword(api.run(finish.token), { userId: user.id, password: "their-own-passphrase-88" });
+    const own = await api.gql(
+      `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ... on SetUserPasswordPayload { user { mustChangePassword } } } }`,
+      { input: { userId: user.id, passwordRegistrationId: registrationId, currentPasswordLogin: proof, requireChange: true } },
+      { token: finish.token },
+    );
+    expect(own.setUserPassword).toEqual({ __typename: "SetUserPasswordPayload", user: { mustChangePassword: false } });
   });
 
   it("creates a user with a registered password, under the id its registration allocated", async () => {

@@ -178,6 +178,8 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await reset.getByRole("button", { name: "Set password" }).click();
     await reset.waitFor({ state: "hidden" });
     await statusOf(page, "Set a new password for Jane Doe-Smith.").waitFor();
+    // Asked by default: she chooses her own at her next sign-in.
+    await renamed.getByText("Must change password", { exact: true }).waitFor();
 
     await renamed.getByRole("button", { name: "Disable Jane Doe-Smith" }).click();
     await renamed.getByRole("button", { name: "Disable user" }).click();

@@ -24,6 +24,8 @@ const msp = {
 const newOwnPassword = "lantern-Gravel ferry%42 ôrchid";
 const ola = { email: "ola.berg@fjord.example", username: "ola.berg", firstName: "Ola", lastName: "Berg", password: "cobalt+Pepper wharf 7731" };
 const olaReset = "Velvet_thimble & canyon 916";
+/** What Ola chooses when the portal asks for her own password after the reset. */
+const olaOwn = "harbour Quince-lattice 5087";
 const wrongPassword = "Not-the-password 7 quartz";
 // On the common-password list, whatever the account.
 const weakPassword = "Password2024";
@@ -31,7 +33,7 @@ const shortPassword = "short 1";
 // Refused only because it is made of the person's own username: the form passes it to the check.
 const namesPassword = "ola.berg2024";
 /** Everything typed into a password field in this file. */
-const typed = [msp.password, newOwnPassword, ola.password, olaReset, wrongPassword, weakPassword, shortPassword, namesPassword];
+const typed = [msp.password, newOwnPassword, ola.password, olaReset, olaOwn, wrongPassword, weakPassword, shortPassword, namesPassword];
 
 type Sent = { url: string; method: string; headers: string; body: string };
 
@@ -162,7 +164,7 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
     await page.getByRole("status").filter({ hasText: "Set a new password for Ola Berg." }).waitFor();
   });
 
-  test("the customer's admin signs in with the password set by the reset, not the first one", async () => {
+  test("the customer's admin signs in with the password set by the reset, not the first one, and must choose her own first", async () => {
     const other = await browser.newContext();
     record(other);
     try {
@@ -171,6 +173,19 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
       await signIn(olaPage, stack.webUrl, `fjord-${msp.slug}`, ola.username, ola.password);
       await olaPage.locator(".form-problem").filter({ hasText: "Incorrect tenant, login or password" }).waitFor();
       await signIn(olaPage, stack.webUrl, `fjord-${msp.slug}`, ola.username, olaReset);
+      // The reset asked for her own password at the next sign-in: nothing else opens until she chooses it.
+      await olaPage.waitForURL(`${stack.webUrl}/sessions`);
+      const notice = olaPage.getByRole("alert").filter({ hasText: "Your admin set your password" });
+      await notice.waitFor();
+      await olaPage.goto(`${stack.webUrl}/customers`);
+      await olaPage.waitForURL(`${stack.webUrl}/sessions`);
+      const form = olaPage.getByRole("form", { name: "Change your password" });
+      await form.getByLabel("Current password").fill(olaReset);
+      await form.getByLabel("New password", { exact: true }).fill(olaOwn);
+      await form.getByLabel("Repeat the new password").fill(olaOwn);
+      await form.getByRole("button", { name: "Change password" }).click();
+      await notice.waitFor({ state: "detached" });
+      await olaPage.goto(`${stack.webUrl}/`);
       await olaPage.waitForURL(/\/customers\/[0-9a-f-]{36}$/);
     } finally {
       await other.close();

@@ -3,6 +3,7 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { useClient, useMutation } from "urql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { CheckboxField } from "@/forms/CheckboxField";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
 import { checkNewPassword, flowErrors, registerPassword } from "@/passwords/password-flows";
 import { preparePasswordWorker } from "@/passwords/password-worker-client";
@@ -30,6 +31,7 @@ export function ResetPasswordForm({
   const [, setUserPassword] = useMutation(SetUserPasswordMutation);
   const [busy, setBusy] = useState<"checking" | "setting" | null>(null);
   const [values, setValues] = useState<Record<Field, string>>({ password: "", confirmation: "" });
+  const [requireChange, setRequireChange] = useState(true);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
 
   useEffect(preparePasswordWorker, []);
@@ -59,7 +61,7 @@ export function ResetPasswordForm({
         return focusFirstInvalid(form);
       }
       setBusy("setting");
-      const result = await setUserPassword({ input: { userId: user.id, passwordRegistrationId } });
+      const result = await setUserPassword({ input: { userId: user.id, passwordRegistrationId, requireChange } });
       const outcome = result.data?.setUserPassword;
       if (result.error || !outcome) {
         setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
@@ -100,6 +102,13 @@ export function ResetPasswordForm({
         value={values.confirmation}
         error={errors.fields.confirmation}
         onChange={(event) => change("confirmation", event.target.value)}
+      />
+      <CheckboxField
+        name="requireChange"
+        label="Ask them to choose their own password at their next sign-in"
+        hint="Until they do, the portal shows them only the form to change it."
+        checked={requireChange}
+        onChange={(event) => setRequireChange(event.target.checked)}
       />
       <button type="submit" disabled={busy !== null}>
         {busy === "checking" ? "Checking password…" : busy === "setting" ? "Setting password…" : "Set password"}

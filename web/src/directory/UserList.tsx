@@ -141,6 +141,7 @@ function UserItem(props: {
           {user.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
           {user.locked && <span className="tag tag-danger">Locked</span>}
           {!user.hasPassword && <span className="tag">Passwordless</span>}
+          {user.mustChangePassword && <span className="tag">Must change password</span>}
           {user.authenticators && (
             <span className={user.authenticators.length > 0 ? "tag tag-success" : "tag"}>
               {user.authenticators.length === 0 ? "No phone" : user.authenticators.length === 1 ? "Phone linked" : `${user.authenticators.length} phones linked`}

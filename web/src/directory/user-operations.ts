@@ -13,6 +13,7 @@ export const DirectoryUserFields = graphql(`
     role
     status
     hasPassword
+    mustChangePassword
     locked
     lockedAt
     lockedUntil

@@ -1,21 +1,30 @@
 "use client";
 
-import { useRouter } from "next/navigation";
+import { usePathname, useRouter } from "next/navigation";
 import { useEffect, type ReactNode } from "react";
 import type { ViewerQuery } from "@/gql/graphql";
 import { useViewer } from "./viewer";
 
 export type Viewer = NonNullable<ViewerQuery["viewer"]>;
 
-/** Renders its children for a signed-in viewer and sends everyone else to /login. */
+/** Where someone whose admin set their password chooses their own. */
+const CHANGE_PASSWORD_PAGE = "/sessions";
+
+/**
+ * Renders its children for a signed-in viewer and sends everyone else to /login. Someone
+ * whose password an admin set chooses their own first: every page sends them to the form.
+ */
 export function SignedIn({ children }: { children: (viewer: Viewer) => ReactNode }) {
   const router = useRouter();
+  const pathname = usePathname();
   const { viewer, loading, error, refetch } = useViewer();
   const signedOut = !loading && !error && !viewer;
+  const mustChangePassword = Boolean(viewer?.user.mustChangePassword) && pathname !== CHANGE_PASSWORD_PAGE;
 
   useEffect(() => {
     if (signedOut) router.replace("/login");
-  }, [signedOut, router]);
+    else if (mustChangePassword) router.replace(CHANGE_PASSWORD_PAGE);
+  }, [signedOut, mustChangePassword, router]);
 
   if (loading) {
     return (
@@ -38,6 +47,13 @@ export function SignedIn({ children }: { children: (viewer: Viewer) => ReactNode
     return (
       <p className="page-status" role="status">
         Redirecting to sign in…
+      </p>
+    );
+  }
+  if (mustChangePassword) {
+    return (
+      <p className="page-status" role="status">
+        Your admin set your password: choose your own first…
       </p>
     );
   }

@@ -15,6 +15,7 @@ export const ViewerQuery = graphql(`
         email
         role
         hasPassword
+        mustChangePassword
       }
       tenant {
         id

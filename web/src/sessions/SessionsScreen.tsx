@@ -9,6 +9,7 @@ import { actionProblem } from "@/forms/form-errors";
 import { ChangePasswordForm } from "@/account/ChangePasswordForm";
 import { PortalPage } from "@/session/PortalPage";
 import type { Viewer } from "@/session/SignedIn";
+import { useViewer } from "@/session/viewer";
 import { describeUserAgent } from "./user-agent";
 
 const SessionsQueryDocument = graphql(`
@@ -64,14 +65,28 @@ export function SessionsScreen() {
   return <PortalPage title="Sessions">{(viewer) => <SessionsAndPassword viewer={viewer} />}</PortalPage>;
 }
 
-/** A password change signs out the other sessions: the list is asked again after one. */
+/**
+ * A password change signs out the other sessions: the list is asked again after one. Someone
+ * whose admin set their password is sent here first, and told why.
+ */
 function SessionsAndPassword({ viewer }: { viewer: Viewer }) {
   const [changes, setChanges] = useState(0);
+  const { refetch: refetchViewer } = useViewer();
+  const changed = () => {
+    setChanges((count) => count + 1);
+    // The rest of the portal opens again once the viewer no longer must change it.
+    refetchViewer({ requestPolicy: "network-only" });
+  };
   return (
     <>
+      {viewer.user.mustChangePassword && (
+        <p className="notice" role="alert">
+          Your admin set your password. Choose your own below before you go on.
+        </p>
+      )}
       <SessionList key={changes} />
       <div className="narrow change-password">
-        <ChangePasswordForm viewer={viewer} onChanged={() => setChanges((count) => count + 1)} />
+        <ChangePasswordForm viewer={viewer} onChanged={changed} />
       </div>
     </>
   );

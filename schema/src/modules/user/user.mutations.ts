@@ -57,6 +57,9 @@ const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
       required: true,
       description: "A finished password registration for this user (startPasswordRegistration with `userId`): the password itself never reaches the server.",
     }),
+    requireChange: t.boolean({
+      description: "Setting someone else's password: whether they must choose their own at their next sign-in (default true). Ignored for your own.",
+    }),
     currentPasswordLogin: t.field({
       type: CurrentPasswordLoginInput,
       description: "Changing your own password: the proof of the current one (startPasswordLogIn, then the client's finish message).",
@@ -113,6 +116,7 @@ builder.mutationFields((t) => ({
       user: await setUserPassword(ctx, {
         userId: String(input.userId),
         passwordRegistrationId: String(input.passwordRegistrationId),
+        requireChange: input.requireChange ?? null,
         currentPasswordLogin: input.currentPasswordLogin ? { loginId: String(input.currentPasswordLogin.loginId), finish: input.currentPasswordLogin.finish } : null,
       }),
     }),

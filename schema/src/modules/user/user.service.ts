@@ -163,6 +163,7 @@ const setPasswordInput = z.object({
   userId: z.string(),
   passwordRegistrationId: z.string(),
   currentPasswordLogin: z.object({ loginId: z.string(), finish: z.string().max(1024) }).nullish(),
+  requireChange: z.boolean().nullish(),
 });
 
 /** A passwordless user sets a first password only this soon after approving a sign-in on their phone. */
@@ -177,7 +178,9 @@ export const FRESH_PHONE_APPROVAL_MS = 5 * 60_000;
  * is known good, so the answer never depends on it otherwise. A passwordless
  * user setting a first password has no current one to prove: they must have
  * just approved a sign-in on their phone. Rules for the new password are the
- * client's to enforce. Every other session of the user ends.
+ * client's to enforce. Every other session of the user ends. A password an
+ * admin sets must be changed at the user's next sign-in unless `requireChange`
+ * is false; the user's own change clears that.
  */
 export async function setUserPassword(ctx: Context, input: z.input<typeof setPasswordInput>) {
   const data = parseInput(setPasswordInput, input);
@@ -217,7 +220,11 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
     // bound to it, so of two changes at once only one may land (the other is told to retry).
     const { count } = await tx.user.updateMany({
       where: { id: user.id, passwordVersion: finished.passwordVersion - 1 },
-      data: { ...passwordColumns(finished, new Date()), ...(self ? {} : { lockedAt: null, lockedUntil: null }) },
+      data: {
+        ...passwordColumns(finished, new Date()),
+        passwordChangeRequired: !self && data.requireChange !== false,
+        ...(self ? {} : { lockedAt: null, lockedUntil: null }),
+      },
     });
     if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "passwordRegistrationId");
     return {

@@ -33,6 +33,9 @@ export const User = builder.prismaObject("User", {
       resolve: (user) => user.opaqueRecord !== null,
     }),
     passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
+    mustChangePassword: t.exposeBoolean("passwordChangeRequired", {
+      description: "An admin set the password: the user chooses their own at their next sign-in (the portal asks before anything else).",
+    }),
     locked: t.boolean({
       select: { lockedUntil: true },
       description:
