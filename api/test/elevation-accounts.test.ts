@@ -28,7 +28,7 @@ async function update(token: string, input: Record<string, unknown>) {
 async function createUser(tenantId: string, username: string) {
   const data = await api.gql(
     `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename ... on Error { code message } ... on ConflictError { field } } }`,
-    { input: { tenantId, firstName: "Name", lastName: "Clash", username, email: `${username.replace(/[^a-z0-9]/gi, "x")}-${Date.now()}@example.test`, role: "USER", password: null } },
+    { input: { tenantId, firstName: "Name", lastName: "Clash", username, email: `${username.replace(/[^a-z0-9]/gi, "x")}-${Date.now()}@example.test`, role: "USER" } },
     { token: msp.token },
   );
   return data.createUser;
