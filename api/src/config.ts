@@ -1,5 +1,4 @@
 // The only place that reads process.env: validated once, passed down.
-import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, parseCidr, type KeyEncryptionKey } from "@latchkey/schema";
 import { KSF_NAMES, type Ksf } from "@latchkey/passwords";

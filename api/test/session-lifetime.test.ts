@@ -4,7 +4,6 @@
 // Expiry is driven by a clock the test moves, never by waiting.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SessionCache } from "@latchkey/schema";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { desktopSeed } from "./desktop-seed.ts";

@@ -1,5 +1,5 @@
 import { builder } from "../../builder.ts";
-import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
 import { Workstation } from "../workstation/workstation.types.ts";

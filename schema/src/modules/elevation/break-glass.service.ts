@@ -11,7 +11,7 @@ import { foldAccountName, MAX_ACCOUNT_NAME_LENGTH } from "@latchkey/account-name
 import { openBreakGlass, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";

@@ -8,7 +8,6 @@ import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, Val
 import { email, isUuid, parseInput, personName } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { publishSessionsEnded, revokeSessions } from "../session/session.service.ts";
-import { portalClient, recordPasswordFailure } from "../session/sign-in.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { finishLogin, passwordColumns, recordWrongPassword, takeRegistration } from "../password/password.service.ts";
 import { emailKey, sameOrLookalikeUsername, username, usernameKey, usernameSkeletonRows } from "./user-names.ts";
