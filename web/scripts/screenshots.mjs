@@ -6,7 +6,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const webDir = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-const vitest = createRequire(import.meta.url).resolve("vitest/vitest.mjs");
+// vitest exports no path to its command; its package.json is exported, and the command sits beside it.
+const vitest = resolve(dirname(createRequire(import.meta.url).resolve("vitest/package.json")), "vitest.mjs");
 const child = spawn(process.execPath, [vitest, "run", ...process.argv.slice(2)], {
   cwd: webDir,
   stdio: "inherit",
