@@ -532,7 +532,7 @@ describe("with the API out of reach", () => {
     expect(await readFile(statePath, "utf8")).toBe(before);
   });
 
-  it("never falls back when the directory answered: a wrong password there is refused, whatever the local account holds", async () => {
+  it("never falls back when the directory answered: a wrong password or a disabled user there is refused, whatever the local account holds", async () => {
     const { customer, statePath } = await customerWithWorkstation();
     const user = await customer.user();
     expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD])).code).toBe(0);
@@ -542,5 +542,11 @@ describe("with the API out of reach", () => {
     const old = await desktopAgent(statePath, ["login", "--username", user.username, "--password", PASSWORD]);
     expect(errorCode(old)).toBe("INVALID_CREDENTIALS");
     expect(old.stderr).not.toMatch(/local account instead/);
+    // Disabled in the directory: the local account still holds the new password, and is not asked.
+    expect((await desktopAgent(statePath, ["login", "--username", user.username, "--password", "A-new-directory-passphrase-4"])).code).toBe(0);
+    await api.gql(`mutation($id: ID!) { disableUser(input: { userId: $id }) { __typename } }`, { id: user.id }, { token: msp.token });
+    const disabled = await desktopAgent(statePath, ["login", "--username", user.username, "--password", "A-new-directory-passphrase-4"]);
+    expect(errorCode(disabled)).toBe("ACCOUNT_DISABLED");
+    expect(disabled.stderr).not.toMatch(/local account instead/);
   });
 });

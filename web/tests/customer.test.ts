@@ -326,12 +326,14 @@ describe.skipIf(browserMissing)("customer administration", () => {
       await userPage.getByRole("button", { name: "Sign in" }).click();
       // Her admin reset her password above: she chooses her own before anything else.
       await userPage.waitForURL(`${stack.webUrl}/sessions`);
+      const notice = userPage.getByRole("alert").filter({ hasText: "Your admin set your password" });
+      await notice.waitFor();
       const form = userPage.getByRole("form", { name: "Change your password" });
       await form.getByLabel("Current password").fill("violet harbor engine 4410");
       await form.getByLabel("New password", { exact: true }).fill("amber Lantern-quarry 6612");
       await form.getByLabel("Repeat the new password").fill("amber Lantern-quarry 6612");
       await form.getByRole("button", { name: "Change password" }).click();
-      await userPage.getByRole("alert").filter({ hasText: "Your admin set your password" }).waitFor({ state: "detached" });
+      await notice.waitFor({ state: "detached" });
       await userPage.goto(`${stack.webUrl}/`);
       await userPage.waitForURL(`${stack.webUrl}/account`);
       await userPage.getByRole("heading", { name: "Your account", level: 1 }).waitFor();

@@ -18,10 +18,10 @@ import {
 import { syncBranding, type Branding, type BrandingKind, type CachedBranding } from "./branding.ts";
 import { dataOrThrow, expectPayload, postGraphQL, webSocketClient, type GraphQLResponse } from "./graphql-transport.ts";
 import {
-  ADMINISTRATORS_GROUP,
   defaultLocalAccountStore,
   ensureLocalAccount,
   findLocalAccount,
+  isLocalAdministrator,
   randomLocalPassword,
   verifyLocalPassword,
   type AccountOutcome,
@@ -110,11 +110,13 @@ export interface LocalLoginResult {
 }
 
 /**
- * What says the directory cannot be asked, rather than that it refused: the
- * API is out of reach or answers no GraphQL, or no longer knows this
- * workstation's credential.
+ * What the first step of a password login answers when the directory cannot be
+ * asked, rather than refusing the user: the API is out of reach or answers no
+ * GraphQL, or it no longer knows this workstation's credential (removed,
+ * enrollment revoked, or a clock too far off to sign one). Only that step: once
+ * the directory has the attempt, its answer stands.
  */
-const DIRECTORY_UNAVAILABLE = new Set(["NETWORK_ERROR", "BAD_RESPONSE", "UNAUTHENTICATED"]);
+const UNAVAILABLE_AT_START = new Set(["NETWORK_ERROR", "BAD_RESPONSE", "UNAUTHENTICATED"]);
 
 export interface QrLoginHooks {
   /** The QR code to show, once the challenge exists. */
@@ -311,8 +313,16 @@ export class DesktopAgent {
     this.requireEnrollment();
     await this.flushReports();
     const { state, request } = await startLogin(password);
-    const data = await this.send(START_DESKTOP_PASSWORD_LOGIN, { username, request });
-    const started = expectPayload<LoginStart>(data.startDesktopPasswordLogin, "StartPasswordLogInPayload", "startDesktopPasswordLogin");
+    let started: LoginStart;
+    try {
+      const data = await this.send(START_DESKTOP_PASSWORD_LOGIN, { username, request });
+      started = expectPayload<LoginStart>(data.startDesktopPasswordLogin, "StartPasswordLogInPayload", "startDesktopPasswordLogin");
+    } catch (error) {
+      if (error instanceof AgentError && UNAVAILABLE_AT_START.has(error.code)) {
+        throw new AgentError("DIRECTORY_UNAVAILABLE", error.message, { cause: error });
+      }
+      throw error;
+    }
     let proof;
     try {
       proof = await answerLogin(started, state, password, this.state.passwordServerPublicKey);
@@ -330,24 +340,24 @@ export class DesktopAgent {
   }
 
   /**
-   * Windows' own sign-in, for when the directory cannot be asked: the API is
-   * out of reach, or no longer recognises this workstation (removed, or its
-   * enrollment revoked). The typed password is checked against the local
-   * account of that name, as Windows checks it without us, and nothing is
-   * created or changed. So nobody who signed in here before is locked out, and
-   * a technician gets in with an admin account's break-glass password.
+   * Windows' own sign-in, for when the directory cannot be asked
+   * (DIRECTORY_UNAVAILABLE from passwordLogin): the typed password is checked
+   * against the local account of that name, as Windows checks it without us,
+   * and nothing is created or changed. So nobody whose local account has a
+   * password they know is locked out, and a technician gets in with an admin
+   * account's break-glass password. Windows' own lockout policy limits guesses.
    */
   localPasswordLogin(username: string, password: string): LocalLoginResult {
     const account = findLocalAccount(this.state.localAccounts, username);
     if (!account || !verifyLocalPassword(account, password)) {
       throw new AgentError("INVALID_CREDENTIALS", "the user name or password is incorrect (checked against this workstation's local accounts)");
     }
-    return { method: "LOCAL", username: account.name, administrator: account.groups.includes(ADMINISTRATORS_GROUP) };
+    return { method: "LOCAL", username: account.name, administrator: isLocalAdministrator(account) };
   }
 
-  /** Whether a failed directory login should fall back to Windows' own sign-in. */
+  /** Whether a failed directory login should fall back to Windows' own sign-in: the directory could not be asked. */
   static directoryUnavailable(error: unknown): boolean {
-    return error instanceof AgentError && DIRECTORY_UNAVAILABLE.has(error.code);
+    return error instanceof AgentError && error.code === "DIRECTORY_UNAVAILABLE";
   }
 
   /**

@@ -213,6 +213,7 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   } else if (self) {
     await assertFreshPhoneSignIn(ctx);
   }
+  const mustChange = !self && data.requireChange !== false;
   const ended = await auditedChange(ctx, async (tx) => {
     const finished = await takeRegistration(ctx, tx, registrationId, { userId: user.id, tenantId: user.tenantId });
     // Conditional on the version the registration was made for: the sealed password is
@@ -221,14 +222,21 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
       where: { id: user.id, passwordVersion: finished.passwordVersion - 1 },
       data: {
         ...passwordColumns(finished, new Date()),
-        passwordChangeRequired: !self && data.requireChange !== false,
+        passwordChangeRequired: mustChange,
         ...(self ? {} : { lockedAt: null, lockedUntil: null }),
       },
     });
     if (count !== 1) throw new ConflictError("The password was changed at the same time; try again", "passwordRegistrationId");
     return {
       result: await revokeSessions(tx, { userId: user.id, ...(self ? { id: { not: viewer.sessionId } } : {}) }),
-      audit: { tenantId: user.tenantId, action: self ? "user.passwordChanged" : "user.passwordSet", targetType: "User", targetId: user.id },
+      audit: {
+        tenantId: user.tenantId,
+        action: self ? "user.passwordChanged" : "user.passwordSet",
+        targetType: "User",
+        targetId: user.id,
+        // Who chose to let a user keep a password they did not choose is on the record.
+        ...(self ? {} : { data: { mustChangePassword: mustChange } }),
+      },
     };
   });
   if (!self) await unlockSignIns(ctx, user.id);
