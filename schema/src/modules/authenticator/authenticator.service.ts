@@ -1,6 +1,8 @@
 // Mobile authenticators: a phone proves an email address with an emailed code,
 // registers its public key, and is linked to the user whose onboarding QR code
-// it then scans. Afterwards it approves sign-ins with signatures.
+// it then scans. Afterwards it approves sign-ins with signatures, once it is
+// approved itself: a second phone, any phone of an MSP user and any link
+// through a personal email wait for an existing phone of the user or an admin.
 import { randomInt } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
@@ -109,7 +111,7 @@ export async function verifyEmail(ctx: Context, input: z.input<typeof verifyEmai
     });
   });
   // The rest of this request (the returned authenticator) is answered to the new phone.
-  ctx.device = { authenticatorId: authenticator.id, userId: null, verifiedEmail: key, algorithm: authenticator.algorithm, publicKey: authenticator.publicKey };
+  ctx.device = { authenticatorId: authenticator.id, userId: null, approved: false, verifiedEmail: key, algorithm: authenticator.algorithm, publicKey: authenticator.publicKey };
   return { deviceToken: token, authenticator };
 }
 
@@ -125,6 +127,7 @@ export async function authenticateDevice(services: Pick<Services, "db">, token: 
   return {
     authenticatorId: authenticator.id,
     userId: authenticator.userId,
+    approved: authenticator.approvedAt !== null,
     verifiedEmail: authenticator.verifiedEmail,
     algorithm: authenticator.algorithm,
     publicKey: authenticator.publicKey,
@@ -133,7 +136,9 @@ export async function authenticateDevice(services: Pick<Services, "db">, token: 
 
 /**
  * An admin shows this QR code so that one user's phone can be linked to them;
- * anyone may show their own (the phone must still prove their email).
+ * anyone may show their own (the phone must still prove their email). The code
+ * remembers who showed it: a phone linked by an admin's code is approved by
+ * that admin, who was there.
  */
 export async function startDeviceOnboarding(ctx: Context, input: { userId: string }) {
   const user =
@@ -148,6 +153,7 @@ export async function startDeviceOnboarding(ctx: Context, input: { userId: strin
     requesterIp: ctx.request.ip,
     requesterUserAgent: ctx.request.userAgent,
     targetUserId: user.id,
+    requestedById: ctx.viewer?.userId ?? null,
   });
   return started;
 }
@@ -180,32 +186,47 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
       data: { status: "CONSUMED", scannedById: device.authenticatorId, decidedAt: new Date(), consumedAt: new Date(), approvedUserId: user.id },
     });
     if (consumed.count !== 1) return null;
-    return linkDevice(tx, ctx, device.authenticatorId, user, new Date());
+    return linkDevice(tx, ctx, device.authenticatorId, user, new Date(), { via: "onboarding", requestedById: challenge.requestedById });
   });
   if (!result) throw new ConflictError("This code has expired or was already used");
-  ctx.device = { ...device, userId: user.id };
+  ctx.device = { ...device, userId: user.id, approved: result.authenticator.approvedAt !== null };
   publishAudit(ctx, [result.event]);
   publishChallenge(ctx, challenge.id);
   return result.authenticator;
 }
 
+/** How a phone came to be linked: the onboarding QR code (and who showed it), or an invitation. */
+export type LinkRoute = { via: "onboarding"; requestedById: string | null } | { via: "invitation" };
+
+type LinkedUser = { id: string; tenantId: string; email: string; emailKey: string; firstName: string; lastName: string; role: string };
+
 /**
  * Links a phone to its user, inside the caller's transaction: the link, its
- * audit event (made by the user), and the email to the user and their
- * tenant's admins. `via` says how, when not by the onboarding QR code.
+ * approval or the wait for one, its audit event (made by the user), and the
+ * email to the user and their tenant's admins.
  */
 export async function linkDevice(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs" | "viewer" | "request" | "clock">,
   authenticatorId: string,
-  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
+  user: LinkedUser,
   at: Date,
-  via?: string,
+  route: LinkRoute,
 ) {
+  const phone = await tx.authenticator.findUniqueOrThrow({ where: { id: authenticatorId } });
+  // A phone already approved for this user (linked again) stays approved.
+  const alreadyApproved = phone.approvedAt !== null && phone.userId === user.id;
+  const approver = alreadyApproved ? null : await approverOfLink(tx, phone, user, route);
   const authenticator = await tx.authenticator.update({
     where: { id: authenticatorId },
-    data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: at },
+    data: {
+      userId: user.id,
+      tenantId: user.tenantId,
+      lastUsedAt: at,
+      ...(alreadyApproved ? {} : { approvedAt: approver ? at : null, approvedById: approver }),
+    },
   });
+  const waits = authenticator.approvedAt === null;
   const event = await recordAudit(
     tx,
     ctx,
@@ -214,32 +235,84 @@ export async function linkDevice(
       action: "authenticator.enrolled",
       targetType: "Authenticator",
       targetId: authenticator.id,
-      data: { userId: user.id, name: authenticator.name, ...(via ? { via } : {}) },
+      data: {
+        userId: user.id,
+        name: authenticator.name,
+        ...(route.via === "invitation" ? { via: "invitation" } : {}),
+        waitsForApproval: waits,
+        ...(approver && approver !== user.id ? { approvedById: approver } : {}),
+      },
     },
     { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` },
   );
-  await notifyEnrollment(tx, ctx, user, authenticator.name);
+  await notifyEnrollment(tx, ctx, user, authenticator, waits ? await approvers(tx, user, authenticator.id) : null);
   return { authenticator, event };
+}
+
+/** Approved, unrevoked phones of `userId` other than `exceptId`. */
+function otherApprovedPhones(db: Pick<Prisma.TransactionClient, "authenticator">, userId: string, exceptId: string) {
+  return db.authenticator.count({ where: { userId, id: { not: exceptId }, approvedAt: { not: null }, revokedAt: null } });
+}
+
+/**
+ * Who approves a phone as it is linked, or null when it must wait. It waits
+ * when the user already has an approved phone (a second phone is the classic
+ * way into an account), when the user belongs to an MSP (they reach every
+ * customer), or when the phone proved the user's personal email rather than the
+ * company's. An admin who showed the user's onboarding code was there: they
+ * approve it, whatever the case.
+ */
+async function approverOfLink(
+  tx: Prisma.TransactionClient,
+  phone: { id: string; verifiedEmail: string },
+  user: LinkedUser,
+  route: LinkRoute,
+): Promise<string | null> {
+  if (route.via === "onboarding" && route.requestedById && route.requestedById !== user.id) {
+    const admin = await tx.user.findUnique({ where: { id: route.requestedById }, select: { id: true, status: true } });
+    if (admin?.status === "ACTIVE") return admin.id;
+  }
+  const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: user.tenantId }, select: { kind: true } });
+  if (tenant.kind === "MSP") return null;
+  if (phone.verifiedEmail !== user.emailKey) return null;
+  if ((await otherApprovedPhones(tx, user.id, phone.id)) > 0) return null;
+  return user.id;
+}
+
+/** Who can approve a waiting phone, as its announcement says it. */
+async function approvers(tx: Prisma.TransactionClient, user: LinkedUser, authenticatorId: string) {
+  const hasOther = (await otherApprovedPhones(tx, user.id, authenticatorId)) > 0;
+  const admins = `an admin who manages ${user.firstName} can approve it in the portal's directory`;
+  if (hasOther) {
+    return `${user.firstName} can approve it under "Your account" in the portal within five minutes of signing in there with their other phone, or ${admins}`;
+  }
+  if (user.role === "ADMIN") return `${user.firstName}, as an admin, can approve it under "Your account" in the portal, or ${admins}`;
+  return `${admins.charAt(0).toUpperCase()}${admins.slice(1)}`;
 }
 
 /**
  * The user and their tenant's admins hear of every new authenticator: a stolen
  * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
  * goes out exactly when the enrollment is made, whatever the mail server does.
+ * `waitingFor` says who can approve a phone that waits for approval.
  */
 async function notifyEnrollment(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs">,
-  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
-  deviceName: string,
+  user: LinkedUser,
+  authenticator: { name: string },
+  waitingFor: string | null,
 ) {
   const admins = await tx.user.findMany({
     where: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE", id: { not: user.id } },
     select: { email: true },
   });
-  const text = `A new authenticator, "${deviceName}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.\n\nIf this was not expected, revoke it in the portal.\n`;
+  const linked = `A new authenticator, "${authenticator.name}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.`;
+  const approval = waitingFor ? `\n\nIt waits for approval and approves no sign-in until then. ${waitingFor}.` : "";
+  const text = `${linked}${approval}\n\nIf this was not expected, revoke it in the portal.\n`;
+  const subject = waitingFor ? "New authenticator enrolled, waiting for approval" : "New authenticator enrolled";
   for (const to of [user.email, ...admins.map((admin) => admin.email)]) {
-    await ctx.jobs.enqueue("mail.send", { to, subject: "New authenticator enrolled", text }, { tx });
+    await ctx.jobs.enqueue("mail.send", { to, subject, text }, { tx });
   }
 }
 
