@@ -8,7 +8,7 @@ import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, DeviceViewer, Services } from "../../context.ts";
 import type { JobServices } from "../../jobs.ts";
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type AppError } from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { email as emailSchema, isUuid, parseInput, personName } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
@@ -16,7 +16,7 @@ import { signingBytes, parsePublicKey, verifySignature } from "../challenge/chal
 import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
 import { parseQrPayload } from "../challenge/qr-payload.ts";
 import { qrSecretHash } from "../challenge/challenge-signing.ts";
-import { findManagedUser } from "../user/user.service.ts";
+import { findManagedUser, isFreshPhoneSignIn } from "../user/user.service.ts";
 import { emailKey } from "../user/user-names.ts";
 import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
 
@@ -355,4 +355,94 @@ export async function revokeAuthenticator(ctx: Context, id: string) {
   // Elevations this phone approved end now, on their workstations too.
   await revokeTechnicianSessions(ctx, { authenticatorId: authenticator.id }, "phone revoked");
   return authenticator.id;
+}
+
+export type AuthenticatorStatus = "ACTIVE" | "PENDING_APPROVAL" | "REVOKED";
+
+export function authenticatorStatus(authenticator: { userId: string | null; approvedAt: Date | null; revokedAt: Date | null }): AuthenticatorStatus {
+  if (authenticator.revokedAt) return "REVOKED";
+  return authenticator.userId && !authenticator.approvedAt ? "PENDING_APPROVAL" : "ACTIVE";
+}
+
+type ApprovalTarget = { id: string; userId: string | null; approvedAt: Date | null; revokedAt: Date | null };
+
+/**
+ * Why the viewer may not approve this phone, or null when they may; checked
+ * in order: not found, already handled, permission. An admin approves the
+ * phones of users they manage. Their own phone, a user approves within five
+ * minutes of a sign-in approved on their phone (proof of another approved one:
+ * a waiting phone approves nothing); an admin with no other approved phone
+ * approves their own, or the sole admin of an MSP could never start.
+ */
+async function approvalRefusal(ctx: Context, authenticator: ApprovalTarget | null): Promise<AppError | null> {
+  const viewer = ctx.viewer;
+  if (!viewer) return new UnauthenticatedError();
+  if (!authenticator?.userId) return new NotFoundError("Authenticator");
+  const own = authenticator.userId === viewer.userId && !viewer.apiKey;
+  if (!own && !(await managesUser(ctx, authenticator.userId))) return new NotFoundError("Authenticator");
+  if (authenticator.revokedAt) return new ConflictError("This phone was revoked; it cannot be approved");
+  if (authenticator.approvedAt) return new ConflictError("This phone is already approved");
+  if (own && !(await isFreshPhoneSignIn(ctx))) {
+    const sole = viewer.role === "ADMIN" && (await otherApprovedPhones(ctx.db, viewer.userId, authenticator.id)) === 0;
+    if (!sole) {
+      return new ForbiddenError("To approve this phone, sign in with your other phone and approve it within five minutes, or ask your admin");
+    }
+  }
+  return null;
+}
+
+function managesUser(ctx: Context, userId: string) {
+  return findManagedUser(ctx, userId).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    },
+  );
+}
+
+/** Whether the viewer may approve this phone now: what the portal offers. */
+export async function viewerCanApprove(ctx: Context, authenticator: ApprovalTarget) {
+  return (await approvalRefusal(ctx, authenticator)) === null;
+}
+
+/** Approves a phone that waits for approval: from now on it scans and decides challenges. */
+export async function approveAuthenticator(ctx: Context, id: string) {
+  const authenticator = isUuid(id) ? await ctx.db.authenticator.findUnique({ where: { id } }) : null;
+  const refusal = await approvalRefusal(ctx, authenticator);
+  if (refusal) throw refusal;
+  const viewer = ctx.viewer!;
+  const phone = authenticator!;
+  const user = await ctx.db.user.findUniqueOrThrow({ where: { id: phone.userId! } });
+  const now = new Date(ctx.clock.now());
+  const { approved, event } = await ctx.db.$transaction(async (tx) => {
+    const updated = await tx.authenticator.updateMany({
+      where: { id: phone.id, userId: user.id, approvedAt: null, revokedAt: null },
+      data: { approvedAt: now, approvedById: viewer.userId },
+    });
+    if (updated.count !== 1) return { approved: null, event: null };
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: "authenticator.approved",
+      targetType: "Authenticator",
+      targetId: phone.id,
+      data: { userId: user.id, name: phone.name },
+    });
+    const by = viewer.userId === user.id ? "you" : viewer.label;
+    await ctx.jobs.enqueue(
+      "mail.send",
+      {
+        to: user.email,
+        subject: "Your new authenticator was approved",
+        text:
+          `Your authenticator "${phone.name}" was approved by ${by} at ${now.toISOString()}: it now approves your sign-ins.\n\n` +
+          `If this was not expected, revoke it in the portal and tell your admin.\n`,
+      },
+      { tx },
+    );
+    return { approved: await tx.authenticator.findUniqueOrThrow({ where: { id: phone.id } }), event };
+  });
+  if (!approved) throw new ConflictError("This phone was approved or revoked meanwhile");
+  publishAudit(ctx, [event!]);
+  return approved;
 }
