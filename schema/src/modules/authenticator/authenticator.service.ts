@@ -282,7 +282,7 @@ async function approverOfLink(
 /** Who can approve a waiting phone, as its announcement says it. */
 async function approvers(tx: Prisma.TransactionClient, user: LinkedUser, authenticatorId: string) {
   const hasOther = (await otherApprovedPhones(tx, user.id, authenticatorId)) > 0;
-  const admins = `an admin who manages ${user.firstName} can approve it in the portal's directory`;
+  const admins = `an admin who manages ${user.firstName} can approve it in the portal`;
   if (hasOther) {
     return `${user.firstName} can approve it under "Your account" in the portal within five minutes of signing in there with their other phone, or ${admins}`;
   }
@@ -403,6 +403,8 @@ function managesUser(ctx: Context, userId: string) {
 
 /** Whether the viewer may approve this phone now: what the portal offers. */
 export async function viewerCanApprove(ctx: Context, authenticator: ApprovalTarget) {
+  // Only a waiting phone can be approved: a list of phones that do not wait costs no query.
+  if (authenticatorStatus(authenticator) !== "PENDING_APPROVAL") return false;
   return (await approvalRefusal(ctx, authenticator)) === null;
 }
 
