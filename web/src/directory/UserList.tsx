@@ -4,8 +4,8 @@ import { useCallback, useEffect, useId, useState } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { DirectoryUserFieldsFragment } from "@/gql/graphql";
-import { ROLE_LABEL } from "./CreateUserForm";
 import { ApprovePhoneButton, approveLabel } from "@/team/ApprovePhoneButton";
+import { ROLE_LABEL } from "./CreateUserForm";
 import { UserActions } from "./UserActions";
 
 const DirectoryUsersQuery = graphql(`
