@@ -265,6 +265,7 @@ const START = `mutation($input: StartLoginChallengeInput!) { startLoginChallenge
   ... on StartLoginChallengePayload { challenge { id } qrPayload watchToken } ... on Error { code message } } }`;
 const ONBOARD = `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename
   ... on StartDeviceOnboardingPayload { qrPayload } ... on Error { code message } } }`;
+const APPROVE_PHONE = `mutation($id: ID!) { approveAuthenticator(input: { id: $id }) { __typename ... on Error { code message } } }`;
 const WATCH = `subscription($id: ID!, $watchToken: String!) { challengeUpdated(id: $id, watchToken: $watchToken) { id status } }`;
 
 type Challenge = { id: string; qrPayload: string; watchToken: string };
@@ -286,7 +287,10 @@ async function seedTenant(a: Instance, b: Instance) {
   await phone.verifyEmail(email, code, "Bench phone");
   const onboarding = await graphql(a.url, ONBOARD, { userId: user.id }, token);
   if (onboarding.startDeviceOnboarding?.__typename !== "StartDeviceOnboardingPayload") throw new Error(`startDeviceOnboarding: ${JSON.stringify(onboarding)}`);
-  await phone.onboard(onboarding.startDeviceOnboarding.qrPayload);
+  const { authenticator } = await phone.onboard(onboarding.startDeviceOnboarding.qrPayload);
+  // The MSP's owner showed their own code: they approve their first phone themselves.
+  const approved = await graphql(a.url, APPROVE_PHONE, { id: authenticator.id }, token);
+  if (approved.approveAuthenticator?.__typename !== "ApproveAuthenticatorPayload") throw new Error(`approveAuthenticator: ${JSON.stringify(approved)}`);
   return { slug, phone };
 }
 

@@ -19,7 +19,7 @@ import WebSocket from "ws";
 import { answerLogin, startLogin, START_PASSWORD_LOG_IN } from "@latchkey/passwords";
 import { dropSchema, emailedCodeIn, postGraphql, serverSetupFor, type Api, type GqlResult, type RequestOptions } from "./harness.ts";
 import { FINISH_PASSWORD_LOG_IN, desktopPasswordLogin } from "./password-login.ts";
-import { PASSWORD, seed, type MspSeed } from "./seed.ts";
+import { approvePhone, PASSWORD, seed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
@@ -239,14 +239,17 @@ function seedVia(instance: Instance) {
   return seed({ gql: instance.gql.bind(instance) } as unknown as Api);
 }
 
-/** A phone enrolled through `phoneApi`, onboarded by the admin on `adminApi`. */
+/** A phone enrolled through `phoneApi`, onboarded and approved by the admin on `adminApi`. */
 async function phoneFor(phoneApi: Instance, adminApi: Instance, msp: MspSeed) {
   const phone = await Authenticator.create({ apiUrl: phoneApi.graphqlUrl });
   await phone.requestEmailVerification(msp.adminEmail);
   await phone.verifyEmail(msp.adminEmail, await phoneApi.emailedCode(msp.adminEmail), "Phone on B");
   const { startDeviceOnboarding } = await adminApi.gql(ONBOARD, { userId: msp.adminId }, { token: msp.token });
   expect(startDeviceOnboarding.__typename).toBe("StartDeviceOnboardingPayload");
-  await phone.onboard(startDeviceOnboarding.qrPayload);
+  const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+  // The MSP's owner links their own phone: it waits until they approve it.
+  expect(authenticator.status).toBe("PENDING_APPROVAL");
+  await approvePhone(adminApi, msp.token, authenticator.id);
   return phone;
 }
 

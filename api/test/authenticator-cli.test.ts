@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { readStateFile } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, subscribe } from "./harness.ts";
-import { seed, type MspSeed } from "./seed.ts";
+import { approvePhone, seed, type MspSeed } from "./seed.ts";
 
 const bin = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
 const run = promisify(execFile);
@@ -62,9 +63,15 @@ describe("authenticator CLI", () => {
       { id: msp.adminId },
       { token: msp.token },
     );
-    await authenticator(["onboard", startDeviceOnboarding.qrPayload]);
+    const onboarded = await authenticator(["onboard", startDeviceOnboarding.qrPayload]);
+    // The MSP's owner showed their own code: the phone waits until they approve it in the portal.
+    expect(onboarded.stdout).toContain("waits for approval before it approves any sign-in");
     const listed = await authenticator(["list"]);
     expect(listed.stdout).toContain("CLI phone");
+    expect(listed.stdout).toContain("waiting for approval");
+    const state = await readStateFile(join(dir, "phone.json"));
+    await approvePhone(api, msp.token, state.deviceId!);
+    expect((await authenticator(["list"])).stdout).not.toContain("waiting for approval");
 
     const { startLoginChallenge } = await api.gql(
       `mutation($t: String!) { startLoginChallenge(input: { tenant: $t, kind: PORTAL_LOGIN }) { ... on StartLoginChallengePayload { challenge { id } qrPayload watchToken } } }`,

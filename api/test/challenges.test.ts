@@ -3,7 +3,7 @@
 import { Authenticator, AuthenticatorError } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, ManualClock, setCookieLine, subscribe } from "./harness.ts";
-import { seed, type MspSeed } from "./seed.ts";
+import { approvePhone, seed, type MspSeed } from "./seed.ts";
 
 let api: Api;
 // Codes expire when the test moves this clock, not when the machine gets round to it.
@@ -31,11 +31,15 @@ async function enrolledPhone(server: Api, email: string) {
   return phone;
 }
 
-/** A phone enrolled and onboarded for `user`, with the admin's token showing the onboarding code. */
+/**
+ * A phone enrolled and onboarded for `user`, with the admin's token showing the
+ * onboarding code. An MSP admin's own phone waits for approval: they approve it.
+ */
 async function phoneFor(server: Api, adminToken: string, user: { id: string; email: string }) {
   const phone = await enrolledPhone(server, user.email);
   const { startDeviceOnboarding } = await server.gql(ONBOARD, { userId: user.id }, { token: adminToken });
-  await phone.onboard(startDeviceOnboarding.qrPayload);
+  const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+  if (authenticator.status === "PENDING_APPROVAL") await approvePhone(server, adminToken, authenticator.id);
   return phone;
 }
 

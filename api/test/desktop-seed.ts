@@ -4,9 +4,10 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { readStateFile } from "@latchkey/mobile";
 import sharp from "sharp";
 import type { Api } from "./harness.ts";
-import type { CustomerSeed, MspSeed, SeededUser } from "./seed.ts";
+import { approvePhone, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
 import { desktopPasswordLogin } from "./password-login.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
@@ -161,7 +162,8 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
     /**
      * Sets up `user`'s phone with the `authenticator` command line at
      * `statePath`: enrolls it with the code emailed to the user, then onboards
-     * it with an onboarding code an admin started.
+     * it with an onboarding code the MSP's admin started. The admin's own phone
+     * then waits for approval, which they give in the portal.
      */
     async phone(user: SeededUser, statePath: string) {
       const authenticator = (args: string[]) =>
@@ -181,6 +183,7 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
         "StartDeviceOnboardingPayload",
       );
       await authenticator(["onboard", onboarding.qrPayload]);
+      if (user.id === msp.adminId) await approvePhone(api, msp.token, (await readStateFile(statePath)).deviceId!);
       return { approve: (qrPayload: string) => authenticator(["approve", qrPayload]), deny: (qrPayload: string) => authenticator(["deny", qrPayload]) };
     },
   };

@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ApiProcess } from "./api-process.ts";
 import { dropSchema, emailedCodeIn, postGraphql, serverSetupFor, type Api } from "./harness.ts";
-import { seed, type MspSeed } from "./seed.ts";
+import { approvePhone, seed, type MspSeed } from "./seed.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const REDIS_URL = process.env.REDIS_URL;
@@ -100,12 +100,15 @@ describe.skipIf(!enabled)("graceful shutdown of one of two API processes", () =>
   beforeAll(async () => {
     shared.OPAQUE_SERVER_SETUP ??= await serverSetupFor(DATABASE_URL!);
     [a, b] = await Promise.all([ApiProcess.start("a", shared), ApiProcess.start("b", shared)]);
-    msp = await seed({ gql: (query: string, variables?: Record<string, unknown>, options?: { token?: string }) => gql(a, query, variables, options?.token) } as unknown as Api).msp();
+    const viaA = { gql: (query: string, variables?: Record<string, unknown>, options?: { token?: string }) => gql(a, query, variables, options?.token) } as unknown as Api;
+    msp = await seed(viaA).msp();
     phone = await Authenticator.create({ apiUrl: b.graphqlUrl });
     await phone.requestEmailVerification(msp.adminEmail);
     await phone.verifyEmail(msp.adminEmail, await emailedCodeIn([a.dataDir, b.dataDir], msp.adminEmail), "Phone");
     const { startDeviceOnboarding } = await gql(a, ONBOARD, { userId: msp.adminId }, msp.token);
-    await phone.onboard(startDeviceOnboarding.qrPayload);
+    const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+    // The MSP's owner approves their own first phone.
+    await approvePhone(viaA, msp.token, authenticator.id);
   });
 
   afterAll(async () => {

@@ -682,6 +682,55 @@ describe("delegations across MSPs answer NOT_FOUND and change nothing", () => {
   }
 });
 
+// A phone waiting for approval is approved only by whoever manages its user.
+describe("approving another tenant's waiting phone answers NOT_FOUND and changes nothing", () => {
+  const phones: Record<"victim" | "techVictim", string> = { victim: "", techVictim: "" };
+  const APPROVE_PHONE = mutationDoc("approveAuthenticator");
+
+  /** A phone linked to `user`, waiting for approval, as a link through the user's own invitation leaves it. */
+  async function waitingPhone(user: SeededUser, tenantId: string) {
+    const phone = await api.db.authenticator.create({
+      data: { userId: user.id, tenantId, name: "Waiting phone", algorithm: "P256", publicKey: randomBytes(65).toString("base64"), tokenHash: randomBytes(32).toString("hex"), verifiedEmail: user.email.toLowerCase() },
+    });
+    return phone.id;
+  }
+
+  beforeAll(async () => {
+    phones.victim = await waitingPhone(w.victim, w.a1.id);
+    phones.techVictim = await waitingPhone(w.techVictim, w.a.id);
+  });
+
+  const phoneState = (id: string) => api.db.authenticator.findUniqueOrThrow({ where: { id } });
+  const cases: [ActorKey, string, "victim" | "techVictim"][] = [
+    ...CANNOT_MANAGE_CUSTOMER_USER.map((actor): [ActorKey, string, "victim"] => [actor, "a user of customer A1", "victim"]),
+    ...CANNOT_MANAGE_MSP_USER.map((actor): [ActorKey, string, "techVictim"] => [actor, "a technician of MSP A", "techVictim"]),
+    ["signedOut", "a user of customer A1", "victim"],
+  ];
+  for (const [actor, targetLabel, owner] of cases) {
+    it(`${label(actor)} gets ${actor === "signedOut" ? "UNAUTHENTICATED" : "NOT_FOUND"} approving the waiting phone of ${targetLabel} (approveAuthenticator)`, async () => {
+      const before = await phoneState(phones[owner]);
+      const audit = await api.db.auditEvent.count({ where: { tenantId: before.tenantId! } });
+      const result = await expectIndistinguishable(w.actors[actor], APPROVE_PHONE, (id) => ({ input: { id } }), phones[owner]);
+      if (actor === "signedOut") expect(result.body.data?.approveAuthenticator?.__typename).toBe("UnauthenticatedError");
+      else expectNotFound(result, "approveAuthenticator");
+      expect(await phoneState(phones[owner])).toEqual(before);
+      expect(await api.db.auditEvent.count({ where: { tenantId: before.tenantId! } })).toBe(audit);
+    });
+  }
+
+  it("a malformed id answers NOT_FOUND to MSP A's admin", async () => {
+    for (const id of MALFORMED) expectNotFound(await send(w.actors.adminA, APPROVE_PHONE, { input: { id } }), "approveAuthenticator");
+  });
+
+  it("the admins who manage them do approve them (the refusals above are not vacuous)", async () => {
+    for (const [actor, owner] of [["adminA1", "victim"], ["adminA", "techVictim"]] as const) {
+      const { body } = await send(w.actors[actor], APPROVE_PHONE, { input: { id: phones[owner] } });
+      expect(body.data?.approveAuthenticator?.__typename, label(actor)).toBe("ApproveAuthenticatorPayload");
+      expect((await phoneState(phones[owner])).approvedAt).not.toBeNull();
+    }
+  });
+});
+
 const REVOKE_SESSION = `mutation($id: ID!) { revokeSession(id: $id) { __typename ... on Error { code message } ... on RevokeSessionPayload { revokedSessionId } } }`;
 
 describe("sessions belong to their user alone", () => {

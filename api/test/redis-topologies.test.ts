@@ -14,7 +14,7 @@ import { Authenticator } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./api-process.ts";
 import { Api, subscribe } from "./harness.ts";
-import { seed, type MspSeed } from "./seed.ts";
+import { approvePhone, seed, type MspSeed } from "./seed.ts";
 
 const DATABASE_URL = process.env.DATABASE_URL;
 const haveRedisServer = spawnSync("redis-server", ["--version"]).status === 0;
@@ -103,7 +103,9 @@ async function world(env: Record<string, string>) {
   await phone.requestEmailVerification(msp.adminEmail);
   await phone.verifyEmail(msp.adminEmail, await b.emailedCode(msp.adminEmail), "Phone");
   const { startDeviceOnboarding } = await a.gql(ONBOARD, { userId: msp.adminId }, { token: msp.token });
-  await phone.onboard(startDeviceOnboarding.qrPayload);
+  const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+  // The MSP's owner approves their own first phone.
+  await approvePhone(a, msp.token, authenticator.id);
   return { a, b, msp, phone };
 }
 

@@ -110,5 +110,18 @@ export function seed(api: Api) {
   };
 }
 
+const APPROVE_PHONE = `mutation($input: ApproveAuthenticatorInput!) { approveAuthenticator(input: $input) { __typename
+  ... on ApproveAuthenticatorPayload { authenticator { id status } } ... on Error { code message } } }`;
+
+/**
+ * Approves a phone that waits for approval, as the holder of `token` does in
+ * the portal: an admin who manages its user, or an admin their own phone when
+ * they have no other (as an MSP's owner linking their first phone must).
+ */
+export async function approvePhone(api: Pick<Api, "gql">, token: string, authenticatorId: string) {
+  const { approveAuthenticator } = await api.gql(APPROVE_PHONE, { input: { id: authenticatorId } }, { token });
+  if (approveAuthenticator.__typename !== "ApproveAuthenticatorPayload") throw new Error(`approveAuthenticator failed: ${JSON.stringify(approveAuthenticator)}`);
+}
+
 export type MspSeed = Awaited<ReturnType<ReturnType<typeof seed>["msp"]>>;
 export type CustomerSeed = Awaited<ReturnType<MspSeed["customer"]>>;

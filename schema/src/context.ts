@@ -143,6 +143,8 @@ export type DeviceViewer = {
   authenticatorId: string;
   /** Null until the phone has scanned its user's onboarding QR code. */
   userId: string | null;
+  /** False while a linked phone waits for approval: it then scans and decides no challenge. */
+  approved: boolean;
   verifiedEmail: string;
   algorithm: "P256" | "ED25519";
   publicKey: string;

@@ -137,7 +137,10 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
       userId: logIn.user.id,
     }, logIn.token);
-    await phone.onboard(startDeviceOnboarding.qrPayload);
+    const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+    // The MSP's owner showed their own code: they approve their first phone themselves.
+    const { approveAuthenticator } = await api(`mutation($id: ID!) { approveAuthenticator(input: { id: $id }) { __typename } }`, { id: authenticator.id }, logIn.token);
+    expect(approveAuthenticator.__typename).toBe("ApproveAuthenticatorPayload");
 
     // A workstation may have an account of its own, and go back to the shared one.
     await page.goto(`${customerUrl}/accounts`);

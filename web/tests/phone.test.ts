@@ -176,6 +176,20 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     }
   });
 
+  test("the owner approves her own first phone, which waits as every MSP user's does", async () => {
+    const admin = page.getByRole("listitem", { name: /Ada Brooks/ });
+    await admin.getByText("Waiting for approval", { exact: true }).waitFor();
+    expect((await phone.list()).map((record) => record.status)).toEqual(["PENDING_APPROVAL"]);
+    // She has no other approved phone: her own approval is the only one there can be.
+    await admin.getByRole("button", { name: "Approve phone of Ada Brooks" }).click();
+    const confirm = admin.getByRole("button", { name: "Approve phone", exact: true });
+    await hasFocus(confirm);
+    await confirm.click();
+    await statusOf(page, "Approved Test phone of Ada Brooks.").waitFor();
+    await expect.poll(() => admin.getByText("Waiting for approval").count()).toBe(0);
+    expect((await phone.list()).map((record) => record.status)).toEqual(["ACTIVE"]);
+  });
+
   test("signs in with the phone: QR on /login/phone, approve, straight to /customers", async () => {
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL(`${stack.webUrl}/login`);
@@ -278,6 +292,65 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     } finally {
       await page.unrouteAll();
     }
+  });
+
+  test("a second phone waits for the first one's approval, given on Your account after signing in with the first", async () => {
+    // Ada links a second phone with her own code: she has an approved one, so it waits.
+    await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
+    await page.getByRole("listitem", { name: /Ada Brooks/ }).getByRole("button", { name: "Onboard phone" }).click();
+    const dialog = page.getByRole("dialog", { name: "Onboard a phone for Ada Brooks" });
+    const onboarding = await readQrPayload(dialog, /QR code to link a phone to Ada Brooks/);
+    const second = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    await second.requestEmailVerification(msp.email);
+    await second.verifyEmail(msp.email, await stack.emailedCode(msp.email), "Second phone");
+    expect((await second.onboard(onboarding)).authenticator.status).toBe("PENDING_APPROVAL");
+    await statusOf(dialog, "Phone linked").waitFor();
+    await dialog.getByRole("button", { name: "Done" }).click();
+
+    // Signed in with her password (in another browser), she may not approve it; the page says how she can.
+    const passwordContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const passwordPage = await passwordContext.newPage();
+      passwordPage.setDefaultTimeout(15_000);
+      passwordPage.on("pageerror", (error) => pageErrors.push(error.message));
+      await passwordPage.goto(`${stack.webUrl}/login`);
+      await passwordPage.getByLabel("Tenant").fill(msp.slug);
+      await passwordPage.getByLabel("Email or username").fill(msp.email);
+      await passwordPage.getByLabel("Password").fill(msp.password);
+      await passwordPage.getByRole("button", { name: "Sign in" }).click();
+      await passwordPage.waitForURL(`${stack.webUrl}/customers`);
+      await passwordPage.goto(`${stack.webUrl}/account`);
+      const waitingThere = passwordPage.getByRole("list", { name: "Your phones" }).getByRole("listitem", { name: "Second phone" });
+      await waitingThere.getByText("Waiting for approval", { exact: true }).waitFor();
+      await waitingThere.getByText("sign in with your other phone, then approve it here within five minutes, or ask your admin").waitFor();
+      expect(await waitingThere.getByRole("button", { name: "Approve Second phone" }).count()).toBe(0);
+    } finally {
+      await passwordContext.close();
+    }
+
+    // Signed in with her first phone, she approves the second.
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.waitForURL(`${stack.webUrl}/login`);
+    await page.goto(`${stack.webUrl}/login/phone?tenant=${msp.slug}`);
+    await page.getByRole("button", { name: "Show QR code" }).click();
+    await phone.approve(await readQrPayload(page, new RegExp(`QR code to sign in to ${msp.slug}`)));
+    await page.waitForURL(`${stack.webUrl}/customers`);
+    await page.goto(`${stack.webUrl}/account`);
+    const phones = page.getByRole("list", { name: "Your phones" });
+    const waiting = phones.getByRole("listitem", { name: "Second phone" });
+    await waiting.getByText("Waiting for approval", { exact: true }).waitFor();
+    await waiting.getByRole("button", { name: "Approve Second phone" }).click();
+    const confirm = waiting.getByRole("button", { name: "Approve phone", exact: true });
+    await hasFocus(confirm);
+    await expectAccessible(page, "Your account, approving a phone that waits for approval");
+    await confirm.click();
+    await expect.poll(() => waiting.getByText("Waiting for approval").count()).toBe(0);
+    expect((await second.list()).find((record) => record.id === second.deviceId)?.status).toBe("ACTIVE");
+
+    // Revoked again, so that the first phone is her only one.
+    await waiting.getByRole("button", { name: "Revoke Second phone" }).click();
+    await waiting.getByRole("button", { name: "Revoke phone" }).click();
+    await expect.poll(() => phones.getByRole("listitem", { name: "Second phone" }).count()).toBe(0);
   });
 
   test("revokes the phone on the team page, after which it can approve nothing", async () => {

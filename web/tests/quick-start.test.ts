@@ -1,10 +1,12 @@
 // The MSP quick start, walked the way the product describes it, with nobody at
 // anyone's elbow: sign up; add a technician, who links their phone from the
-// invitation email and signs in with it at the MSP's own address; create a
-// customer and delegate it; add a customer user, who links their phone the same
-// way; passwordless desktop login through the reference agent; the login feed
-// shows it. The real API and the portal behind its front server, Debian's
-// Chromium, the reference authenticator and desktop agent; nothing is mocked.
+// invitation email, has it approved by the owner, and signs in with it at the
+// MSP's own address; create a customer and delegate it; add a customer user,
+// who links their phone the same way (their first phone, by their company
+// email, needs no approval); passwordless desktop login through the reference
+// agent; the login feed shows it. The real API and the portal behind its front
+// server, Debian's Chromium, the reference authenticator and desktop agent;
+// nothing is mocked.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -88,7 +90,7 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
     await admin.waitForURL(at(null, "/customers"));
   });
 
-  test("2. adds a technician, who links a phone from the invitation and signs in with it at the MSP's address", async () => {
+  test("2. adds a technician, who links a phone from the invitation, which the owner approves, and signs in with it at the MSP's address", async () => {
     await admin.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
     const form = admin.getByRole("form", { name: "Add a technician" });
     await form.getByLabel("Email", { exact: true }).fill(technician.email);
@@ -102,6 +104,12 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
     const phone = await phoneFromInvitation(technician.email);
     await admin.reload();
     await theo.getByText(`${technician.email}'s phone`).waitFor();
+    // A technician reaches every customer delegated to them: their phone waits for the owner's approval.
+    await theo.getByText("Phone waiting for approval").waitFor();
+    await theo.getByRole("button", { name: "Approve phone of Theo Nakamura" }).click();
+    await theo.getByRole("button", { name: "Approve phone", exact: true }).click();
+    await statusOf(admin, `Approved ${technician.email}'s phone of Theo Nakamura.`).waitFor();
+    await expect.poll(() => theo.getByText("Waiting for approval").count()).toBe(0);
 
     const tech = await (await browser.newContext()).newPage();
     tech.setDefaultTimeout(15_000);

@@ -58,6 +58,9 @@ export interface ElevationScan {
   sessionRemote: boolean | null;
 }
 
+/** ACTIVE approves sign-ins; PENDING_APPROVAL is linked but waits for an admin or the user's other phone. */
+export type AuthenticatorStatus = "ACTIVE" | "PENDING_APPROVAL" | "REVOKED";
+
 /** An authenticator as the API lists it (`type Authenticator`). */
 export interface AuthenticatorRecord {
   id: string;
@@ -65,6 +68,7 @@ export interface AuthenticatorRecord {
   algorithm: DeviceKeyAlgorithm;
   createdAt: string;
   lastUsedAt: string | null;
+  status: AuthenticatorStatus;
   /** Null until the device is onboarded. (Its tenant is the one shown when scanning the onboarding code.) */
   user: { id: string; email: string } | null;
 }

@@ -65,8 +65,7 @@ const COMMANDS: Record<string, Command> = {
     async run(values, qrPayload) {
       const { scan, authenticator } = await (await load(values)).onboard(qrPayload!);
       print(...describeScan(scan));
-      const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
-      print(`Onboarded: this device now approves sign-ins${user} in ${printable(scan.tenant.displayName)} (${printable(scan.tenant.slug)}).`);
+      print(linkedLine("Onboarded", authenticator, scan.tenant));
     },
   },
   "redeem-invitation": {
@@ -74,8 +73,7 @@ const COMMANDS: Record<string, Command> = {
     argument: "code",
     async run(values, code) {
       const { authenticator, tenant } = await (await load(values)).redeemInvitation(code!);
-      const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
-      print(`Linked: this device now approves sign-ins${user} in ${printable(tenant.displayName)} (${printable(tenant.slug)}).`);
+      print(linkedLine("Linked", authenticator, tenant));
     },
   },
   scan: {
@@ -188,12 +186,26 @@ function load(values: Values): Promise<Authenticator> {
   return Authenticator.load(statePathOf(values), values.api === undefined ? {} : { apiUrl: values.api });
 }
 
+/** What a new link means: the device approves sign-ins now, or once it is approved itself. */
+function linkedLine(what: string, authenticator: AuthenticatorRecord, tenant: { displayName: string; slug: string }): string {
+  const user = authenticator.user ? ` for ${printable(authenticator.user.email)}` : "";
+  const where = `in ${printable(tenant.displayName)} (${printable(tenant.slug)})`;
+  if (authenticator.status === "PENDING_APPROVAL") {
+    return (
+      `${what}: this device is linked${user} ${where}, and waits for approval before it approves any sign-in: ` +
+      "ask your admin, or sign in to the portal with your other phone and approve it under Your account."
+    );
+  }
+  return `${what}: this device now approves sign-ins${user} ${where}.`;
+}
+
 function describeRecord(record: AuthenticatorRecord, thisDevice: string | null): string {
   const parts = [
     record.id,
     `"${printable(record.name)}"`,
     record.algorithm,
     record.user ? record.user.email : "not onboarded",
+    record.status === "PENDING_APPROVAL" ? "waiting for approval" : null,
     `created ${record.createdAt}`,
     `last used ${record.lastUsedAt ?? "never"}`,
     record.id === thisDevice ? "(this device)" : null,

@@ -12,6 +12,7 @@ const AUTHENTICATOR_FIELDS = /* GraphQL */ `
     algorithm
     createdAt
     lastUsedAt
+    status
     user { id email }
   }
 `;

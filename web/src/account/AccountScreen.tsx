@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import { PortalPage } from "@/session/PortalPage";
+import { ApprovePhoneButton } from "@/team/ApprovePhoneButton";
 import { RevokePhoneButton } from "@/team/RevokePhoneButton";
 
 const OwnAccountQuery = graphql(`
@@ -24,6 +25,8 @@ const OwnAccountQuery = graphql(`
           name
           createdAt
           lastUsedAt
+          status
+          viewerCanApprove
         }
       }
       tenant {
@@ -41,8 +44,8 @@ const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle
 
 /**
  * Everyone's own page: who they are in the directory, the phones that approve their
- * sign-ins (revocable here), their password's state and their sessions. A customer's
- * users land here; they have no admin pages.
+ * sign-ins (revocable here, and approvable here when the API allows it), their password's
+ * state and their sessions. A customer's users land here; they have no admin pages.
  */
 export function AccountScreen() {
   return <PortalPage title="Your account">{() => <OwnAccount />}</PortalPage>;
@@ -71,6 +74,8 @@ function OwnAccount() {
   const { user, tenant } = viewer;
   const name = `${user.firstName} ${user.lastName}`;
   const phones = user.authenticators ?? [];
+  const hasActivePhone = phones.some((phone) => phone.status === "ACTIVE");
+  const reload = () => refetch({ requestPolicy: "network-only" });
   return (
     <div className="account-layout">
       <section className="card" aria-labelledby="profile-title">
@@ -113,13 +118,26 @@ function OwnAccount() {
               <li key={phone.id} className="access-item" aria-label={phone.name}>
                 <span>
                   <strong>{phone.name}</strong>
+                  {phone.status === "PENDING_APPROVAL" && <span className="tag tag-warning phone-tag">Waiting for approval</span>}
                   <span className="muted">
                     {" "}
                     · linked {when.format(new Date(phone.createdAt))}
                     {phone.lastUsedAt ? ` · last used ${when.format(new Date(phone.lastUsedAt))}` : " · not used yet"}
                   </span>
+                  {phone.status === "PENDING_APPROVAL" && !phone.viewerCanApprove && (
+                    <span className="phone-hint muted">
+                      {hasActivePhone
+                        ? "It approves nothing until it is approved: sign in with your other phone, then approve it here within five minutes, or ask your admin."
+                        : "It approves nothing until your admin approves it."}
+                    </span>
+                  )}
                 </span>
-                <RevokePhoneButton phone={phone} ownerName="You" onRevoked={() => refetch({ requestPolicy: "network-only" })} />
+                <span className="access-actions">
+                  {phone.status === "PENDING_APPROVAL" && phone.viewerCanApprove && (
+                    <ApprovePhoneButton phone={phone} accessibleLabel={`Approve ${phone.name}`} whose="your" onApproved={reload} />
+                  )}
+                  <RevokePhoneButton phone={phone} ownerName="You" onRevoked={reload} />
+                </span>
               </li>
             ))}
           </ul>

@@ -192,6 +192,7 @@ const KNOWN_ACTIONS = [
   "workstation.renamed",
   "workstation.removed",
   "authenticator.enrolled",
+  "authenticator.approved",
   "authenticator.revoked",
   "installToken.created",
   "installToken.revoked",

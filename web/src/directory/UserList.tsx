@@ -4,6 +4,7 @@ import { useCallback, useEffect, useId, useState } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { DirectoryUserFieldsFragment } from "@/gql/graphql";
+import { ApprovePhoneButton, approveLabel } from "@/team/ApprovePhoneButton";
 import { ROLE_LABEL } from "./CreateUserForm";
 import { UserActions } from "./UserActions";
 
@@ -123,6 +124,8 @@ function UserItem(props: {
   const { user } = props;
   const nameId = useId();
   const name = `${user.firstName} ${user.lastName}`;
+  const waiting = (user.authenticators ?? []).filter((phone) => phone.status === "PENDING_APPROVAL");
+  const linked = (user.authenticators?.length ?? 0) - waiting.length;
   return (
     <li className="user-item" aria-labelledby={nameId}>
       <div className="user-item-head">
@@ -142,13 +145,31 @@ function UserItem(props: {
           {user.locked && <span className="tag tag-danger">Locked</span>}
           {!user.hasPassword && <span className="tag">Passwordless</span>}
           {user.mustChangePassword && <span className="tag">Must change password</span>}
-          {user.authenticators && (
-            <span className={user.authenticators.length > 0 ? "tag tag-success" : "tag"}>
-              {user.authenticators.length === 0 ? "No phone" : user.authenticators.length === 1 ? "Phone linked" : `${user.authenticators.length} phones linked`}
+          {user.authenticators && (linked > 0 || waiting.length === 0) && (
+            <span className={linked > 0 ? "tag tag-success" : "tag"}>
+              {linked === 0 ? "No phone" : linked === 1 ? "Phone linked" : `${linked} phones linked`}
             </span>
           )}
+          {waiting.length > 0 && <span className="tag tag-warning">{waiting.length === 1 ? "Phone waiting for approval" : `${waiting.length} phones waiting for approval`}</span>}
         </p>
       </div>
+      {waiting.length > 0 && (
+        <div className="phone-approvals">
+          {waiting.map((phone) => (
+            <p key={phone.id}>
+              <span className="muted">{phone.name} approves nothing until it is approved. </span>
+              {phone.viewerCanApprove && (
+                <ApprovePhoneButton
+                  phone={phone}
+                  accessibleLabel={approveLabel(name, phone, waiting.length)}
+                  whose={props.isViewer ? "your" : `${name}'s`}
+                  onApproved={() => props.onNotice(`Approved ${phone.name} of ${name}.`)}
+                />
+              )}
+            </p>
+          ))}
+        </div>
+      )}
       {user.locked && user.lockedUntil && (
         <p className="user-lock muted">
           Locked for unrecognised devices{user.lockedAt && <> since {lockTime.format(new Date(user.lockedAt))}</>} until{" "}

@@ -19,6 +19,9 @@ export const DirectoryUserFields = graphql(`
     lockedUntil
     authenticators {
       id
+      name
+      status
+      viewerCanApprove
     }
     viewerCanManage
   }

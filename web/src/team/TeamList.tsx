@@ -6,6 +6,7 @@ import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import type { TeamMembersQuery } from "@/gql/graphql";
 import { UserActions } from "@/directory/UserActions";
+import { ApprovePhoneButton, approveLabel } from "./ApprovePhoneButton";
 import { OnboardPhone } from "./OnboardPhone";
 import { RevokePhoneButton } from "./RevokePhoneButton";
 
@@ -125,6 +126,7 @@ function MemberItem(props: {
   // admin link and revoke their own phones: this list is only shown to the tenant's admins.
   const managesPhones = member.viewerCanManage || isViewer;
   const phones = member.authenticators ?? [];
+  const waiting = phones.filter((phone) => phone.status === "PENDING_APPROVAL");
 
   return (
     <li className="team-member" aria-labelledby={nameId}>
@@ -139,6 +141,7 @@ function MemberItem(props: {
         <p className="team-member-tags">
           <span className="tag">{ROLE_LABEL[member.role]}</span>
           {member.status === "DISABLED" && <span className="tag tag-danger">Disabled</span>}
+          {waiting.length > 0 && <span className="tag tag-warning">Phone waiting for approval</span>}
         </p>
       </div>
       {member.role === "TECHNICIAN" && member.delegatedCustomers && (
@@ -168,14 +171,25 @@ function MemberItem(props: {
                 <span>
                   <span className="phone-name">{phone.name}</span>{" "}
                   <span className="muted">added {addedOn.format(new Date(phone.createdAt))}</span>
+                  {phone.status === "PENDING_APPROVAL" && <span className="tag tag-warning phone-tag">Waiting for approval</span>}
                 </span>
-                {managesPhones && (
-                  <RevokePhoneButton
-                    phone={phone}
-                    ownerName={name}
-                    onRevoked={() => props.onNotice(`Revoked ${phone.name} of ${name}.`)}
-                  />
-                )}
+                <span className="access-actions">
+                  {phone.status === "PENDING_APPROVAL" && phone.viewerCanApprove && (
+                    <ApprovePhoneButton
+                      phone={phone}
+                      accessibleLabel={approveLabel(name, phone, waiting.length)}
+                      whose={isViewer ? "your" : `${name}'s`}
+                      onApproved={() => props.onNotice(`Approved ${phone.name} of ${name}.`)}
+                    />
+                  )}
+                  {managesPhones && (
+                    <RevokePhoneButton
+                      phone={phone}
+                      ownerName={name}
+                      onRevoked={() => props.onNotice(`Revoked ${phone.name} of ${name}.`)}
+                    />
+                  )}
+                </span>
               </li>
             ))}
           </ul>

@@ -4,6 +4,7 @@ import { Challenge } from "../challenge/challenge.types.ts";
 import { User } from "../user/user.types.ts";
 import { Authenticator, DeviceKeyAlgorithm } from "./authenticator.types.ts";
 import {
+  approveAuthenticator,
   listAuthenticators,
   onboardDevice,
   requestEmailVerification,
@@ -37,6 +38,16 @@ const OnboardDevicePayload = builder.simpleObject("OnboardDevicePayload", {
 
 const RevokeAuthenticatorPayload = builder.simpleObject("RevokeAuthenticatorPayload", {
   fields: (t) => ({ revokedAuthenticatorId: t.id() }),
+});
+
+const ApproveAuthenticatorInput = builder.inputType("ApproveAuthenticatorInput", {
+  description: "Which waiting phone to approve.",
+  fields: (t) => ({ id: t.id({ required: true, description: "The authenticator's id." }) }),
+});
+
+const ApproveAuthenticatorPayload = builder.simpleObject("ApproveAuthenticatorPayload", {
+  description: "The phone, approved: it now scans and decides challenges for its user.",
+  fields: (t) => ({ authenticator: t.field({ type: Authenticator, description: "The approved phone, now ACTIVE." }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -104,6 +115,18 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: async (_root, { input }, ctx) => ({ authenticator: await onboardDevice(ctx, input) }),
+  }),
+  approveAuthenticator: t.field({
+    type: ApproveAuthenticatorPayload,
+    description:
+      "Approves a phone that waits for approval (`status` PENDING_APPROVAL). An admin who manages its user may; so may the user, for their own phone, within five minutes of a portal sign-in approved on their other phone, and an admin without another approved phone. NOT_FOUND for any phone the viewer may not approve, exactly as for a missing id (FORBIDDEN for the viewer's own phone without that fresh sign-in); CONFLICT when it is already approved or was revoked.",
+    authScopes: { authenticated: true },
+    errors: {
+      types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError],
+      union: { name: "ApproveAuthenticatorResult" },
+    },
+    args: { input: t.arg({ type: ApproveAuthenticatorInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ authenticator: await approveAuthenticator(ctx, String(input.id)) }),
   }),
   revokeAuthenticator: t.field({
     type: RevokeAuthenticatorPayload,

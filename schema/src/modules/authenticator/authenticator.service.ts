@@ -1,12 +1,14 @@
 // Mobile authenticators: a phone proves an email address with an emailed code,
 // registers its public key, and is linked to the user whose onboarding QR code
-// it then scans. Afterwards it approves sign-ins with signatures.
+// it then scans. Afterwards it approves sign-ins with signatures, once it is
+// approved itself: a second phone, any phone of an MSP user and any link
+// through a personal email wait for an existing phone of the user or an admin.
 import { randomInt } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, DeviceViewer, Services } from "../../context.ts";
 import type { JobServices } from "../../jobs.ts";
-import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type AppError } from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { email as emailSchema, isUuid, parseInput, personName } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
@@ -14,7 +16,7 @@ import { signingBytes, parsePublicKey, verifySignature } from "../challenge/chal
 import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
 import { parseQrPayload } from "../challenge/qr-payload.ts";
 import { qrSecretHash } from "../challenge/challenge-signing.ts";
-import { findManagedUser } from "../user/user.service.ts";
+import { findManagedUser, isFreshPhoneSignIn } from "../user/user.service.ts";
 import { emailKey } from "../user/user-names.ts";
 import { revokeTechnicianSessions } from "../elevation/elevation.service.ts";
 
@@ -109,7 +111,7 @@ export async function verifyEmail(ctx: Context, input: z.input<typeof verifyEmai
     });
   });
   // The rest of this request (the returned authenticator) is answered to the new phone.
-  ctx.device = { authenticatorId: authenticator.id, userId: null, verifiedEmail: key, algorithm: authenticator.algorithm, publicKey: authenticator.publicKey };
+  ctx.device = { authenticatorId: authenticator.id, userId: null, approved: false, verifiedEmail: key, algorithm: authenticator.algorithm, publicKey: authenticator.publicKey };
   return { deviceToken: token, authenticator };
 }
 
@@ -125,6 +127,7 @@ export async function authenticateDevice(services: Pick<Services, "db">, token: 
   return {
     authenticatorId: authenticator.id,
     userId: authenticator.userId,
+    approved: authenticator.approvedAt !== null,
     verifiedEmail: authenticator.verifiedEmail,
     algorithm: authenticator.algorithm,
     publicKey: authenticator.publicKey,
@@ -133,7 +136,9 @@ export async function authenticateDevice(services: Pick<Services, "db">, token: 
 
 /**
  * An admin shows this QR code so that one user's phone can be linked to them;
- * anyone may show their own (the phone must still prove their email).
+ * anyone may show their own (the phone must still prove their email). The code
+ * remembers who showed it: a phone linked by an admin's code is approved by
+ * that admin, who was there.
  */
 export async function startDeviceOnboarding(ctx: Context, input: { userId: string }) {
   const user =
@@ -148,6 +153,7 @@ export async function startDeviceOnboarding(ctx: Context, input: { userId: strin
     requesterIp: ctx.request.ip,
     requesterUserAgent: ctx.request.userAgent,
     targetUserId: user.id,
+    requestedById: ctx.viewer?.userId ?? null,
   });
   return started;
 }
@@ -180,32 +186,47 @@ export async function onboardDevice(ctx: Context, input: { qrPayload: string; si
       data: { status: "CONSUMED", scannedById: device.authenticatorId, decidedAt: new Date(), consumedAt: new Date(), approvedUserId: user.id },
     });
     if (consumed.count !== 1) return null;
-    return linkDevice(tx, ctx, device.authenticatorId, user, new Date());
+    return linkDevice(tx, ctx, device.authenticatorId, user, new Date(), { via: "onboarding", requestedById: challenge.requestedById });
   });
   if (!result) throw new ConflictError("This code has expired or was already used");
-  ctx.device = { ...device, userId: user.id };
+  ctx.device = { ...device, userId: user.id, approved: result.authenticator.approvedAt !== null };
   publishAudit(ctx, [result.event]);
   publishChallenge(ctx, challenge.id);
   return result.authenticator;
 }
 
+/** How a phone came to be linked: the onboarding QR code (and who showed it), or an invitation. */
+export type LinkRoute = { via: "onboarding"; requestedById: string | null } | { via: "invitation" };
+
+type LinkedUser = { id: string; tenantId: string; email: string; emailKey: string; firstName: string; lastName: string; role: string };
+
 /**
  * Links a phone to its user, inside the caller's transaction: the link, its
- * audit event (made by the user), and the email to the user and their
- * tenant's admins. `via` says how, when not by the onboarding QR code.
+ * approval or the wait for one, its audit event (made by the user), and the
+ * email to the user and their tenant's admins.
  */
 export async function linkDevice(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs" | "viewer" | "request" | "clock">,
   authenticatorId: string,
-  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
+  user: LinkedUser,
   at: Date,
-  via?: string,
+  route: LinkRoute,
 ) {
+  const phone = await tx.authenticator.findUniqueOrThrow({ where: { id: authenticatorId } });
+  // A phone already approved for this user (linked again) stays approved.
+  const alreadyApproved = phone.approvedAt !== null && phone.userId === user.id;
+  const approver = alreadyApproved ? null : await approverOfLink(tx, phone, user, route);
   const authenticator = await tx.authenticator.update({
     where: { id: authenticatorId },
-    data: { userId: user.id, tenantId: user.tenantId, lastUsedAt: at },
+    data: {
+      userId: user.id,
+      tenantId: user.tenantId,
+      lastUsedAt: at,
+      ...(alreadyApproved ? {} : { approvedAt: approver ? at : null, approvedById: approver }),
+    },
   });
+  const waits = authenticator.approvedAt === null;
   const event = await recordAudit(
     tx,
     ctx,
@@ -214,32 +235,84 @@ export async function linkDevice(
       action: "authenticator.enrolled",
       targetType: "Authenticator",
       targetId: authenticator.id,
-      data: { userId: user.id, name: authenticator.name, ...(via ? { via } : {}) },
+      data: {
+        userId: user.id,
+        name: authenticator.name,
+        ...(route.via === "invitation" ? { via: "invitation" } : {}),
+        waitsForApproval: waits,
+        ...(approver && approver !== user.id ? { approvedById: approver } : {}),
+      },
     },
     { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` },
   );
-  await notifyEnrollment(tx, ctx, user, authenticator.name);
+  await notifyEnrollment(tx, ctx, user, authenticator, waits ? await approvers(tx, user, authenticator.id) : null);
   return { authenticator, event };
+}
+
+/** Approved, unrevoked phones of `userId` other than `exceptId`. */
+function otherApprovedPhones(db: Pick<Prisma.TransactionClient, "authenticator">, userId: string, exceptId: string) {
+  return db.authenticator.count({ where: { userId, id: { not: exceptId }, approvedAt: { not: null }, revokedAt: null } });
+}
+
+/**
+ * Who approves a phone as it is linked, or null when it must wait. It waits
+ * when the user already has an approved phone (a second phone is the classic
+ * way into an account), when the user belongs to an MSP (they reach every
+ * customer), or when the phone proved the user's personal email rather than the
+ * company's. An admin who showed the user's onboarding code was there: they
+ * approve it, whatever the case.
+ */
+async function approverOfLink(
+  tx: Prisma.TransactionClient,
+  phone: { id: string; verifiedEmail: string },
+  user: LinkedUser,
+  route: LinkRoute,
+): Promise<string | null> {
+  if (route.via === "onboarding" && route.requestedById && route.requestedById !== user.id) {
+    const admin = await tx.user.findUnique({ where: { id: route.requestedById }, select: { id: true, status: true } });
+    if (admin?.status === "ACTIVE") return admin.id;
+  }
+  const tenant = await tx.tenant.findUniqueOrThrow({ where: { id: user.tenantId }, select: { kind: true } });
+  if (tenant.kind === "MSP") return null;
+  if (phone.verifiedEmail !== user.emailKey) return null;
+  if ((await otherApprovedPhones(tx, user.id, phone.id)) > 0) return null;
+  return user.id;
+}
+
+/** Who can approve a waiting phone, as its announcement says it. */
+async function approvers(tx: Prisma.TransactionClient, user: LinkedUser, authenticatorId: string) {
+  const hasOther = (await otherApprovedPhones(tx, user.id, authenticatorId)) > 0;
+  const admins = `an admin who manages ${user.firstName} can approve it in the portal`;
+  if (hasOther) {
+    return `${user.firstName} can approve it under "Your account" in the portal within five minutes of signing in there with their other phone, or ${admins}`;
+  }
+  if (user.role === "ADMIN") return `${user.firstName}, as an admin, can approve it under "Your account" in the portal, or ${admins}`;
+  return `${admins.charAt(0).toUpperCase()}${admins.slice(1)}`;
 }
 
 /**
  * The user and their tenant's admins hear of every new authenticator: a stolen
  * enrollment does not go unnoticed. Enqueued with the enrollment, so the notice
  * goes out exactly when the enrollment is made, whatever the mail server does.
+ * `waitingFor` says who can approve a phone that waits for approval.
  */
 async function notifyEnrollment(
   tx: Prisma.TransactionClient,
   ctx: Pick<Context, "jobs">,
-  user: { id: string; tenantId: string; email: string; firstName: string; lastName: string },
-  deviceName: string,
+  user: LinkedUser,
+  authenticator: { name: string },
+  waitingFor: string | null,
 ) {
   const admins = await tx.user.findMany({
     where: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE", id: { not: user.id } },
     select: { email: true },
   });
-  const text = `A new authenticator, "${deviceName}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.\n\nIf this was not expected, revoke it in the portal.\n`;
+  const linked = `A new authenticator, "${authenticator.name}", was linked to ${user.firstName} ${user.lastName} (${user.email}) at ${new Date().toISOString()}.`;
+  const approval = waitingFor ? `\n\nIt waits for approval and approves no sign-in until then. ${waitingFor}.` : "";
+  const text = `${linked}${approval}\n\nIf this was not expected, revoke it in the portal.\n`;
+  const subject = waitingFor ? "New authenticator enrolled, waiting for approval" : "New authenticator enrolled";
   for (const to of [user.email, ...admins.map((admin) => admin.email)]) {
-    await ctx.jobs.enqueue("mail.send", { to, subject: "New authenticator enrolled", text }, { tx });
+    await ctx.jobs.enqueue("mail.send", { to, subject, text }, { tx });
   }
 }
 
@@ -282,4 +355,96 @@ export async function revokeAuthenticator(ctx: Context, id: string) {
   // Elevations this phone approved end now, on their workstations too.
   await revokeTechnicianSessions(ctx, { authenticatorId: authenticator.id }, "phone revoked");
   return authenticator.id;
+}
+
+export type AuthenticatorStatus = "ACTIVE" | "PENDING_APPROVAL" | "REVOKED";
+
+export function authenticatorStatus(authenticator: { userId: string | null; approvedAt: Date | null; revokedAt: Date | null }): AuthenticatorStatus {
+  if (authenticator.revokedAt) return "REVOKED";
+  return authenticator.userId && !authenticator.approvedAt ? "PENDING_APPROVAL" : "ACTIVE";
+}
+
+type ApprovalTarget = { id: string; userId: string | null; approvedAt: Date | null; revokedAt: Date | null };
+
+/**
+ * Why the viewer may not approve this phone, or null when they may; checked
+ * in order: not found, already handled, permission. An admin approves the
+ * phones of users they manage. Their own phone, a user approves within five
+ * minutes of a sign-in approved on their phone (proof of another approved one:
+ * a waiting phone approves nothing); an admin with no other approved phone
+ * approves their own, or the sole admin of an MSP could never start.
+ */
+async function approvalRefusal(ctx: Context, authenticator: ApprovalTarget | null): Promise<AppError | null> {
+  const viewer = ctx.viewer;
+  if (!viewer) return new UnauthenticatedError();
+  if (!authenticator?.userId) return new NotFoundError("Authenticator");
+  const own = authenticator.userId === viewer.userId && !viewer.apiKey;
+  if (!own && !(await managesUser(ctx, authenticator.userId))) return new NotFoundError("Authenticator");
+  if (authenticator.revokedAt) return new ConflictError("This phone was revoked; it cannot be approved");
+  if (authenticator.approvedAt) return new ConflictError("This phone is already approved");
+  if (own && !(await isFreshPhoneSignIn(ctx))) {
+    const sole = viewer.role === "ADMIN" && (await otherApprovedPhones(ctx.db, viewer.userId, authenticator.id)) === 0;
+    if (!sole) {
+      return new ForbiddenError("To approve this phone, sign in with your other phone and approve it within five minutes, or ask your admin");
+    }
+  }
+  return null;
+}
+
+function managesUser(ctx: Context, userId: string) {
+  return findManagedUser(ctx, userId).then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof NotFoundError) return false;
+      throw error;
+    },
+  );
+}
+
+/** Whether the viewer may approve this phone now: what the portal offers. */
+export async function viewerCanApprove(ctx: Context, authenticator: ApprovalTarget) {
+  // Only a waiting phone can be approved: a list of phones that do not wait costs no query.
+  if (authenticatorStatus(authenticator) !== "PENDING_APPROVAL") return false;
+  return (await approvalRefusal(ctx, authenticator)) === null;
+}
+
+/** Approves a phone that waits for approval: from now on it scans and decides challenges. */
+export async function approveAuthenticator(ctx: Context, id: string) {
+  const authenticator = isUuid(id) ? await ctx.db.authenticator.findUnique({ where: { id } }) : null;
+  const refusal = await approvalRefusal(ctx, authenticator);
+  if (refusal) throw refusal;
+  const viewer = ctx.viewer!;
+  const phone = authenticator!;
+  const user = await ctx.db.user.findUniqueOrThrow({ where: { id: phone.userId! } });
+  const now = new Date(ctx.clock.now());
+  const { approved, event } = await ctx.db.$transaction(async (tx) => {
+    const updated = await tx.authenticator.updateMany({
+      where: { id: phone.id, userId: user.id, approvedAt: null, revokedAt: null },
+      data: { approvedAt: now, approvedById: viewer.userId },
+    });
+    if (updated.count !== 1) return { approved: null, event: null };
+    const event = await recordAudit(tx, ctx, {
+      tenantId: user.tenantId,
+      action: "authenticator.approved",
+      targetType: "Authenticator",
+      targetId: phone.id,
+      data: { userId: user.id, name: phone.name },
+    });
+    const by = viewer.userId === user.id ? "you" : viewer.label;
+    await ctx.jobs.enqueue(
+      "mail.send",
+      {
+        to: user.email,
+        subject: "Your new authenticator was approved",
+        text:
+          `Your authenticator "${phone.name}" was approved by ${by} at ${now.toISOString()}: it now approves your sign-ins.\n\n` +
+          `If this was not expected, revoke it in the portal and tell your admin.\n`,
+      },
+      { tx },
+    );
+    return { approved: await tx.authenticator.findUniqueOrThrow({ where: { id: phone.id } }), event };
+  });
+  if (!approved) throw new ConflictError("This phone was approved or revoked meanwhile");
+  publishAudit(ctx, [event!]);
+  return approved;
 }

@@ -1,6 +1,19 @@
 import { builder } from "../../builder.ts";
+import { authenticatorStatus, viewerCanApprove } from "./authenticator.service.ts";
 
 export const DeviceKeyAlgorithm = builder.enumType("DeviceKeyAlgorithm", { values: ["P256", "ED25519"] as const });
+
+export const AuthenticatorStatus = builder.enumType("AuthenticatorStatus", {
+  description: "Whether a phone approves sign-ins.",
+  values: {
+    ACTIVE: { description: "Approves sign-ins for its user (or, not linked yet, may be linked)." },
+    PENDING_APPROVAL: {
+      description:
+        "Linked, but waiting for approval by an admin who manages its user, or by the user after a portal sign-in approved on their other phone: it scans and decides no challenge until then.",
+    },
+    REVOKED: { description: "Revoked: it signs nothing in again." },
+  } as const,
+});
 
 export const Authenticator = builder.prismaObject("Authenticator", {
   description: "A phone that approves sign-ins for its user.",
@@ -17,5 +30,22 @@ export const Authenticator = builder.prismaObject("Authenticator", {
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true }),
     user: t.relation("user", { nullable: true }),
+    status: t.field({
+      type: AuthenticatorStatus,
+      description: "Whether it approves sign-ins, waits for approval, or was revoked.",
+      select: { userId: true, approvedAt: true, revokedAt: true },
+      resolve: (authenticator) => authenticatorStatus(authenticator),
+    }),
+    approvedAt: t.expose("approvedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When it was approved (as it was linked, or later); null while it waits and before it is linked.",
+    }),
+    viewerCanApprove: t.boolean({
+      description:
+        "Whether the viewer may approve it now with `approveAuthenticator`: it waits for approval, and the viewer manages its user, or it is the viewer's own and they signed in with their other phone in the last five minutes (or are an admin without another approved phone).",
+      select: { id: true, userId: true, approvedAt: true, revokedAt: true },
+      resolve: (authenticator, _args, ctx) => (ctx.viewer ? viewerCanApprove(ctx, authenticator) : false),
+    }),
   }),
 });

@@ -6,7 +6,7 @@
 import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { Challenge, ChallengeKind, ChallengeStatus, Prisma } from "@latchkey/db";
 import type { Clock } from "../../clock.ts";
-import type { Context, Services } from "../../context.ts";
+import type { Context, DeviceViewer, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { publishHint } from "../../pubsub.ts";
@@ -43,6 +43,8 @@ export type NewChallenge = {
   requesterIp: string | null;
   requesterUserAgent: string | null;
   targetUserId?: string | null;
+  /** DEVICE_ONBOARDING: the signed-in user who showed the code. */
+  requestedById?: string | null;
   workstationId?: string | null;
   accountName?: string | null;
 };
@@ -57,6 +59,7 @@ export async function createChallenge(db: Db, clock: Clock, ttlSeconds: number, 
       ...input,
       requesterUserAgent: input.requesterUserAgent?.slice(0, 512) ?? null,
       targetUserId: input.targetUserId ?? null,
+      requestedById: input.requestedById ?? null,
       workstationId: input.workstationId ?? null,
       secretHash: qrSecretHash(qrSecret),
       watchTokenHash: hashToken(watchToken),
@@ -128,6 +131,17 @@ function requireDevice(ctx: Context) {
   return ctx.device;
 }
 
+const PHONE_WAITING_FOR_APPROVAL = "This phone is waiting for approval by your admin or your other phone";
+
+/**
+ * A linked phone waiting for approval scans and decides no challenge (only its
+ * own onboarding code, which an admin may show to approve it): refused before
+ * any check that writes, so nothing changes.
+ */
+function refuseWaitingPhone(device: DeviceViewer) {
+  if (device.userId && !device.approved) throw new ForbiddenError(PHONE_WAITING_FOR_APPROVAL);
+}
+
 /**
  * May `userId` approve a sign-in to `tenantId`? Its own tenant's active users,
  * and for a customer's portal, its MSP's admins and the technicians delegated
@@ -172,6 +186,7 @@ async function challengeFromQr(ctx: Context, qrPayload: string) {
 export async function scanChallenge(ctx: Context, qrPayload: string) {
   const device = requireDevice(ctx);
   const challenge = await challengeFromQr(ctx, qrPayload);
+  if (challenge.kind !== "DEVICE_ONBOARDING") refuseWaitingPhone(device);
   if (challenge.kind === "DEVICE_ONBOARDING") {
     // Only a phone that proved one of the user's own addresses may claim the
     // code; any other phone (of any tenant) would only spoil it for them.
@@ -223,6 +238,7 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
 export async function decideChallenge(ctx: Context, id: string, signature: string, decision: "APPROVE" | "DENY") {
   const device = requireDevice(ctx);
   if (!device.userId) throw new ForbiddenError("Link this authenticator to your account first");
+  refuseWaitingPhone(device);
   await ctx.limits.consume("decisionPerDevice", device.authenticatorId);
   await ctx.limits.consume("decisionPerUser", device.userId);
   const challenge = await readChallenge(ctx, id);

@@ -2,7 +2,8 @@
 // elbow. An admin invites a user; the user's email carries a code (valid 7 days,
 // single use, kept only as a keyed hash); in the authenticator they verify that
 // same email and present the code, and the phone is linked to them. Linking
-// signs nobody in: the phone then approves sign-ins like any other.
+// signs nobody in: the phone then approves sign-ins like any other, once
+// approved where the rules of linkDevice ask for it.
 import { randomInt, timingSafeEqual } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
 import { z } from "zod";
@@ -119,10 +120,10 @@ export async function redeemInvitation(ctx: Context, input: { code: string }) {
   const result = await ctx.db.$transaction(async (tx: Prisma.TransactionClient) => {
     const used = await tx.invitation.updateMany({ where: { id: invitation.id, usedAt: null }, data: { usedAt: now } });
     if (used.count !== 1) return null;
-    return linkDevice(tx, ctx, device.authenticatorId, user, now, "invitation");
+    return linkDevice(tx, ctx, device.authenticatorId, user, now, { via: "invitation" });
   });
   if (!result) throw new ConflictError("This invitation was already used");
-  ctx.device = { ...device, userId: user.id };
+  ctx.device = { ...device, userId: user.id, approved: result.authenticator.approvedAt !== null };
   publishAudit(ctx, [result.event]);
   return result.authenticator;
 }

@@ -165,7 +165,7 @@ const setPasswordInput = z.object({
   requireChange: z.boolean().nullish(),
 });
 
-/** A passwordless user sets a first password only this soon after approving a sign-in on their phone. */
+/** A passwordless user sets a first password, or approves their own new phone, only this soon after approving a sign-in on their phone. */
 export const FRESH_PHONE_APPROVAL_MS = 5 * 60_000;
 
 /**
@@ -244,10 +244,20 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
   return ctx.db.user.findUniqueOrThrow({ where: { id: user.id } });
 }
 
+/**
+ * Whether the viewer's session was opened by approving a QR sign-in on their
+ * phone, within FRESH_PHONE_APPROVAL_MS: proof that one of their approved
+ * phones is at hand, since a phone waiting for approval approves nothing.
+ */
+export async function isFreshPhoneSignIn(ctx: Pick<Context, "db" | "viewer" | "clock">) {
+  if (!ctx.viewer || ctx.viewer.apiKey) return false;
+  const session = await ctx.db.session.findUnique({ where: { id: ctx.viewer.sessionId }, select: { method: true, createdAt: true } });
+  return session !== null && session.method === "QR" && ctx.clock.now() - session.createdAt.getTime() <= FRESH_PHONE_APPROVAL_MS;
+}
+
 /** A passwordless user sets a first password only soon after a phone sign-in. */
 async function assertFreshPhoneSignIn(ctx: Context) {
-  const session = await ctx.db.session.findUniqueOrThrow({ where: { id: ctx.viewer!.sessionId }, select: { method: true, createdAt: true } });
-  if (session.method !== "QR" || ctx.clock.now() - session.createdAt.getTime() > FRESH_PHONE_APPROVAL_MS) {
+  if (!(await isFreshPhoneSignIn(ctx))) {
     throw new ForbiddenError("To set your first password, sign in with your phone again, then set it within five minutes");
   }
 }
