@@ -105,6 +105,36 @@ describe("inviting a user to link their phone", () => {
     expect(again.stderr).toMatch(/^error: NOT_FOUND: /m);
   });
 
+  it("lets a first-time user who scans a relayed sign-in code sign nobody in, before or after linking their phone", async () => {
+    const customer = await msp.customer();
+    const user = await customer.user({ password: null });
+    await api.gql(INVITE, { input: { userId: user.id } }, { token: msp.token });
+    // Someone else's browser asks to sign in to the customer, and sends the code to the new user.
+    const { startLoginChallenge: relayed } = await api.gql(
+      `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
+        ... on StartLoginChallengePayload { challenge { id } qrPayload watchToken redeemSecret } } }`,
+      { input: { tenant: customer.slug, kind: "PORTAL_LOGIN" } },
+    );
+    await enrolledPhone("relayed.json", user.email);
+    // Not linked yet: the code is as good as one that does not exist, and it stays untouched.
+    for (const command of ["scan", "approve"]) {
+      const refused = await phone("relayed.json", [command, relayed.qrPayload]);
+      expect(refused.stderr, command).toMatch(/^error: NOT_FOUND: /m);
+    }
+    const linked = await phone("relayed.json", ["redeem-invitation", await invitationCode(user.email)]);
+    expect(linked.code, linked.stderr).toBe(0);
+    // Linking is by the invitation code alone: it approved nothing the phone had scanned.
+    const status = async () =>
+      (await api.gql(`query($id: ID!, $w: String!) { challenge(id: $id, watchToken: $w) { status } }`, { id: relayed.challenge.id, w: relayed.watchToken })).challenge.status;
+    expect(await status()).toBe("PENDING");
+    const { redeemChallenge } = await api.gql(
+      `mutation($id: ID!, $secret: String!) { redeemChallenge(id: $id, redeemSecret: $secret) { __typename ... on Error { code } } }`,
+      { id: relayed.challenge.id, secret: relayed.redeemSecret },
+    );
+    expect(redeemChallenge).toEqual({ __typename: "ConflictError", code: "CONFLICT" });
+    expect(await api.db.session.count({ where: { userId: user.id } })).toBe(0);
+  });
+
   it("answers a phone whose address has no invitation plainly, and spends an invitation on wrong codes", async () => {
     const customer = await msp.customer();
     const user = await customer.user({ password: null });
