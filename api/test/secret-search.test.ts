@@ -9,14 +9,14 @@
 // password, a user changing their own, and the real desktop agent's password
 // and QR logins.
 import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createConnection, type AddressInfo, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { logInWithPassword, proveLogin, registerPassword, type RunOperation } from "@latchkey/passwords";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { desktopSeed } from "./desktop-seed.ts";
@@ -121,23 +121,56 @@ function findIn(haystack: string[], password: string) {
 
 let api: Api;
 let proxy: RecordingProxy;
-let redis: Redis | null = null;
+let monitor: Socket | null = null;
 const commands: string[] = [];
+
+/**
+ * Redis MONITOR on a socket of its own, read as Redis writes it: one line per
+ * command, each argument quoted with `\"`, `\\`, `\n`… and `\xHH` escapes
+ * (non-ASCII bytes arrive as `\xHH` and are decoded back to UTF-8 here).
+ */
+async function watchRedis(url: string) {
+  const { hostname, port } = new URL(url);
+  const socket = createConnection({ host: hostname, port: Number(port || 6379) });
+  await once(socket, "connect");
+  let pending = "";
+  socket.setEncoding("latin1");
+  socket.on("data", (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split("\r\n");
+    pending = lines.pop()!;
+    for (const line of lines) if (line.startsWith("+") && line !== "+OK") commands.push(monitoredArguments(line));
+  });
+  socket.write("MONITOR\r\n");
+  return socket;
+}
+
+const ESCAPES: Record<string, string> = { n: "\n", r: "\r", t: "\t", a: "\x07", b: "\b", '"': '"', "\\": "\\" };
+
+/** A MONITOR line's arguments, unquoted and joined by spaces. */
+function monitoredArguments(line: string) {
+  const quoted = line.slice(line.indexOf("]") + 1).match(/"(?:[^"\\]|\\.)*"/g) ?? [];
+  return quoted
+    .map((argument) => {
+      const latin1 = argument.slice(1, -1).replace(/\\x([0-9a-f]{2})|\\(.)/gi, (_, hex: string | undefined, char: string | undefined) =>
+        hex ? String.fromCharCode(parseInt(hex, 16)) : (ESCAPES[char!] ?? char!),
+      );
+      return Buffer.from(latin1, "latin1").toString("utf8");
+    })
+    .join(" ");
+}
+
 let dir: string;
 
 beforeAll(async () => {
   api = await Api.start({ PASSWORD_KSF: "v1" });
   proxy = new RecordingProxy(api.url);
   await proxy.start();
-  if (process.env.REDIS_URL) {
-    redis = new Redis(process.env.REDIS_URL);
-    const monitor = await redis.monitor();
-    monitor.on("monitor", (_time: string, args: string[]) => void commands.push(args.join(" ")));
-  }
+  if (process.env.REDIS_URL) monitor = await watchRedis(process.env.REDIS_URL);
   dir = await mkdtemp(join(tmpdir(), "latchkey-secret-search-"));
 });
 afterAll(async () => {
-  redis?.disconnect();
+  monitor?.destroy();
   await proxy?.stop();
   await api?.stop();
   await rm(dir, { recursive: true, force: true });
@@ -274,7 +307,7 @@ describe("a directory password", () => {
       "log lines": api.logs,
     };
     expect(proxy.traffic.some((text) => text.startsWith("ws> "))).toBe(true);
-    if (redis) expect(commands.length).toBeGreaterThan(0);
+    if (monitor) expect(commands.length).toBeGreaterThan(0);
     for (const [where, haystack] of Object.entries(haystacks)) {
       for (const [name, password] of Object.entries(passwords)) expect(findIn(haystack, password), `${name} password in ${where}`).toEqual([]);
     }
