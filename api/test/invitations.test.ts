@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomUUID } from "node:crypto";
 import { Api, ManualClock } from "./harness.ts";
+import { INVITATION_CODE, readable } from "./invitation-mail.ts";
 import { seed, type MspSeed } from "./seed.ts";
 
 const bin = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
@@ -49,22 +50,15 @@ async function enrolledPhone(state: string, email: string) {
   expect(enrolled.stdout).toContain("redeem-invitation");
 }
 
-/** An email as a person reads it: quoted-printable soft breaks and escapes undone. */
-function readable(mail: string) {
-  return mail.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-const CODE = /invitation code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})/;
-
 /** The code of invitation number `index` (0: the first) emailed to `address`, waited for. */
 async function invitationCode(address: string, index = 0) {
-  const invitations = async () => (await api.outbox()).map(readable).filter((text) => text.includes(`To: ${address}`) && CODE.test(text));
+  const invitations = async () => (await api.outbox()).map(readable).filter((text) => text.includes(`To: ${address}`) && INVITATION_CODE.test(text));
   const deadline = Date.now() + 20_000;
   while ((await invitations()).length <= index) {
     if (Date.now() > deadline) throw new Error(`no invitation number ${index + 1} to ${address}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return CODE.exec((await invitations())[index]!)![1]!;
+  return INVITATION_CODE.exec((await invitations())[index]!)![1]!;
 }
 
 describe("inviting a user to link their phone", () => {

@@ -13,6 +13,7 @@ import { promisify } from "node:util";
 import { Authenticator, AuthenticatorError, readStateFile } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, ManualClock } from "./harness.ts";
+import { INVITATION_CODE, readable } from "./invitation-mail.ts";
 import { seed, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
 
 const bin = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
@@ -62,16 +63,9 @@ async function onboardBy(token: string, userId: string, phone: Authenticator) {
   return (await phone.onboard(startDeviceOnboarding.qrPayload)).authenticator;
 }
 
-/** An email as a person reads it: quoted-printable soft breaks and escapes undone. */
-function readable(mail: string) {
-  return mail.replace(/=\r?\n/g, "").replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(parseInt(hex, 16)));
-}
-
-const CODE = /invitation code: ([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})/;
-
 /** Invites `user` (as the MSP's admin) and returns the code their email carries. */
 async function invitationCode(user: { id: string; email: string }) {
-  const invitations = async () => (await api.outbox()).map(readable).filter((text) => text.includes(`To: ${user.email}`) && CODE.test(text));
+  const invitations = async () => (await api.outbox()).map(readable).filter((text) => text.includes(`To: ${user.email}`) && INVITATION_CODE.test(text));
   const before = (await invitations()).length;
   const { inviteUser } = await api.gql(INVITE, { userId: user.id }, { token: msp.token });
   expect(inviteUser.__typename).toBe("InviteUserPayload");
@@ -80,7 +74,7 @@ async function invitationCode(user: { id: string; email: string }) {
     if (Date.now() > deadline) throw new Error(`no invitation to ${user.email}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return CODE.exec((await invitations()).at(-1)!)![1]!;
+  return INVITATION_CODE.exec((await invitations()).at(-1)!)![1]!;
 }
 
 /** A portal session opened by approving a QR sign-in on `phone`. */
