@@ -7,7 +7,9 @@ import { sweepExpired } from "@latchkey/schema";
 import type { Api, RequestOptions } from "./harness.ts";
 
 export const FINISH_PASSWORD_LOG_IN = `mutation($input: FinishPasswordLogInInput!) { finishPasswordLogIn(input: $input) { __typename
-  ... on AuthPayload { token user { id } tenant { slug } } ... on Error { code message } } }`;
+  ... on AuthPayload { token user { id } tenant { slug } }
+  ... on PhoneApprovalRequiredError { challenge { id status } qrPayload watchToken redeemSecret }
+  ... on Error { code message } } }`;
 
 export type LogInAttempt = { tenant: string; login: string; password: string; tokenDelivery?: "BEARER" | "COOKIE" };
 

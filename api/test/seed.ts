@@ -65,7 +65,12 @@ export function seed(api: Api) {
 
   return {
     logIn,
-    async msp() {
+    /**
+     * An MSP signed up with its owner's session. MSPs ask for the phone after every
+     * password from sign-up on; tests about something else switch that off, as an admin
+     * can, so that their staff sign in by password alone.
+     */
+    async msp(options: { signInRequiresPhone?: boolean } = {}) {
       const slug = unique("msp").toLowerCase();
       const email = `admin@${slug}.test`;
       const registration = await registerPassword(run(), { password: PASSWORD });
@@ -76,6 +81,14 @@ export function seed(api: Api) {
       const payload = data.signUpMsp;
       const tenant = { id: payload.tenant.id as string, slug };
       const token = payload.token as string;
+      if (!options.signInRequiresPhone) {
+        const { updateTenantSettings } = await api.gql(
+          `mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { __typename ... on Error { code message } } }`,
+          { input: { tenantId: tenant.id, signInRequiresPhone: false } },
+          { token },
+        );
+        if (updateTenantSettings.__typename !== "UpdateTenantSettingsPayload") throw new Error(`updateTenantSettings failed: ${JSON.stringify(updateTenantSettings)}`);
+      }
       return {
         ...tenant,
         token,

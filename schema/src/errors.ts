@@ -5,6 +5,7 @@
 // GraphQLErrors so that, where no union can carry them (a refused
 // subscription, an unauthorised field), they still reach the client with
 // their code and message rather than as an internal error.
+import type { Challenge } from "@latchkey/db";
 import { GraphQLError } from "graphql";
 
 export abstract class AppError extends GraphQLError {
@@ -54,7 +55,7 @@ export class UnauthenticatedError extends AppError {
 }
 
 export class ForbiddenError extends AppError {
-  constructor(message = "You are not allowed to do this", code: "FORBIDDEN" | "TENANT_SUSPENDED" = "FORBIDDEN") {
+  constructor(message = "You are not allowed to do this", code: "FORBIDDEN" | "TENANT_SUSPENDED" | "PHONE_REQUIRED" = "FORBIDDEN") {
     super(message, code);
   }
 }
@@ -63,6 +64,39 @@ export class ForbiddenError extends AppError {
 export class TenantSuspendedError extends ForbiddenError {
   constructor() {
     super("This organisation is suspended: ask your IT provider", "TENANT_SUSPENDED");
+  }
+}
+
+/**
+ * The tenant's sign-in requires a phone, and this user has no approved one:
+ * the password alone opens nothing. Told only after the password proved.
+ */
+export class PhoneRequiredError extends ForbiddenError {
+  constructor() {
+    super(
+      "Signing in here needs your phone as well as your password, and no phone of yours is approved yet. " +
+        "Link the Latchkey authenticator with the invitation code from your email and have it approved, or ask an admin",
+      "PHONE_REQUIRED",
+    );
+  }
+}
+
+/**
+ * The password proved and the tenant asks for the phone as well ("sign-in
+ * requires phone"): no session yet. Show `qrPayload` as a QR code for the user's
+ * own phone, watch it with `watchToken` and redeem it with `redeemSecret`, as a
+ * phone sign-in started by `startLoginChallenge`.
+ */
+export class PhoneApprovalRequiredError extends AppError {
+  constructor(
+    readonly started: {
+      challenge: Challenge;
+      qrPayload: string;
+      watchToken: string;
+      redeemSecret: string;
+    },
+  ) {
+    super("Approve this sign-in on your phone: scan the QR code with the Latchkey authenticator", "PHONE_APPROVAL_REQUIRED");
   }
 }
 

@@ -386,10 +386,19 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await settings.getByRole("button", { name: "Save settings" }).click();
     await fieldError(settings, "Keep audit events for (days)").filter({ hasText: "from 30 to 3650" }).waitFor();
     await retention.fill("400");
+    // A customer opts in to asking for the phone after every password; an MSP has it on from sign-up.
+    const requiresPhone = settings.getByLabel("Sign-in requires phone");
+    expect(await requiresPhone.isChecked()).toBe(false);
+    await requiresPhone.check();
     await settings.getByRole("button", { name: "Save settings" }).click();
     await statusOf(settings, "Settings saved.").waitFor();
     await page.reload();
-    expect(await page.getByRole("form", { name: "Directory settings" }).getByLabel("Keep audit events for (days)").inputValue()).toBe("400");
+    const saved = page.getByRole("form", { name: "Directory settings" });
+    expect(await saved.getByLabel("Keep audit events for (days)").inputValue()).toBe("400");
+    expect(await saved.getByLabel("Sign-in requires phone").isChecked()).toBe(true);
+    await saved.getByLabel("Sign-in requires phone").uncheck();
+    await saved.getByRole("button", { name: "Save settings" }).click();
+    await statusOf(saved, "Settings saved.").waitFor();
   });
 
   test("shows a customer's audit log, filters it, and exports exactly what is filtered", async () => {

@@ -294,7 +294,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     }
   });
 
-  test("a second phone waits for the first one's approval, given on Your account after signing in with the first", async () => {
+  test("a second phone waits for the first one's approval, given on Your account after signing in with her password and the first", async () => {
     // Ada links a second phone with her own code: she has an approved one, so it waits.
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
     await page.getByRole("listitem", { name: /Ada Brooks/ }).getByRole("button", { name: "Onboard phone" }).click();
@@ -307,7 +307,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await statusOf(dialog, "Phone linked").waitFor();
     await dialog.getByRole("button", { name: "Done" }).click();
 
-    // Signed in with her password (in another browser), she may not approve it; the page says how she can.
+    // Her password (in another browser) is not enough: the MSP asks for her approved phone.
     const passwordContext = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const passwordPage = await passwordContext.newPage();
@@ -318,39 +318,37 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
       await passwordPage.getByLabel("Email or username").fill(msp.email);
       await passwordPage.getByLabel("Password").fill(msp.password);
       await passwordPage.getByRole("button", { name: "Sign in" }).click();
+      await passwordPage.getByRole("heading", { name: "Approve on your phone" }).waitFor();
+      await expectAccessible(passwordPage, "the phone step after a password");
+      expect(await passwordContext.cookies()).toEqual([]);
+      // The waiting phone may not approve it, nor may any phone but her approved one.
+      const stepUp = await readQrPayload(passwordPage, new RegExp(`QR code to sign in to ${msp.slug}`));
+      await expect(second.approve(stepUp)).rejects.toMatchObject({ code: "FORBIDDEN" });
+      await phone.approve(stepUp);
       await passwordPage.waitForURL(`${stack.webUrl}/customers`);
+
+      // Signed in with her password and her first phone, she approves the second.
+      await passwordPage.goto(`${stack.webUrl}/sessions`);
+      await passwordPage.getByText(/with a password and the phone/).waitFor();
       await passwordPage.goto(`${stack.webUrl}/account`);
-      const waitingThere = passwordPage.getByRole("list", { name: "Your phones" }).getByRole("listitem", { name: "Second phone" });
-      await waitingThere.getByText("Waiting for approval", { exact: true }).waitFor();
-      await waitingThere.getByText("sign in with your other phone, then approve it here within five minutes, or ask your admin").waitFor();
-      expect(await waitingThere.getByRole("button", { name: "Approve Second phone" }).count()).toBe(0);
+      const phones = passwordPage.getByRole("list", { name: "Your phones" });
+      const waiting = phones.getByRole("listitem", { name: "Second phone" });
+      await waiting.getByText("Waiting for approval", { exact: true }).waitFor();
+      await waiting.getByRole("button", { name: "Approve Second phone" }).click();
+      const confirm = waiting.getByRole("button", { name: "Approve phone", exact: true });
+      await hasFocus(confirm);
+      await expectAccessible(passwordPage, "Your account, approving a phone that waits for approval");
+      await confirm.click();
+      await expect.poll(() => waiting.getByText("Waiting for approval").count()).toBe(0);
+      expect((await second.list()).find((record) => record.id === second.deviceId)?.status).toBe("ACTIVE");
+
+      // Revoked again, so that the first phone is her only one.
+      await waiting.getByRole("button", { name: "Revoke Second phone" }).click();
+      await waiting.getByRole("button", { name: "Revoke phone" }).click();
+      await expect.poll(() => phones.getByRole("listitem", { name: "Second phone" }).count()).toBe(0);
     } finally {
       await passwordContext.close();
     }
-
-    // Signed in with her first phone, she approves the second.
-    await page.getByRole("button", { name: "Sign out" }).click();
-    await page.waitForURL(`${stack.webUrl}/login`);
-    await page.goto(`${stack.webUrl}/login/phone?tenant=${msp.slug}`);
-    await page.getByRole("button", { name: "Show QR code" }).click();
-    await phone.approve(await readQrPayload(page, new RegExp(`QR code to sign in to ${msp.slug}`)));
-    await page.waitForURL(`${stack.webUrl}/customers`);
-    await page.goto(`${stack.webUrl}/account`);
-    const phones = page.getByRole("list", { name: "Your phones" });
-    const waiting = phones.getByRole("listitem", { name: "Second phone" });
-    await waiting.getByText("Waiting for approval", { exact: true }).waitFor();
-    await waiting.getByRole("button", { name: "Approve Second phone" }).click();
-    const confirm = waiting.getByRole("button", { name: "Approve phone", exact: true });
-    await hasFocus(confirm);
-    await expectAccessible(page, "Your account, approving a phone that waits for approval");
-    await confirm.click();
-    await expect.poll(() => waiting.getByText("Waiting for approval").count()).toBe(0);
-    expect((await second.list()).find((record) => record.id === second.deviceId)?.status).toBe("ACTIVE");
-
-    // Revoked again, so that the first phone is her only one.
-    await waiting.getByRole("button", { name: "Revoke Second phone" }).click();
-    await waiting.getByRole("button", { name: "Revoke phone" }).click();
-    await expect.poll(() => phones.getByRole("listitem", { name: "Second phone" }).count()).toBe(0);
   });
 
   test("revokes the phone on the team page, after which it can approve nothing", async () => {
@@ -366,7 +364,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     await expect(phone.list()).rejects.toMatchObject({ code: "UNAUTHENTICATED" });
   });
 
-  test("a technician who signs in only with their phone sets a first password, then signs in with it", async () => {
+  test("a technician who signs in only with their phone sets a first password, then signs in with it and the phone", async () => {
     const tom = { email: "tom@harbor.example", password: "quarry Lilac steamer 612" };
     await page.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
     const form = page.getByRole("form", { name: "Add a technician" });
@@ -414,6 +412,8 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
       await tomPage.getByLabel("Email or username").fill(tom.email);
       await tomPage.getByLabel("Password").fill(tom.password);
       await tomPage.getByRole("button", { name: "Sign in" }).click();
+      // His phone is approved, so the MSP asks for it after the password.
+      await tomsPhone.approve(await readQrPayload(tomPage, new RegExp(`QR code to sign in to ${msp.slug}`)));
       await tomPage.waitForURL(`${stack.webUrl}/customers`);
     } finally {
       await tomContext.close();

@@ -1,7 +1,7 @@
 // The MSP quick start, walked the way the product describes it, with nobody at
 // anyone's elbow: sign up; add a technician, who links their phone from the
-// invitation email, has it approved by the owner, and signs in with it at the
-// MSP's own address; create a customer and delegate it; add a customer user,
+// invitation email, has it approved by the owner, and signs in at the MSP's own
+// address with their password and then their phone (an MSP's sign-in requires it); create a customer and delegate it; add a customer user,
 // who links their phone the same way (their first phone, by their company
 // email, needs no approval); passwordless desktop login through the reference
 // agent; the login feed shows it. The real API and the portal behind its front
@@ -24,7 +24,7 @@ const desktopAgentCli = resolve(here, "../../clients/desktop/bin/desktop-agent.m
 
 const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
 const msp = { slug: `northwind${suffix}`, email: "owner@northwind.example", password: "amber quarry violet 2231" };
-const technician = { email: "tech@northwind.example", firstName: "Theo", lastName: "Nakamura" };
+const technician = { email: "tech@northwind.example", firstName: "Theo", lastName: "Nakamura", password: "cobalt fern harbour 7140" };
 const customerUser = { email: "mia@lagoon.example", firstName: "Mia", lastName: "Okoye", username: "mia.okoye" };
 
 if (browserMissing) console.warn(`quick start browser test skipped: no Chromium at ${chromiumPath}`);
@@ -90,12 +90,13 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
     await admin.waitForURL(at(null, "/customers"));
   });
 
-  test("2. adds a technician, who links a phone from the invitation, which the owner approves, and signs in with it at the MSP's address", async () => {
+  test("2. adds a technician, who links a phone from the invitation, which the owner approves, and signs in with password and phone at the MSP's address", async () => {
     await admin.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
     const form = admin.getByRole("form", { name: "Add a technician" });
     await form.getByLabel("Email", { exact: true }).fill(technician.email);
     await form.getByLabel("First name").fill(technician.firstName);
     await form.getByLabel("Last name").fill(technician.lastName);
+    await form.getByLabel("Password (optional)").fill(technician.password);
     await form.getByRole("button", { name: "Add technician" }).click();
     const theo = admin.getByRole("listitem", { name: /Theo Nakamura/ });
     await theo.getByRole("button", { name: "Invite: Theo Nakamura" }).click();
@@ -113,9 +114,14 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
 
     const tech = await (await browser.newContext()).newPage();
     tech.setDefaultTimeout(15_000);
-    await tech.goto(at(msp.slug, "/login/phone"));
+    await tech.goto(at(msp.slug, "/login"));
     await expect.poll(() => tech.getByLabel("Tenant").inputValue()).toBe(msp.slug);
-    await tech.getByRole("button", { name: "Show QR code" }).click();
+    await tech.getByLabel("Email or username").fill(technician.email);
+    await tech.getByLabel("Password").fill(technician.password);
+    await tech.getByRole("button", { name: "Sign in" }).click();
+    // The password was right; the MSP asks for the phone before any session opens.
+    await tech.getByRole("heading", { name: "Approve on your phone" }).waitFor();
+    expect(await tech.context().cookies()).toEqual([]);
     const payload = ((await tech.getByTestId("qr-payload").textContent()) ?? "").trim();
     await phone.approve(payload);
     await tech.waitForURL(at(msp.slug, "/customers"));

@@ -96,6 +96,15 @@ describe.skipIf(browserMissing)("a tenant's own address", () => {
     await page.goto(at(`lagoon-${msp.slug}`, "/customers"));
     await page.waitForURL(at(`lagoon-${msp.slug}`, "/login"));
     await expect.poll(() => page.getByLabel("Tenant").inputValue()).toBe(`lagoon-${msp.slug}`);
+
+    // The customer's page sends MSP staff to its own address's phone sign-in: they have no password there.
+    await page.goto(at(msp.slug, "/customers"));
+    await page.getByRole("link", { name: "Lagoon Dental", exact: true }).click();
+    const own = page.getByRole("link", { name: "Open at its own address" });
+    expect(await own.getAttribute("href")).toBe(at(`lagoon-${msp.slug}`, "/login/phone"));
+    const [opened] = await Promise.all([page.context().waitForEvent("page"), own.click()]);
+    await opened.getByRole("button", { name: "Show QR code" }).waitFor();
+    await expect.poll(() => opened.getByLabel("Tenant").inputValue()).toBe(`lagoon-${msp.slug}`);
     await page.context().close();
   });
 

@@ -167,6 +167,7 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
 const KNOWN_ACTIONS = [
   "session.loggedIn",
   "session.logInFailed",
+  "session.passwordProved",
   "session.revoked",
   "user.created",
   "user.updated",

@@ -8,6 +8,7 @@ import { graphql } from "@/gql";
 import type { CustomerTenantQuery } from "@/gql/graphql";
 import { PortalHeader } from "@/session/PortalHeader";
 import { SignedIn, type Viewer } from "@/session/SignedIn";
+import { useTenantAddress } from "@/session/tenant-address";
 import { useWebSocketReconnected } from "@/urql/UrqlProvider";
 
 const CustomerTenantQueryDocument = graphql(`
@@ -20,6 +21,7 @@ const CustomerTenantQueryDocument = graphql(`
       kind
       userSource
       auditRetentionDays
+      signInRequiresPhone
       status
       suspendedAt
       userCount
@@ -163,12 +165,31 @@ function CustomerFrame({ id, viewer, children }: { id: string; viewer: Viewer; c
         </h1>
         <p className="muted">
           <code>{customer.slug}</code>
+          {viewer.tenant.kind === "MSP" && <OwnAddressLink customer={customer} />}
         </p>
         <CustomerFigures customer={customer} />
       </div>
       <CustomerSections customer={customer} />
       {children}
     </CustomerContext.Provider>
+  );
+}
+
+/**
+ * The customer's own portal. An MSP session stays on the MSP's address (its cookie belongs
+ * to that host), so the customer's address asks for a sign-in, and MSP staff have no
+ * password there: the link opens its phone sign-in.
+ */
+function OwnAddressLink({ customer }: { customer: Customer }) {
+  const address = useTenantAddress(customer.slug);
+  if (!address) return null;
+  return (
+    <>
+      {" · "}
+      <a href={`${address}/login/phone`} target="_blank" rel="noopener">
+        Open at its own address
+      </a>
+    </>
   );
 }
 

@@ -9,6 +9,8 @@ import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormEr
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
 import { flowErrors, provePassword } from "@/passwords/password-flows";
 import { preparePasswordWorker } from "@/passwords/password-worker-client";
+import { useChallengeRedemption } from "@/phone-login/challenge-redemption";
+import { WaitingForPhone, type ShownChallenge } from "@/phone-login/WaitingForPhone";
 import { useSignInTenant } from "@/session/tenant-address";
 import { useResetSession } from "@/urql/UrqlProvider";
 
@@ -21,6 +23,16 @@ const FinishPasswordLogInMutation = graphql(`
           id
           slug
         }
+      }
+      ... on PhoneApprovalRequiredError {
+        challenge {
+          id
+          status
+          expiresAt
+        }
+        qrPayload
+        watchToken
+        redeemSecret
       }
       ... on Error {
         message
@@ -56,10 +68,16 @@ export function LogInForm() {
   const [values, setValues] = useState<Values>({ tenant: "", login: "", password: "" });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [busy, setBusy] = useState<"checking" | "signing-in" | null>(null);
+  // The tenant asks for the phone after the password: its QR code, until approved.
+  const [phoneStep, setPhoneStep] = useState<ShownChallenge | null>(null);
 
   useEffect(preparePasswordWorker, []);
   const signInTenant = useSignInTenant();
   const fixedTenant = signInTenant.tenant?.fixed ? signInTenant.tenant.slug : null;
+  const rememberTenant = (slug: string) => {
+    if (!fixedTenant) signInTenant.remember(slug);
+  };
+  const redemption = useChallengeRedemption((tenant) => rememberTenant(tenant.slug));
   // The tenant its address names, or the last one used here; never over what was typed.
   useEffect(() => {
     const slug = signInTenant.tenant?.slug;
@@ -100,13 +118,49 @@ export function LogInForm() {
         setErrors(result.error ? errorsFromTransport(result.error) : { fields: {}, form: "No answer from the API." });
         return;
       }
+      if (outcome.__typename === "PhoneApprovalRequiredError") {
+        // The password was right; the session waits for the user's own phone.
+        redemption.hold(outcome.challenge.id, outcome.redeemSecret);
+        setValues((current) => ({ ...current, password: "" }));
+        setPhoneStep({ tenant: values.tenant.trim().toLowerCase(), challenge: outcome.challenge, qrPayload: outcome.qrPayload, watchToken: outcome.watchToken });
+        return;
+      }
       if (outcome.__typename !== "AuthPayload") return failed(errorsFromResult(outcome, FIELDS));
     } finally {
       setBusy(null);
     }
-    if (!fixedTenant) signInTenant.remember(values.tenant.trim().toLowerCase());
+    rememberTenant(values.tenant.trim().toLowerCase());
     resetSession();
     router.replace("/customers");
+  }
+
+  if (phoneStep) {
+    const backToPassword = () => {
+      redemption.withdraw();
+      setPhoneStep(null);
+    };
+    return (
+      <WaitingForPhone
+        key={phoneStep.challenge.id}
+        title="Approve on your phone"
+        lead={
+          <>
+            Your password was right. <code>{phoneStep.tenant}</code> also asks for your phone: scan this code with the
+            Latchkey authenticator and approve.
+          </>
+        }
+        started={phoneStep}
+        restarting={false}
+        onRestart={backToPassword}
+        restartLabel="Sign in again"
+        redeem={redemption.redeem}
+        footer={
+          <button type="button" className="button-link" onClick={backToPassword}>
+            Cancel
+          </button>
+        }
+      />
+    );
   }
 
   const field = (name: Field) => ({

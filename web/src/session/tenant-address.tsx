@@ -11,6 +11,22 @@ export function TenantAddressProvider({ baseDomain, children }: { baseDomain: st
 
 const LAST_TENANT = "latchkey.lastTenant";
 
+/**
+ * The address of `slug`'s own portal, on this page's scheme and port; null until mounted
+ * and on a host outside the base domain (where tenant addresses do not answer).
+ */
+export function useTenantAddress(slug: string): string | null {
+  const baseDomain = useContext(BaseDomainContext);
+  const [address, setAddress] = useState<string | null>(null);
+  useEffect(() => {
+    const { protocol, hostname, port } = window.location;
+    const base = baseDomain.toLowerCase();
+    if (hostname !== base && !hostname.endsWith(`.${base}`)) return setAddress(null);
+    setAddress(`${protocol}//${slug}.${base}${port ? `:${port}` : ""}`);
+  }, [slug, baseDomain]);
+  return address;
+}
+
 /** The tenant this page's address names, or null on the bare domain (and any other host). */
 export function tenantOfHost(hostname: string, baseDomain: string): string | null {
   const suffix = `.${baseDomain.toLowerCase()}`;

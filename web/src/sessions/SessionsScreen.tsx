@@ -3,7 +3,7 @@
 import { useCallback, useState } from "react";
 import { useMutation, useQuery } from "urql";
 import { graphql } from "@/gql";
-import type { SessionsQuery } from "@/gql/graphql";
+import type { SessionMethod, SessionsQuery } from "@/gql/graphql";
 import { ConfirmAction } from "@/forms/ConfirmAction";
 import { actionProblem } from "@/forms/form-errors";
 import { ChangePasswordForm } from "@/account/ChangePasswordForm";
@@ -171,6 +171,12 @@ function SessionList() {
   );
 }
 
+const SIGN_IN_METHOD: Record<SessionMethod, string> = {
+  PASSWORD: "a password",
+  QR: "the phone",
+  PASSWORD_AND_PHONE: "a password and the phone",
+};
+
 function SessionItem({ session, revoke }: { session: Session; revoke: () => Promise<string | null> }) {
   const device = describeUserAgent(session.userAgent);
   return (
@@ -181,7 +187,7 @@ function SessionItem({ session, revoke }: { session: Session; revoke: () => Prom
           {session.current && <span className="tag tag-success">This session</span>}
         </p>
         <p className="muted session-details">
-          Signed in {when.format(new Date(session.createdAt))} with {session.method === "QR" ? "the phone" : "a password"}
+          Signed in {when.format(new Date(session.createdAt))} with {SIGN_IN_METHOD[session.method]}
           {session.ip ? ` from ${session.ip}` : ""} · last active {when.format(new Date(session.lastSeenAt))}
         </p>
       </div>

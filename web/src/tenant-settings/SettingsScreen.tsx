@@ -9,9 +9,11 @@ const OwnTenantSettingsQuery = graphql(`
   query OwnTenantSettings($id: ID!) {
     tenant(id: $id) {
       id
+      kind
       displayName
       userSource
       auditRetentionDays
+      signInRequiresPhone
       viewerCanEditSettings
     }
   }

@@ -5,6 +5,7 @@ import { useMutation } from "urql";
 import { graphql } from "@/gql";
 import type { UserSource } from "@/gql/graphql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { CheckboxField } from "@/forms/CheckboxField";
 import { SelectField } from "@/forms/SelectField";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
 
@@ -18,6 +19,7 @@ const UpdateTenantSettingsMutation = graphql(`
           displayName
           userSource
           auditRetentionDays
+          signInRequiresPhone
         }
       }
       ... on Error {
@@ -45,12 +47,12 @@ const USER_SOURCES: ReadonlyArray<{ value: UserSource; label: string }> = [
 /** How long audit events may be kept, in days, as the API accepts it. */
 const RETENTION = { min: 30, max: 3650 };
 
-/** A tenant's name as people see it, its user source, and how long its audit log is kept. */
+/** A tenant's name as people see it, its user source, how its users sign in, and how long its audit log is kept. */
 export function TenantSettingsForm({
   tenant,
   canEdit,
 }: {
-  tenant: { id: string; displayName: string; userSource: UserSource; auditRetentionDays?: number | null };
+  tenant: { id: string; kind: string; displayName: string; userSource: UserSource; auditRetentionDays?: number | null; signInRequiresPhone: boolean };
   canEdit: boolean;
 }) {
   const [{ fetching }, update] = useMutation(UpdateTenantSettingsMutation);
@@ -58,6 +60,7 @@ export function TenantSettingsForm({
     displayName: tenant.displayName,
     userSource: tenant.userSource,
     auditRetentionDays: String(tenant.auditRetentionDays ?? 365),
+    signInRequiresPhone: tenant.signInRequiresPhone,
   });
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [saved, setSaved] = useState("");
@@ -76,7 +79,13 @@ export function TenantSettingsForm({
     if (hasErrors(problems)) return focusFirstInvalid(form);
 
     const result = await update({
-      input: { tenantId: tenant.id, displayName: values.displayName.trim(), userSource: values.userSource, auditRetentionDays: retention },
+      input: {
+        tenantId: tenant.id,
+        displayName: values.displayName.trim(),
+        userSource: values.userSource,
+        auditRetentionDays: retention,
+        signInRequiresPhone: values.signInRequiresPhone,
+      },
     });
     const outcome = result.data?.updateTenantSettings;
     if (result.error || !outcome) {
@@ -119,6 +128,20 @@ export function TenantSettingsForm({
             error={errors.fields.userSource}
             onChange={(event) => {
               setValues((current) => ({ ...current, userSource: event.target.value as UserSource }));
+              setSaved("");
+            }}
+          />
+          <CheckboxField
+            name="signInRequiresPhone"
+            label="Sign-in requires phone"
+            hint={
+              tenant.kind === "MSP"
+                ? "After a password, every sign-in waits for an approval on the user's own phone, so a stolen password alone opens none of your customers. Recommended."
+                : "After a password, every sign-in of this organisation's users waits for an approval on their own phone."
+            }
+            checked={values.signInRequiresPhone}
+            onChange={(event) => {
+              setValues((current) => ({ ...current, signInRequiresPhone: event.target.checked }));
               setSaved("");
             }}
           />

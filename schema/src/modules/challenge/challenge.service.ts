@@ -119,7 +119,7 @@ export async function startPortalLogin(ctx: Context, input: { tenant?: string | 
 }
 
 /** A short, human name for the browser asking, as the phone shows it. */
-function describeBrowser(userAgent: string | null) {
+export function describeBrowser(userAgent: string | null) {
   if (!userAgent) return "Web browser";
   const browser = /Edg\//.test(userAgent) ? "Edge" : /Firefox\//.test(userAgent) ? "Firefox" : /Chrom(e|ium)\//.test(userAgent) ? "Chrome" : /Safari\//.test(userAgent) ? "Safari" : "Web browser";
   const os = /Windows/.test(userAgent) ? "Windows" : /Mac OS X/.test(userAgent) ? "macOS" : /Android/.test(userAgent) ? "Android" : /iPhone|iPad/.test(userAgent) ? "iOS" : /Linux/.test(userAgent) ? "Linux" : null;
@@ -166,6 +166,27 @@ export async function mayApprove(db: Db, userId: string, tenantId: string, kind:
   return customer !== null;
 }
 
+/**
+ * May the phone of `userId` scan and decide this (non-onboarding) challenge?
+ * The one answer for scanning and deciding, so the two never disagree.
+ */
+async function mayDecide(db: Db, userId: string, challenge: Challenge): Promise<boolean> {
+  switch (challenge.kind) {
+    case "BREAK_GLASS_REVEAL":
+      // Only the admin who asked, on their own linked phone.
+      return mayRevealBreakGlass(db, userId, challenge);
+    case "ELEVATED_ACCESS":
+      // Only MSP admins and delegated technicians: never the customer's own users.
+      return mayElevate(db, userId, challenge.tenantId);
+    case "DEVICE_ONBOARDING":
+      return false;
+    default:
+      // The phone step after a password: only that user's own phone completes it.
+      if (challenge.targetUserId && challenge.targetUserId !== userId) return false;
+      return mayApprove(db, userId, challenge.tenantId, challenge.kind);
+  }
+}
+
 /** Whether this phone proved an address of the user an onboarding code is for, and is not someone else's. */
 export async function mayOnboard(db: Db, device: { userId: string | null; verifiedEmail: string }, targetUserId: string | null) {
   if (!targetUserId || (device.userId && device.userId !== targetUserId)) return false;
@@ -187,20 +208,14 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
   const device = requireDevice(ctx);
   const challenge = await challengeFromQr(ctx, qrPayload);
   if (challenge.kind !== "DEVICE_ONBOARDING") refuseWaitingPhone(device);
-  if (challenge.kind === "DEVICE_ONBOARDING") {
-    // Only a phone that proved one of the user's own addresses may claim the
-    // code; any other phone (of any tenant) would only spoil it for them.
-    if (!(await mayOnboard(ctx.db, device, challenge.targetUserId))) throw new NotFoundError("Challenge");
-  } else if (challenge.kind === "BREAK_GLASS_REVEAL") {
-    // Only the admin who asked, on their own linked phone.
-    if (!device.userId || !(await mayRevealBreakGlass(ctx.db, device.userId, challenge))) throw new NotFoundError("Challenge");
-  } else if (challenge.kind === "ELEVATED_ACCESS") {
-    // Only MSP admins and delegated technicians: never the customer's own users.
-    if (!device.userId || !(await mayElevate(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Challenge");
-  } else if (!device.userId || !(await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind))) {
-    // Indistinguishable from a code that does not exist.
-    throw new NotFoundError("Challenge");
-  }
+  const allowed =
+    challenge.kind === "DEVICE_ONBOARDING"
+      ? // Only a phone that proved one of the user's own addresses may claim the
+        // code; any other phone (of any tenant) would only spoil it for them.
+        await mayOnboard(ctx.db, device, challenge.targetUserId)
+      : device.userId !== null && (await mayDecide(ctx.db, device.userId, challenge));
+  // Indistinguishable from a code that does not exist.
+  if (!allowed) throw new NotFoundError("Challenge");
   if (TERMINAL.includes(challenge.status)) throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
   if (challenge.status === "SCANNED" && challenge.scannedById !== device.authenticatorId) {
     throw new ConflictError("Another phone already scanned this code");
@@ -249,13 +264,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   if (challenge.kind === "ELEVATED_ACCESS" && decision === "APPROVE") {
     return approveElevation(ctx, challenge, { ...device, userId: device.userId }, signature);
   }
-  const allowed =
-    challenge.kind === "ELEVATED_ACCESS"
-      ? await mayElevate(ctx.db, device.userId, challenge.tenantId)
-      : challenge.kind === "BREAK_GLASS_REVEAL"
-        ? await mayRevealBreakGlass(ctx.db, device.userId, challenge)
-        : await mayApprove(ctx.db, device.userId, challenge.tenantId, challenge.kind);
-  if (!allowed) throw new NotFoundError("Challenge");
+  if (!(await mayDecide(ctx.db, device.userId, challenge))) throw new NotFoundError("Challenge");
   const bytes = signingBytes({ tenantId: challenge.tenantId, challengeId: challenge.id, secretHash: challenge.secretHash, decision, deviceId: device.authenticatorId });
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
 
@@ -322,11 +331,13 @@ export async function redeemChallenge(ctx: Context, id: string, redeemSecret: st
     const user = await tx.user.findUniqueOrThrow({ where: { id: challenge.approvedUserId! }, include: { tenant: true } });
     // Re-checked at redemption: access withdrawn since the approval counts.
     if (!(await mayApprove(tx, user.id, challenge.tenantId))) throw new ForbiddenError("This account may no longer sign in here");
-    const started = await startSession(ctx, tx, user, { homeKind: user.tenant.kind, workingTenantId: challenge.tenantId }, "QR");
+    // A code handed out after a password names its user: both factors, not the phone alone.
+    const method = challenge.targetUserId ? "PASSWORD_AND_PHONE" : "QR";
+    const started = await startSession(ctx, tx, user, { homeKind: user.tenant.kind, workingTenantId: challenge.tenantId }, method);
     const event = await recordAudit(
       tx,
       { ...ctx, viewer: started.viewer },
-      { tenantId: challenge.tenantId, action: "session.loggedIn", targetType: "Session", targetId: started.session.id, data: { method: "QR", challengeId: challenge.id } },
+      { tenantId: challenge.tenantId, action: "session.loggedIn", targetType: "Session", targetId: started.session.id, data: { method, challengeId: challenge.id } },
     );
     return { started, event, userId: user.id };
   });

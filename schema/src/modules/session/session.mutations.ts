@@ -1,5 +1,13 @@
 import { builder } from "../../builder.ts";
-import { AccountLockedError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import {
+  AccountLockedError,
+  ForbiddenError,
+  NotFoundError,
+  PhoneApprovalRequiredError,
+  RateLimitedError,
+    UnauthenticatedError,
+  ValidationError,
+} from "../../errors.ts";
 import { AuthPayload, Session, TokenDelivery, Viewer } from "./session.types.ts";
 import { finishPasswordLogIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
 import { StartPasswordLogInPayload } from "../password/password.types.ts";
@@ -68,9 +76,12 @@ builder.mutationFields((t) => ({
   }),
   finishPasswordLogIn: t.field({
     type: AuthPayload,
-    description: "Second step: the client's proof. Opens the session, its token delivered as `tokenDelivery` asks. A login id is good once, for 60 seconds.",
+    description:
+      "Second step: the client's proof. Opens the session, its token delivered as `tokenDelivery` asks. A login id is good once, for 60 seconds. " +
+      "Where the user's tenant requires the phone as well, answers PhoneApprovalRequiredError (a QR code for the user's own phone) instead, " +
+      "or FORBIDDEN with code PHONE_REQUIRED when the user has no approved phone.",
     errors: {
-      types: [ValidationError, UnauthenticatedError, ForbiddenError],
+      types: [ValidationError, UnauthenticatedError, ForbiddenError, PhoneApprovalRequiredError],
       union: { name: "FinishPasswordLogInResult" },
     },
     args: { input: t.arg({ type: FinishPasswordLogInInput, required: true }) },

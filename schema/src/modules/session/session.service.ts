@@ -1,7 +1,14 @@
 import type { Prisma, SessionMethod, TenantKind, UserRole } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, SchemaConfig, Services, Viewer } from "../../context.ts";
-import { ForbiddenError, NotFoundError, TenantSuspendedError, UnauthenticatedError } from "../../errors.ts";
+import {
+  ForbiddenError,
+  NotFoundError,
+  PhoneApprovalRequiredError,
+  PhoneRequiredError,
+  TenantSuspendedError,
+  UnauthenticatedError,
+} from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
@@ -9,6 +16,7 @@ import { emailKey, usernameKey } from "../user/user-names.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
 import { portalClient, recordPasswordFailure, rememberDevice } from "./sign-in.ts";
 import { finishLogin, recordWrongPassword, startLogin } from "../password/password.service.ts";
+import { createChallenge, describeBrowser } from "../challenge/challenge.service.ts";
 
 export type TokenDelivery = "BEARER" | "COOKIE";
 
@@ -229,7 +237,49 @@ export async function finishPasswordLogIn(
     throw new UnauthenticatedError(INCORRECT);
   }
   if (user.status !== "ACTIVE") throw new ForbiddenError("This account is disabled");
+  if (user.tenant.signInRequiresPhone) await requirePhoneApproval(ctx, user);
   return openPasswordSession(ctx, user, user.tenant, input.tokenDelivery ?? "BEARER");
+}
+
+/**
+ * "Sign-in requires phone": the password proved, and the session waits for the
+ * user's own phone. Hands the client a QR code that only an approved phone of
+ * this user may approve (the challenge names them); redeeming it opens the
+ * session. A user with no approved phone is refused, unless no admin of the
+ * tenant has one either: then nobody could approve a first phone yet (an MSP's
+ * owner right after sign-up), and the password alone still signs in.
+ */
+async function requirePhoneApproval(ctx: Context, user: SessionUser & { tenant: { id: string } }) {
+  const approvedPhone = { approvedAt: { not: null }, revokedAt: null } satisfies Prisma.AuthenticatorWhereInput;
+  const phones = await ctx.db.authenticator.count({ where: { userId: user.id, ...approvedPhone } });
+  if (phones === 0) {
+    const adminPhones = await ctx.db.authenticator.count({
+      where: { ...approvedPhone, user: { tenantId: user.tenantId, role: "ADMIN", status: "ACTIVE" } },
+    });
+    if (adminPhones === 0) return;
+    throw new PhoneRequiredError();
+  }
+  const { started, event } = await ctx.db.$transaction(async (tx) => {
+    const started = await createChallenge(tx, ctx.clock, ctx.config.challengeTtlSeconds, {
+      tenantId: user.tenant.id,
+      kind: "PORTAL_LOGIN",
+      targetUserId: user.id,
+      requesterKind: "BROWSER",
+      requesterName: describeBrowser(ctx.request.userAgent),
+      requesterIp: ctx.request.ip,
+      requesterUserAgent: ctx.request.userAgent,
+    });
+    // A right password whose phone step never comes is worth an admin's look.
+    const event = await recordAudit(
+      tx,
+      ctx,
+      { tenantId: user.tenant.id, action: "session.passwordProved", targetType: "Challenge", targetId: started.challenge.id },
+      { id: user.id, label: viewerLabel(user) },
+    );
+    return { started, event };
+  });
+  publishAudit(ctx, [event]);
+  throw new PhoneApprovalRequiredError(started);
 }
 
 /** Revokes sessions inside a transaction; publish the returned ids after commit. */

@@ -1,4 +1,7 @@
 import { builder } from "../../builder.ts";
+import { PhoneApprovalRequiredError } from "../../errors.ts";
+import { Challenge } from "../challenge/challenge.types.ts";
+import { ErrorInterface } from "../errors/errors.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { User } from "../user/user.types.ts";
 
@@ -9,7 +12,27 @@ export const TokenDelivery = builder.enumType("TokenDelivery", {
   },
 });
 
-export const SessionMethod = builder.enumType("SessionMethod", { values: ["PASSWORD", "QR"] as const });
+export const SessionMethod = builder.enumType("SessionMethod", {
+  values: {
+    PASSWORD: { description: "A password alone." },
+    QR: { description: "A QR code approved on the user's phone." },
+    PASSWORD_AND_PHONE: { description: "A password, then a QR code approved on the user's own phone (the tenant's sign-in requires phone)." },
+  },
+});
+
+builder.objectType(PhoneApprovalRequiredError, {
+  name: "PhoneApprovalRequiredError",
+  description:
+    "The password was right and the tenant's sign-in requires phone: no session yet. Show `qrPayload` as a QR code, " +
+    "watch the challenge with `watchToken` and redeem it with `redeemSecret` (redeemChallenge) once the user's own phone approves it.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    challenge: t.field({ type: Challenge, resolve: (error) => error.started.challenge }),
+    qrPayload: t.string({ resolve: (error) => error.started.qrPayload }),
+    watchToken: t.string({ resolve: (error) => error.started.watchToken }),
+    redeemSecret: t.string({ resolve: (error) => error.started.redeemSecret }),
+  }),
+});
 
 export const Session = builder.prismaObject("Session", {
   authScopes: (session) => ({ self: session.userId }),

@@ -71,6 +71,7 @@ const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput",
     userSource: t.field({ type: UserSource }),
     displayName: t.string(),
     auditRetentionDays: t.int({ description: "Days audit events are kept before they are purged: 30 to 3650." }),
+    signInRequiresPhone: t.boolean({ description: "Follow every password sign-in of the tenant's users with an approval on their own phone." }),
   }),
 });
 
@@ -162,7 +163,8 @@ builder.mutationFields((t) => ({
           // Re-checked inside the transaction: two sign-ups may race for related slugs.
           await assertMspSlugUnambiguous(tx, data.slug);
           const tenant = await tx.tenant.create({
-            data: { kind: "MSP", slug: data.slug, name: data.slug, displayName: data.displayName },
+            // A password alone must not open every customer: MSP staff confirm sign-ins on their phone.
+            data: { kind: "MSP", slug: data.slug, name: data.slug, displayName: data.displayName, signInRequiresPhone: true },
           });
           const registration = await takeRegistration(ctx, tx, data.passwordRegistrationId, { tenantId: null });
           const user = await tx.user.create({

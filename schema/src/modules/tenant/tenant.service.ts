@@ -68,11 +68,18 @@ const settingsInput = z.object({
     .max(AUDIT_RETENTION_DAYS.max, `Keep audit events at most ${AUDIT_RETENTION_DAYS.max} days`)
     .optional()
     .nullable(),
+  signInRequiresPhone: z.boolean().optional().nullable(),
 });
 
 export async function updateTenantSettings(
   ctx: Context,
-  input: { tenantId: string; userSource?: "LOCAL" | null; displayName?: string | null; auditRetentionDays?: number | null },
+  input: {
+    tenantId: string;
+    userSource?: "LOCAL" | null;
+    displayName?: string | null;
+    auditRetentionDays?: number | null;
+    signInRequiresPhone?: boolean | null;
+  },
 ) {
   const data = parseInput(settingsInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
@@ -80,6 +87,7 @@ export async function updateTenantSettings(
   if (data.userSource) changes.userSource = data.userSource;
   if (data.displayName) changes.displayName = data.displayName;
   if (data.auditRetentionDays) changes.auditRetentionDays = data.auditRetentionDays;
+  if (typeof data.signInRequiresPhone === "boolean") changes.signInRequiresPhone = data.signInRequiresPhone;
   return auditedChange(ctx, async (tx) => ({
     result: await tx.tenant.update({ where: { id: tenant.id }, data: changes }),
     audit: {
@@ -87,7 +95,12 @@ export async function updateTenantSettings(
       action: "tenant.settingsUpdated",
       targetType: "Tenant",
       targetId: tenant.id,
-      data: { userSource: data.userSource ?? null, displayName: data.displayName ?? null, auditRetentionDays: data.auditRetentionDays ?? null },
+      data: {
+        userSource: data.userSource ?? null,
+        displayName: data.displayName ?? null,
+        auditRetentionDays: data.auditRetentionDays ?? null,
+        signInRequiresPhone: data.signInRequiresPhone ?? null,
+      },
     },
   }));
 }

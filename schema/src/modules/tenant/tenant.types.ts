@@ -39,6 +39,9 @@ export const Tenant = builder.prismaObject("Tenant", {
       description: "How many days audit events are kept before they are purged (a purge is itself an audit event). Null unless the viewer administers the tenant.",
       resolve: async (tenant, _args, ctx) => ((await ctx.access.canAdministerTenant(tenant.id)) ? tenant.auditRetentionDays : null),
     }),
+    signInRequiresPhone: t.exposeBoolean("signInRequiresPhone", {
+      description: "Whether a password sign-in of this tenant's users is followed by an approval on their own phone before a session opens. On for MSPs from sign-up.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     parent: t.prismaField({
       type: "Tenant",

@@ -246,13 +246,14 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
 
 /**
  * Whether the viewer's session was opened by approving a QR sign-in on their
- * phone, within FRESH_PHONE_APPROVAL_MS: proof that one of their approved
+ * phone (alone or after a password), within FRESH_PHONE_APPROVAL_MS: proof that one of their approved
  * phones is at hand, since a phone waiting for approval approves nothing.
  */
 export async function isFreshPhoneSignIn(ctx: Pick<Context, "db" | "viewer" | "clock">) {
   if (!ctx.viewer || ctx.viewer.apiKey) return false;
   const session = await ctx.db.session.findUnique({ where: { id: ctx.viewer.sessionId }, select: { method: true, createdAt: true } });
-  return session !== null && session.method === "QR" && ctx.clock.now() - session.createdAt.getTime() <= FRESH_PHONE_APPROVAL_MS;
+  const byPhone = session?.method === "QR" || session?.method === "PASSWORD_AND_PHONE";
+  return session !== null && byPhone && ctx.clock.now() - session.createdAt.getTime() <= FRESH_PHONE_APPROVAL_MS;
 }
 
 /** A passwordless user sets a first password only soon after a phone sign-in. */
