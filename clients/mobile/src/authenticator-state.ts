@@ -3,6 +3,7 @@ import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AuthenticatorError } from "./authenticator-error.ts";
 import { DEVICE_KEY_ALGORITHMS, type DeviceKeyAlgorithm } from "./device-key.ts";
+import type { StoredKeyAgreementKey } from "./key-agreement-key.ts";
 
 /** The tenant a device belongs to once onboarded. */
 export interface AuthenticatorTenant {
@@ -21,6 +22,8 @@ export interface AuthenticatorState {
   publicKey: string;
   /** PKCS8 DER, base64. Secret: the reason the file is 0600. */
   privateKey: string;
+  /** The HPKE key secrets for this phone are sealed to; null in state files from before it existed. */
+  keyAgreementKey: StoredKeyAgreementKey | null;
   /** This authenticator's id at the API, which is also the `deviceId` it signs with; null until enrolled. */
   deviceId: string | null;
   /** Bearer token for the API; secret; null until enrolled. */
@@ -84,6 +87,8 @@ function checkState(value: unknown, path: string): AuthenticatorState {
   for (const key of ["deviceId", "deviceToken", "deviceName", "email", "userId"] as const) {
     if (state[key] !== undefined && state[key] !== null && typeof state[key] !== "string") throw invalid(`${key} is not a string`);
   }
+  const agreement = state.keyAgreementKey as Record<string, unknown> | null | undefined;
+  if (agreement != null && (typeof agreement.publicKey !== "string" || typeof agreement.privateKey !== "string")) throw invalid("keyAgreementKey is malformed");
   const tenant = state.tenant as Record<string, unknown> | null | undefined;
   if (tenant != null && (typeof tenant !== "object" || typeof tenant.id !== "string")) throw invalid("tenant is malformed");
   return {
@@ -92,6 +97,7 @@ function checkState(value: unknown, path: string): AuthenticatorState {
     algorithm: state.algorithm as DeviceKeyAlgorithm,
     publicKey: state.publicKey as string,
     privateKey: state.privateKey as string,
+    keyAgreementKey: agreement ? { publicKey: agreement.publicKey as string, privateKey: agreement.privateKey as string } : null,
     deviceId: (state.deviceId as string | null | undefined) ?? null,
     deviceToken: (state.deviceToken as string | null | undefined) ?? null,
     deviceName: (state.deviceName as string | null | undefined) ?? null,

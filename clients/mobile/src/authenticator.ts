@@ -9,11 +9,13 @@ import {
   DENY_CHALLENGE,
   ONBOARD_DEVICE,
   REDEEM_INVITATION,
+  REGISTER_KEY_AGREEMENT_KEY,
   REQUEST_EMAIL_VERIFICATION,
   REVOKE_AUTHENTICATOR,
   SCAN_CHALLENGE,
   VERIFY_EMAIL,
 } from "./operations.ts";
+import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes } from "./key-agreement-key.ts";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
@@ -71,6 +73,8 @@ export interface AuthenticatorRecord {
   status: AuthenticatorStatus;
   /** Null until the device is onboarded. (Its tenant is the one shown when scanning the onboarding code.) */
   user: { id: string; email: string } | null;
+  /** The key secrets for this phone are sealed to; null until it registers one. */
+  keyAgreementKey: { publicKey: string; registeredAt: string } | null;
 }
 
 export interface CreateAuthenticatorOptions {
@@ -104,6 +108,7 @@ export class Authenticator {
       algorithm: key.algorithm,
       publicKey: key.publicKey,
       privateKey: key.privateKeyPkcs8,
+      keyAgreementKey: await generateKeyAgreementKey(),
       deviceId: null,
       deviceToken: null,
       deviceName: null,
@@ -121,6 +126,7 @@ export class Authenticator {
 
   static async fromState(state: AuthenticatorState, options: { apiUrl?: string; statePath?: string } = {}): Promise<Authenticator> {
     const key = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
+    if (state.keyAgreementKey) await checkKeyAgreementKey(state.keyAgreementKey);
     return new Authenticator({ ...state }, key, options.apiUrl ?? state.apiUrl, options.statePath ?? null);
   }
 
@@ -185,7 +191,30 @@ export class Authenticator {
       tenant: null,
     };
     await this.persist();
-    return credential.authenticator;
+    // Enrolled, the phone can be sealed to: it vouches for its key-agreement key at once.
+    return this.registerKeyAgreementKey();
+  }
+
+  /** The public half of the key secrets for this phone are sealed to (raw X25519, base64url); null in an old state file until registered. */
+  get keyAgreementPublicKey(): string | null {
+    return this.state.keyAgreementKey?.publicKey ?? null;
+  }
+
+  /**
+   * Registers this phone's key-agreement key, signed with its signing key, so that
+   * others can seal secrets to it. A state file from before such keys gets one first.
+   */
+  async registerKeyAgreementKey(): Promise<AuthenticatorRecord> {
+    const { deviceId } = this.requireEnrollment();
+    if (!this.state.keyAgreementKey) {
+      this.state = { ...this.state, keyAgreementKey: await generateKeyAgreementKey() };
+      await this.persist();
+    }
+    const { publicKey } = this.state.keyAgreementKey!;
+    const signature = await this.key.sign(keyAgreementKeyBytes(deviceId, publicKey));
+    const data = await this.send(REGISTER_KEY_AGREEMENT_KEY, { publicKey, signature }, { authenticated: true });
+    const { authenticator } = expectPayload<{ authenticator: AuthenticatorRecord }>(data.registerKeyAgreementKey, "RegisterKeyAgreementKeyPayload", "registerKeyAgreementKey");
+    return authenticator;
   }
 
   /**

@@ -29,6 +29,8 @@ Commands:
   approve <qrPayload>    show who is asking, then approve
   deny <qrPayload>       show who is asking, then deny
   list                   list the authenticators of this device's user
+  register-key           register this device's key-agreement key (done at enroll; for
+                         devices enrolled before such keys)
   revoke <id>            revoke an authenticator
 
 Options (every command):
@@ -97,6 +99,13 @@ const COMMANDS: Record<string, Command> = {
     async run(values, qrPayload) {
       const { scan, challenge } = await (await load(values)).deny(qrPayload!);
       print(...describeScan(scan), `Denied: challenge ${challenge.id} is now ${challenge.status}.`);
+    },
+  },
+  "register-key": {
+    options: [],
+    async run(values) {
+      const record = await (await load(values)).registerKeyAgreementKey();
+      print(`Registered key-agreement key ${record.keyAgreementKey?.publicKey ?? "?"} for authenticator ${record.id}.`);
     },
   },
   list: {
@@ -206,6 +215,7 @@ function describeRecord(record: AuthenticatorRecord, thisDevice: string | null):
     record.algorithm,
     record.user ? record.user.email : "not onboarded",
     record.status === "PENDING_APPROVAL" ? "waiting for approval" : null,
+    record.keyAgreementKey ? null : "no key-agreement key",
     `created ${record.createdAt}`,
     `last used ${record.lastUsedAt ?? "never"}`,
     record.id === thisDevice ? "(this device)" : null,

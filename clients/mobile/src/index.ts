@@ -7,3 +7,4 @@ export { DEVICE_KEY_ALGORITHMS, DeviceKey, type DeviceKeyAlgorithm } from "./dev
 export { OPERATIONS } from "./operations.ts";
 export { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 export { describeScan } from "./scan-description.ts";
+export { KEY_AGREEMENT_PURPOSE, KEY_AGREEMENT_SUITE, keyAgreementKeyBytes, type StoredKeyAgreementKey } from "./key-agreement-key.ts";

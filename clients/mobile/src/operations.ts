@@ -14,6 +14,7 @@ const AUTHENTICATOR_FIELDS = /* GraphQL */ `
     lastUsedAt
     status
     user { id email }
+    keyAgreementKey { publicKey registeredAt }
   }
 `;
 
@@ -133,6 +134,18 @@ export const REVOKE_AUTHENTICATOR = /* GraphQL */ `
   }
 `;
 
+export const REGISTER_KEY_AGREEMENT_KEY = /* GraphQL */ `
+  mutation RegisterKeyAgreementKey($publicKey: String!, $signature: String!) {
+    registerKeyAgreementKey(input: { publicKey: $publicKey, signature: $signature }) {
+      __typename
+      ... on RegisterKeyAgreementKeyPayload { authenticator { ...AuthenticatorFields } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+    }
+  }
+  ${AUTHENTICATOR_FIELDS}
+`;
+
 /** Every document, by operation name, for checking them against the schema. */
 export const OPERATIONS = {
   RequestEmailVerification: REQUEST_EMAIL_VERIFICATION,
@@ -144,4 +157,5 @@ export const OPERATIONS = {
   DenyChallenge: DENY_CHALLENGE,
   Authenticators: AUTHENTICATORS,
   RevokeAuthenticator: REVOKE_AUTHENTICATOR,
+  RegisterKeyAgreementKey: REGISTER_KEY_AGREEMENT_KEY,
 } as const;

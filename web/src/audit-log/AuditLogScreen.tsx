@@ -194,6 +194,7 @@ const KNOWN_ACTIONS = [
   "workstation.removed",
   "authenticator.enrolled",
   "authenticator.approved",
+  "authenticator.keyAgreementKeyRegistered",
   "authenticator.revoked",
   "installToken.created",
   "installToken.revoked",

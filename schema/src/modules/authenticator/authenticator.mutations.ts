@@ -12,6 +12,7 @@ import {
   startDeviceOnboarding,
   verifyEmail,
 } from "./authenticator.service.ts";
+import { registerKeyAgreementKey } from "./key-agreement-key.ts";
 
 const RequestEmailVerificationPayload = builder.simpleObject("RequestEmailVerificationPayload", {
   description: "Always `sent: true`: the answer does not tell whether the address has an account.",
@@ -50,7 +51,32 @@ const ApproveAuthenticatorPayload = builder.simpleObject("ApproveAuthenticatorPa
   fields: (t) => ({ authenticator: t.field({ type: Authenticator, description: "The approved phone, now ACTIVE." }) }),
 });
 
+const RegisterKeyAgreementKeyInput = builder.inputType("RegisterKeyAgreementKeyInput", {
+  description: "The calling phone's key-agreement key and its own signature over it.",
+  fields: (t) => ({
+    publicKey: t.string({ required: true, description: "Raw X25519 public key, base64url without padding." }),
+    signature: t.string({
+      required: true,
+      description: "The phone's signing key over the certification bytes (see PhoneKeyAgreementKey), base64url.",
+    }),
+  }),
+});
+
+const RegisterKeyAgreementKeyPayload = builder.simpleObject("RegisterKeyAgreementKeyPayload", {
+  description: "The phone, with its key-agreement key registered.",
+  fields: (t) => ({ authenticator: t.field({ type: Authenticator }) }),
+});
+
 builder.mutationFields((t) => ({
+  registerKeyAgreementKey: t.field({
+    type: RegisterKeyAgreementKeyPayload,
+    description:
+      "Called by a phone with its device token: registers (or replaces) the key that secrets meant for it are sealed to. " +
+      "VALIDATION, with nothing written, unless `signature` is this phone's over this key. Audited once the phone is linked.",
+    errors: { types: [UnauthenticatedError, ValidationError], union: { name: "RegisterKeyAgreementKeyResult" } },
+    args: { input: t.arg({ type: RegisterKeyAgreementKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({ authenticator: (await registerKeyAgreementKey(ctx, input)) as never }),
+  }),
   requestEmailVerification: t.field({
     type: RequestEmailVerificationPayload,
     description: "Emails a one-time code to a directory user's address. Rate-limited per address and per IP.",

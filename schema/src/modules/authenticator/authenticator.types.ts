@@ -1,5 +1,21 @@
 import { builder } from "../../builder.ts";
 import { authenticatorStatus, viewerCanApprove } from "./authenticator.service.ts";
+import { PHONE_KEY_SUITE } from "./key-agreement-key.ts";
+
+type PhoneKeyAgreementKeyShape = { publicKey: string; signature: string; registeredAt: Date };
+
+const PhoneKeyAgreementKey = builder.objectRef<PhoneKeyAgreementKeyShape>("PhoneKeyAgreementKey").implement({
+  description:
+    "The HPKE key that secrets meant for one phone are sealed to, certified by the phone itself: `signature` is its signing key " +
+    "(`Authenticator.publicKey`) over the UTF-8 lines `latchkey-key-agreement-key-v1`, the authenticator id, `suite` and `publicKey`, " +
+    "joined by newlines. Seal to it only when that signature verifies.",
+  fields: (t) => ({
+    suite: t.string({ description: "The HPKE suite the key is for.", resolve: () => PHONE_KEY_SUITE }),
+    publicKey: t.exposeString("publicKey", { description: "Raw X25519 public key, base64url without padding." }),
+    signature: t.exposeString("signature", { description: "The phone's signature over the certification bytes, base64url." }),
+    registeredAt: t.expose("registeredAt", { type: "DateTime" }),
+  }),
+});
 
 export const DeviceKeyAlgorithm = builder.enumType("DeviceKeyAlgorithm", { values: ["P256", "ED25519"] as const });
 
@@ -27,6 +43,19 @@ export const Authenticator = builder.prismaObject("Authenticator", {
     id: t.exposeID("id"),
     name: t.exposeString("name"),
     algorithm: t.expose("algorithm", { type: DeviceKeyAlgorithm }),
+    publicKey: t.exposeString("publicKey", {
+      description: "The phone's signing key (SPKI DER, base64, of `algorithm`): what its decisions and its key-agreement key are signed with.",
+    }),
+    keyAgreementKey: t.field({
+      type: PhoneKeyAgreementKey,
+      nullable: true,
+      description: "The key secrets for this phone are sealed to, with the phone's own certification; null until the phone registers one.",
+      select: { keyAgreementPublicKey: true, keyAgreementSignature: true, keyAgreementRegisteredAt: true },
+      resolve: (phone) =>
+        phone.keyAgreementPublicKey && phone.keyAgreementSignature && phone.keyAgreementRegisteredAt
+          ? { publicKey: phone.keyAgreementPublicKey, signature: phone.keyAgreementSignature, registeredAt: phone.keyAgreementRegisteredAt }
+          : null,
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true }),
     user: t.relation("user", { nullable: true }),
