@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { TenantKeyring, decodeKeyEncryptionKey, openWebhookSecret, unwrapDataKey, type KeyEncryptionKey } from "@latchkey/schema";
+import { TenantKeyring, decodeKeyEncryptionKey, openWebhookSecret, unwrapDataKey, unwrapTenantSigningKey, type KeyEncryptionKey } from "@latchkey/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildApp } from "../src/app.ts";
 import { loadConfig, loadNewKeyEncryptionKey } from "../src/config.ts";
@@ -244,7 +244,11 @@ describe("rewrap-keys", () => {
       try {
         for (const pair of await api.db.tenantKeyPair.findMany({ where: { tenantId: { in: customers.map((c) => c.id) } } })) {
           const previous = pairsBefore.find((k) => k.tenantId === pair.tenantId)!;
-          expect(pair).toMatchObject({ keyId: next.id, publicKey: previous.publicKey, rotatedAt: expect.any(Date) });
+          expect(pair).toMatchObject({ keyId: next.id, publicKey: previous.publicKey, signingPublicKey: previous.signingPublicKey, rotatedAt: expect.any(Date) });
+          // The escrowed signing key moved with the private key: the same key, under the new key-encryption key only.
+          expect(previous.wrappedSigningKey).toBeTruthy();
+          expect(() => unwrapTenantSigningKey(old, pair.tenantId, pair.wrappedSigningKey!)).toThrow();
+          expect(unwrapTenantSigningKey(next, pair.tenantId, pair.wrappedSigningKey!).equals(unwrapTenantSigningKey(old, pair.tenantId, previous.wrappedSigningKey!))).toBe(true);
         }
         const { tenantKeys, keyring } = api.app.services;
         for (const [index, customer] of customers.entries()) {

@@ -3,7 +3,8 @@
 // reset, and a person changing their own password. Every request the browser sends is kept,
 // and no typed password may be in any of them, in any encoding. The real API on an embedded
 // database, the built portal, Debian's Chromium; nothing is mocked.
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { generateTenantKeyPair, tenantKeyStatement } from "@latchkey/passwords";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { expectAccessible } from "./accessibility";
@@ -30,10 +31,12 @@ const wrongPassword = "Not-the-password 7 quartz";
 // On the common-password list, whatever the account.
 const weakPassword = "Password2024";
 const shortPassword = "short 1";
+/** Typed for a reset that must not happen: the server's answer carries a key that is not the customer's. */
+const refusedPassword = "orchard Basalt-kettle 6604";
 // Refused only because it is made of the person's own username: the form passes it to the check.
 const namesPassword = "ola.berg2024";
 /** Everything typed into a password field in this file. */
-const typed = [msp.password, newOwnPassword, ola.password, olaReset, olaOwn, wrongPassword, weakPassword, shortPassword, namesPassword];
+const typed = [msp.password, newOwnPassword, ola.password, olaReset, olaOwn, wrongPassword, weakPassword, shortPassword, namesPassword, refusedPassword];
 
 type Sent = { url: string; method: string; headers: string; body: string };
 
@@ -162,6 +165,49 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
     await reset.getByRole("button", { name: "Set password" }).click();
     await reset.waitFor({ state: "hidden" });
     await page.getByRole("status").filter({ hasText: "Set a new password for Ola Berg." }).waitFor();
+  });
+
+  test("refuses to seal a password to a key the server's answer substituted, and to one signed by another signing key than it pinned", async () => {
+    // Sealing to the customer's key pinned its signing key in this browser.
+    const pins = await page.evaluate(() => JSON.parse(window.localStorage.getItem("latchkey.tenantKeys") ?? "{}"));
+    const customerId = page.url().split("/customers/")[1]!.split("/")[0]!;
+    expect(pins[customerId]).toMatchObject({ tenantId: customerId, epoch: 1, signingKey: expect.any(String) });
+
+    const substitute = (await generateTenantKeyPair()).publicKey;
+    const server = generateKeyPairSync("ed25519");
+    const forgeries: Array<(key: { statement: string; signature: string; publicKey: string }) => { statement: string; signature: string }> = [
+      // The key swapped in the statement as it is: its signature no longer holds.
+      (key) => ({ statement: key.statement.replace(key.publicKey, substitute), signature: key.signature }),
+      // A whole statement signed afresh by a key the server made: it verifies, but is not the pinned signing key.
+      () => {
+        const statement = tenantKeyStatement({ tenantId: customerId, epoch: 1, publicKey: substitute, signingKey: server.publicKey.export({ format: "jwk" }).x!, custody: "ESCROW" });
+        return { statement, signature: sign(null, Buffer.from(statement), server.privateKey).toString("base64url") };
+      },
+    ];
+    const row = page.getByRole("listitem", { name: /Ola Berg/ });
+    for (const [index, forge] of forgeries.entries()) {
+      await page.route((url) => url.pathname === "/graphql", async (route) => {
+        if (!route.request().postData()?.includes('"operationName":"StartPasswordRegistration"')) return route.fallback();
+        const response = await route.fetch();
+        const body = await response.json();
+        const started = body.data.startPasswordRegistration;
+        // The statement's fifth line is the public key it names.
+        started.tenantKey = forge({ ...started.tenantKey, publicKey: started.tenantKey.statement.split("\n")[4] });
+        await route.fulfill({ response, json: body });
+      });
+      const finishes = operations("FinishPasswordRegistration").length;
+      await row.getByRole("button", { name: "Reset password of Ola Berg" }).click();
+      const reset = page.getByRole("dialog", { name: "New password for Ola Berg" });
+      await reset.getByLabel("New password", { exact: true }).fill(refusedPassword);
+      await reset.getByLabel("Repeat the new password").fill(refusedPassword);
+      await reset.getByRole("button", { name: "Set password" }).click();
+      await reset.getByText(index === 0 ? /not signed by the tenant's signing key/ : /another signing key than the one seen before/).waitFor();
+      expect(operations("FinishPasswordRegistration").length).toBe(finishes);
+      await reset.getByRole("button", { name: "Close" }).click();
+      await page.unrouteAll({ behavior: "wait" });
+    }
+    // The pin is the customer's own key still.
+    expect(await page.evaluate(() => JSON.parse(window.localStorage.getItem("latchkey.tenantKeys") ?? "{}"))).toEqual(pins);
   });
 
   test("the customer's admin signs in with the password set by the reset, not the first one, and must choose her own first", async () => {

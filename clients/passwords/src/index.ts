@@ -31,6 +31,7 @@ export {
   type LoginStart,
   type Registration,
   type RunOperation,
+  type TenantKeyPins,
 } from "./password-flows.ts";
 export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./password-rules.ts";
 export {
@@ -41,3 +42,13 @@ export {
   sealBreakGlass,
   type BreakGlassBinding,
 } from "./break-glass-sealing.ts";
+export {
+  TENANT_KEY_PURPOSE,
+  TenantKeyRefused,
+  tenantKeyStatement,
+  verifyTenantKey,
+  type TenantKeyAnswer,
+  type TenantKeyCustody,
+  type TenantKeyPin,
+  type TenantKeyStatement,
+} from "./tenant-key-statement.ts";

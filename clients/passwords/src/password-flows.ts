@@ -4,6 +4,7 @@
 // same steps with its own documents; see the README's API section.
 import { finishLogin, finishRegistration, startLogin, startRegistration } from "./opaque-client.ts";
 import { sealToTenant, type SealedSecret } from "./tenant-sealing.ts";
+import { verifyTenantKey, type TenantKeyPin } from "./tenant-key-statement.ts";
 
 /** Runs one operation and returns its `data` (throwing on transport or top-level errors). */
 export type RunOperation = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
@@ -20,7 +21,8 @@ export const START_PASSWORD_REGISTRATION = `mutation StartPasswordRegistration($
   startPasswordRegistration(input: $input) {
     __typename
     ... on StartPasswordRegistrationPayload {
-      registrationId response ksf userId serverIdentity passwordVersion tenantId tenantPublicKey
+      registrationId response ksf userId serverIdentity passwordVersion tenantId
+      tenantKey { statement signature }
     }
     ... on Error { code message }
   }
@@ -109,12 +111,19 @@ export type Registration = { registrationId: string; userId: string; tenantId: s
 /**
  * Registers `password`: for an existing user (`userId`), a new user of a tenant
  * (`tenant`, its id), or a sign-up (neither). Seals the password to the
- * tenant's key when the server hands one (customer tenants). The registration
+ * tenant's key when the server hands one (customer tenants), once its signed
+ * statement verifies against `pins` (what this client saw before). The registration
  * id is then given to signUpMsp, createUser or setUserPassword.
  */
+/** Where a client keeps the tenant keys it has seen (state file, browser storage). */
+export type TenantKeyPins = {
+  get(tenantId: string): TenantKeyPin | null | Promise<TenantKeyPin | null>;
+  set(pin: TenantKeyPin): void | Promise<void>;
+};
+
 export async function registerPassword(
   run: RunOperation,
-  input: { userId?: string | null; tenant?: string | null; password: string },
+  input: { userId?: string | null; tenant?: string | null; password: string; pins?: TenantKeyPins },
 ): Promise<Registration> {
   const { state, request } = await startRegistration(input.password);
   const data = await run(START_PASSWORD_REGISTRATION, {
@@ -129,9 +138,15 @@ export async function registerPassword(
     identities: { client: started.userId, server: started.serverIdentity },
   });
   let sealedPassword: SealedSecret | null = null;
-  if (started.tenantPublicKey) {
+  if (started.tenantKey) {
+    // Sealed only to a key its statement signs, and never to an older epoch than seen before.
+    const { statement, pin } = await verifyTenantKey(started.tenantKey, {
+      tenantId: started.tenantId,
+      pinned: (await input.pins?.get(started.tenantId)) ?? null,
+    });
+    await input.pins?.set(pin);
     sealedPassword = await sealToTenant({
-      tenantPublicKey: started.tenantPublicKey,
+      tenantPublicKey: statement.publicKey,
       tenantId: started.tenantId,
       userId: started.userId,
       passwordVersion: started.passwordVersion,

@@ -1,10 +1,12 @@
-// Each customer tenant's HPKE key pair. Whoever sets a password seals it to the
-// public key (see @latchkey/passwords); the private key is escrowed here,
+// Each customer tenant's HPKE key pair, and the signing key whose statement
+// tells clients which public key is the tenant's (statementFor). Whoever sets a
+// password seals it to the public key (see @latchkey/passwords); the private key is escrowed here,
 // wrapped by the key-encryption key (AES-256-GCM, the tenant as associated
 // data), and opened only to re-seal a password to a workstation at QR login.
 // MSP tenants have none: their users' passwords are never sealed.
+import { generateKeyPairSync, sign } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
-import { generateTenantKeyPair, openFromTenant, type SealedSecret } from "@latchkey/passwords";
+import { generateTenantKeyPair, openFromTenant, tenantKeyStatement, type SealedSecret } from "@latchkey/passwords";
 import { decryptUnder, encryptUnder, KeyHierarchyError, rewrapEach, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
 
 type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair">;
@@ -12,6 +14,29 @@ type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair">;
 function privateKeyAssociatedData(tenantId: string) {
   return `latchkey-tenant-private-key-v1|${tenantId}`;
 }
+
+function signingKeyAssociatedData(tenantId: string) {
+  return `latchkey-tenant-signing-key-v1|${tenantId}`;
+}
+
+export function wrapTenantSigningKey(kek: KeyEncryptionKey, tenantId: string, pkcs8: Buffer) {
+  return encryptUnder(kek.key, pkcs8, signingKeyAssociatedData(tenantId));
+}
+
+export function unwrapTenantSigningKey(kek: KeyEncryptionKey, tenantId: string, wrapped: string): Buffer {
+  return decryptUnder(kek.key, wrapped, signingKeyAssociatedData(tenantId));
+}
+
+/** A tenant key as clients are handed it: the signed statement and what it says. */
+export type TenantKeyAnswer = {
+  tenantId: string;
+  epoch: number;
+  publicKey: string;
+  signingKey: string;
+  custody: "ESCROW";
+  statement: string;
+  signature: string;
+};
 
 export function wrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, privateKey: Uint8Array) {
   return encryptUnder(kek.key, Buffer.from(privateKey), privateKeyAssociatedData(tenantId));
@@ -44,6 +69,45 @@ export class TenantKeys {
     const stored = await db.tenantKeyPair.findUnique({ where: { tenantId }, select: { publicKey: true } });
     if (!stored) throw new KeyHierarchyError(`The key pair of tenant ${tenantId} could not be stored`);
     return stored.publicKey;
+  }
+
+  /**
+   * The tenant key's signed statement (see @latchkey/passwords tenant-key-statement),
+   * made with the key pair at the first call. While the master key is off the
+   * signing key is escrowed beside the private key, so the server signs: custody
+   * ESCROW. Two instances may sign at once: the update is conditional, one
+   * signing key wins, and both answer with it.
+   */
+  async statementFor(db: KeyStore, tenantId: string): Promise<TenantKeyAnswer> {
+    await this.publicKeyFor(db, tenantId);
+    let row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
+    if (!row.signingPublicKey || !row.statementSignature) {
+      if (row.keyId !== this.kek.id) {
+        throw new KeyHierarchyError(`The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`);
+      }
+      const pair = generateKeyPairSync("ed25519");
+      const signingKey = pair.publicKey.export({ format: "jwk" }).x!;
+      const statement = tenantKeyStatement({ tenantId, epoch: row.epoch, publicKey: row.publicKey, signingKey, custody: "ESCROW" });
+      await db.tenantKeyPair.updateMany({
+        where: { tenantId, keyId: this.kek.id, signingPublicKey: null },
+        data: {
+          signingPublicKey: signingKey,
+          wrappedSigningKey: wrapTenantSigningKey(this.kek, tenantId, pair.privateKey.export({ format: "der", type: "pkcs8" })),
+          statementSignature: sign(null, Buffer.from(statement, "utf8"), pair.privateKey).toString("base64url"),
+        },
+      });
+      row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
+    }
+    const signingKey = row.signingPublicKey!;
+    return {
+      tenantId,
+      epoch: row.epoch,
+      publicKey: row.publicKey,
+      signingKey,
+      custody: "ESCROW",
+      statement: tenantKeyStatement({ tenantId, epoch: row.epoch, publicKey: row.publicKey, signingKey, custody: "ESCROW" }),
+      signature: row.statementSignature!,
+    };
   }
 
   /** The escrowed private key; throws when the tenant has none or it is wrapped under another key-encryption key. */
@@ -95,9 +159,13 @@ export async function rewrapTenantKeyPairs(db: KeyPairRewrapStore, from: KeyEncr
       const row = await tx.tenantKeyPair.findUnique({ where: { tenantId } });
       if (!row || row.keyId !== from.id) return false;
       const privateKey = unwrapTenantPrivateKey(from, tenantId, row.wrappedPrivateKey);
+      // The signing key is escrowed under the same key-encryption key, and moves with it.
+      const wrappedSigningKey = row.wrappedSigningKey
+        ? wrapTenantSigningKey(to, tenantId, unwrapTenantSigningKey(from, tenantId, row.wrappedSigningKey))
+        : null;
       const { count } = await tx.tenantKeyPair.updateMany({
-        where: { tenantId, keyId: from.id, wrappedPrivateKey: row.wrappedPrivateKey },
-        data: { keyId: to.id, wrappedPrivateKey: wrapTenantPrivateKey(to, tenantId, privateKey), rotatedAt: new Date() },
+        where: { tenantId, keyId: from.id, wrappedPrivateKey: row.wrappedPrivateKey, wrappedSigningKey: row.wrappedSigningKey },
+        data: { keyId: to.id, wrappedPrivateKey: wrapTenantPrivateKey(to, tenantId, privateKey), wrappedSigningKey, rotatedAt: new Date() },
       });
       return count === 1;
     }),

@@ -2,6 +2,7 @@
 // that touches the password runs in the password worker. Neither the password nor anything
 // derived from it without the server's help ever leaves the browser.
 import type { Client, CombinedError } from "urql";
+import type { TenantKeyPin } from "@latchkey/passwords";
 import { errorsFromResult, errorsFromTransport, noErrors, type FormErrors } from "@/forms/form-errors";
 import { FinishPasswordRegistrationMutation, StartPasswordLogInMutation, StartPasswordRegistrationMutation } from "./password-operations";
 import { passwordStep } from "./password-worker-client";
@@ -106,6 +107,33 @@ export async function provePassword(
   return { loginId: outcome.loginId, finish: answered.finish };
 }
 
+const PINS = "latchkey.tenantKeys";
+
+/**
+ * The tenant keys this browser has sealed to: each tenant's signing key and the highest epoch
+ * seen, so that an older key or another signing key is refused later (see verifyTenantKey).
+ * Browser storage may be refused (private mode, policy): then only the signature is checked.
+ */
+const tenantKeyPins = {
+  read(): Record<string, TenantKeyPin> {
+    try {
+      return JSON.parse(window.localStorage.getItem(PINS) ?? "{}") as Record<string, TenantKeyPin>;
+    } catch {
+      return {};
+    }
+  },
+  get(tenantId: string): TenantKeyPin | null {
+    return this.read()[tenantId] ?? null;
+  },
+  set(pin: TenantKeyPin) {
+    try {
+      window.localStorage.setItem(PINS, JSON.stringify({ ...this.read(), [pin.tenantId]: pin }));
+    } catch {
+      // See above.
+    }
+  },
+};
+
 /**
  * Registers a new password: for an existing user (`userId`), a new user of a tenant
  * (`tenant`, its id), or an MSP sign-up (neither). For a customer's user the worker also
@@ -133,10 +161,15 @@ export async function registerPassword(
   if (startProblem || outcome?.__typename !== "StartPasswordRegistrationPayload") throw startProblem;
   let completed;
   try {
-    completed = await passwordStep({ op: "completeRegistration", password, state: begun.state, started: outcome });
+    const pinned = outcome.tenantId ? tenantKeyPins.get(outcome.tenantId) : null;
+    completed = await passwordStep({ op: "completeRegistration", password, state: begun.state, started: outcome, pinned });
   } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    // Nothing was sealed: the key the server handed out is not the tenant's as this browser knows it.
+    if (detail.includes("tenant key the server handed out was refused")) throw new PasswordFlowProblem({ fields: {}, form: detail });
     throw workerFailed(error);
   }
+  if (completed.pin) tenantKeyPins.set(completed.pin);
   const finished = await client
     .mutation(FinishPasswordRegistrationMutation, {
       input: { registrationId: outcome.registrationId, record: completed.record, sealedPassword: completed.sealedPassword },

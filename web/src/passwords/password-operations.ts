@@ -43,7 +43,10 @@ export const StartPasswordRegistrationMutation = graphql(`
         serverIdentity
         passwordVersion
         tenantId
-        tenantPublicKey
+        tenantKey {
+          statement
+          signature
+        }
       }
       ... on Error {
         message

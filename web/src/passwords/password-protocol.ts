@@ -2,7 +2,7 @@
 // that touches a password: the new-password rules, OPAQUE (RFC 9807) with its Argon2id key
 // stretching (64 MiB, seconds of work), and sealing a customer user's password to the
 // tenant's key. The page keeps only what the API answers and what goes back to it.
-import type { LoginStart, SealedSecret } from "@latchkey/passwords";
+import type { LoginStart, SealedSecret, TenantKeyPin } from "@latchkey/passwords";
 
 /** `startPasswordRegistration`'s payload, as the worker needs it. */
 export type RegistrationStart = {
@@ -12,7 +12,8 @@ export type RegistrationStart = {
   serverIdentity: string;
   passwordVersion: number;
   tenantId?: string | null;
-  tenantPublicKey?: string | null;
+  /** The tenant key's signed statement: the worker seals only to a key it states. */
+  tenantKey?: { statement: string; signature: string } | null;
 };
 
 export type PasswordRequest =
@@ -20,7 +21,7 @@ export type PasswordRequest =
   | { op: "startLogIn"; password: string }
   | { op: "answerLogIn"; password: string; state: string; started: LoginStart }
   | { op: "startRegistration"; password: string }
-  | { op: "completeRegistration"; password: string; state: string; started: RegistrationStart };
+  | { op: "completeRegistration"; password: string; state: string; started: RegistrationStart; pinned: TenantKeyPin | null };
 
 export type PasswordAnswer = {
   /** Why the new password is refused, or null. */
@@ -29,7 +30,8 @@ export type PasswordAnswer = {
   /** Null: the password is wrong or the account unknown (OPAQUE cannot tell which). */
   answerLogIn: { finish: string } | null;
   startRegistration: { state: string; request: string };
-  completeRegistration: { record: string; sealedPassword: SealedSecret | null };
+  /** `pin`: the tenant key to remember, once its statement verified. */
+  completeRegistration: { record: string; sealedPassword: SealedSecret | null; pin: TenantKeyPin | null };
 };
 
 export type WorkerRequest = { id: number } & PasswordRequest;

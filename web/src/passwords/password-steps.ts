@@ -7,6 +7,7 @@ import {
   sealToTenant,
   startLogin,
   startRegistration,
+  verifyTenantKey,
 } from "@latchkey/passwords";
 import type { PasswordAnswer, PasswordRequest } from "./password-protocol";
 
@@ -40,18 +41,21 @@ export async function runPasswordStep<R extends PasswordRequest>(request: R): Pr
         ksf: started.ksf,
         identities: { client: started.userId, server: started.serverIdentity },
       });
-      const sealedPassword =
-        started.tenantPublicKey && started.tenantId
-          ? await sealToTenant({
-              tenantPublicKey: started.tenantPublicKey,
-              tenantId: started.tenantId,
-              userId: started.userId,
-              passwordVersion: started.passwordVersion,
-              record,
-              password: request.password,
-            })
-          : null;
-      answer = { record, sealedPassword };
+      if (!started.tenantKey || !started.tenantId) {
+        answer = { record, sealedPassword: null, pin: null };
+        break;
+      }
+      // Sealed only to a key its statement signs, never to an epoch older than this browser saw.
+      const { statement, pin } = await verifyTenantKey(started.tenantKey, { tenantId: started.tenantId, pinned: request.pinned });
+      const sealedPassword = await sealToTenant({
+        tenantPublicKey: statement.publicKey,
+        tenantId: started.tenantId,
+        userId: started.userId,
+        passwordVersion: started.passwordVersion,
+        record,
+        password: request.password,
+      });
+      answer = { record, sealedPassword, pin };
       break;
     }
   }

@@ -76,7 +76,8 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
     passwordVersion = 1;
   }
   const response = protocolStep("request", () => ctx.passwordAuth.registrationResponse(userId, data.request));
-  const tenantPublicKey = tenant?.kind === "CUSTOMER" ? await ctx.tenantKeys.publicKeyFor(ctx.db, tenant.id) : null;
+  // A customer's passwords are sealed to its key: handed out as a signed statement, checked by the client.
+  const tenantKey = tenant?.kind === "CUSTOMER" ? await ctx.tenantKeys.statementFor(ctx.db, tenant.id) : null;
   const registration = await ctx.db.passwordRegistration.create({
     data: {
       id: randomUUID(),
@@ -96,7 +97,8 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
     serverIdentity: ctx.passwordAuth.serverIdentity,
     passwordVersion,
     tenantId: tenant?.id ?? null,
-    tenantPublicKey,
+    tenantPublicKey: tenantKey?.publicKey ?? null,
+    tenantKey,
   };
 }
 

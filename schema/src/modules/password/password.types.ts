@@ -1,5 +1,6 @@
 import { builder } from "../../builder.ts";
 import { KSF_NAMES } from "@latchkey/passwords";
+import { TenantKey } from "../tenant-key/tenant-key.types.ts";
 
 const KSF_DESCRIPTION =
   `The key-stretching profile to run the client's OPAQUE step with: ${KSF_NAMES.map((name) => `\`${name}\``).join(", ")} ` +
@@ -40,7 +41,13 @@ export const StartPasswordRegistrationPayload = builder.simpleObject("StartPassw
     tenantId: t.id({ nullable: true, description: "The user's tenant; null at an MSP sign-up." }),
     tenantPublicKey: t.string({
       nullable: true,
-      description: "A customer tenant's public key (raw X25519, base64url): seal the password to it. Null for MSP users, whose passwords are never sealed.",
+      description:
+        "A customer tenant's public key (raw X25519, base64url), as `tenantKey` states it: seal the password to it once that statement verifies. Null for MSP users, whose passwords are never sealed.",
+    }),
+    tenantKey: t.field({
+      type: TenantKey,
+      nullable: true,
+      description: "The signed statement of the customer tenant's key: verify it (and the epoch you pinned) before sealing. Null for MSP users.",
     }),
   }),
 });

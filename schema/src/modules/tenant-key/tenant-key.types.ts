@@ -1,0 +1,53 @@
+import { builder } from "../../builder.ts";
+import type { TenantKeyAnswer } from "../../security/tenant-keys.ts";
+import { isUuid } from "../../validation.ts";
+import { visibleTenants } from "../../access.ts";
+
+export const TenantKeyCustody = builder.enumType("TenantKeyCustody", {
+  description: "Who holds the tenant's private key and signing key.",
+  values: {
+    ESCROW: {
+      description:
+        "The server, wrapped under its key-encryption key (the master key is off): the statement guards against a key swapped in transit or in the database, and pins the epoch, but the server signs it.",
+    },
+    MASTER_KEY: { description: "Only the customer's holders (admins' phones, recovery kits): the server cannot sign a statement." },
+  } as const,
+});
+
+export const TenantKey = builder.objectRef<TenantKeyAnswer>("TenantKey").implement({
+  description:
+    "A customer tenant's public key, as a statement signed by the tenant's signing key. Seal to `publicKey` only after verifying " +
+    "`signature` over `statement` (verifyTenantKey in @latchkey/passwords), and pin the signing key and the highest epoch seen: refuse a lower epoch " +
+    "or another signing key. The statement is UTF-8 lines joined by newlines: `latchkey-tenant-key-v1`, tenant id, epoch, HPKE suite, public key, signing key, custody.",
+  fields: (t) => ({
+    tenantId: t.exposeID("tenantId"),
+    epoch: t.exposeInt("epoch", { description: "The key's generation; never goes down." }),
+    publicKey: t.exposeString("publicKey", { description: "Raw X25519, base64url without padding: what passwords are sealed to." }),
+    signingKey: t.exposeString("signingKey", { description: "The tenant's Ed25519 signing key, raw, base64url without padding." }),
+    custody: t.field({ type: TenantKeyCustody, resolve: (key) => key.custody }),
+    statement: t.exposeString("statement", { description: "The signed text; the fields above are read from it." }),
+    signature: t.exposeString("signature", { description: "Ed25519 over `statement`, base64url without padding." }),
+  }),
+});
+
+builder.queryField("tenantKey", (t) =>
+  t.field({
+    type: TenantKey,
+    nullable: true,
+    description:
+      "The key a customer tenant's secrets are sealed to, signed. For anyone who may see the tenant (its users, its MSP's admins, " +
+      "delegated technicians), its workstations and its users' phones; null for any other id, existing or not, and for an MSP (whose users' passwords are never sealed).",
+    args: { tenantId: t.arg.id({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      const tenantId = String(args.tenantId);
+      if (!isUuid(tenantId)) return null;
+      const reach = ctx.workstation
+        ? { id: ctx.workstation.tenantId }
+        : ctx.device
+          ? { users: { some: { authenticators: { some: { id: ctx.device.authenticatorId, revokedAt: null } } } } }
+          : visibleTenants(ctx.viewer);
+      const tenant = await ctx.db.tenant.findFirst({ where: { AND: [{ id: tenantId, kind: "CUSTOMER" }, reach] }, select: { id: true } });
+      return tenant ? ctx.tenantKeys.statementFor(ctx.db, tenant.id) : null;
+    },
+  }),
+);
