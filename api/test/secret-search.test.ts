@@ -211,7 +211,15 @@ async function databaseDump(): Promise<string[]> {
   expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(["User", "PasswordLogin", "PasswordRegistration", "TenantKeyPair", "AuditEvent"]));
   const rows: string[] = [];
   for (const { schema, name } of tables) {
-    const found = await api.db.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${schema}"."${name}" t`);
+    let found: { row: string }[];
+    try {
+      found = await api.db.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${schema}"."${name}" t`);
+    } catch (error) {
+      // On CI's shared database another test file may drop its own job-queue schema between the
+      // listing and this read: a table that no longer exists holds nothing of this test's.
+      if (/\b42P01\b/.test(String((error as Error).message))) continue;
+      throw error;
+    }
     rows.push(...found.map((r) => r.row));
   }
   return rows;
