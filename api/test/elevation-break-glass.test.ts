@@ -5,13 +5,13 @@
 // The agent's traffic goes through a recording proxy, so the last test can
 // look for its passwords in all of it.
 import { execFile, spawn } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { generateKeyPairSync, randomUUID, sign } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { findLocalAccount, readStateFile, verifyLocalPassword, writeStateFile } from "@latchkey/desktop";
-import { openBreakGlass } from "@latchkey/passwords";
+import { openBreakGlass, tenantKeyStatement } from "@latchkey/passwords";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AUTHENTICATOR_BIN, desktopSeed } from "./desktop-seed.ts";
 import { Api } from "./harness.ts";
@@ -278,21 +278,48 @@ describe("break-glass passwords through the desktop agent and the authenticator"
     expect(opened).toBe(rotated);
   });
 
-  it("the agent refuses to seal to a tenant key other than the one it pinned", async () => {
+  it("the agent refuses to seal to a tenant key its pinned statement does not vouch for: swapped, forged or rolled back", async () => {
+    const original = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
     const state = await readStateFile(statePath);
+    const pin = state.elevation!.breakGlass!.tenantKeyPin!;
+    expect(pin).toMatchObject({ tenantId: customer.id, epoch: 1, signingKey: original.signingPublicKey, publicKey: original.publicKey });
     const otherKey = (await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: otherCustomer.id } })).publicKey;
-    await writeStateFile(statePath, { ...state, elevation: { ...state.elevation!, breakGlass: { ...state.elevation!.breakGlass!, tenantPublicKey: otherKey } } });
-    const before = await box();
-    await api.db.workstationCommand.create({ data: { tenantId: customer.id, workstationId, kind: "ROTATE_ACCOUNT_PASSWORD", accountName: ACCOUNT } });
-    const service = await runAgent(["service", "--once"]);
-    expect(service.code, service.stderr).toBe(0);
-    expect(service.stderr).toContain("other than the one pinned here");
-    const after = await box();
-    expect(after).toMatchObject({ rotation: before.rotation, ciphertext: before.ciphertext });
-    expect((await readStateFile(statePath)).elevation!.breakGlass!.tenantPublicKey).toBe(otherKey);
-    // Back to the real pin for what follows.
-    const restored = await readStateFile(statePath);
-    await writeStateFile(statePath, { ...restored, elevation: { ...restored.elevation!, breakGlass: { ...restored.elevation!.breakGlass!, tenantPublicKey: state.elevation!.breakGlass!.tenantPublicKey } } });
+    const forger = generateKeyPairSync("ed25519");
+    const forgedSigningKey = forger.publicKey.export({ format: "jwk" }).x!;
+    const forged = tenantKeyStatement({ tenantId: customer.id, epoch: 1, publicKey: otherKey, signingKey: forgedSigningKey, custody: "ESCROW" });
+    const cases = [
+      // Someone with the database puts another key in the row: the stored signature no longer holds.
+      { row: { publicKey: otherKey }, refusal: "not signed by the tenant's signing key" },
+      // A server that signs afresh with a signing key of its own: it verifies, but is not the pinned one.
+      {
+        row: { publicKey: otherKey, signingPublicKey: forgedSigningKey, statementSignature: sign(null, Buffer.from(forged), forger.privateKey).toString("base64url") },
+        refusal: "another signing key than the one seen before",
+      },
+      // The agent has seen epoch 2; the server answers epoch 1, as a restored backup would.
+      { row: {}, pin: { ...pin, epoch: 2 }, refusal: "epoch 1 is older than epoch 2" },
+    ];
+    for (const { row, pin: statePin, refusal } of cases) {
+      await api.db.tenantKeyPair.update({ where: { tenantId: customer.id }, data: row });
+      if (statePin) {
+        const current = await readStateFile(statePath);
+        await writeStateFile(statePath, { ...current, elevation: { ...current.elevation!, breakGlass: { ...current.elevation!.breakGlass!, tenantKeyPin: statePin } } });
+      }
+      const before = await box();
+      const command = await api.db.workstationCommand.create({ data: { tenantId: customer.id, workstationId, kind: "ROTATE_ACCOUNT_PASSWORD", accountName: ACCOUNT } });
+      const service = await runAgent(["service", "--once"]);
+      expect(service.code, service.stderr).toBe(0);
+      expect(service.stderr).toContain(refusal);
+      expect(await box()).toMatchObject({ rotation: before.rotation, ciphertext: before.ciphertext });
+      // Back to the real key and pin for what follows.
+      await api.db.tenantKeyPair.update({
+        where: { tenantId: customer.id },
+        data: { publicKey: original.publicKey, signingPublicKey: original.signingPublicKey, statementSignature: original.statementSignature },
+      });
+      const current = await readStateFile(statePath);
+      await writeStateFile(statePath, { ...current, elevation: { ...current.elevation!, breakGlass: { ...current.elevation!.breakGlass!, tenantKeyPin: pin } } });
+      await api.db.workstationCommand.delete({ where: { id: command.id } }).catch(() => undefined);
+    }
+    expect((await readStateFile(statePath)).elevation!.breakGlass).toMatchObject({ tenantPublicKey: original.publicKey, tenantKeyPin: pin });
   });
 
   it("the agent's passwords appear in no request it sent, no row and no log line", async () => {

@@ -14,7 +14,7 @@ import type { Client } from "graphql-ws";
 import { AgentError } from "./agent-error.ts";
 import type { AgentState } from "./agent-state.ts";
 import type { ChallengeStatus, DesktopAgent } from "./desktop-agent.ts";
-import { sealBreakGlass } from "@latchkey/passwords";
+import { sealBreakGlass, TenantKeyRefused, verifyTenantKey } from "@latchkey/passwords";
 import {
   ACKNOWLEDGE_WORKSTATION_COMMAND,
   BREAK_GLASS_SEALING_KEY,
@@ -458,30 +458,45 @@ export class ElevationAgent {
   }
 
   /**
-   * The tenant key to seal to. Pinned at the first fetch; a different key from
-   * the API later is refused (SEALING_KEY_CHANGED). Offline, the pinned key.
+   * The tenant key to seal to, as its signed statement names it. The statement
+   * must verify against the pin (the tenant's signing key, the highest epoch and
+   * its key, set at the first fetch); anything else is refused
+   * (SEALING_KEY_CHANGED). Offline, the pinned key.
    */
   private async breakGlassKey(): Promise<{ tenantId: string; publicKey: string }> {
     const pinned = this.state.breakGlass;
-    let fetched: { tenantId: string; workstationId: string; publicKey: string } | null = null;
+    type SealingKey = { tenantId: string; workstationId: string; tenantKey: { statement: string; signature: string } };
+    let fetched: SealingKey | null = null;
     try {
       const data = await this.send(BREAK_GLASS_SEALING_KEY, {});
-      fetched = expectPayload<{ tenantId: string; workstationId: string; publicKey: string }>(data.breakGlassSealingKey, "BreakGlassSealingKey", "breakGlassSealingKey");
+      fetched = expectPayload<SealingKey>(data.breakGlassSealingKey, "BreakGlassSealingKey", "breakGlassSealingKey");
     } catch (error) {
       if (!(error instanceof AgentError) || error.code !== "NETWORK_ERROR" || !pinned?.tenantPublicKey || !pinned.tenantId) throw error;
       return { tenantId: pinned.tenantId, publicKey: pinned.tenantPublicKey };
     }
     const workstation = this.agent.enrolledWorkstation();
     if (fetched.workstationId !== workstation.id) throw new AgentError("SEALING_KEY_CHANGED", "the sealing key answered is for another workstation");
-    if (pinned?.tenantPublicKey) {
-      if (pinned.tenantPublicKey !== fetched.publicKey || pinned.tenantId !== fetched.tenantId) {
-        throw new AgentError("SEALING_KEY_CHANGED", "the API answered a tenant key other than the one pinned here: refusing to seal to it");
-      }
-      return { tenantId: pinned.tenantId!, publicKey: pinned.tenantPublicKey };
+    if (pinned?.tenantId && pinned.tenantId !== fetched.tenantId) {
+      throw new AgentError("SEALING_KEY_CHANGED", "the API answered another tenant's key: refusing to seal to it");
     }
-    await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, tenantPublicKey: fetched.publicKey, tenantId: fetched.tenantId }));
-    this.log("break-glass: pinned the tenant's public key");
-    return { tenantId: fetched.tenantId, publicKey: fetched.publicKey };
+    let verified;
+    try {
+      verified = await verifyTenantKey(fetched.tenantKey, { tenantId: fetched.tenantId, pinned: pinned?.tenantKeyPin ?? null });
+    } catch (error) {
+      if (error instanceof TenantKeyRefused) throw new AgentError("SEALING_KEY_CHANGED", `${error.message}: refusing to seal to it`);
+      throw error;
+    }
+    const { statement, pin } = verified;
+    // A key pinned before statements existed: the first statement must name that same key.
+    if (!pinned?.tenantKeyPin && pinned?.tenantPublicKey && pinned.tenantPublicKey !== statement.publicKey) {
+      throw new AgentError("SEALING_KEY_CHANGED", "the API answered a tenant key other than the one pinned here: refusing to seal to it");
+    }
+    const changed = pinned?.tenantKeyPin?.epoch !== pin.epoch || pinned?.tenantKeyPin?.signingKey !== pin.signingKey;
+    if (changed) {
+      await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, tenantPublicKey: statement.publicKey, tenantId: statement.tenantId, tenantKeyPin: pin }));
+      this.log(`break-glass: pinned the tenant's key, epoch ${pin.epoch}`);
+    }
+    return { tenantId: statement.tenantId, publicKey: statement.publicKey };
   }
 
   /** Fetches and pins the tenant key now (at enrollment); refuses one other than a key already pinned. */

@@ -3,6 +3,7 @@
 // created (the only ones it will ever manage), the Windows logon sessions and
 // their processes (a model of LSA logon sessions), the technician sessions it
 // runs, and the reports and restart it still owes.
+import type { TenantKeyPin } from "@latchkey/passwords";
 import { randomInt } from "node:crypto";
 import { foldAccountName, lookalikeAccountNames, quoteAccountName } from "@latchkey/account-names";
 import {
@@ -89,12 +90,14 @@ export interface PendingBreakGlass {
 
 export interface BreakGlassState {
   /**
-   * The tenant public key the agent seals to, pinned at the first fetch: a
-   * different key from the API later is refused (until the key is certified
-   * by something other than the API, this pin is all that authenticates it).
+   * The tenant public key the agent seals to, as the statement it verified last
+   * named it. A state from before statements has only this: the first statement
+   * must then name this same key.
    */
   tenantPublicKey: string | null;
   tenantId: string | null;
+  /** The tenant's signing key and the highest epoch seen: a statement signed otherwise, or older, is refused. */
+  tenantKeyPin?: TenantKeyPin | null;
   /** Per account (lower case): the last rotation sealed. */
   rotations: Record<string, number>;
   /** Sealed boxes owed to the API (offline at the rotation): only the newest per account is kept. */

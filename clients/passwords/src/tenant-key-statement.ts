@@ -41,7 +41,7 @@ export type TenantKeyStatement = {
 };
 
 /** What a client remembers of a tenant's key between runs. */
-export type TenantKeyPin = { tenantId: string; epoch: number; signingKey: string };
+export type TenantKeyPin = { tenantId: string; epoch: number; signingKey: string; publicKey: string };
 
 export class TenantKeyRefused extends Error {
   readonly code = "TENANT_KEY_REFUSED";
@@ -87,7 +87,7 @@ async function signatureHolds(statement: string, signingKey: string, signature: 
  * before (null the first time) and returns the key to seal to and the pin to
  * keep. Throws TenantKeyRefused for a statement that is not signed by its own
  * signing key, names another tenant, rolls the epoch back, or names another
- * signing key than the pinned one.
+ * signing key than the pinned one, or another public key for the pinned epoch.
  */
 export async function verifyTenantKey(
   answer: TenantKeyAnswer,
@@ -104,6 +104,10 @@ export async function verifyTenantKey(
     if (statement.epoch < pinned.epoch) throw new TenantKeyRefused(`epoch ${statement.epoch} is older than epoch ${pinned.epoch}, seen before`);
     // A later epoch is signed over from the one before it; until then, one signing key per tenant.
     if (statement.signingKey !== pinned.signingKey) throw new TenantKeyRefused("it is signed by another signing key than the one seen before");
+    if (statement.epoch === pinned.epoch && statement.publicKey !== pinned.publicKey) {
+      throw new TenantKeyRefused(`it names another public key for epoch ${statement.epoch} than the one seen before`);
+    }
   }
-  return { statement, pin: { tenantId: statement.tenantId, epoch: statement.epoch, signingKey: statement.signingKey } };
+  const pin = { tenantId: statement.tenantId, epoch: statement.epoch, signingKey: statement.signingKey, publicKey: statement.publicKey };
+  return { statement, pin };
 }

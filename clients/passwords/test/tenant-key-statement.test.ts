@@ -36,7 +36,7 @@ describe("verifyTenantKey", () => {
     const { statement, answer } = await world(3);
     const verified = await verifyTenantKey(answer, { tenantId, pinned: null });
     expect(verified.statement).toEqual(statement);
-    expect(verified.pin).toEqual({ tenantId, epoch: 3, signingKey: statement.signingKey });
+    expect(verified.pin).toEqual({ tenantId, epoch: 3, signingKey: statement.signingKey, publicKey: statement.publicKey });
     // And again, against that pin.
     expect((await verifyTenantKey(answer, { tenantId, pinned: verified.pin })).statement.publicKey).toBe(statement.publicKey);
   });
@@ -54,6 +54,13 @@ describe("verifyTenantKey", () => {
     const server = signingPair();
     const forged = signed({ ...statement, publicKey: (await generateTenantKeyPair()).publicKey, signingKey: server.publicKey }, server.privateKey);
     expect(await refusal(verifyTenantKey(forged, { tenantId, pinned: pin }))).toMatch(/another signing key/);
+  });
+
+  it("refuses another public key for the epoch it pinned, even signed by the pinned signing key", async () => {
+    const { signer, statement, answer } = await world(2);
+    const { pin } = await verifyTenantKey(answer, { tenantId, pinned: null });
+    const swapped = signed({ ...statement, publicKey: (await generateTenantKeyPair()).publicKey }, signer.privateKey);
+    expect(await refusal(verifyTenantKey(swapped, { tenantId, pinned: pin }))).toMatch(/another public key for epoch 2/);
   });
 
   it("refuses an older epoch than one seen before, as a restored database would hand out", async () => {

@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { TenantKey } from "../tenant-key/tenant-key.types.ts";
 import { ConflictError, ForbiddenError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
@@ -7,11 +8,12 @@ import { breakGlassSealingKey, revealBreakGlassPassword, startBreakGlassReveal, 
 
 const BreakGlassSealingKey = builder.simpleObject("BreakGlassSealingKey", {
   description:
-    "The key a desktop agent seals its admin accounts' passwords to: its tenant's public key. The agent pins it at the first fetch and refuses another one later.",
+    "The key a desktop agent seals its admin accounts' passwords to: its tenant's public key, with its signed statement. The agent verifies the statement, pins the signing key and epoch at the first fetch, and refuses a key the statement does not sign, an older epoch or another signing key later.",
   fields: (t) => ({
     tenantId: t.id(),
     workstationId: t.id(),
     publicKey: t.string({ description: "Raw X25519, base64url without padding." }),
+    tenantKey: t.field({ type: TenantKey, description: "The tenant key's signed statement: seal to `publicKey` only once it verifies against the agent's pin." }),
   }),
 });
 

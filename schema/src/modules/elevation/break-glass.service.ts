@@ -35,7 +35,8 @@ export async function breakGlassSealingKey(ctx: Context) {
   const workstation = requireWorkstation(ctx);
   const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: workstation.tenantId }, select: { id: true, kind: true } });
   if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer's workstations keep break-glass passwords");
-  return { tenantId: tenant.id, workstationId: workstation.id, publicKey: await ctx.tenantKeys.publicKeyFor(ctx.db, tenant.id) };
+  const tenantKey = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  return { tenantId: tenant.id, workstationId: workstation.id, publicKey: tenantKey.publicKey, tenantKey };
 }
 
 const uploadInput = z.object({
