@@ -306,6 +306,35 @@ describe("password changes", () => {
     expect(own.setUserPassword).toEqual({ __typename: "SetUserPasswordPayload", user: { mustChangePassword: false } });
   });
 
+  it("asks a user an admin created with a password for their own at the first sign-in, unless the admin says otherwise", async () => {
+    const msp = await seed(api).msp();
+    const customer = await msp.customer();
+    const CREATE = `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename
+      ... on CreateUserPayload { user { id mustChangePassword } } ... on Error { code message } } }`;
+    const create = async (username: string, requirePasswordChange?: boolean) => {
+      const registration = await registerPassword(api.run(msp.token), { tenant: customer.id, password: PASSWORD });
+      const input = {
+        tenantId: customer.id, firstName: "Kim", lastName: "Lee", username, email: `${username}@example.test`, role: "USER",
+        passwordRegistrationId: registration.registrationId,
+        ...(requirePasswordChange === undefined ? {} : { requirePasswordChange }),
+      };
+      return (await api.gql(CREATE, { input }, { token: msp.token })).createUser;
+    };
+    const byDefault = await create(unique("kim").slice(0, 20));
+    expect(byDefault.user.mustChangePassword).toBe(true);
+    const kept = await create(unique("lee").slice(0, 20), false);
+    expect(kept.user.mustChangePassword).toBe(false);
+    const events = await api.db.auditEvent.findMany({ where: { action: "user.created", targetId: { in: [byDefault.user.id, kept.user.id] } } });
+    expect(events.map((event) => (event.data as { mustChangePassword: boolean }).mustChangePassword).sort()).toEqual([false, true]);
+    // Without a password there is nothing to change.
+    const { createUser } = await api.gql(
+      CREATE,
+      { input: { tenantId: customer.id, firstName: "Ana", lastName: "Ng", username: unique("ana").slice(0, 20), email: `${unique("ana")}@example.test`, role: "USER", requirePasswordChange: true } },
+      { token: msp.token },
+    );
+    expect(createUser.user.mustChangePassword).toBe(false);
+  });
+
   it("creates a user with a registered password, under the id its registration allocated", async () => {
     const msp = await seed(api).msp();
     const customer = await msp.customer();

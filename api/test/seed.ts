@@ -39,6 +39,8 @@ export function seed(api: Api) {
         input: {
           tenantId: tenant.id, firstName: "Test", lastName: username, username, email, role,
           passwordRegistrationId: registration?.registrationId ?? null,
+          // Test worlds sign their users in with the password they were given.
+          requirePasswordChange: registration ? false : null,
         },
       },
       { token: adminToken },

@@ -137,10 +137,13 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await fieldError(form, "Password (optional)").filter({ hasText: /guess/i }).waitFor();
 
     await form.getByLabel("Password (optional)").fill("maple orbit candle quartz 19");
+    // The admin knows this password: by default Jane replaces it at her first sign-in.
+    expect(await form.getByLabel("Ask them to choose their own password at their first sign-in").isChecked()).toBe(true);
     await form.getByRole("button", { name: "Add user" }).click();
     await statusOf(form, "Added Jane Doe (jane.doe).").waitFor();
     const jane = page.getByRole("listitem", { name: /Jane Doe/ });
     await jane.getByText("jane@home.example").waitFor();
+    await jane.getByText("Must change password").waitFor();
     expect(await form.getByLabel("Email", { exact: true }).inputValue()).toBe("");
 
     // The same username again: the API's ConflictError lands on the username field.
@@ -215,6 +218,8 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await form.getByLabel("First name").fill(technician.firstName);
     await form.getByLabel("Last name").fill(technician.lastName);
     await form.getByLabel("Password (optional)").fill(technician.password);
+    // Tom chose this password with the admin: he keeps it.
+    await form.getByLabel("Ask them to choose their own password at their first sign-in").uncheck();
     await form.getByRole("button", { name: "Add technician" }).click();
     const tom = page.getByRole("listitem", { name: /Tom Reyes/ });
     await tom.getByText("Technician", { exact: true }).waitFor();
@@ -290,6 +295,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     await form.getByLabel("Last name").fill("Berg");
     await form.getByLabel("Role").selectOption("ADMIN");
     await form.getByLabel("Password (optional)").fill("saffron kettle meadow 3081");
+    await form.getByLabel("Ask them to choose their own password at their first sign-in").uncheck();
     await form.getByRole("button", { name: "Add user" }).click();
     await page.getByRole("listitem", { name: /Ola Berg/ }).getByText("Admin", { exact: true }).waitFor();
 

@@ -24,7 +24,14 @@ const desktopAgentCli = resolve(here, "../../clients/desktop/bin/desktop-agent.m
 
 const suffix = process.env.DATABASE_URL ? `-${randomBytes(3).toString("hex")}` : "";
 const msp = { slug: `northwind${suffix}`, email: "owner@northwind.example", password: "amber quarry violet 2231" };
-const technician = { email: "tech@northwind.example", firstName: "Theo", lastName: "Nakamura", password: "cobalt fern harbour 7140" };
+const technician = {
+  email: "tech@northwind.example",
+  firstName: "Theo",
+  lastName: "Nakamura",
+  /** What the owner gives him; he chooses his own at his first sign-in. */
+  password: "cobalt fern harbour 7140",
+  ownPassword: "thistle Copper-ferry 5381",
+};
 const customerUser = { email: "mia@lagoon.example", firstName: "Mia", lastName: "Okoye", username: "mia.okoye" };
 
 if (browserMissing) console.warn(`quick start browser test skipped: no Chromium at ${chromiumPath}`);
@@ -90,7 +97,7 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
     await admin.waitForURL(at(null, "/customers"));
   });
 
-  test("2. adds a technician, who links a phone from the invitation, which the owner approves, and signs in with password and phone at the MSP's address", async () => {
+  test("2. adds a technician, who links a phone from the invitation, which the owner approves, signs in with password and phone at the MSP's address, and chooses his own password", async () => {
     await admin.getByRole("navigation", { name: "Portal" }).getByRole("link", { name: "Team" }).click();
     const form = admin.getByRole("form", { name: "Add a technician" });
     await form.getByLabel("Email", { exact: true }).fill(technician.email);
@@ -124,7 +131,15 @@ describe.skipIf(browserMissing)("the MSP quick start", () => {
     expect(await tech.context().cookies()).toEqual([]);
     const payload = ((await tech.getByTestId("qr-payload").textContent()) ?? "").trim();
     await phone.approve(payload);
-    await tech.waitForURL(at(msp.slug, "/customers"));
+    // The owner knows the first password: Theo chooses his own before anything else opens.
+    await tech.waitForURL(at(msp.slug, "/sessions"));
+    const change = tech.getByRole("form", { name: "Change your password" });
+    await change.getByLabel("Current password").fill(technician.password);
+    await change.getByLabel("New password", { exact: true }).fill(technician.ownPassword);
+    await change.getByLabel("Repeat the new password").fill(technician.ownPassword);
+    await change.getByRole("button", { name: "Change password" }).click();
+    await tech.getByRole("alert").filter({ hasText: "Your admin set your password" }).waitFor({ state: "detached" });
+    await tech.goto(at(msp.slug, "/customers"));
     await tech.getByText("No customers delegated to you yet").waitFor();
     await tech.context().close();
   });

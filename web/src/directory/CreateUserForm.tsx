@@ -4,6 +4,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { useClient, useMutation } from "urql";
 import type { UserRole } from "@/gql/graphql";
 import { errorsFromResult, errorsFromTransport, hasErrors, noErrors, type FormErrors } from "@/forms/form-errors";
+import { CheckboxField } from "@/forms/CheckboxField";
 import { SelectField } from "@/forms/SelectField";
 import { focusFirstInvalid, FormProblem, TextField } from "@/forms/TextField";
 import { emailProblem, nameProblem, passwordLengthProblem, PASSWORD_MIN_LENGTH, usernameFromEmail, usernameProblem, USERNAME_MAX_LENGTH } from "./user-fields";
@@ -62,6 +63,7 @@ export function CreateUserForm(props: CreateUserFormProps) {
   const [usernameEdited, setUsernameEdited] = useState(false);
   const [errors, setErrors] = useState<FormErrors<Field>>(noErrors);
   const [created, setCreated] = useState("");
+  const [requirePasswordChange, setRequirePasswordChange] = useState(true);
 
   useEffect(preparePasswordWorker, []);
 
@@ -109,6 +111,7 @@ export function CreateUserForm(props: CreateUserFormProps) {
           personalEmail: values.personalEmail.trim() || null,
           role: values.role as UserRole,
           passwordRegistrationId,
+          requirePasswordChange: passwordRegistrationId ? requirePasswordChange : null,
         },
       });
       const outcome = result.data?.createUser;
@@ -130,6 +133,7 @@ export function CreateUserForm(props: CreateUserFormProps) {
   function done(user: { firstName: string; lastName: string; username: string }) {
     const name = `${user.firstName} ${user.lastName}`;
     setValues(emptyValues(defaultRole));
+    setRequirePasswordChange(true);
     setUsernameEdited(false);
     setCreated(`Added ${name} (${user.username}).`);
     props.onCreated?.(name);
@@ -183,6 +187,15 @@ export function CreateUserForm(props: CreateUserFormProps) {
         hint={`At least ${PASSWORD_MIN_LENGTH} characters, not a common password or the person's names. ${props.passwordHint}`}
         {...field("password")}
       />
+      {values.password && (
+        <CheckboxField
+          name="requirePasswordChange"
+          label="Ask them to choose their own password at their first sign-in"
+          hint="Until they do, the portal shows them only the form to change it."
+          checked={requirePasswordChange}
+          onChange={(event) => setRequirePasswordChange(event.target.checked)}
+        />
+      )}
       <button type="submit" disabled={busy !== null}>
         {busy === "checking" ? "Checking password…" : busy === "adding" ? "Adding…" : props.submitLabel}
       </button>

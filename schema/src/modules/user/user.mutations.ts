@@ -26,6 +26,9 @@ const CreateUserInput = builder.inputType("CreateUserInput", {
     passwordRegistrationId: t.id({
       description: "Optional (users may sign in with their phone only): a finished password registration started with this tenant as `tenant`.",
     }),
+    requirePasswordChange: t.boolean({
+      description: "With a password: whether the user must choose their own at their first sign-in (default true, as the admin knows this one).",
+    }),
     personalEmail: t.string({ required: false }),
     role: t.field({ type: UserRole, required: true }),
   }),

@@ -36,6 +36,7 @@ const createUserInput = z.object({
   personalEmail: email.optional().nullable(),
   // Optional: MSP users and passwordless users sign in with their phone.
   passwordRegistrationId: z.string().nullish(),
+  requirePasswordChange: z.boolean().nullish(),
   role: z.enum(["ADMIN", "TECHNICIAN", "USER"]),
 });
 
@@ -78,6 +79,8 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
       const user = await tx.user.create({
         data: {
           ...(registration ? passwordColumns(registration, new Date()) : {}),
+          // A password an admin chose is theirs to know: the user replaces it at the first sign-in, unless told otherwise.
+          passwordChangeRequired: registration !== null && data.requirePasswordChange !== false,
           id,
           tenantId: tenant.id,
           firstName: data.firstName,
@@ -93,7 +96,13 @@ export async function createUser(ctx: Context, input: CreateUserInput) {
       await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, data.username) });
       return {
         result: user,
-        audit: { tenantId: tenant.id, action: "user.created", targetType: "User", targetId: user.id, data: { username: user.username, role: user.role } },
+        audit: {
+          tenantId: tenant.id,
+          action: "user.created",
+          targetType: "User",
+          targetId: user.id,
+          data: { username: user.username, role: user.role, mustChangePassword: user.passwordChangeRequired },
+        },
       };
     });
   } catch (error) {
