@@ -177,6 +177,18 @@ describe("a customer", () => {
     expect(redeemChallenge.user.id).toBe(user.id);
   });
 
+  it("is switched off by an admin only: a delegated technician may switch it on, not weaken it", async () => {
+    const other = await seed(api).msp();
+    const theirs = await other.customer();
+    const technician = await other.technician();
+    await other.delegate(technician.id, theirs.id);
+    const token = await technician.token();
+    expect(await setRequiresPhone(token, theirs.id, true)).toMatchObject({ tenant: { signInRequiresPhone: true } });
+    expect((await setRequiresPhone(token, theirs.id, false)).code).toBe("FORBIDDEN");
+    expect((await api.db.tenant.findUniqueOrThrow({ where: { id: theirs.id } })).signInRequiresPhone).toBe(true);
+    expect(await setRequiresPhone(other.token, theirs.id, false)).toMatchObject({ tenant: { signInRequiresPhone: false } });
+  });
+
   it("is switched by another tenant's admin like a tenant that does not exist, and keeps its setting", async () => {
     const other = await seed(api).msp();
     const before = (await api.db.tenant.findUniqueOrThrow({ where: { id: customer.id } })).signInRequiresPhone;

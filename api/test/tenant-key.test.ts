@@ -85,6 +85,20 @@ describe("tenantKey", () => {
     expect((await tenantKey(customer.id, await technician.token())).tenantId).toBe(customer.id);
   });
 
+  it("signs no public key but the escrowed private key's, even with the signing columns cleared", async () => {
+    const fresh = await msp.customer();
+    const real = (await tenantKey(fresh.id, msp.token)).publicKey;
+    const substitute = (await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).publicKey;
+    await api.db.tenantKeyPair.update({ where: { tenantId: fresh.id }, data: { publicKey: substitute, signingPublicKey: null, statementSignature: null, wrappedSigningKey: null } });
+    const { data, errors } = await api.request(TENANT_KEY, { tenantId: fresh.id }, { token: msp.token }).then((r) => r.body);
+    expect(data?.tenantKey ?? null).toBeNull();
+    expect(errors?.[0]?.message).toBe("Unexpected error.");
+    expect(await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: fresh.id } })).toMatchObject({ signingPublicKey: null, statementSignature: null });
+    // Put back, it is signed again.
+    await api.db.tenantKeyPair.update({ where: { tenantId: fresh.id }, data: { publicKey: real } });
+    expect((await tenantKey(fresh.id, msp.token)).publicKey).toBe(real);
+  });
+
   it("keeps the signing key's private half only wrapped", async () => {
     const row = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
     expect(row.wrappedSigningKey).toBeTruthy();

@@ -4,7 +4,7 @@
 // same steps with its own documents; see the README's API section.
 import { finishLogin, finishRegistration, startLogin, startRegistration } from "./opaque-client.ts";
 import { sealToTenant, type SealedSecret } from "./tenant-sealing.ts";
-import { verifyTenantKey, type TenantKeyPin } from "./tenant-key-statement.ts";
+import { TenantKeyRefused, verifyTenantKey, type TenantKeyPin } from "./tenant-key-statement.ts";
 
 /** Runs one operation and returns its `data` (throwing on transport or top-level errors). */
 export type RunOperation = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
@@ -138,6 +138,8 @@ export async function registerPassword(
     identities: { client: started.userId, server: started.serverIdentity },
   });
   let sealedPassword: SealedSecret | null = null;
+  // A new user's tenant is the caller's to name: a key for any other is never sealed to (nor its pin looked up).
+  if (input.tenant && started.tenantId !== input.tenant) throw new TenantKeyRefused("the registration is for another tenant than the one asked for");
   if (started.tenantKey) {
     // Sealed only to a key its statement signs, and never to an older epoch than seen before.
     const { statement, pin } = await verifyTenantKey(started.tenantKey, {

@@ -102,7 +102,7 @@ export async function verifyTenantKey(
   const pinned = expected.pinned;
   if (pinned && pinned.tenantId === statement.tenantId) {
     if (statement.epoch < pinned.epoch) throw new TenantKeyRefused(`epoch ${statement.epoch} is older than epoch ${pinned.epoch}, seen before`);
-    // A later epoch is signed over from the one before it; until then, one signing key per tenant.
+    // One signing key per tenant: a hand-over to another, signed by the pinned one, is not built yet.
     if (statement.signingKey !== pinned.signingKey) throw new TenantKeyRefused("it is signed by another signing key than the one seen before");
     if (statement.epoch === pinned.epoch && statement.publicKey !== pinned.publicKey) {
       throw new TenantKeyRefused(`it names another public key for epoch ${statement.epoch} than the one seen before`);

@@ -4,7 +4,7 @@
 // wrapped by the key-encryption key (AES-256-GCM, the tenant as associated
 // data), and opened only to re-seal a password to a workstation at QR login.
 // MSP tenants have none: their users' passwords are never sealed.
-import { generateKeyPairSync, sign } from "node:crypto";
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
 import { generateTenantKeyPair, openFromTenant, tenantKeyStatement, type SealedSecret } from "@latchkey/passwords";
 import { decryptUnder, encryptUnder, KeyHierarchyError, rewrapEach, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
@@ -37,6 +37,15 @@ export type TenantKeyAnswer = {
   statement: string;
   signature: string;
 };
+
+/** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
+const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+
+/** The public half (raw, base64url) of a raw X25519 private key. */
+function x25519PublicKeyOf(privateKey: Uint8Array): string {
+  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, Buffer.from(privateKey)]), format: "der", type: "pkcs8" });
+  return createPublicKey(key).export({ format: "jwk" }).x!;
+}
 
 export function wrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, privateKey: Uint8Array) {
   return encryptUnder(kek.key, Buffer.from(privateKey), privateKeyAssociatedData(tenantId));
@@ -85,6 +94,11 @@ export class TenantKeys {
       if (row.keyId !== this.kek.id) {
         throw new KeyHierarchyError(`The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`);
       }
+      // Sign only the public half of the escrowed private key: a public key swapped into the
+      // row (with the signing columns cleared) must not get a statement of its own.
+      if (x25519PublicKeyOf(unwrapTenantPrivateKey(this.kek, tenantId, row.wrappedPrivateKey)) !== row.publicKey) {
+        throw new KeyHierarchyError(`The public key of tenant ${tenantId} is not the escrowed private key's: refusing to sign it`);
+      }
       const pair = generateKeyPairSync("ed25519");
       const signingKey = pair.publicKey.export({ format: "jwk" }).x!;
       const statement = tenantKeyStatement({ tenantId, epoch: row.epoch, publicKey: row.publicKey, signingKey, custody: "ESCROW" });
@@ -97,8 +111,10 @@ export class TenantKeys {
         },
       });
       row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
+      // Rewrapped between the read and the update: nothing was signed; the next call signs.
+      if (!row.signingPublicKey || !row.statementSignature) throw new KeyHierarchyError(`The key pair of tenant ${tenantId} changed while it was being signed`);
     }
-    const signingKey = row.signingPublicKey!;
+    const signingKey = row.signingPublicKey;
     return {
       tenantId,
       epoch: row.epoch,
@@ -106,7 +122,7 @@ export class TenantKeys {
       signingKey,
       custody: "ESCROW",
       statement: tenantKeyStatement({ tenantId, epoch: row.epoch, publicKey: row.publicKey, signingKey, custody: "ESCROW" }),
-      signature: row.statementSignature!,
+      signature: row.statementSignature,
     };
   }
 

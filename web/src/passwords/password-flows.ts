@@ -159,6 +159,10 @@ export async function registerPassword(
   const outcome = started.data?.startPasswordRegistration;
   const startProblem = refused(started.error, outcome, "StartPasswordRegistrationPayload", passwordField);
   if (startProblem || outcome?.__typename !== "StartPasswordRegistrationPayload") throw startProblem;
+  // A new user's tenant is this form's to name: a key for any other is never sealed to.
+  if (input.tenant && outcome.tenantId !== input.tenant) {
+    throw new PasswordFlowProblem({ fields: {}, form: "The API answered for another organisation than this one: nothing was saved." });
+  }
   let completed;
   try {
     const pinned = outcome.tenantId ? tenantKeyPins.get(outcome.tenantId) : null;

@@ -13,7 +13,7 @@ const BreakGlassSealingKey = builder.simpleObject("BreakGlassSealingKey", {
     tenantId: t.id(),
     workstationId: t.id(),
     publicKey: t.string({ description: "Raw X25519, base64url without padding." }),
-    tenantKey: t.field({ type: TenantKey, description: "The tenant key's signed statement: seal to `publicKey` only once it verifies against the agent's pin." }),
+    tenantKey: t.field({ type: TenantKey, description: "The tenant key's signed statement: seal to the public key it names, once it verifies against the agent's pin." }),
   }),
 });
 

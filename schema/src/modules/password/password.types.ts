@@ -42,7 +42,7 @@ export const StartPasswordRegistrationPayload = builder.simpleObject("StartPassw
     tenantPublicKey: t.string({
       nullable: true,
       description:
-        "A customer tenant's public key (raw X25519, base64url), as `tenantKey` states it: seal the password to it once that statement verifies. Null for MSP users, whose passwords are never sealed.",
+        "A customer tenant's public key (raw X25519, base64url), repeated from `tenantKey` for reading: seal to the key of the statement you verified. Null for MSP users, whose passwords are never sealed.",
     }),
     tenantKey: t.field({
       type: TenantKey,

@@ -81,7 +81,7 @@ builder.mutationFields((t) => ({
       "Where the user's tenant requires the phone as well, answers PhoneApprovalRequiredError (a QR code for the user's own phone) instead, " +
       "or FORBIDDEN with code PHONE_REQUIRED when the user has no approved phone.",
     errors: {
-      types: [ValidationError, UnauthenticatedError, ForbiddenError, PhoneApprovalRequiredError],
+      types: [ValidationError, UnauthenticatedError, ForbiddenError, RateLimitedError, PhoneApprovalRequiredError],
       union: { name: "FinishPasswordLogInResult" },
     },
     args: { input: t.arg({ type: FinishPasswordLogInInput, required: true }) },

@@ -259,6 +259,8 @@ async function requirePhoneApproval(ctx: Context, user: SessionUser & { tenant: 
     if (adminPhones === 0) return;
     throw new PhoneRequiredError();
   }
+  // Each right password makes a code: the same budget per address as codes shown on the sign-in page.
+  await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   const { started, event } = await ctx.db.$transaction(async (tx) => {
     const started = await createChallenge(tx, ctx.clock, ctx.config.challengeTtlSeconds, {
       tenantId: user.tenant.id,

@@ -25,7 +25,9 @@ export const TenantKey = builder.objectRef<TenantKeyAnswer>("TenantKey").impleme
     publicKey: t.exposeString("publicKey", { description: "Raw X25519, base64url without padding: what passwords are sealed to." }),
     signingKey: t.exposeString("signingKey", { description: "The tenant's Ed25519 signing key, raw, base64url without padding." }),
     custody: t.field({ type: TenantKeyCustody, resolve: (key) => key.custody }),
-    statement: t.exposeString("statement", { description: "The signed text; the fields above are read from it." }),
+    statement: t.exposeString("statement", {
+      description: "The signed text. The fields above repeat it for reading only: seal to the public key of the statement you verified, never to a field beside it.",
+    }),
     signature: t.exposeString("signature", { description: "Ed25519 over `statement`, base64url without padding." }),
   }),
 });

@@ -83,6 +83,10 @@ export async function updateTenantSettings(
 ) {
   const data = parseInput(settingsInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
+  // A delegated technician manages a customer's directory, but does not weaken how its people sign in.
+  if (data.signInRequiresPhone === false && ctx.viewer?.role !== "ADMIN") {
+    throw new ForbiddenError("Only an admin switches off the phone at sign-in");
+  }
   const changes: Prisma.TenantUpdateInput = {};
   if (data.userSource) changes.userSource = data.userSource;
   if (data.displayName) changes.displayName = data.displayName;

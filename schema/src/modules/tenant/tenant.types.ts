@@ -40,7 +40,7 @@ export const Tenant = builder.prismaObject("Tenant", {
       resolve: async (tenant, _args, ctx) => ((await ctx.access.canAdministerTenant(tenant.id)) ? tenant.auditRetentionDays : null),
     }),
     signInRequiresPhone: t.exposeBoolean("signInRequiresPhone", {
-      description: "Whether a password sign-in of this tenant's users is followed by an approval on their own phone before a session opens. On for MSPs from sign-up.",
+      description: "Whether a portal password sign-in of this tenant's users is followed by an approval on their own phone before a session opens. On for MSPs from sign-up; only an admin switches it off.",
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     parent: t.prismaField({
