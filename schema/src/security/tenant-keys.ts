@@ -88,15 +88,15 @@ export class TenantKeys {
    * signing key wins, and both answer with it.
    */
   async statementFor(db: KeyStore, tenantId: string): Promise<TenantKeyAnswer> {
-    await this.publicKeyFor(db, tenantId);
-    let row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
+    let row = await db.tenantKeyPair.findUnique({ where: { tenantId } });
+    if (!row) {
+      await this.publicKeyFor(db, tenantId);
+      row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
+    }
     if (!row.signingPublicKey || !row.statementSignature) {
-      if (row.keyId !== this.kek.id) {
-        throw new KeyHierarchyError(`The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`);
-      }
       // Sign only the public half of the escrowed private key: a public key swapped into the
       // row (with the signing columns cleared) must not get a statement of its own.
-      if (x25519PublicKeyOf(unwrapTenantPrivateKey(this.kek, tenantId, row.wrappedPrivateKey)) !== row.publicKey) {
+      if (x25519PublicKeyOf(this.unwrap(tenantId, row)) !== row.publicKey) {
         throw new KeyHierarchyError(`The public key of tenant ${tenantId} is not the escrowed private key's: refusing to sign it`);
       }
       const pair = generateKeyPairSync("ed25519");
@@ -130,6 +130,11 @@ export class TenantKeys {
   async privateKey(db: KeyStore, tenantId: string): Promise<Uint8Array> {
     const row = await db.tenantKeyPair.findUnique({ where: { tenantId } });
     if (!row) throw new KeyHierarchyError(`Tenant ${tenantId} has no key pair`);
+    return this.unwrap(tenantId, row);
+  }
+
+  /** A key pair row's private key, when it is wrapped under this instance's key-encryption key. */
+  private unwrap(tenantId: string, row: { keyId: string; wrappedPrivateKey: string }): Uint8Array {
     if (row.keyId !== this.kek.id) {
       throw new KeyHierarchyError(
         `The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`,
