@@ -17,6 +17,7 @@ import type { Context } from "../../context.ts";
 import { UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
+import { viewerLabel } from "../session/session.service.ts";
 
 export const KEY_AGREEMENT_PURPOSE = "latchkey-key-agreement-key-v1";
 
@@ -72,7 +73,7 @@ export async function registerKeyAgreementKey(ctx: Context, input: { publicKey: 
               targetId: phone.id,
               data: { userId: user.id, publicKey },
             },
-            { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>` },
+            { id: user.id, label: viewerLabel(user) },
           )
         : null;
     return { phone, event };

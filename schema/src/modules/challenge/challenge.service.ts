@@ -13,7 +13,7 @@ import { publishHint } from "../../pubsub.ts";
 import { isUuid } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { recordFailedLogin } from "../login-event/login-event.service.ts";
-import { deliverSession, startSession, type TokenDelivery } from "../session/session.service.ts";
+import { deliverSession, startSession, viewerLabel, type TokenDelivery } from "../session/session.service.ts";
 import { rememberDevice } from "../session/sign-in.ts";
 import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./challenge-signing.ts";
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
@@ -307,7 +307,7 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
 
 async function deviceActor(ctx: Context, userId: string) {
   const user = await ctx.db.user.findUnique({ where: { id: userId }, select: { id: true, firstName: true, lastName: true, email: true, username: true } });
-  return user ? { id: user.id, label: `${user.firstName} ${user.lastName} <${user.email}>`, username: user.username } : null;
+  return user ? { id: user.id, label: viewerLabel(user), username: user.username } : null;
 }
 
 /**

@@ -261,8 +261,8 @@ export async function setUserPassword(ctx: Context, input: z.input<typeof setPas
 export async function isFreshPhoneSignIn(ctx: Pick<Context, "db" | "viewer" | "clock">) {
   if (!ctx.viewer || ctx.viewer.apiKey) return false;
   const session = await ctx.db.session.findUnique({ where: { id: ctx.viewer.sessionId }, select: { method: true, createdAt: true } });
-  const byPhone = session?.method === "QR" || session?.method === "PASSWORD_AND_PHONE";
-  return session !== null && byPhone && ctx.clock.now() - session.createdAt.getTime() <= FRESH_PHONE_APPROVAL_MS;
+  if (!session || (session.method !== "QR" && session.method !== "PASSWORD_AND_PHONE")) return false;
+  return ctx.clock.now() - session.createdAt.getTime() <= FRESH_PHONE_APPROVAL_MS;
 }
 
 /** A passwordless user sets a first password only soon after a phone sign-in. */
