@@ -28,8 +28,10 @@ export {
   logInWithPassword,
   proveLogin,
   registerPassword,
+  sealForTenant,
   type LoginStart,
   type Registration,
+  type RegistrationToSeal,
   type RunOperation,
   type TenantKeyPins,
 } from "./password-flows.ts";

@@ -4,7 +4,7 @@
 // same steps with its own documents; see the README's API section.
 import { finishLogin, finishRegistration, startLogin, startRegistration } from "./opaque-client.ts";
 import { sealToTenant, type SealedSecret } from "./tenant-sealing.ts";
-import { TenantKeyRefused, verifyTenantKey, type TenantKeyPin } from "./tenant-key-statement.ts";
+import { TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin } from "./tenant-key-statement.ts";
 
 /** Runs one operation and returns its `data` (throwing on transport or top-level errors). */
 export type RunOperation = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
@@ -115,6 +115,39 @@ export type Registration = { registrationId: string; userId: string; tenantId: s
  * statement verifies against `pins` (what this client saw before). The registration
  * id is then given to signUpMsp, createUser or setUserPassword.
  */
+/** What sealing a new password needs of `startPasswordRegistration`'s payload. */
+export type RegistrationToSeal = {
+  userId: string;
+  passwordVersion: number;
+  tenantId?: string | null;
+  tenantKey?: TenantKeyAnswer | null;
+};
+
+/**
+ * For a customer's user: checks the tenant key's signed statement against what this
+ * client pinned and seals the password to the key the statement names, bound to the
+ * registration. Null for an MSP's user, whose password is never sealed. Throws
+ * TenantKeyRefused, with nothing sealed, when the statement does not hold.
+ */
+export async function sealForTenant(
+  started: RegistrationToSeal,
+  record: string,
+  password: string,
+  pinned: TenantKeyPin | null,
+): Promise<{ sealedPassword: SealedSecret; pin: TenantKeyPin } | null> {
+  if (!started.tenantKey || !started.tenantId) return null;
+  const { statement, pin } = await verifyTenantKey(started.tenantKey, { tenantId: started.tenantId, pinned });
+  const sealedPassword = await sealToTenant({
+    tenantPublicKey: statement.publicKey,
+    tenantId: started.tenantId,
+    userId: started.userId,
+    passwordVersion: started.passwordVersion,
+    record,
+    password,
+  });
+  return { sealedPassword, pin };
+}
+
 /** Where a client keeps the tenant keys it has seen (state file, browser storage). */
 export type TenantKeyPins = {
   get(tenantId: string): TenantKeyPin | null | Promise<TenantKeyPin | null>;
@@ -137,25 +170,12 @@ export async function registerPassword(
     ksf: started.ksf,
     identities: { client: started.userId, server: started.serverIdentity },
   });
-  let sealedPassword: SealedSecret | null = null;
   // A new user's tenant is the caller's to name: a key for any other is never sealed to (nor its pin looked up).
   if (input.tenant && started.tenantId !== input.tenant) throw new TenantKeyRefused("the registration is for another tenant than the one asked for");
-  if (started.tenantKey) {
-    // Sealed only to a key its statement signs, and never to an older epoch than seen before.
-    const { statement, pin } = await verifyTenantKey(started.tenantKey, {
-      tenantId: started.tenantId,
-      pinned: (await input.pins?.get(started.tenantId)) ?? null,
-    });
-    await input.pins?.set(pin);
-    sealedPassword = await sealToTenant({
-      tenantPublicKey: statement.publicKey,
-      tenantId: started.tenantId,
-      userId: started.userId,
-      passwordVersion: started.passwordVersion,
-      record,
-      password: input.password,
-    });
-  }
+  const pinned = started.tenantKey && started.tenantId ? ((await input.pins?.get(started.tenantId)) ?? null) : null;
+  const sealed = await sealForTenant(started as RegistrationToSeal, record, input.password, pinned);
+  if (sealed) await input.pins?.set(sealed.pin);
+  const sealedPassword = sealed?.sealedPassword ?? null;
   const finished = await run(FINISH_PASSWORD_REGISTRATION, {
     input: { registrationId: started.registrationId, record, sealedPassword },
   });

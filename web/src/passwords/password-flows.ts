@@ -168,11 +168,10 @@ export async function registerPassword(
     const pinned = outcome.tenantId ? tenantKeyPins.get(outcome.tenantId) : null;
     completed = await passwordStep({ op: "completeRegistration", password, state: begun.state, started: outcome, pinned });
   } catch (error) {
-    const detail = error instanceof Error ? error.message : String(error);
-    // Nothing was sealed: the key the server handed out is not the tenant's as this browser knows it.
-    if (detail.includes("tenant key the server handed out was refused")) throw new PasswordFlowProblem({ fields: {}, form: detail });
     throw workerFailed(error);
   }
+  // Nothing was sealed: the key the server handed out is not the tenant's as this browser knows it.
+  if ("refused" in completed) throw new PasswordFlowProblem({ fields: {}, form: completed.refused });
   if (completed.pin) tenantKeyPins.set(completed.pin);
   const finished = await client
     .mutation(FinishPasswordRegistrationMutation, {

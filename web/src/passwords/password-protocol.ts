@@ -30,8 +30,8 @@ export type PasswordAnswer = {
   /** Null: the password is wrong or the account unknown (OPAQUE cannot tell which). */
   answerLogIn: { finish: string } | null;
   startRegistration: { state: string; request: string };
-  /** `pin`: the tenant key to remember, once its statement verified. */
-  completeRegistration: { record: string; sealedPassword: SealedSecret | null; pin: TenantKeyPin | null };
+  /** `pin`: the tenant key to remember, once its statement verified; `refused`: why it did not, and nothing was sealed. */
+  completeRegistration: { record: string; sealedPassword: SealedSecret | null; pin: TenantKeyPin | null } | { refused: string };
 };
 
 export type WorkerRequest = { id: number } & PasswordRequest;

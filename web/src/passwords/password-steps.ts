@@ -4,10 +4,10 @@ import {
   finishRegistration,
   INCORRECT_LOGIN,
   passwordProblem,
-  sealToTenant,
+  sealForTenant,
   startLogin,
   startRegistration,
-  verifyTenantKey,
+  TenantKeyRefused,
 } from "@latchkey/passwords";
 import type { PasswordAnswer, PasswordRequest } from "./password-protocol";
 
@@ -41,21 +41,14 @@ export async function runPasswordStep<R extends PasswordRequest>(request: R): Pr
         ksf: started.ksf,
         identities: { client: started.userId, server: started.serverIdentity },
       });
-      if (!started.tenantKey || !started.tenantId) {
-        answer = { record, sealedPassword: null, pin: null };
-        break;
+      try {
+        // Sealed only to a key its statement signs, never to an epoch older than this browser saw.
+        const sealed = await sealForTenant(started, record, request.password, request.pinned);
+        answer = { record, sealedPassword: sealed?.sealedPassword ?? null, pin: sealed?.pin ?? null };
+      } catch (error) {
+        if (!(error instanceof TenantKeyRefused)) throw error;
+        answer = { refused: error.message };
       }
-      // Sealed only to a key its statement signs, never to an epoch older than this browser saw.
-      const { statement, pin } = await verifyTenantKey(started.tenantKey, { tenantId: started.tenantId, pinned: request.pinned });
-      const sealedPassword = await sealToTenant({
-        tenantPublicKey: statement.publicKey,
-        tenantId: started.tenantId,
-        userId: started.userId,
-        passwordVersion: started.passwordVersion,
-        record,
-        password: request.password,
-      });
-      answer = { record, sealedPassword, pin };
       break;
     }
   }
