@@ -10,6 +10,7 @@ import "./modules/session/session.mutations.ts";
 import "./modules/password/password.types.ts";
 import "./modules/password/password.mutations.ts";
 import "./modules/tenant-key/tenant-key.types.ts";
+import "./modules/tenant-key/master-key.types.ts";
 import "./modules/delegation/delegation.types.ts";
 import "./modules/delegation/delegation.mutations.ts";
 import "./modules/audit/audit.types.ts";

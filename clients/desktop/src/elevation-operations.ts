@@ -80,7 +80,7 @@ export const BREAK_GLASS_SEALING_KEY = /* GraphQL */ `
   query BreakGlassSealingKey {
     breakGlassSealingKey {
       __typename
-      ... on BreakGlassSealingKey { tenantId workstationId publicKey tenantKey { statement signature } }
+      ... on BreakGlassSealingKey { tenantId workstationId publicKey tenantKey { statement signature handover history { statement signature handover } } }
       ... on Error { code message }
     }
   }

@@ -3,6 +3,7 @@ import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AuthenticatorError } from "./authenticator-error.ts";
 import { DEVICE_KEY_ALGORITHMS, type DeviceKeyAlgorithm } from "./device-key.ts";
+import type { TenantKeyPin } from "@latchkey/passwords";
 import type { StoredKeyAgreementKey } from "./key-agreement-key.ts";
 
 /** The tenant a device belongs to once onboarded. */
@@ -32,6 +33,8 @@ export interface AuthenticatorState {
   email: string | null;
   userId: string | null;
   tenant: AuthenticatorTenant | null;
+  /** The highest epoch of each tenant key this phone has verified: a lower one, or another key for it, is refused. */
+  tenantKeyPins: TenantKeyPin[];
 }
 
 /**
@@ -104,5 +107,6 @@ function checkState(value: unknown, path: string): AuthenticatorState {
     email: (state.email as string | null | undefined) ?? null,
     userId: (state.userId as string | null | undefined) ?? null,
     tenant: tenant ? { id: tenant.id as string, slug: String(tenant.slug ?? ""), displayName: String(tenant.displayName ?? "") } : null,
+    tenantKeyPins: Array.isArray(state.tenantKeyPins) ? (state.tenantKeyPins as TenantKeyPin[]) : [],
   };
 }

@@ -7,6 +7,8 @@ import {
   APPROVE_CHALLENGE,
   AUTHENTICATORS,
   DENY_CHALLENGE,
+  ENABLE_MASTER_KEY,
+  KEY_OPERATION_WORK,
   ONBOARD_DEVICE,
   REDEEM_INVITATION,
   REGISTER_KEY_AGREEMENT_KEY,
@@ -15,12 +17,17 @@ import {
   SCAN_CHALLENGE,
   VERIFY_EMAIL,
 } from "./operations.ts";
-import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes } from "./key-agreement-key.ts";
+import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
+import { turnMasterKeyOn, type KeyOperationWork } from "./master-key.ts";
+import { parseTenantKeyStatement, TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
 
-export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS" | "DEVICE_ONBOARDING" | "BREAK_GLASS_REVEAL";
+export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS" | "DEVICE_ONBOARDING" | "BREAK_GLASS_REVEAL" | "KEY_OPERATION";
+
+/** How often a key operation is redone when a secret changed while the phone worked on it. */
+const KEY_OPERATION_ATTEMPTS = 3;
 export type ChallengeStatus = "PENDING" | "SCANNED" | "APPROVED" | "DENIED" | "EXPIRED" | "CONSUMED";
 
 export interface Challenge {
@@ -115,6 +122,7 @@ export class Authenticator {
       email: null,
       userId: null,
       tenant: null,
+      tenantKeyPins: [],
     };
     return new Authenticator(state, key, apiUrl, options.statePath ?? null);
   }
@@ -264,6 +272,68 @@ export class Authenticator {
     this.state = { ...this.state, userId: redeemed.authenticator.user?.id ?? this.state.userId, tenant: redeemed.tenant, deviceName: redeemed.authenticator.name };
     await this.persist();
     return redeemed;
+  }
+
+  /** The tenant keys this phone has verified, each at the highest epoch seen. */
+  get tenantKeyPins(): TenantKeyPin[] {
+    return structuredClone(this.state.tenantKeyPins);
+  }
+
+  /**
+   * Turns a customer's master key on from the portal's QR code (a KEY_OPERATION
+   * challenge): the new key is made on this phone, every secret re-sealed to it,
+   * and a copy wrapped to every holder; the server's escrow is then deleted.
+   * When a password changed meanwhile, the work is fetched and done again.
+   */
+  async enableMasterKey(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+    const { scan } = await this.scanParsed(parseQrPayload(qrPayload));
+    if (scan.challenge.kind !== "KEY_OPERATION") {
+      throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
+    }
+    const { deviceId } = this.requireEnrollment();
+    const keyAgreement = this.state.keyAgreementKey;
+    if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
+    for (let attempt = 1; ; attempt++) {
+      const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
+      const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
+      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.purpose !== "ENABLE_MASTER_KEY") {
+        throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation than the scanned one");
+      }
+      const tenantId = work.keyOperation.tenantId;
+      const current = await this.verifyTenantKey(tenantId, work.tenantKey);
+      const result = await turnMasterKeyOn(
+        work,
+        current.epoch,
+        { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes) => this.key.sign(bytes) },
+        new Date(),
+      );
+      try {
+        const sent = await this.send(ENABLE_MASTER_KEY, { input: result }, { authenticated: true });
+        const { tenantKey } = expectPayload<{ tenantKey: TenantKeyAnswer }>(sent.enableMasterKey, "EnableMasterKeyPayload", "enableMasterKey");
+        const verified = await this.verifyTenantKey(tenantId, tenantKey);
+        if (verified.signingKey !== parseTenantKeyStatement(result.statement)?.signingKey) {
+          throw new AuthenticatorError("BAD_RESPONSE", "enableMasterKey answered with another key than the one this phone made");
+        }
+        return { scan, tenantKey: verified };
+      } catch (error) {
+        if (error instanceof AuthenticatorError && error.code === "CONFLICT" && attempt < KEY_OPERATION_ATTEMPTS) continue;
+        throw error;
+      }
+    }
+  }
+
+  /** Verifies a tenant key the server handed out against this phone's pin, and pins the epoch it names. */
+  private async verifyTenantKey(tenantId: string, answer: TenantKeyAnswer): Promise<TenantKeyStatement> {
+    const pinned = this.state.tenantKeyPins.find((pin) => pin.tenantId === tenantId) ?? null;
+    try {
+      const { statement, pin } = await verifyTenantKey(answer, { tenantId, pinned });
+      this.state = { ...this.state, tenantKeyPins: [...this.state.tenantKeyPins.filter((other) => other.tenantId !== tenantId), pin] };
+      await this.persist();
+      return statement;
+    } catch (error) {
+      if (error instanceof TenantKeyRefused) throw new AuthenticatorError(error.code, error.message, { cause: error });
+      throw error;
+    }
   }
 
   /** The authenticators of this device's user (just this one before onboarding). */

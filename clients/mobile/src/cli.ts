@@ -28,6 +28,9 @@ Commands:
   scan <qrPayload>       show who is asking, without deciding
   approve <qrPayload>    show who is asking, then approve
   deny <qrPayload>       show who is asking, then deny
+  enable-master-key <qrPayload>
+                         turn on a customer's master key from the portal's QR code: make the
+                         new key here, re-seal every secret to it, wrap it to every holder
   list                   list the authenticators of this device's user
   register-key           register this device's key-agreement key (done at enroll; for
                          devices enrolled before such keys)
@@ -99,6 +102,14 @@ const COMMANDS: Record<string, Command> = {
     async run(values, qrPayload) {
       const { scan, challenge } = await (await load(values)).deny(qrPayload!);
       print(...describeScan(scan), `Denied: challenge ${challenge.id} is now ${challenge.status}.`);
+    },
+  },
+  "enable-master-key": {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, tenantKey } = await (await load(values)).enableMasterKey(qrPayload!);
+      print(...describeScan(scan), `Master key on for ${scan.tenant.displayName}: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
     },
   },
   "register-key": {

@@ -45,3 +45,10 @@ export async function checkKeyAgreementKey(stored: StoredKeyAgreementKey): Promi
   }
   throw new AuthenticatorError("INVALID_STATE", "the state file's key-agreement key is not a valid X25519 key pair");
 }
+
+/** The raw 32-byte private key, as HPKE takes it. */
+export async function keyAgreementPrivateKeyBytes(stored: StoredKeyAgreementKey): Promise<Uint8Array> {
+  const privateKey = await crypto.subtle.importKey("pkcs8", Buffer.from(stored.privateKey, "base64"), { name: "X25519" }, true, ["deriveBits"]);
+  const jwk = await crypto.subtle.exportKey("jwk", privateKey);
+  return new Uint8Array(Buffer.from(jwk.d!, "base64url"));
+}

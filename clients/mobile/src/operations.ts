@@ -146,6 +146,38 @@ export const REGISTER_KEY_AGREEMENT_KEY = /* GraphQL */ `
   ${AUTHENTICATOR_FIELDS}
 `;
 
+const TENANT_KEY_FIELDS = /* GraphQL */ `
+  fragment TenantKeyFields on TenantKey { epoch statement signature handover history { statement signature handover } }
+`;
+
+export const KEY_OPERATION_WORK = /* GraphQL */ `
+  query KeyOperationWork($id: ID!) {
+    keyOperationWork(id: $id) {
+      __typename
+      ... on KeyOperationWork {
+        keyOperation { id tenantId purpose status expiresAt }
+        tenantKey { ...TenantKeyFields }
+        holders { authenticatorId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
+        secrets { kind id version record workstationId account sealed { suite enc ciphertext } }
+      }
+      ... on Error { code message }
+    }
+  }
+  ${TENANT_KEY_FIELDS}
+`;
+
+export const ENABLE_MASTER_KEY = /* GraphQL */ `
+  mutation EnableMasterKey($input: EnableMasterKeyInput!) {
+    enableMasterKey(input: $input) {
+      __typename
+      ... on EnableMasterKeyPayload { tenantKey { ...TenantKeyFields } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+    }
+  }
+  ${TENANT_KEY_FIELDS}
+`;
+
 /** Every document, by operation name, for checking them against the schema. */
 export const OPERATIONS = {
   RequestEmailVerification: REQUEST_EMAIL_VERIFICATION,
@@ -158,4 +190,6 @@ export const OPERATIONS = {
   Authenticators: AUTHENTICATORS,
   RevokeAuthenticator: REVOKE_AUTHENTICATOR,
   RegisterKeyAgreementKey: REGISTER_KEY_AGREEMENT_KEY,
+  KeyOperationWork: KEY_OPERATION_WORK,
+  EnableMasterKey: ENABLE_MASTER_KEY,
 } as const;

@@ -6,6 +6,7 @@ const KIND_LABELS: Record<ChallengeKind, string> = {
   ELEVATED_ACCESS: "elevated access to a workstation",
   DEVICE_ONBOARDING: "device onboarding",
   BREAK_GLASS_REVEAL: "break-glass password reveal (only you, from your own portal session)",
+  KEY_OPERATION: "work with the customer's master key on this phone",
 };
 
 // The requester chooses its name and user agent: a line break or a terminal

@@ -22,7 +22,7 @@ export const START_PASSWORD_REGISTRATION = `mutation StartPasswordRegistration($
     __typename
     ... on StartPasswordRegistrationPayload {
       registrationId response ksf userId serverIdentity passwordVersion tenantId
-      tenantKey { statement signature }
+      tenantKey { statement signature handover history { statement signature handover } }
     }
     ... on Error { code message }
   }

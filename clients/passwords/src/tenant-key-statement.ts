@@ -13,6 +13,11 @@
 // turns hostile could sign its own; with the master key on only the customer's
 // holders sign.
 //
+// Each epoch has its own signing key. An epoch after the first is also signed
+// by the epoch before it (the hand-over), so a client pinned at epoch n follows
+// n+1, n+2, ... each vouched for by the one it already trusts; the server hands
+// out the superseded statements as `history`.
+//
 // Statement: UTF-8 of these lines joined by "\n":
 //   latchkey-tenant-key-v1
 //   <tenant id>
@@ -21,7 +26,9 @@
 //   <public key: raw X25519, base64url>
 //   <signing key: raw Ed25519, base64url>
 //   <custody: ESCROW | MASTER_KEY>
-// Signature: Ed25519 over those bytes, base64url.
+//   holder <PHONE | RECOVERY_KIT> <holder id> <key-agreement key: raw X25519, base64url>   (MASTER_KEY only, one line each)
+// Signature: Ed25519 over those bytes, base64url, by the statement's own signing
+// key; hand-over: the same by the previous epoch's signing key.
 import { fromBase64url } from "./base64url.ts";
 import { TENANT_PASSWORD_SUITE } from "./tenant-sealing.ts";
 
@@ -29,8 +36,14 @@ export const TENANT_KEY_PURPOSE = "latchkey-tenant-key-v1";
 
 export type TenantKeyCustody = "ESCROW" | "MASTER_KEY";
 
-/** The GraphQL `TenantKey`: what a client is handed to seal to. */
-export type TenantKeyAnswer = { statement: string; signature: string };
+/** One signed epoch: its statement, its own signature, and (after epoch 1) the previous epoch's. */
+export type SignedTenantKeyStatement = { statement: string; signature: string; handover?: string | null };
+
+/** The GraphQL `TenantKey`: what a client is handed to seal to, with the epochs before it. */
+export type TenantKeyAnswer = SignedTenantKeyStatement & { history?: SignedTenantKeyStatement[] | null };
+
+/** Who holds a copy of the private key, wrapped to their key-agreement key. */
+export type TenantKeyHolderEntry = { kind: "PHONE" | "RECOVERY_KIT"; id: string; keyAgreementKey: string };
 
 export type TenantKeyStatement = {
   tenantId: string;
@@ -38,6 +51,8 @@ export type TenantKeyStatement = {
   publicKey: string;
   signingKey: string;
   custody: TenantKeyCustody;
+  /** MASTER_KEY: every holder of this epoch's key; none in escrow. */
+  holders?: TenantKeyHolderEntry[];
 };
 
 /** What a client remembers of a tenant's key between runs. */
@@ -51,6 +66,7 @@ export class TenantKeyRefused extends Error {
 }
 
 export function tenantKeyStatement(statement: TenantKeyStatement): string {
+  const holders = statement.custody === "MASTER_KEY" ? (statement.holders ?? []) : [];
   return [
     TENANT_KEY_PURPOSE,
     statement.tenantId,
@@ -59,18 +75,31 @@ export function tenantKeyStatement(statement: TenantKeyStatement): string {
     statement.publicKey,
     statement.signingKey,
     statement.custody,
+    ...holders.map((holder) => `holder ${holder.kind} ${holder.id} ${holder.keyAgreementKey}`),
   ].join("\n");
 }
 
-function parseStatement(text: string): TenantKeyStatement | null {
+const RAW_KEY = /^[A-Za-z0-9_-]{43}$/;
+const HOLDER_LINE = /^holder (PHONE|RECOVERY_KIT) ([0-9a-f-]{36}) ([A-Za-z0-9_-]{43})$/;
+
+export function parseTenantKeyStatement(text: string): TenantKeyStatement | null {
   const lines = text.split("\n");
-  if (lines.length !== 7) return null;
+  if (lines.length < 7) return null;
   const [purpose, tenantId, epoch, suite, publicKey, signingKey, custody] = lines as [string, string, string, string, string, string, string];
   if (purpose !== TENANT_KEY_PURPOSE || suite !== TENANT_PASSWORD_SUITE) return null;
   if (!/^[1-9][0-9]{0,9}$/.test(epoch)) return null;
-  if (!/^[A-Za-z0-9_-]{43}$/.test(publicKey) || !/^[A-Za-z0-9_-]{43}$/.test(signingKey)) return null;
+  if (!RAW_KEY.test(publicKey) || !RAW_KEY.test(signingKey)) return null;
   if (custody !== "ESCROW" && custody !== "MASTER_KEY") return null;
-  return { tenantId, epoch: Number(epoch), publicKey, signingKey, custody };
+  const holders: TenantKeyHolderEntry[] = [];
+  for (const line of lines.slice(7)) {
+    const match = HOLDER_LINE.exec(line);
+    if (!match) return null;
+    holders.push({ kind: match[1] as TenantKeyHolderEntry["kind"], id: match[2]!, keyAgreementKey: match[3]! });
+  }
+  // Escrow has no holders; a master key without one could never be opened again.
+  if ((custody === "ESCROW") !== (holders.length === 0)) return null;
+  if (new Set(holders.map((holder) => holder.id)).size !== holders.length) return null;
+  return { tenantId, epoch: Number(epoch), publicKey, signingKey, custody, ...(custody === "MASTER_KEY" ? { holders } : {}) };
 }
 
 async function signatureHolds(statement: string, signingKey: string, signature: string) {
@@ -85,29 +114,49 @@ async function signatureHolds(statement: string, signingKey: string, signature: 
 /**
  * Checks a tenant key the server handed out against what this client pinned
  * before (null the first time) and returns the key to seal to and the pin to
- * keep. Throws TenantKeyRefused for a statement that is not signed by its own
- * signing key, names another tenant, rolls the epoch back, or names another
- * signing key than the pinned one, or another public key for the pinned epoch.
+ * keep. Every epoch after the pinned one (after the oldest given, on first
+ * contact) must be signed by its own signing key and handed over by the epoch
+ * before it.
+ * Throws TenantKeyRefused for a statement that is malformed or not so signed,
+ * names another tenant, rolls the epoch back, or differs from the pin at the
+ * pinned epoch.
  */
 export async function verifyTenantKey(
   answer: TenantKeyAnswer,
   expected: { tenantId: string; pinned: TenantKeyPin | null },
 ): Promise<{ statement: TenantKeyStatement; pin: TenantKeyPin }> {
-  const statement = parseStatement(answer.statement);
-  if (!statement) throw new TenantKeyRefused("the statement is malformed");
-  if (statement.tenantId !== expected.tenantId) throw new TenantKeyRefused("it is another tenant's key");
-  if (!(await signatureHolds(answer.statement, statement.signingKey, answer.signature))) {
-    throw new TenantKeyRefused("the statement is not signed by the tenant's signing key");
+  const links = [...(answer.history ?? []), answer].map((link) => ({ link, statement: parseTenantKeyStatement(link.statement) }));
+  for (const { statement } of links) {
+    if (!statement) throw new TenantKeyRefused("the statement is malformed");
+    if (statement.tenantId !== expected.tenantId) throw new TenantKeyRefused("it is another tenant's key");
   }
-  const pinned = expected.pinned;
-  if (pinned && pinned.tenantId === statement.tenantId) {
-    if (statement.epoch < pinned.epoch) throw new TenantKeyRefused(`epoch ${statement.epoch} is older than epoch ${pinned.epoch}, seen before`);
-    // One signing key per tenant: a hand-over to another, signed by the pinned one, is not built yet.
-    if (statement.signingKey !== pinned.signingKey) throw new TenantKeyRefused("it is signed by another signing key than the one seen before");
-    if (statement.epoch === pinned.epoch && statement.publicKey !== pinned.publicKey) {
-      throw new TenantKeyRefused(`it names another public key for epoch ${statement.epoch} than the one seen before`);
+  const chain = links as { link: SignedTenantKeyStatement; statement: TenantKeyStatement }[];
+  const current = chain[chain.length - 1]!.statement;
+  const pinned = expected.pinned && expected.pinned.tenantId === expected.tenantId ? expected.pinned : null;
+  if (pinned && current.epoch < pinned.epoch) throw new TenantKeyRefused(`epoch ${current.epoch} is older than epoch ${pinned.epoch}, seen before`);
+
+  // Walk from what is already trusted: the pin, or on first contact the oldest statement given.
+  let trusted: { epoch: number; signingKey: string } | null = pinned ? { epoch: pinned.epoch, signingKey: pinned.signingKey } : null;
+  for (const { link, statement } of chain) {
+    if (pinned && statement.epoch < pinned.epoch) continue;
+    if (!(await signatureHolds(link.statement, statement.signingKey, link.signature))) {
+      throw new TenantKeyRefused(`the statement is not signed by the tenant's signing key (epoch ${statement.epoch})`);
     }
+    if (pinned && statement.epoch === pinned.epoch) {
+      if (statement.signingKey !== pinned.signingKey) throw new TenantKeyRefused("it is signed by another signing key than the one seen before");
+      if (statement.publicKey !== pinned.publicKey) throw new TenantKeyRefused(`it names another public key for epoch ${statement.epoch} than the one seen before`);
+      continue;
+    }
+    // On first contact the oldest statement handed out is trusted as it is (there is nothing to check it against).
+    if (trusted) {
+      if (statement.epoch !== trusted.epoch + 1) throw new TenantKeyRefused(`epoch ${statement.epoch} does not follow epoch ${trusted.epoch}`);
+      if (!link.handover || !(await signatureHolds(link.statement, trusted.signingKey, link.handover))) {
+        throw new TenantKeyRefused(`epoch ${statement.epoch} is not handed over by the signing key of epoch ${trusted.epoch}`);
+      }
+    }
+    trusted = { epoch: statement.epoch, signingKey: statement.signingKey };
   }
-  const pin = { tenantId: statement.tenantId, epoch: statement.epoch, signingKey: statement.signingKey, publicKey: statement.publicKey };
-  return { statement, pin };
+  if (!trusted || trusted.epoch !== current.epoch) throw new TenantKeyRefused("the epochs do not lead to the current one");
+  const pin = { tenantId: current.tenantId, epoch: current.epoch, signingKey: current.signingKey, publicKey: current.publicKey };
+  return { statement: current, pin };
 }

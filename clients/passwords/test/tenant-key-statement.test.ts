@@ -77,3 +77,57 @@ describe("verifyTenantKey", () => {
     expect(await refusal(verifyTenantKey({ ...answer, signature: "" }, { tenantId, pinned: null }))).toMatch(/not signed/);
   });
 });
+
+describe("verifyTenantKey across epochs", () => {
+  /** Epoch 2 with custody MASTER_KEY, holders listed, signed by its own key and handed over by epoch 1's. */
+  async function nextEpoch(first: Awaited<ReturnType<typeof world>>) {
+    const signer = signingPair();
+    const holderKey = (await generateTenantKeyPair()).publicKey;
+    const statement: TenantKeyStatement = {
+      tenantId,
+      epoch: 2,
+      publicKey: (await generateTenantKeyPair()).publicKey,
+      signingKey: signer.publicKey,
+      custody: "MASTER_KEY",
+      holders: [{ kind: "PHONE", id: "0b6e2c1a-3d4f-4a5b-8c6d-7e8f9a0b1c2d", keyAgreementKey: holderKey }],
+    };
+    const own = signed(statement, signer.privateKey);
+    const handover = sign(null, Buffer.from(own.statement), first.signer.privateKey).toString("base64url");
+    return { signer, statement, answer: { ...own, handover, history: [{ ...first.answer, handover: null }] } };
+  }
+
+  it("follows a hand-over from the pinned epoch to the next, and pins the new signing key", async () => {
+    const first = await world(1);
+    const { pin } = await verifyTenantKey(first.answer, { tenantId, pinned: null });
+    const second = await nextEpoch(first);
+    const verified = await verifyTenantKey(second.answer, { tenantId, pinned: pin });
+    expect(verified.statement).toEqual(second.statement);
+    expect(verified.pin).toMatchObject({ epoch: 2, signingKey: second.signer.publicKey });
+    // Without the history too: the pin is enough to check the hand-over.
+    expect((await verifyTenantKey({ ...second.answer, history: [] }, { tenantId, pinned: pin })).pin.epoch).toBe(2);
+  });
+
+  it("refuses a next epoch the pinned key did not hand over, a skipped epoch, and a holder added after signing", async () => {
+    const first = await world(1);
+    const { pin } = await verifyTenantKey(first.answer, { tenantId, pinned: null });
+    const second = await nextEpoch(first);
+    const stranger = signingPair();
+    const forgedHandover = sign(null, Buffer.from(second.answer.statement), stranger.privateKey).toString("base64url");
+    expect(await refusal(verifyTenantKey({ ...second.answer, handover: forgedHandover }, { tenantId, pinned: pin }))).toMatch(/not handed over/);
+    expect(await refusal(verifyTenantKey({ ...second.answer, handover: null }, { tenantId, pinned: pin }))).toMatch(/not handed over/);
+    const skipped = signed({ ...second.statement, epoch: 3 }, second.signer.privateKey);
+    const skippedHandover = sign(null, Buffer.from(skipped.statement), first.signer.privateKey).toString("base64url");
+    expect(await refusal(verifyTenantKey({ ...skipped, handover: skippedHandover }, { tenantId, pinned: pin }))).toMatch(/does not follow epoch 1/);
+    const fakeHolder = `${second.answer.statement}\nholder PHONE 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ${(await generateTenantKeyPair()).publicKey}`;
+    expect(await refusal(verifyTenantKey({ ...second.answer, statement: fakeHolder }, { tenantId, pinned: pin }))).toMatch(/not signed/);
+  });
+
+  it("refuses a master key statement without holders and an escrow statement with them", async () => {
+    const first = await world(1);
+    const second = await nextEpoch(first);
+    const withoutHolders = second.answer.statement.split("\n").slice(0, 7).join("\n");
+    expect(await refusal(verifyTenantKey({ ...second.answer, statement: withoutHolders }, { tenantId, pinned: null }))).toMatch(/malformed/);
+    const escrowWithHolder = `${first.answer.statement}\nholder PHONE 1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f ${first.statement.publicKey}`;
+    expect(await refusal(verifyTenantKey({ ...first.answer, statement: escrowWithHolder }, { tenantId, pinned: null }))).toMatch(/malformed/);
+  });
+});

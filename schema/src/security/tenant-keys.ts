@@ -6,10 +6,18 @@
 // MSP tenants have none: their users' passwords are never sealed.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
-import { generateTenantKeyPair, openFromTenant, tenantKeyStatement, type SealedSecret } from "@latchkey/passwords";
+import {
+  generateTenantKeyPair,
+  openFromTenant,
+  parseTenantKeyStatement,
+  tenantKeyStatement,
+  type SealedSecret,
+  type TenantKeyCustody,
+  type TenantKeyHolderEntry,
+} from "@latchkey/passwords";
 import { decryptUnder, encryptUnder, KeyHierarchyError, rewrapEach, type KeyEncryptionKey, type RewrapReport } from "./key-hierarchy.ts";
 
-type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair">;
+type KeyStore = Pick<Prisma.TransactionClient, "tenantKeyPair" | "tenantKeyEpoch">;
 
 function privateKeyAssociatedData(tenantId: string) {
   return `latchkey-tenant-private-key-v1|${tenantId}`;
@@ -27,15 +35,21 @@ export function unwrapTenantSigningKey(kek: KeyEncryptionKey, tenantId: string, 
   return decryptUnder(kek.key, wrapped, signingKeyAssociatedData(tenantId));
 }
 
-/** A tenant key as clients are handed it: the signed statement and what it says. */
+/** One superseded epoch, as clients are handed it to follow the hand-overs. */
+export type TenantKeyLink = { epoch: number; statement: string; signature: string; handover: string | null };
+
+/** A tenant key as clients are handed it: the signed statement and what it says, and the epochs before it. */
 export type TenantKeyAnswer = {
   tenantId: string;
   epoch: number;
   publicKey: string;
   signingKey: string;
-  custody: "ESCROW";
+  custody: TenantKeyCustody;
+  holders: TenantKeyHolderEntry[];
   statement: string;
   signature: string;
+  handover: string | null;
+  history: TenantKeyLink[];
 };
 
 /** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
@@ -53,6 +67,11 @@ export function wrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, pr
 
 export function unwrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, wrapped: string): Uint8Array {
   return new Uint8Array(decryptUnder(kek.key, wrapped, privateKeyAssociatedData(tenantId)));
+}
+
+/** The server was asked for a tenant's private key, but only the tenant's holders have it. */
+export class MasterKeyOnError extends KeyHierarchyError {
+  override name = "MasterKeyOnError";
 }
 
 export class TenantKeys {
@@ -93,6 +112,13 @@ export class TenantKeys {
       await this.publicKeyFor(db, tenantId);
       row = await db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId } });
     }
+    const history = row.epoch > 1 ? await this.history(db, tenantId, row.epoch) : [];
+    if (row.custody === "MASTER_KEY") {
+      // Signed by the holder who made the epoch: handed out exactly as stored.
+      const statement = row.statement ? parseTenantKeyStatement(row.statement) : null;
+      if (!statement || !row.statementSignature) throw new KeyHierarchyError(`The master key statement of tenant ${tenantId} is missing`);
+      return { ...statement, holders: statement.holders ?? [], statement: row.statement!, signature: row.statementSignature, handover: row.handoverSignature, history };
+    }
     if (!row.signingPublicKey || !row.statementSignature) {
       // Sign only the public half of the escrowed private key: a public key swapped into the
       // row (with the signing columns cleared) must not get a statement of its own.
@@ -121,9 +147,31 @@ export class TenantKeys {
       publicKey: row.publicKey,
       signingKey,
       custody: "ESCROW",
+      holders: [],
       statement: tenantKeyStatement({ tenantId, epoch: row.epoch, publicKey: row.publicKey, signingKey, custody: "ESCROW" }),
       signature: row.statementSignature,
+      handover: row.handoverSignature,
+      history,
     };
+  }
+
+  /** The statements of the epochs before `epoch`, oldest first. */
+  private async history(db: KeyStore, tenantId: string, epoch: number): Promise<TenantKeyLink[]> {
+    const rows = await db.tenantKeyEpoch.findMany({ where: { tenantId, epoch: { lt: epoch } }, orderBy: { epoch: "asc" } });
+    return rows.map((link) => ({ epoch: link.epoch, statement: link.statement, signature: link.signature, handover: link.handoverSignature }));
+  }
+
+  /**
+   * The escrowed signing key's signature over `text` (the hand-over of the next
+   * epoch's statement, when the master key is turned on). Throws without escrow.
+   */
+  async signWithEscrow(db: KeyStore, tenantId: string, text: string): Promise<string> {
+    const row = await db.tenantKeyPair.findUnique({ where: { tenantId } });
+    if (!row || row.custody !== "ESCROW" || !row.wrappedSigningKey || row.keyId !== this.kek.id) {
+      throw new KeyHierarchyError(`Tenant ${tenantId} has no escrowed signing key under this key-encryption key`);
+    }
+    const key = createPrivateKey({ key: unwrapTenantSigningKey(this.kek, tenantId, row.wrappedSigningKey), format: "der", type: "pkcs8" });
+    return sign(null, Buffer.from(text, "utf8"), key).toString("base64url");
   }
 
   /** The escrowed private key; throws when the tenant has none or it is wrapped under another key-encryption key. */
@@ -134,7 +182,10 @@ export class TenantKeys {
   }
 
   /** A key pair row's private key, when it is wrapped under this instance's key-encryption key. */
-  private unwrap(tenantId: string, row: { keyId: string; wrappedPrivateKey: string }): Uint8Array {
+  private unwrap(tenantId: string, row: { keyId: string | null; wrappedPrivateKey: string | null }): Uint8Array {
+    if (row.keyId === null || row.wrappedPrivateKey === null) {
+      throw new MasterKeyOnError(`The master key of tenant ${tenantId} is on: only its holders have the private key`);
+    }
     if (row.keyId !== this.kek.id) {
       throw new KeyHierarchyError(
         `The key pair of tenant ${tenantId} is wrapped under key-encryption key "${row.keyId}", but this instance has "${this.kek.id}"`,
@@ -174,11 +225,12 @@ type KeyPairRewrapStore = {
  * simply be run again. The public keys, and every sealed password, stay as they are.
  */
 export async function rewrapTenantKeyPairs(db: KeyPairRewrapStore, from: KeyEncryptionKey, to: KeyEncryptionKey): Promise<RewrapReport> {
-  const rows = await db.tenantKeyPair.findMany({ select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
-  return rewrapEach(rows, from, to, (tenantId) =>
+  // With the master key on there is no escrow to rewrap.
+  const rows = await db.tenantKeyPair.findMany({ where: { keyId: { not: null } }, select: { tenantId: true, keyId: true }, orderBy: { tenantId: "asc" } });
+  return rewrapEach(rows as { tenantId: string; keyId: string }[], from, to, (tenantId) =>
     db.$transaction(async (tx) => {
       const row = await tx.tenantKeyPair.findUnique({ where: { tenantId } });
-      if (!row || row.keyId !== from.id) return false;
+      if (!row || row.keyId !== from.id || !row.wrappedPrivateKey) return false;
       const privateKey = unwrapTenantPrivateKey(from, tenantId, row.wrappedPrivateKey);
       // The signing key is escrowed under the same key-encryption key, and moves with it.
       const wrappedSigningKey = row.wrappedSigningKey

@@ -46,6 +46,12 @@ export const StartPasswordRegistrationMutation = graphql(`
         tenantKey {
           statement
           signature
+          handover
+          history {
+            statement
+            signature
+            handover
+          }
         }
       }
       ... on Error {

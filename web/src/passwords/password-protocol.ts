@@ -2,7 +2,7 @@
 // that touches a password: the new-password rules, OPAQUE (RFC 9807) with its Argon2id key
 // stretching (64 MiB, seconds of work), and sealing a customer user's password to the
 // tenant's key. The page keeps only what the API answers and what goes back to it.
-import type { LoginStart, SealedSecret, TenantKeyPin } from "@latchkey/passwords";
+import type { LoginStart, SealedSecret, TenantKeyAnswer, TenantKeyPin } from "@latchkey/passwords";
 
 /** `startPasswordRegistration`'s payload, as the worker needs it. */
 export type RegistrationStart = {
@@ -13,7 +13,7 @@ export type RegistrationStart = {
   passwordVersion: number;
   tenantId?: string | null;
   /** The tenant key's signed statement: the worker seals only to a key it states. */
-  tenantKey?: { statement: string; signature: string } | null;
+  tenantKey?: TenantKeyAnswer | null;
 };
 
 export type PasswordRequest =

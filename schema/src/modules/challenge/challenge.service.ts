@@ -19,6 +19,7 @@ import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./ch
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
 import { approveElevation, elevationNotApproved, mayElevate, scanElevation } from "../elevation/elevation.service.ts";
 import { mayRevealBreakGlass } from "../elevation/break-glass.service.ts";
+import { mayHoldTenantKey } from "../tenant-key/master-key.service.ts";
 
 export const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
 const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
@@ -47,6 +48,8 @@ export type NewChallenge = {
   requestedById?: string | null;
   workstationId?: string | null;
   accountName?: string | null;
+  keyOperationPurpose?: "ENABLE_MASTER_KEY" | null;
+  browserKeyHash?: string | null;
 };
 
 /** Creates a challenge; its three secrets are returned once and stored only hashed. */
@@ -178,6 +181,9 @@ async function mayDecide(db: Db, userId: string, challenge: Challenge): Promise<
     case "ELEVATED_ACCESS":
       // Only MSP admins and delegated technicians: never the customer's own users.
       return mayElevate(db, userId, challenge.tenantId);
+    case "KEY_OPERATION":
+      // Only a phone that may hold the tenant's key works with it.
+      return mayHoldTenantKey(db, userId, challenge.tenantId);
     case "DEVICE_ONBOARDING":
       return false;
     default:
@@ -261,6 +267,9 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
     throw new NotFoundError("Challenge");
   }
   if (challenge.status !== "SCANNED") throw new ConflictError(`This code was already ${challenge.status.toLowerCase()}`);
+  if (challenge.kind === "KEY_OPERATION" && decision === "APPROVE") {
+    throw new ForbiddenError("A key operation is completed by the phone's result (enableMasterKey), not by an approval");
+  }
   if (challenge.kind === "ELEVATED_ACCESS" && decision === "APPROVE") {
     return approveElevation(ctx, challenge, { ...device, userId: device.userId }, signature);
   }

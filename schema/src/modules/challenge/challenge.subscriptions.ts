@@ -14,7 +14,7 @@ const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
  * generator: a generator cannot be stopped while it waits, so a requester that
  * leaves would stay registered until its challenge changed or expired.
  */
-class ChallengeWatch implements AsyncIterableIterator<ChallengeRow> {
+export class ChallengeWatch implements AsyncIterableIterator<ChallengeRow> {
   private waiter: ChallengeWaiter | null = null;
   private started = false;
   private finished = false;
@@ -23,6 +23,8 @@ class ChallengeWatch implements AsyncIterableIterator<ChallengeRow> {
     private readonly ctx: Context,
     private readonly id: string,
     private readonly watchToken: string,
+    /** Only a challenge of this kind is watched; any other looks like none. */
+    private readonly kind: ChallengeRow["kind"] | null = null,
   ) {}
 
   [Symbol.asyncIterator]() {
@@ -34,7 +36,7 @@ class ChallengeWatch implements AsyncIterableIterator<ChallengeRow> {
     if (!this.started) {
       this.started = true;
       const first = await watchableChallenge(this.ctx, this.id, this.watchToken);
-      if (!first) {
+      if (!first || (this.kind && first.kind !== this.kind)) {
         this.finished = true;
         throw new NotFoundError("Challenge");
       }

@@ -1,7 +1,7 @@
 import { builder } from "../../builder.ts";
 
 export const ChallengeKind = builder.enumType("ChallengeKind", {
-  values: ["PORTAL_LOGIN", "DESKTOP_LOGIN", "ELEVATED_ACCESS", "DEVICE_ONBOARDING", "BREAK_GLASS_REVEAL"] as const,
+  values: ["PORTAL_LOGIN", "DESKTOP_LOGIN", "ELEVATED_ACCESS", "DEVICE_ONBOARDING", "BREAK_GLASS_REVEAL", "KEY_OPERATION"] as const,
 });
 
 export const ChallengeStatus = builder.enumType("ChallengeStatus", {

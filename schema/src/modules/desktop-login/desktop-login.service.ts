@@ -29,6 +29,7 @@ import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishLoginEvent, recordFailedLogin, recordLoginEvent } from "../login-event/login-event.service.ts";
 import { recordPasswordFailure } from "../session/sign-in.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
+import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
 
 /** How long an account instruction may be acted on. */
 const INSTRUCTION_TTL_MS = 2 * 60_000;
@@ -67,7 +68,7 @@ async function checkAllowed(ctx: Context, workstation: WorkstationViewer, attemp
  * (QR login), what the user just typed (password login: the agent has it), or
  * the agent's own for a user without a directory password.
  */
-export type AccountPassword = { source: "SEALED"; password: string } | { source: "TYPED" } | { source: "AGENT" };
+export type AccountPassword = { source: "SEALED"; password: string } | { source: "TYPED" } | { source: "AGENT"; unsynced?: boolean };
 
 /** The instruction for attempt `attemptId` on this workstation, its password (if any) sealed to the workstation. */
 async function accountInstruction(workstation: WorkstationViewer, attemptId: string, user: User, password: AccountPassword) {
@@ -106,6 +107,7 @@ async function succeeded(ctx: Context, workstation: WorkstationViewer, user: Use
     workstation: { id: workstation.id, name: workstation.name },
     method,
     outcome: "SUCCEEDED",
+    passwordSynced: password.source === "AGENT" && password.unsynced ? false : null,
   });
   publishLoginEvent(ctx, event);
   return { instruction: await accountInstruction(workstation, event.id, user, password) };
@@ -263,10 +265,15 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
  * The password a workstation sets on the user's local account at a QR login:
  * the directory password as its registrant sealed it to the tenant's key,
  * re-sealed to the workstation; for a user without a directory password the
- * agent's own, which the server never knows. Null for a password nothing here
- * can hand over (an MSP user's, which is never sealed).
+ * agent's own, which the server never knows. With the master key on the server
+ * cannot open it: the agent sets a password of its own, and the login event
+ * tells the admins the password is not synced there. Null for a password
+ * nothing here can hand over (an MSP user's, which is never sealed).
  */
 async function workstationPassword(ctx: Context, user: User): Promise<AccountPassword | null> {
+  if (user.opaqueRecord && user.sealedPassword && (await tenantKeyCustody(ctx.db, user.tenantId)) === "MASTER_KEY") {
+    return { source: "AGENT", unsynced: true };
+  }
   if (user.opaqueRecord && user.sealedPassword) {
     const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
     return { source: "SEALED", password };

@@ -18,6 +18,7 @@ import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishWorkstationCommand } from "./workstation-command.service.ts";
+import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
 
 type Db = Prisma.TransactionClient;
 
@@ -63,7 +64,10 @@ export async function uploadBreakGlassPassword(ctx: Context, input: unknown) {
     if (current && current.rotation >= data.rotation) {
       throw new ConflictError(`Rotation ${data.rotation} is not newer than the stored rotation ${current.rotation}`);
     }
-    const fields = { accountName: data.account, rotation: data.rotation, ...data.sealed };
+    // Recorded under the key row's lock, so a switch of epoch meanwhile either waits or sees this box.
+    const key = await tx.tenantKeyPair.findUnique({ where: { tenantId: workstation.tenantId }, select: { epoch: true } });
+    if (key) await tx.tenantKeyPair.updateMany({ where: { tenantId: workstation.tenantId, epoch: key.epoch }, data: { epoch: key.epoch } });
+    const fields = { accountName: data.account, rotation: data.rotation, epoch: key?.epoch ?? null, ...data.sealed };
     return current
       ? tx.breakGlassPassword.update({ where: { id: current.id }, data: fields })
       : tx.breakGlassPassword.create({ data: { tenantId: workstation.tenantId, workstationId: workstation.id, accountKey, ...fields } });
@@ -109,6 +113,9 @@ export async function startBreakGlassReveal(ctx: Context, input: unknown) {
   const data = parseInput(startInput, input);
   const workstation = await revealableWorkstation(ctx, data.workstationId);
   const box = await storedBox(ctx.db, workstation.id, data.account);
+  if ((await tenantKeyCustody(ctx.db, workstation.tenantId)) === "MASTER_KEY") {
+    throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords");
+  }
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: workstation.tenantId,
@@ -168,6 +175,9 @@ export async function revealBreakGlassPassword(ctx: Context, input: unknown) {
     if (consumed.count !== 1) return null;
     if (!(await mayRevealBreakGlass(tx, viewer.userId, challenge))) throw new ForbiddenError("You may no longer reveal this password");
     const box = await storedBox(tx, workstation.id, data.account);
+    if ((await tenantKeyCustody(tx, workstation.tenantId)) === "MASTER_KEY") {
+      throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords");
+    }
     const password = await openBreakGlass({
       tenantPrivateKey: await ctx.tenantKeys.privateKey(tx, workstation.tenantId),
       tenantId: workstation.tenantId,

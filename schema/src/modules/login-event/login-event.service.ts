@@ -18,6 +18,8 @@ export type LoginAttempt = {
   method: LoginMethod;
   outcome: LoginOutcome;
   reason?: string | null;
+  /** QR login with the master key on, when the phone had no copy of the password: false. */
+  passwordSynced?: boolean | null;
 };
 
 /** Writes the attempt, with its webhook deliveries in the same transaction. */
@@ -34,6 +36,7 @@ export async function recordLoginEvent(db: Db, ctx: Pick<Context, "request" | "j
         method: attempt.method,
         outcome: attempt.outcome,
         reason: attempt.reason ?? null,
+        passwordSynced: attempt.passwordSynced ?? null,
         ip: ctx.request.ip,
       },
     });

@@ -60,6 +60,12 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
     }),
     accountOutcome: t.expose("accountOutcome", { type: AccountOutcome, nullable: true }),
     accountDetail: t.exposeString("accountDetail", { nullable: true }),
+    passwordSynced: t.exposeBoolean("passwordSynced", {
+      nullable: true,
+      description:
+        "False when a QR login could not hand the user's directory password to the workstation (the master key is on and the server cannot open it): " +
+        "the agent set a password of its own there, so the user's directory password does not work on that workstation. Null when it does not apply.",
+    }),
     ip: t.exposeString("ip", { nullable: true }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
   }),

@@ -16,7 +16,7 @@ import { Prisma, type PasswordLoginPurpose } from "@latchkey/db";
 import { TENANT_PASSWORD_SUITE, type SealedSecret } from "@latchkey/passwords";
 import { z } from "zod";
 import type { Context, Services } from "../../context.ts";
-import { ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { isWireMessage } from "../../security/password-authentication.ts";
 import type { SignInAdmission, SignInClient } from "../../security/sign-in-admission.ts";
 import { isUuid, parseInput } from "../../validation.ts";
@@ -86,6 +86,7 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
       startedById: viewer?.userId ?? null,
       ksf: ctx.passwordAuth.ksf,
       passwordVersion,
+      sealedEpoch: tenantKey?.epoch ?? null,
       expiresAt: new Date(ctx.clock.now() + REGISTRATION_TTL_MS),
     },
   });
@@ -133,7 +134,7 @@ export async function finishPasswordRegistration(ctx: Context, input: z.input<ty
   return { registrationId: registration.id };
 }
 
-type RegistrationStore = Pick<Prisma.TransactionClient, "passwordRegistration">;
+type RegistrationStore = Pick<Prisma.TransactionClient, "passwordRegistration" | "tenantKeyPair">;
 
 /** A registration the viewer started (or, signed out, a sign-up's), not expired; anything else is NOT_FOUND. */
 async function openRegistration(ctx: Context, db: RegistrationStore, registrationId: string) {
@@ -155,6 +156,7 @@ export type FinishedRegistration = {
   passwordVersion: number;
   record: string;
   sealedPassword: SealedSecret | null;
+  sealedEpoch: number | null;
 };
 
 /**
@@ -181,6 +183,15 @@ export async function takeRegistration(
   ) {
     throw refused();
   }
+  if (registration.sealedPassword !== null && registration.tenantId && registration.sealedEpoch !== null) {
+    // Sealed to the key of one epoch: a no-op write on the key row, so a switch to the next
+    // epoch (turning the master key on) either waits for this password or refuses it.
+    const { count } = await tx.tenantKeyPair.updateMany({
+      where: { tenantId: registration.tenantId, epoch: registration.sealedEpoch },
+      data: { epoch: registration.sealedEpoch },
+    });
+    if (count !== 1) throw new ConflictError("The customer's key changed while the password was being set: set it again", field);
+  }
   const { count } = await tx.passwordRegistration.deleteMany({
     where: { id: registration.id, expiresAt: { gt: new Date(ctx.clock.now()) } },
   });
@@ -191,6 +202,7 @@ export async function takeRegistration(
     passwordVersion: registration.passwordVersion,
     record: registration.record,
     sealedPassword: (registration.sealedPassword as SealedSecret | null) ?? null,
+    sealedEpoch: registration.sealedEpoch,
   };
 }
 
@@ -200,6 +212,7 @@ export function passwordColumns(registration: FinishedRegistration, now: Date) {
     opaqueRecord: registration.record,
     passwordKsf: registration.ksf,
     sealedPassword: registration.sealedPassword ?? Prisma.DbNull,
+    sealedPasswordEpoch: registration.sealedPassword ? registration.sealedEpoch : null,
     passwordVersion: registration.passwordVersion,
     passwordChangedAt: now,
   };

@@ -14,11 +14,30 @@ export const TenantKeyCustody = builder.enumType("TenantKeyCustody", {
   } as const,
 });
 
+const TenantKeyHolderEntry = builder.simpleObject("TenantKeyHolderEntry", {
+  description: "One holder line of a master key statement.",
+  fields: (t) => ({
+    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    id: t.id({ description: "The phone's authenticator id, or the recovery kit's id." }),
+    keyAgreementKey: t.string({ description: "The holder's X25519 key-agreement key, raw, base64url." }),
+  }),
+});
+
+const TenantKeyLink = builder.simpleObject("TenantKeyLink", {
+  description: "A superseded epoch's signed statement.",
+  fields: (t) => ({
+    epoch: t.int(),
+    statement: t.string(),
+    signature: t.string({ description: "By the epoch's own signing key." }),
+    handover: t.string({ nullable: true, description: "By the previous epoch's signing key; null for epoch 1." }),
+  }),
+});
+
 export const TenantKey = builder.objectRef<TenantKeyAnswer>("TenantKey").implement({
   description:
     "A customer tenant's public key, as a statement signed by the tenant's signing key. Seal to `publicKey` only after verifying " +
     "`signature` over `statement` (verifyTenantKey in @latchkey/passwords), and pin the signing key and the highest epoch seen: refuse a lower epoch " +
-    "or another signing key. The statement is UTF-8 lines joined by newlines: `latchkey-tenant-key-v1`, tenant id, epoch, HPKE suite, public key, signing key, custody.",
+    "or another signing key. The statement is UTF-8 lines joined by newlines: `latchkey-tenant-key-v1`, tenant id, epoch, HPKE suite, public key, signing key, custody, then (MASTER_KEY) one `holder <kind> <id> <key-agreement key>` line per holder.",
   fields: (t) => ({
     tenantId: t.exposeID("tenantId"),
     epoch: t.exposeInt("epoch", { description: "The key's generation; never goes down." }),
@@ -29,6 +48,20 @@ export const TenantKey = builder.objectRef<TenantKeyAnswer>("TenantKey").impleme
       description: "The signed text. The fields above repeat it for reading only: seal to the public key of the statement you verified, never to a field beside it.",
     }),
     signature: t.exposeString("signature", { description: "Ed25519 over `statement`, base64url without padding." }),
+    handover: t.exposeString("handover", {
+      nullable: true,
+      description: "After epoch 1: the previous epoch's signing key's Ed25519 signature over `statement`, so a client pinned at that epoch can trust this one.",
+    }),
+    holders: t.field({
+      type: [TenantKeyHolderEntry],
+      description: "MASTER_KEY: who holds the private key, as the statement lists them (for reading; the statement is what counts).",
+      resolve: (key) => key.holders,
+    }),
+    history: t.field({
+      type: [TenantKeyLink],
+      description: "The statements of the earlier epochs, oldest first: follow their hand-overs from the epoch you pinned to this one.",
+      resolve: (key) => key.history,
+    }),
   }),
 });
 

@@ -1,0 +1,374 @@
+// Turning a customer's master key on: the portal starts a key operation, a
+// customer admin's phone (the reference authenticator) makes the new key,
+// re-seals every secret to it and wraps it to every holder, and the server
+// switches over and deletes its escrow. Afterwards nothing the server has (its
+// database, its configuration, its logs) opens a sealed secret, while each
+// holder's own key does. Through the real API, the phone library and its CLI.
+import { execFile } from "node:child_process";
+import { createPublicKey, randomBytes, verify } from "node:crypto";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import {
+  keyUseEvidence,
+  openAsHolder,
+  openFromTenant,
+  registerPassword,
+  verifyTenantKey,
+  type SealedSecret,
+  type TenantKeyAnswer,
+} from "@latchkey/passwords";
+import { Authenticator, DeviceKey, keyAgreementPrivateKeyBytes, OPERATIONS, readStateFile, turnMasterKeyOn, type KeyOperationWork } from "@latchkey/mobile";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { unwrapTenantPrivateKey } from "../../schema/src/security/tenant-keys.ts";
+import { Api, subscribe } from "./harness.ts";
+import { PASSWORD, seed, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
+import { WorkstationKeys } from "./workstation-keys.ts";
+
+const bin = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
+const run = promisify(execFile);
+
+// This server's key-encryption key, so the test can try it on everything.
+const settings = { KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"), KEY_ENCRYPTION_KEY_ID: `master-key-${randomBytes(4).toString("hex")}` };
+
+let api: Api;
+let msp: MspSeed;
+let dir: string;
+beforeAll(async () => {
+  api = await Api.start(settings);
+  msp = await seed(api).msp();
+  dir = await mkdtemp(join(tmpdir(), "latchkey-master-key-"));
+});
+afterAll(async () => {
+  await api?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const ERRORS = "... on Error { code message }";
+const START = `mutation($input: StartKeyOperationInput!) { startKeyOperation(input: $input) { __typename
+  ... on StartKeyOperationPayload { keyOperation { id status purpose tenantId } qrPayload watchToken } ${ERRORS} } }`;
+const TENANT_KEY = `query($id: ID!) { tenantKey(tenantId: $id) { epoch custody publicKey statement signature handover
+  holders { kind id keyAgreementKey } history { epoch statement signature handover } } }`;
+const MASTER_KEY = `query($id: ID!) { tenant(id: $id) { masterKey { on epoch holders { id kind name lastActedAt } } } }`;
+const WORK = `query($id: ID!) { keyOperationWork(id: $id) { __typename ... on KeyOperationWork { keyOperation { id } secrets { id } } ${ERRORS} } }`;
+const ONBOARD = `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename
+  ... on StartDeviceOnboardingPayload { qrPayload } ${ERRORS} } }`;
+
+/** A user's phone, linked (and so approved) with an onboarding code the MSP's admin showed. */
+async function phoneOf(user: SeededUser, statePath?: string) {
+  const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql`, statePath });
+  await phone.requestEmailVerification(user.email);
+  await phone.verifyEmail(user.email, await api.emailedCode(user.email), `${user.username}'s phone`);
+  const { startDeviceOnboarding } = await api.gql(ONBOARD, { userId: user.id }, { token: msp.token });
+  await phone.onboard(startDeviceOnboarding.qrPayload);
+  return phone;
+}
+
+async function startEnable(customer: { id: string }, token = msp.token) {
+  return (await api.gql(START, { input: { tenantId: customer.id, purpose: "ENABLE_MASTER_KEY" } }, { token })).startKeyOperation;
+}
+
+/** A customer with two admins holding phones, a user with a password, and the escrow's statement pinned by a client. */
+async function world() {
+  const customer = await msp.customer();
+  const admins = [await customer.admin(), await customer.admin()];
+  const phones = [await phoneOf(admins[0]!, join(dir, `${admins[0]!.username}.json`)), await phoneOf(admins[1]!)];
+  const user = await customer.user();
+  const { tenantKey } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
+  const { pin } = await verifyTenantKey(tenantKey, { tenantId: customer.id, pinned: null });
+  return { customer, admins, phones, user, escrowPin: pin };
+}
+
+async function userRow(id: string) {
+  return api.db.user.findUniqueOrThrow({ where: { id } });
+}
+
+/** Every candidate key in `texts`: each base64, base64url or hex token that decodes to 32 bytes. */
+function candidateKeys(texts: string[]): Uint8Array[] {
+  const found = new Map<string, Uint8Array>();
+  for (const text of texts) {
+    for (const token of text.match(/[A-Za-z0-9+/_=-]{40,}/g) ?? []) {
+      for (const bytes of [Buffer.from(token, "base64"), Buffer.from(token, "base64url"), /^[0-9a-f]{64}$/i.test(token) ? Buffer.from(token, "hex") : null]) {
+        if (bytes?.length === 32) found.set(bytes.toString("hex"), new Uint8Array(bytes));
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+/** Every private key `keys` and the key-encryption key give: the keys themselves, and whatever the KEK unwraps as this tenant's key. */
+function keysFrom(texts: string[], tenantId: string, kek: Buffer): Uint8Array[] {
+  const unwrapped: Uint8Array[] = [];
+  for (const text of texts) {
+    for (const token of text.match(/[A-Za-z0-9+/=]{60,}/g) ?? []) {
+      try {
+        unwrapped.push(unwrapTenantPrivateKey({ id: "any", key: kek }, tenantId, token));
+      } catch {
+        // Not wrapped under this key for this tenant.
+      }
+    }
+  }
+  return [...candidateKeys(texts), ...unwrapped];
+}
+
+async function opensAny(keys: Uint8Array[], tenantId: string, users: { id: string; passwordVersion: number; opaqueRecord: string | null; sealedPassword: unknown }[]) {
+  let opened = 0;
+  for (const key of keys) {
+    for (const user of users) {
+      try {
+        await openFromTenant({ tenantPrivateKey: key, tenantId, userId: user.id, passwordVersion: user.passwordVersion, record: user.opaqueRecord!, sealed: user.sealedPassword as SealedSecret });
+        opened += 1;
+      } catch {
+        // Does not open: what we hope for.
+      }
+    }
+  }
+  return opened;
+}
+
+/** This customer's rows of every table, as text. */
+async function customerRows(customerId: string, userIds: string[]) {
+  const tables = await api.db.$queryRawUnsafe<{ name: string }[]>(
+    `SELECT table_name::text AS name FROM information_schema.tables WHERE table_type = 'BASE TABLE' AND table_schema = current_schema()`,
+  );
+  const ids = [customerId, ...userIds];
+  const rows: string[] = [];
+  for (const { name } of tables) {
+    const found = await api.db.$queryRawUnsafe<{ row: string }[]>(`SELECT row_to_json(t)::text AS row FROM "${name}" t`);
+    rows.push(...found.map((r) => r.row).filter((row) => ids.some((id) => row.includes(id))));
+  }
+  return rows;
+}
+
+describe("turning the master key on", () => {
+  it("makes the key on a customer admin's phone, hands it to every holder, re-seals every password and deletes the escrow", async () => {
+    const { customer, admins, phones, user, escrowPin } = await world();
+    const before = await userRow(user.id);
+    const started = await startEnable(customer);
+    expect(started).toMatchObject({ __typename: "StartKeyOperationPayload", keyOperation: { status: "PENDING", purpose: "ENABLE_MASTER_KEY", tenantId: customer.id } });
+
+    // The portal watches the operation while the phone works.
+    const watch = subscribe(api.ws(), `subscription($id: ID!, $w: String!) { keyOperationUpdated(id: $id, watchToken: $w) { status } }`, {
+      id: started.keyOperation.id,
+      w: started.watchToken,
+    });
+    await watch.waitForEvents(1);
+    const { scan, tenantKey } = await phones[0]!.enableMasterKey(started.qrPayload);
+    expect(scan.requesterName).toContain("turn on the master key");
+    await watch.waitForCompletion();
+    expect(watch.events.map((event) => event.data?.keyOperationUpdated.status)).toEqual(["PENDING", "SCANNED", "APPROVED"]);
+    expect(tenantKey).toMatchObject({ epoch: escrowPin.epoch + 1, custody: "MASTER_KEY" });
+
+    // The server kept no way in: no escrowed private or signing key.
+    const pair = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+    expect(pair).toMatchObject({ custody: "MASTER_KEY", epoch: 2, wrappedPrivateKey: null, wrappedSigningKey: null, keyId: null });
+
+    // A client pinned at the escrow's epoch follows the hand-over to the new one.
+    const { tenantKey: answer } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
+    const { statement, pin } = await verifyTenantKey(answer as TenantKeyAnswer, { tenantId: customer.id, pinned: escrowPin });
+    expect(pin.epoch).toBe(2);
+    expect(statement.holders!.map((holder) => holder.id).sort()).toEqual(phones.map((phone) => phone.deviceId).sort());
+    expect(answer.history).toHaveLength(1);
+
+    // Each holder's own key opens its copy, and the copy opens the user's password, re-sealed under the new epoch.
+    const after = await userRow(user.id);
+    expect(after.sealedPasswordEpoch).toBe(2);
+    expect(after.sealedPassword).not.toEqual(before.sealedPassword);
+    for (const phone of phones) {
+      const copy = await api.db.tenantKeyHolder.findFirstOrThrow({ where: { tenantId: customer.id, authenticatorId: phone.deviceId! } });
+      const holderKey = phone.toState().keyAgreementKey!;
+      const privateKey = await crypto.subtle.exportKey("jwk", await crypto.subtle.importKey("pkcs8", Buffer.from(holderKey.privateKey, "base64"), { name: "X25519" }, true, ["deriveBits"]));
+      const material = await openAsHolder({
+        tenantId: customer.id,
+        epoch: 2,
+        holderId: phone.deviceId!,
+        holderPrivateKey: new Uint8Array(Buffer.from(privateKey.d!, "base64url")),
+        sealed: copy.wrappedKey as SealedSecret,
+        publicKey: statement.publicKey,
+        signingKey: statement.signingKey,
+      });
+      const password = await openFromTenant({
+        tenantPrivateKey: material.privateKey,
+        tenantId: customer.id,
+        userId: user.id,
+        passwordVersion: after.passwordVersion,
+        record: after.opaqueRecord!,
+        sealed: after.sealedPassword as SealedSecret,
+      });
+      expect(password).toBe(PASSWORD);
+    }
+
+    // The admins see it on, with both phones; the phone's use of the key is audited with evidence only it could sign.
+    const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
+    expect(tenant.masterKey).toMatchObject({ on: true, epoch: 2 });
+    expect(tenant.masterKey.holders).toHaveLength(2);
+    const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "tenantKey.masterKeyEnabled" } });
+    const data = event.data as { evidence: { authenticatorId: string; signedAt: string; signature: string }; keyOperationId: string };
+    expect(data.evidence.authenticatorId).toBe(phones[0]!.deviceId);
+    const bytes = await keyUseEvidence({ tenantId: customer.id, epoch: 2, purpose: "ENABLE_MASTER_KEY", operationId: data.keyOperationId, signedAt: data.evidence.signedAt, statement: answer.statement });
+    const deviceKey = createPublicKey({ key: Buffer.from(phones[0]!.publicKey, "base64"), format: "der", type: "spki" });
+    expect(verify("sha256", bytes, { key: deviceKey, dsaEncoding: "ieee-p1363" }, Buffer.from(data.evidence.signature, "base64url"))).toBe(true);
+    expect(admins).toHaveLength(2);
+  });
+
+  it("leaves nothing in the database, the configuration or the logs that opens a sealed password, where before the escrow did", async () => {
+    const { customer, phones, user } = await world();
+    const second = await customer.user({ password: `Second ${crypto.randomUUID()} password` });
+    // The server's configuration: its settings and every file it keeps its secrets in.
+    const secretsDir = join(api.dataDir, "secrets");
+    const secretFiles = await readdir(secretsDir).then((names) => Promise.all(names.map((name) => readFile(join(secretsDir, name), "utf8"))), () => []);
+    const kek = Buffer.from(settings.KEY_ENCRYPTION_KEY, "base64");
+    const configuration = [JSON.stringify(settings), JSON.stringify(process.env), ...secretFiles];
+    const everything = async () => [...(await customerRows(customer.id, [user.id, second.id])), ...configuration, ...api.logs];
+    const sealed = async () => Promise.all([userRow(user.id), userRow(second.id)]);
+
+    // With the escrow, the database and the key-encryption key open both: the check can tell.
+    expect(await opensAny(keysFrom(await everything(), customer.id, kek), customer.id, await sealed())).toBe(2);
+
+    await phones[1]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    const third = await customer.user({ password: `Third ${crypto.randomUUID()} password` });
+    const users = [...(await sealed()), await userRow(third.id)];
+    expect(users.every((row) => row.sealedPasswordEpoch === 2)).toBe(true);
+    expect(await opensAny(keysFrom([...(await everything()), ...(await customerRows(customer.id, [third.id]))], customer.id, kek), customer.id, users)).toBe(0);
+  });
+
+  it("refuses a result that misses a password set after the phone's snapshot, changes nothing, and takes the phone's redone work", async () => {
+    const { customer, phones, user } = await world();
+    const phone = phones[0]!;
+    const started = await startEnable(customer);
+    await phone.scan(started.qrPayload);
+    const token = phone.deviceToken!;
+    const { keyOperationWork: work } = await api.gql(OPERATIONS.KeyOperationWork, { id: started.keyOperation.id }, { token });
+    expect(work.__typename).toBe("KeyOperationWork");
+    // A password is set while the phone works on its snapshot.
+    const late = await customer.user({ password: `Late ${randomBytes(6).toString("hex")} password` });
+    const state = phone.toState();
+    const deviceKey = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
+    const self = {
+      deviceId: phone.deviceId!,
+      keyAgreementKey: state.keyAgreementKey!.publicKey,
+      keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!),
+      sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes),
+    };
+    const result = await turnMasterKeyOn(work as KeyOperationWork, work.tenantKey.epoch, self, new Date());
+    const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+    const { enableMasterKey } = await api.gql(OPERATIONS.EnableMasterKey, { input: result }, { token });
+    expect(enableMasterKey).toMatchObject({ code: "CONFLICT" });
+    expect(await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).toEqual(before);
+    expect(await api.db.tenantKeyHolder.count({ where: { tenantId: customer.id } })).toBe(0);
+    // The phone fetches its work again (the late password is in it) and the same operation completes.
+    const { tenantKey } = await phone.enableMasterKey(started.qrPayload);
+    expect(tenantKey.epoch).toBe(2);
+    for (const id of [user.id, late.id]) expect((await userRow(id)).sealedPasswordEpoch).toBe(2);
+  });
+
+  it("refuses a password registered under the escrowed key and finished after the switch, and writes nothing", async () => {
+    const { customer, phones, user } = await world();
+    const adminToken = msp.token;
+    const runAsAdmin = (query: string, variables: Record<string, unknown>) => api.gql(query, variables, { token: adminToken });
+    const registration = await registerPassword(runAsAdmin, { tenant: customer.id, userId: user.id, password: "Sealed before the switch 7" });
+    await phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    const before = await userRow(user.id);
+    const { setUserPassword } = await api.gql(
+      `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ${ERRORS} } }`,
+      { input: { userId: user.id, passwordRegistrationId: registration.registrationId } },
+      { token: adminToken },
+    );
+    expect(setUserPassword).toMatchObject({ code: "CONFLICT" });
+    expect(await userRow(user.id)).toEqual(before);
+  });
+
+  it("hands a QR login the agent's own password once the server cannot open the user's, and tells the admins", async () => {
+    const { customer, phones } = await world();
+    const user = await customer.user();
+    const userPhone = await phoneOf(user);
+    await api.gql(
+      `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ${ERRORS} } }`,
+      { input: { tenantId: customer.id, desktopLoginEnabled: true, method: "PASSWORDLESS" } },
+      { token: msp.token },
+    );
+    await phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    const keys = await workstationOf(customer);
+    const asWorkstation = async (query: string, variables: Record<string, unknown> = {}) => api.gql(query, variables, { token: await keys.credential() });
+    const { startLoginChallenge } = await asWorkstation(`mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
+      ... on StartLoginChallengePayload { challenge { id } qrPayload redeemSecret } ${ERRORS} } }`);
+    await userPhone.approve(startLoginChallenge.qrPayload);
+    const { redeemDesktopLogin } = await asWorkstation(
+      `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
+        ... on DesktopLoginPayload { instruction { attemptId passwordSource password { ciphertext } } } ${ERRORS} } }`,
+      { input: { challengeId: startLoginChallenge.challenge.id, redeemSecret: startLoginChallenge.redeemSecret } },
+    );
+    expect(redeemDesktopLogin.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
+    const { loginEvents } = await api.gql(`query($t: ID!) { loginEvents(tenantId: $t, first: 5) { edges { node { id passwordSynced } } } }`, { t: customer.id }, { token: msp.token });
+    expect(loginEvents.edges[0].node).toMatchObject({ id: redeemDesktopLogin.instruction.attemptId, passwordSynced: false });
+  });
+});
+
+/** An approved workstation of the customer, driven through the API with its own keys. */
+async function workstationOf(customer: CustomerSeed) {
+  const { createInstallToken } = await api.gql(
+    `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename ... on CreateInstallTokenPayload { installToken } ${ERRORS} } }`,
+    { input: { tenantId: customer.id, autoApprove: true } },
+    { token: msp.token },
+  );
+  const keys = WorkstationKeys.generate();
+  const { enrollWorkstation } = await api.gql(
+    `mutation($input: EnrollWorkstationInput!) { enrollWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id } } ${ERRORS} } }`,
+    { input: { installToken: createInstallToken.installToken, hostname: "desk-1", os: "Windows 11", publicKey: keys.publicKey, keyAgreementKey: keys.keyAgreementKey } },
+  );
+  keys.workstationId = enrollWorkstation.workstation.id;
+  return keys;
+}
+
+describe("who may work with a customer's key", () => {
+  it("is only the customer's admins' phones: a user's phone and, without the customer's opt-in, the MSP admin's get NOT_FOUND", async () => {
+    const { customer, user } = await world();
+    const userPhone = await phoneOf(user);
+    const started = await startEnable(customer);
+    await expect(userPhone.scan(started.qrPayload)).rejects.toMatchObject({ code: "NOT_FOUND" });
+    const mspAdmin = { id: msp.adminId, email: msp.adminEmail, username: "ada", password: PASSWORD, tenantSlug: msp.slug, token: async () => msp.token };
+    const adminPhone = await phoneOf(mspAdmin);
+    await expect(adminPhone.enableMasterKey(started.qrPayload)).rejects.toMatchObject({ code: expect.stringMatching(/NOT_FOUND|FORBIDDEN/) });
+    expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody).toBe("ESCROW");
+  });
+
+  it("starts only for an admin of the customer: another MSP's admin and a delegated technician are refused, the operation's id is nobody else's", async () => {
+    const { customer, phones } = await world();
+    const other = await seed(api).msp();
+    expect(await startEnable(customer, other.token)).toMatchObject({ code: "NOT_FOUND" });
+    const technician = await msp.technician();
+    await msp.delegate(technician.id, customer.id);
+    expect(await startEnable(customer, await technician.token())).toMatchObject({ code: "FORBIDDEN" });
+    // Another customer's admin phone cannot fetch the work of an operation it did not scan.
+    const started = await startEnable(customer);
+    await phones[0]!.scan(started.qrPayload);
+    const { phones: strangers } = await world();
+    const answer = (await api.gql(WORK, { id: started.keyOperation.id }, { token: strangers[0]!.deviceToken })).keyOperationWork;
+    expect(answer).toMatchObject({ code: "NOT_FOUND" });
+    // Watching needs the watch token.
+    const watch = subscribe(api.ws(), `subscription($id: ID!) { keyOperationUpdated(id: $id, watchToken: "wrong") { status } }`, { id: started.keyOperation.id });
+    await watch.waitForCompletion();
+    expect(JSON.stringify(watch.failure ?? watch.events)).toContain("NOT_FOUND");
+  });
+
+  it("refuses a holder whose key-agreement key its phone did not sign, on the phone, before anything is sent", async () => {
+    const { customer, phones } = await world();
+    // A hostile server swaps the second admin's key for one it knows the private half of.
+    const substitute = (await Authenticator.create()).keyAgreementPublicKey!;
+    await api.db.authenticator.update({ where: { id: phones[1]!.deviceId! }, data: { keyAgreementPublicKey: substitute } });
+    await expect(phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload)).rejects.toMatchObject({ code: "HOLDER_REFUSED" });
+    expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody).toBe("ESCROW");
+  });
+
+  it("is turned on from the authenticator's command line", async () => {
+    const { customer, admins } = await world();
+    const statePath = join(dir, `${admins[0]!.username}.json`);
+    const started = await startEnable(customer);
+    const { stdout } = await run(process.execPath, [bin, "enable-master-key", started.qrPayload, "--state", statePath, "--api", `${api.url}/graphql`], { timeout: 60_000 });
+    expect(stdout).toMatch(/Master key on for Customer .*: epoch 2, 2 holder\(s\)\./);
+    const state = await readStateFile(statePath);
+    expect(state.tenantKeyPins.find((pin) => pin.tenantId === customer.id)).toMatchObject({ epoch: 2 });
+  });
+});

@@ -1,0 +1,122 @@
+// The master key: with it on, a customer tenant's private key and signing key
+// exist only on its holders' devices, each copy sealed (HPKE) to one holder's
+// key-agreement key. The server stores the sealed copies and cannot open them.
+// A holder's phone does every private-key operation: it opens its copy, does
+// the work, and sends back only results.
+//
+//   holder copy     info "latchkey tenant key holder v1"
+//                   aad  "latchkey-tenant-key-holder-v1|<tenantId>|<epoch>|<holder id>"
+//                   plaintext JSON { privateKey: raw X25519 b64url, signingKey: Ed25519 PKCS#8 b64url }
+//   operation copy  a secret the server hands to the phone that works on it (turning the key on:
+//                   every sealed secret, opened from the escrow one last time)
+//                   info "latchkey key operation secret v1"
+//                   aad  "latchkey-key-operation-secret-v1|<operation id>|<kind>|<secret id>|<version>"
+//   evidence        what a holder signs with its device key for every use of the key:
+//                   "latchkey-key-use-v1\n<tenantId>\n<epoch>\n<purpose>\n<operation id>\n<signed at, ISO 8601>\n<SHA-256 of the new statement, base64url>"
+import { fromBase64url, toBase64url } from "./base64url.ts";
+import { generateTenantKeyPair, TENANT_PASSWORD_SUITE, tenantSuite, type SealedSecret } from "./tenant-sealing.ts";
+
+export const HOLDER_COPY_INFO = "latchkey tenant key holder v1";
+export const HOLDER_COPY_PURPOSE = "latchkey-tenant-key-holder-v1";
+export const OPERATION_SECRET_INFO = "latchkey key operation secret v1";
+export const OPERATION_SECRET_PURPOSE = "latchkey-key-operation-secret-v1";
+export const KEY_USE_PURPOSE = "latchkey-key-use-v1";
+
+/** A tenant key as a holder has it: the HPKE private key and the epoch's signing key. */
+export type TenantKeyMaterial = {
+  /** Raw X25519 public key, base64url. */
+  publicKey: string;
+  /** Raw X25519 private key. */
+  privateKey: Uint8Array;
+  /** Raw Ed25519 public key, base64url. */
+  signingKey: string;
+  /** Ed25519 private key, PKCS#8 DER, base64url. */
+  signingPrivateKey: string;
+};
+
+function checkPart(part: string) {
+  if (part === "" || part.includes("|")) throw new Error("Binding parts must be non-empty and free of '|'");
+  return part;
+}
+
+/** Seals `plaintext` to a raw X25519 public key (base64url) with `info` and associated data `aad`. */
+export async function sealToKey(publicKey: string, info: string, aad: string, plaintext: Uint8Array): Promise<SealedSecret> {
+  const suite = tenantSuite();
+  const recipientPublicKey = await suite.kem.deserializePublicKey(fromBase64url(publicKey));
+  const encoder = new TextEncoder();
+  const sender = await suite.createSenderContext({ recipientPublicKey, info: encoder.encode(info) });
+  const ciphertext = await sender.seal(plaintext, encoder.encode(aad));
+  return { suite: TENANT_PASSWORD_SUITE, enc: toBase64url(new Uint8Array(sender.enc)), ciphertext: toBase64url(new Uint8Array(ciphertext)) };
+}
+
+/** Opens what sealToKey sealed, with the raw private key; throws when the key, info, aad or a byte differs. */
+export async function openWithKey(privateKey: Uint8Array, info: string, aad: string, sealed: SealedSecret): Promise<Uint8Array> {
+  if (sealed.suite !== TENANT_PASSWORD_SUITE) throw new Error(`Unknown sealing suite "${sealed.suite}"`);
+  const suite = tenantSuite();
+  const recipientKey = await suite.kem.deserializePrivateKey(privateKey);
+  const encoder = new TextEncoder();
+  const recipient = await suite.createRecipientContext({ recipientKey, enc: fromBase64url(sealed.enc), info: encoder.encode(info) });
+  return new Uint8Array(await recipient.open(fromBase64url(sealed.ciphertext), encoder.encode(aad)));
+}
+
+/** A fresh tenant key: HPKE key pair and Ed25519 signing key, made on the holder's device. */
+export async function generateTenantKey(): Promise<TenantKeyMaterial> {
+  const pair = await generateTenantKeyPair();
+  const signing = (await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  return {
+    ...pair,
+    signingKey: toBase64url(new Uint8Array(await crypto.subtle.exportKey("raw", signing.publicKey))),
+    signingPrivateKey: toBase64url(new Uint8Array(await crypto.subtle.exportKey("pkcs8", signing.privateKey))),
+  };
+}
+
+/** Signs a statement (or a hand-over) with an epoch's signing key; base64url. */
+export async function signWithTenantKey(material: Pick<TenantKeyMaterial, "signingPrivateKey">, text: string): Promise<string> {
+  const key = await crypto.subtle.importKey("pkcs8", new Uint8Array(fromBase64url(material.signingPrivateKey)), { name: "Ed25519" }, false, ["sign"]);
+  return toBase64url(new Uint8Array(await crypto.subtle.sign({ name: "Ed25519" }, key, new TextEncoder().encode(text))));
+}
+
+export type HolderBinding = { tenantId: string; epoch: number; holderId: string };
+
+function holderAssociatedData(binding: HolderBinding) {
+  return [HOLDER_COPY_PURPOSE, checkPart(binding.tenantId), String(binding.epoch), checkPart(binding.holderId)].join("|");
+}
+
+/** One holder's copy of the tenant key, sealed to its key-agreement key. */
+export async function wrapForHolder(input: HolderBinding & { holderKey: string; material: TenantKeyMaterial }): Promise<SealedSecret> {
+  const body = JSON.stringify({ privateKey: toBase64url(input.material.privateKey), signingPrivateKey: input.material.signingPrivateKey });
+  return sealToKey(input.holderKey, HOLDER_COPY_INFO, holderAssociatedData(input), new TextEncoder().encode(body));
+}
+
+/** Opens a holder's copy with the holder's key-agreement private key (raw); the statement gives the public halves. */
+export async function openAsHolder(
+  input: HolderBinding & { holderPrivateKey: Uint8Array; sealed: SealedSecret; publicKey: string; signingKey: string },
+): Promise<TenantKeyMaterial> {
+  const plain = await openWithKey(input.holderPrivateKey, HOLDER_COPY_INFO, holderAssociatedData(input), input.sealed);
+  const body = JSON.parse(new TextDecoder().decode(plain)) as { privateKey: string; signingPrivateKey: string };
+  return { publicKey: input.publicKey, privateKey: fromBase64url(body.privateKey), signingKey: input.signingKey, signingPrivateKey: body.signingPrivateKey };
+}
+
+export type OperationSecretBinding = { operationId: string; kind: string; id: string; version: number };
+
+function operationSecretAssociatedData(binding: OperationSecretBinding) {
+  return [OPERATION_SECRET_PURPOSE, checkPart(binding.operationId), checkPart(binding.kind), checkPart(binding.id), String(binding.version)].join("|");
+}
+
+/** A secret handed to the phone that works on an operation, sealed to that phone's key-agreement key. */
+export async function sealForOperation(input: OperationSecretBinding & { phoneKey: string; secret: string }): Promise<SealedSecret> {
+  return sealToKey(input.phoneKey, OPERATION_SECRET_INFO, operationSecretAssociatedData(input), new TextEncoder().encode(input.secret));
+}
+
+export async function openForOperation(input: OperationSecretBinding & { phonePrivateKey: Uint8Array; sealed: SealedSecret }): Promise<string> {
+  const plain = await openWithKey(input.phonePrivateKey, OPERATION_SECRET_INFO, operationSecretAssociatedData(input), input.sealed);
+  return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+}
+
+export type KeyUse = { tenantId: string; epoch: number; purpose: string; operationId: string; signedAt: string; statement: string };
+
+/** The bytes a holder signs with its device key for one use of the tenant key. */
+export async function keyUseEvidence(use: KeyUse): Promise<Uint8Array<ArrayBuffer>> {
+  const statementHash = toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(use.statement))));
+  return new TextEncoder().encode([KEY_USE_PURPOSE, use.tenantId, String(use.epoch), use.purpose, use.operationId, use.signedAt, statementHash].join("\n"));
+}

@@ -1,0 +1,384 @@
+// Turning the master key on. The portal starts a key operation (a
+// KEY_OPERATION challenge) and shows its QR code; a phone that may hold the
+// customer's key scans it and asks for its work: the current (escrowed) key's
+// statement, the phones that will hold the new key, and every sealed secret of
+// the tenant, opened from the escrow one last time and sealed to that phone.
+// The phone makes a new key pair and signing key, re-seals every secret to the
+// new key, wraps the new key to every holder, signs the new epoch's statement
+// (which lists the holders) and sends it all back with its device's evidence.
+// One transaction then switches the tenant to the new epoch, compare-and-set
+// on the old one, replaces every secret, stores the holders' copies and
+// deletes the escrow; a secret written after the phone's snapshot fails it,
+// and the phone fetches its work again.
+import { createPublicKey, verify } from "node:crypto";
+import { Prisma, type Challenge, type Tenant } from "@latchkey/db";
+import {
+  keyUseEvidence,
+  parseTenantKeyStatement,
+  sealForOperation,
+  TENANT_PASSWORD_SUITE,
+  openBreakGlass,
+  type SealedSecret,
+  type TenantKeyStatement,
+} from "@latchkey/passwords";
+import { z } from "zod";
+import type { Context, DeviceViewer } from "../../context.ts";
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { isUuid, parseInput } from "../../validation.ts";
+import { publishAudit, recordAudit } from "../audit/audit.service.ts";
+import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
+import { verifySignature } from "../challenge/challenge-signing.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { viewerLabel } from "../session/session.service.ts";
+
+type Db = Prisma.TransactionClient;
+
+/** How far the evidence's own time may be from the server's. */
+const EVIDENCE_SKEW_MS = 5 * 60_000;
+
+const WIRE = /^[A-Za-z0-9_-]+$/;
+const wire = (max: number) => z.string().max(max).regex(WIRE, "Expected base64url without padding");
+const sealedInput = z.object({
+  suite: z.string().refine((suite) => suite === TENANT_PASSWORD_SUITE, `Seal with ${TENANT_PASSWORD_SUITE}`),
+  enc: wire(64),
+  ciphertext: wire(1024),
+});
+
+/** The customer's custody of its key: ESCROW until a holder turns the master key on. */
+export async function tenantKeyCustody(db: Db, tenantId: string) {
+  const row = await db.tenantKeyPair.findUnique({ where: { tenantId }, select: { custody: true } });
+  return row?.custody ?? "ESCROW";
+}
+
+/**
+ * Users whose phones may hold `tenant`'s key: its own active admins, and, once
+ * the customer opted in, its MSP's active admins and the technicians delegated to it.
+ */
+function holderUsers(tenant: Pick<Tenant, "id" | "parentId" | "mspMayHoldMasterKey">): Prisma.UserWhereInput {
+  const own: Prisma.UserWhereInput = { tenantId: tenant.id, role: "ADMIN" };
+  const msp: Prisma.UserWhereInput[] =
+    tenant.mspMayHoldMasterKey && tenant.parentId
+      ? [
+          { tenantId: tenant.parentId, role: "ADMIN" },
+          { tenantId: tenant.parentId, role: "TECHNICIAN", delegations: { some: { customerId: tenant.id } } },
+        ]
+      : [];
+  return { status: "ACTIVE", OR: [own, ...msp] };
+}
+
+/** May the phone of `userId` hold (and so work with) the key of `tenantId`? */
+export async function mayHoldTenantKey(db: Db, userId: string, tenantId: string): Promise<boolean> {
+  const tenant = await db.tenant.findUnique({ where: { id: tenantId } });
+  if (!tenant || tenant.kind !== "CUSTOMER") return false;
+  return (await db.user.count({ where: { AND: [{ id: userId }, holderUsers(tenant)] } })) === 1;
+}
+
+/** The approved, unrevoked phones with a key-agreement key whose users may hold the tenant's key. */
+async function eligibleHolders(db: Db, tenant: Tenant) {
+  return db.authenticator.findMany({
+    where: { revokedAt: null, approvedAt: { not: null }, keyAgreementPublicKey: { not: null }, user: holderUsers(tenant) },
+    include: { user: { select: { id: true, firstName: true, lastName: true, email: true } } },
+    orderBy: { id: "asc" },
+  });
+}
+
+const startInput = z.object({
+  tenantId: z.string(),
+  purpose: z.enum(["ENABLE_MASTER_KEY"]),
+  // SHA-256 of a browser key the result is for (none while turning the key on).
+  browserKeyHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Give the SHA-256 of the browser key, base64url without padding").nullish(),
+});
+
+/** An admin of the customer (or of its MSP) starts a key operation; a holder's phone does it. */
+export async function startKeyOperation(ctx: Context, input: z.input<typeof startInput>) {
+  const data = parseInput(startInput, input);
+  const tenant = await findAdministeredTenant(ctx, data.tenantId);
+  if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer tenant has a master key");
+  if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin turns the master key on");
+  // Makes the escrowed key (and its statement) if the tenant has none yet: that is what is handed over.
+  await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  if ((await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY") throw new ConflictError("The master key is already on");
+  await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
+  return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
+    tenantId: tenant.id,
+    kind: "KEY_OPERATION",
+    keyOperationPurpose: data.purpose,
+    browserKeyHash: data.browserKeyHash ?? null,
+    requesterKind: "BROWSER",
+    requesterName: `turn on the master key of ${tenant.displayName}`,
+    requesterIp: ctx.request.ip,
+    requesterUserAgent: ctx.request.userAgent,
+    requestedById: ctx.viewer!.userId,
+  });
+}
+
+function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
+  const device = ctx.device;
+  if (!device) throw new UnauthenticatedError("Enroll this authenticator first");
+  if (!device.userId || !device.approved) throw new ForbiddenError("Link this authenticator to your account and have it approved first");
+  return { ...device, userId: device.userId };
+}
+
+/**
+ * The key operation this phone scanned, still waiting for its result: the
+ * same NOT_FOUND for one that is not, or another phone's, as for no operation.
+ */
+async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string) {
+  const challenge = isUuid(id) ? await readChallenge(ctx, id) : null;
+  if (!challenge || challenge.kind !== "KEY_OPERATION" || challenge.scannedById !== device.authenticatorId) throw new NotFoundError("Key operation");
+  if (challenge.status !== "SCANNED") throw new ConflictError(`This key operation was already ${challenge.status.toLowerCase()}`);
+  if (!(await mayHoldTenantKey(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Key operation");
+  const phone = await ctx.db.authenticator.findUniqueOrThrow({ where: { id: device.authenticatorId } });
+  if (!phone.keyAgreementPublicKey) throw new ForbiddenError("Register this phone's key-agreement key first");
+  const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
+  return { challenge, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant };
+}
+
+/** One secret the phone re-seals, with what binds it. */
+export type OperationSecret = {
+  kind: "USER_PASSWORD" | "BREAK_GLASS_PASSWORD";
+  id: string;
+  version: number;
+  record: string | null;
+  workstationId: string | null;
+  account: string | null;
+  sealed: SealedSecret;
+};
+
+/**
+ * What the scanning phone needs to turn the key on: the escrowed key's
+ * statement, the phones that will hold the new key (each with its own
+ * certification of its key-agreement key), and every sealed secret of the
+ * tenant, opened from the escrow and sealed to this phone for this operation.
+ */
+export async function keyOperationWork(ctx: Context, id: string) {
+  const device = requireDevice(ctx);
+  const { challenge, phone, tenant } = await scannedOperation(ctx, device, id);
+  const tenantKey = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  if (tenantKey.custody !== "ESCROW") throw new ConflictError("The master key is already on");
+  const privateKey = await ctx.tenantKeys.privateKey(ctx.db, tenant.id);
+  const secrets: OperationSecret[] = [];
+  const users = await ctx.db.user.findMany({ where: { tenantId: tenant.id, sealedPassword: { not: Prisma.DbNull } }, orderBy: { id: "asc" } });
+  for (const user of users) {
+    if (!user.opaqueRecord || !user.sealedPassword) continue;
+    const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
+    secrets.push({
+      kind: "USER_PASSWORD",
+      id: user.id,
+      version: user.passwordVersion,
+      record: user.opaqueRecord,
+      workstationId: null,
+      account: null,
+      sealed: await sealForOperation({ operationId: challenge.id, kind: "USER_PASSWORD", id: user.id, version: user.passwordVersion, phoneKey: phone.keyAgreementPublicKey, secret: password }),
+    });
+  }
+  const boxes = await ctx.db.breakGlassPassword.findMany({ where: { tenantId: tenant.id }, orderBy: { id: "asc" } });
+  for (const box of boxes) {
+    const password = await openBreakGlass({
+      tenantPrivateKey: privateKey,
+      tenantId: tenant.id,
+      workstationId: box.workstationId,
+      account: box.accountName,
+      rotation: box.rotation,
+      sealed: { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext },
+    });
+    secrets.push({
+      kind: "BREAK_GLASS_PASSWORD",
+      id: box.id,
+      version: box.rotation,
+      record: null,
+      workstationId: box.workstationId,
+      account: box.accountName,
+      sealed: await sealForOperation({ operationId: challenge.id, kind: "BREAK_GLASS_PASSWORD", id: box.id, version: box.rotation, phoneKey: phone.keyAgreementPublicKey, secret: password }),
+    });
+  }
+  const holders = (await eligibleHolders(ctx.db, tenant)).map((holder) => ({
+    authenticatorId: holder.id,
+    name: holder.name,
+    userLabel: viewerLabel(holder.user!),
+    algorithm: holder.algorithm,
+    publicKey: holder.publicKey,
+    keyAgreementKey: holder.keyAgreementPublicKey!,
+    keyAgreementSignature: holder.keyAgreementSignature!,
+  }));
+  return { keyOperation: challenge, purpose: challenge.keyOperationPurpose!, tenantId: tenant.id, tenantKey, holders, secrets };
+}
+
+const enableInput = z.object({
+  keyOperationId: z.string(),
+  statement: z.string().max(20_000),
+  signature: wire(128),
+  holderCopies: z.array(z.object({ authenticatorId: z.string(), sealed: sealedInput })).min(1).max(500),
+  secrets: z
+    .array(z.object({ kind: z.enum(["USER_PASSWORD", "BREAK_GLASS_PASSWORD"]), id: z.string(), version: z.number().int().min(1), sealed: sealedInput }))
+    .max(100_000),
+  evidence: z.object({ signedAt: z.string().datetime(), signature: wire(256) }),
+});
+
+function ed25519Holds(publicKey: string, text: string, signature: string) {
+  try {
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKey }, format: "jwk" });
+    return verify(null, Buffer.from(text, "utf8"), key, Buffer.from(signature, "base64url"));
+  } catch {
+    return false;
+  }
+}
+
+/** The statement the phone signed, checked against what the server knows: the next epoch, every eligible holder, its own signature. */
+function checkNewStatement(
+  text: string,
+  signature: string,
+  expected: { tenantId: string; epoch: number; holders: { id: string; keyAgreementPublicKey: string | null }[]; scanner: string },
+): TenantKeyStatement {
+  const statement = parseTenantKeyStatement(text);
+  if (!statement || statement.tenantId !== expected.tenantId || statement.custody !== "MASTER_KEY") {
+    throw ValidationError.field("statement", "Sign a master key statement for this tenant");
+  }
+  if (statement.epoch !== expected.epoch) throw new ConflictError(`The tenant key is at another epoch than ${statement.epoch - 1}: fetch the work again`);
+  if (!ed25519Holds(statement.signingKey, text, signature)) throw ValidationError.field("signature", "The statement is not signed by the signing key it names");
+  const listed = statement.holders ?? [];
+  const eligible = new Map(expected.holders.map((holder) => [holder.id, holder.keyAgreementPublicKey]));
+  if (!listed.some((holder) => holder.id === expected.scanner)) throw ValidationError.field("statement", "The phone that turns the key on must hold it");
+  if (
+    listed.length !== eligible.size ||
+    listed.some((holder) => holder.kind !== "PHONE" || eligible.get(holder.id) !== holder.keyAgreementKey)
+  ) {
+    throw new ConflictError("The phones that may hold the key changed: fetch the work again");
+  }
+  return statement;
+}
+
+/**
+ * The phone's result: switches the tenant to the master key in one
+ * transaction, or changes nothing. CONFLICT when the tenant key, the holders
+ * or a secret changed since the phone fetched its work (fetch it again).
+ */
+export async function enableMasterKey(ctx: Context, input: z.input<typeof enableInput>) {
+  const device = requireDevice(ctx);
+  const data = parseInput(enableInput, input);
+  const { challenge, tenant } = await scannedOperation(ctx, device, data.keyOperationId);
+  if (challenge.keyOperationPurpose !== "ENABLE_MASTER_KEY") throw new NotFoundError("Key operation");
+  const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  if (current.custody !== "ESCROW") throw new ConflictError("The master key is already on");
+  const holders = await eligibleHolders(ctx.db, tenant);
+  const statement = checkNewStatement(data.statement, data.signature, {
+    tenantId: tenant.id,
+    epoch: current.epoch + 1,
+    holders,
+    scanner: device.authenticatorId,
+  });
+  const copies = new Map(data.holderCopies.map((copy) => [copy.authenticatorId, copy.sealed]));
+  if (copies.size !== data.holderCopies.length || statement.holders!.some((holder) => !copies.has(holder.id)) || copies.size !== statement.holders!.length) {
+    throw ValidationError.field("holderCopies", "Give one copy of the key for every holder the statement lists");
+  }
+  const signedAt = new Date(data.evidence.signedAt);
+  if (Math.abs(signedAt.getTime() - ctx.clock.now()) > EVIDENCE_SKEW_MS) throw ValidationError.field("evidence", "Sign the evidence with the current time");
+  const evidence = await keyUseEvidence({
+    tenantId: tenant.id,
+    epoch: statement.epoch,
+    purpose: "ENABLE_MASTER_KEY",
+    operationId: challenge.id,
+    signedAt: data.evidence.signedAt,
+    statement: data.statement,
+  });
+  if (!verifySignature(device, Buffer.from(evidence), data.evidence.signature)) {
+    throw ValidationError.field("evidence", "The evidence is not signed by this phone's key");
+  }
+  // The escrowed signing key hands its epoch over to the holders' one, the last thing it signs.
+  const handover = await ctx.tenantKeys.signWithEscrow(ctx.db, tenant.id, data.statement);
+  const actor = await ctx.db.user.findUniqueOrThrow({ where: { id: device.userId }, select: { id: true, firstName: true, lastName: true, email: true } });
+
+  const event = await ctx.db.$transaction(async (tx) => {
+    const switched = await tx.tenantKeyPair.updateMany({
+      where: { tenantId: tenant.id, epoch: current.epoch, custody: "ESCROW" },
+      data: {
+        epoch: statement.epoch,
+        publicKey: statement.publicKey,
+        custody: "MASTER_KEY",
+        signingPublicKey: statement.signingKey,
+        statement: data.statement,
+        statementSignature: data.signature,
+        handoverSignature: handover,
+        keyId: null,
+        wrappedPrivateKey: null,
+        wrappedSigningKey: null,
+        rotatedAt: new Date(ctx.clock.now()),
+      },
+    });
+    if (switched.count !== 1) throw new ConflictError("The tenant key changed meanwhile: fetch the work again");
+    await tx.tenantKeyEpoch.create({
+      data: { tenantId: tenant.id, epoch: current.epoch, statement: current.statement, signature: current.signature, handoverSignature: current.handover },
+    });
+    await replaceSecrets(tx, tenant.id, statement.epoch, data.secrets);
+    // The holders were read before the switch; one that changed since must not be left out.
+    const stillEligible = (await eligibleHolders(tx, tenant)).map((holder) => holder.id).join(",");
+    if (stillEligible !== holders.map((holder) => holder.id).join(",")) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
+    await tx.tenantKeyHolder.createMany({
+      data: statement.holders!.map((holder) => ({
+        tenantId: tenant.id,
+        epoch: statement.epoch,
+        kind: "PHONE" as const,
+        authenticatorId: holder.id,
+        keyAgreementPublicKey: holder.keyAgreementKey,
+        wrappedKey: copies.get(holder.id)!,
+        admittedByAuthenticatorId: device.authenticatorId,
+        lastActedAt: holder.id === device.authenticatorId ? new Date(ctx.clock.now()) : null,
+      })),
+    });
+    const done = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date(ctx.clock.now()) } },
+      data: { status: "APPROVED", decidedAt: new Date(ctx.clock.now()), approvedUserId: device.userId },
+    });
+    if (done.count !== 1) throw new ConflictError("This key operation expired meanwhile");
+    return recordAudit(
+      tx,
+      ctx,
+      {
+        tenantId: tenant.id,
+        action: "tenantKey.masterKeyEnabled",
+        targetType: "Tenant",
+        targetId: tenant.id,
+        data: {
+          epoch: statement.epoch,
+          holders: statement.holders!.map((holder) => holder.id),
+          secrets: data.secrets.length,
+          keyOperationId: challenge.id,
+          // Evidence the server cannot forge: the phone's signature over this use of the key.
+          evidence: { authenticatorId: device.authenticatorId, signedAt: data.evidence.signedAt, signature: data.evidence.signature },
+        },
+      },
+      { id: actor.id, label: viewerLabel(actor) },
+    );
+  });
+  publishAudit(ctx, [event]);
+  publishChallenge(ctx, challenge.id);
+  return ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+}
+
+/**
+ * Replaces every sealed secret of the tenant with the phone's re-sealed one:
+ * exactly the set the tenant has now, at the versions it has now, or CONFLICT
+ * (a password set or a box uploaded after the phone's snapshot).
+ */
+async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: z.infer<typeof enableInput>["secrets"]) {
+  const changed = () => new ConflictError("A password changed while the phone was re-sealing: fetch the work again");
+  const users = await tx.user.findMany({ where: { tenantId, sealedPassword: { not: Prisma.DbNull } }, select: { id: true, passwordVersion: true } });
+  const boxes = await tx.breakGlassPassword.findMany({ where: { tenantId }, select: { id: true, rotation: true } });
+  const expected = new Map<string, number>([
+    ...users.map((user) => [`USER_PASSWORD:${user.id}`, user.passwordVersion] as const),
+    ...boxes.map((box) => [`BREAK_GLASS_PASSWORD:${box.id}`, box.rotation] as const),
+  ]);
+  if (expected.size !== secrets.length) throw changed();
+  for (const secret of secrets) {
+    const key = `${secret.kind}:${secret.id}`;
+    if (expected.get(key) !== secret.version) throw changed();
+    expected.delete(key);
+    const { count } =
+      secret.kind === "USER_PASSWORD"
+        ? await tx.user.updateMany({ where: { id: secret.id, tenantId, passwordVersion: secret.version }, data: { sealedPassword: secret.sealed, sealedPasswordEpoch: epoch } })
+        : await tx.breakGlassPassword.updateMany({ where: { id: secret.id, tenantId, rotation: secret.version }, data: { ...secret.sealed, epoch } });
+    if (count !== 1) throw changed();
+  }
+}
+
+export type KeyOperation = Challenge;

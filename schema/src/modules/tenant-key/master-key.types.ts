@@ -1,0 +1,260 @@
+import type { Challenge as ChallengeRow } from "@latchkey/db";
+import { builder } from "../../builder.ts";
+import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { ChallengeStatus } from "../challenge/challenge.types.ts";
+import { ChallengeWatch } from "../challenge/challenge.subscriptions.ts";
+import { signedInErrors } from "../errors/errors.types.ts";
+import { SealedSecretInput } from "../password/password.types.ts";
+import { Tenant } from "../tenant/tenant.types.ts";
+import { TenantKey } from "./tenant-key.types.ts";
+import { enableMasterKey, keyOperationWork, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
+
+export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
+  description: "What a holder's phone is asked to do with a customer's tenant key.",
+  values: {
+    ENABLE_MASTER_KEY: {
+      description: "Turn the master key on: the phone makes a new key, re-seals every secret to it and wraps it to every holder; the server's escrow is deleted.",
+    },
+  } as const,
+});
+
+export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").implement({
+  description: "A private-key operation the portal asked for and a holder's phone carries out, with the state of its QR code.",
+  fields: (t) => ({
+    id: t.exposeID("id", { description: "Also the id in the QR code." }),
+    tenantId: t.exposeID("tenantId", { description: "The customer whose key it works with." }),
+    purpose: t.field({ type: KeyOperationPurpose, description: "What the phone is asked to do.", resolve: (operation) => operation.keyOperationPurpose! }),
+    status: t.field({
+      type: ChallengeStatus,
+      description: "PENDING until a phone scans it, SCANNED while it works, APPROVED once its result is in, DENIED or EXPIRED otherwise.",
+      resolve: (operation) => operation.status,
+    }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime", description: "The phone must send its result before this." }),
+  }),
+});
+
+const KeyOperationHolder = builder.simpleObject("KeyOperationHolder", {
+  description:
+    "A phone that will hold the tenant's key. Before wrapping the key to it, check `keyAgreementSignature` with `publicKey` over " +
+    "`latchkey-key-agreement-key-v1\\n<authenticatorId>\\n<suite>\\n<keyAgreementKey>`: the phone itself vouches for the key.",
+  fields: (t) => ({
+    authenticatorId: t.id({ description: "The phone's id: its holder id in the statement." }),
+    name: t.string({ description: "The phone's name." }),
+    userLabel: t.string({ description: "Whose phone it is." }),
+    algorithm: t.string({ description: "The phone's signing key algorithm: P256 or ED25519." }),
+    publicKey: t.string({ description: "The phone's signing key, SPKI DER, base64." }),
+    keyAgreementKey: t.string({ description: "The phone's X25519 key-agreement key, raw, base64url." }),
+    keyAgreementSignature: t.string({ description: "The phone's own signature over its key-agreement key, base64url." }),
+  }),
+});
+
+const SealedSecretShape = builder.simpleObject("KeyOperationSealedSecret", {
+  description: "HPKE (DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM) to the working phone's key-agreement key.",
+  fields: (t) => ({ suite: t.string(), enc: t.string(), ciphertext: t.string() }),
+});
+
+const KeyOperationSecretKind = builder.enumType("KeyOperationSecretKind", {
+  description: "Which kind of sealed secret the phone re-seals.",
+  values: {
+    USER_PASSWORD: { description: "A directory user's password (binding: tenant, user, password version, registration record)." },
+    BREAK_GLASS_PASSWORD: { description: "A local admin account's password (binding: tenant, workstation, account, rotation)." },
+  } as const,
+});
+
+const KeyOperationSecret = builder.objectRef<OperationSecret>("KeyOperationSecret").implement({
+  description:
+    "One sealed secret, opened from the escrow and sealed to the working phone with info `latchkey key operation secret v1` and associated data " +
+    "`latchkey-key-operation-secret-v1|<operation id>|<kind>|<id>|<version>`. Re-seal it to the new tenant key with its own binding.",
+  fields: (t) => ({
+    kind: t.field({ type: KeyOperationSecretKind, resolve: (secret) => secret.kind }),
+    id: t.exposeID("id", { description: "The user's id, or the break-glass box's id." }),
+    version: t.exposeInt("version", { description: "The password version, or the agent's rotation counter." }),
+    record: t.exposeString("record", { nullable: true, description: "USER_PASSWORD: the OPAQUE registration record it is bound to." }),
+    workstationId: t.exposeID("workstationId", { nullable: true, description: "BREAK_GLASS_PASSWORD: its workstation." }),
+    account: t.exposeString("account", { nullable: true, description: "BREAK_GLASS_PASSWORD: its account." }),
+    sealed: t.field({ type: SealedSecretShape, resolve: (secret) => secret.sealed }),
+  }),
+});
+
+const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
+  description: "What the phone that scanned a key operation needs to carry it out.",
+  fields: (t) => ({
+    keyOperation: t.field({ type: KeyOperation }),
+    tenantKey: t.field({ type: TenantKey, description: "The current key's statement: verify it against the phone's pin first." }),
+    holders: t.field({ type: [KeyOperationHolder], description: "Every phone that must hold the new key (this one among them)." }),
+    secrets: t.field({ type: [KeyOperationSecret], description: "Every sealed secret of the tenant, to re-seal to the new key." }),
+  }),
+});
+
+builder.queryField("keyOperationWork", (t) =>
+  t.field({
+    type: KeyOperationWork,
+    description:
+      "For the phone that scanned a key operation (device token): its work. The secrets are sealed to this phone's key-agreement key. " +
+      "NOT_FOUND for any other phone or id.",
+    errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError], union: { name: "KeyOperationWorkResult" } },
+    args: { id: t.arg.id({ required: true, description: "The key operation's id (from the QR code)." }) },
+    resolve: async (_root, args, ctx) => (await keyOperationWork(ctx, String(args.id))) as never,
+  }),
+);
+
+builder.subscriptionField("keyOperationUpdated", (t) =>
+  t.field({
+    type: KeyOperation,
+    description: "A key operation's state at once, then every change, until it is APPROVED (done), DENIED or EXPIRED.",
+    args: {
+      id: t.arg.id({ required: true, description: "The key operation's id." }),
+      watchToken: t.arg.string({ required: true, description: "The watch token startKeyOperation returned." }),
+    },
+    subscribe: (_root, args, ctx) => new ChallengeWatch(ctx, String(args.id), args.watchToken, "KEY_OPERATION"),
+    resolve: (operation) => operation as never,
+  }),
+);
+
+const StartKeyOperationInput = builder.inputType("StartKeyOperationInput", {
+  description: "Which customer's key, and what to do with it.",
+  fields: (t) => ({
+    tenantId: t.id({ required: true, description: "The customer tenant." }),
+    purpose: t.field({ type: KeyOperationPurpose, required: true, description: "What the phone is asked to do." }),
+    browserKeyHash: t.string({ description: "SHA-256 (base64url) of the browser key a result is for; none while turning the key on." }),
+  }),
+});
+
+const StartKeyOperationPayload = builder.simpleObject("StartKeyOperationPayload", {
+  description: "Show `qrPayload` as a QR code to a phone that may hold the key; watch `keyOperationUpdated` with `watchToken`.",
+  fields: (t) => ({
+    keyOperation: t.field({ type: KeyOperation }),
+    qrPayload: t.string({ description: "What the QR code says." }),
+    watchToken: t.string({ description: "Lets this browser watch the operation, nothing more." }),
+  }),
+});
+
+const HolderCopyInput = builder.inputType("HolderCopyInput", {
+  description: "One holder's copy of the new key (HPKE to its key-agreement key; see @latchkey/passwords master-key).",
+  fields: (t) => ({
+    authenticatorId: t.id({ required: true, description: "The holder phone." }),
+    sealed: t.field({ type: SealedSecretInput, required: true, description: "The copy." }),
+  }),
+});
+
+const ResealedSecretInput = builder.inputType("ResealedSecretInput", {
+  description: "A secret of the work, re-sealed to the new key with its own binding.",
+  fields: (t) => ({
+    kind: t.field({ type: KeyOperationSecretKind, required: true, description: "As in the work." }),
+    id: t.id({ required: true, description: "As in the work." }),
+    version: t.int({ required: true, description: "As in the work." }),
+    sealed: t.field({ type: SealedSecretInput, required: true, description: "Sealed to the new tenant key." }),
+  }),
+});
+
+const KeyUseEvidenceInput = builder.inputType("KeyUseEvidenceInput", {
+  description:
+    "The phone's device-key signature over `latchkey-key-use-v1\\n<tenant>\\n<new epoch>\\n<purpose>\\n<operation id>\\n<signedAt>\\n<SHA-256 of the statement, base64url>`: " +
+    "kept with the audit event, so the use of the key is proved by the phone, not by the server.",
+  fields: (t) => ({
+    signedAt: t.string({ required: true, description: "ISO 8601, within five minutes of the server's time." }),
+    signature: t.string({ required: true, description: "base64url." }),
+  }),
+});
+
+const EnableMasterKeyInput = builder.inputType("EnableMasterKeyInput", {
+  description: "The phone's result of an ENABLE_MASTER_KEY operation.",
+  fields: (t) => ({
+    keyOperationId: t.id({ required: true, description: "The operation this phone scanned." }),
+    statement: t.string({ required: true, description: "The new epoch's statement (custody MASTER_KEY, every holder listed)." }),
+    signature: t.string({ required: true, description: "The new signing key's Ed25519 signature over `statement`, base64url." }),
+    holderCopies: t.field({ type: [HolderCopyInput], required: true, description: "One copy of the new key per holder in the statement." }),
+    secrets: t.field({ type: [ResealedSecretInput], required: true, description: "Every secret of the work, re-sealed." }),
+    evidence: t.field({ type: KeyUseEvidenceInput, required: true, description: "This phone's signature over the use of the key." }),
+  }),
+});
+
+const EnableMasterKeyPayload = builder.simpleObject("EnableMasterKeyPayload", {
+  description: "The master key is on.",
+  fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
+});
+
+builder.mutationFields((t) => ({
+  startKeyOperation: t.field({
+    type: StartKeyOperationPayload,
+    description:
+      "An admin asks for a private-key operation on a customer's key: the payload's QR code is for a phone that may hold the key " +
+      "(the customer's admins' phones; its MSP's admins' and technicians' only if the customer opted in). NOT_FOUND for a tenant the viewer does not administer.",
+    errors: { types: [...signedInErrors, ConflictError, RateLimitedError], union: { name: "StartKeyOperationResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: StartKeyOperationInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const started = await startKeyOperation(ctx, { tenantId: String(input.tenantId), purpose: input.purpose, browserKeyHash: input.browserKeyHash });
+      return { keyOperation: started.challenge, qrPayload: started.qrPayload, watchToken: started.watchToken };
+    },
+  }),
+  enableMasterKey: t.field({
+    type: EnableMasterKeyPayload,
+    description:
+      "Called by the phone that scanned an ENABLE_MASTER_KEY operation, with its result: in one transaction the tenant switches to the new epoch, " +
+      "every secret is replaced, the holders' copies are stored and the escrow is deleted. CONFLICT, with nothing changed, when the key, the holders " +
+      "or a secret changed since the phone fetched its work: fetch it again and retry.",
+    errors: { types: [UnauthenticatedError, ForbiddenError, ValidationError, NotFoundError, ConflictError], union: { name: "EnableMasterKeyResult" } },
+    args: { input: t.arg({ type: EnableMasterKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      tenantKey: await enableMasterKey(ctx, {
+        ...input,
+        keyOperationId: String(input.keyOperationId),
+        holderCopies: input.holderCopies.map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
+        secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+      }),
+    }),
+  }),
+}));
+
+const MasterKeyHolder = builder.simpleObject("MasterKeyHolder", {
+  description: "A holder of the customer's key in its current epoch.",
+  fields: (t) => ({
+    id: t.id({ description: "The holder's id." }),
+    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    name: t.string({ description: "The phone's name and whose it is." }),
+    admittedAt: t.field({ type: "DateTime" }),
+    lastActedAt: t.field({ type: "DateTime", nullable: true, description: "When it last worked with the key." }),
+  }),
+});
+
+const MasterKeyState = builder.simpleObject("MasterKeyState", {
+  description: "Who holds a customer's key.",
+  fields: (t) => ({
+    on: t.boolean({ description: "Whether only the customer's holders have the private key (the server has no escrow)." }),
+    epoch: t.int({ description: "The key's current epoch." }),
+    holders: t.field({ type: [MasterKeyHolder], description: "The current epoch's holders; none while the server keeps the escrow." }),
+  }),
+});
+
+builder.objectField(Tenant, "masterKey", (t) =>
+  t.field({
+    type: MasterKeyState,
+    nullable: true,
+    description: "A customer's master key state, for those who administer it; null for an MSP and for anyone else.",
+    authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
+    unauthorizedResolver: () => null,
+    resolve: async (tenant, _args, ctx) => {
+      if (tenant.kind !== "CUSTOMER") return null;
+      const pair = await ctx.db.tenantKeyPair.findUnique({ where: { tenantId: tenant.id }, select: { epoch: true } });
+      const on = (await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY";
+      const holders = on ? await ctx.db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch: pair!.epoch }, orderBy: { createdAt: "asc" } }) : [];
+      const phones = await ctx.db.authenticator.findMany({
+        where: { id: { in: holders.flatMap((holder) => (holder.authenticatorId ? [holder.authenticatorId] : [])) } },
+        include: { user: { select: { firstName: true, lastName: true } } },
+      });
+      const names = new Map(phones.map((phone) => [phone.id, `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`]));
+      return {
+        on,
+        epoch: pair?.epoch ?? 1,
+        holders: holders.map((holder) => ({
+          id: holder.id,
+          kind: holder.kind,
+          name: (holder.authenticatorId && names.get(holder.authenticatorId)) || "Recovery kit",
+          admittedAt: holder.createdAt,
+          lastActedAt: holder.lastActedAt,
+        })),
+      };
+    },
+  }),
+);
