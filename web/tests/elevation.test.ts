@@ -231,4 +231,43 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await page.getByText("Break-glass password on file for LatchkeyAdmin (rotation 3).").waitFor();
     expect(pageErrors).toEqual([]);
   });
+
+  test("the customer's admin turns the master key on with their phone from the Desktop login page; the service can then no longer reveal the break-glass password", async () => {
+    const customerId = customerUrl.split("/").at(-1)!;
+    const logIn = await logInWithPassword((query, variables) => api(query, variables), { tenant: msp.slug, login: msp.email, password: msp.password });
+    // The customer's own admin, with a phone the MSP admin links for them.
+    const email = `it-lead${suffix}@fabrikam.example`;
+    const { createUser } = await api(
+      `mutation($input: CreateUserInput!) { createUser(input: $input) { __typename ... on CreateUserPayload { user { id } } ... on Error { message } } }`,
+      { input: { tenantId: customerId, firstName: "Ines", lastName: "Lead", username: "ines.lead", email, role: "ADMIN" } },
+      logIn.token,
+    );
+    expect(createUser.__typename, JSON.stringify(createUser)).toBe("CreateUserPayload");
+    const holder = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    await holder.requestEmailVerification(email);
+    await holder.verifyEmail(email, await stack.emailedCode(email), "Ines's phone");
+    const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
+      userId: createUser.user.id,
+    }, logIn.token);
+    await holder.onboard(startDeviceOnboarding.qrPayload);
+
+    await page.goto(`${customerUrl}/desktop`);
+    const panel = page.getByRole("region", { name: "Master key" });
+    await panel.getByRole("button", { name: "Enable master key" }).click();
+    await panel.getByRole("img", { name: "QR code to turn the master key on" }).waitFor();
+    await expectAccessible(page, "the master key's QR code");
+    await panel.getByText("Can't scan?").click();
+    const { tenantKey } = await holder.enableMasterKey((await panel.getByTestId("qr-payload").textContent())!);
+    expect(tenantKey.epoch).toBe(2);
+    await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 2)" }).waitFor();
+    await panel.getByRole("list", { name: "Master key holders" }).getByText(/Ines's phone \(Ines Lead\)/).waitFor();
+    await page.screenshot({ path: await screenshotPath("master-key-on.png"), fullPage: true });
+
+    // The service can no longer open the workstation's break-glass box.
+    await page.goto(`${customerUrl}/accounts`);
+    const row = page.getByRole("listitem").filter({ has: page.getByRole("form", { name: "Account on FRONT-DESK-7" }) });
+    await row.getByRole("button", { name: "Reveal break-glass password" }).click();
+    await row.getByRole("alert").filter({ hasText: "master key is on" }).waitFor();
+    expect(pageErrors).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import { LoginScreenPreview } from "@/branding/LoginScreenPreview";
 import { useCustomerPage } from "@/customers/CustomerShell";
 import { CustomerDesktopSettingsQuery as CustomerDesktopSettingsQueryDocument } from "./desktop-settings-operations";
 import { DesktopLoginForm, type DesktopLoginValues } from "./DesktopLoginForm";
+import { MasterKeyPanel } from "@/master-key/MasterKeyPanel";
 
 type Settings = NonNullable<NonNullable<CustomerDesktopSettingsQuery["tenant"]>["desktopSettings"]>;
 
@@ -67,6 +68,7 @@ function DesktopEditor(props: {
     <div className="desktop-layout">
       <div className="desktop-forms">
         <DesktopLoginForm tenantId={props.tenantId} initial={login} canEdit={props.canEdit} onChange={setLogin} />
+        <MasterKeyPanel tenantId={props.tenantId} tenantName={props.tenantName} />
         <BrandingForm
           tenantId={props.tenantId}
           text={text}

@@ -1,0 +1,114 @@
+"use client";
+
+import { useCallback, useEffect, useState } from "react";
+import { useMutation, useQuery } from "urql";
+import type { ChallengeStatus } from "@/gql/graphql";
+import { useChallengeWatch } from "@/challenges/challenge-watch";
+import { QrCode } from "@/challenges/QrCode";
+import { QrPayloadText } from "@/challenges/QrPayloadText";
+import { MasterKeyQuery, StartKeyOperationMutation } from "./master-key-operations";
+
+type Started = { keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
+
+/**
+ * Settings → Desktop login → Master key: who holds the customer's key, and
+ * "Enable master key", which shows a QR code for a customer admin's phone. The
+ * phone makes the new key and re-seals every password; this page only watches.
+ */
+export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; tenantName: string }) {
+  const [{ data, error }, refetch] = useQuery({ query: MasterKeyQuery, variables: { id: tenantId } });
+  const reload = useCallback(() => refetch({ requestPolicy: "network-only" }), [refetch]);
+  const [, start] = useMutation(StartKeyOperationMutation);
+  const [started, setStarted] = useState<Started | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  const state = data?.tenant?.masterKey;
+  if (error || (data && !state)) return null;
+
+  async function enable() {
+    setProblem(null);
+    const result = await start({ input: { tenantId, purpose: "ENABLE_MASTER_KEY" } });
+    const outcome = result.data?.startKeyOperation;
+    if (result.error || !outcome) return setProblem(result.error?.message ?? "No answer from the API.");
+    if (outcome.__typename !== "StartKeyOperationPayload") return setProblem(outcome.message);
+    setStarted({ keyOperation: outcome.keyOperation, qrPayload: outcome.qrPayload, watchToken: outcome.watchToken });
+  }
+
+  return (
+    <section className="card" aria-labelledby="master-key-title">
+      <h2 id="master-key-title">Master key</h2>
+      {!state ? (
+        <p role="status">Loading…</p>
+      ) : state.on ? (
+        <>
+          <p role="status">
+            The master key is on (epoch {state.epoch}): only the holders below can open {tenantName}&apos;s passwords. The service cannot.
+          </p>
+          <ul aria-label="Master key holders">
+            {state.holders.map((holder) => (
+              <li key={holder.id}>
+                {holder.name}
+                {holder.lastActedAt ? `, last used the key ${new Date(holder.lastActedAt).toLocaleString()}` : ", has not used the key yet"}
+              </li>
+            ))}
+          </ul>
+          <p className="hint">
+            Passwords set before the master key was turned on can still be opened by anyone holding an older backup of the database together with the
+            service&apos;s key-encryption key. Ask users to choose new passwords to close that.
+          </p>
+        </>
+      ) : (
+        <>
+          <p>
+            The master key is off: the service keeps a copy of {tenantName}&apos;s key to hand passwords to workstations. Turn it on and only the phones of{" "}
+            {tenantName}&apos;s admins hold the key; the service can no longer read any password.
+          </p>
+          {started ? (
+            <KeyOperation started={started} onDone={() => { setStarted(null); reload(); }} />
+          ) : (
+            data?.tenant?.viewerCanEditSettings && (
+              <button type="button" onClick={enable}>
+                Enable master key
+              </button>
+            )
+          )}
+        </>
+      )}
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </section>
+  );
+}
+
+function KeyOperation({ started, onDone }: { started: Started; onDone: () => void }) {
+  const { status, problem } = useChallengeWatch({ ...started.keyOperation, watchToken: started.watchToken });
+  useEffect(() => {
+    if (status === "APPROVED") onDone();
+  }, [status, onDone]);
+  const waiting = status === "PENDING" || status === "SCANNED";
+  return (
+    <div className="onboarding-code">
+      {waiting ? (
+        <>
+          <p>Scan with the Latchkey authenticator of one of the customer&apos;s admins: the new key is made on that phone.</p>
+          <div className="qr-frame">
+            <QrCode payload={started.qrPayload} dimmed={status !== "PENDING"} label="QR code to turn the master key on" />
+          </div>
+          <QrPayloadText payload={started.qrPayload} />
+          <p role="status">{status === "SCANNED" ? "Scanned: the phone is re-sealing every password…" : "Waiting for an admin's phone…"}</p>
+        </>
+      ) : (
+        <p role="alert">The request was {status.toLowerCase()}.</p>
+      )}
+      {problem && <p className="field-error">{problem}</p>}
+      {!waiting && (
+        <button type="button" className="button-small" onClick={onDone}>
+          Close
+        </button>
+      )}
+    </div>
+  );
+}
