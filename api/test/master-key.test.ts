@@ -14,13 +14,14 @@ import { promisify } from "node:util";
 import {
   keyUseEvidence,
   openAsHolder,
+  parseTenantKeyStatement,
   openFromTenant,
   registerPassword,
   verifyTenantKey,
   type SealedSecret,
   type TenantKeyAnswer,
 } from "@latchkey/passwords";
-import { Authenticator, DeviceKey, keyAgreementPrivateKeyBytes, OPERATIONS, readStateFile, turnMasterKeyOn, type KeyOperationWork } from "@latchkey/mobile";
+import { Authenticator, DeviceKey, keyAgreementPrivateKeyBytes, OPERATIONS, readStateFile, doKeyOperation, type KeyOperationWork } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unwrapTenantPrivateKey } from "../../schema/src/security/tenant-keys.ts";
 import { Api, subscribe } from "./harness.ts";
@@ -30,8 +31,17 @@ import { WorkstationKeys } from "./workstation-keys.ts";
 const bin = fileURLToPath(new URL("../../clients/mobile/bin/authenticator.mjs", import.meta.url));
 const run = promisify(execFile);
 
-// This server's key-encryption key, so the test can try it on everything.
-const settings = { KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"), KEY_ENCRYPTION_KEY_ID: `master-key-${randomBytes(4).toString("hex")}` };
+// This server's key-encryption key, so the test can try it on everything; and budgets for
+// the many phones these worlds link from one address (the defaults suit one office).
+const settings = {
+  KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  KEY_ENCRYPTION_KEY_ID: `master-key-${randomBytes(4).toString("hex")}`,
+  RATE_LIMIT_OVERRIDES: JSON.stringify({
+    emailCodePerIp: { points: 1000, durationSeconds: 3600 },
+    emailVerifyPerIp: { points: 1000, durationSeconds: 3600 },
+    challengeStartPerIp: { points: 1000, durationSeconds: 60 },
+  }),
+};
 
 let api: Api;
 let msp: MspSeed;
@@ -51,7 +61,7 @@ const START = `mutation($input: StartKeyOperationInput!) { startKeyOperation(inp
   ... on StartKeyOperationPayload { keyOperation { id status purpose tenantId } qrPayload watchToken } ${ERRORS} } }`;
 const TENANT_KEY = `query($id: ID!) { tenantKey(tenantId: $id) { epoch custody publicKey statement signature handover
   holders { kind id keyAgreementKey } history { epoch statement signature handover } } }`;
-const MASTER_KEY = `query($id: ID!) { tenant(id: $id) { masterKey { on epoch holders { id kind name lastActedAt } } } }`;
+const MASTER_KEY = `query($id: ID!) { tenant(id: $id) { masterKey { on epoch rotationDue holders { id kind name lastActedAt } } } }`;
 const WORK = `query($id: ID!) { keyOperationWork(id: $id) { __typename ... on KeyOperationWork { keyOperation { id } secrets { id } } ${ERRORS} } }`;
 const ONBOARD = `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename
   ... on StartDeviceOnboardingPayload { qrPayload } ${ERRORS} } }`;
@@ -252,7 +262,8 @@ describe("turning the master key on", () => {
       keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!),
       sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes),
     };
-    const result = await turnMasterKeyOn(work as KeyOperationWork, work.tenantKey.epoch, self, new Date());
+    const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
+    const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
     const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
     const { enableMasterKey } = await api.gql(OPERATIONS.EnableMasterKey, { input: result }, { token });
     expect(enableMasterKey).toMatchObject({ code: "CONFLICT" });
@@ -303,6 +314,118 @@ describe("turning the master key on", () => {
     expect(redeemDesktopLogin.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
     const { loginEvents } = await api.gql(`query($t: ID!) { loginEvents(tenantId: $t, first: 5) { edges { node { id passwordSynced } } } }`, { t: customer.id }, { token: msp.token });
     expect(loginEvents.edges[0].node).toMatchObject({ id: redeemDesktopLogin.instruction.attemptId, passwordSynced: false });
+  });
+});
+
+async function start(customer: { id: string }, purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY", token = msp.token) {
+  return (await api.gql(START, { input: { tenantId: customer.id, purpose } }, { token })).startKeyOperation;
+}
+
+/** The copy of the key a phone holds for `epoch`, opened with the phone's own key as the phone would. */
+async function heldKey(phone: Authenticator, customerId: string, epoch: number) {
+  const copy = await api.db.tenantKeyHolder.findFirstOrThrow({ where: { tenantId: customerId, epoch, authenticatorId: phone.deviceId! } });
+  const statement = (await api.db.tenantKeyEpoch.findUnique({ where: { tenantId_epoch: { tenantId: customerId, epoch } } }))?.statement
+    ?? (await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customerId } })).statement!;
+  const parsed = parseTenantKeyStatement(statement)!;
+  return openAsHolder({
+    tenantId: customerId,
+    epoch,
+    holderId: phone.deviceId!,
+    holderPrivateKey: await keyAgreementPrivateKeyBytes(phone.toState().keyAgreementKey!),
+    sealed: copy.wrappedKey as SealedSecret,
+    publicKey: parsed.publicKey,
+    signingKey: parsed.signingKey,
+  });
+}
+
+async function opens(privateKey: Uint8Array, customerId: string, userId: string) {
+  const row = await userRow(userId);
+  return openFromTenant({ tenantPrivateKey: privateKey, tenantId: customerId, userId, passwordVersion: row.passwordVersion, record: row.opaqueRecord!, sealed: row.sealedPassword as SealedSecret }).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe("rotating the master key", () => {
+  it("is due once a holder's phone is revoked; a holder rotates, admits a phone linked since, and the revoked phone's copy opens nothing set afterwards", async () => {
+    const { customer, admins, phones, user } = await world();
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const lost = await heldKey(phones[1]!, customer.id, 2);
+    expect(await opens(lost.privateKey, customer.id, user.id)).toBe(true);
+    const { tenantKey: atTwo } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
+    const { pin: pinAtTwo } = await verifyTenantKey(atTwo, { tenantId: customer.id, pinned: null });
+
+    // The second admin loses their phone; a third admin links one (not a holder yet).
+    await phones[1]!.revoke(phones[1]!.deviceId!);
+    const newcomer = await phoneOf(await customer.admin());
+    const state = async () => (await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token })).tenant.masterKey;
+    expect(await state()).toMatchObject({ on: true, epoch: 2, rotationDue: true });
+    // A phone without a copy cannot rotate.
+    const started = await start(customer, "ROTATE_TENANT_KEY");
+    await expect(newcomer.rotateTenantKey(started.qrPayload)).rejects.toMatchObject({ code: "FORBIDDEN" });
+
+    const again = await start(customer, "ROTATE_TENANT_KEY");
+    const { tenantKey } = await phones[0]!.rotateTenantKey(again.qrPayload);
+    expect(tenantKey.epoch).toBe(3);
+    expect(tenantKey.holders!.map((holder) => holder.id).sort()).toEqual([phones[0]!.deviceId, newcomer.deviceId].sort());
+    expect(await state()).toMatchObject({ on: true, epoch: 3, rotationDue: false });
+    const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "tenantKey.rotated" } });
+    expect(event.data).toMatchObject({ fromEpoch: 2, epoch: 3 });
+
+    // A client that pinned epoch 2 follows the hand-over the holder's phone signed.
+    const { tenantKey: atThree } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
+    expect((await verifyTenantKey(atThree, { tenantId: customer.id, pinned: pinAtTwo })).pin.epoch).toBe(3);
+
+    // A password set now is sealed under epoch 3: the lost phone's copy does not open it, the holders' do.
+    const later = await customer.user({ password: `After rotation ${randomBytes(6).toString("hex")}` });
+    expect((await userRow(later.id)).sealedPasswordEpoch).toBe(3);
+    expect(await opens(lost.privateKey, customer.id, later.id)).toBe(false);
+    expect(await opens((await heldKey(newcomer, customer.id, 3)).privateKey, customer.id, later.id)).toBe(true);
+    expect(await opens((await heldKey(phones[0]!, customer.id, 3)).privateKey, customer.id, user.id)).toBe(true);
+    expect(admins).toHaveLength(2);
+  });
+
+  it("does not lose a password set while the phone re-seals: the rotation is refused, nothing changes, and the redone work keeps it", async () => {
+    const { customer, phones } = await world();
+    const phone = phones[0]!;
+    await phone.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const started = await start(customer, "ROTATE_TENANT_KEY");
+    await phone.scan(started.qrPayload);
+    const token = phone.deviceToken!;
+    const { keyOperationWork: work } = await api.gql(OPERATIONS.KeyOperationWork, { id: started.keyOperation.id }, { token });
+    const late = await customer.user({ password: `Changed meanwhile ${randomBytes(6).toString("hex")}` });
+    const state = phone.toState();
+    const deviceKey = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
+    const self = { deviceId: phone.deviceId!, keyAgreementKey: state.keyAgreementKey!.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!), sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes) };
+    const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
+    const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
+    const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+    const { rotateTenantKey } = await api.gql(OPERATIONS.RotateTenantKey, { input: { ...result, tenantId: customer.id, fromEpoch: 2 } }, { token });
+    expect(rotateTenantKey).toMatchObject({ code: "CONFLICT" });
+    expect(await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).toEqual(before);
+    expect((await userRow(late.id)).sealedPasswordEpoch).toBe(2);
+    const { tenantKey } = await phone.rotateTenantKey(started.qrPayload);
+    expect(tenantKey.epoch).toBe(3);
+    expect(await opens((await heldKey(phone, customer.id, 3)).privateKey, customer.id, late.id)).toBe(true);
+  });
+
+  it("is refused by the phone when the server answers with an older epoch, as a restored database would", async () => {
+    const { customer, phones } = await world();
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const atTwo = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+    await phones[0]!.rotateTenantKey((await start(customer, "ROTATE_TENANT_KEY")).qrPayload);
+    expect(phones[0]!.tenantKeyPins.find((pin) => pin.tenantId === customer.id)).toMatchObject({ epoch: 3 });
+    // The key row goes back to epoch 2 (its copies are still there): the phone has seen epoch 3.
+    await api.db.tenantKeyPair.update({ where: { tenantId: customer.id }, data: { ...atTwo, tenantId: undefined } });
+    await api.db.tenantKeyEpoch.deleteMany({ where: { tenantId: customer.id, epoch: 2 } });
+    await expect(phones[0]!.rotateTenantKey((await start(customer, "ROTATE_TENANT_KEY")).qrPayload)).rejects.toMatchObject({ code: "TENANT_KEY_REFUSED" });
+    expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).epoch).toBe(2);
+  });
+
+  it("cannot be started while the service still keeps the escrow, nor by anyone who does not administer the customer", async () => {
+    const { customer } = await world();
+    expect(await start(customer, "ROTATE_TENANT_KEY")).toMatchObject({ code: "CONFLICT" });
+    expect(await start(customer, "ROTATE_TENANT_KEY", (await seed(api).msp()).token)).toMatchObject({ code: "NOT_FOUND" });
   });
 });
 

@@ -3,7 +3,7 @@ import { dirname, join, basename } from "node:path";
 import { randomBytes } from "node:crypto";
 import { AuthenticatorError } from "./authenticator-error.ts";
 import { DEVICE_KEY_ALGORITHMS, type DeviceKeyAlgorithm } from "./device-key.ts";
-import type { TenantKeyPin } from "@latchkey/passwords";
+import type { TenantKeyPin } from "@latchkey/passwords/sealing";
 import type { StoredKeyAgreementKey } from "./key-agreement-key.ts";
 
 /** The tenant a device belongs to once onboarded. */

@@ -9,6 +9,7 @@ import {
   DENY_CHALLENGE,
   ENABLE_MASTER_KEY,
   KEY_OPERATION_WORK,
+  ROTATE_TENANT_KEY,
   ONBOARD_DEVICE,
   REDEEM_INVITATION,
   REGISTER_KEY_AGREEMENT_KEY,
@@ -18,8 +19,8 @@ import {
   VERIFY_EMAIL,
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
-import { turnMasterKeyOn, type KeyOperationWork } from "./master-key.ts";
-import { parseTenantKeyStatement, TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords";
+import { doKeyOperation, type KeyOperationWork } from "./master-key.ts";
+import { parseTenantKeyStatement, TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
@@ -283,9 +284,22 @@ export class Authenticator {
    * Turns a customer's master key on from the portal's QR code (a KEY_OPERATION
    * challenge): the new key is made on this phone, every secret re-sealed to it,
    * and a copy wrapped to every holder; the server's escrow is then deleted.
-   * When a password changed meanwhile, the work is fetched and done again.
    */
   async enableMasterKey(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+    return this.keyOperation(qrPayload, "ENABLE_MASTER_KEY");
+  }
+
+  /**
+   * Rotates a customer's key on this holder phone: the next epoch's key is made
+   * here, every secret re-sealed to it and wrapped to every phone that may hold
+   * it now; a removed holder's copy opens nothing set from then on.
+   */
+  async rotateTenantKey(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+    return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY");
+  }
+
+  /** Does a key operation; when a secret changed meanwhile (CONFLICT), the work is fetched and done again. */
+  private async keyOperation(qrPayload: string, purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY") {
     const { scan } = await this.scanParsed(parseQrPayload(qrPayload));
     if (scan.challenge.kind !== "KEY_OPERATION") {
       throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
@@ -293,26 +307,26 @@ export class Authenticator {
     const { deviceId } = this.requireEnrollment();
     const keyAgreement = this.state.keyAgreementKey;
     if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
+    const self = { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes: Uint8Array<ArrayBuffer>) => this.key.sign(bytes) };
     for (let attempt = 1; ; attempt++) {
       const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
       const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
-      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.purpose !== "ENABLE_MASTER_KEY") {
-        throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation than the scanned one");
+      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.purpose !== purpose) {
+        throw new AuthenticatorError("WRONG_KEY_OPERATION", `this QR code asks to ${work.keyOperation.purpose.toLowerCase().replace(/_/g, " ")}, not to ${purpose.toLowerCase().replace(/_/g, " ")}`);
       }
       const tenantId = work.keyOperation.tenantId;
       const current = await this.verifyTenantKey(tenantId, work.tenantKey);
-      const result = await turnMasterKeyOn(
-        work,
-        current.epoch,
-        { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes) => this.key.sign(bytes) },
-        new Date(),
-      );
+      const result = await doKeyOperation(work, current, self, new Date());
       try {
-        const sent = await this.send(ENABLE_MASTER_KEY, { input: result }, { authenticated: true });
-        const { tenantKey } = expectPayload<{ tenantKey: TenantKeyAnswer }>(sent.enableMasterKey, "EnableMasterKeyPayload", "enableMasterKey");
+        const [document, field, payload, input] =
+          purpose === "ENABLE_MASTER_KEY"
+            ? [ENABLE_MASTER_KEY, "enableMasterKey", "EnableMasterKeyPayload", result]
+            : [ROTATE_TENANT_KEY, "rotateTenantKey", "RotateTenantKeyPayload", { ...result, tenantId, fromEpoch: current.epoch }];
+        const sent = await this.send(document, { input }, { authenticated: true });
+        const { tenantKey } = expectPayload<{ tenantKey: TenantKeyAnswer }>(sent[field], payload, field);
         const verified = await this.verifyTenantKey(tenantId, tenantKey);
         if (verified.signingKey !== parseTenantKeyStatement(result.statement)?.signingKey) {
-          throw new AuthenticatorError("BAD_RESPONSE", "enableMasterKey answered with another key than the one this phone made");
+          throw new AuthenticatorError("BAD_RESPONSE", `${field} answered with another key than the one this phone made`);
         }
         return { scan, tenantKey: verified };
       } catch (error) {

@@ -31,6 +31,9 @@ Commands:
   enable-master-key <qrPayload>
                          turn on a customer's master key from the portal's QR code: make the
                          new key here, re-seal every secret to it, wrap it to every holder
+  rotate-master-key <qrPayload>
+                         rotate a customer's key on this holder phone (after a holder was
+                         removed): the next epoch's key, every secret re-sealed to it
   list                   list the authenticators of this device's user
   register-key           register this device's key-agreement key (done at enroll; for
                          devices enrolled before such keys)
@@ -110,6 +113,14 @@ const COMMANDS: Record<string, Command> = {
     async run(values, qrPayload) {
       const { scan, tenantKey } = await (await load(values)).enableMasterKey(qrPayload!);
       print(...describeScan(scan), `Master key on for ${scan.tenant.displayName}: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+    },
+  },
+  "rotate-master-key": {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, tenantKey } = await (await load(values)).rotateTenantKey(qrPayload!);
+      print(...describeScan(scan), `Key of ${scan.tenant.displayName} rotated: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
     },
   },
   "register-key": {

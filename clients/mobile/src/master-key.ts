@@ -1,14 +1,19 @@
-// The phone's side of turning a customer's master key on. Everything the
-// server hands over is checked before it is used: the current key's statement
-// against this phone's pin, and every holder's key-agreement key against that
-// phone's own signature over it. The new key is made here, every secret is
-// re-sealed to it here, and only results leave the phone: the new statement,
-// one copy of the key per holder (sealed to that holder), the re-sealed
-// secrets and this phone's signature over the use of the key.
+// The phone's side of a key operation: turning a customer's master key on, or
+// rotating it. Everything the server hands over is checked before it is used:
+// the current key's statement against this phone's pin (by the caller), every
+// holder's key-agreement key against that phone's own signature over it, and
+// (rotating) this phone's copy of the key against the statement. The new key
+// is made here, every secret is re-sealed to it here, and only results leave
+// the phone: the new statement, one copy of the key per holder (sealed to that
+// holder), the re-sealed secrets, the hand-over signed with the old key
+// (rotating) and this phone's signature over the use of the key.
 import {
   generateTenantKey,
   keyUseEvidence,
+  openAsHolder,
+  openBreakGlass,
   openForOperation,
+  openFromTenant,
   sealBreakGlass,
   sealToTenant,
   signWithTenantKey,
@@ -16,8 +21,10 @@ import {
   wrapForHolder,
   type SealedSecret,
   type TenantKeyAnswer,
+  type TenantKeyMaterial,
   type TenantKeyHolderEntry,
-} from "@latchkey/passwords";
+  type TenantKeyStatement,
+} from "@latchkey/passwords/sealing";
 import { AuthenticatorError } from "./authenticator-error.ts";
 import { deviceSignatureHolds, type DeviceKeyAlgorithm } from "./device-key.ts";
 import { keyAgreementKeyBytes } from "./key-agreement-key.ts";
@@ -35,16 +42,20 @@ export interface KeyOperationWork {
     keyAgreementKey: string;
     keyAgreementSignature: string;
   }[];
-  secrets: {
-    kind: "USER_PASSWORD" | "BREAK_GLASS_PASSWORD";
-    id: string;
-    version: number;
-    record: string | null;
-    workstationId: string | null;
-    account: string | null;
-    sealed: SealedSecret;
-  }[];
+  secrets: OperationSecret[];
+  /** Rotating: this phone's copy of the current key. */
+  holderCopy?: SealedSecret | null;
 }
+
+type OperationSecret = {
+  kind: "USER_PASSWORD" | "BREAK_GLASS_PASSWORD";
+  id: string;
+  version: number;
+  record: string | null;
+  workstationId: string | null;
+  account: string | null;
+  sealed: SealedSecret;
+};
 
 /** The `EnableMasterKeyInput` this phone sends. */
 export interface MasterKeyResult {
@@ -54,20 +65,26 @@ export interface MasterKeyResult {
   holderCopies: { authenticatorId: string; sealed: SealedSecret }[];
   secrets: { kind: string; id: string; version: number; sealed: SealedSecret }[];
   evidence: { signedAt: string; signature: string };
+  /** Rotating: the old epoch's signing key's signature over `statement`. */
+  handover?: string;
 }
 
+export type KeyOperationPhone = {
+  deviceId: string;
+  keyAgreementKey: string;
+  keyAgreementPrivateKey: Uint8Array;
+  sign: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>;
+};
+
 /**
- * Does the work of an ENABLE_MASTER_KEY operation whose current key statement
- * the caller has verified (epoch `currentEpoch`). `self` is this phone.
+ * Does the work of a key operation (ENABLE_MASTER_KEY or ROTATE_TENANT_KEY)
+ * whose current key statement the caller has verified. `self` is this phone.
  */
-export async function turnMasterKeyOn(
-  work: KeyOperationWork,
-  currentEpoch: number,
-  self: { deviceId: string; keyAgreementKey: string; keyAgreementPrivateKey: Uint8Array; sign: (bytes: Uint8Array<ArrayBuffer>) => Promise<string> },
-  now: Date,
-): Promise<MasterKeyResult> {
+export async function doKeyOperation(work: KeyOperationWork, current: TenantKeyStatement, self: KeyOperationPhone, now: Date): Promise<MasterKeyResult> {
   const tenantId = work.keyOperation.tenantId;
   const operationId = work.keyOperation.id;
+  const purpose = work.keyOperation.purpose;
+  if (purpose !== "ENABLE_MASTER_KEY" && purpose !== "ROTATE_TENANT_KEY") throw new AuthenticatorError("UNKNOWN_KEY_OPERATION", `this phone does not know the key operation ${purpose}`);
   // A holder the server made up, or a key the server swapped in, is not vouched for by the phone it names.
   for (const holder of work.holders) {
     const bytes = keyAgreementKeyBytes(holder.authenticatorId, holder.keyAgreementKey);
@@ -80,8 +97,9 @@ export async function turnMasterKeyOn(
     throw new AuthenticatorError("HOLDER_REFUSED", "this phone is not among the holders the server listed, or with another key");
   }
 
+  const open = purpose === "ROTATE_TENANT_KEY" ? await openWithHeldKey(work, current, self) : openSentToPhone(operationId, self);
   const material = await generateTenantKey();
-  const epoch = currentEpoch + 1;
+  const epoch = current.epoch + 1;
   const holders: TenantKeyHolderEntry[] = work.holders.map((holder) => ({ kind: "PHONE", id: holder.authenticatorId, keyAgreementKey: holder.keyAgreementKey }));
   const statement = tenantKeyStatement({ tenantId, epoch, publicKey: material.publicKey, signingKey: material.signingKey, custody: "MASTER_KEY", holders });
   const holderCopies = await Promise.all(
@@ -92,7 +110,7 @@ export async function turnMasterKeyOn(
   );
   const secrets = [];
   for (const secret of work.secrets) {
-    const plain = await openForOperation({ operationId, kind: secret.kind, id: secret.id, version: secret.version, phonePrivateKey: self.keyAgreementPrivateKey, sealed: secret.sealed });
+    const plain = await open(secret);
     const sealed =
       secret.kind === "USER_PASSWORD"
         ? await sealToTenant({ tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record!, tenantPublicKey: material.publicKey, password: plain })
@@ -100,7 +118,7 @@ export async function turnMasterKeyOn(
     secrets.push({ kind: secret.kind, id: secret.id, version: secret.version, sealed });
   }
   const signedAt = now.toISOString();
-  const evidence = await keyUseEvidence({ tenantId, epoch, purpose: "ENABLE_MASTER_KEY", operationId, signedAt, statement });
+  const evidence = await keyUseEvidence({ tenantId, epoch, purpose, operationId, signedAt, statement });
   return {
     keyOperationId: operationId,
     statement,
@@ -108,5 +126,36 @@ export async function turnMasterKeyOn(
     holderCopies,
     secrets,
     evidence: { signedAt, signature: await self.sign(evidence) },
+    ...(open.heldKey ? { handover: await signWithTenantKey(open.heldKey, statement) } : {}),
   };
+}
+
+type SecretOpener = ((secret: OperationSecret) => Promise<string>) & { heldKey?: TenantKeyMaterial };
+
+/** Turning the key on: the server opened each secret from its escrow and sealed it to this phone. */
+function openSentToPhone(operationId: string, self: KeyOperationPhone): SecretOpener {
+  return (secret) => openForOperation({ operationId, kind: secret.kind, id: secret.id, version: secret.version, phonePrivateKey: self.keyAgreementPrivateKey, sealed: secret.sealed });
+}
+
+/** Rotating: this phone opens its own copy of the current key, and each secret as stored with it. */
+async function openWithHeldKey(work: KeyOperationWork, current: TenantKeyStatement, self: KeyOperationPhone): Promise<SecretOpener> {
+  const tenantId = work.keyOperation.tenantId;
+  if (!work.holderCopy) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no copy of the key to rotate");
+  const heldKey = await openAsHolder({
+    tenantId,
+    epoch: current.epoch,
+    holderId: self.deviceId,
+    holderPrivateKey: self.keyAgreementPrivateKey,
+    sealed: work.holderCopy,
+    publicKey: current.publicKey,
+    signingKey: current.signingKey,
+  }).catch((cause: unknown) => {
+    throw new AuthenticatorError("HOLDER_COPY_REFUSED", "this phone's copy of the key does not open, or is not the key of the verified statement", { cause });
+  });
+  const open: SecretOpener = (secret) =>
+    secret.kind === "USER_PASSWORD"
+      ? openFromTenant({ tenantPrivateKey: heldKey.privateKey, tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record!, sealed: secret.sealed })
+      : openBreakGlass({ tenantPrivateKey: heldKey.privateKey, tenantId, workstationId: secret.workstationId!, account: secret.account!, rotation: secret.version, sealed: secret.sealed });
+  open.heldKey = heldKey;
+  return open;
 }

@@ -159,6 +159,7 @@ export const KEY_OPERATION_WORK = /* GraphQL */ `
         tenantKey { ...TenantKeyFields }
         holders { authenticatorId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
         secrets { kind id version record workstationId account sealed { suite enc ciphertext } }
+        holderCopy { suite enc ciphertext }
       }
       ... on Error { code message }
     }
@@ -171,6 +172,18 @@ export const ENABLE_MASTER_KEY = /* GraphQL */ `
     enableMasterKey(input: $input) {
       __typename
       ... on EnableMasterKeyPayload { tenantKey { ...TenantKeyFields } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+    }
+  }
+  ${TENANT_KEY_FIELDS}
+`;
+
+export const ROTATE_TENANT_KEY = /* GraphQL */ `
+  mutation RotateTenantKey($input: RotateTenantKeyInput!) {
+    rotateTenantKey(input: $input) {
+      __typename
+      ... on RotateTenantKeyPayload { tenantKey { ...TenantKeyFields } }
       ... on Error { code message }
       ... on ValidationError { fields { path message } }
     }
@@ -192,4 +205,5 @@ export const OPERATIONS = {
   RegisterKeyAgreementKey: REGISTER_KEY_AGREEMENT_KEY,
   KeyOperationWork: KEY_OPERATION_WORK,
   EnableMasterKey: ENABLE_MASTER_KEY,
+  RotateTenantKey: ROTATE_TENANT_KEY,
 } as const;

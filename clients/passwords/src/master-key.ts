@@ -88,13 +88,33 @@ export async function wrapForHolder(input: HolderBinding & { holderKey: string; 
   return sealToKey(input.holderKey, HOLDER_COPY_INFO, holderAssociatedData(input), new TextEncoder().encode(body));
 }
 
-/** Opens a holder's copy with the holder's key-agreement private key (raw); the statement gives the public halves. */
+/** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
+const X25519_PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
+
+async function publicHalf(pkcs8: Uint8Array, algorithm: "X25519" | "Ed25519"): Promise<string | undefined> {
+  const usages: KeyUsage[] = algorithm === "X25519" ? ["deriveBits"] : ["sign"];
+  const key = await crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), { name: algorithm }, true, usages);
+  return (await crypto.subtle.exportKey("jwk", key)).x;
+}
+
+/**
+ * Opens a holder's copy with the holder's key-agreement private key (raw), and
+ * checks it is the key of the verified statement (`publicKey`, `signingKey`):
+ * anyone can seal a copy to a holder's public key, so a copy of another key
+ * is refused here rather than used.
+ */
 export async function openAsHolder(
   input: HolderBinding & { holderPrivateKey: Uint8Array; sealed: SealedSecret; publicKey: string; signingKey: string },
 ): Promise<TenantKeyMaterial> {
   const plain = await openWithKey(input.holderPrivateKey, HOLDER_COPY_INFO, holderAssociatedData(input), input.sealed);
   const body = JSON.parse(new TextDecoder().decode(plain)) as { privateKey: string; signingPrivateKey: string };
-  return { publicKey: input.publicKey, privateKey: fromBase64url(body.privateKey), signingKey: input.signingKey, signingPrivateKey: body.signingPrivateKey };
+  const privateKey = fromBase64url(body.privateKey);
+  const derived = [
+    await publicHalf(Uint8Array.from([...X25519_PKCS8_PREFIX, ...privateKey]), "X25519"),
+    await publicHalf(fromBase64url(body.signingPrivateKey), "Ed25519"),
+  ];
+  if (derived[0] !== input.publicKey || derived[1] !== input.signingKey) throw new Error("The holder's copy is not the key of the statement");
+  return { publicKey: input.publicKey, privateKey, signingKey: input.signingKey, signingPrivateKey: body.signingPrivateKey };
 }
 
 export type OperationSecretBinding = { operationId: string; kind: string; id: string; version: number };

@@ -5,7 +5,7 @@ CREATE TYPE "TenantKeyCustody" AS ENUM ('ESCROW', 'MASTER_KEY');
 CREATE TYPE "TenantKeyHolderKind" AS ENUM ('PHONE', 'RECOVERY_KIT');
 
 -- CreateEnum
-CREATE TYPE "KeyOperationPurpose" AS ENUM ('ENABLE_MASTER_KEY');
+CREATE TYPE "KeyOperationPurpose" AS ENUM ('ENABLE_MASTER_KEY', 'ROTATE_TENANT_KEY');
 
 -- AlterEnum
 ALTER TYPE "ChallengeKind" ADD VALUE 'KEY_OPERATION';

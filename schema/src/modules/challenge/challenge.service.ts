@@ -4,7 +4,7 @@
 // so two instances (or two phones) racing cannot both win, and each checks, in
 // order: not found, already handled, tenant, permission.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import type { Challenge, ChallengeKind, ChallengeStatus, Prisma } from "@latchkey/db";
+import type { Challenge, ChallengeKind, ChallengeStatus, KeyOperationPurpose, Prisma } from "@latchkey/db";
 import type { Clock } from "../../clock.ts";
 import type { Context, DeviceViewer, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
@@ -48,7 +48,7 @@ export type NewChallenge = {
   requestedById?: string | null;
   workstationId?: string | null;
   accountName?: string | null;
-  keyOperationPurpose?: "ENABLE_MASTER_KEY" | null;
+  keyOperationPurpose?: KeyOperationPurpose | null;
   browserKeyHash?: string | null;
 };
 

@@ -10,10 +10,17 @@
 // on the old one, replaces every secret, stores the holders' copies and
 // deletes the escrow; a secret written after the phone's snapshot fails it,
 // and the phone fetches its work again.
+//
+// Rotating works the same way on a holder's phone, with the key it already
+// holds: it opens its copy, opens every secret as stored, re-seals them to a
+// new key, wraps that to every phone that may hold it now (a removed one is
+// left out: "rotation due" until this is done) and hands the epoch over with
+// the old signing key itself; the server has nothing to sign.
 import { createPublicKey, verify } from "node:crypto";
 import { Prisma, type Challenge, type Tenant } from "@latchkey/db";
 import {
   keyUseEvidence,
+  openFromTenant,
   parseTenantKeyStatement,
   sealForOperation,
   TENANT_PASSWORD_SUITE,
@@ -73,8 +80,10 @@ export async function mayHoldTenantKey(db: Db, userId: string, tenantId: string)
   return (await db.user.count({ where: { AND: [{ id: userId }, holderUsers(tenant)] } })) === 1;
 }
 
+type HolderTenant = Pick<Tenant, "id" | "parentId" | "mspMayHoldMasterKey">;
+
 /** The approved, unrevoked phones with a key-agreement key whose users may hold the tenant's key. */
-async function eligibleHolders(db: Db, tenant: Tenant) {
+async function eligibleHolders(db: Db, tenant: HolderTenant) {
   return db.authenticator.findMany({
     where: { revokedAt: null, approvedAt: { not: null }, keyAgreementPublicKey: { not: null }, user: holderUsers(tenant) },
     include: { user: { select: { id: true, firstName: true, lastName: true, email: true } } },
@@ -84,7 +93,7 @@ async function eligibleHolders(db: Db, tenant: Tenant) {
 
 const startInput = z.object({
   tenantId: z.string(),
-  purpose: z.enum(["ENABLE_MASTER_KEY"]),
+  purpose: z.enum(["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY"]),
   // SHA-256 of a browser key the result is for (none while turning the key on).
   browserKeyHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Give the SHA-256 of the browser key, base64url without padding").nullish(),
 });
@@ -94,10 +103,12 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
   const data = parseInput(startInput, input);
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer tenant has a master key");
-  if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin turns the master key on");
+  if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
   // Makes the escrowed key (and its statement) if the tenant has none yet: that is what is handed over.
   await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  if ((await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY") throw new ConflictError("The master key is already on");
+  const on = (await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY";
+  if (data.purpose === "ENABLE_MASTER_KEY" && on) throw new ConflictError("The master key is already on");
+  if (data.purpose === "ROTATE_TENANT_KEY" && !on) throw new ConflictError("Turn the master key on first: until then the service rotates nothing");
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: tenant.id,
@@ -105,7 +116,7 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
     keyOperationPurpose: data.purpose,
     browserKeyHash: data.browserKeyHash ?? null,
     requesterKind: "BROWSER",
-    requesterName: `turn on the master key of ${tenant.displayName}`,
+    requesterName: `${data.purpose === "ENABLE_MASTER_KEY" ? "turn on" : "rotate"} the master key of ${tenant.displayName}`,
     requesterIp: ctx.request.ip,
     requesterUserAgent: ctx.request.userAgent,
     requestedById: ctx.viewer!.userId,
@@ -131,7 +142,14 @@ async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: s
   const phone = await ctx.db.authenticator.findUniqueOrThrow({ where: { id: device.authenticatorId } });
   if (!phone.keyAgreementPublicKey) throw new ForbiddenError("Register this phone's key-agreement key first");
   const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
-  return { challenge, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant };
+  return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant };
+}
+
+/** This phone's copy of the current key; a phone without one cannot rotate it. */
+async function holderCopy(db: Db, tenantId: string, epoch: number, authenticatorId: string) {
+  const copy = await db.tenantKeyHolder.findUnique({ where: { tenantId_epoch_authenticatorId: { tenantId, epoch, authenticatorId } } });
+  if (!copy) throw new ForbiddenError("This phone does not hold the customer's key: a phone that does rotates it");
+  return copy;
 }
 
 /** One secret the phone re-seals, with what binds it. */
@@ -146,51 +164,44 @@ export type OperationSecret = {
 };
 
 /**
- * What the scanning phone needs to turn the key on: the escrowed key's
- * statement, the phones that will hold the new key (each with its own
- * certification of its key-agreement key), and every sealed secret of the
- * tenant, opened from the escrow and sealed to this phone for this operation.
+ * What the phone that scanned a key operation needs. Turning the key on: the
+ * escrowed key's statement and every sealed secret, opened from the escrow
+ * and sealed to this phone for this operation. Rotating: the current
+ * statement, this phone's own copy of the key and every secret as stored
+ * (sealed to the current key, which the phone opens). Both: every phone that
+ * must hold the new key, with its own certification of its key-agreement key.
  */
 export async function keyOperationWork(ctx: Context, id: string) {
   const device = requireDevice(ctx);
-  const { challenge, phone, tenant } = await scannedOperation(ctx, device, id);
+  const { challenge, purpose, phone, tenant } = await scannedOperation(ctx, device, id);
   const tenantKey = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  if (tenantKey.custody !== "ESCROW") throw new ConflictError("The master key is already on");
-  const privateKey = await ctx.tenantKeys.privateKey(ctx.db, tenant.id);
+  const expected = purpose === "ENABLE_MASTER_KEY" ? "ESCROW" : "MASTER_KEY";
+  if (tenantKey.custody !== expected) throw new ConflictError(expected === "ESCROW" ? "The master key is already on" : "The master key is off");
+  const copy = purpose === "ROTATE_TENANT_KEY" ? await holderCopy(ctx.db, tenant.id, tenantKey.epoch, phone.id) : null;
+  // Turning on: the server opens each secret from its escrow, for this phone only.
+  const escrow = purpose === "ENABLE_MASTER_KEY" ? await ctx.tenantKeys.privateKey(ctx.db, tenant.id) : null;
+  const forPhone = async (secret: Omit<OperationSecret, "sealed">, open: (key: Uint8Array) => Promise<string>, stored: SealedSecret) =>
+    escrow
+      ? sealForOperation({ operationId: challenge.id, kind: secret.kind, id: secret.id, version: secret.version, phoneKey: phone.keyAgreementPublicKey, secret: await open(escrow) })
+      : stored;
+
   const secrets: OperationSecret[] = [];
   const users = await ctx.db.user.findMany({ where: { tenantId: tenant.id, sealedPassword: { not: Prisma.DbNull } }, orderBy: { id: "asc" } });
   for (const user of users) {
-    if (!user.opaqueRecord || !user.sealedPassword) continue;
-    const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
-    secrets.push({
-      kind: "USER_PASSWORD",
-      id: user.id,
-      version: user.passwordVersion,
-      record: user.opaqueRecord,
-      workstationId: null,
-      account: null,
-      sealed: await sealForOperation({ operationId: challenge.id, kind: "USER_PASSWORD", id: user.id, version: user.passwordVersion, phoneKey: phone.keyAgreementPublicKey, secret: password }),
-    });
+    if (!user.opaqueRecord) continue;
+    const secret = { kind: "USER_PASSWORD" as const, id: user.id, version: user.passwordVersion, record: user.opaqueRecord, workstationId: null, account: null };
+    const stored = user.sealedPassword as SealedSecret;
+    const open = (key: Uint8Array) =>
+      openFromTenant({ tenantPrivateKey: key, tenantId: tenant.id, userId: user.id, passwordVersion: user.passwordVersion, record: user.opaqueRecord!, sealed: stored });
+    secrets.push({ ...secret, sealed: await forPhone(secret, open, stored) });
   }
   const boxes = await ctx.db.breakGlassPassword.findMany({ where: { tenantId: tenant.id }, orderBy: { id: "asc" } });
   for (const box of boxes) {
-    const password = await openBreakGlass({
-      tenantPrivateKey: privateKey,
-      tenantId: tenant.id,
-      workstationId: box.workstationId,
-      account: box.accountName,
-      rotation: box.rotation,
-      sealed: { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext },
-    });
-    secrets.push({
-      kind: "BREAK_GLASS_PASSWORD",
-      id: box.id,
-      version: box.rotation,
-      record: null,
-      workstationId: box.workstationId,
-      account: box.accountName,
-      sealed: await sealForOperation({ operationId: challenge.id, kind: "BREAK_GLASS_PASSWORD", id: box.id, version: box.rotation, phoneKey: phone.keyAgreementPublicKey, secret: password }),
-    });
+    const secret = { kind: "BREAK_GLASS_PASSWORD" as const, id: box.id, version: box.rotation, record: null, workstationId: box.workstationId, account: box.accountName };
+    const stored = { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext };
+    const open = (key: Uint8Array) =>
+      openBreakGlass({ tenantPrivateKey: key, tenantId: tenant.id, workstationId: box.workstationId, account: box.accountName, rotation: box.rotation, sealed: stored });
+    secrets.push({ ...secret, sealed: await forPhone(secret, open, stored) });
   }
   const holders = (await eligibleHolders(ctx.db, tenant)).map((holder) => ({
     authenticatorId: holder.id,
@@ -201,10 +212,18 @@ export async function keyOperationWork(ctx: Context, id: string) {
     keyAgreementKey: holder.keyAgreementPublicKey!,
     keyAgreementSignature: holder.keyAgreementSignature!,
   }));
-  return { keyOperation: challenge, purpose: challenge.keyOperationPurpose!, tenantId: tenant.id, tenantKey, holders, secrets };
+  return {
+    keyOperation: challenge,
+    purpose,
+    tenantId: tenant.id,
+    tenantKey,
+    holders,
+    secrets,
+    holderCopy: copy ? (copy.wrappedKey as SealedSecret) : null,
+  };
 }
 
-const enableInput = z.object({
+const resultInput = z.object({
   keyOperationId: z.string(),
   statement: z.string().max(20_000),
   signature: wire(128),
@@ -213,6 +232,12 @@ const enableInput = z.object({
     .array(z.object({ kind: z.enum(["USER_PASSWORD", "BREAK_GLASS_PASSWORD"]), id: z.string(), version: z.number().int().min(1), sealed: sealedInput }))
     .max(100_000),
   evidence: z.object({ signedAt: z.string().datetime(), signature: wire(256) }),
+});
+const rotateInput = resultInput.extend({
+  tenantId: z.string(),
+  fromEpoch: z.number().int().min(1),
+  // The old epoch's signing key's signature over the new statement: made on the phone, which holds it.
+  handover: wire(128),
 });
 
 function ed25519Holds(publicKey: string, text: string, signature: string) {
@@ -238,7 +263,7 @@ function checkNewStatement(
   if (!ed25519Holds(statement.signingKey, text, signature)) throw ValidationError.field("signature", "The statement is not signed by the signing key it names");
   const listed = statement.holders ?? [];
   const eligible = new Map(expected.holders.map((holder) => [holder.id, holder.keyAgreementPublicKey]));
-  if (!listed.some((holder) => holder.id === expected.scanner)) throw ValidationError.field("statement", "The phone that turns the key on must hold it");
+  if (!listed.some((holder) => holder.id === expected.scanner)) throw ValidationError.field("statement", "The phone that does the work must hold the new key");
   if (
     listed.length !== eligible.size ||
     listed.some((holder) => holder.kind !== "PHONE" || eligible.get(holder.id) !== holder.keyAgreementKey)
@@ -248,18 +273,35 @@ function checkNewStatement(
   return statement;
 }
 
+/** The phone's result of turning the key on; see completeKeyOperation. */
+export async function enableMasterKey(ctx: Context, input: z.input<typeof resultInput>) {
+  return completeKeyOperation(ctx, "ENABLE_MASTER_KEY", parseInput(resultInput, input), null);
+}
+
+/** The phone's result of a rotation, from epoch `fromEpoch`; see completeKeyOperation. */
+export async function rotateTenantKey(ctx: Context, input: z.input<typeof rotateInput>) {
+  const data = parseInput(rotateInput, input);
+  return completeKeyOperation(ctx, "ROTATE_TENANT_KEY", data, { tenantId: data.tenantId, fromEpoch: data.fromEpoch, handover: data.handover });
+}
+
 /**
- * The phone's result: switches the tenant to the master key in one
- * transaction, or changes nothing. CONFLICT when the tenant key, the holders
- * or a secret changed since the phone fetched its work (fetch it again).
+ * A phone's result: switches the tenant to the new epoch in one transaction,
+ * or changes nothing. CONFLICT when the tenant key, the holders or a secret
+ * changed since the phone fetched its work (fetch it again).
  */
-export async function enableMasterKey(ctx: Context, input: z.input<typeof enableInput>) {
+async function completeKeyOperation(
+  ctx: Context,
+  purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY",
+  data: z.infer<typeof resultInput>,
+  rotation: { tenantId: string; fromEpoch: number; handover: string } | null,
+) {
   const device = requireDevice(ctx);
-  const data = parseInput(enableInput, input);
   const { challenge, tenant } = await scannedOperation(ctx, device, data.keyOperationId);
-  if (challenge.keyOperationPurpose !== "ENABLE_MASTER_KEY") throw new NotFoundError("Key operation");
+  if (challenge.keyOperationPurpose !== purpose || (rotation && rotation.tenantId !== tenant.id)) throw new NotFoundError("Key operation");
   const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  if (current.custody !== "ESCROW") throw new ConflictError("The master key is already on");
+  if (current.custody !== (rotation ? "MASTER_KEY" : "ESCROW")) throw new ConflictError(rotation ? "The master key is off" : "The master key is already on");
+  if (rotation && rotation.fromEpoch !== current.epoch) throw new ConflictError(`The tenant key is at epoch ${current.epoch}, not ${rotation.fromEpoch}: fetch the work again`);
+  if (rotation) await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
   const holders = await eligibleHolders(ctx.db, tenant);
   const statement = checkNewStatement(data.statement, data.signature, {
     tenantId: tenant.id,
@@ -273,24 +315,21 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof enable
   }
   const signedAt = new Date(data.evidence.signedAt);
   if (Math.abs(signedAt.getTime() - ctx.clock.now()) > EVIDENCE_SKEW_MS) throw ValidationError.field("evidence", "Sign the evidence with the current time");
-  const evidence = await keyUseEvidence({
-    tenantId: tenant.id,
-    epoch: statement.epoch,
-    purpose: "ENABLE_MASTER_KEY",
-    operationId: challenge.id,
-    signedAt: data.evidence.signedAt,
-    statement: data.statement,
-  });
+  const evidence = await keyUseEvidence({ tenantId: tenant.id, epoch: statement.epoch, purpose, operationId: challenge.id, signedAt: data.evidence.signedAt, statement: data.statement });
   if (!verifySignature(device, Buffer.from(evidence), data.evidence.signature)) {
     throw ValidationError.field("evidence", "The evidence is not signed by this phone's key");
   }
-  // The escrowed signing key hands its epoch over to the holders' one, the last thing it signs.
-  const handover = await ctx.tenantKeys.signWithEscrow(ctx.db, tenant.id, data.statement);
+  // The old epoch hands over to the new: signed by the holder's phone when rotating, by the escrow (the last thing it signs) when turning on.
+  if (rotation && !ed25519Holds(current.signingKey, data.statement, rotation.handover)) {
+    throw ValidationError.field("handover", "The hand-over is not signed by the current epoch's signing key");
+  }
+  const handover = rotation ? rotation.handover : await ctx.tenantKeys.signWithEscrow(ctx.db, tenant.id, data.statement);
   const actor = await ctx.db.user.findUniqueOrThrow({ where: { id: device.userId }, select: { id: true, firstName: true, lastName: true, email: true } });
+  const now = new Date(ctx.clock.now());
 
   const event = await ctx.db.$transaction(async (tx) => {
     const switched = await tx.tenantKeyPair.updateMany({
-      where: { tenantId: tenant.id, epoch: current.epoch, custody: "ESCROW" },
+      where: { tenantId: tenant.id, epoch: current.epoch, custody: current.custody },
       data: {
         epoch: statement.epoch,
         publicKey: statement.publicKey,
@@ -302,7 +341,7 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof enable
         keyId: null,
         wrappedPrivateKey: null,
         wrappedSigningKey: null,
-        rotatedAt: new Date(ctx.clock.now()),
+        rotatedAt: now,
       },
     });
     if (switched.count !== 1) throw new ConflictError("The tenant key changed meanwhile: fetch the work again");
@@ -322,12 +361,12 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof enable
         keyAgreementPublicKey: holder.keyAgreementKey,
         wrappedKey: copies.get(holder.id)!,
         admittedByAuthenticatorId: device.authenticatorId,
-        lastActedAt: holder.id === device.authenticatorId ? new Date(ctx.clock.now()) : null,
+        lastActedAt: holder.id === device.authenticatorId ? now : null,
       })),
     });
     const done = await tx.challenge.updateMany({
-      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date(ctx.clock.now()) } },
-      data: { status: "APPROVED", decidedAt: new Date(ctx.clock.now()), approvedUserId: device.userId },
+      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: now } },
+      data: { status: "APPROVED", decidedAt: now, approvedUserId: device.userId },
     });
     if (done.count !== 1) throw new ConflictError("This key operation expired meanwhile");
     return recordAudit(
@@ -335,10 +374,11 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof enable
       ctx,
       {
         tenantId: tenant.id,
-        action: "tenantKey.masterKeyEnabled",
+        action: rotation ? "tenantKey.rotated" : "tenantKey.masterKeyEnabled",
         targetType: "Tenant",
         targetId: tenant.id,
         data: {
+          fromEpoch: current.epoch,
           epoch: statement.epoch,
           holders: statement.holders!.map((holder) => holder.id),
           secrets: data.secrets.length,
@@ -356,11 +396,22 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof enable
 }
 
 /**
+ * Holders of the current epoch that may no longer hold the key (a revoked or
+ * removed phone, a demoted or disabled admin, a withdrawn opt-in): until a
+ * holder rotates, they still have a copy that opens every secret.
+ */
+export async function holdersDue(db: Db, tenant: HolderTenant, epoch: number) {
+  const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { authenticatorId: true } });
+  const eligible = new Set((await eligibleHolders(db, tenant)).map((holder) => holder.id));
+  return copies.filter((copy) => !copy.authenticatorId || !eligible.has(copy.authenticatorId)).length;
+}
+
+/**
  * Replaces every sealed secret of the tenant with the phone's re-sealed one:
  * exactly the set the tenant has now, at the versions it has now, or CONFLICT
  * (a password set or a box uploaded after the phone's snapshot).
  */
-async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: z.infer<typeof enableInput>["secrets"]) {
+async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: z.infer<typeof resultInput>["secrets"]) {
   const changed = () => new ConflictError("A password changed while the phone was re-sealing: fetch the work again");
   const users = await tx.user.findMany({ where: { tenantId, sealedPassword: { not: Prisma.DbNull } }, select: { id: true, passwordVersion: true } });
   const boxes = await tx.breakGlassPassword.findMany({ where: { tenantId }, select: { id: true, rotation: true } });

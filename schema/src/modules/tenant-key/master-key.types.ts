@@ -7,13 +7,18 @@ import { signedInErrors } from "../errors/errors.types.ts";
 import { SealedSecretInput } from "../password/password.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
-import { enableMasterKey, keyOperationWork, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
+import { enableMasterKey, holdersDue, keyOperationWork, rotateTenantKey, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
 
 export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
   description: "What a holder's phone is asked to do with a customer's tenant key.",
   values: {
     ENABLE_MASTER_KEY: {
       description: "Turn the master key on: the phone makes a new key, re-seals every secret to it and wraps it to every holder; the server's escrow is deleted.",
+    },
+    ROTATE_TENANT_KEY: {
+      description:
+        "Rotate the key (after a holder was removed, say): a holder's phone opens its copy, makes the next epoch's key, re-seals every secret to it, " +
+        "wraps it to every phone that may hold it now, and hands the epoch over with the old signing key.",
     },
   } as const,
 });
@@ -82,7 +87,15 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
     keyOperation: t.field({ type: KeyOperation }),
     tenantKey: t.field({ type: TenantKey, description: "The current key's statement: verify it against the phone's pin first." }),
     holders: t.field({ type: [KeyOperationHolder], description: "Every phone that must hold the new key (this one among them)." }),
-    secrets: t.field({ type: [KeyOperationSecret], description: "Every sealed secret of the tenant, to re-seal to the new key." }),
+    secrets: t.field({
+      type: [KeyOperationSecret],
+      description: "Every sealed secret of the tenant, to re-seal to the new key: sealed to this phone when turning the key on, as stored (to the current key) when rotating.",
+    }),
+    holderCopy: t.field({
+      type: SealedSecretShape,
+      nullable: true,
+      description: "ROTATE_TENANT_KEY: this phone's copy of the current key (see @latchkey/passwords master-key); the secrets are then sealed to the current key as stored.",
+    }),
   }),
 });
 
@@ -169,6 +182,26 @@ const EnableMasterKeyInput = builder.inputType("EnableMasterKeyInput", {
   }),
 });
 
+const RotateTenantKeyInput = builder.inputType("RotateTenantKeyInput", {
+  description: "The phone's result of a ROTATE_TENANT_KEY operation.",
+  fields: (t) => ({
+    tenantId: t.id({ required: true, description: "The customer whose key is rotated." }),
+    fromEpoch: t.int({ required: true, description: "The epoch the phone rotated from: the switch is compare-and-set on it." }),
+    keyOperationId: t.id({ required: true, description: "The operation this phone scanned." }),
+    statement: t.string({ required: true, description: "The next epoch's statement (every phone that may hold the key listed)." }),
+    signature: t.string({ required: true, description: "The new signing key's Ed25519 signature over `statement`, base64url." }),
+    handover: t.string({ required: true, description: "The current epoch's signing key's Ed25519 signature over `statement`, base64url." }),
+    holderCopies: t.field({ type: [HolderCopyInput], required: true, description: "One copy of the new key per holder in the statement." }),
+    secrets: t.field({ type: [ResealedSecretInput], required: true, description: "Every secret of the work, re-sealed to the new key." }),
+    evidence: t.field({ type: KeyUseEvidenceInput, required: true, description: "This phone's signature over the use of the key." }),
+  }),
+});
+
+const RotateTenantKeyPayload = builder.simpleObject("RotateTenantKeyPayload", {
+  description: "The key is rotated: removed holders hold nothing that opens a secret set from now on.",
+  fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
+});
+
 const EnableMasterKeyPayload = builder.simpleObject("EnableMasterKeyPayload", {
   description: "The master key is on.",
   fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
@@ -187,6 +220,24 @@ builder.mutationFields((t) => ({
       const started = await startKeyOperation(ctx, { tenantId: String(input.tenantId), purpose: input.purpose, browserKeyHash: input.browserKeyHash });
       return { keyOperation: started.challenge, qrPayload: started.qrPayload, watchToken: started.watchToken };
     },
+  }),
+  rotateTenantKey: t.field({
+    type: RotateTenantKeyPayload,
+    description:
+      "Called by the holder phone that scanned a ROTATE_TENANT_KEY operation, with its result: in one transaction, compare-and-set on (tenant, fromEpoch), " +
+      "the tenant switches to the next epoch, every secret is replaced and the new holders' copies are stored. CONFLICT, with nothing changed, when the key, " +
+      "the holders or a secret changed since the phone fetched its work: fetch it again and retry.",
+    errors: { types: [UnauthenticatedError, ForbiddenError, ValidationError, NotFoundError, ConflictError], union: { name: "RotateTenantKeyResult" } },
+    args: { input: t.arg({ type: RotateTenantKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => ({
+      tenantKey: await rotateTenantKey(ctx, {
+        ...input,
+        tenantId: String(input.tenantId),
+        keyOperationId: String(input.keyOperationId),
+        holderCopies: input.holderCopies.map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
+        secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+      }),
+    }),
   }),
   enableMasterKey: t.field({
     type: EnableMasterKeyPayload,
@@ -224,6 +275,9 @@ const MasterKeyState = builder.simpleObject("MasterKeyState", {
     on: t.boolean({ description: "Whether only the customer's holders have the private key (the server has no escrow)." }),
     epoch: t.int({ description: "The key's current epoch." }),
     holders: t.field({ type: [MasterKeyHolder], description: "The current epoch's holders; none while the server keeps the escrow." }),
+    rotationDue: t.boolean({
+      description: "A holder of the current epoch may no longer hold the key (a revoked phone, a demoted admin): rotate, so that it cannot open what is set from now on.",
+    }),
   }),
 });
 
@@ -246,6 +300,7 @@ builder.objectField(Tenant, "masterKey", (t) =>
       const names = new Map(phones.map((phone) => [phone.id, `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`]));
       return {
         on,
+        rotationDue: on ? (await holdersDue(ctx.db, await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } }), pair!.epoch)) > 0 : false,
         epoch: pair?.epoch ?? 1,
         holders: holders.map((holder) => ({
           id: holder.id,
