@@ -42,6 +42,8 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
   let agentDir: string;
   let customerUrl = "";
   let phone: Authenticator;
+  /** The MSP admin's session from before their phone was linked (after that, a password asks for the phone). */
+  let adminToken = "";
   const pageErrors: string[] = [];
   /** The agent's test-only record of the passwords it generates. */
   const generated = async () =>
@@ -126,6 +128,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     // Directory passwords are proved with OPAQUE: the reference client's login, as the browser runs it.
     const logIn = await logInWithPassword((query, variables) => api(query, variables), { tenant: msp.slug, login: msp.email, password: msp.password });
     expect(logIn.__typename, JSON.stringify(logIn)).toBe("AuthPayload");
+    adminToken = logIn.token;
     const { createInstallToken } = await api(`mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { ... on CreateInstallTokenPayload { installToken } } }`, {
       input: { tenantId: customerId, autoApprove: true },
     }, logIn.token);
@@ -234,7 +237,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
 
   test("the customer's admin turns the master key on with their phone from the Desktop login page; the service can then no longer reveal the break-glass password", async () => {
     const customerId = customerUrl.split("/").at(-1)!;
-    const logIn = await logInWithPassword((query, variables) => api(query, variables), { tenant: msp.slug, login: msp.email, password: msp.password });
+    const logIn = { token: adminToken };
     // The customer's own admin, with a phone the MSP admin links for them.
     const email = `it-lead${suffix}@fabrikam.example`;
     const { createUser } = await api(
@@ -262,6 +265,13 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 2)" }).waitFor();
     await panel.getByRole("list", { name: "Master key holders" }).getByText(/Ines's phone \(Ines Lead\)/).waitFor();
     await page.screenshot({ path: await screenshotPath("master-key-on.png"), fullPage: true });
+
+    // A holder rotates it from the same panel.
+    await panel.getByRole("button", { name: "Rotate key" }).click();
+    await panel.getByRole("img", { name: "QR code to rotate the key" }).waitFor();
+    await panel.getByText("Can't scan?").click();
+    expect((await holder.rotateTenantKey((await panel.getByTestId("qr-payload").textContent())!)).tenantKey.epoch).toBe(3);
+    await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 3)" }).waitFor();
 
     // The service can no longer open the workstation's break-glass box.
     await page.goto(`${customerUrl}/accounts`);

@@ -2,18 +2,19 @@
 
 import { useCallback, useEffect, useState } from "react";
 import { useMutation, useQuery } from "urql";
-import type { ChallengeStatus } from "@/gql/graphql";
+import type { ChallengeStatus, KeyOperationPurpose } from "@/gql/graphql";
 import { useChallengeWatch } from "@/challenges/challenge-watch";
 import { QrCode } from "@/challenges/QrCode";
 import { QrPayloadText } from "@/challenges/QrPayloadText";
 import { MasterKeyQuery, StartKeyOperationMutation } from "./master-key-operations";
 
-type Started = { keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
+type Started = { purpose: KeyOperationPurpose; keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
 
 /**
- * Settings → Desktop login → Master key: who holds the customer's key, and
- * "Enable master key", which shows a QR code for a customer admin's phone. The
- * phone makes the new key and re-seals every password; this page only watches.
+ * Settings → Desktop login → Master key: who holds the customer's key,
+ * "Enable master key" and "Rotate key", each a QR code for a customer admin's
+ * phone. The phone makes the new key and re-seals every password; this page
+ * only watches.
  */
 export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; tenantName: string }) {
   const [{ data, error }, refetch] = useQuery({ query: MasterKeyQuery, variables: { id: tenantId } });
@@ -25,14 +26,19 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
   const state = data?.tenant?.masterKey;
   if (error || (data && !state)) return null;
 
-  async function enable() {
+  async function begin(purpose: KeyOperationPurpose) {
     setProblem(null);
-    const result = await start({ input: { tenantId, purpose: "ENABLE_MASTER_KEY" } });
+    const result = await start({ input: { tenantId, purpose } });
     const outcome = result.data?.startKeyOperation;
     if (result.error || !outcome) return setProblem(result.error?.message ?? "No answer from the API.");
     if (outcome.__typename !== "StartKeyOperationPayload") return setProblem(outcome.message);
-    setStarted({ keyOperation: outcome.keyOperation, qrPayload: outcome.qrPayload, watchToken: outcome.watchToken });
+    setStarted({ purpose, keyOperation: outcome.keyOperation, qrPayload: outcome.qrPayload, watchToken: outcome.watchToken });
   }
+  const done = () => {
+    setStarted(null);
+    reload();
+  };
+  const canEdit = data?.tenant?.viewerCanEditSettings ?? false;
 
   return (
     <section className="card" aria-labelledby="master-key-title">
@@ -52,10 +58,25 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
               </li>
             ))}
           </ul>
+          {state.rotationDue && (
+            <p role="alert">
+              Rotation due: a phone that held the key was removed or may no longer hold it. Until a holder rotates the key, that phone can still open
+              every password. Passwords it could already read stay known to whoever has it: ask those users to choose new ones.
+            </p>
+          )}
           <p className="hint">
             Passwords set before the master key was turned on can still be opened by anyone holding an older backup of the database together with the
             service&apos;s key-encryption key. Ask users to choose new passwords to close that.
           </p>
+          {started ? (
+            <KeyOperation started={started} onDone={done} />
+          ) : (
+            canEdit && (
+              <button type="button" onClick={() => begin("ROTATE_TENANT_KEY")}>
+                Rotate key
+              </button>
+            )
+          )}
         </>
       ) : (
         <>
@@ -64,10 +85,10 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
             {tenantName}&apos;s admins hold the key; the service can no longer read any password.
           </p>
           {started ? (
-            <KeyOperation started={started} onDone={() => { setStarted(null); reload(); }} />
+            <KeyOperation started={started} onDone={done} />
           ) : (
-            data?.tenant?.viewerCanEditSettings && (
-              <button type="button" onClick={enable}>
+            canEdit && (
+              <button type="button" onClick={() => begin("ENABLE_MASTER_KEY")}>
                 Enable master key
               </button>
             )
@@ -93,9 +114,17 @@ function KeyOperation({ started, onDone }: { started: Started; onDone: () => voi
     <div className="onboarding-code">
       {waiting ? (
         <>
-          <p>Scan with the Latchkey authenticator of one of the customer&apos;s admins: the new key is made on that phone.</p>
+          <p>
+            {started.purpose === "ENABLE_MASTER_KEY"
+              ? "Scan with the Latchkey authenticator of one of the customer's admins: the new key is made on that phone."
+              : "Scan with the Latchkey authenticator of a phone that holds the key: the next key is made on that phone."}
+          </p>
           <div className="qr-frame">
-            <QrCode payload={started.qrPayload} dimmed={status !== "PENDING"} label="QR code to turn the master key on" />
+            <QrCode
+              payload={started.qrPayload}
+              dimmed={status !== "PENDING"}
+              label={started.purpose === "ENABLE_MASTER_KEY" ? "QR code to turn the master key on" : "QR code to rotate the key"}
+            />
           </div>
           <QrPayloadText payload={started.qrPayload} />
           <p role="status">{status === "SCANNED" ? "Scanned: the phone is re-sealing every password…" : "Waiting for an admin's phone…"}</p>

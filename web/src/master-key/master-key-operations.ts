@@ -8,6 +8,7 @@ export const MasterKeyQuery = graphql(`
       masterKey {
         on
         epoch
+        rotationDue
         holders {
           id
           kind
