@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   keyUseEvidence,
+  newRecoveryCode,
   openAsHolder,
   parseTenantKeyStatement,
   openFromTenant,
@@ -24,7 +25,7 @@ import {
 import { Authenticator, DeviceKey, keyAgreementPrivateKeyBytes, OPERATIONS, readStateFile, doKeyOperation, type KeyOperationWork } from "@latchkey/mobile";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unwrapTenantPrivateKey } from "../../schema/src/security/tenant-keys.ts";
-import { Api, subscribe } from "./harness.ts";
+import { Api, readOutbox, subscribe } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
@@ -76,8 +77,11 @@ async function phoneOf(user: SeededUser, statePath?: string) {
   return phone;
 }
 
-async function startEnable(customer: { id: string }, token = msp.token) {
-  return (await api.gql(START, { input: { tenantId: customer.id, purpose: "ENABLE_MASTER_KEY" } }, { token })).startKeyOperation;
+type Purpose = "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY";
+
+/** Starts a key operation as the portal does, for the MSP's admin unless told otherwise. */
+async function start(customer: { id: string }, purpose: Purpose, token = msp.token) {
+  return (await api.gql(START, { input: { tenantId: customer.id, purpose } }, { token })).startKeyOperation;
 }
 
 /** A customer with two admins holding phones, a user with a password, and the escrow's statement pinned by a client. */
@@ -156,7 +160,7 @@ describe("turning the master key on", () => {
   it("makes the key on a customer admin's phone, hands it to every holder, re-seals every password and deletes the escrow", async () => {
     const { customer, admins, phones, user, escrowPin } = await world();
     const before = await userRow(user.id);
-    const started = await startEnable(customer);
+    const started = await start(customer, "ENABLE_MASTER_KEY");
     expect(started).toMatchObject({ __typename: "StartKeyOperationPayload", keyOperation: { status: "PENDING", purpose: "ENABLE_MASTER_KEY", tenantId: customer.id } });
 
     // The portal watches the operation while the phone works.
@@ -237,7 +241,7 @@ describe("turning the master key on", () => {
     // With the escrow, the database and the key-encryption key open both: the check can tell.
     expect(await opensAny(keysFrom(await everything(), customer.id, kek), customer.id, await sealed())).toBe(2);
 
-    await phones[1]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    await phones[1]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
     const third = await customer.user({ password: `Third ${crypto.randomUUID()} password` });
     const users = [...(await sealed()), await userRow(third.id)];
     expect(users.every((row) => row.sealedPasswordEpoch === 2)).toBe(true);
@@ -247,7 +251,7 @@ describe("turning the master key on", () => {
   it("refuses a result that misses a password set after the phone's snapshot, changes nothing, and takes the phone's redone work", async () => {
     const { customer, phones, user } = await world();
     const phone = phones[0]!;
-    const started = await startEnable(customer);
+    const started = await start(customer, "ENABLE_MASTER_KEY");
     await phone.scan(started.qrPayload);
     const token = phone.deviceToken!;
     const { keyOperationWork: work } = await api.gql(OPERATIONS.KeyOperationWork, { id: started.keyOperation.id }, { token });
@@ -280,7 +284,7 @@ describe("turning the master key on", () => {
     const adminToken = msp.token;
     const runAsAdmin = (query: string, variables: Record<string, unknown>) => api.gql(query, variables, { token: adminToken });
     const registration = await registerPassword(runAsAdmin, { tenant: customer.id, userId: user.id, password: "Sealed before the switch 7" });
-    await phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
     const before = await userRow(user.id);
     const { setUserPassword } = await api.gql(
       `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ${ERRORS} } }`,
@@ -300,7 +304,7 @@ describe("turning the master key on", () => {
       { input: { tenantId: customer.id, desktopLoginEnabled: true, method: "PASSWORDLESS" } },
       { token: msp.token },
     );
-    await phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
     const keys = await workstationOf(customer);
     const asWorkstation = async (query: string, variables: Record<string, unknown> = {}) => api.gql(query, variables, { token: await keys.credential() });
     const { startLoginChallenge } = await asWorkstation(`mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
@@ -316,10 +320,6 @@ describe("turning the master key on", () => {
     expect(loginEvents.edges[0].node).toMatchObject({ id: redeemDesktopLogin.instruction.attemptId, passwordSynced: false });
   });
 });
-
-async function start(customer: { id: string }, purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY", token = msp.token) {
-  return (await api.gql(START, { input: { tenantId: customer.id, purpose } }, { token })).startKeyOperation;
-}
 
 /** The copy of the key a phone holds for `epoch`, opened with the phone's own key as the phone would. */
 async function heldKey(phone: Authenticator, customerId: string, epoch: number) {
@@ -429,6 +429,45 @@ describe("rotating the master key", () => {
   });
 });
 
+describe("a recovery kit", () => {
+  it("is created on a holder's phone (its code printed once), and puts the key onto a new admin's phone when every holder is lost; audited and emailed to every admin", async () => {
+    const { customer, admins, phones, user } = await world();
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    // The first admin's phone, through the command line, admits a kit and shows its code.
+    const statePath = join(dir, `${admins[0]!.username}.json`);
+    const { stdout } = await run(process.execPath, [bin, "create-recovery-kit", (await start(customer, "CREATE_RECOVERY_KIT")).qrPayload, "--state", statePath, "--api", `${api.url}/graphql`], {
+      timeout: 60_000,
+    });
+    const code = /^ {4}(\S+)$/m.exec(stdout)?.[1];
+    expect(code).toMatch(/^([0-9A-HJKMNP-TV-Z]{4}-){8}.$/);
+    const atThree = parseTenantKeyStatement((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).statement!)!;
+    expect(atThree.epoch).toBe(3);
+    expect(atThree.holders!.filter((holder) => holder.kind === "RECOVERY_KIT")).toHaveLength(1);
+    // The code itself is nowhere on the server.
+    expect(JSON.stringify(await customerRows(customer.id, [user.id])) + api.logs.join("\n")).not.toContain(code!.replace(/-/g, "").slice(0, 12));
+
+    // Every holder phone is lost; a third admin links a new one.
+    for (const phone of phones) await phone.revoke(phone.deviceId!);
+    const newcomer = await phoneOf(await customer.admin());
+    const started = await start(customer, "RECOVER_TENANT_KEY");
+    // A mistyped code is caught on the phone; a code of no kit opens nothing; neither changes anything.
+    const mistyped = code!.replace(/^(.)/, (first) => (first === "A" ? "B" : "A"));
+    await expect(newcomer.recoverTenantKey(started.qrPayload, mistyped)).rejects.toMatchObject({ code: "INVALID_RECOVERY_CODE" });
+    await expect(newcomer.recoverTenantKey(started.qrPayload, newRecoveryCode().text)).rejects.toMatchObject({ code: "RECOVERY_KIT_NOT_FOUND" });
+    expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).epoch).toBe(3);
+
+    const { tenantKey } = await newcomer.recoverTenantKey(started.qrPayload, code!.toLowerCase());
+    expect(tenantKey.epoch).toBe(4);
+    expect(tenantKey.holders!.map((holder) => holder.kind).sort()).toEqual(["PHONE", "RECOVERY_KIT"]);
+    expect(await opens((await heldKey(newcomer, customer.id, 4)).privateKey, customer.id, user.id)).toBe(true);
+    const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "tenantKey.recovered" } });
+    expect(event.data).toMatchObject({ fromEpoch: 3, epoch: 4 });
+    await api.jobsSettled();
+    const mail = (await readOutbox(api.dataDir)).filter((text) => text.includes(`Master key of Customer`) && text.includes("recovered"));
+    expect(mail.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
 /** An approved workstation of the customer, driven through the API with its own keys. */
 async function workstationOf(customer: CustomerSeed) {
   const { createInstallToken } = await api.gql(
@@ -449,7 +488,7 @@ describe("who may work with a customer's key", () => {
   it("is only the customer's admins' phones: a user's phone and, without the customer's opt-in, the MSP admin's get NOT_FOUND", async () => {
     const { customer, user } = await world();
     const userPhone = await phoneOf(user);
-    const started = await startEnable(customer);
+    const started = await start(customer, "ENABLE_MASTER_KEY");
     await expect(userPhone.scan(started.qrPayload)).rejects.toMatchObject({ code: "NOT_FOUND" });
     const mspAdmin = { id: msp.adminId, email: msp.adminEmail, username: "ada", password: PASSWORD, tenantSlug: msp.slug, token: async () => msp.token };
     const adminPhone = await phoneOf(mspAdmin);
@@ -460,12 +499,12 @@ describe("who may work with a customer's key", () => {
   it("starts only for an admin of the customer: another MSP's admin and a delegated technician are refused, the operation's id is nobody else's", async () => {
     const { customer, phones } = await world();
     const other = await seed(api).msp();
-    expect(await startEnable(customer, other.token)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await start(customer, "ENABLE_MASTER_KEY", other.token)).toMatchObject({ code: "NOT_FOUND" });
     const technician = await msp.technician();
     await msp.delegate(technician.id, customer.id);
-    expect(await startEnable(customer, await technician.token())).toMatchObject({ code: "FORBIDDEN" });
+    expect(await start(customer, "ENABLE_MASTER_KEY", await technician.token())).toMatchObject({ code: "FORBIDDEN" });
     // Another customer's admin phone cannot fetch the work of an operation it did not scan.
-    const started = await startEnable(customer);
+    const started = await start(customer, "ENABLE_MASTER_KEY");
     await phones[0]!.scan(started.qrPayload);
     const { phones: strangers } = await world();
     const answer = (await api.gql(WORK, { id: started.keyOperation.id }, { token: strangers[0]!.deviceToken })).keyOperationWork;
@@ -481,14 +520,14 @@ describe("who may work with a customer's key", () => {
     // A hostile server swaps the second admin's key for one it knows the private half of.
     const substitute = (await Authenticator.create()).keyAgreementPublicKey!;
     await api.db.authenticator.update({ where: { id: phones[1]!.deviceId! }, data: { keyAgreementPublicKey: substitute } });
-    await expect(phones[0]!.enableMasterKey((await startEnable(customer)).qrPayload)).rejects.toMatchObject({ code: "HOLDER_REFUSED" });
+    await expect(phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload)).rejects.toMatchObject({ code: "HOLDER_REFUSED" });
     expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody).toBe("ESCROW");
   });
 
   it("is turned on from the authenticator's command line", async () => {
     const { customer, admins } = await world();
     const statePath = join(dir, `${admins[0]!.username}.json`);
-    const started = await startEnable(customer);
+    const started = await start(customer, "ENABLE_MASTER_KEY");
     const { stdout } = await run(process.execPath, [bin, "enable-master-key", started.qrPayload, "--state", statePath, "--api", `${api.url}/graphql`], { timeout: 60_000 });
     expect(stdout).toMatch(/Master key on for Customer .*: epoch 2, 2 holder\(s\)\./);
     const state = await readStateFile(statePath);

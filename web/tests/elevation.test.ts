@@ -272,6 +272,15 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await panel.getByText("Can't scan?").click();
     expect((await holder.rotateTenantKey((await panel.getByTestId("qr-payload").textContent())!)).tenantKey.epoch).toBe(3);
     await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 3)" }).waitFor();
+    await panel.getByText("No recovery kit yet").waitFor();
+
+    // And admits a recovery kit: its code is shown on the phone only; the panel lists the kit.
+    await panel.getByRole("button", { name: "New recovery kit" }).click();
+    await panel.getByRole("img", { name: "QR code to create a recovery kit" }).waitFor();
+    await panel.getByText("Can't scan?").click();
+    const { recoveryCode } = await holder.createRecoveryKit((await panel.getByTestId("qr-payload").textContent())!);
+    await panel.getByRole("list", { name: "Master key holders" }).getByText(/^Recovery kit/).waitFor();
+    expect(await page.content()).not.toContain(recoveryCode.slice(0, 9));
 
     // The service can no longer open the workstation's break-glass box.
     await page.goto(`${customerUrl}/accounts`);

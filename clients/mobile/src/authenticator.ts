@@ -7,8 +7,10 @@ import {
   APPROVE_CHALLENGE,
   AUTHENTICATORS,
   DENY_CHALLENGE,
+  CREATE_RECOVERY_KIT,
   ENABLE_MASTER_KEY,
   KEY_OPERATION_WORK,
+  RECOVER_TENANT_KEY,
   ROTATE_TENANT_KEY,
   ONBOARD_DEVICE,
   REDEEM_INVITATION,
@@ -19,7 +21,7 @@ import {
   VERIFY_EMAIL,
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
-import { doKeyOperation, type KeyOperationWork } from "./master-key.ts";
+import { doKeyOperation, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
 import { parseTenantKeyStatement, TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
@@ -29,6 +31,14 @@ export type ChallengeKind = "PORTAL_LOGIN" | "DESKTOP_LOGIN" | "ELEVATED_ACCESS"
 
 /** How often a key operation is redone when a secret changed while the phone worked on it. */
 const KEY_OPERATION_ATTEMPTS = 3;
+
+/** The mutation, its field and its payload type, that carry each key operation's result. */
+const RESULT_MUTATIONS: Record<KeyOperationPurpose, [string, string, string]> = {
+  ENABLE_MASTER_KEY: [ENABLE_MASTER_KEY, "enableMasterKey", "EnableMasterKeyPayload"],
+  ROTATE_TENANT_KEY: [ROTATE_TENANT_KEY, "rotateTenantKey", "RotateTenantKeyPayload"],
+  CREATE_RECOVERY_KIT: [CREATE_RECOVERY_KIT, "createRecoveryKit", "CreateRecoveryKitPayload"],
+  RECOVER_TENANT_KEY: [RECOVER_TENANT_KEY, "recoverTenantKey", "RecoverTenantKeyPayload"],
+};
 export type ChallengeStatus = "PENDING" | "SCANNED" | "APPROVED" | "DENIED" | "EXPIRED" | "CONSUMED";
 
 export interface Challenge {
@@ -298,8 +308,27 @@ export class Authenticator {
     return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY");
   }
 
+  /**
+   * Admits a recovery kit on this holder phone: a rotation that also wraps the
+   * key to a kit whose code is made here and returned to be shown once. The
+   * code never leaves the phone; later rotations wrap to the kit without it.
+   */
+  async createRecoveryKit(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement; recoveryCode: string }> {
+    const done = await this.keyOperation(qrPayload, "CREATE_RECOVERY_KIT");
+    return { ...done, recoveryCode: done.recoveryCode! };
+  }
+
+  /**
+   * Puts a customer's key onto this phone with a recovery kit's code, when no
+   * phone that held it is left: this phone may hold the key (an admin's), opens
+   * the kit's copy with the code and makes the next epoch with itself a holder.
+   */
+  async recoverTenantKey(qrPayload: string, recoveryCode: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+    return this.keyOperation(qrPayload, "RECOVER_TENANT_KEY", { recoveryCode });
+  }
+
   /** Does a key operation; when a secret changed meanwhile (CONFLICT), the work is fetched and done again. */
-  private async keyOperation(qrPayload: string, purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY") {
+  private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}) {
     const { scan } = await this.scanParsed(parseQrPayload(qrPayload));
     if (scan.challenge.kind !== "KEY_OPERATION") {
       throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
@@ -316,19 +345,17 @@ export class Authenticator {
       }
       const tenantId = work.keyOperation.tenantId;
       const current = await this.verifyTenantKey(tenantId, work.tenantKey);
-      const result = await doKeyOperation(work, current, self, new Date());
+      const { recoveryCode, ...result } = await doKeyOperation(work, current, self, new Date(), extras);
       try {
-        const [document, field, payload, input] =
-          purpose === "ENABLE_MASTER_KEY"
-            ? [ENABLE_MASTER_KEY, "enableMasterKey", "EnableMasterKeyPayload", result]
-            : [ROTATE_TENANT_KEY, "rotateTenantKey", "RotateTenantKeyPayload", { ...result, tenantId, fromEpoch: current.epoch }];
+        const [document, field, payload] = RESULT_MUTATIONS[purpose];
+        const input = purpose === "ENABLE_MASTER_KEY" ? result : { ...result, tenantId, fromEpoch: current.epoch };
         const sent = await this.send(document, { input }, { authenticated: true });
         const { tenantKey } = expectPayload<{ tenantKey: TenantKeyAnswer }>(sent[field], payload, field);
         const verified = await this.verifyTenantKey(tenantId, tenantKey);
         if (verified.signingKey !== parseTenantKeyStatement(result.statement)?.signingKey) {
           throw new AuthenticatorError("BAD_RESPONSE", `${field} answered with another key than the one this phone made`);
         }
-        return { scan, tenantKey: verified };
+        return { scan, tenantKey: verified, recoveryCode };
       } catch (error) {
         if (error instanceof AuthenticatorError && error.code === "CONFLICT" && attempt < KEY_OPERATION_ATTEMPTS) continue;
         throw error;

@@ -34,6 +34,11 @@ Commands:
   rotate-master-key <qrPayload>
                          rotate a customer's key on this holder phone (after a holder was
                          removed): the next epoch's key, every secret re-sealed to it
+  create-recovery-kit <qrPayload>
+                         admit a recovery kit for a customer's key on this holder phone and
+                         print its code, once: write it down and keep it offline
+  recover <qrPayload> --code C
+                         put a customer's key onto this phone with a recovery kit's code
   list                   list the authenticators of this device's user
   register-key           register this device's key-agreement key (done at enroll; for
                          devices enrolled before such keys)
@@ -121,6 +126,30 @@ const COMMANDS: Record<string, Command> = {
     async run(values, qrPayload) {
       const { scan, tenantKey } = await (await load(values)).rotateTenantKey(qrPayload!);
       print(...describeScan(scan), `Key of ${scan.tenant.displayName} rotated: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+    },
+  },
+  "create-recovery-kit": {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, tenantKey, recoveryCode } = await (await load(values)).createRecoveryKit(qrPayload!);
+      print(
+        ...describeScan(scan),
+        `Recovery kit created for ${scan.tenant.displayName} (epoch ${tenantKey.epoch}). Its code, shown this once:`,
+        "",
+        `    ${recoveryCode}`,
+        "",
+        "Write it down and keep it offline: with it, a new phone of an admin recovers the key when every phone that held it is lost.",
+      );
+    },
+  },
+  recover: {
+    options: ["code"],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      if (!values.code) throw usage("recover needs --code: the recovery kit's code");
+      const { scan, tenantKey } = await (await load(values)).recoverTenantKey(qrPayload!, values.code);
+      print(...describeScan(scan), `Key of ${scan.tenant.displayName} recovered onto this phone: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
     },
   },
   "register-key": {

@@ -10,6 +10,10 @@
 import {
   generateTenantKey,
   keyUseEvidence,
+  newRecoveryCode,
+  parseRecoveryCode,
+  RecoveryCodeError,
+  recoveryKitKey,
   openAsHolder,
   openBreakGlass,
   openForOperation,
@@ -34,17 +38,20 @@ export interface KeyOperationWork {
   keyOperation: { id: string; tenantId: string; purpose: string; status: string; expiresAt: string };
   tenantKey: TenantKeyAnswer & { epoch: number };
   holders: {
-    authenticatorId: string;
+    kind: "PHONE" | "RECOVERY_KIT";
+    holderId: string;
     name: string;
     userLabel: string;
-    algorithm: DeviceKeyAlgorithm;
-    publicKey: string;
+    algorithm: DeviceKeyAlgorithm | null;
+    publicKey: string | null;
     keyAgreementKey: string;
-    keyAgreementSignature: string;
+    keyAgreementSignature: string | null;
   }[];
   secrets: OperationSecret[];
-  /** Rotating: this phone's copy of the current key. */
+  /** Rotating, creating a kit: this phone's copy of the current key. */
   holderCopy?: SealedSecret | null;
+  /** Recovering: every kit's copy of the current key. */
+  recoveryKitCopies?: { holderId: string; keyAgreementKey: string; sealed: SealedSecret }[];
 }
 
 type OperationSecret = {
@@ -62,7 +69,7 @@ export interface MasterKeyResult {
   keyOperationId: string;
   statement: string;
   signature: string;
-  holderCopies: { authenticatorId: string; sealed: SealedSecret }[];
+  holderCopies: { holderId: string; sealed: SealedSecret }[];
   secrets: { kind: string; id: string; version: number; sealed: SealedSecret }[];
   evidence: { signedAt: string; signature: string };
   /** Rotating: the old epoch's signing key's signature over `statement`. */
@@ -76,35 +83,61 @@ export type KeyOperationPhone = {
   sign: (bytes: Uint8Array<ArrayBuffer>) => Promise<string>;
 };
 
+export const KEY_OPERATION_PURPOSES = ["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY"] as const;
+export type KeyOperationPurpose = (typeof KEY_OPERATION_PURPOSES)[number];
+
+/** What the person holding the phone brings to an operation: the recovery code they type, when recovering. */
+export type KeyOperationExtras = { recoveryCode?: string };
+
 /**
- * Does the work of a key operation (ENABLE_MASTER_KEY or ROTATE_TENANT_KEY)
- * whose current key statement the caller has verified. `self` is this phone.
+ * Does the work of a key operation whose current key statement the caller has
+ * verified. `self` is this phone. Creating a recovery kit also returns the
+ * kit's code, to be shown once and never sent.
  */
-export async function doKeyOperation(work: KeyOperationWork, current: TenantKeyStatement, self: KeyOperationPhone, now: Date): Promise<MasterKeyResult> {
+export async function doKeyOperation(
+  work: KeyOperationWork,
+  current: TenantKeyStatement,
+  self: KeyOperationPhone,
+  now: Date,
+  extras: KeyOperationExtras = {},
+): Promise<MasterKeyResult & { recoveryCode?: string }> {
   const tenantId = work.keyOperation.tenantId;
   const operationId = work.keyOperation.id;
-  const purpose = work.keyOperation.purpose;
-  if (purpose !== "ENABLE_MASTER_KEY" && purpose !== "ROTATE_TENANT_KEY") throw new AuthenticatorError("UNKNOWN_KEY_OPERATION", `this phone does not know the key operation ${purpose}`);
-  // A holder the server made up, or a key the server swapped in, is not vouched for by the phone it names.
+  const purpose = work.keyOperation.purpose as KeyOperationPurpose;
+  if (!KEY_OPERATION_PURPOSES.includes(purpose)) throw new AuthenticatorError("UNKNOWN_KEY_OPERATION", `this phone does not know the key operation ${purpose}`);
+  // A holder the server made up, or a key the server swapped in, is not vouched for by the phone it names,
+  // nor (a recovery kit) listed in the statement this phone verified.
   for (const holder of work.holders) {
-    const bytes = keyAgreementKeyBytes(holder.authenticatorId, holder.keyAgreementKey);
-    if (!(await deviceSignatureHolds(holder.algorithm, holder.publicKey, bytes, holder.keyAgreementSignature))) {
+    if (holder.kind === "RECOVERY_KIT") {
+      const listed = current.holders?.some((entry) => entry.kind === "RECOVERY_KIT" && entry.id === holder.holderId && entry.keyAgreementKey === holder.keyAgreementKey);
+      if (!listed) throw new AuthenticatorError("HOLDER_REFUSED", "a recovery kit the server listed is not in the verified statement");
+      continue;
+    }
+    const bytes = keyAgreementKeyBytes(holder.holderId, holder.keyAgreementKey);
+    if (!holder.algorithm || !holder.publicKey || !holder.keyAgreementSignature || !(await deviceSignatureHolds(holder.algorithm, holder.publicKey, bytes, holder.keyAgreementSignature))) {
       throw new AuthenticatorError("HOLDER_REFUSED", `the key-agreement key of ${holder.name} (${holder.userLabel}) is not signed by that phone`);
     }
   }
-  const me = work.holders.find((holder) => holder.authenticatorId === self.deviceId);
+  const me = work.holders.find((holder) => holder.kind === "PHONE" && holder.holderId === self.deviceId);
   if (!me || me.keyAgreementKey !== self.keyAgreementKey) {
     throw new AuthenticatorError("HOLDER_REFUSED", "this phone is not among the holders the server listed, or with another key");
   }
 
-  const open = purpose === "ROTATE_TENANT_KEY" ? await openWithHeldKey(work, current, self) : openSentToPhone(operationId, self);
+  const open =
+    purpose === "ENABLE_MASTER_KEY"
+      ? openSentToPhone(operationId, self)
+      : purpose === "RECOVER_TENANT_KEY"
+        ? await openWithRecoveryKit(work, current, extras.recoveryCode)
+        : await openWithHeldKey(work, current, self);
   const material = await generateTenantKey();
   const epoch = current.epoch + 1;
-  const holders: TenantKeyHolderEntry[] = work.holders.map((holder) => ({ kind: "PHONE", id: holder.authenticatorId, keyAgreementKey: holder.keyAgreementKey }));
+  const holders: TenantKeyHolderEntry[] = work.holders.map((holder) => ({ kind: holder.kind, id: holder.holderId, keyAgreementKey: holder.keyAgreementKey }));
+  const kit = purpose === "CREATE_RECOVERY_KIT" ? newRecoveryCode() : null;
+  if (kit) holders.push({ kind: "RECOVERY_KIT", id: crypto.randomUUID(), keyAgreementKey: (await recoveryKitKey(kit.bytes, tenantId)).publicKey });
   const statement = tenantKeyStatement({ tenantId, epoch, publicKey: material.publicKey, signingKey: material.signingKey, custody: "MASTER_KEY", holders });
   const holderCopies = await Promise.all(
     holders.map(async (holder) => ({
-      authenticatorId: holder.id,
+      holderId: holder.id,
       sealed: await wrapForHolder({ tenantId, epoch, holderId: holder.id, holderKey: holder.keyAgreementKey, material }),
     })),
   );
@@ -127,6 +160,7 @@ export async function doKeyOperation(work: KeyOperationWork, current: TenantKeyS
     secrets,
     evidence: { signedAt, signature: await self.sign(evidence) },
     ...(open.heldKey ? { handover: await signWithTenantKey(open.heldKey, statement) } : {}),
+    ...(kit ? { recoveryCode: kit.text } : {}),
   };
 }
 
@@ -137,12 +171,11 @@ function openSentToPhone(operationId: string, self: KeyOperationPhone): SecretOp
   return (secret) => openForOperation({ operationId, kind: secret.kind, id: secret.id, version: secret.version, phonePrivateKey: self.keyAgreementPrivateKey, sealed: secret.sealed });
 }
 
-/** Rotating: this phone opens its own copy of the current key, and each secret as stored with it. */
+/** Rotating, creating a kit: this phone opens its own copy of the current key, and each secret as stored with it. */
 async function openWithHeldKey(work: KeyOperationWork, current: TenantKeyStatement, self: KeyOperationPhone): Promise<SecretOpener> {
-  const tenantId = work.keyOperation.tenantId;
-  if (!work.holderCopy) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no copy of the key to rotate");
+  if (!work.holderCopy) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no copy of the key");
   const heldKey = await openAsHolder({
-    tenantId,
+    tenantId: work.keyOperation.tenantId,
     epoch: current.epoch,
     holderId: self.deviceId,
     holderPrivateKey: self.keyAgreementPrivateKey,
@@ -152,6 +185,42 @@ async function openWithHeldKey(work: KeyOperationWork, current: TenantKeyStateme
   }).catch((cause: unknown) => {
     throw new AuthenticatorError("HOLDER_COPY_REFUSED", "this phone's copy of the key does not open, or is not the key of the verified statement", { cause });
   });
+  return openerWith(work, heldKey);
+}
+
+/** Recovering: the typed code derives a kit's key, which opens that kit's copy of the current key. */
+async function openWithRecoveryKit(work: KeyOperationWork, current: TenantKeyStatement, typed: string | undefined): Promise<SecretOpener> {
+  if (!typed) throw new AuthenticatorError("INVALID_RECOVERY_CODE", "type the recovery kit's code");
+  let code: Uint8Array;
+  try {
+    code = parseRecoveryCode(typed);
+  } catch (error) {
+    if (error instanceof RecoveryCodeError) throw new AuthenticatorError(error.code, error.message);
+    throw error;
+  }
+  const tenantId = work.keyOperation.tenantId;
+  const kitKey = await recoveryKitKey(code, tenantId);
+  // The kit must be one the verified statement lists, whatever the server says.
+  const listed = current.holders?.find((holder) => holder.kind === "RECOVERY_KIT" && holder.keyAgreementKey === kitKey.publicKey);
+  const copy = listed && work.recoveryKitCopies?.find((kit) => kit.holderId === listed.id);
+  if (!listed || !copy) throw new AuthenticatorError("RECOVERY_KIT_NOT_FOUND", "this code is not the code of a recovery kit that holds the key");
+  const heldKey = await openAsHolder({
+    tenantId,
+    epoch: current.epoch,
+    holderId: listed.id,
+    holderPrivateKey: kitKey.privateKey,
+    sealed: copy.sealed,
+    publicKey: current.publicKey,
+    signingKey: current.signingKey,
+  }).catch((cause: unknown) => {
+    throw new AuthenticatorError("HOLDER_COPY_REFUSED", "the recovery kit's copy does not open, or is not the key of the verified statement", { cause });
+  });
+  return openerWith(work, heldKey);
+}
+
+/** Opens each secret as stored, with the current key. */
+function openerWith(work: KeyOperationWork, heldKey: TenantKeyMaterial): SecretOpener {
+  const tenantId = work.keyOperation.tenantId;
   const open: SecretOpener = (secret) =>
     secret.kind === "USER_PASSWORD"
       ? openFromTenant({ tenantPrivateKey: heldKey.privateKey, tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record!, sealed: secret.sealed })

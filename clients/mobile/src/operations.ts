@@ -157,9 +157,10 @@ export const KEY_OPERATION_WORK = /* GraphQL */ `
       ... on KeyOperationWork {
         keyOperation { id tenantId purpose status expiresAt }
         tenantKey { ...TenantKeyFields }
-        holders { authenticatorId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
+        holders { kind holderId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
         secrets { kind id version record workstationId account sealed { suite enc ciphertext } }
         holderCopy { suite enc ciphertext }
+        recoveryKitCopies { holderId keyAgreementKey sealed { suite enc ciphertext } }
       }
       ... on Error { code message }
     }
@@ -179,17 +180,24 @@ export const ENABLE_MASTER_KEY = /* GraphQL */ `
   ${TENANT_KEY_FIELDS}
 `;
 
-export const ROTATE_TENANT_KEY = /* GraphQL */ `
-  mutation RotateTenantKey($input: RotateTenantKeyInput!) {
-    rotateTenantKey(input: $input) {
+/** The mutation a phone sends its result of a new epoch with: one per purpose, one shape. */
+function nextEpochDocument(name: string, field: string) {
+  return /* GraphQL */ `
+  mutation ${name}($input: ${name}Input!) {
+    ${field}(input: $input) {
       __typename
-      ... on RotateTenantKeyPayload { tenantKey { ...TenantKeyFields } }
+      ... on ${name}Payload { tenantKey { ...TenantKeyFields } }
       ... on Error { code message }
       ... on ValidationError { fields { path message } }
     }
   }
   ${TENANT_KEY_FIELDS}
 `;
+}
+
+export const ROTATE_TENANT_KEY = nextEpochDocument("RotateTenantKey", "rotateTenantKey");
+export const CREATE_RECOVERY_KIT = nextEpochDocument("CreateRecoveryKit", "createRecoveryKit");
+export const RECOVER_TENANT_KEY = nextEpochDocument("RecoverTenantKey", "recoverTenantKey");
 
 /** Every document, by operation name, for checking them against the schema. */
 export const OPERATIONS = {
@@ -206,4 +214,6 @@ export const OPERATIONS = {
   KeyOperationWork: KEY_OPERATION_WORK,
   EnableMasterKey: ENABLE_MASTER_KEY,
   RotateTenantKey: ROTATE_TENANT_KEY,
+  CreateRecoveryKit: CREATE_RECOVERY_KIT,
+  RecoverTenantKey: RECOVER_TENANT_KEY,
 } as const;

@@ -75,3 +75,4 @@ export {
   type OperationSecretBinding,
   type TenantKeyMaterial,
 } from "./master-key.ts";
+export { RECOVERY_KIT_INFO, RecoveryCodeError, newRecoveryCode, parseRecoveryCode, recoveryKitKey } from "./recovery-kit.ts";

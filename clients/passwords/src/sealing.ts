@@ -5,3 +5,4 @@ export * from "./tenant-sealing.ts";
 export * from "./break-glass-sealing.ts";
 export * from "./tenant-key-statement.ts";
 export * from "./master-key.ts";
+export * from "./recovery-kit.ts";

@@ -5,7 +5,7 @@ CREATE TYPE "TenantKeyCustody" AS ENUM ('ESCROW', 'MASTER_KEY');
 CREATE TYPE "TenantKeyHolderKind" AS ENUM ('PHONE', 'RECOVERY_KIT');
 
 -- CreateEnum
-CREATE TYPE "KeyOperationPurpose" AS ENUM ('ENABLE_MASTER_KEY', 'ROTATE_TENANT_KEY');
+CREATE TYPE "KeyOperationPurpose" AS ENUM ('ENABLE_MASTER_KEY', 'ROTATE_TENANT_KEY', 'CREATE_RECOVERY_KIT', 'RECOVER_TENANT_KEY');
 
 -- AlterEnum
 ALTER TYPE "ChallengeKind" ADD VALUE 'KEY_OPERATION';
@@ -54,6 +54,7 @@ CREATE TABLE "TenantKeyHolder" (
     "tenantId" UUID NOT NULL,
     "epoch" INTEGER NOT NULL,
     "kind" "TenantKeyHolderKind" NOT NULL,
+    "holderId" UUID NOT NULL,
     "authenticatorId" UUID,
     "keyAgreementPublicKey" TEXT NOT NULL,
     "wrappedKey" JSONB NOT NULL,
@@ -68,7 +69,7 @@ CREATE TABLE "TenantKeyHolder" (
 CREATE INDEX "TenantKeyHolder_authenticatorId_idx" ON "TenantKeyHolder"("authenticatorId");
 
 -- CreateIndex
-CREATE UNIQUE INDEX "TenantKeyHolder_tenantId_epoch_authenticatorId_key" ON "TenantKeyHolder"("tenantId", "epoch", "authenticatorId");
+CREATE UNIQUE INDEX "TenantKeyHolder_tenantId_epoch_holderId_key" ON "TenantKeyHolder"("tenantId", "epoch", "holderId");
 
 -- AddForeignKey
 ALTER TABLE "TenantKeyEpoch" ADD CONSTRAINT "TenantKeyEpoch_tenantId_fkey" FOREIGN KEY ("tenantId") REFERENCES "Tenant"("id") ON DELETE CASCADE ON UPDATE CASCADE;

@@ -68,13 +68,24 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
             Passwords set before the master key was turned on can still be opened by anyone holding an older backup of the database together with the
             service&apos;s key-encryption key. Ask users to choose new passwords to close that.
           </p>
+          {!state.holders.some((holder) => holder.kind === "RECOVERY_KIT") && (
+            <p className="hint">No recovery kit yet: if every phone that holds the key is lost, every password is lost with it. Create one and keep its code offline.</p>
+          )}
           {started ? (
             <KeyOperation started={started} onDone={done} />
           ) : (
             canEdit && (
-              <button type="button" onClick={() => begin("ROTATE_TENANT_KEY")}>
-                Rotate key
-              </button>
+              <div>
+                <button type="button" onClick={() => begin("ROTATE_TENANT_KEY")}>
+                  Rotate key
+                </button>{" "}
+                <button type="button" className="button-secondary" onClick={() => begin("CREATE_RECOVERY_KIT")}>
+                  New recovery kit
+                </button>{" "}
+                <button type="button" className="button-secondary" onClick={() => begin("RECOVER_TENANT_KEY")}>
+                  Recover with a kit
+                </button>
+              </div>
             )
           )}
         </>
@@ -104,6 +115,23 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
   );
 }
 
+/** What each operation asks of whoever holds the phone, and its QR code's name. */
+const INSTRUCTIONS: Record<KeyOperationPurpose, { text: string; label: string }> = {
+  ENABLE_MASTER_KEY: {
+    text: "Scan with the Latchkey authenticator of one of the customer's admins: the new key is made on that phone.",
+    label: "QR code to turn the master key on",
+  },
+  ROTATE_TENANT_KEY: { text: "Scan with the Latchkey authenticator of a phone that holds the key: the next key is made on that phone.", label: "QR code to rotate the key" },
+  CREATE_RECOVERY_KIT: {
+    text: "Scan with the Latchkey authenticator of a phone that holds the key: it shows the kit's code once. Write it down and keep it offline.",
+    label: "QR code to create a recovery kit",
+  },
+  RECOVER_TENANT_KEY: {
+    text: "Scan with the Latchkey authenticator of the admin's new phone, then type the recovery kit's code on that phone. Every admin is emailed.",
+    label: "QR code to recover the key with a recovery kit",
+  },
+};
+
 function KeyOperation({ started, onDone }: { started: Started; onDone: () => void }) {
   const { status, problem } = useChallengeWatch({ ...started.keyOperation, watchToken: started.watchToken });
   useEffect(() => {
@@ -114,17 +142,9 @@ function KeyOperation({ started, onDone }: { started: Started; onDone: () => voi
     <div className="onboarding-code">
       {waiting ? (
         <>
-          <p>
-            {started.purpose === "ENABLE_MASTER_KEY"
-              ? "Scan with the Latchkey authenticator of one of the customer's admins: the new key is made on that phone."
-              : "Scan with the Latchkey authenticator of a phone that holds the key: the next key is made on that phone."}
-          </p>
+          <p>{INSTRUCTIONS[started.purpose].text}</p>
           <div className="qr-frame">
-            <QrCode
-              payload={started.qrPayload}
-              dimmed={status !== "PENDING"}
-              label={started.purpose === "ENABLE_MASTER_KEY" ? "QR code to turn the master key on" : "QR code to rotate the key"}
-            />
+            <QrCode payload={started.qrPayload} dimmed={status !== "PENDING"} label={INSTRUCTIONS[started.purpose].label} />
           </div>
           <QrPayloadText payload={started.qrPayload} />
           <p role="status">{status === "SCANNED" ? "Scanned: the phone is re-sealing every password…" : "Waiting for an admin's phone…"}</p>

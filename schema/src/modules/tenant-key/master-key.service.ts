@@ -11,11 +11,15 @@
 // deletes the escrow; a secret written after the phone's snapshot fails it,
 // and the phone fetches its work again.
 //
-// Rotating works the same way on a holder's phone, with the key it already
-// holds: it opens its copy, opens every secret as stored, re-seals them to a
-// new key, wraps that to every phone that may hold it now (a removed one is
-// left out: "rotation due" until this is done) and hands the epoch over with
-// the old signing key itself; the server has nothing to sign.
+// Every other key operation is a new epoch made the same way on a phone that
+// has the key: rotating (a holder's phone opens its copy, opens every secret
+// as stored, re-seals them to a new key, wraps that to every phone that may
+// hold it now, a removed one left out, and hands the epoch over with the old
+// signing key itself); creating a recovery kit (a rotation that also admits
+// the kit); recovering (a phone that is no holder opens a recovery kit's copy
+// with the code typed into it, then rotates with itself among the holders).
+// The server has nothing to sign: it checks the hand-over against the current
+// epoch's signing key.
 import { createPublicKey, verify } from "node:crypto";
 import { Prisma, type Challenge, type Tenant } from "@latchkey/db";
 import {
@@ -91,9 +95,19 @@ async function eligibleHolders(db: Db, tenant: HolderTenant) {
   });
 }
 
+export type KeyOperationPurpose = "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY";
+
+/** What each operation starts from, what the phone must already hold, and what it is audited as. */
+const PURPOSES: Record<KeyOperationPurpose, { from: "ESCROW" | "MASTER_KEY"; holderCopy: boolean; admitsKit: boolean; action: string; request: string }> = {
+  ENABLE_MASTER_KEY: { from: "ESCROW", holderCopy: false, admitsKit: false, action: "tenantKey.masterKeyEnabled", request: "turn on the master key" },
+  ROTATE_TENANT_KEY: { from: "MASTER_KEY", holderCopy: true, admitsKit: false, action: "tenantKey.rotated", request: "rotate the master key" },
+  CREATE_RECOVERY_KIT: { from: "MASTER_KEY", holderCopy: true, admitsKit: true, action: "tenantKey.recoveryKitCreated", request: "create a recovery kit for the master key" },
+  RECOVER_TENANT_KEY: { from: "MASTER_KEY", holderCopy: false, admitsKit: false, action: "tenantKey.recovered", request: "recover the master key with a recovery kit" },
+};
+
 const startInput = z.object({
   tenantId: z.string(),
-  purpose: z.enum(["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY"]),
+  purpose: z.enum(["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY"]),
   // SHA-256 of a browser key the result is for (none while turning the key on).
   browserKeyHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Give the SHA-256 of the browser key, base64url without padding").nullish(),
 });
@@ -106,9 +120,10 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
   if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
   // Makes the escrowed key (and its statement) if the tenant has none yet: that is what is handed over.
   await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  const on = (await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY";
-  if (data.purpose === "ENABLE_MASTER_KEY" && on) throw new ConflictError("The master key is already on");
-  if (data.purpose === "ROTATE_TENANT_KEY" && !on) throw new ConflictError("Turn the master key on first: until then the service rotates nothing");
+  const custody = await tenantKeyCustody(ctx.db, tenant.id);
+  if (custody !== PURPOSES[data.purpose].from) {
+    throw new ConflictError(custody === "MASTER_KEY" ? "The master key is already on" : "Turn the master key on first: until then the service keeps the key");
+  }
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
     tenantId: tenant.id,
@@ -116,7 +131,7 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
     keyOperationPurpose: data.purpose,
     browserKeyHash: data.browserKeyHash ?? null,
     requesterKind: "BROWSER",
-    requesterName: `${data.purpose === "ENABLE_MASTER_KEY" ? "turn on" : "rotate"} the master key of ${tenant.displayName}`,
+    requesterName: `${PURPOSES[data.purpose].request} of ${tenant.displayName}`,
     requesterIp: ctx.request.ip,
     requesterUserAgent: ctx.request.userAgent,
     requestedById: ctx.viewer!.userId,
@@ -145,11 +160,16 @@ async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: s
   return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant };
 }
 
-/** This phone's copy of the current key; a phone without one cannot rotate it. */
+/** This phone's copy of the current key; a phone without one cannot work with it. */
 async function holderCopy(db: Db, tenantId: string, epoch: number, authenticatorId: string) {
-  const copy = await db.tenantKeyHolder.findUnique({ where: { tenantId_epoch_authenticatorId: { tenantId, epoch, authenticatorId } } });
-  if (!copy) throw new ForbiddenError("This phone does not hold the customer's key: a phone that does rotates it");
+  const copy = await db.tenantKeyHolder.findUnique({ where: { tenantId_epoch_holderId: { tenantId, epoch, holderId: authenticatorId } } });
+  if (!copy) throw new ForbiddenError("This phone does not hold the customer's key: use a phone that does");
   return copy;
+}
+
+/** The recovery kits that hold the current epoch's key. */
+function currentKits(db: Db, tenantId: string, epoch: number) {
+  return db.tenantKeyHolder.findMany({ where: { tenantId, epoch, kind: "RECOVERY_KIT" }, orderBy: { holderId: "asc" } });
 }
 
 /** One secret the phone re-seals, with what binds it. */
@@ -175,9 +195,10 @@ export async function keyOperationWork(ctx: Context, id: string) {
   const device = requireDevice(ctx);
   const { challenge, purpose, phone, tenant } = await scannedOperation(ctx, device, id);
   const tenantKey = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  const expected = purpose === "ENABLE_MASTER_KEY" ? "ESCROW" : "MASTER_KEY";
+  const expected = PURPOSES[purpose].from;
   if (tenantKey.custody !== expected) throw new ConflictError(expected === "ESCROW" ? "The master key is already on" : "The master key is off");
-  const copy = purpose === "ROTATE_TENANT_KEY" ? await holderCopy(ctx.db, tenant.id, tenantKey.epoch, phone.id) : null;
+  const copy = PURPOSES[purpose].holderCopy ? await holderCopy(ctx.db, tenant.id, tenantKey.epoch, phone.id) : null;
+  const kits = tenantKey.custody === "MASTER_KEY" ? await currentKits(ctx.db, tenant.id, tenantKey.epoch) : [];
   // Turning on: the server opens each secret from its escrow, for this phone only.
   const escrow = purpose === "ENABLE_MASTER_KEY" ? await ctx.tenantKeys.privateKey(ctx.db, tenant.id) : null;
   const forPhone = async (secret: Omit<OperationSecret, "sealed">, open: (key: Uint8Array) => Promise<string>, stored: SealedSecret) =>
@@ -203,23 +224,37 @@ export async function keyOperationWork(ctx: Context, id: string) {
       openBreakGlass({ tenantPrivateKey: key, tenantId: tenant.id, workstationId: box.workstationId, account: box.accountName, rotation: box.rotation, sealed: stored });
     secrets.push({ ...secret, sealed: await forPhone(secret, open, stored) });
   }
-  const holders = (await eligibleHolders(ctx.db, tenant)).map((holder) => ({
-    authenticatorId: holder.id,
+  const phones = (await eligibleHolders(ctx.db, tenant)).map((holder) => ({
+    kind: "PHONE" as const,
+    holderId: holder.id,
     name: holder.name,
     userLabel: viewerLabel(holder.user!),
     algorithm: holder.algorithm,
     publicKey: holder.publicKey,
     keyAgreementKey: holder.keyAgreementPublicKey!,
-    keyAgreementSignature: holder.keyAgreementSignature!,
+    keyAgreementSignature: holder.keyAgreementSignature,
+  }));
+  // A kit is vouched for by the statement that admitted it, not by a device.
+  const kitHolders = kits.map((kit) => ({
+    kind: "RECOVERY_KIT" as const,
+    holderId: kit.holderId,
+    name: "Recovery kit",
+    userLabel: "",
+    algorithm: null,
+    publicKey: null,
+    keyAgreementKey: kit.keyAgreementPublicKey,
+    keyAgreementSignature: null,
   }));
   return {
     keyOperation: challenge,
     purpose,
     tenantId: tenant.id,
     tenantKey,
-    holders,
+    holders: [...phones, ...kitHolders],
     secrets,
     holderCopy: copy ? (copy.wrappedKey as SealedSecret) : null,
+    // Recovering: the kits' copies, one of which the typed code opens.
+    recoveryKitCopies: purpose === "RECOVER_TENANT_KEY" ? kits.map((kit) => ({ holderId: kit.holderId, keyAgreementKey: kit.keyAgreementPublicKey, sealed: kit.wrappedKey as SealedSecret })) : [],
   };
 }
 
@@ -227,7 +262,7 @@ const resultInput = z.object({
   keyOperationId: z.string(),
   statement: z.string().max(20_000),
   signature: wire(128),
-  holderCopies: z.array(z.object({ authenticatorId: z.string(), sealed: sealedInput })).min(1).max(500),
+  holderCopies: z.array(z.object({ holderId: z.string(), sealed: sealedInput })).min(1).max(500),
   secrets: z
     .array(z.object({ kind: z.enum(["USER_PASSWORD", "BREAK_GLASS_PASSWORD"]), id: z.string(), version: z.number().int().min(1), sealed: sealedInput }))
     .max(100_000),
@@ -249,11 +284,16 @@ function ed25519Holds(publicKey: string, text: string, signature: string) {
   }
 }
 
-/** The statement the phone signed, checked against what the server knows: the next epoch, every eligible holder, its own signature. */
+/**
+ * The statement the phone signed, checked against what the server knows: the
+ * next epoch, its own signature, and exactly the expected holders (every phone
+ * that may hold the key, every kit that holds it now, and one new kit when one
+ * is admitted), the working phone among them.
+ */
 function checkNewStatement(
   text: string,
   signature: string,
-  expected: { tenantId: string; epoch: number; holders: { id: string; keyAgreementPublicKey: string | null }[]; scanner: string },
+  expected: { tenantId: string; epoch: number; holders: Map<string, string>; scanner: string; admitsKit: boolean },
 ): TenantKeyStatement {
   const statement = parseTenantKeyStatement(text);
   if (!statement || statement.tenantId !== expected.tenantId || statement.custody !== "MASTER_KEY") {
@@ -262,15 +302,27 @@ function checkNewStatement(
   if (statement.epoch !== expected.epoch) throw new ConflictError(`The tenant key is at another epoch than ${statement.epoch - 1}: fetch the work again`);
   if (!ed25519Holds(statement.signingKey, text, signature)) throw ValidationError.field("signature", "The statement is not signed by the signing key it names");
   const listed = statement.holders ?? [];
-  const eligible = new Map(expected.holders.map((holder) => [holder.id, holder.keyAgreementPublicKey]));
-  if (!listed.some((holder) => holder.id === expected.scanner)) throw ValidationError.field("statement", "The phone that does the work must hold the new key");
-  if (
-    listed.length !== eligible.size ||
-    listed.some((holder) => holder.kind !== "PHONE" || eligible.get(holder.id) !== holder.keyAgreementKey)
-  ) {
+  if (!listed.some((holder) => holder.kind === "PHONE" && holder.id === expected.scanner)) {
+    throw ValidationError.field("statement", "The phone that does the work must hold the new key");
+  }
+  const added = listed.filter((holder) => !expected.holders.has(holder.id));
+  if (expected.admitsKit ? added.length !== 1 || added[0]!.kind !== "RECOVERY_KIT" : added.length !== 0) {
+    throw ValidationError.field("statement", expected.admitsKit ? "List the new recovery kit, and no other new holder" : "List no holder but those that may hold the key");
+  }
+  if (listed.length !== expected.holders.size + added.length || listed.some((holder) => !added.includes(holder) && expected.holders.get(holder.id) !== holder.keyAgreementKey)) {
     throw new ConflictError("The phones that may hold the key changed: fetch the work again");
   }
   return statement;
+}
+
+/** Who must hold the next epoch's key, by holder id: every phone that may hold it, and the current epoch's recovery kits. */
+async function expectedHolders(db: Db, tenant: HolderTenant, current: { custody: string; epoch: number }) {
+  const phones = await eligibleHolders(db, tenant);
+  const kits = current.custody === "MASTER_KEY" ? await currentKits(db, tenant.id, current.epoch) : [];
+  return new Map<string, string>([
+    ...phones.map((phone) => [phone.id, phone.keyAgreementPublicKey!] as const),
+    ...kits.map((kit) => [kit.holderId, kit.keyAgreementPublicKey] as const),
+  ]);
 }
 
 /** The phone's result of turning the key on; see completeKeyOperation. */
@@ -278,10 +330,13 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof result
   return completeKeyOperation(ctx, "ENABLE_MASTER_KEY", parseInput(resultInput, input), null);
 }
 
-/** The phone's result of a rotation, from epoch `fromEpoch`; see completeKeyOperation. */
-export async function rotateTenantKey(ctx: Context, input: z.input<typeof rotateInput>) {
+/**
+ * The phone's result of a new epoch made from epoch `fromEpoch` with the key it
+ * has (rotating, creating a recovery kit, recovering); see completeKeyOperation.
+ */
+export async function nextEpoch(ctx: Context, purpose: Exclude<KeyOperationPurpose, "ENABLE_MASTER_KEY">, input: z.input<typeof rotateInput>) {
   const data = parseInput(rotateInput, input);
-  return completeKeyOperation(ctx, "ROTATE_TENANT_KEY", data, { tenantId: data.tenantId, fromEpoch: data.fromEpoch, handover: data.handover });
+  return completeKeyOperation(ctx, purpose, data, { tenantId: data.tenantId, fromEpoch: data.fromEpoch, handover: data.handover });
 }
 
 /**
@@ -291,7 +346,7 @@ export async function rotateTenantKey(ctx: Context, input: z.input<typeof rotate
  */
 async function completeKeyOperation(
   ctx: Context,
-  purpose: "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY",
+  purpose: KeyOperationPurpose,
   data: z.infer<typeof resultInput>,
   rotation: { tenantId: string; fromEpoch: number; handover: string } | null,
 ) {
@@ -299,17 +354,19 @@ async function completeKeyOperation(
   const { challenge, tenant } = await scannedOperation(ctx, device, data.keyOperationId);
   if (challenge.keyOperationPurpose !== purpose || (rotation && rotation.tenantId !== tenant.id)) throw new NotFoundError("Key operation");
   const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
-  if (current.custody !== (rotation ? "MASTER_KEY" : "ESCROW")) throw new ConflictError(rotation ? "The master key is off" : "The master key is already on");
+  const rules = PURPOSES[purpose];
+  if (current.custody !== rules.from) throw new ConflictError(rules.from === "MASTER_KEY" ? "The master key is off" : "The master key is already on");
   if (rotation && rotation.fromEpoch !== current.epoch) throw new ConflictError(`The tenant key is at epoch ${current.epoch}, not ${rotation.fromEpoch}: fetch the work again`);
-  if (rotation) await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
-  const holders = await eligibleHolders(ctx.db, tenant);
+  if (rules.holderCopy) await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
+  const holders = await expectedHolders(ctx.db, tenant, current);
   const statement = checkNewStatement(data.statement, data.signature, {
     tenantId: tenant.id,
     epoch: current.epoch + 1,
     holders,
     scanner: device.authenticatorId,
+    admitsKit: rules.admitsKit,
   });
-  const copies = new Map(data.holderCopies.map((copy) => [copy.authenticatorId, copy.sealed]));
+  const copies = new Map(data.holderCopies.map((copy) => [copy.holderId, copy.sealed]));
   if (copies.size !== data.holderCopies.length || statement.holders!.some((holder) => !copies.has(holder.id)) || copies.size !== statement.holders!.length) {
     throw ValidationError.field("holderCopies", "Give one copy of the key for every holder the statement lists");
   }
@@ -319,12 +376,14 @@ async function completeKeyOperation(
   if (!verifySignature(device, Buffer.from(evidence), data.evidence.signature)) {
     throw ValidationError.field("evidence", "The evidence is not signed by this phone's key");
   }
-  // The old epoch hands over to the new: signed by the holder's phone when rotating, by the escrow (the last thing it signs) when turning on.
+  // The old epoch hands over to the new: signed by the phone that has the key (which is what proves a recovery),
+  // by the escrow (the last thing it signs) when turning the key on.
   if (rotation && !ed25519Holds(current.signingKey, data.statement, rotation.handover)) {
     throw ValidationError.field("handover", "The hand-over is not signed by the current epoch's signing key");
   }
   const handover = rotation ? rotation.handover : await ctx.tenantKeys.signWithEscrow(ctx.db, tenant.id, data.statement);
   const actor = await ctx.db.user.findUniqueOrThrow({ where: { id: device.userId }, select: { id: true, firstName: true, lastName: true, email: true } });
+  const admins = purpose === "RECOVER_TENANT_KEY" ? await ctx.db.user.findMany({ where: { tenantId: tenant.id, role: "ADMIN", status: "ACTIVE" }, select: { email: true } }) : [];
   const now = new Date(ctx.clock.now());
 
   const event = await ctx.db.$transaction(async (tx) => {
@@ -350,14 +409,15 @@ async function completeKeyOperation(
     });
     await replaceSecrets(tx, tenant.id, statement.epoch, data.secrets);
     // The holders were read before the switch; one that changed since must not be left out.
-    const stillEligible = (await eligibleHolders(tx, tenant)).map((holder) => holder.id).join(",");
-    if (stillEligible !== holders.map((holder) => holder.id).join(",")) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
+    const still = [...(await expectedHolders(tx, tenant, current)).keys()].sort().join(",");
+    if (still !== [...holders.keys()].sort().join(",")) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
     await tx.tenantKeyHolder.createMany({
       data: statement.holders!.map((holder) => ({
         tenantId: tenant.id,
         epoch: statement.epoch,
-        kind: "PHONE" as const,
-        authenticatorId: holder.id,
+        kind: holder.kind,
+        holderId: holder.id,
+        authenticatorId: holder.kind === "PHONE" ? holder.id : null,
         keyAgreementPublicKey: holder.keyAgreementKey,
         wrappedKey: copies.get(holder.id)!,
         admittedByAuthenticatorId: device.authenticatorId,
@@ -369,12 +429,12 @@ async function completeKeyOperation(
       data: { status: "APPROVED", decidedAt: now, approvedUserId: device.userId },
     });
     if (done.count !== 1) throw new ConflictError("This key operation expired meanwhile");
-    return recordAudit(
+    const recorded = await recordAudit(
       tx,
       ctx,
       {
         tenantId: tenant.id,
-        action: rotation ? "tenantKey.rotated" : "tenantKey.masterKeyEnabled",
+        action: rules.action,
         targetType: "Tenant",
         targetId: tenant.id,
         data: {
@@ -389,6 +449,12 @@ async function completeKeyOperation(
       },
       { id: actor.id, label: viewerLabel(actor) },
     );
+    // A recovery is announced to every admin: a kit in the wrong hands shows at once.
+    const text =
+      `${viewerLabel(actor)} recovered the master key of ${tenant.displayName} onto a new phone with a recovery kit, at ${now.toISOString()}.\n\n` +
+      `If this was not expected, rotate the key from a phone you trust and create a new recovery kit.\n`;
+    for (const admin of admins) await ctx.jobs.enqueue("mail.send", { to: admin.email, subject: `Master key of ${tenant.displayName} recovered`, text }, { tx });
+    return recorded;
   });
   publishAudit(ctx, [event]);
   publishChallenge(ctx, challenge.id);
@@ -402,6 +468,7 @@ async function completeKeyOperation(
  */
 export async function holdersDue(db: Db, tenant: HolderTenant, epoch: number) {
   const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { authenticatorId: true } });
+  // Kits stay holders until replaced; only phones fall out.
   const eligible = new Set((await eligibleHolders(db, tenant)).map((holder) => holder.id));
   return copies.filter((copy) => !copy.authenticatorId || !eligible.has(copy.authenticatorId)).length;
 }

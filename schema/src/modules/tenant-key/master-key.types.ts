@@ -7,7 +7,7 @@ import { signedInErrors } from "../errors/errors.types.ts";
 import { SealedSecretInput } from "../password/password.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
-import { enableMasterKey, holdersDue, keyOperationWork, rotateTenantKey, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
+import { enableMasterKey, holdersDue, keyOperationWork, nextEpoch, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
 
 export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
   description: "What a holder's phone is asked to do with a customer's tenant key.",
@@ -18,7 +18,15 @@ export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
     ROTATE_TENANT_KEY: {
       description:
         "Rotate the key (after a holder was removed, say): a holder's phone opens its copy, makes the next epoch's key, re-seals every secret to it, " +
-        "wraps it to every phone that may hold it now, and hands the epoch over with the old signing key.",
+        "wraps it to every phone that may hold it now and every recovery kit, and hands the epoch over with the old signing key.",
+    },
+    CREATE_RECOVERY_KIT: {
+      description:
+        "A rotation by a holder's phone that also admits a recovery kit: the phone shows the kit's code once; the kit's key is derived from it, so later rotations wrap to the kit too.",
+    },
+    RECOVER_TENANT_KEY: {
+      description:
+        "A phone of someone who may hold the key, but holds no copy (every holder phone lost), opens a recovery kit's copy with the code typed into it and rotates with itself among the holders. Emailed to every admin.",
     },
   } as const,
 });
@@ -40,16 +48,27 @@ export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").impl
 
 const KeyOperationHolder = builder.simpleObject("KeyOperationHolder", {
   description:
-    "A phone that will hold the tenant's key. Before wrapping the key to it, check `keyAgreementSignature` with `publicKey` over " +
-    "`latchkey-key-agreement-key-v1\\n<authenticatorId>\\n<suite>\\n<keyAgreementKey>`: the phone itself vouches for the key.",
+    "A holder of the next epoch's key. A phone: before wrapping the key to it, check `keyAgreementSignature` with `publicKey` over " +
+    "`latchkey-key-agreement-key-v1\\n<holderId>\\n<suite>\\n<keyAgreementKey>` (the phone itself vouches for the key). A recovery kit: " +
+    "wrap only to a kit key listed in the verified current statement.",
   fields: (t) => ({
-    authenticatorId: t.id({ description: "The phone's id: its holder id in the statement." }),
-    name: t.string({ description: "The phone's name." }),
-    userLabel: t.string({ description: "Whose phone it is." }),
-    algorithm: t.string({ description: "The phone's signing key algorithm: P256 or ED25519." }),
-    publicKey: t.string({ description: "The phone's signing key, SPKI DER, base64." }),
-    keyAgreementKey: t.string({ description: "The phone's X25519 key-agreement key, raw, base64url." }),
-    keyAgreementSignature: t.string({ description: "The phone's own signature over its key-agreement key, base64url." }),
+    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    holderId: t.id({ description: "The holder's id in the statement: the phone's authenticator id, or the kit's id." }),
+    name: t.string({ description: "The phone's name, or `Recovery kit`." }),
+    userLabel: t.string({ description: "Whose phone it is; empty for a kit." }),
+    algorithm: t.string({ nullable: true, description: "A phone's signing key algorithm: P256 or ED25519." }),
+    publicKey: t.string({ nullable: true, description: "A phone's signing key, SPKI DER, base64." }),
+    keyAgreementKey: t.string({ description: "The holder's X25519 key-agreement key, raw, base64url." }),
+    keyAgreementSignature: t.string({ nullable: true, description: "A phone's own signature over its key-agreement key, base64url." }),
+  }),
+});
+
+const RecoveryKitCopy = builder.simpleObject("RecoveryKitCopy", {
+  description: "A recovery kit's copy of the current key: the code typed into the phone derives the key that opens it (see @latchkey/passwords recovery-kit).",
+  fields: (t) => ({
+    holderId: t.id({ description: "The kit's id in the statement." }),
+    keyAgreementKey: t.string({ description: "The kit's X25519 public key, raw, base64url." }),
+    sealed: t.field({ type: SealedSecretShape, description: "The copy (see @latchkey/passwords master-key)." }),
   }),
 });
 
@@ -91,10 +110,12 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
       type: [KeyOperationSecret],
       description: "Every sealed secret of the tenant, to re-seal to the new key: sealed to this phone when turning the key on, as stored (to the current key) when rotating.",
     }),
+    recoveryKitCopies: t.field({ type: [RecoveryKitCopy], description: "RECOVER_TENANT_KEY: every kit's copy of the current key." }),
     holderCopy: t.field({
       type: SealedSecretShape,
       nullable: true,
-      description: "ROTATE_TENANT_KEY: this phone's copy of the current key (see @latchkey/passwords master-key); the secrets are then sealed to the current key as stored.",
+      description:
+        "ROTATE_TENANT_KEY and CREATE_RECOVERY_KIT: this phone's copy of the current key (see @latchkey/passwords master-key); the secrets are then sealed to the current key as stored.",
     }),
   }),
 });
@@ -145,7 +166,7 @@ const StartKeyOperationPayload = builder.simpleObject("StartKeyOperationPayload"
 const HolderCopyInput = builder.inputType("HolderCopyInput", {
   description: "One holder's copy of the new key (HPKE to its key-agreement key; see @latchkey/passwords master-key).",
   fields: (t) => ({
-    authenticatorId: t.id({ required: true, description: "The holder phone." }),
+    holderId: t.id({ required: true, description: "The holder's id in the statement." }),
     sealed: t.field({ type: SealedSecretInput, required: true, description: "The copy." }),
   }),
 });
@@ -182,25 +203,56 @@ const EnableMasterKeyInput = builder.inputType("EnableMasterKeyInput", {
   }),
 });
 
-const RotateTenantKeyInput = builder.inputType("RotateTenantKeyInput", {
-  description: "The phone's result of a ROTATE_TENANT_KEY operation.",
-  fields: (t) => ({
-    tenantId: t.id({ required: true, description: "The customer whose key is rotated." }),
-    fromEpoch: t.int({ required: true, description: "The epoch the phone rotated from: the switch is compare-and-set on it." }),
-    keyOperationId: t.id({ required: true, description: "The operation this phone scanned." }),
-    statement: t.string({ required: true, description: "The next epoch's statement (every phone that may hold the key listed)." }),
-    signature: t.string({ required: true, description: "The new signing key's Ed25519 signature over `statement`, base64url." }),
-    handover: t.string({ required: true, description: "The current epoch's signing key's Ed25519 signature over `statement`, base64url." }),
-    holderCopies: t.field({ type: [HolderCopyInput], required: true, description: "One copy of the new key per holder in the statement." }),
-    secrets: t.field({ type: [ResealedSecretInput], required: true, description: "Every secret of the work, re-sealed to the new key." }),
-    evidence: t.field({ type: KeyUseEvidenceInput, required: true, description: "This phone's signature over the use of the key." }),
-  }),
-});
+/** The result of a new epoch made on a phone that has the key: one input shape per mutation, the same fields. */
+function nextEpochInput(name: string, purpose: string) {
+  return builder.inputType(name, {
+    description: `The phone's result of a ${purpose} operation.`,
+    fields: (t) => ({
+      tenantId: t.id({ required: true, description: "The customer whose key it is." }),
+      fromEpoch: t.int({ required: true, description: "The epoch the phone worked from: the switch is compare-and-set on it." }),
+      keyOperationId: t.id({ required: true, description: "The operation this phone scanned." }),
+      statement: t.string({ required: true, description: "The next epoch's statement (every holder listed)." }),
+      signature: t.string({ required: true, description: "The new signing key's Ed25519 signature over `statement`, base64url." }),
+      handover: t.string({ required: true, description: "The current epoch's signing key's Ed25519 signature over `statement`, base64url." }),
+      holderCopies: t.field({ type: [HolderCopyInput], required: true, description: "One copy of the new key per holder in the statement." }),
+      secrets: t.field({ type: [ResealedSecretInput], required: true, description: "Every secret of the work, re-sealed to the new key." }),
+      evidence: t.field({ type: KeyUseEvidenceInput, required: true, description: "This phone's signature over the use of the key." }),
+    }),
+  });
+}
 
-const RotateTenantKeyPayload = builder.simpleObject("RotateTenantKeyPayload", {
-  description: "The key is rotated: removed holders hold nothing that opens a secret set from now on.",
-  fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
-});
+function nextEpochPayload(name: string, description: string) {
+  return builder.simpleObject(name, {
+    description,
+    fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
+  });
+}
+
+const NEXT_EPOCH_MUTATIONS = [
+  {
+    field: "rotateTenantKey",
+    purpose: "ROTATE_TENANT_KEY",
+    input: nextEpochInput("RotateTenantKeyInput", "ROTATE_TENANT_KEY"),
+    payload: nextEpochPayload("RotateTenantKeyPayload", "The key is rotated: removed holders hold nothing that opens a secret set from now on."),
+    description: "Called by the holder phone that scanned a ROTATE_TENANT_KEY operation, with its result.",
+  },
+  {
+    field: "createRecoveryKit",
+    purpose: "CREATE_RECOVERY_KIT",
+    input: nextEpochInput("CreateRecoveryKitInput", "CREATE_RECOVERY_KIT"),
+    payload: nextEpochPayload("CreateRecoveryKitPayload", "The kit holds the key from this epoch on; its code was shown once, on the phone."),
+    description: "Called by the holder phone that scanned a CREATE_RECOVERY_KIT operation, with its result (the statement lists the one new kit).",
+  },
+  {
+    field: "recoverTenantKey",
+    purpose: "RECOVER_TENANT_KEY",
+    input: nextEpochInput("RecoverTenantKeyInput", "RECOVER_TENANT_KEY"),
+    payload: nextEpochPayload("RecoverTenantKeyPayload", "The key is on this phone again; every admin is emailed."),
+    description:
+      "Called by the phone that scanned a RECOVER_TENANT_KEY operation after opening a recovery kit's copy with the typed code: the hand-over, signed with the " +
+      "recovered signing key, is the proof. Audited and emailed to every admin of the customer.",
+  },
+] as const;
 
 const EnableMasterKeyPayload = builder.simpleObject("EnableMasterKeyPayload", {
   description: "The master key is on.",
@@ -221,24 +273,31 @@ builder.mutationFields((t) => ({
       return { keyOperation: started.challenge, qrPayload: started.qrPayload, watchToken: started.watchToken };
     },
   }),
-  rotateTenantKey: t.field({
-    type: RotateTenantKeyPayload,
-    description:
-      "Called by the holder phone that scanned a ROTATE_TENANT_KEY operation, with its result: in one transaction, compare-and-set on (tenant, fromEpoch), " +
-      "the tenant switches to the next epoch, every secret is replaced and the new holders' copies are stored. CONFLICT, with nothing changed, when the key, " +
-      "the holders or a secret changed since the phone fetched its work: fetch it again and retry.",
-    errors: { types: [UnauthenticatedError, ForbiddenError, ValidationError, NotFoundError, ConflictError], union: { name: "RotateTenantKeyResult" } },
-    args: { input: t.arg({ type: RotateTenantKeyInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => ({
-      tenantKey: await rotateTenantKey(ctx, {
-        ...input,
-        tenantId: String(input.tenantId),
-        keyOperationId: String(input.keyOperationId),
-        holderCopies: input.holderCopies.map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
-        secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+  ...Object.fromEntries(
+    NEXT_EPOCH_MUTATIONS.map((mutation) => [
+      mutation.field,
+      t.field({
+        type: mutation.payload,
+        description:
+          `${mutation.description} In one transaction, compare-and-set on (tenant, fromEpoch), the tenant switches to the next epoch, every secret is replaced ` +
+          "and the holders' copies are stored. CONFLICT, with nothing changed, when the key, the holders or a secret changed since the phone fetched its work: fetch it again and retry.",
+        errors: {
+          types: [UnauthenticatedError, ForbiddenError, ValidationError, NotFoundError, ConflictError],
+          union: { name: `${mutation.field[0]!.toUpperCase()}${mutation.field.slice(1)}Result` },
+        },
+        args: { input: t.arg({ type: mutation.input, required: true }) },
+        resolve: async (_root, { input }, ctx) => ({
+          tenantKey: await nextEpoch(ctx, mutation.purpose, {
+            ...input,
+            tenantId: String(input.tenantId),
+            keyOperationId: String(input.keyOperationId),
+            holderCopies: input.holderCopies.map((copy) => ({ ...copy, holderId: String(copy.holderId) })),
+            secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+          }),
+        }),
       }),
-    }),
-  }),
+    ]),
+  ),
   enableMasterKey: t.field({
     type: EnableMasterKeyPayload,
     description:
@@ -251,7 +310,7 @@ builder.mutationFields((t) => ({
       tenantKey: await enableMasterKey(ctx, {
         ...input,
         keyOperationId: String(input.keyOperationId),
-        holderCopies: input.holderCopies.map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
+        holderCopies: input.holderCopies.map((copy) => ({ ...copy, holderId: String(copy.holderId) })),
         secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
       }),
     }),
