@@ -7,6 +7,7 @@ import type { JobName, Services } from "@latchkey/schema";
 const ROUNDS: { name: JobName; everySeconds: number }[] = [
   { name: "housekeeping.sweep", everySeconds: 60 },
   { name: "audit.retention", everySeconds: 3600 },
+  { name: "audit.chain", everySeconds: 60 },
 ];
 
 export function startHousekeeping(services: Pick<Services, "jobs" | "log">) {

@@ -200,3 +200,43 @@ describe("retention", () => {
     expect(tenant).toEqual({ id: contoso.id, auditRetentionDays: null });
   });
 });
+
+describe("the audit chain", () => {
+  const CHAIN = `query($t: ID!) { auditChain(tenantId: $t) { intact length brokenAtEventId problem } }`;
+  const check = async (tenantId: string, token = msp.token) => (await api.gql(CHAIN, { t: tenantId }, { token })).auditChain;
+
+  /** What someone with the database can do: switch the append-only trigger off for one statement. */
+  async function tamper(statement: Parameters<typeof api.db.$executeRaw>[0], ...values: unknown[]) {
+    await api.db.$transaction([api.db.$executeRaw`SET LOCAL session_replication_role = replica`, api.db.$executeRaw(statement, ...values)]);
+  }
+
+  it("is intact as events are recorded, and shows an altered event and a deleted one", async () => {
+    const customer = await msp.customer();
+    for (const name of ["first", "second", "third"]) await customer.user({ password: `Chain ${name} ${randomUUID()}` });
+    const intact = await check(customer.id);
+    expect(intact).toMatchObject({ intact: true, brokenAtEventId: null });
+    expect(intact.length).toBeGreaterThanOrEqual(3);
+    // Chaining is idempotent: the same events, the same chain.
+    expect(await check(customer.id)).toEqual(intact);
+
+    const events = await api.db.auditEvent.findMany({ where: { tenantId: customer.id }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+    const altered = events[0]!;
+    await tamper`UPDATE "AuditEvent" SET "actorLabel" = 'Somebody Else' WHERE "id" = ${altered.id}::uuid`;
+    expect(await check(customer.id)).toMatchObject({ intact: false, brokenAtEventId: altered.id, problem: expect.stringMatching(/altered/) });
+    await tamper`UPDATE "AuditEvent" SET "actorLabel" = ${altered.actorLabel} WHERE "id" = ${altered.id}::uuid`;
+    expect((await check(customer.id)).intact).toBe(true);
+
+    const deleted = events[1]!;
+    await tamper`DELETE FROM "AuditEvent" WHERE "id" = ${deleted.id}::uuid`;
+    expect(await check(customer.id)).toMatchObject({ intact: false, brokenAtEventId: deleted.id, problem: expect.stringMatching(/deleted/) });
+    // Its link deleted too: the gap shows at the next event.
+    await api.db.auditChainLink.delete({ where: { eventId: deleted.id } });
+    expect(await check(customer.id)).toMatchObject({ intact: false, brokenAtEventId: events[2]!.id, problem: expect.stringMatching(/deleted/) });
+  });
+
+  it("is null for a tenant the viewer does not administer, existing or not", async () => {
+    const other = await seed(api).msp();
+    expect(await check(contoso.id, other.token)).toBeNull();
+    expect(await check(randomUUID(), msp.token)).toBeNull();
+  });
+});

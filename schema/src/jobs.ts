@@ -9,6 +9,7 @@ import { deliverWebhook, type WebhookDeliveryJob } from "./modules/webhook/webho
 import { sendEmailVerificationCode, type EmailVerificationJob } from "./modules/authenticator/authenticator.service.ts";
 import { tracePasswordFailure, type PasswordFailureJob } from "./modules/session/sign-in.ts";
 import { applyAuditRetention } from "./modules/audit/audit.service.ts";
+import { extendAuditChains } from "./modules/audit/audit-chain.ts";
 import { sweepExpired } from "./housekeeping.ts";
 
 export type JobPayloads = {
@@ -24,6 +25,8 @@ export type JobPayloads = {
   "audit.retention": Record<string, never>;
   /** One attempt at one webhook delivery; a failed attempt schedules the next itself (see webhook-delivery.ts). */
   "webhook.deliver": WebhookDeliveryJob;
+  /** Each tenant's audit events not chained yet are hash-chained. */
+  "audit.chain": Record<string, never>;
 };
 
 export type JobName = keyof JobPayloads;
@@ -102,6 +105,13 @@ export const jobDefinitions: { [N in JobName]: JobDefinition<JobPayloads[N]> } =
     retryLimit: 3,
     retryDelaySeconds: 60,
     expireInSeconds: 3600,
+  },
+  "audit.chain": {
+    run: (services) => extendAuditChains(services),
+    // The next round comes within a minute anyway, and a check chains before it looks.
+    retryLimit: 0,
+    retryDelaySeconds: 1,
+    expireInSeconds: 300,
   },
   "webhook.deliver": {
     run: deliverWebhook,

@@ -414,6 +414,7 @@ describe.skipIf(browserMissing)("customer administration", () => {
     const events = page.getByRole("region", { name: "Audit events" });
     await events.getByRole("row", { name: /user\.created/ }).first().waitFor();
     await events.getByRole("row", { name: /tenant\.settingsUpdated|tenant\.updated/ }).first().waitFor();
+    await page.getByText(/^Tamper check: the \d+ events of this log are hash-chained and intact\.$/).waitFor();
     await expectAccessible(page, "a customer's audit log");
 
     const filters = page.getByRole("form", { name: "Filter the audit log" });

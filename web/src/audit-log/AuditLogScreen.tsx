@@ -104,6 +104,7 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
           </a>
         </p>
       </div>
+      <AuditChainStatus tenantId={tenantId} />
       <form className="audit-filters" onSubmit={apply} aria-label="Filter the audit log">
         <label>
           Action
@@ -196,11 +197,42 @@ const KNOWN_ACTIONS = [
   "authenticator.approved",
   "authenticator.keyAgreementKeyRegistered",
   "authenticator.revoked",
+  "tenantKey.masterKeyEnabled",
+  "tenantKey.rotated",
+  "tenantKey.recoveryKitCreated",
+  "tenantKey.recovered",
   "installToken.created",
   "installToken.revoked",
   "audit.exported",
   "audit.purged",
 ];
+
+const AuditChainQuery = graphql(`
+  query AuditChain($tenantId: ID!) {
+    auditChain(tenantId: $tenantId) {
+      intact
+      length
+      brokenAtEventId
+      problem
+    }
+  }
+`);
+
+/** Whether this tenant's log is intact: its events are hash-chained, so one altered or deleted in the database shows here. */
+function AuditChainStatus({ tenantId }: { tenantId: string }) {
+  const [{ data }] = useQuery({ query: AuditChainQuery, variables: { tenantId }, requestPolicy: "network-only" });
+  const chain = data?.auditChain;
+  if (!chain) return null;
+  return chain.intact ? (
+    <p className="muted">
+      Tamper check: the {chain.length === 1 ? "event" : `${chain.length} events`} of this log are hash-chained and intact.
+    </p>
+  ) : (
+    <p className="field-error" role="alert">
+      Tamper check failed: {chain.problem} (event {chain.brokenAtEventId}). Someone changed this log in the database.
+    </p>
+  );
+}
 
 function AuditPage({
   variables,

@@ -1,3 +1,4 @@
+import { checkAuditChain, extendAuditChain } from "./audit-chain.ts";
 import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { cursorIsInside } from "../../pagination.ts";
@@ -88,5 +89,32 @@ builder.subscriptionField("auditEventAdded", (t) =>
     subscribe: (_root, args, ctx) => ctx.pubsub.subscribe("auditEvent:added", String(args.tenantId)),
     resolve: (query, payload, _args, ctx) =>
       ctx.db.auditEvent.findUniqueOrThrow({ ...query, where: { id: (payload as { id: string }).id } }),
+  }),
+);
+
+const AuditChainCheck = builder.simpleObject("AuditChainCheck", {
+  description:
+    "Whether a tenant's audit log is intact: its events are hash-chained as they are recorded, so an event altered or deleted in the database breaks the chain.",
+  fields: (t) => ({
+    intact: t.boolean({ description: "Every event matches its link, and every link follows the one before." }),
+    length: t.int({ description: "How many events were checked (the oldest may have been purged by retention, which the chain allows)." }),
+    brokenAtEventId: t.id({ nullable: true, description: "The first event that does not match, or the first after a gap." }),
+    problem: t.string({ nullable: true, description: "What is wrong there, in words." }),
+  }),
+});
+
+builder.queryField("auditChain", (t) =>
+  t.field({
+    type: AuditChainCheck,
+    nullable: true,
+    description: "Checks a tenant's audit chain (chaining any events not chained yet first). Null when the tenant is not one the viewer administers.",
+    args: { tenantId: t.arg.id({ required: true, description: "The tenant whose log to check." }) },
+    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    unauthorizedResolver: () => null,
+    resolve: async (_root, args, ctx) => {
+      const tenantId = String(args.tenantId);
+      await extendAuditChain(ctx.db, tenantId);
+      return checkAuditChain(ctx.db, tenantId);
+    },
   }),
 );
