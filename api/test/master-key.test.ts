@@ -5,7 +5,7 @@
 // database, its configuration, its logs) opens a sealed secret, while each
 // holder's own key does. Through the real API, the phone library and its CLI.
 import { execFile } from "node:child_process";
-import { createPublicKey, randomBytes, verify } from "node:crypto";
+import { createPublicKey, randomBytes, randomUUID, verify } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +14,7 @@ import { promisify } from "node:util";
 import {
   keyUseEvidence,
   newRecoveryCode,
+  openDelivery,
   openAsHolder,
   parseTenantKeyStatement,
   openFromTenant,
@@ -295,29 +296,43 @@ describe("turning the master key on", () => {
     expect(await userRow(user.id)).toEqual(before);
   });
 
-  it("hands a QR login the agent's own password once the server cannot open the user's, and tells the admins", async () => {
+  it("hands a QR login the user's password through their own phone: it re-seals its copy to the workstation, and the server only carries boxes", async () => {
     const { customer, phones } = await world();
     const user = await customer.user();
     const userPhone = await phoneOf(user);
-    await api.gql(
-      `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ${ERRORS} } }`,
-      { input: { tenantId: customer.id, desktopLoginEnabled: true, method: "PASSWORDLESS" } },
+    await passwordless(customer);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    // The admin sets a new password: sealed to the (new) tenant key and to the user's phone.
+    const password = `Through the phone ${randomBytes(6).toString("hex")}`;
+    const registration = await registerPassword((query, variables) => api.gql(query, variables, { token: msp.token }), { userId: user.id, password });
+    const { setUserPassword } = await api.gql(
+      `mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ${ERRORS} } }`,
+      { input: { userId: user.id, passwordRegistrationId: registration.registrationId } },
       { token: msp.token },
     );
-    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    expect(setUserPassword.__typename).toBe("SetUserPasswordPayload");
+    expect(((await userRow(user.id)).phonePasswordCopies as { authenticatorId: string }[]).map((copy) => copy.authenticatorId)).toEqual([userPhone.deviceId]);
+
     const keys = await workstationOf(customer);
-    const asWorkstation = async (query: string, variables: Record<string, unknown> = {}) => api.gql(query, variables, { token: await keys.credential() });
-    const { startLoginChallenge } = await asWorkstation(`mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
-      ... on StartLoginChallengePayload { challenge { id } qrPayload redeemSecret } ${ERRORS} } }`);
-    await userPhone.approve(startLoginChallenge.qrPayload);
-    const { redeemDesktopLogin } = await asWorkstation(
-      `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
-        ... on DesktopLoginPayload { instruction { attemptId passwordSource password { ciphertext } } } ${ERRORS} } }`,
-      { input: { challengeId: startLoginChallenge.challenge.id, redeemSecret: startLoginChallenge.redeemSecret } },
-    );
-    expect(redeemDesktopLogin.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
-    const { loginEvents } = await api.gql(`query($t: ID!) { loginEvents(tenantId: $t, first: 5) { edges { node { id passwordSynced } } } }`, { t: customer.id }, { token: msp.token });
-    expect(loginEvents.edges[0].node).toMatchObject({ id: redeemDesktopLogin.instruction.attemptId, passwordSynced: false });
+    const login = await qrLogin(keys, userPhone);
+    expect(login.instruction).toMatchObject({ passwordSource: "PHONE", delivery: { challengeId: login.challengeId, passwordVersion: (await userRow(user.id)).passwordVersion } });
+    const open = async (challengeId: string) =>
+      openDelivery({ ...login.instruction.delivery, challengeId, workstationId: keys.workstationId, algorithm: "X25519", recipientKey: await keys.recipientKey(), sealed: login.instruction.password });
+    expect(await open(login.challengeId)).toBe(password);
+    // Bound to this login: the same box does not open for another.
+    await expect(open(randomUUID())).rejects.toThrow();
+    expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBeNull();
+  });
+
+  it("hands a QR login by a phone without a copy (linked after the password was set) the agent's own password, and tells the admins", async () => {
+    const { customer, phones } = await world();
+    const user = await customer.user();
+    const userPhone = await phoneOf(user);
+    await passwordless(customer);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const login = await qrLogin(await workstationOf(customer), userPhone);
+    expect(login.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
+    expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBe(false);
   });
 });
 
@@ -467,6 +482,34 @@ describe("a recovery kit", () => {
     expect(mail.length).toBeGreaterThanOrEqual(3);
   });
 });
+
+async function passwordless(customer: { id: string }) {
+  await api.gql(
+    `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ${ERRORS} } }`,
+    { input: { tenantId: customer.id, desktopLoginEnabled: true, method: "PASSWORDLESS" } },
+    { token: msp.token },
+  );
+}
+
+/** A QR login at the workstation, approved on `phone`: the instruction the workstation redeems. */
+async function qrLogin(keys: WorkstationKeys, phone: Authenticator) {
+  const asWorkstation = async (query: string, variables: Record<string, unknown> = {}) => api.gql(query, variables, { token: await keys.credential() });
+  const { startLoginChallenge } = await asWorkstation(`mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
+    ... on StartLoginChallengePayload { challenge { id } qrPayload redeemSecret } ${ERRORS} } }`);
+  await phone.approve(startLoginChallenge.qrPayload);
+  const { redeemDesktopLogin } = await asWorkstation(
+    `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
+      ... on DesktopLoginPayload { instruction { attemptId passwordSource password { suite enc ciphertext } delivery { challengeId passwordVersion expiresAt } } } ${ERRORS} } }`,
+    { input: { challengeId: startLoginChallenge.challenge.id, redeemSecret: startLoginChallenge.redeemSecret } },
+  );
+  expect(redeemDesktopLogin.__typename, JSON.stringify(redeemDesktopLogin)).toBe("DesktopLoginPayload");
+  return { challengeId: startLoginChallenge.challenge.id as string, instruction: redeemDesktopLogin.instruction };
+}
+
+async function loginEventOf(customer: { id: string }, id: string) {
+  const { loginEvents } = await api.gql(`query($t: ID!) { loginEvents(tenantId: $t, first: 20) { edges { node { id passwordSynced } } } }`, { t: customer.id }, { token: msp.token });
+  return loginEvents.edges.map((edge: { node: { id: string; passwordSynced: boolean | null } }) => edge.node).find((node: { id: string }) => node.id === id);
+}
 
 /** An approved workstation of the customer, driven through the API with its own keys. */
 async function workstationOf(customer: CustomerSeed) {

@@ -51,6 +51,12 @@ export class WorkstationKeys {
       .sign(this.signing.privateKey);
   }
 
+  /** The key-agreement private key, as WebCrypto holds it. */
+  recipientKey() {
+    const pkcs8 = this.agreement.privateKey.export({ format: "der", type: "pkcs8" });
+    return crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), this.kind === "ed25519" ? { name: "X25519" } : { name: "ECDH", namedCurve: "P-256" }, true, ["deriveBits"]);
+  }
+
   /** Opens an instruction's password with this workstation's key and the given binding. */
   async open(instruction: Instruction, binding: { workstationId?: string; attemptId?: string; expiresAt?: string } = {}) {
     const kem = this.kind === "ed25519" ? new DhkemX25519HkdfSha256() : new DhkemP256HkdfSha256();

@@ -10,6 +10,7 @@
 //   aad    "latchkey-account-v1|<workstationId>|<attemptId>|<expiresAt as received>"
 //   wire   enc and ciphertext base64url without padding
 import { Aes256Gcm, CipherSuite, DhkemP256HkdfSha256, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
+import { openDelivery } from "@latchkey/passwords";
 import { AgentError } from "./agent-error.ts";
 import type { KeyAgreementAlgorithm } from "./workstation-keys.ts";
 
@@ -36,9 +37,34 @@ export interface AccountInstruction {
   fullName: string;
   /** ISO-8601, exactly as the API sent it: part of the associated data. */
   expiresAt: string;
-  /** SEALED: in `password`; TYPED: what was typed here; AGENT: the agent's own local password for this user. */
-  passwordSource: "SEALED" | "TYPED" | "AGENT";
+  /** SEALED: in `password`; PHONE: in `password`, sealed by the user's phone; TYPED: what was typed here; AGENT: the agent's own local password for this user. */
+  passwordSource: "SEALED" | "PHONE" | "TYPED" | "AGENT";
   password: SealedSecret | null;
+  /** PHONE: what the phone bound the password to. */
+  delivery?: { challengeId: string; passwordVersion: number; expiresAt: string } | null;
+}
+
+/**
+ * Opens a password the user's phone sealed to this workstation (the master key
+ * is on: the API cannot open it): only for the QR login this workstation
+ * started, before the phone's own expiry.
+ */
+export async function openPhoneDelivery(
+  instruction: AccountInstruction,
+  own: { workstationId: string; challengeId: string | null; algorithm: KeyAgreementAlgorithm; privateKey: CryptoKey },
+  now: Date,
+): Promise<string> {
+  const delivery = instruction.delivery;
+  if (!delivery || !instruction.password) throw new AgentError("BAD_INSTRUCTION", "the account instruction names the phone as the password's source, but carries none");
+  if (!own.challengeId || delivery.challengeId !== own.challengeId) {
+    throw new AgentError("BAD_INSTRUCTION", "the password the phone sealed is for another login than the one this workstation started");
+  }
+  if (!(Date.parse(delivery.expiresAt) > now.getTime())) throw new AgentError("INSTRUCTION_EXPIRED", `the phone's password expired at ${delivery.expiresAt}`);
+  try {
+    return await openDelivery({ ...delivery, workstationId: own.workstationId, algorithm: own.algorithm, recipientKey: own.privateKey, sealed: instruction.password });
+  } catch (cause) {
+    throw new AgentError("SEAL_MISMATCH", "the password the phone sealed does not open with this workstation's key for this login", { cause });
+  }
 }
 
 /** The associated data the box was sealed with, rebuilt from the instruction's own fields. */

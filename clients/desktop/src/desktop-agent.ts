@@ -2,7 +2,7 @@ import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { AgentError } from "./agent-error.ts";
 import { answerLogin, INCORRECT_LOGIN, startLogin, type LoginStart } from "@latchkey/passwords";
-import { checkAccountInstruction, openAccountInstruction, openFromSelf, sealForSelf, type AccountInstruction } from "./account-instruction.ts";
+import { checkAccountInstruction, openAccountInstruction, openFromSelf, openPhoneDelivery, sealForSelf, type AccountInstruction } from "./account-instruction.ts";
 import {
   brandingCacheDir,
   readStateFile,
@@ -386,7 +386,7 @@ export class DesktopAgent {
     if (status === "CONSUMED") throw new AgentError("CHALLENGE_CONSUMED", "this approval was already used");
     const redeemed = await this.send(REDEEM_DESKTOP_LOGIN, { challengeId: started.challenge.id, redeemSecret: started.redeemSecret });
     const { instruction } = expectPayload<{ instruction: AccountInstruction }>(redeemed.redeemDesktopLogin, "DesktopLoginPayload", "redeemDesktopLogin");
-    return this.applyInstruction(instruction, "QR");
+    return this.applyInstruction(instruction, "QR", new Date(), null, started.challenge.id);
   }
 
   /** This workstation's recent login attempts, newest first. */
@@ -404,11 +404,18 @@ export class DesktopAgent {
    * and thrown; one for another workstation is thrown without a report, since
    * its attempt is not this workstation's to report on.
    */
-  async applyInstruction(instruction: AccountInstruction, method: "PASSWORD" | "QR", now: Date = new Date(), typed: string | null = null): Promise<LoginResult> {
+  async applyInstruction(
+    instruction: AccountInstruction,
+    method: "PASSWORD" | "QR",
+    now: Date = new Date(),
+    typed: string | null = null,
+    /** The QR login this workstation started: a password the user's phone sealed must be for it. */
+    challengeId: string | null = null,
+  ): Promise<LoginResult> {
     const { id } = this.requireEnrollment();
     let password: string;
     try {
-      password = await this.instructionPassword(instruction, id, now, typed);
+      password = await this.instructionPassword(instruction, id, now, typed, challengeId);
     } catch (error) {
       if (error instanceof AgentError && error.code !== "WRONG_WORKSTATION" && isAttemptId(instruction.attemptId)) {
         await this.report({ attemptId: instruction.attemptId, outcome: "REFUSED", detail: `${error.code}: ${error.message}` }).catch(() => undefined);
@@ -425,14 +432,17 @@ export class DesktopAgent {
   }
 
   /**
-   * The password the instruction asks for: opened from its sealed box, what
-   * was typed here, or this agent's own local password for the user (made and
-   * kept sealed to its own key at the user's first QR login here).
+   * The password the instruction asks for: opened from its sealed box (sealed
+   * by the API, or by the user's phone), what was typed here, or this agent's
+   * own local password for the user (made and kept sealed to its own key at the
+   * user's first QR login here).
    */
-  private async instructionPassword(instruction: AccountInstruction, workstationId: string, now: Date, typed: string | null): Promise<string> {
+  private async instructionPassword(instruction: AccountInstruction, workstationId: string, now: Date, typed: string | null, challengeId: string | null): Promise<string> {
     checkAccountInstruction(instruction, workstationId, now);
     const keyAgreement = this.state.keyAgreementKey;
     switch (instruction.passwordSource) {
+      case "PHONE":
+        return openPhoneDelivery(instruction, { workstationId, challengeId, algorithm: keyAgreement.algorithm, privateKey: await keyAgreementPrivateKey(keyAgreement) }, now);
       case "TYPED":
         if (typed === null) throw new AgentError("BAD_INSTRUCTION", "the account instruction asks for a typed password, but none was typed here");
         return typed;

@@ -15,6 +15,7 @@ export {
   HPKE_SUITE_NAMES,
   accountAssociatedData,
   openAccountInstruction,
+  openPhoneDelivery,
   type AccountInstruction,
   type SealedSecret,
 } from "./account-instruction.ts";

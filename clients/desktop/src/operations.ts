@@ -20,6 +20,7 @@ const INSTRUCTION_FIELDS = /* GraphQL */ `
     expiresAt
     passwordSource
     password { suite enc ciphertext }
+    delivery { challengeId passwordVersion expiresAt }
   }
 `;
 

@@ -5,12 +5,14 @@
 import { randomUUID } from "node:crypto";
 import { Aes256Gcm, CipherSuite, DhkemP256HkdfSha256, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { describe, expect, it } from "vitest";
+import { sealDelivery } from "@latchkey/passwords";
 import { sealPassword } from "../../../schema/src/security/account-sealing.ts";
 import {
   AgentError,
   generateWorkstationKeys,
   keyAgreementPrivateKey,
   openAccountInstruction,
+  openPhoneDelivery,
   type AccountInstruction,
   type KeyFamily,
   type StoredKeyPair,
@@ -129,5 +131,30 @@ describe("openAccountInstruction", () => {
     const p256Suite = "DHKEM(P-256,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
     expect(await code(openAccountInstruction({ ...instruction, password: { ...box(instruction), suite: p256Suite } }, ws.own))).toBe("WRONG_SUITE");
     expect(await code(openAccountInstruction({ ...instruction, action: "DELETE_LOCAL_ACCOUNT" }, ws.own))).toBe("UNKNOWN_ACTION");
+  });
+});
+
+describe("a password the user's phone sealed to the workstation (master key on)", () => {
+  async function delivered(family: KeyFamily, challengeId = randomUUID(), expiresAt = new Date(Date.now() + 120_000).toISOString()) {
+    const ws = await workstation(family);
+    const delivery = { challengeId, passwordVersion: 3, expiresAt };
+    const sealed = await sealDelivery({ ...delivery, workstationId: ws.id, algorithm: ws.keys.keyAgreementKey.algorithm, keyAgreementKey: ws.keys.keyAgreementKey.publicKey, password: PASSWORD });
+    const instruction = await instructionFor(ws, { passwordSource: "PHONE", password: sealed, delivery });
+    return { ws, instruction, challengeId };
+  }
+
+  it("opens for the login this workstation started, with either key family", async () => {
+    for (const family of ["ed25519", "p256"] as KeyFamily[]) {
+      const { ws, instruction, challengeId } = await delivered(family);
+      expect(await openPhoneDelivery(instruction, { ...ws.own, challengeId }, new Date())).toBe(PASSWORD);
+    }
+  });
+
+  it("refuses one for another login, one past the phone's expiry, and one bound to another password version", async () => {
+    const { ws, instruction, challengeId } = await delivered("ed25519");
+    await expect(code(openPhoneDelivery(instruction, { ...ws.own, challengeId: randomUUID() }, new Date()))).resolves.toBe("BAD_INSTRUCTION");
+    await expect(code(openPhoneDelivery(instruction, { ...ws.own, challengeId }, new Date(Date.now() + 600_000)))).resolves.toBe("INSTRUCTION_EXPIRED");
+    const altered = { ...instruction, delivery: { ...instruction.delivery!, passwordVersion: 4 } };
+    await expect(code(openPhoneDelivery(altered, { ...ws.own, challengeId }, new Date()))).resolves.toBe("SEAL_MISMATCH");
   });
 });

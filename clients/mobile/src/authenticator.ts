@@ -22,7 +22,7 @@ import {
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
 import { doKeyOperation, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
-import { parseTenantKeyStatement, TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
+import { openPhoneCopy, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
@@ -62,9 +62,24 @@ export interface ChallengeScan {
   userAgent: string | null;
   /** ELEVATED_ACCESS: what the workstation asks for; an approval signs all of it. */
   elevation?: ElevationScan | null;
+  /** DESKTOP_LOGIN with the master key on: this phone's copy of the user's password, to re-seal to the workstation. */
+  passwordDelivery?: PasswordDelivery | null;
   createdAt: string;
   expiresAt: string;
 }
+
+/** What the phone needs to hand the user's password to a workstation (ChallengeScan.passwordDelivery). */
+export interface PasswordDelivery {
+  workstationId: string;
+  algorithm: "X25519" | "P256";
+  keyAgreementKey: string;
+  passwordVersion: number;
+  record: string;
+  copy: SealedSecret;
+}
+
+/** How long a password this phone hands to a workstation stays usable there. */
+const DELIVERY_TTL_MS = 2 * 60_000;
 
 /** The elevation a technician is asked to approve. */
 export interface ElevationScan {
@@ -405,9 +420,36 @@ export class Authenticator {
     }
     const signature = await this.sign(scan, qr, decision);
     const [document, field] = decision === "APPROVE" ? [APPROVE_CHALLENGE, "approveChallenge"] : [DENY_CHALLENGE, "denyChallenge"];
-    const data = await this.send(document, { id: scan.challenge.id, signature }, { authenticated: true });
+    const delivery = decision === "APPROVE" && scan.passwordDelivery ? await this.deliverPassword(scan) : null;
+    const data = await this.send(document, { id: scan.challenge.id, signature, ...(delivery ? { delivery } : {}) }, { authenticated: true });
     const { challenge } = expectPayload<{ challenge: Challenge }>(data[field], "DecideChallengePayload", field);
     return { scan, challenge };
+  }
+
+  /**
+   * Opens this phone's copy of the user's password and re-seals it to the
+   * workstation that asks, bound to it, this login and the password version.
+   * A copy that does not open (another phone's, an old password's) hands
+   * nothing: the workstation then sets a password of its own.
+   */
+  private async deliverPassword(scan: ChallengeScan) {
+    const delivery = scan.passwordDelivery!;
+    const keyAgreement = this.state.keyAgreementKey;
+    if (!keyAgreement || !this.state.userId || !this.state.deviceId) return null;
+    const password = await openPhoneCopy({
+      tenantId: scan.tenant.id,
+      userId: this.state.userId,
+      passwordVersion: delivery.passwordVersion,
+      record: delivery.record,
+      authenticatorId: this.state.deviceId,
+      phonePrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement),
+      sealed: delivery.copy,
+    }).catch(() => null);
+    if (password === null) return null;
+    const expiresAt = new Date(Date.now() + DELIVERY_TTL_MS).toISOString();
+    const binding = { workstationId: delivery.workstationId, challengeId: scan.challenge.id, passwordVersion: delivery.passwordVersion, expiresAt };
+    const sealed = await sealDelivery({ ...binding, algorithm: delivery.algorithm, keyAgreementKey: delivery.keyAgreementKey, password });
+    return { sealed, passwordVersion: delivery.passwordVersion, expiresAt };
   }
 
   private async scanParsed(qr: QrPayload): Promise<{ qr: QrPayload; scan: ChallengeScan }> {

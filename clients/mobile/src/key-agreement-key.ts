@@ -8,10 +8,11 @@
 //   <authenticator (device) id>
 //   DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM
 //   <public key: raw X25519, base64url without padding>
+import { KEY_AGREEMENT_PURPOSE, keyAgreementKeyBytes, TENANT_PASSWORD_SUITE } from "@latchkey/passwords/sealing";
 import { AuthenticatorError } from "./authenticator-error.ts";
 
-export const KEY_AGREEMENT_PURPOSE = "latchkey-key-agreement-key-v1";
-export const KEY_AGREEMENT_SUITE = "DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM";
+export { KEY_AGREEMENT_PURPOSE, keyAgreementKeyBytes };
+export const KEY_AGREEMENT_SUITE = TENANT_PASSWORD_SUITE;
 
 /** A key-agreement key pair as the state file keeps it. */
 export interface StoredKeyAgreementKey {
@@ -19,10 +20,6 @@ export interface StoredKeyAgreementKey {
   publicKey: string;
   /** PKCS8 DER, base64. Secret, like the signing key. */
   privateKey: string;
-}
-
-export function keyAgreementKeyBytes(deviceId: string, publicKey: string): Uint8Array<ArrayBuffer> {
-  return new TextEncoder().encode([KEY_AGREEMENT_PURPOSE, deviceId, KEY_AGREEMENT_SUITE, publicKey].join("\n"));
 }
 
 export async function generateKeyAgreementKey(): Promise<StoredKeyAgreementKey> {

@@ -61,6 +61,7 @@ export const SCAN_CHALLENGE = /* GraphQL */ `
         userAgent
         requesterEnrolledAt
         elevation { workstationId workstationName mode account minutes sessionUser sessionRemote }
+        passwordDelivery { workstationId algorithm keyAgreementKey passwordVersion record copy { suite enc ciphertext } }
         createdAt
         expiresAt
       }
@@ -96,8 +97,8 @@ export const REDEEM_INVITATION = /* GraphQL */ `
 `;
 
 export const APPROVE_CHALLENGE = /* GraphQL */ `
-  mutation ApproveChallenge($id: ID!, $signature: String!) {
-    approveChallenge(id: $id, signature: $signature) {
+  mutation ApproveChallenge($id: ID!, $signature: String!, $delivery: PasswordDeliveryInput) {
+    approveChallenge(id: $id, signature: $signature, delivery: $delivery) {
       __typename
       ... on DecideChallengePayload { challenge { ...ChallengeFields } }
       ... on Error { code message }

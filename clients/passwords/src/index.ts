@@ -76,3 +76,17 @@ export {
   type TenantKeyMaterial,
 } from "./master-key.ts";
 export { RECOVERY_KIT_INFO, RecoveryCodeError, newRecoveryCode, parseRecoveryCode, recoveryKitKey } from "./recovery-kit.ts";
+export {
+  KEY_AGREEMENT_PURPOSE,
+  PHONE_DELIVERY_INFO,
+  PHONE_PASSWORD_INFO,
+  keyAgreementKeyBytes,
+  openDelivery,
+  openPhoneCopy,
+  phoneVouchesForKey,
+  sealDelivery,
+  sealForPhones,
+  type DeliveryBinding,
+  type SealablePhone,
+  type WorkstationKeyAgreementAlgorithm,
+} from "./phone-copies.ts";

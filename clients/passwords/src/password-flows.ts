@@ -5,6 +5,7 @@
 import { finishLogin, finishRegistration, startLogin, startRegistration } from "./opaque-client.ts";
 import { sealToTenant, type SealedSecret } from "./tenant-sealing.ts";
 import { TenantKeyRefused, verifyTenantKey, type TenantKeyAnswer, type TenantKeyPin } from "./tenant-key-statement.ts";
+import { sealForPhones, type SealablePhone } from "./phone-copies.ts";
 
 /** Runs one operation and returns its `data` (throwing on transport or top-level errors). */
 export type RunOperation = (query: string, variables: Record<string, unknown>) => Promise<Record<string, any>>;
@@ -23,6 +24,7 @@ export const START_PASSWORD_REGISTRATION = `mutation StartPasswordRegistration($
     ... on StartPasswordRegistrationPayload {
       registrationId response ksf userId serverIdentity passwordVersion tenantId
       tenantKey { statement signature handover history { statement signature handover } }
+      userPhones { authenticatorId algorithm publicKey keyAgreementKey keyAgreementSignature }
     }
     ... on Error { code message }
   }
@@ -121,31 +123,29 @@ export type RegistrationToSeal = {
   passwordVersion: number;
   tenantId?: string | null;
   tenantKey?: TenantKeyAnswer | null;
+  /** The user's phones: each gets a copy, so it can hand the password to a workstation at a QR login. */
+  userPhones?: SealablePhone[] | null;
 };
 
 /**
  * For a customer's user: checks the tenant key's signed statement against what this
- * client pinned and seals the password to the key the statement names, bound to the
- * registration. Null for an MSP's user, whose password is never sealed. Throws
- * TenantKeyRefused, with nothing sealed, when the statement does not hold.
+ * client pinned and seals the password to the key the statement names, and to each
+ * of the user's phones that vouches for its key, bound to the registration. Null for
+ * an MSP's user, whose password is never sealed. Throws TenantKeyRefused, with
+ * nothing sealed, when the statement does not hold.
  */
 export async function sealForTenant(
   started: RegistrationToSeal,
   record: string,
   password: string,
   pinned: TenantKeyPin | null,
-): Promise<{ sealedPassword: SealedSecret; pin: TenantKeyPin } | null> {
+): Promise<{ sealedPassword: SealedSecret; phoneCopies: { authenticatorId: string; sealed: SealedSecret }[]; pin: TenantKeyPin } | null> {
   if (!started.tenantKey || !started.tenantId) return null;
   const { statement, pin } = await verifyTenantKey(started.tenantKey, { tenantId: started.tenantId, pinned });
-  const sealedPassword = await sealToTenant({
-    tenantPublicKey: statement.publicKey,
-    tenantId: started.tenantId,
-    userId: started.userId,
-    passwordVersion: started.passwordVersion,
-    record,
-    password,
-  });
-  return { sealedPassword, pin };
+  const binding = { tenantId: started.tenantId, userId: started.userId, passwordVersion: started.passwordVersion, record };
+  const sealedPassword = await sealToTenant({ ...binding, tenantPublicKey: statement.publicKey, password });
+  const phoneCopies = await sealForPhones(binding, started.userPhones ?? [], password);
+  return { sealedPassword, phoneCopies, pin };
 }
 
 /** Where a client keeps the tenant keys it has seen (state file, browser storage). */
@@ -177,7 +177,7 @@ export async function registerPassword(
   if (sealed) await input.pins?.set(sealed.pin);
   const sealedPassword = sealed?.sealedPassword ?? null;
   const finished = await run(FINISH_PASSWORD_REGISTRATION, {
-    input: { registrationId: started.registrationId, record, sealedPassword },
+    input: { registrationId: started.registrationId, record, sealedPassword, phoneCopies: sealed?.phoneCopies ?? [] },
   });
   payload(finished.finishPasswordRegistration, "FinishPasswordRegistrationPayload");
   return { registrationId: started.registrationId, userId: started.userId, tenantId: started.tenantId, passwordVersion: started.passwordVersion };

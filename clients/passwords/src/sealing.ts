@@ -6,3 +6,4 @@ export * from "./break-glass-sealing.ts";
 export * from "./tenant-key-statement.ts";
 export * from "./master-key.ts";
 export * from "./recovery-kit.ts";
+export * from "./phone-copies.ts";

@@ -175,7 +175,7 @@ export async function registerPassword(
   if (completed.pin) tenantKeyPins.set(completed.pin);
   const finished = await client
     .mutation(FinishPasswordRegistrationMutation, {
-      input: { registrationId: outcome.registrationId, record: completed.record, sealedPassword: completed.sealedPassword },
+      input: { registrationId: outcome.registrationId, record: completed.record, sealedPassword: completed.sealedPassword, phoneCopies: completed.phoneCopies },
     })
     .toPromise();
   const finishOutcome = finished.data?.finishPasswordRegistration;

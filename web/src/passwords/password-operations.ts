@@ -53,6 +53,13 @@ export const StartPasswordRegistrationMutation = graphql(`
             handover
           }
         }
+        userPhones {
+          authenticatorId
+          algorithm
+          publicKey
+          keyAgreementKey
+          keyAgreementSignature
+        }
       }
       ... on Error {
         message

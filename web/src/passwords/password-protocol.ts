@@ -2,7 +2,7 @@
 // that touches a password: the new-password rules, OPAQUE (RFC 9807) with its Argon2id key
 // stretching (64 MiB, seconds of work), and sealing a customer user's password to the
 // tenant's key. The page keeps only what the API answers and what goes back to it.
-import type { LoginStart, SealedSecret, TenantKeyAnswer, TenantKeyPin } from "@latchkey/passwords";
+import type { LoginStart, SealablePhone, SealedSecret, TenantKeyAnswer, TenantKeyPin } from "@latchkey/passwords";
 
 /** `startPasswordRegistration`'s payload, as the worker needs it. */
 export type RegistrationStart = {
@@ -14,6 +14,8 @@ export type RegistrationStart = {
   tenantId?: string | null;
   /** The tenant key's signed statement: the worker seals only to a key it states. */
   tenantKey?: TenantKeyAnswer | null;
+  /** The user's phones, each sealed a copy once it vouches for its key. */
+  userPhones?: SealablePhone[] | null;
 };
 
 export type PasswordRequest =
@@ -31,7 +33,9 @@ export type PasswordAnswer = {
   answerLogIn: { finish: string } | null;
   startRegistration: { state: string; request: string };
   /** `pin`: the tenant key to remember, once its statement verified; `refused`: why it did not, and nothing was sealed. */
-  completeRegistration: { record: string; sealedPassword: SealedSecret | null; pin: TenantKeyPin | null } | { refused: string };
+  completeRegistration:
+    | { record: string; sealedPassword: SealedSecret | null; phoneCopies: { authenticatorId: string; sealed: SealedSecret }[]; pin: TenantKeyPin | null }
+    | { refused: string };
 };
 
 export type WorkerRequest = { id: number } & PasswordRequest;

@@ -44,7 +44,7 @@ export async function runPasswordStep<R extends PasswordRequest>(request: R): Pr
       try {
         // Sealed only to a key its statement signs, never to an epoch older than this browser saw.
         const sealed = await sealForTenant(started, record, request.password, request.pinned);
-        answer = { record, sealedPassword: sealed?.sealedPassword ?? null, pin: sealed?.pin ?? null };
+        answer = { record, sealedPassword: sealed?.sealedPassword ?? null, phoneCopies: sealed?.phoneCopies ?? [], pin: sealed?.pin ?? null };
       } catch (error) {
         if (!(error instanceof TenantKeyRefused)) throw error;
         answer = { refused: error.message };

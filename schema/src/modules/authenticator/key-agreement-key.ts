@@ -12,20 +12,19 @@
 // signed by the phone's enrolled signing key, as challenge decisions are
 // (challenge-signing.ts).
 import { createPublicKey } from "node:crypto";
-import { TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
+import { keyAgreementKeyBytes as certificationBytes, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
 import type { Context } from "../../context.ts";
 import { UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
 import { viewerLabel } from "../session/session.service.ts";
 
-export const KEY_AGREEMENT_PURPOSE = "latchkey-key-agreement-key-v1";
-
 /** The HPKE suite a phone's key is used with: the one tenant keys use. */
 export const PHONE_KEY_SUITE = TENANT_PASSWORD_SUITE;
 
+/** The bytes a phone signs over its key (@latchkey/passwords phone-copies, shared with every client). */
 export function keyAgreementKeyBytes(authenticatorId: string, publicKey: string) {
-  return Buffer.from([KEY_AGREEMENT_PURPOSE, authenticatorId, PHONE_KEY_SUITE, publicKey].join("\n"), "utf8");
+  return Buffer.from(certificationBytes(authenticatorId, publicKey));
 }
 
 /** A raw X25519 public key, base64url without padding: exactly 32 bytes that make a key. */

@@ -1,3 +1,4 @@
+import { SealedSecretInput } from "../password/password.types.ts";
 import { builder } from "../../builder.ts";
 import {
   ConflictError,
@@ -42,6 +43,17 @@ const DecideChallengePayload = builder.simpleObject("DecideChallengePayload", {
 
 const decisionErrors = [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError, ValidationError, RateLimitedError, ElevationBusyError, ElevationRefusedError];
 
+const PasswordDeliveryInput = builder.inputType("PasswordDeliveryInput", {
+  description:
+    "The user's password as the approving phone re-sealed it to the workstation: HPKE to its key-agreement key, info `latchkey phone delivery v1`, " +
+    "associated data `latchkey-phone-delivery-v1|<workstationId>|<challengeId>|<passwordVersion>|<expiresAt>`.",
+  fields: (t) => ({
+    sealed: t.field({ type: SealedSecretInput, required: true, description: "The box." }),
+    passwordVersion: t.int({ required: true, description: "The password version it is." }),
+    expiresAt: t.string({ required: true, description: "ISO 8601, within ten minutes: the workstation refuses it after." }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   startLoginChallenge: t.field({
     type: StartLoginChallengePayload,
@@ -74,8 +86,15 @@ builder.mutationFields((t) => ({
     type: DecideChallengePayload,
     description: "Approves a code this phone scanned; `signature` covers the canonical bytes with decision APPROVE.",
     errors: { types: decisionErrors, union: { name: "ApproveChallengeResult" } },
-    args: { id: t.arg.id({ required: true }), signature: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "APPROVE")) as never }),
+    args: {
+      id: t.arg.id({ required: true }),
+      signature: t.arg.string({ required: true }),
+      delivery: t.arg({
+        type: PasswordDeliveryInput,
+        description: "A desktop login with the master key on: the user's password, re-sealed by this phone to the workstation (see ChallengeScan.passwordDelivery).",
+      }),
+    },
+    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "APPROVE", args.delivery ?? null)) as never }),
   }),
   denyChallenge: t.field({
     type: DecideChallengePayload,

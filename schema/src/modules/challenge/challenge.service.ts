@@ -19,7 +19,9 @@ import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./ch
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
 import { approveElevation, elevationNotApproved, mayElevate, scanElevation } from "../elevation/elevation.service.ts";
 import { mayRevealBreakGlass } from "../elevation/break-glass.service.ts";
-import { mayHoldTenantKey } from "../tenant-key/master-key.service.ts";
+import { mayHoldTenantKey, tenantKeyCustody } from "../tenant-key/master-key.service.ts";
+import type { PhoneCopy } from "../password/password.service.ts";
+import type { PasswordDeliveryShape } from "./challenge.types.ts";
 
 export const TERMINAL: ChallengeStatus[] = ["APPROVED", "DENIED", "EXPIRED", "CONSUMED"];
 const OPEN: ChallengeStatus[] = ["PENDING", "SCANNED"];
@@ -250,13 +252,42 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
     // How long the asking workstation has been enrolled: a fresh one deserves a second look.
     requesterEnrolledAt: workstation?.createdAt ?? null,
     elevation: current.kind === "ELEVATED_ACCESS" ? await scanElevation(ctx, current, device) : null,
+    passwordDelivery: current.kind === "DESKTOP_LOGIN" && device.userId ? await passwordDelivery(ctx.db, current, device.userId, device.authenticatorId) : null,
     createdAt: current.createdAt,
     expiresAt: current.expiresAt,
   };
 }
 
+/**
+ * With the master key on, the server cannot hand a user's password to a
+ * workstation: the approving phone does, from its own copy. What it needs, when
+ * it has a copy of the user's current password.
+ */
+async function passwordDelivery(db: Db, challenge: Challenge, userId: string, authenticatorId: string): Promise<PasswordDeliveryShape | null> {
+  if (!challenge.workstationId || (await tenantKeyCustody(db, challenge.tenantId)) !== "MASTER_KEY") return null;
+  const user = await db.user.findUnique({ where: { id: userId } });
+  if (!user || user.tenantId !== challenge.tenantId || !user.opaqueRecord) return null;
+  const copy = ((user.phonePasswordCopies as PhoneCopy[] | null) ?? []).find((entry) => entry.authenticatorId === authenticatorId);
+  const workstation = await db.workstation.findUnique({ where: { id: challenge.workstationId } });
+  if (!copy || !workstation?.keyAgreementPublicKey || !workstation.keyAgreementAlgorithm) return null;
+  return {
+    workstationId: workstation.id,
+    algorithm: workstation.keyAgreementAlgorithm,
+    keyAgreementKey: workstation.keyAgreementPublicKey,
+    passwordVersion: user.passwordVersion,
+    record: user.opaqueRecord,
+    copy: copy.sealed,
+  };
+}
+
+/** A desktop login's password as the approving phone re-sealed it to the workstation. */
+export type Delivery = { sealed: { suite: string; enc: string; ciphertext: string }; passwordVersion: number; expiresAt: string };
+
+/** How far ahead a phone may date a delivery's expiry. */
+const DELIVERY_MAX_MS = 10 * 60_000;
+
 /** Only the phone that scanned may decide, with a signature over the canonical bytes. */
-export async function decideChallenge(ctx: Context, id: string, signature: string, decision: "APPROVE" | "DENY") {
+export async function decideChallenge(ctx: Context, id: string, signature: string, decision: "APPROVE" | "DENY", delivery: Delivery | null = null) {
   const device = requireDevice(ctx);
   if (!device.userId) throw new ForbiddenError("Link this authenticator to your account first");
   refuseWaitingPhone(device);
@@ -278,12 +309,18 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   if (!verifySignature(device, bytes, signature)) throw ValidationError.field("signature", "The signature does not match this phone's key");
 
   const status: ChallengeStatus = decision === "APPROVE" ? "APPROVED" : "DENIED";
+  const delivered = decision === "APPROVE" && challenge.kind === "DESKTOP_LOGIN" && delivery ? checkDelivery(ctx, delivery) : null;
   // Read before the transaction: on embedded PGlite a query outside it would wait for it.
   const actor = await deviceActor(ctx, device.userId);
   const { decided, event } = await ctx.db.$transaction(async (tx) => {
     const decided = await tx.challenge.updateMany({
       where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: new Date(ctx.clock.now()) } },
-      data: { status, decidedAt: new Date(), approvedUserId: decision === "APPROVE" ? device.userId : null },
+      data: {
+        status,
+        decidedAt: new Date(),
+        approvedUserId: decision === "APPROVE" ? device.userId : null,
+        ...(delivered ? { deliveredPassword: delivered.sealed, deliveredPasswordVersion: delivered.passwordVersion, deliveryExpiresAt: delivered.expiresAt } : {}),
+      },
     });
     if (decided.count !== 1) return { decided: false, event: null };
     const event = await recordAudit(tx, ctx, {
@@ -312,6 +349,21 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
   publishChallenge(ctx, challenge.id);
   await ctx.db.authenticator.update({ where: { id: device.authenticatorId }, data: { lastUsedAt: new Date() } });
   return ctx.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });
+}
+
+/** A delivery's box is only carried, never opened: its shape and its expiry are all the server checks. */
+function checkDelivery(ctx: Context, delivery: Delivery) {
+  const expiresAt = new Date(delivery.expiresAt);
+  const now = ctx.clock.now();
+  if (!Number.isFinite(expiresAt.getTime()) || expiresAt.getTime() <= now || expiresAt.getTime() > now + DELIVERY_MAX_MS) {
+    throw ValidationError.field("delivery.expiresAt", "Date the delivery to expire within the next ten minutes");
+  }
+  const wire = /^[A-Za-z0-9_-]{1,2048}$/;
+  if (!wire.test(delivery.sealed.enc) || !wire.test(delivery.sealed.ciphertext) || delivery.sealed.suite.length > 100) {
+    throw ValidationError.field("delivery.sealed", "Expected a sealed box, base64url without padding");
+  }
+  if (!Number.isInteger(delivery.passwordVersion) || delivery.passwordVersion < 1) throw ValidationError.field("delivery.passwordVersion", "A password version is a positive integer");
+  return { sealed: delivery.sealed, passwordVersion: delivery.passwordVersion, expiresAt };
 }
 
 async function deviceActor(ctx: Context, userId: string) {

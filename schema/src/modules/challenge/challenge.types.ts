@@ -32,9 +32,39 @@ export type ScanShape = {
   requesterEnrolledAt: Date | null;
   /** ELEVATED_ACCESS: what is asked for (see elevation.types.ts). */
   elevation?: unknown;
+  /** DESKTOP_LOGIN with the master key on: this phone's copy of the user's password, to re-seal to the workstation. */
+  passwordDelivery?: PasswordDeliveryShape | null;
   createdAt: Date;
   expiresAt: Date;
 };
+
+export type PasswordDeliveryShape = {
+  workstationId: string;
+  algorithm: string;
+  keyAgreementKey: string;
+  passwordVersion: number;
+  record: string;
+  copy: { suite: string; enc: string; ciphertext: string };
+};
+
+const PasswordDelivery = builder.objectRef<PasswordDeliveryShape>("PasswordDelivery").implement({
+  description:
+    "What the approving phone needs to hand the user's password to the workstation: open `copy` (this phone's copy, see @latchkey/passwords " +
+    "phone-copies), re-seal it to `keyAgreementKey` with the delivery binding, and send it with approveChallenge's `delivery`. The server cannot open either box.",
+  fields: (t) => ({
+    workstationId: t.exposeID("workstationId", { description: "The workstation that asks." }),
+    algorithm: t.exposeString("algorithm", { description: "Its key-agreement algorithm: X25519 or P256." }),
+    keyAgreementKey: t.exposeString("keyAgreementKey", { description: "Its enrolled key-agreement key, SPKI DER, base64." }),
+    passwordVersion: t.exposeInt("passwordVersion", { description: "The user's current password version." }),
+    record: t.exposeString("record", { description: "The user's OPAQUE registration record the copy is bound to." }),
+    copy: t.field({ type: PasswordCopy, resolve: (delivery) => delivery.copy }),
+  }),
+});
+
+const PasswordCopy = builder.simpleObject("PasswordCopy", {
+  description: "A password sealed (HPKE) to a phone's key-agreement key.",
+  fields: (t) => ({ suite: t.string(), enc: t.string(), ciphertext: t.string() }),
+});
 
 const ScannedTenant = builder.simpleObject("ScannedTenant", {
   description: "The tenant a scanned code signs in to, as the phone shows it.",
@@ -55,6 +85,12 @@ export const ChallengeScan = builder.objectRef<ScanShape>("ChallengeScan").imple
       type: "DateTime",
       nullable: true,
       description: "For a workstation: when it enrolled, so the phone can say how long it has been known.",
+    }),
+    passwordDelivery: t.field({
+      type: PasswordDelivery,
+      nullable: true,
+      description: "A desktop login of a customer whose master key is on, when this phone has a copy of the user's current password.",
+      resolve: (scan) => scan.passwordDelivery ?? null,
     }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     expiresAt: t.expose("expiresAt", { type: "DateTime" }),

@@ -4,7 +4,7 @@
 // account U with this password") whose password is sealed to the workstation's
 // key-agreement key, with the workstation, the attempt and the expiry bound in.
 // Every attempt, refused or not, becomes a login event on the tenant's feed.
-import type { LoginMethod, Tenant, User } from "@latchkey/db";
+import type { Challenge, LoginMethod, Tenant, User } from "@latchkey/db";
 import { z } from "zod";
 import type { Context, WorkstationViewer } from "../../context.ts";
 import {
@@ -68,13 +68,20 @@ async function checkAllowed(ctx: Context, workstation: WorkstationViewer, attemp
  * (QR login), what the user just typed (password login: the agent has it), or
  * the agent's own for a user without a directory password.
  */
-export type AccountPassword = { source: "SEALED"; password: string } | { source: "TYPED" } | { source: "AGENT"; unsynced?: boolean };
+export type AccountPassword =
+  | { source: "SEALED"; password: string }
+  | { source: "TYPED" }
+  | { source: "AGENT"; unsynced?: boolean }
+  /** Re-sealed to the workstation by the approving phone; the server only carries it. */
+  | { source: "PHONE"; sealed: SealedSecret; delivery: { challengeId: string; passwordVersion: number; expiresAt: Date } };
 
 /** The instruction for attempt `attemptId` on this workstation, its password (if any) sealed to the workstation. */
 async function accountInstruction(workstation: WorkstationViewer, attemptId: string, user: User, password: AccountPassword) {
   const expiresAt = new Date(Date.now() + INSTRUCTION_TTL_MS);
   const sealed =
-    password.source === "SEALED"
+    password.source === "PHONE"
+      ? password.sealed
+      : password.source === "SEALED"
       ? await sealPassword({
           keyAgreementAlgorithm: workstation.keyAgreementAlgorithm!,
           keyAgreementPublicKey: workstation.keyAgreementPublicKey!,
@@ -93,6 +100,7 @@ async function accountInstruction(workstation: WorkstationViewer, attemptId: str
     expiresAt,
     passwordSource: password.source,
     password: sealed,
+    delivery: password.source === "PHONE" ? password.delivery : null,
   };
 }
 
@@ -256,7 +264,7 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
   if (user.tenantId !== workstation.tenantId) throw new NotFoundError("Challenge");
   // A lock against password guessing never stops the phone: it is a second factor.
   if (user.status !== "ACTIVE") return failed(ctx, workstation, attempt, "ACCOUNT_DISABLED", new AccountDisabledError());
-  const password = await workstationPassword(ctx, user);
+  const password = await workstationPassword(ctx, user, challenge);
   if (password === null) return refuse(ctx, workstation, attempt, "PASSWORD_NOT_AVAILABLE");
   return succeeded(ctx, workstation, user, "QR", password);
 }
@@ -266,13 +274,22 @@ export async function redeemDesktopLogin(ctx: Context, input: z.input<typeof red
  * the directory password as its registrant sealed it to the tenant's key,
  * re-sealed to the workstation; for a user without a directory password the
  * agent's own, which the server never knows. With the master key on the server
- * cannot open it: the agent sets a password of its own, and the login event
- * tells the admins the password is not synced there. Null for a password
- * nothing here can hand over (an MSP user's, which is never sealed).
+ * cannot open it: the approving phone re-sealed its own copy to the
+ * workstation, or, a phone without a copy (linked after the password was set),
+ * the agent sets a password of its own and the login event tells the admins
+ * the password is not synced there. Null for a password nothing here can hand
+ * over (an MSP user's, which is never sealed).
  */
-async function workstationPassword(ctx: Context, user: User): Promise<AccountPassword | null> {
+async function workstationPassword(ctx: Context, user: User, challenge: Challenge): Promise<AccountPassword | null> {
   if (user.opaqueRecord && user.sealedPassword && (await tenantKeyCustody(ctx.db, user.tenantId)) === "MASTER_KEY") {
-    return { source: "AGENT", unsynced: true };
+    const fromPhone =
+      challenge.deliveredPassword && challenge.deliveredPasswordVersion === user.passwordVersion && challenge.deliveryExpiresAt && challenge.deliveryExpiresAt.getTime() > ctx.clock.now();
+    if (!fromPhone) return { source: "AGENT", unsynced: true };
+    return {
+      source: "PHONE",
+      sealed: challenge.deliveredPassword as SealedSecret,
+      delivery: { challengeId: challenge.id, passwordVersion: user.passwordVersion, expiresAt: challenge.deliveryExpiresAt! },
+    };
   }
   if (user.opaqueRecord && user.sealedPassword) {
     const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });

@@ -28,9 +28,25 @@ const AccountPasswordSource = builder.enumType("AccountPasswordSource", {
     AGENT: {
       description:
         "The user has no directory password: the agent uses the local password it generated for this user on this workstation, " +
-        "generating one at the first QR login. The server never knows it.",
+        "generating one at the first QR login. The server never knows it. With the master key on, also for a user whose phone had no copy of their password: " +
+        "their directory password is then not synced on this workstation (the login event says so).",
+    },
+    PHONE: {
+      description:
+        "In `password`, sealed to this workstation by the user's phone (master key on): open it with the associated data " +
+        "`latchkey-phone-delivery-v1|<workstationId>|<delivery.challengeId>|<delivery.passwordVersion>|<delivery.expiresAt>`, info `latchkey phone delivery v1`, " +
+        "after checking that `delivery.challengeId` is the login this workstation started.",
     },
   },
+});
+
+const PasswordDeliveryBinding = builder.simpleObject("PasswordDeliveryBinding", {
+  description: "What a password the user's phone re-sealed to the workstation is bound to.",
+  fields: (t) => ({
+    challengeId: t.id({ description: "The QR login the workstation started." }),
+    passwordVersion: t.int({ description: "The user's password version." }),
+    expiresAt: t.string({ description: "ISO 8601, as the phone wrote it: part of the associated data." }),
+  }),
 });
 
 export const AccountInstruction = builder.objectRef<InstructionShape>("AccountInstruction").implement({
@@ -46,8 +62,15 @@ export const AccountInstruction = builder.objectRef<InstructionShape>("AccountIn
     password: t.field({
       type: SealedSecret,
       nullable: true,
-      description: "The password sealed to this workstation when `passwordSource` is SEALED; null otherwise.",
+      description: "The password sealed to this workstation when `passwordSource` is SEALED or PHONE; null otherwise.",
       resolve: (instruction) => instruction.password,
+    }),
+    delivery: t.field({
+      type: PasswordDeliveryBinding,
+      nullable: true,
+      description: "PHONE: what the phone bound the password to.",
+      resolve: (instruction) =>
+        instruction.delivery ? { ...instruction.delivery, expiresAt: instruction.delivery.expiresAt.toISOString() } : null,
     }),
   }),
 });

@@ -14,6 +14,14 @@ const StartPasswordRegistrationInput = builder.inputType("StartPasswordRegistrat
   }),
 });
 
+const PhoneCopyInput = builder.inputType("PhoneCopyInput", {
+  description: "The password sealed to one of the user's phones.",
+  fields: (t) => ({
+    authenticatorId: t.id({ required: true, description: "The phone." }),
+    sealed: t.field({ type: SealedSecretInput, required: true, description: "HPKE to its key-agreement key, info `latchkey phone password v1`." }),
+  }),
+});
+
 const FinishPasswordRegistrationInput = builder.inputType("FinishPasswordRegistrationInput", {
   fields: (t) => ({
     registrationId: t.id({ required: true }),
@@ -21,6 +29,10 @@ const FinishPasswordRegistrationInput = builder.inputType("FinishPasswordRegistr
     sealedPassword: t.field({
       type: SealedSecretInput,
       description: "Required for a customer tenant's user (sealed to `tenantPublicKey`); absent for MSP users.",
+    }),
+    phoneCopies: t.field({
+      type: [PhoneCopyInput],
+      description: "The password sealed to each of `userPhones` that vouches for its key (see @latchkey/passwords phone-copies).",
     }),
   }),
 });
@@ -47,6 +59,11 @@ builder.mutationFields((t) => ({
     errors: { types: [NotFoundError, ValidationError], union: { name: "FinishPasswordRegistrationResult" } },
     args: { input: t.arg({ type: FinishPasswordRegistrationInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      finishPasswordRegistration(ctx, { ...input, registrationId: String(input.registrationId), sealedPassword: input.sealedPassword ?? null }),
+      finishPasswordRegistration(ctx, {
+        ...input,
+        registrationId: String(input.registrationId),
+        sealedPassword: input.sealedPassword ?? null,
+        phoneCopies: (input.phoneCopies ?? []).map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
+      }),
   }),
 }));

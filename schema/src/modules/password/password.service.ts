@@ -78,6 +78,11 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
   const response = protocolStep("request", () => ctx.passwordAuth.registrationResponse(userId, data.request));
   // A customer's passwords are sealed to its key: handed out as a signed statement, checked by the client.
   const tenantKey = tenant?.kind === "CUSTOMER" ? await ctx.tenantKeys.statementFor(ctx.db, tenant.id) : null;
+  // ... and to each of the user's phones, which hand it to workstations at a QR login.
+  const phones =
+    tenant?.kind === "CUSTOMER" && data.userId != null
+      ? await ctx.db.authenticator.findMany({ where: { userId, revokedAt: null, approvedAt: { not: null }, keyAgreementPublicKey: { not: null } }, orderBy: { id: "asc" } })
+      : [];
   const registration = await ctx.db.passwordRegistration.create({
     data: {
       id: randomUUID(),
@@ -100,6 +105,13 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
     tenantId: tenant?.id ?? null,
     tenantPublicKey: tenantKey?.publicKey ?? null,
     tenantKey,
+    userPhones: phones.map((phone) => ({
+      authenticatorId: phone.id,
+      algorithm: phone.algorithm,
+      publicKey: phone.publicKey,
+      keyAgreementKey: phone.keyAgreementPublicKey!,
+      keyAgreementSignature: phone.keyAgreementSignature!,
+    })),
   };
 }
 
@@ -114,6 +126,7 @@ const finishRegistrationInput = z.object({
   // A ristretto255 record is 192 bytes.
   record: wire(512),
   sealedPassword: sealedSecretInput.nullish(),
+  phoneCopies: z.array(z.object({ authenticatorId: z.string().uuid(), sealed: sealedSecretInput })).max(20).nullish(),
 });
 
 /** Uploads the record (and the sealed password, for a customer user) to a registration the viewer started. */
@@ -126,9 +139,10 @@ export async function finishPasswordRegistration(ctx: Context, input: z.input<ty
     throw ValidationError.field("sealedPassword", "Seal the password to the tenant's public key (a customer's workstations need it)");
   }
   if (!sealed && data.sealedPassword) throw ValidationError.field("sealedPassword", "This user's password is never sealed");
+  if (!sealed && data.phoneCopies?.length) throw ValidationError.field("phoneCopies", "This user's password is never sealed");
   const { count } = await ctx.db.passwordRegistration.updateMany({
     where: { id: registration.id, record: null, expiresAt: { gt: new Date(ctx.clock.now()) } },
-    data: { record: data.record, sealedPassword: data.sealedPassword ?? undefined },
+    data: { record: data.record, sealedPassword: data.sealedPassword ?? undefined, phoneCopies: data.phoneCopies?.length ? data.phoneCopies : undefined },
   });
   if (count !== 1) throw new NotFoundError("Password registration");
   return { registrationId: registration.id };
@@ -157,7 +171,11 @@ export type FinishedRegistration = {
   record: string;
   sealedPassword: SealedSecret | null;
   sealedEpoch: number | null;
+  phoneCopies: PhoneCopy[] | null;
 };
+
+/** The password sealed to one of the user's phones. */
+export type PhoneCopy = { authenticatorId: string; sealed: SealedSecret };
 
 /**
  * Consumes a finished registration inside the caller's transaction, once: for
@@ -203,6 +221,7 @@ export async function takeRegistration(
     record: registration.record,
     sealedPassword: (registration.sealedPassword as SealedSecret | null) ?? null,
     sealedEpoch: registration.sealedEpoch,
+    phoneCopies: (registration.phoneCopies as PhoneCopy[] | null) ?? null,
   };
 }
 
@@ -213,6 +232,8 @@ export function passwordColumns(registration: FinishedRegistration, now: Date) {
     passwordKsf: registration.ksf,
     sealedPassword: registration.sealedPassword ?? Prisma.DbNull,
     sealedPasswordEpoch: registration.sealedPassword ? registration.sealedEpoch : null,
+    // A new password replaces every phone's copy of the old one.
+    phonePasswordCopies: registration.phoneCopies ?? Prisma.DbNull,
     passwordVersion: registration.passwordVersion,
     passwordChangedAt: now,
   };

@@ -1,3 +1,4 @@
+import { DeviceKeyAlgorithm } from "../authenticator/authenticator.types.ts";
 import { builder } from "../../builder.ts";
 import { KSF_NAMES } from "@latchkey/passwords";
 import { TenantKey } from "../tenant-key/tenant-key.types.ts";
@@ -29,6 +30,19 @@ export const StartPasswordLogInPayload = builder.simpleObject("StartPasswordLogI
   }),
 });
 
+const PasswordPhone = builder.simpleObject("PasswordPhone", {
+  description:
+    "One of the user's phones, to seal a copy of the password to: check `keyAgreementSignature` with `publicKey` over " +
+    "`latchkey-key-agreement-key-v1\\n<authenticatorId>\\n<suite>\\n<keyAgreementKey>` first (sealForPhones in @latchkey/passwords does).",
+  fields: (t) => ({
+    authenticatorId: t.id({ description: "The phone." }),
+    algorithm: t.field({ type: DeviceKeyAlgorithm, description: "Its signing key's algorithm." }),
+    publicKey: t.string({ description: "Its signing key, SPKI DER, base64." }),
+    keyAgreementKey: t.string({ description: "Its X25519 key-agreement key, raw, base64url." }),
+    keyAgreementSignature: t.string({ description: "Its own signature over the key-agreement key, base64url." }),
+  }),
+});
+
 export const StartPasswordRegistrationPayload = builder.simpleObject("StartPasswordRegistrationPayload", {
   description: "The server's answer to the first step of an OPAQUE registration. Finish within ten minutes.",
   fields: (t) => ({
@@ -48,6 +62,11 @@ export const StartPasswordRegistrationPayload = builder.simpleObject("StartPassw
       type: TenantKey,
       nullable: true,
       description: "The signed statement of the customer tenant's key: verify it (and the epoch you pinned) before sealing. Null for MSP users.",
+    }),
+    userPhones: t.field({
+      type: [PasswordPhone],
+      description:
+        "A customer user's approved phones: seal a copy of the password to each, so the phone can hand it to a workstation at a QR login. Empty for MSP users and new users.",
     }),
   }),
 });
