@@ -539,6 +539,25 @@ describe("who may work with a customer's key", () => {
     expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody).toBe("ESCROW");
   });
 
+  it("includes the MSP's staff only once the customer's own admin opts in (the MSP cannot grant itself), and their copies fall due when withdrawn", async () => {
+    const { customer, admins, phones } = await world();
+    const SETTINGS = `mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { __typename ${ERRORS} } }`;
+    const optIn = async (value: boolean, token: string) => (await api.gql(SETTINGS, { input: { tenantId: customer.id, mspMayHoldMasterKey: value } }, { token })).updateTenantSettings;
+    expect(await optIn(true, msp.token)).toMatchObject({ code: "FORBIDDEN" });
+    expect((await api.db.tenant.findUniqueOrThrow({ where: { id: customer.id } })).mspMayHoldMasterKey).toBe(false);
+    const technician = await msp.technician();
+    await msp.delegate(technician.id, customer.id);
+    const technicianPhone = await phoneOf(technician);
+    expect(await optIn(true, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
+
+    // Now the delegated technician's phone may turn the key on, and holds it with the customer's admins.
+    const { tenantKey } = await technicianPhone.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    expect(tenantKey.holders!.map((holder) => holder.id).sort()).toEqual([...phones.map((phone) => phone.deviceId), technicianPhone.deviceId].sort());
+    expect(await optIn(false, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
+    const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
+    expect(tenant.masterKey.rotationDue).toBe(true);
+  });
+
   it("starts only for an admin of the customer: another MSP's admin and a delegated technician are refused, the operation's id is nobody else's", async () => {
     const { customer, phones } = await world();
     const other = await seed(api).msp();

@@ -72,6 +72,11 @@ const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput",
     displayName: t.string(),
     auditRetentionDays: t.int({ description: "Days audit events are kept before they are purged: 30 to 3650." }),
     signInRequiresPhone: t.boolean({ description: "Follow every password sign-in of the tenant's users with an approval on their own phone." }),
+    mspMayHoldMasterKey: t.boolean({
+      description:
+        "A customer's choice (its own admins only; FORBIDDEN for anyone else): whether the phones of its MSP's admins and delegated technicians may hold its master key. " +
+        "Withdrawn, their copies are due for rotation.",
+    }),
   }),
 });
 

@@ -69,6 +69,7 @@ const settingsInput = z.object({
     .optional()
     .nullable(),
   signInRequiresPhone: z.boolean().optional().nullable(),
+  mspMayHoldMasterKey: z.boolean().optional().nullable(),
 });
 
 export async function updateTenantSettings(
@@ -79,6 +80,7 @@ export async function updateTenantSettings(
     displayName?: string | null;
     auditRetentionDays?: number | null;
     signInRequiresPhone?: boolean | null;
+    mspMayHoldMasterKey?: boolean | null;
   },
 ) {
   const data = parseInput(settingsInput, input);
@@ -87,11 +89,16 @@ export async function updateTenantSettings(
   if (data.signInRequiresPhone === false && ctx.viewer?.role !== "ADMIN") {
     throw new ForbiddenError("Only an admin switches off the phone at sign-in");
   }
+  // Who may hold a customer's master key is the customer's own choice: its MSP cannot grant itself the key.
+  if (typeof data.mspMayHoldMasterKey === "boolean" && (tenant.kind !== "CUSTOMER" || ctx.viewer?.tenantId !== tenant.id || ctx.viewer.role !== "ADMIN")) {
+    throw new ForbiddenError("Only the customer's own admins let their MSP's staff hold its master key");
+  }
   const changes: Prisma.TenantUpdateInput = {};
   if (data.userSource) changes.userSource = data.userSource;
   if (data.displayName) changes.displayName = data.displayName;
   if (data.auditRetentionDays) changes.auditRetentionDays = data.auditRetentionDays;
   if (typeof data.signInRequiresPhone === "boolean") changes.signInRequiresPhone = data.signInRequiresPhone;
+  if (typeof data.mspMayHoldMasterKey === "boolean") changes.mspMayHoldMasterKey = data.mspMayHoldMasterKey;
   return auditedChange(ctx, async (tx) => ({
     result: await tx.tenant.update({ where: { id: tenant.id }, data: changes }),
     audit: {
@@ -104,6 +111,7 @@ export async function updateTenantSettings(
         displayName: data.displayName ?? null,
         auditRetentionDays: data.auditRetentionDays ?? null,
         signInRequiresPhone: data.signInRequiresPhone ?? null,
+        mspMayHoldMasterKey: data.mspMayHoldMasterKey ?? null,
       },
     },
   }));

@@ -42,6 +42,9 @@ export const Tenant = builder.prismaObject("Tenant", {
     signInRequiresPhone: t.exposeBoolean("signInRequiresPhone", {
       description: "Whether a portal password sign-in of this tenant's users is followed by an approval on their own phone before a session opens. On for MSPs from sign-up; only an admin switches it off.",
     }),
+    mspMayHoldMasterKey: t.exposeBoolean("mspMayHoldMasterKey", {
+      description: "A customer's choice: whether its MSP's admins' and delegated technicians' phones may hold its master key. Off unless the customer's own admin switches it on.",
+    }),
     createdAt: t.expose("createdAt", { type: "DateTime" }),
     parent: t.prismaField({
       type: "Tenant",
