@@ -15,6 +15,7 @@ import {
   keyUseEvidence,
   newRecoveryCode,
   openDelivery,
+  sealBreakGlass,
   openAsHolder,
   parseTenantKeyStatement,
   openFromTenant,
@@ -480,6 +481,11 @@ describe("a recovery kit", () => {
     await api.jobsSettled();
     const mail = (await readOutbox(api.dataDir)).filter((text) => text.includes(`Master key of Customer`) && text.includes("recovered"));
     expect(mail.length).toBeGreaterThanOrEqual(3);
+
+    // Its code was seen by someone it should not have been: a rotation retires every kit, and the code opens nothing any more.
+    const retired = await newcomer.rotateTenantKey((await start(customer, "ROTATE_TENANT_KEY")).qrPayload, { retireRecoveryKits: true });
+    expect(retired.tenantKey.holders!.map((holder) => holder.kind)).toEqual(["PHONE"]);
+    await expect(newcomer.recoverTenantKey((await start(customer, "RECOVER_TENANT_KEY")).qrPayload, code!)).rejects.toMatchObject({ code: "RECOVERY_KIT_NOT_FOUND" });
   });
 });
 
@@ -556,6 +562,27 @@ describe("who may work with a customer's key", () => {
     expect(await optIn(false, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
     const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
     expect(tenant.masterKey.rotationDue).toBe(true);
+  });
+
+  it("stores a workstation's break-glass box only under the epoch it was sealed to", async () => {
+    const { customer, phones } = await world();
+    const keys = await workstationOf(customer);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const current = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
+    const upload = async (epoch: number) => {
+      const sealed = await sealBreakGlass({ tenantId: customer.id, workstationId: keys.workstationId, account: "LatchkeyAdmin", rotation: epoch, tenantPublicKey: current.publicKey, password: `Local ${epoch}` });
+      const { uploadBreakGlassPassword } = await api.gql(
+        `mutation($input: UploadBreakGlassPasswordInput!) { uploadBreakGlassPassword(input: $input) { __typename ${ERRORS} } }`,
+        { input: { account: "LatchkeyAdmin", rotation: epoch, epoch, sealed } },
+        { token: await keys.credential() },
+      );
+      return uploadBreakGlassPassword;
+    };
+    // Sealed to the escrowed key of epoch 1 before the switch, uploaded after: refused, nothing stored.
+    expect(await upload(1)).toMatchObject({ code: "CONFLICT" });
+    expect(await api.db.breakGlassPassword.count({ where: { workstationId: keys.workstationId } })).toBe(0);
+    expect(await upload(2)).toMatchObject({ __typename: "UploadBreakGlassPasswordPayload" });
+    expect(await api.db.breakGlassPassword.findFirstOrThrow({ where: { workstationId: keys.workstationId } })).toMatchObject({ epoch: 2 });
   });
 
   it("starts only for an admin of the customer: another MSP's admin and a delegated technician are refused, the operation's id is nobody else's", async () => {

@@ -31,3 +31,6 @@ export const email = z
 export function isUuid(value: string) {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }
+
+/** base64url without padding, at most `max` characters: how every key, box and signature travels. */
+export const base64urlText = (max: number) => z.string().max(max).regex(/^[A-Za-z0-9_-]+$/, "Expected base64url without padding");

@@ -463,7 +463,7 @@ export class ElevationAgent {
    * its key, set at the first fetch); anything else is refused
    * (SEALING_KEY_CHANGED). Offline, the pinned key.
    */
-  private async breakGlassKey(): Promise<{ tenantId: string; publicKey: string }> {
+  private async breakGlassKey(): Promise<{ tenantId: string; publicKey: string; epoch: number | null }> {
     const pinned = this.state.breakGlass;
     type SealingKey = { tenantId: string; workstationId: string; tenantKey: { statement: string; signature: string } };
     let fetched: SealingKey | null = null;
@@ -472,7 +472,7 @@ export class ElevationAgent {
       fetched = expectPayload<SealingKey>(data.breakGlassSealingKey, "BreakGlassSealingKey", "breakGlassSealingKey");
     } catch (error) {
       if (!(error instanceof AgentError) || error.code !== "NETWORK_ERROR" || !pinned?.tenantPublicKey || !pinned.tenantId) throw error;
-      return { tenantId: pinned.tenantId, publicKey: pinned.tenantPublicKey };
+      return { tenantId: pinned.tenantId, publicKey: pinned.tenantPublicKey, epoch: pinned.tenantKeyPin?.epoch ?? null };
     }
     const workstation = this.agent.enrolledWorkstation();
     if (fetched.workstationId !== workstation.id) throw new AgentError("SEALING_KEY_CHANGED", "the sealing key answered is for another workstation");
@@ -496,7 +496,7 @@ export class ElevationAgent {
       await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, tenantPublicKey: statement.publicKey, tenantId: statement.tenantId, tenantKeyPin: pin }));
       this.log(`break-glass: pinned the tenant's key, epoch ${pin.epoch}`);
     }
-    return { tenantId: statement.tenantId, publicKey: statement.publicKey };
+    return { tenantId: statement.tenantId, publicKey: statement.publicKey, epoch: statement.epoch };
   }
 
   /** Fetches and pins the tenant key now (at enrollment); refuses one other than a key already pinned. */
@@ -518,7 +518,7 @@ export class ElevationAgent {
    * is never kept). A refused key is logged and nothing is sealed.
    */
   private async sealForBreakGlass(account: string, password: string): Promise<void> {
-    let key: { tenantId: string; publicKey: string };
+    let key: { tenantId: string; publicKey: string; epoch: number | null };
     try {
       key = await this.breakGlassKey();
     } catch (error) {
@@ -532,7 +532,7 @@ export class ElevationAgent {
     await this.updateBreakGlass((breakGlass) => ({
       ...breakGlass,
       rotations: { ...breakGlass.rotations, [accountKey]: rotation },
-      pending: [...breakGlass.pending.filter((pending) => pending.account.toLowerCase() !== accountKey), { account, rotation, sealed }],
+      pending: [...breakGlass.pending.filter((pending) => pending.account.toLowerCase() !== accountKey), { account, rotation, epoch: key.epoch, sealed }],
     }));
     await this.flushBreakGlass();
   }
@@ -541,12 +541,12 @@ export class ElevationAgent {
   async flushBreakGlass(): Promise<void> {
     for (const pending of this.state.breakGlass?.pending ?? []) {
       try {
-        const data = await this.send(UPLOAD_BREAK_GLASS_PASSWORD, { account: pending.account, rotation: pending.rotation, sealed: pending.sealed });
+        const data = await this.send(UPLOAD_BREAK_GLASS_PASSWORD, { account: pending.account, rotation: pending.rotation, epoch: pending.epoch ?? null, sealed: pending.sealed });
         expectPayload(data.uploadBreakGlassPassword, "UploadBreakGlassPasswordPayload", "uploadBreakGlassPassword");
         this.log(`break-glass: ${pending.account}'s password (rotation ${pending.rotation}) sealed and uploaded`);
       } catch (error) {
         if (error instanceof AgentError && error.code === "NETWORK_ERROR") return;
-        // Refused (an older rotation than the API has): dropped, it could never be stored.
+        // Refused (an older rotation than the API has, or sealed to a key that has moved on): dropped, it could never be stored.
         this.log(`break-glass: the API refused ${pending.account}'s sealed password: ${(error as Error).message}`);
       }
       await this.updateBreakGlass((breakGlass) => ({ ...breakGlass, pending: breakGlass.pending.filter((kept) => !(kept.account === pending.account && kept.rotation === pending.rotation)) }));

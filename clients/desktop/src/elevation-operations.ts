@@ -87,8 +87,8 @@ export const BREAK_GLASS_SEALING_KEY = /* GraphQL */ `
 `;
 
 export const UPLOAD_BREAK_GLASS_PASSWORD = /* GraphQL */ `
-  mutation UploadBreakGlassPassword($account: String!, $rotation: Int!, $sealed: BreakGlassSealedInput!) {
-    uploadBreakGlassPassword(input: { account: $account, rotation: $rotation, sealed: $sealed }) {
+  mutation UploadBreakGlassPassword($account: String!, $rotation: Int!, $epoch: Int, $sealed: BreakGlassSealedInput!) {
+    uploadBreakGlassPassword(input: { account: $account, rotation: $rotation, epoch: $epoch, sealed: $sealed }) {
       __typename
       ... on UploadBreakGlassPasswordPayload { account rotation }
       ... on Error { code message }

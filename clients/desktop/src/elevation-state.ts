@@ -85,6 +85,8 @@ export interface ElevationState {
 export interface PendingBreakGlass {
   account: string;
   rotation: number;
+  /** The tenant key epoch it is sealed to; absent in state files from before epochs were sent. */
+  epoch?: number | null;
   sealed: { suite: string; enc: string; ciphertext: string };
 }
 

@@ -319,8 +319,8 @@ export class Authenticator {
    * here, every secret re-sealed to it and wrapped to every phone that may hold
    * it now; a removed holder's copy opens nothing set from then on.
    */
-  async rotateTenantKey(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
-    return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY");
+  async rotateTenantKey(qrPayload: string, options: { retireRecoveryKits?: boolean } = {}): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+    return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY", options);
   }
 
   /**
@@ -355,7 +355,11 @@ export class Authenticator {
     for (let attempt = 1; ; attempt++) {
       const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
       const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
-      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.purpose !== purpose) {
+      // The work must be for the very code and tenant this phone scanned and showed.
+      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.tenantId !== scan.tenant.id) {
+        throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation or tenant than the scanned one");
+      }
+      if (work.keyOperation.purpose !== purpose) {
         throw new AuthenticatorError("WRONG_KEY_OPERATION", `this QR code asks to ${work.keyOperation.purpose.toLowerCase().replace(/_/g, " ")}, not to ${purpose.toLowerCase().replace(/_/g, " ")}`);
       }
       const tenantId = work.keyOperation.tenantId;

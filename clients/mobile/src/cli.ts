@@ -31,9 +31,10 @@ Commands:
   enable-master-key <qrPayload>
                          turn on a customer's master key from the portal's QR code: make the
                          new key here, re-seal every secret to it, wrap it to every holder
-  rotate-master-key <qrPayload>
+  rotate-master-key <qrPayload> [--retire-recovery-kits]
                          rotate a customer's key on this holder phone (after a holder was
-                         removed): the next epoch's key, every secret re-sealed to it
+                         removed): the next epoch's key, every secret re-sealed to it; with
+                         --retire-recovery-kits, no recovery kit holds the new key
   create-recovery-kit <qrPayload>
                          admit a recovery kit for a customer's key on this holder phone and
                          print its code, once: write it down and keep it offline
@@ -58,9 +59,10 @@ const OPTIONS = {
   code: { type: "string" },
   name: { type: "string" },
   algorithm: { type: "string" },
+  "retire-recovery-kits": { type: "boolean" },
 } as const;
 
-type Values = { api?: string; state?: string; help?: boolean; email?: string; code?: string; name?: string; algorithm?: string };
+type Values = { api?: string; state?: string; help?: boolean; email?: string; code?: string; name?: string; algorithm?: string; "retire-recovery-kits"?: boolean };
 
 interface Command {
   /** Options beyond --api/--state/--help. */
@@ -117,15 +119,15 @@ const COMMANDS: Record<string, Command> = {
     argument: "qrPayload",
     async run(values, qrPayload) {
       const { scan, tenantKey } = await (await load(values)).enableMasterKey(qrPayload!);
-      print(...describeScan(scan), `Master key on for ${scan.tenant.displayName}: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+      print(...describeScan(scan), `Master key on for ${scan.tenant.displayName}: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(tenantKey));
     },
   },
   "rotate-master-key": {
-    options: [],
+    options: ["retire-recovery-kits"],
     argument: "qrPayload",
     async run(values, qrPayload) {
-      const { scan, tenantKey } = await (await load(values)).rotateTenantKey(qrPayload!);
-      print(...describeScan(scan), `Key of ${scan.tenant.displayName} rotated: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+      const { scan, tenantKey } = await (await load(values)).rotateTenantKey(qrPayload!, { retireRecoveryKits: values["retire-recovery-kits"] ?? false });
+      print(...describeScan(scan), `Key of ${scan.tenant.displayName} rotated: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(tenantKey));
     },
   },
   "create-recovery-kit": {
@@ -244,6 +246,11 @@ function statePathOf(values: Values): string {
 
 function load(values: Values): Promise<Authenticator> {
   return Authenticator.load(statePathOf(values), values.api === undefined ? {} : { apiUrl: values.api });
+}
+
+/** Every holder the new key was wrapped to, so the person holding the phone sees a holder they do not know. */
+function describeHolders(tenantKey: { holders?: { kind: string; id: string }[] }): string[] {
+  return (tenantKey.holders ?? []).map((holder) => `  holder: ${holder.kind === "PHONE" ? "phone" : "recovery kit"} ${holder.id}`);
 }
 
 /** What a new link means: the device approves sign-ins now, or once it is approved itself. */

@@ -59,16 +59,6 @@ export class DeviceKey {
   }
 }
 
-/** Whether `signature` (base64url) is another device's, by its public key (SPKI DER, base64), over `data`. */
-export async function deviceSignatureHolds(algorithm: DeviceKeyAlgorithm, publicKey: string, data: Uint8Array<ArrayBuffer>, signature: string): Promise<boolean> {
-  try {
-    const key = await crypto.subtle.importKey("spki", Buffer.from(publicKey, "base64"), KEY_PARAMS[algorithm], false, ["verify"]);
-    return await crypto.subtle.verify(SIGN_PARAMS[algorithm], key, Buffer.from(signature, "base64url"), data);
-  } catch {
-    return false;
-  }
-}
-
 function assertAlgorithm(algorithm: string): asserts algorithm is DeviceKeyAlgorithm {
   if (!DEVICE_KEY_ALGORITHMS.includes(algorithm as DeviceKeyAlgorithm)) {
     throw new AuthenticatorError("INVALID_ALGORITHM", `unknown key algorithm "${algorithm}"; use ${DEVICE_KEY_ALGORITHMS.join(" or ")}`);

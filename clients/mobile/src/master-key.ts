@@ -18,6 +18,7 @@ import {
   openBreakGlass,
   openForOperation,
   openFromTenant,
+  phoneVouchesForKey,
   sealBreakGlass,
   sealToTenant,
   signWithTenantKey,
@@ -30,8 +31,7 @@ import {
   type TenantKeyStatement,
 } from "@latchkey/passwords/sealing";
 import { AuthenticatorError } from "./authenticator-error.ts";
-import { deviceSignatureHolds, type DeviceKeyAlgorithm } from "./device-key.ts";
-import { keyAgreementKeyBytes } from "./key-agreement-key.ts";
+import type { DeviceKeyAlgorithm } from "./device-key.ts";
 
 /** The API's `KeyOperationWork`. */
 export interface KeyOperationWork {
@@ -86,8 +86,12 @@ export type KeyOperationPhone = {
 export const KEY_OPERATION_PURPOSES = ["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY"] as const;
 export type KeyOperationPurpose = (typeof KEY_OPERATION_PURPOSES)[number];
 
-/** What the person holding the phone brings to an operation: the recovery code they type, when recovering. */
-export type KeyOperationExtras = { recoveryCode?: string };
+/**
+ * What the person holding the phone brings to an operation: the recovery code
+ * they type, when recovering; whether to retire every recovery kit (a kit's code
+ * seen by someone it should not have been), when rotating.
+ */
+export type KeyOperationExtras = { recoveryCode?: string; retireRecoveryKits?: boolean };
 
 /**
  * Does the work of a key operation whose current key statement the caller has
@@ -113,8 +117,11 @@ export async function doKeyOperation(
       if (!listed) throw new AuthenticatorError("HOLDER_REFUSED", "a recovery kit the server listed is not in the verified statement");
       continue;
     }
-    const bytes = keyAgreementKeyBytes(holder.holderId, holder.keyAgreementKey);
-    if (!holder.algorithm || !holder.publicKey || !holder.keyAgreementSignature || !(await deviceSignatureHolds(holder.algorithm, holder.publicKey, bytes, holder.keyAgreementSignature))) {
+    const vouched =
+      holder.algorithm && holder.publicKey && holder.keyAgreementSignature
+        ? await phoneVouchesForKey({ authenticatorId: holder.holderId, algorithm: holder.algorithm, publicKey: holder.publicKey, keyAgreementKey: holder.keyAgreementKey, keyAgreementSignature: holder.keyAgreementSignature })
+        : false;
+    if (!vouched) {
       throw new AuthenticatorError("HOLDER_REFUSED", `the key-agreement key of ${holder.name} (${holder.userLabel}) is not signed by that phone`);
     }
   }
@@ -131,7 +138,8 @@ export async function doKeyOperation(
         : await openWithHeldKey(work, current, self);
   const material = await generateTenantKey();
   const epoch = current.epoch + 1;
-  const holders: TenantKeyHolderEntry[] = work.holders.map((holder) => ({ kind: holder.kind, id: holder.holderId, keyAgreementKey: holder.keyAgreementKey }));
+  const keep = work.holders.filter((holder) => !(holder.kind === "RECOVERY_KIT" && extras.retireRecoveryKits));
+  const holders: TenantKeyHolderEntry[] = keep.map((holder) => ({ kind: holder.kind, id: holder.holderId, keyAgreementKey: holder.keyAgreementKey }));
   const kit = purpose === "CREATE_RECOVERY_KIT" ? newRecoveryCode() : null;
   if (kit) holders.push({ kind: "RECOVERY_KIT", id: crypto.randomUUID(), keyAgreementKey: (await recoveryKitKey(kit.bytes, tenantId)).publicKey });
   const statement = tenantKeyStatement({ tenantId, epoch, publicKey: material.publicKey, signingKey: material.signingKey, custody: "MASTER_KEY", holders });

@@ -47,6 +47,7 @@ export {
 export {
   TENANT_KEY_PURPOSE,
   TenantKeyRefused,
+  ed25519SignatureHolds,
   parseTenantKeyStatement,
   tenantKeyStatement,
   verifyTenantKey,
@@ -70,6 +71,7 @@ export {
   sealToKey,
   signWithTenantKey,
   wrapForHolder,
+  x25519PublicKey,
   type HolderBinding,
   type KeyUse,
   type OperationSecretBinding,

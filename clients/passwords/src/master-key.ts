@@ -91,10 +91,15 @@ export async function wrapForHolder(input: HolderBinding & { holderKey: string; 
 /** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
 const X25519_PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
 
-async function publicHalf(pkcs8: Uint8Array, algorithm: "X25519" | "Ed25519"): Promise<string | undefined> {
+async function publicHalf(pkcs8: Uint8Array, algorithm: "X25519" | "Ed25519"): Promise<string> {
   const usages: KeyUsage[] = algorithm === "X25519" ? ["deriveBits"] : ["sign"];
   const key = await crypto.subtle.importKey("pkcs8", new Uint8Array(pkcs8), { name: algorithm }, true, usages);
-  return (await crypto.subtle.exportKey("jwk", key)).x;
+  return (await crypto.subtle.exportKey("jwk", key)).x!;
+}
+
+/** The public half (raw, base64url) of a raw X25519 private key. */
+export function x25519PublicKey(privateKey: Uint8Array): Promise<string> {
+  return publicHalf(Uint8Array.from([...X25519_PKCS8_PREFIX, ...privateKey]), "X25519");
 }
 
 /**
@@ -110,7 +115,7 @@ export async function openAsHolder(
   const body = JSON.parse(new TextDecoder().decode(plain)) as { privateKey: string; signingPrivateKey: string };
   const privateKey = fromBase64url(body.privateKey);
   const derived = [
-    await publicHalf(Uint8Array.from([...X25519_PKCS8_PREFIX, ...privateKey]), "X25519"),
+    await x25519PublicKey(privateKey),
     await publicHalf(fromBase64url(body.signingPrivateKey), "Ed25519"),
   ];
   if (derived[0] !== input.publicKey || derived[1] !== input.signingKey) throw new Error("The holder's copy is not the key of the statement");

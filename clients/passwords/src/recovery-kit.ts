@@ -8,13 +8,12 @@
 //   private key = HKDF-SHA256(ikm = the 20 code bytes, salt = tenant id, info = "latchkey recovery kit v1"), 32 bytes, X25519
 //   public key  = its X25519 public half, raw, base64url: the kit's line in the statement
 import { base32crockford } from "@scure/base";
+import { x25519PublicKey } from "./master-key.ts";
 
 export const RECOVERY_KIT_INFO = "latchkey recovery kit v1";
 const CODE_BYTES = 20;
 /** Crockford's check symbols: the 32 digits, then five more for the values 32-36. */
 const CHECK_SYMBOLS = "0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
-/** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
-const X25519_PKCS8_PREFIX = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x6e, 0x04, 0x22, 0x04, 0x20];
 
 export class RecoveryCodeError extends Error {
   readonly code = "INVALID_RECOVERY_CODE";
@@ -55,6 +54,5 @@ export async function recoveryKitKey(code: Uint8Array, tenantId: string): Promis
   const privateKey = new Uint8Array(
     await crypto.subtle.deriveBits({ name: "HKDF", hash: "SHA-256", salt: encoder.encode(tenantId), info: encoder.encode(RECOVERY_KIT_INFO) }, ikm, 256),
   );
-  const key = await crypto.subtle.importKey("pkcs8", Uint8Array.from([...X25519_PKCS8_PREFIX, ...privateKey]), { name: "X25519" }, true, ["deriveBits"]);
-  return { privateKey, publicKey: (await crypto.subtle.exportKey("jwk", key)).x! };
+  return { privateKey, publicKey: await x25519PublicKey(privateKey) };
 }

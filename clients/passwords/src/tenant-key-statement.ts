@@ -102,7 +102,8 @@ export function parseTenantKeyStatement(text: string): TenantKeyStatement | null
   return { tenantId, epoch: Number(epoch), publicKey, signingKey, custody, ...(custody === "MASTER_KEY" ? { holders } : {}) };
 }
 
-async function signatureHolds(statement: string, signingKey: string, signature: string) {
+/** Whether `signature` (base64url) is the Ed25519 signature of `signingKey` (raw, base64url) over `statement`. */
+export async function ed25519SignatureHolds(statement: string, signingKey: string, signature: string) {
   try {
     const key = await crypto.subtle.importKey("raw", new Uint8Array(fromBase64url(signingKey)), { name: "Ed25519" }, false, ["verify"]);
     return await crypto.subtle.verify({ name: "Ed25519" }, key, new Uint8Array(fromBase64url(signature)), new TextEncoder().encode(statement));
@@ -139,7 +140,7 @@ export async function verifyTenantKey(
   let trusted: { epoch: number; signingKey: string } | null = pinned ? { epoch: pinned.epoch, signingKey: pinned.signingKey } : null;
   for (const { link, statement } of chain) {
     if (pinned && statement.epoch < pinned.epoch) continue;
-    if (!(await signatureHolds(link.statement, statement.signingKey, link.signature))) {
+    if (!(await ed25519SignatureHolds(link.statement, statement.signingKey, link.signature))) {
       throw new TenantKeyRefused(`the statement is not signed by the tenant's signing key (epoch ${statement.epoch})`);
     }
     if (pinned && statement.epoch === pinned.epoch) {
@@ -150,7 +151,7 @@ export async function verifyTenantKey(
     // On first contact the oldest statement handed out is trusted as it is (there is nothing to check it against).
     if (trusted) {
       if (statement.epoch !== trusted.epoch + 1) throw new TenantKeyRefused(`epoch ${statement.epoch} does not follow epoch ${trusted.epoch}`);
-      if (!link.handover || !(await signatureHolds(link.statement, trusted.signingKey, link.handover))) {
+      if (!link.handover || !(await ed25519SignatureHolds(link.statement, trusted.signingKey, link.handover))) {
         throw new TenantKeyRefused(`epoch ${statement.epoch} is not handed over by the signing key of epoch ${trusted.epoch}`);
       }
     }

@@ -4,13 +4,14 @@
 // wrapped by the key-encryption key (AES-256-GCM, the tenant as associated
 // data), and opened only to re-seal a password to a workstation at QR login.
 // MSP tenants have none: their users' passwords are never sealed.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, sign } from "node:crypto";
 import type { Prisma } from "@latchkey/db";
 import {
   generateTenantKeyPair,
   openFromTenant,
   parseTenantKeyStatement,
   tenantKeyStatement,
+  x25519PublicKey,
   type SealedSecret,
   type TenantKeyCustody,
   type TenantKeyHolderEntry,
@@ -51,15 +52,6 @@ export type TenantKeyAnswer = {
   handover: string | null;
   history: TenantKeyLink[];
 };
-
-/** PKCS#8 DER of an X25519 private key is this prefix and the 32 raw bytes (RFC 8410). */
-const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
-
-/** The public half (raw, base64url) of a raw X25519 private key. */
-function x25519PublicKeyOf(privateKey: Uint8Array): string {
-  const key = createPrivateKey({ key: Buffer.concat([X25519_PKCS8_PREFIX, Buffer.from(privateKey)]), format: "der", type: "pkcs8" });
-  return createPublicKey(key).export({ format: "jwk" }).x!;
-}
 
 export function wrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, privateKey: Uint8Array) {
   return encryptUnder(kek.key, Buffer.from(privateKey), privateKeyAssociatedData(tenantId));
@@ -122,7 +114,7 @@ export class TenantKeys {
     if (!row.signingPublicKey || !row.statementSignature) {
       // Sign only the public half of the escrowed private key: a public key swapped into the
       // row (with the signing columns cleared) must not get a statement of its own.
-      if (x25519PublicKeyOf(this.unwrap(tenantId, row)) !== row.publicKey) {
+      if ((await x25519PublicKey(this.unwrap(tenantId, row))) !== row.publicKey) {
         throw new KeyHierarchyError(`The public key of tenant ${tenantId} is not the escrowed private key's: refusing to sign it`);
       }
       const pair = generateKeyPairSync("ed25519");

@@ -355,7 +355,11 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
 function checkDelivery(ctx: Context, delivery: Delivery) {
   const expiresAt = new Date(delivery.expiresAt);
   const now = ctx.clock.now();
-  if (!Number.isFinite(expiresAt.getTime()) || expiresAt.getTime() <= now || expiresAt.getTime() > now + DELIVERY_MAX_MS) {
+  // The expiry is part of the box's associated data and travels back as toISOString() writes it: only that form round-trips.
+  if (!Number.isFinite(expiresAt.getTime()) || expiresAt.toISOString() !== delivery.expiresAt) {
+    throw ValidationError.field("delivery.expiresAt", "Write the expiry as ISO 8601 in UTC with milliseconds (2026-12-01T10:00:00.000Z)");
+  }
+  if (expiresAt.getTime() <= now || expiresAt.getTime() > now + DELIVERY_MAX_MS) {
     throw ValidationError.field("delivery.expiresAt", "Date the delivery to expire within the next ten minutes");
   }
   const wire = /^[A-Za-z0-9_-]{1,2048}$/;

@@ -1,3 +1,4 @@
+import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { builder } from "../../builder.ts";
 
 export const ChallengeKind = builder.enumType("ChallengeKind", {
@@ -57,14 +58,10 @@ const PasswordDelivery = builder.objectRef<PasswordDeliveryShape>("PasswordDeliv
     keyAgreementKey: t.exposeString("keyAgreementKey", { description: "Its enrolled key-agreement key, SPKI DER, base64." }),
     passwordVersion: t.exposeInt("passwordVersion", { description: "The user's current password version." }),
     record: t.exposeString("record", { description: "The user's OPAQUE registration record the copy is bound to." }),
-    copy: t.field({ type: PasswordCopy, resolve: (delivery) => delivery.copy }),
+    copy: t.field({ type: SealedSecret, description: "This phone's copy: HPKE to its key-agreement key, info `latchkey phone password v1`.", resolve: (delivery) => delivery.copy }),
   }),
 });
 
-const PasswordCopy = builder.simpleObject("PasswordCopy", {
-  description: "A password sealed (HPKE) to a phone's key-agreement key.",
-  fields: (t) => ({ suite: t.string(), enc: t.string(), ciphertext: t.string() }),
-});
 
 const ScannedTenant = builder.simpleObject("ScannedTenant", {
   description: "The tenant a scanned code signs in to, as the phone shows it.",

@@ -30,6 +30,7 @@ import { publishLoginEvent, recordFailedLogin, recordLoginEvent } from "../login
 import { recordPasswordFailure } from "../session/sign-in.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
 import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
+import { MasterKeyOnError } from "../../security/tenant-keys.ts";
 
 /** How long an account instruction may be acted on. */
 const INSTRUCTION_TTL_MS = 2 * 60_000;
@@ -292,8 +293,14 @@ async function workstationPassword(ctx: Context, user: User, challenge: Challeng
     };
   }
   if (user.opaqueRecord && user.sealedPassword) {
-    const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
-    return { source: "SEALED", password };
+    try {
+      const password = await ctx.tenantKeys.openPassword(ctx.db, { ...user, opaqueRecord: user.opaqueRecord, sealedPassword: user.sealedPassword as SealedSecret });
+      return { source: "SEALED", password };
+    } catch (error) {
+      // The master key was turned on since the custody was read: as if it had been on.
+      if (error instanceof MasterKeyOnError) return { source: "AGENT", unsynced: true };
+      throw error;
+    }
   }
   return user.opaqueRecord ? null : { source: "AGENT" };
 }

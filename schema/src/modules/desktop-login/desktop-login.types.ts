@@ -5,10 +5,10 @@ import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { Workstation } from "../workstation/workstation.types.ts";
 import type { AccountInstruction as InstructionShape } from "./desktop-login.service.ts";
 
-const SealedSecret = builder.simpleObject("SealedSecret", {
+export const SealedSecret = builder.simpleObject("SealedSecret", {
   description:
-    "A secret sealed (HPKE, RFC 9180, base mode) to the workstation's key-agreement key. Associated data: " +
-    "`latchkey-account-v1|<workstationId>|<attemptId>|<expiresAt>`; info: `latchkey account instruction v1`.",
+    "A secret sealed (HPKE, RFC 9180, base mode) to one recipient's key; the field that carries it says to whom, with which info and associated data. " +
+    "An account instruction's: to the workstation's key-agreement key, associated data `latchkey-account-v1|<workstationId>|<attemptId>|<expiresAt>`, info `latchkey account instruction v1`.",
   fields: (t) => ({
     suite: t.string({ description: "e.g. DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM" }),
     enc: t.string({ description: "The encapsulated key, base64url." }),

@@ -32,6 +32,9 @@ const UploadBreakGlassPasswordInput = builder.inputType("UploadBreakGlassPasswor
   fields: (t) => ({
     account: t.string({ required: true, description: "The local admin account the agent manages." }),
     rotation: t.int({ required: true, description: "The agent's rotation counter for this account: higher than the stored one." }),
+    epoch: t.int({
+      description: "The tenant key epoch the box is sealed to (the statement the agent verified). CONFLICT when the key has moved on since: the box is refused rather than stored under the wrong epoch.",
+    }),
     sealed: t.field({ type: BreakGlassSealedInput, required: true }),
   }),
 });

@@ -13,17 +13,17 @@ import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
-import { isUuid, parseInput } from "../../validation.ts";
+import { base64urlText, isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishWorkstationCommand } from "./workstation-command.service.ts";
 import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
+import { MasterKeyOnError } from "../../security/tenant-keys.ts";
 
 type Db = Prisma.TransactionClient;
 
-const WIRE = /^[A-Za-z0-9_-]+$/;
-const wire = (max: number) => z.string().max(max).regex(WIRE, "Expected base64url without padding");
+const wire = base64urlText;
 const accountName = z
   .string()
   .trim()
@@ -43,6 +43,8 @@ export async function breakGlassSealingKey(ctx: Context) {
 const uploadInput = z.object({
   account: accountName,
   rotation: z.number().int().min(1).max(2_000_000_000),
+  // The tenant key epoch the agent sealed to (from the statement it verified).
+  epoch: z.number().int().min(1).max(2_000_000_000).nullish(),
   sealed: z.object({
     suite: z.string().refine((suite) => suite === TENANT_PASSWORD_SUITE, `Seal with ${TENANT_PASSWORD_SUITE}`),
     enc: wire(64),
@@ -64,10 +66,15 @@ export async function uploadBreakGlassPassword(ctx: Context, input: unknown) {
     if (current && current.rotation >= data.rotation) {
       throw new ConflictError(`Rotation ${data.rotation} is not newer than the stored rotation ${current.rotation}`);
     }
-    // Recorded under the key row's lock, so a switch of epoch meanwhile either waits or sees this box.
+    // Stored under the key row's lock (a no-op write) and only for the epoch it was sealed to, so a switch
+    // of epoch meanwhile either waits for this box (and re-seals it) or refuses it: never a box under the wrong epoch.
     const key = await tx.tenantKeyPair.findUnique({ where: { tenantId: workstation.tenantId }, select: { epoch: true } });
-    if (key) await tx.tenantKeyPair.updateMany({ where: { tenantId: workstation.tenantId, epoch: key.epoch }, data: { epoch: key.epoch } });
-    const fields = { accountName: data.account, rotation: data.rotation, epoch: key?.epoch ?? null, ...data.sealed };
+    const epoch = data.epoch ?? key?.epoch ?? null;
+    if (epoch !== null) {
+      const { count } = await tx.tenantKeyPair.updateMany({ where: { tenantId: workstation.tenantId, epoch }, data: { epoch } });
+      if (count !== 1) throw new ConflictError(`The tenant key is no longer at epoch ${epoch}: seal the next password to the current key`);
+    }
+    const fields = { accountName: data.account, rotation: data.rotation, epoch, ...data.sealed };
     return current
       ? tx.breakGlassPassword.update({ where: { id: current.id }, data: fields })
       : tx.breakGlassPassword.create({ data: { tenantId: workstation.tenantId, workstationId: workstation.id, accountKey, ...fields } });
@@ -175,11 +182,13 @@ export async function revealBreakGlassPassword(ctx: Context, input: unknown) {
     if (consumed.count !== 1) return null;
     if (!(await mayRevealBreakGlass(tx, viewer.userId, challenge))) throw new ForbiddenError("You may no longer reveal this password");
     const box = await storedBox(tx, workstation.id, data.account);
-    if ((await tenantKeyCustody(tx, workstation.tenantId)) === "MASTER_KEY") {
-      throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords");
-    }
+    const tenantPrivateKey = await ctx.tenantKeys.privateKey(tx, workstation.tenantId).catch((error: unknown) => {
+      // Turned on since the check above: the same answer.
+      if (error instanceof MasterKeyOnError) throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords");
+      throw error;
+    });
     const password = await openBreakGlass({
-      tenantPrivateKey: await ctx.tenantKeys.privateKey(tx, workstation.tenantId),
+      tenantPrivateKey,
       tenantId: workstation.tenantId,
       workstationId: workstation.id,
       account: box.accountName,

@@ -20,9 +20,9 @@
 // with the code typed into it, then rotates with itself among the holders).
 // The server has nothing to sign: it checks the hand-over against the current
 // epoch's signing key.
-import { createPublicKey, verify } from "node:crypto";
 import { Prisma, type Challenge, type Tenant } from "@latchkey/db";
 import {
+  ed25519SignatureHolds,
   keyUseEvidence,
   openFromTenant,
   parseTenantKeyStatement,
@@ -35,7 +35,7 @@ import {
 import { z } from "zod";
 import type { Context, DeviceViewer } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
-import { isUuid, parseInput } from "../../validation.ts";
+import { base64urlText, isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
@@ -47,8 +47,7 @@ type Db = Prisma.TransactionClient;
 /** How far the evidence's own time may be from the server's. */
 const EVIDENCE_SKEW_MS = 5 * 60_000;
 
-const WIRE = /^[A-Za-z0-9_-]+$/;
-const wire = (max: number) => z.string().max(max).regex(WIRE, "Expected base64url without padding");
+const wire = base64urlText;
 const sealedInput = z.object({
   suite: z.string().refine((suite) => suite === TENANT_PASSWORD_SUITE, `Seal with ${TENANT_PASSWORD_SUITE}`),
   enc: wire(64),
@@ -118,8 +117,7 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer tenant has a master key");
   if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
-  // Makes the escrowed key (and its statement) if the tenant has none yet: that is what is handed over.
-  await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  // A tenant without a key pair yet is in escrow: the phone's work makes the pair it hands over.
   const custody = await tenantKeyCustody(ctx.db, tenant.id);
   if (custody !== PURPOSES[data.purpose].from) {
     throw new ConflictError(custody === "MASTER_KEY" ? "The master key is already on" : "Turn the master key on first: until then the service keeps the key");
@@ -275,32 +273,27 @@ const rotateInput = resultInput.extend({
   handover: wire(128),
 });
 
-function ed25519Holds(publicKey: string, text: string, signature: string) {
-  try {
-    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKey }, format: "jwk" });
-    return verify(null, Buffer.from(text, "utf8"), key, Buffer.from(signature, "base64url"));
-  } catch {
-    return false;
-  }
-}
+/** A holder as the next statement must list it: its kind and key-agreement key, by id. */
+type ExpectedHolder = { kind: "PHONE" | "RECOVERY_KIT"; keyAgreementKey: string };
 
 /**
  * The statement the phone signed, checked against what the server knows: the
- * next epoch, its own signature, and exactly the expected holders (every phone
- * that may hold the key, every kit that holds it now, and one new kit when one
- * is admitted), the working phone among them.
+ * next epoch, its own signature, and its holders: every phone that may hold
+ * the key (none left out), any of the current recovery kits (a rotation may
+ * retire kits), and one new kit when one is admitted; each with its kind and
+ * key as the server has them, the working phone among them.
  */
-function checkNewStatement(
+async function checkNewStatement(
   text: string,
   signature: string,
-  expected: { tenantId: string; epoch: number; holders: Map<string, string>; scanner: string; admitsKit: boolean },
-): TenantKeyStatement {
+  expected: { tenantId: string; epoch: number; holders: Map<string, ExpectedHolder>; scanner: string; admitsKit: boolean },
+): Promise<TenantKeyStatement> {
   const statement = parseTenantKeyStatement(text);
   if (!statement || statement.tenantId !== expected.tenantId || statement.custody !== "MASTER_KEY") {
     throw ValidationError.field("statement", "Sign a master key statement for this tenant");
   }
-  if (statement.epoch !== expected.epoch) throw new ConflictError(`The tenant key is at another epoch than ${statement.epoch - 1}: fetch the work again`);
-  if (!ed25519Holds(statement.signingKey, text, signature)) throw ValidationError.field("signature", "The statement is not signed by the signing key it names");
+  if (statement.epoch !== expected.epoch) throw new ConflictError(`The tenant key is at epoch ${expected.epoch - 1}, not ${statement.epoch - 1}: fetch the work again`);
+  if (!(await ed25519SignatureHolds(text, statement.signingKey, signature))) throw ValidationError.field("signature", "The statement is not signed by the signing key it names");
   const listed = statement.holders ?? [];
   if (!listed.some((holder) => holder.kind === "PHONE" && holder.id === expected.scanner)) {
     throw ValidationError.field("statement", "The phone that does the work must hold the new key");
@@ -309,20 +302,28 @@ function checkNewStatement(
   if (expected.admitsKit ? added.length !== 1 || added[0]!.kind !== "RECOVERY_KIT" : added.length !== 0) {
     throw ValidationError.field("statement", expected.admitsKit ? "List the new recovery kit, and no other new holder" : "List no holder but those that may hold the key");
   }
-  if (listed.length !== expected.holders.size + added.length || listed.some((holder) => !added.includes(holder) && expected.holders.get(holder.id) !== holder.keyAgreementKey)) {
-    throw new ConflictError("The phones that may hold the key changed: fetch the work again");
-  }
+  const mismatched = listed.some((holder) => {
+    const known = expected.holders.get(holder.id);
+    return known !== undefined && (known.kind !== holder.kind || known.keyAgreementKey !== holder.keyAgreementKey);
+  });
+  const phoneLeftOut = [...expected.holders].some(([id, holder]) => holder.kind === "PHONE" && !listed.some((entry) => entry.id === id));
+  if (mismatched || phoneLeftOut) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
   return statement;
 }
 
-/** Who must hold the next epoch's key, by holder id: every phone that may hold it, and the current epoch's recovery kits. */
+/** Who may hold the next epoch's key, by holder id: every phone that may hold it (all required), and the current epoch's recovery kits (each may be retired). */
 async function expectedHolders(db: Db, tenant: HolderTenant, current: { custody: string; epoch: number }) {
   const phones = await eligibleHolders(db, tenant);
   const kits = current.custody === "MASTER_KEY" ? await currentKits(db, tenant.id, current.epoch) : [];
-  return new Map<string, string>([
-    ...phones.map((phone) => [phone.id, phone.keyAgreementPublicKey!] as const),
-    ...kits.map((kit) => [kit.holderId, kit.keyAgreementPublicKey] as const),
+  return new Map<string, ExpectedHolder>([
+    ...phones.map((phone) => [phone.id, { kind: "PHONE", keyAgreementKey: phone.keyAgreementPublicKey! }] as const),
+    ...kits.map((kit) => [kit.holderId, { kind: "RECOVERY_KIT", keyAgreementKey: kit.keyAgreementPublicKey }] as const),
   ]);
+}
+
+/** The expected holders as one comparable string: id, kind and key of each. */
+function holdersKey(holders: Map<string, ExpectedHolder>) {
+  return [...holders].map(([id, holder]) => `${id}:${holder.kind}:${holder.keyAgreementKey}`).sort().join(",");
 }
 
 /** The phone's result of turning the key on; see completeKeyOperation. */
@@ -359,7 +360,7 @@ async function completeKeyOperation(
   if (rotation && rotation.fromEpoch !== current.epoch) throw new ConflictError(`The tenant key is at epoch ${current.epoch}, not ${rotation.fromEpoch}: fetch the work again`);
   if (rules.holderCopy) await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
   const holders = await expectedHolders(ctx.db, tenant, current);
-  const statement = checkNewStatement(data.statement, data.signature, {
+  const statement = await checkNewStatement(data.statement, data.signature, {
     tenantId: tenant.id,
     epoch: current.epoch + 1,
     holders,
@@ -378,7 +379,7 @@ async function completeKeyOperation(
   }
   // The old epoch hands over to the new: signed by the phone that has the key (which is what proves a recovery),
   // by the escrow (the last thing it signs) when turning the key on.
-  if (rotation && !ed25519Holds(current.signingKey, data.statement, rotation.handover)) {
+  if (rotation && !(await ed25519SignatureHolds(data.statement, current.signingKey, rotation.handover))) {
     throw ValidationError.field("handover", "The hand-over is not signed by the current epoch's signing key");
   }
   const handover = rotation ? rotation.handover : await ctx.tenantKeys.signWithEscrow(ctx.db, tenant.id, data.statement);
@@ -409,8 +410,9 @@ async function completeKeyOperation(
     });
     await replaceSecrets(tx, tenant.id, statement.epoch, data.secrets);
     // The holders were read before the switch; one that changed since must not be left out.
-    const still = [...(await expectedHolders(tx, tenant, current)).keys()].sort().join(",");
-    if (still !== [...holders.keys()].sort().join(",")) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
+    if (holdersKey(await expectedHolders(tx, tenant, current)) !== holdersKey(holders)) {
+      throw new ConflictError("The phones that may hold the key changed: fetch the work again");
+    }
     await tx.tenantKeyHolder.createMany({
       data: statement.holders!.map((holder) => ({
         tenantId: tenant.id,
@@ -452,7 +454,7 @@ async function completeKeyOperation(
     // A recovery is announced to every admin: a kit in the wrong hands shows at once.
     const text =
       `${viewerLabel(actor)} recovered the master key of ${tenant.displayName} onto a new phone with a recovery kit, at ${now.toISOString()}.\n\n` +
-      `If this was not expected, rotate the key from a phone you trust and create a new recovery kit.\n`;
+      `If this was not expected, rotate the key from a phone you trust, retiring every recovery kit, and create a new one.\n`;
     for (const admin of admins) await ctx.jobs.enqueue("mail.send", { to: admin.email, subject: `Master key of ${tenant.displayName} recovered`, text }, { tx });
     return recorded;
   });

@@ -5,6 +5,7 @@ import { ChallengeStatus } from "../challenge/challenge.types.ts";
 import { ChallengeWatch } from "../challenge/challenge.subscriptions.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
 import { SealedSecretInput } from "../password/password.types.ts";
+import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
 import { enableMasterKey, holdersDue, keyOperationWork, nextEpoch, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
@@ -72,10 +73,7 @@ const RecoveryKitCopy = builder.simpleObject("RecoveryKitCopy", {
   }),
 });
 
-const SealedSecretShape = builder.simpleObject("KeyOperationSealedSecret", {
-  description: "HPKE (DHKEM(X25519,HKDF-SHA256)/HKDF-SHA256/AES-256-GCM) to the working phone's key-agreement key.",
-  fields: (t) => ({ suite: t.string(), enc: t.string(), ciphertext: t.string() }),
-});
+const SealedSecretShape = SealedSecret;
 
 const KeyOperationSecretKind = builder.enumType("KeyOperationSecretKind", {
   description: "Which kind of sealed secret the phone re-seals.",
