@@ -182,18 +182,22 @@ function openSentToPhone(operationId: string, self: KeyOperationPhone): SecretOp
 /** Rotating, creating a kit: this phone opens its own copy of the current key, and each secret as stored with it. */
 async function openWithHeldKey(work: KeyOperationWork, current: TenantKeyStatement, self: KeyOperationPhone): Promise<SecretOpener> {
   if (!work.holderCopy) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no copy of the key");
-  const heldKey = await openAsHolder({
+  return openerWith(work, await openHeldCopy(work, current, { holderId: self.deviceId, privateKey: self.keyAgreementPrivateKey, sealed: work.holderCopy }, "this phone's copy"));
+}
+
+/** Opens a holder's copy of the current key; it must be the key of the verified statement. */
+async function openHeldCopy(work: KeyOperationWork, current: TenantKeyStatement, holder: { holderId: string; privateKey: Uint8Array; sealed: SealedSecret }, what: string) {
+  return openAsHolder({
     tenantId: work.keyOperation.tenantId,
     epoch: current.epoch,
-    holderId: self.deviceId,
-    holderPrivateKey: self.keyAgreementPrivateKey,
-    sealed: work.holderCopy,
+    holderId: holder.holderId,
+    holderPrivateKey: holder.privateKey,
+    sealed: holder.sealed,
     publicKey: current.publicKey,
     signingKey: current.signingKey,
   }).catch((cause: unknown) => {
-    throw new AuthenticatorError("HOLDER_COPY_REFUSED", "this phone's copy of the key does not open, or is not the key of the verified statement", { cause });
+    throw new AuthenticatorError("HOLDER_COPY_REFUSED", `${what} of the key does not open, or is not the key of the verified statement`, { cause });
   });
-  return openerWith(work, heldKey);
 }
 
 /** Recovering: the typed code derives a kit's key, which opens that kit's copy of the current key. */
@@ -212,18 +216,7 @@ async function openWithRecoveryKit(work: KeyOperationWork, current: TenantKeySta
   const listed = current.holders?.find((holder) => holder.kind === "RECOVERY_KIT" && holder.keyAgreementKey === kitKey.publicKey);
   const copy = listed && work.recoveryKitCopies?.find((kit) => kit.holderId === listed.id);
   if (!listed || !copy) throw new AuthenticatorError("RECOVERY_KIT_NOT_FOUND", "this code is not the code of a recovery kit that holds the key");
-  const heldKey = await openAsHolder({
-    tenantId,
-    epoch: current.epoch,
-    holderId: listed.id,
-    holderPrivateKey: kitKey.privateKey,
-    sealed: copy.sealed,
-    publicKey: current.publicKey,
-    signingKey: current.signingKey,
-  }).catch((cause: unknown) => {
-    throw new AuthenticatorError("HOLDER_COPY_REFUSED", "the recovery kit's copy does not open, or is not the key of the verified statement", { cause });
-  });
-  return openerWith(work, heldKey);
+  return openerWith(work, await openHeldCopy(work, current, { holderId: listed.id, privateKey: kitKey.privateKey, sealed: copy.sealed }, "the recovery kit's copy"));
 }
 
 /** Opens each secret as stored, with the current key. */
