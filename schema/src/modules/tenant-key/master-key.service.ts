@@ -20,7 +20,7 @@
 // with the code typed into it, then rotates with itself among the holders).
 // The server has nothing to sign: it checks the hand-over against the current
 // epoch's signing key.
-import { Prisma, type Challenge, type Tenant } from "@latchkey/db";
+import { Prisma, type Tenant } from "@latchkey/db";
 import {
   ed25519SignatureHolds,
   keyUseEvidence,
@@ -501,4 +501,3 @@ async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: 
   }
 }
 
-export type KeyOperation = Challenge;

@@ -69,11 +69,10 @@ const RecoveryKitCopy = builder.simpleObject("RecoveryKitCopy", {
   fields: (t) => ({
     holderId: t.id({ description: "The kit's id in the statement." }),
     keyAgreementKey: t.string({ description: "The kit's X25519 public key, raw, base64url." }),
-    sealed: t.field({ type: SealedSecretShape, description: "The copy (see @latchkey/passwords master-key)." }),
+    sealed: t.field({ type: SealedSecret, description: "The copy (see @latchkey/passwords master-key)." }),
   }),
 });
 
-const SealedSecretShape = SealedSecret;
 
 const KeyOperationSecretKind = builder.enumType("KeyOperationSecretKind", {
   description: "Which kind of sealed secret the phone re-seals.",
@@ -94,7 +93,7 @@ const KeyOperationSecret = builder.objectRef<OperationSecret>("KeyOperationSecre
     record: t.exposeString("record", { nullable: true, description: "USER_PASSWORD: the OPAQUE registration record it is bound to." }),
     workstationId: t.exposeID("workstationId", { nullable: true, description: "BREAK_GLASS_PASSWORD: its workstation." }),
     account: t.exposeString("account", { nullable: true, description: "BREAK_GLASS_PASSWORD: its account." }),
-    sealed: t.field({ type: SealedSecretShape, resolve: (secret) => secret.sealed }),
+    sealed: t.field({ type: SealedSecret, resolve: (secret) => secret.sealed }),
   }),
 });
 
@@ -110,7 +109,7 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
     }),
     recoveryKitCopies: t.field({ type: [RecoveryKitCopy], description: "RECOVER_TENANT_KEY: every kit's copy of the current key." }),
     holderCopy: t.field({
-      type: SealedSecretShape,
+      type: SealedSecret,
       nullable: true,
       description:
         "ROTATE_TENANT_KEY and CREATE_RECOVERY_KIT: this phone's copy of the current key (see @latchkey/passwords master-key); the secrets are then sealed to the current key as stored.",
