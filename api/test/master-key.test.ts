@@ -193,18 +193,8 @@ describe("turning the master key on", () => {
     expect(after.sealedPasswordEpoch).toBe(2);
     expect(after.sealedPassword).not.toEqual(before.sealedPassword);
     for (const phone of phones) {
-      const copy = await api.db.tenantKeyHolder.findFirstOrThrow({ where: { tenantId: customer.id, authenticatorId: phone.deviceId! } });
-      const holderKey = phone.toState().keyAgreementKey!;
-      const privateKey = await crypto.subtle.exportKey("jwk", await crypto.subtle.importKey("pkcs8", Buffer.from(holderKey.privateKey, "base64"), { name: "X25519" }, true, ["deriveBits"]));
-      const material = await openAsHolder({
-        tenantId: customer.id,
-        epoch: 2,
-        holderId: phone.deviceId!,
-        holderPrivateKey: new Uint8Array(Buffer.from(privateKey.d!, "base64url")),
-        sealed: copy.wrappedKey as SealedSecret,
-        publicKey: statement.publicKey,
-        signingKey: statement.signingKey,
-      });
+      const material = await heldKey(phone, customer.id, 2);
+      expect(material).toMatchObject({ publicKey: statement.publicKey, signingKey: statement.signingKey });
       const password = await openFromTenant({
         tenantPrivateKey: material.privateKey,
         tenantId: customer.id,
@@ -260,14 +250,7 @@ describe("turning the master key on", () => {
     expect(work.__typename).toBe("KeyOperationWork");
     // A password is set while the phone works on its snapshot.
     const late = await customer.user({ password: `Late ${randomBytes(6).toString("hex")} password` });
-    const state = phone.toState();
-    const deviceKey = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
-    const self = {
-      deviceId: phone.deviceId!,
-      keyAgreementKey: state.keyAgreementKey!.publicKey,
-      keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!),
-      sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes),
-    };
+    const self = await phoneSelf(phone);
     const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
     const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
     const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
@@ -336,6 +319,18 @@ describe("turning the master key on", () => {
     expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBe(false);
   });
 });
+
+/** A phone's keys, as doKeyOperation takes them, for driving its work step by step. */
+async function phoneSelf(phone: Authenticator) {
+  const state = phone.toState();
+  const deviceKey = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
+  return {
+    deviceId: phone.deviceId!,
+    keyAgreementKey: state.keyAgreementKey!.publicKey,
+    keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!),
+    sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes),
+  };
+}
 
 /** The copy of the key a phone holds for `epoch`, opened with the phone's own key as the phone would. */
 async function heldKey(phone: Authenticator, customerId: string, epoch: number) {
@@ -410,9 +405,7 @@ describe("rotating the master key", () => {
     const token = phone.deviceToken!;
     const { keyOperationWork: work } = await api.gql(OPERATIONS.KeyOperationWork, { id: started.keyOperation.id }, { token });
     const late = await customer.user({ password: `Changed meanwhile ${randomBytes(6).toString("hex")}` });
-    const state = phone.toState();
-    const deviceKey = await DeviceKey.import(state.algorithm, state.privateKey, state.publicKey);
-    const self = { deviceId: phone.deviceId!, keyAgreementKey: state.keyAgreementKey!.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(state.keyAgreementKey!), sign: (bytes: Uint8Array<ArrayBuffer>) => deviceKey.sign(bytes) };
+    const self = await phoneSelf(phone);
     const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
     const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
     const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });

@@ -9,8 +9,7 @@
 //
 //   info  "latchkey break-glass password v1"
 //   aad   "latchkey-break-glass-v1|<tenantId>|<workstationId>|<account, lower case>|<rotation>"
-import { fromBase64url, toBase64url } from "./base64url.ts";
-import { TENANT_PASSWORD_SUITE, tenantSuite, type SealedSecret } from "./tenant-sealing.ts";
+import { openWithKey, sealToKey, type SealedSecret } from "./tenant-sealing.ts";
 
 export const BREAK_GLASS_INFO = "latchkey break-glass password v1";
 export const BREAK_GLASS_PURPOSE = "latchkey-break-glass-v1";
@@ -27,21 +26,11 @@ export function breakGlassAssociatedData(binding: BreakGlassBinding): string {
 
 /** Seals an account's new password to the tenant's public key (raw X25519, base64url), bound as above. */
 export async function sealBreakGlass(input: BreakGlassBinding & { tenantPublicKey: string; password: string }): Promise<SealedSecret> {
-  const suite = tenantSuite();
-  const recipientPublicKey = await suite.kem.deserializePublicKey(fromBase64url(input.tenantPublicKey));
-  const encoder = new TextEncoder();
-  const sender = await suite.createSenderContext({ recipientPublicKey, info: encoder.encode(BREAK_GLASS_INFO) });
-  const ciphertext = await sender.seal(encoder.encode(input.password), encoder.encode(breakGlassAssociatedData(input)));
-  return { suite: TENANT_PASSWORD_SUITE, enc: toBase64url(new Uint8Array(sender.enc)), ciphertext: toBase64url(new Uint8Array(ciphertext)) };
+  return sealToKey(input.tenantPublicKey, BREAK_GLASS_INFO, breakGlassAssociatedData(input), new TextEncoder().encode(input.password));
 }
 
 /** Opens a break-glass box with the tenant's private key (raw); throws when key, binding or a byte differs. */
 export async function openBreakGlass(input: BreakGlassBinding & { tenantPrivateKey: Uint8Array; sealed: SealedSecret }): Promise<string> {
-  if (input.sealed.suite !== TENANT_PASSWORD_SUITE) throw new Error(`Unknown sealing suite "${input.sealed.suite}"`);
-  const suite = tenantSuite();
-  const recipientKey = await suite.kem.deserializePrivateKey(input.tenantPrivateKey);
-  const encoder = new TextEncoder();
-  const recipient = await suite.createRecipientContext({ recipientKey, enc: fromBase64url(input.sealed.enc), info: encoder.encode(BREAK_GLASS_INFO) });
-  const plain = await recipient.open(fromBase64url(input.sealed.ciphertext), encoder.encode(breakGlassAssociatedData(input)));
+  const plain = await openWithKey(input.tenantPrivateKey, BREAK_GLASS_INFO, breakGlassAssociatedData(input), input.sealed);
   return new TextDecoder("utf-8", { fatal: true }).decode(plain);
 }

@@ -14,7 +14,7 @@
 //   evidence        what a holder signs with its device key for every use of the key:
 //                   "latchkey-key-use-v1\n<tenantId>\n<epoch>\n<purpose>\n<operation id>\n<signed at, ISO 8601>\n<SHA-256 of the new statement, base64url>"
 import { fromBase64url, toBase64url } from "./base64url.ts";
-import { generateTenantKeyPair, TENANT_PASSWORD_SUITE, tenantSuite, type SealedSecret } from "./tenant-sealing.ts";
+import { generateTenantKeyPair, openWithKey, sealToKey, type SealedSecret } from "./tenant-sealing.ts";
 
 export const HOLDER_COPY_INFO = "latchkey tenant key holder v1";
 export const HOLDER_COPY_PURPOSE = "latchkey-tenant-key-holder-v1";
@@ -37,26 +37,6 @@ export type TenantKeyMaterial = {
 function checkPart(part: string) {
   if (part === "" || part.includes("|")) throw new Error("Binding parts must be non-empty and free of '|'");
   return part;
-}
-
-/** Seals `plaintext` to a raw X25519 public key (base64url) with `info` and associated data `aad`. */
-export async function sealToKey(publicKey: string, info: string, aad: string, plaintext: Uint8Array): Promise<SealedSecret> {
-  const suite = tenantSuite();
-  const recipientPublicKey = await suite.kem.deserializePublicKey(fromBase64url(publicKey));
-  const encoder = new TextEncoder();
-  const sender = await suite.createSenderContext({ recipientPublicKey, info: encoder.encode(info) });
-  const ciphertext = await sender.seal(plaintext, encoder.encode(aad));
-  return { suite: TENANT_PASSWORD_SUITE, enc: toBase64url(new Uint8Array(sender.enc)), ciphertext: toBase64url(new Uint8Array(ciphertext)) };
-}
-
-/** Opens what sealToKey sealed, with the raw private key; throws when the key, info, aad or a byte differs. */
-export async function openWithKey(privateKey: Uint8Array, info: string, aad: string, sealed: SealedSecret): Promise<Uint8Array> {
-  if (sealed.suite !== TENANT_PASSWORD_SUITE) throw new Error(`Unknown sealing suite "${sealed.suite}"`);
-  const suite = tenantSuite();
-  const recipientKey = await suite.kem.deserializePrivateKey(privateKey);
-  const encoder = new TextEncoder();
-  const recipient = await suite.createRecipientContext({ recipientKey, enc: fromBase64url(sealed.enc), info: encoder.encode(info) });
-  return new Uint8Array(await recipient.open(fromBase64url(sealed.ciphertext), encoder.encode(aad)));
 }
 
 /** A fresh tenant key: HPKE key pair and Ed25519 signing key, made on the holder's device. */

@@ -15,8 +15,7 @@
 //                "latchkey-key-agreement-key-v1\n<authenticatorId>\n<suite>\n<raw X25519 public key, base64url>"
 import { Aes256Gcm, CipherSuite, DhkemP256HkdfSha256, DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/core";
 import { fromBase64url, toBase64url } from "./base64url.ts";
-import { openWithKey, sealToKey } from "./master-key.ts";
-import { TENANT_PASSWORD_SUITE, tenantPasswordAssociatedData, type SealedPasswordBinding, type SealedSecret } from "./tenant-sealing.ts";
+import { openWithKey, sealToKey, TENANT_PASSWORD_SUITE, tenantPasswordAssociatedData, type SealedPasswordBinding, type SealedSecret } from "./tenant-sealing.ts";
 
 export const KEY_AGREEMENT_PURPOSE = "latchkey-key-agreement-key-v1";
 export const PHONE_PASSWORD_INFO = "latchkey phone password v1";

@@ -35,34 +35,34 @@ export function tenantPasswordAssociatedData(binding: SealedPasswordBinding): st
   return [TENANT_PASSWORD_PURPOSE, binding.tenantId, binding.userId, String(binding.passwordVersion), recordHash].join("|");
 }
 
-const bytes = fromBase64url;
+/** Seals `plaintext` to a raw X25519 public key (base64url) with `info` and associated data `aad`. */
+export async function sealToKey(publicKey: string, info: string, aad: string, plaintext: Uint8Array): Promise<SealedSecret> {
+  const suite = tenantSuite();
+  const recipientPublicKey = await suite.kem.deserializePublicKey(fromBase64url(publicKey));
+  const encoder = new TextEncoder();
+  const sender = await suite.createSenderContext({ recipientPublicKey, info: encoder.encode(info) });
+  const ciphertext = await sender.seal(plaintext, encoder.encode(aad));
+  return { suite: TENANT_PASSWORD_SUITE, enc: toBase64url(new Uint8Array(sender.enc)), ciphertext: toBase64url(new Uint8Array(ciphertext)) };
+}
+
+/** Opens what sealToKey sealed, with the raw private key; throws when the key, info, aad or a byte differs. */
+export async function openWithKey(privateKey: Uint8Array, info: string, aad: string, sealed: SealedSecret): Promise<Uint8Array> {
+  if (sealed.suite !== TENANT_PASSWORD_SUITE) throw new Error(`Unknown sealing suite "${sealed.suite}"`);
+  const suite = tenantSuite();
+  const recipientKey = await suite.kem.deserializePrivateKey(privateKey);
+  const encoder = new TextEncoder();
+  const recipient = await suite.createRecipientContext({ recipientKey, enc: fromBase64url(sealed.enc), info: encoder.encode(info) });
+  return new Uint8Array(await recipient.open(fromBase64url(sealed.ciphertext), encoder.encode(aad)));
+}
 
 /** Seals `password` to the tenant's public key (raw X25519, base64url), bound as above. */
 export async function sealToTenant(input: SealedPasswordBinding & { tenantPublicKey: string; password: string }): Promise<SealedSecret> {
-  const suite = tenantSuite();
-  const recipientPublicKey = await suite.kem.deserializePublicKey(bytes(input.tenantPublicKey));
-  const encoder = new TextEncoder();
-  const sender = await suite.createSenderContext({ recipientPublicKey, info: encoder.encode(TENANT_PASSWORD_INFO) });
-  const ciphertext = await sender.seal(encoder.encode(input.password), encoder.encode(tenantPasswordAssociatedData(input)));
-  return {
-    suite: TENANT_PASSWORD_SUITE,
-    enc: toBase64url(new Uint8Array(sender.enc)),
-    ciphertext: toBase64url(new Uint8Array(ciphertext)),
-  };
+  return sealToKey(input.tenantPublicKey, TENANT_PASSWORD_INFO, tenantPasswordAssociatedData(input), new TextEncoder().encode(input.password));
 }
 
 /** Opens a sealed password with the tenant's private key (raw, 32 bytes); throws when key, binding or a byte differs. */
 export async function openFromTenant(input: SealedPasswordBinding & { tenantPrivateKey: Uint8Array; sealed: SealedSecret }): Promise<string> {
-  if (input.sealed.suite !== TENANT_PASSWORD_SUITE) throw new Error(`Unknown sealing suite "${input.sealed.suite}"`);
-  const suite = tenantSuite();
-  const recipientKey = await suite.kem.deserializePrivateKey(input.tenantPrivateKey);
-  const encoder = new TextEncoder();
-  const recipient = await suite.createRecipientContext({
-    recipientKey,
-    enc: bytes(input.sealed.enc),
-    info: encoder.encode(TENANT_PASSWORD_INFO),
-  });
-  const plain = await recipient.open(bytes(input.sealed.ciphertext), encoder.encode(tenantPasswordAssociatedData(input)));
+  const plain = await openWithKey(input.tenantPrivateKey, TENANT_PASSWORD_INFO, tenantPasswordAssociatedData(input), input.sealed);
   return new TextDecoder("utf-8", { fatal: true }).decode(plain);
 }
 
