@@ -64,7 +64,7 @@ const START = `mutation($input: StartKeyOperationInput!) { startKeyOperation(inp
   ... on StartKeyOperationPayload { keyOperation { id status purpose tenantId } qrPayload watchToken } ${ERRORS} } }`;
 const TENANT_KEY = `query($id: ID!) { tenantKey(tenantId: $id) { epoch custody publicKey statement signature handover
   holders { kind id keyAgreementKey } history { epoch statement signature handover } } }`;
-const MASTER_KEY = `query($id: ID!) { tenant(id: $id) { masterKey { on epoch rotationDue holders { id kind name lastActedAt } } } }`;
+const MASTER_KEY = `query($id: ID!) { tenant(id: $id) { masterKey { on epoch rotationDue holders { id kind name lastActedAt } awaitingAdmission { id name } } } }`;
 const WORK = `query($id: ID!) { keyOperationWork(id: $id) { __typename ... on KeyOperationWork { keyOperation { id } secrets { id } } ${ERRORS} } }`;
 const ONBOARD = `mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { __typename
   ... on StartDeviceOnboardingPayload { qrPayload } ${ERRORS} } }`;
@@ -171,7 +171,8 @@ describe("turning the master key on", () => {
       w: started.watchToken,
     });
     await watch.waitForEvents(1);
-    const { scan, tenantKey } = await phones[0]!.enableMasterKey(started.qrPayload);
+    // The admin at the first phone admits the second by the fingerprint it shows.
+    const { scan, tenantKey } = await phones[0]!.enableMasterKey(started.qrPayload, { admit: [await phones[1]!.fingerprint()] });
     expect(scan.requesterName).toContain("turn on the master key");
     await watch.waitForCompletion();
     expect(watch.events.map((event) => event.data?.keyOperationUpdated.status)).toEqual(["PENDING", "SCANNED", "APPROVED"]);
@@ -210,8 +211,10 @@ describe("turning the master key on", () => {
     const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
     expect(tenant.masterKey).toMatchObject({ on: true, epoch: 2 });
     expect(tenant.masterKey.holders).toHaveLength(2);
+    expect(tenant.masterKey.awaitingAdmission).toEqual([]);
     const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "tenantKey.masterKeyEnabled" } });
-    const data = event.data as { evidence: { authenticatorId: string; signedAt: string; signature: string }; keyOperationId: string };
+    const data = event.data as { evidence: { authenticatorId: string; signedAt: string; signature: string }; keyOperationId: string; admitted: string[] };
+    expect(data.admitted.sort()).toEqual(phones.map((phone) => phone.deviceId).sort());
     expect(data.evidence.authenticatorId).toBe(phones[0]!.deviceId);
     const bytes = await keyUseEvidence({ tenantId: customer.id, epoch: 2, purpose: "ENABLE_MASTER_KEY", operationId: data.keyOperationId, signedAt: data.evidence.signedAt, statement: answer.statement });
     const deviceKey = createPublicKey({ key: Buffer.from(phones[0]!.publicKey, "base64"), format: "der", type: "spki" });
@@ -252,7 +255,7 @@ describe("turning the master key on", () => {
     const late = await customer.user({ password: `Late ${randomBytes(6).toString("hex")} password` });
     const self = await phoneSelf(phone);
     const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
-    const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
+    const { result } = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
     const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
     const { enableMasterKey } = await api.gql(OPERATIONS.EnableMasterKey, { input: result }, { token });
     expect(enableMasterKey).toMatchObject({ code: "CONFLICT" });
@@ -360,7 +363,7 @@ async function opens(privateKey: Uint8Array, customerId: string, userId: string)
 describe("rotating the master key", () => {
   it("is due once a holder's phone is revoked; a holder rotates, admits a phone linked since, and the revoked phone's copy opens nothing set afterwards", async () => {
     const { customer, admins, phones, user } = await world();
-    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload, { admit: [await phones[1]!.fingerprint()] });
     const lost = await heldKey(phones[1]!, customer.id, 2);
     expect(await opens(lost.privateKey, customer.id, user.id)).toBe(true);
     const { tenantKey: atTwo } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
@@ -370,16 +373,16 @@ describe("rotating the master key", () => {
     await phones[1]!.revoke(phones[1]!.deviceId!);
     const newcomer = await phoneOf(await customer.admin());
     const state = async () => (await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token })).tenant.masterKey;
-    expect(await state()).toMatchObject({ on: true, epoch: 2, rotationDue: true });
+    expect(await state()).toMatchObject({ on: true, epoch: 2, rotationDue: true, awaitingAdmission: [{ id: newcomer.deviceId }] });
     // A phone without a copy cannot rotate.
     const started = await start(customer, "ROTATE_TENANT_KEY");
     await expect(newcomer.rotateTenantKey(started.qrPayload)).rejects.toMatchObject({ code: "FORBIDDEN" });
 
     const again = await start(customer, "ROTATE_TENANT_KEY");
-    const { tenantKey } = await phones[0]!.rotateTenantKey(again.qrPayload);
+    const { tenantKey } = await phones[0]!.rotateTenantKey(again.qrPayload, { admit: [await newcomer.fingerprint()] });
     expect(tenantKey.epoch).toBe(3);
     expect(tenantKey.holders!.map((holder) => holder.id).sort()).toEqual([phones[0]!.deviceId, newcomer.deviceId].sort());
-    expect(await state()).toMatchObject({ on: true, epoch: 3, rotationDue: false });
+    expect(await state()).toMatchObject({ on: true, epoch: 3, rotationDue: false, awaitingAdmission: [] });
     const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "tenantKey.rotated" } });
     expect(event.data).toMatchObject({ fromEpoch: 2, epoch: 3 });
 
@@ -407,7 +410,7 @@ describe("rotating the master key", () => {
     const late = await customer.user({ password: `Changed meanwhile ${randomBytes(6).toString("hex")}` });
     const self = await phoneSelf(phone);
     const { statement: current } = await verifyTenantKey(work.tenantKey, { tenantId: customer.id, pinned: null });
-    const result = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
+    const { result } = await doKeyOperation(work as KeyOperationWork, current, self, new Date());
     const before = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } });
     const { rotateTenantKey } = await api.gql(OPERATIONS.RotateTenantKey, { input: { ...result, tenantId: customer.id, fromEpoch: 2 } }, { token });
     expect(rotateTenantKey).toMatchObject({ code: "CONFLICT" });
@@ -550,7 +553,8 @@ describe("who may work with a customer's key", () => {
     expect(await optIn(true, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
 
     // Now the delegated technician's phone may turn the key on, and holds it with the customer's admins.
-    const { tenantKey } = await technicianPhone.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const admit = await Promise.all(phones.map((phone) => phone.fingerprint()));
+    const { tenantKey } = await technicianPhone.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload, { admit });
     expect(tenantKey.holders!.map((holder) => holder.id).sort()).toEqual([...phones.map((phone) => phone.deviceId), technicianPhone.deviceId].sort());
     expect(await optIn(false, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
     const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
@@ -597,22 +601,51 @@ describe("who may work with a customer's key", () => {
     expect(JSON.stringify(watch.failure ?? watch.events)).toContain("NOT_FOUND");
   });
 
-  it("refuses a holder whose key-agreement key its phone did not sign, on the phone, before anything is sent", async () => {
-    const { customer, phones } = await world();
-    // A hostile server swaps the second admin's key for one it knows the private half of.
+  it("admits no phone the server passes off: a swapped key shows another fingerprint, and a phone nobody admitted waits", async () => {
+    const { customer, admins, phones } = await world();
+    const custody = async () => (await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody;
+    const realFingerprint = await phones[1]!.fingerprint();
+    // A hostile server swaps the second admin's key for one it knows the private half of, with a signature of its own making.
+    const original = await api.db.authenticator.findUniqueOrThrow({ where: { id: phones[1]!.deviceId! } });
     const substitute = (await Authenticator.create()).keyAgreementPublicKey!;
-    await api.db.authenticator.update({ where: { id: phones[1]!.deviceId! }, data: { keyAgreementPublicKey: substitute } });
-    await expect(phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload)).rejects.toMatchObject({ code: "HOLDER_REFUSED" });
-    expect((await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: customer.id } })).custody).toBe("ESCROW");
+    await api.db.authenticator.update({ where: { id: original.id }, data: { keyAgreementPublicKey: substitute } });
+    await expect(phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload, { admit: [realFingerprint] })).rejects.toMatchObject({
+      code: "ADMISSION_NOT_FOUND",
+    });
+    expect(await custody()).toBe("ESCROW");
+    // The right key with a signature the phone did not make: the fingerprint matches, the phone's own certification does not.
+    await api.db.authenticator.update({
+      where: { id: original.id },
+      data: { keyAgreementPublicKey: original.keyAgreementPublicKey, keyAgreementSignature: original.keyAgreementSignature!.replace(/^./, (c) => (c === "A" ? "B" : "A")) },
+    });
+    await expect(phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload, { admit: [realFingerprint] })).rejects.toMatchObject({
+      code: "HOLDER_REFUSED",
+    });
+    expect(await custody()).toBe("ESCROW");
+
+    // A phone linked to the first admin that nobody admits (the server's own, as far as the holder can tell) waits, holding nothing.
+    await api.db.authenticator.update({ where: { id: original.id }, data: { keyAgreementSignature: original.keyAgreementSignature } });
+    const unadmitted = await phoneOf(admins[0]!);
+    const { tenantKey } = await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload, { admit: [realFingerprint] });
+    expect(tenantKey.holders!.map((holder) => holder.id).sort()).toEqual(phones.map((phone) => phone.deviceId).sort());
+    expect(await api.db.tenantKeyHolder.count({ where: { holderId: unadmitted.deviceId! } })).toBe(0);
+    const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
+    expect(tenant.masterKey.awaitingAdmission.map((phone: { id: string }) => phone.id)).toEqual([unadmitted.deviceId]);
   });
 
   it("is turned on from the authenticator's command line", async () => {
-    const { customer, admins } = await world();
+    const { customer, admins, phones } = await world();
     const statePath = join(dir, `${admins[0]!.username}.json`);
-    const started = await start(customer, "ENABLE_MASTER_KEY");
-    const { stdout } = await run(process.execPath, [bin, "enable-master-key", started.qrPayload, "--state", statePath, "--api", `${api.url}/graphql`], { timeout: 60_000 });
-    expect(stdout).toMatch(/Master key on for Customer .*: epoch 2, 2 holder\(s\)\./);
+    const cli = (...args: string[]) => run(process.execPath, [bin, ...args, "--state", statePath, "--api", `${api.url}/graphql`], { timeout: 60_000 });
+    expect((await cli("fingerprint")).stdout).toContain(await phones[0]!.fingerprint());
+    // Without --admit the second admin's phone waits; with its fingerprint it holds the key.
+    const first = await cli("enable-master-key", (await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    expect(first.stdout).toMatch(/Master key on for Customer .*: epoch 2, 1 holder\(s\)\./);
+    expect(first.stdout).toContain(`waiting: phone ${phones[1]!.deviceId}`);
+    const { stdout } = await cli("rotate-master-key", (await start(customer, "ROTATE_TENANT_KEY")).qrPayload, "--admit", (await phones[1]!.fingerprint()).toLowerCase());
+    expect(stdout).toMatch(/Key of Customer .*: epoch 3, 2 holder\(s\)\./);
+    expect(stdout).not.toContain("waiting:");
     const state = await readStateFile(statePath);
-    expect(state.tenantKeyPins.find((pin) => pin.tenantId === customer.id)).toMatchObject({ epoch: 2 });
+    expect(state.tenantKeyPins.find((pin) => pin.tenantId === customer.id)).toMatchObject({ epoch: 3 });
   });
 });

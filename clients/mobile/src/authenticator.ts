@@ -21,8 +21,11 @@ import {
   VERIFY_EMAIL,
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
-import { doKeyOperation, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
-import { openPhoneCopy, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
+import { doKeyOperation, type AwaitingPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
+
+/** A key operation carried out: the new epoch, and the phones that may hold the key but were not admitted. */
+export type KeyOperationDone = { scan: ChallengeScan; tenantKey: TenantKeyStatement; awaiting: AwaitingPhone[] };
+import { holderFingerprint, openPhoneCopy, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
@@ -310,8 +313,8 @@ export class Authenticator {
    * challenge): the new key is made on this phone, every secret re-sealed to it,
    * and a copy wrapped to every holder; the server's escrow is then deleted.
    */
-  async enableMasterKey(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
-    return this.keyOperation(qrPayload, "ENABLE_MASTER_KEY");
+  async enableMasterKey(qrPayload: string, options: { admit?: string[] } = {}): Promise<KeyOperationDone> {
+    return this.keyOperation(qrPayload, "ENABLE_MASTER_KEY", options);
   }
 
   /**
@@ -319,7 +322,7 @@ export class Authenticator {
    * here, every secret re-sealed to it and wrapped to every phone that may hold
    * it now; a removed holder's copy opens nothing set from then on.
    */
-  async rotateTenantKey(qrPayload: string, options: { retireRecoveryKits?: boolean } = {}): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+  async rotateTenantKey(qrPayload: string, options: { retireRecoveryKits?: boolean; admit?: string[] } = {}): Promise<KeyOperationDone> {
     return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY", options);
   }
 
@@ -328,8 +331,8 @@ export class Authenticator {
    * key to a kit whose code is made here and returned to be shown once. The
    * code never leaves the phone; later rotations wrap to the kit without it.
    */
-  async createRecoveryKit(qrPayload: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement; recoveryCode: string }> {
-    const done = await this.keyOperation(qrPayload, "CREATE_RECOVERY_KIT");
+  async createRecoveryKit(qrPayload: string, options: { admit?: string[] } = {}): Promise<KeyOperationDone & { recoveryCode: string }> {
+    const done = await this.keyOperation(qrPayload, "CREATE_RECOVERY_KIT", options);
     return { ...done, recoveryCode: done.recoveryCode! };
   }
 
@@ -338,12 +341,23 @@ export class Authenticator {
    * phone that held it is left: this phone may hold the key (an admin's), opens
    * the kit's copy with the code and makes the next epoch with itself a holder.
    */
-  async recoverTenantKey(qrPayload: string, recoveryCode: string): Promise<{ scan: ChallengeScan; tenantKey: TenantKeyStatement }> {
+  async recoverTenantKey(qrPayload: string, recoveryCode: string): Promise<KeyOperationDone> {
     return this.keyOperation(qrPayload, "RECOVER_TENANT_KEY", { recoveryCode });
   }
 
+  /**
+   * This phone's fingerprint, to be read off its screen by the person at a
+   * holder's phone who admits it among the holders of a customer's key.
+   */
+  async fingerprint(): Promise<string> {
+    const { deviceId } = this.requireEnrollment();
+    const keyAgreement = this.state.keyAgreementKey;
+    if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
+    return holderFingerprint(deviceId, keyAgreement.publicKey);
+  }
+
   /** Does a key operation; when a secret changed meanwhile (CONFLICT), the work is fetched and done again. */
-  private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}) {
+  private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}): Promise<KeyOperationDone & { recoveryCode?: string }> {
     const { scan } = await this.scanParsed(parseQrPayload(qrPayload));
     if (scan.challenge.kind !== "KEY_OPERATION") {
       throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
@@ -364,7 +378,7 @@ export class Authenticator {
       }
       const tenantId = work.keyOperation.tenantId;
       const current = await this.verifyTenantKey(tenantId, work.tenantKey);
-      const { recoveryCode, ...result } = await doKeyOperation(work, current, self, new Date(), extras);
+      const { result, recoveryCode, awaiting } = await doKeyOperation(work, current, self, new Date(), extras);
       try {
         const [document, field, payload] = RESULT_MUTATIONS[purpose];
         const input = purpose === "ENABLE_MASTER_KEY" ? result : { ...result, tenantId, fromEpoch: current.epoch };
@@ -374,7 +388,7 @@ export class Authenticator {
         if (verified.signingKey !== parseTenantKeyStatement(result.statement)?.signingKey) {
           throw new AuthenticatorError("BAD_RESPONSE", `${field} answered with another key than the one this phone made`);
         }
-        return { scan, tenantKey: verified, recoveryCode };
+        return { scan, tenantKey: verified, recoveryCode, awaiting };
       } catch (error) {
         if (error instanceof AuthenticatorError && error.code === "CONFLICT" && attempt < KEY_OPERATION_ATTEMPTS) continue;
         throw error;

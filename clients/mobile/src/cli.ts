@@ -28,16 +28,18 @@ Commands:
   scan <qrPayload>       show who is asking, without deciding
   approve <qrPayload>    show who is asking, then approve
   deny <qrPayload>       show who is asking, then deny
-  enable-master-key <qrPayload>
+  enable-master-key <qrPayload> [--admit FINGERPRINT ...]
                          turn on a customer's master key from the portal's QR code: make the
-                         new key here, re-seal every secret to it, wrap it to every holder
-  rotate-master-key <qrPayload> [--retire-recovery-kits]
+                         new key here, re-seal every secret to it, wrap it to this phone and
+                         to each phone admitted by the fingerprint it shows (see fingerprint)
+  rotate-master-key <qrPayload> [--retire-recovery-kits] [--admit FINGERPRINT ...]
                          rotate a customer's key on this holder phone (after a holder was
-                         removed): the next epoch's key, every secret re-sealed to it; with
-                         --retire-recovery-kits, no recovery kit holds the new key
-  create-recovery-kit <qrPayload>
+                         removed, or to admit a new phone): the next epoch's key, every secret
+                         re-sealed to it; with --retire-recovery-kits, no recovery kit holds it
+  create-recovery-kit <qrPayload> [--admit FINGERPRINT ...]
                          admit a recovery kit for a customer's key on this holder phone and
                          print its code, once: write it down and keep it offline
+  fingerprint            print this phone's fingerprint, for the holder who admits it
   recover <qrPayload> --code C
                          put a customer's key onto this phone with a recovery kit's code
   list                   list the authenticators of this device's user
@@ -60,9 +62,20 @@ const OPTIONS = {
   name: { type: "string" },
   algorithm: { type: "string" },
   "retire-recovery-kits": { type: "boolean" },
+  admit: { type: "string", multiple: true },
 } as const;
 
-type Values = { api?: string; state?: string; help?: boolean; email?: string; code?: string; name?: string; algorithm?: string; "retire-recovery-kits"?: boolean };
+type Values = {
+  api?: string;
+  state?: string;
+  help?: boolean;
+  email?: string;
+  code?: string;
+  name?: string;
+  algorithm?: string;
+  "retire-recovery-kits"?: boolean;
+  admit?: string[];
+};
 
 interface Command {
   /** Options beyond --api/--state/--help. */
@@ -115,26 +128,26 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   "enable-master-key": {
-    options: [],
+    options: ["admit"],
     argument: "qrPayload",
     async run(values, qrPayload) {
-      const { scan, tenantKey } = await (await load(values)).enableMasterKey(qrPayload!);
-      print(...describeScan(scan), `Master key on for ${scan.tenant.displayName}: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(tenantKey));
+      const done = await (await load(values)).enableMasterKey(qrPayload!, { admit: values.admit ?? [] });
+      print(...describeScan(done.scan), `Master key on for ${done.scan.tenant.displayName}: epoch ${done.tenantKey.epoch}, ${done.tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(done));
     },
   },
   "rotate-master-key": {
-    options: ["retire-recovery-kits"],
+    options: ["retire-recovery-kits", "admit"],
     argument: "qrPayload",
     async run(values, qrPayload) {
-      const { scan, tenantKey } = await (await load(values)).rotateTenantKey(qrPayload!, { retireRecoveryKits: values["retire-recovery-kits"] ?? false });
-      print(...describeScan(scan), `Key of ${scan.tenant.displayName} rotated: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(tenantKey));
+      const done = await (await load(values)).rotateTenantKey(qrPayload!, { retireRecoveryKits: values["retire-recovery-kits"] ?? false, admit: values.admit ?? [] });
+      print(...describeScan(done.scan), `Key of ${done.scan.tenant.displayName} rotated: epoch ${done.tenantKey.epoch}, ${done.tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(done));
     },
   },
   "create-recovery-kit": {
-    options: [],
+    options: ["admit"],
     argument: "qrPayload",
     async run(values, qrPayload) {
-      const { scan, tenantKey, recoveryCode } = await (await load(values)).createRecoveryKit(qrPayload!);
+      const { scan, tenantKey, recoveryCode, awaiting } = await (await load(values)).createRecoveryKit(qrPayload!, { admit: values.admit ?? [] });
       print(
         ...describeScan(scan),
         `Recovery kit created for ${scan.tenant.displayName} (epoch ${tenantKey.epoch}). Its code, shown this once:`,
@@ -142,6 +155,7 @@ const COMMANDS: Record<string, Command> = {
         `    ${recoveryCode}`,
         "",
         "Write it down and keep it offline: with it, a new phone of an admin recovers the key when every phone that held it is lost.",
+        ...describeHolders({ tenantKey, awaiting }),
       );
     },
   },
@@ -152,6 +166,12 @@ const COMMANDS: Record<string, Command> = {
       if (!values.code) throw usage("recover needs --code: the recovery kit's code");
       const { scan, tenantKey } = await (await load(values)).recoverTenantKey(qrPayload!, values.code);
       print(...describeScan(scan), `Key of ${scan.tenant.displayName} recovered onto this phone: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+    },
+  },
+  fingerprint: {
+    options: [],
+    async run(values) {
+      print(`This phone's fingerprint: ${await (await load(values)).fingerprint()}`, "Read it to the admin whose phone admits this one as a holder of a customer's key.");
     },
   },
   "register-key": {
@@ -249,8 +269,14 @@ function load(values: Values): Promise<Authenticator> {
 }
 
 /** Every holder the new key was wrapped to, so the person holding the phone sees a holder they do not know. */
-function describeHolders(tenantKey: { holders?: { kind: string; id: string }[] }): string[] {
-  return (tenantKey.holders ?? []).map((holder) => `  holder: ${holder.kind === "PHONE" ? "phone" : "recovery kit"} ${holder.id}`);
+/** The holders the new epoch names, and the phones left waiting for a holder to admit them. */
+function describeHolders(done: { tenantKey: { holders?: { kind: string; id: string }[] }; awaiting: { holderId: string; name: string; userLabel: string }[] }): string[] {
+  return [
+    ...(done.tenantKey.holders ?? []).map((holder) => `  holder: ${holder.kind === "PHONE" ? "phone" : "recovery kit"} ${holder.id}`),
+    ...done.awaiting.map(
+      (phone) => `  waiting: phone ${phone.holderId} ${printable(phone.name)} (${printable(phone.userLabel)}): admit it with --admit and the fingerprint it shows`,
+    ),
+  ];
 }
 
 /** What a new link means: the device approves sign-ins now, or once it is approved itself. */

@@ -1,14 +1,17 @@
 // The phone's side of a key operation: turning a customer's master key on, or
 // rotating it. Everything the server hands over is checked before it is used:
 // the current key's statement against this phone's pin (by the caller), every
-// holder's key-agreement key against that phone's own signature over it, and
-// (rotating) this phone's copy of the key against the statement. The new key
+// holder against that statement or, for a phone joining, against the
+// fingerprint the person here read off it (and its own signature over its key),
+// and (rotating) this phone's copy of the key against the statement. The new key
 // is made here, every secret is re-sealed to it here, and only results leave
 // the phone: the new statement, one copy of the key per holder (sealed to that
 // holder), the re-sealed secrets, the hand-over signed with the old key
 // (rotating) and this phone's signature over the use of the key.
 import {
   generateTenantKey,
+  holderFingerprint,
+  normalizeFingerprint,
   keyUseEvidence,
   newRecoveryCode,
   parseRecoveryCode,
@@ -89,14 +92,19 @@ export type KeyOperationPurpose = (typeof KEY_OPERATION_PURPOSES)[number];
 /**
  * What the person holding the phone brings to an operation: the recovery code
  * they type, when recovering; whether to retire every recovery kit (a kit's code
- * seen by someone it should not have been), when rotating.
+ * seen by someone it should not have been), when rotating; the fingerprints of
+ * the new phones they admit, read off each new phone's own screen.
  */
-export type KeyOperationExtras = { recoveryCode?: string; retireRecoveryKits?: boolean };
+export type KeyOperationExtras = { recoveryCode?: string; retireRecoveryKits?: boolean; admit?: string[] };
+
+/** A phone that may hold the key but was not admitted in this operation. */
+export type AwaitingPhone = { holderId: string; name: string; userLabel: string };
 
 /**
  * Does the work of a key operation whose current key statement the caller has
- * verified. `self` is this phone. Creating a recovery kit also returns the
- * kit's code, to be shown once and never sent.
+ * verified. `self` is this phone. Returns the result to send; creating a
+ * recovery kit also returns the kit's code, to be shown once and never sent;
+ * every operation returns the phones left waiting for admission.
  */
 export async function doKeyOperation(
   work: KeyOperationWork,
@@ -104,30 +112,45 @@ export async function doKeyOperation(
   self: KeyOperationPhone,
   now: Date,
   extras: KeyOperationExtras = {},
-): Promise<MasterKeyResult & { recoveryCode?: string }> {
+): Promise<{ result: MasterKeyResult; recoveryCode?: string; awaiting: AwaitingPhone[] }> {
   const tenantId = work.keyOperation.tenantId;
   const operationId = work.keyOperation.id;
   const purpose = work.keyOperation.purpose as KeyOperationPurpose;
   if (!KEY_OPERATION_PURPOSES.includes(purpose)) throw new AuthenticatorError("UNKNOWN_KEY_OPERATION", `this phone does not know the key operation ${purpose}`);
-  // A holder the server made up, or a key the server swapped in, is not vouched for by the phone it names,
-  // nor (a recovery kit) listed in the statement this phone verified.
+  // Which phones hold the new key is decided here, not by the server: the holders of the verified current
+  // statement that may still hold it, this phone, and the phones the person at this phone admits by typing
+  // the fingerprint each shows on its own screen. Any other phone the server lists waits for admission.
+  const admit = new Set((extras.admit ?? []).map(normalizeFingerprint));
+  const kept: KeyOperationWork["holders"] = [];
+  const awaiting: KeyOperationWork["holders"] = [];
   for (const holder of work.holders) {
+    const listed = current.holders?.some((entry) => entry.kind === holder.kind && entry.id === holder.holderId && entry.keyAgreementKey === holder.keyAgreementKey);
     if (holder.kind === "RECOVERY_KIT") {
-      const listed = current.holders?.some((entry) => entry.kind === "RECOVERY_KIT" && entry.id === holder.holderId && entry.keyAgreementKey === holder.keyAgreementKey);
+      // A kit is vouched for by the statement that admitted it, and may be retired.
       if (!listed) throw new AuthenticatorError("HOLDER_REFUSED", "a recovery kit the server listed is not in the verified statement");
+      if (!extras.retireRecoveryKits) kept.push(holder);
       continue;
     }
-    const vouched =
-      holder.algorithm && holder.publicKey && holder.keyAgreementSignature
-        ? await phoneVouchesForKey({ authenticatorId: holder.holderId, algorithm: holder.algorithm, publicKey: holder.publicKey, keyAgreementKey: holder.keyAgreementKey, keyAgreementSignature: holder.keyAgreementSignature })
-        : false;
-    if (!vouched) {
-      throw new AuthenticatorError("HOLDER_REFUSED", `the key-agreement key of ${holder.name} (${holder.userLabel}) is not signed by that phone`);
-    }
+    const isSelf = holder.holderId === self.deviceId;
+    if (isSelf && holder.keyAgreementKey !== self.keyAgreementKey) throw new AuthenticatorError("HOLDER_REFUSED", "the server listed this phone with another key");
+    const fingerprint = await holderFingerprint(holder.holderId, holder.keyAgreementKey);
+    const admitted = admit.delete(fingerprint);
+    if (listed || isSelf) kept.push(holder);
+    else if (admitted) {
+      // The phone itself vouches for its key too: a key the server swapped in after it was shown would not verify.
+      const vouched =
+        holder.algorithm && holder.publicKey && holder.keyAgreementSignature
+          ? await phoneVouchesForKey({ authenticatorId: holder.holderId, algorithm: holder.algorithm, publicKey: holder.publicKey, keyAgreementKey: holder.keyAgreementKey, keyAgreementSignature: holder.keyAgreementSignature })
+          : false;
+      if (!vouched) throw new AuthenticatorError("HOLDER_REFUSED", `the key-agreement key of ${holder.name} (${holder.userLabel}) is not signed by that phone`);
+      kept.push(holder);
+    } else awaiting.push(holder);
   }
-  const me = work.holders.find((holder) => holder.kind === "PHONE" && holder.holderId === self.deviceId);
-  if (!me || me.keyAgreementKey !== self.keyAgreementKey) {
-    throw new AuthenticatorError("HOLDER_REFUSED", "this phone is not among the holders the server listed, or with another key");
+  if (!kept.some((holder) => holder.kind === "PHONE" && holder.holderId === self.deviceId)) {
+    throw new AuthenticatorError("HOLDER_REFUSED", "this phone is not among the phones the server lists as allowed to hold the key");
+  }
+  if (admit.size > 0) {
+    throw new AuthenticatorError("ADMISSION_NOT_FOUND", `no phone waiting to hold the key shows the fingerprint ${[...admit].join(", ")}: check it on the new phone`);
   }
 
   const open =
@@ -138,8 +161,7 @@ export async function doKeyOperation(
         : await openWithHeldKey(work, current, self);
   const material = await generateTenantKey();
   const epoch = current.epoch + 1;
-  const keep = work.holders.filter((holder) => !(holder.kind === "RECOVERY_KIT" && extras.retireRecoveryKits));
-  const holders: TenantKeyHolderEntry[] = keep.map((holder) => ({ kind: holder.kind, id: holder.holderId, keyAgreementKey: holder.keyAgreementKey }));
+  const holders: TenantKeyHolderEntry[] = kept.map((holder) => ({ kind: holder.kind, id: holder.holderId, keyAgreementKey: holder.keyAgreementKey }));
   const kit = purpose === "CREATE_RECOVERY_KIT" ? newRecoveryCode() : null;
   if (kit) holders.push({ kind: "RECOVERY_KIT", id: crypto.randomUUID(), keyAgreementKey: (await recoveryKitKey(kit.bytes, tenantId)).publicKey });
   const statement = tenantKeyStatement({ tenantId, epoch, publicKey: material.publicKey, signingKey: material.signingKey, custody: "MASTER_KEY", holders });
@@ -160,7 +182,7 @@ export async function doKeyOperation(
   }
   const signedAt = now.toISOString();
   const evidence = await keyUseEvidence({ tenantId, epoch, purpose, operationId, signedAt, statement });
-  return {
+  const result: MasterKeyResult = {
     keyOperationId: operationId,
     statement,
     signature: await signWithTenantKey(material, statement),
@@ -168,7 +190,11 @@ export async function doKeyOperation(
     secrets,
     evidence: { signedAt, signature: await self.sign(evidence) },
     ...(open.heldKey ? { handover: await signWithTenantKey(open.heldKey, statement) } : {}),
+  };
+  return {
+    result,
     ...(kit ? { recoveryCode: kit.text } : {}),
+    awaiting: awaiting.map((holder) => ({ holderId: holder.holderId, name: holder.name, userLabel: holder.userLabel })),
   };
 }
 

@@ -92,3 +92,4 @@ export {
   type SealablePhone,
   type WorkstationKeyAgreementAlgorithm,
 } from "./phone-copies.ts";
+export { HOLDER_FINGERPRINT_PURPOSE, holderFingerprint, normalizeFingerprint } from "./holder-fingerprint.ts";

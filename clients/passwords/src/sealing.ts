@@ -7,3 +7,4 @@ export * from "./tenant-key-statement.ts";
 export * from "./master-key.ts";
 export * from "./recovery-kit.ts";
 export * from "./phone-copies.ts";
+export * from "./holder-fingerprint.ts";

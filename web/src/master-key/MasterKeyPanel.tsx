@@ -58,6 +58,20 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
               </li>
             ))}
           </ul>
+          {state.awaitingAdmission.length > 0 && (
+            <div>
+              <p>
+                Waiting to be admitted as holders (they may hold the key, and do not yet). A holder admits each one: open the authenticator&apos;s
+                fingerprint on the new phone, press Rotate key, and type that fingerprint on the holder&apos;s phone. The fingerprint is read off the new
+                phone itself, so a phone this page cannot vouch for never gets the key.
+              </p>
+              <ul aria-label="Phones waiting to be admitted">
+                {state.awaitingAdmission.map((phone) => (
+                  <li key={phone.id}>{phone.name}</li>
+                ))}
+              </ul>
+            </div>
+          )}
           {state.rotationDue && (
             <p role="alert">
               Rotation due: a phone that held the key was removed or may no longer hold it. Until a holder rotates the key, that phone can still open
@@ -118,10 +132,15 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
 /** What each operation asks of whoever holds the phone, and its QR code's name. */
 const INSTRUCTIONS: Record<KeyOperationPurpose, { text: string; label: string }> = {
   ENABLE_MASTER_KEY: {
-    text: "Scan with the Latchkey authenticator of one of the customer's admins: the new key is made on that phone.",
+    text:
+      "Scan with the Latchkey authenticator of one of the customer's admins: the new key is made on that phone. To make other admins' phones holders too, " +
+      "type on it the fingerprint each of them shows.",
     label: "QR code to turn the master key on",
   },
-  ROTATE_TENANT_KEY: { text: "Scan with the Latchkey authenticator of a phone that holds the key: the next key is made on that phone.", label: "QR code to rotate the key" },
+  ROTATE_TENANT_KEY: {
+    text: "Scan with the Latchkey authenticator of a phone that holds the key: the next key is made on that phone. Admit a waiting phone by typing the fingerprint it shows.",
+    label: "QR code to rotate the key",
+  },
   CREATE_RECOVERY_KIT: {
     text: "Scan with the Latchkey authenticator of a phone that holds the key: it shows the kit's code once. Write it down and keep it offline.",
     label: "QR code to create a recovery kit",

@@ -16,6 +16,10 @@ export const MasterKeyQuery = graphql(`
           admittedAt
           lastActedAt
         }
+        awaitingAdmission {
+          id
+          name
+        }
       }
     }
   }

@@ -273,15 +273,22 @@ const rotateInput = resultInput.extend({
   handover: wire(128),
 });
 
-/** A holder as the next statement must list it: its kind and key-agreement key, by id. */
-type ExpectedHolder = { kind: "PHONE" | "RECOVERY_KIT"; keyAgreementKey: string };
+/**
+ * A holder the next statement may list: its kind and key-agreement key, by id,
+ * and whether it holds the current epoch (a phone that does, and may still, must
+ * be listed again).
+ */
+type ExpectedHolder = { kind: "PHONE" | "RECOVERY_KIT"; keyAgreementKey: string; holdsCurrent: boolean };
 
 /**
  * The statement the phone signed, checked against what the server knows: the
- * next epoch, its own signature, and its holders: every phone that may hold
- * the key (none left out), any of the current recovery kits (a rotation may
- * retire kits), and one new kit when one is admitted; each with its kind and
- * key as the server has them, the working phone among them.
+ * next epoch, its own signature, and its holders: every phone that holds the
+ * current epoch and may still (none left out), any other phone that may hold
+ * the key and that the working phone admitted, any of the current recovery
+ * kits (a rotation may retire kits), and one new kit when one is admitted;
+ * each with its kind and key as the server has them, the working phone among
+ * them. Which new phones join is the working phone's choice: the person at it
+ * confirmed each by the fingerprint the new phone showed.
  */
 async function checkNewStatement(
   text: string,
@@ -306,24 +313,34 @@ async function checkNewStatement(
     const known = expected.holders.get(holder.id);
     return known !== undefined && (known.kind !== holder.kind || known.keyAgreementKey !== holder.keyAgreementKey);
   });
-  const phoneLeftOut = [...expected.holders].some(([id, holder]) => holder.kind === "PHONE" && !listed.some((entry) => entry.id === id));
+  const phoneLeftOut = [...expected.holders].some(([id, holder]) => holder.kind === "PHONE" && holder.holdsCurrent && !listed.some((entry) => entry.id === id));
   if (mismatched || phoneLeftOut) throw new ConflictError("The phones that may hold the key changed: fetch the work again");
   return statement;
 }
 
-/** Who may hold the next epoch's key, by holder id: every phone that may hold it (all required), and the current epoch's recovery kits (each may be retired). */
+/**
+ * Who may hold the next epoch's key, by holder id: every phone that may hold it
+ * (required if it holds the current epoch with the same key, admitted otherwise),
+ * and the current epoch's recovery kits (each may be retired).
+ */
 async function expectedHolders(db: Db, tenant: HolderTenant, current: { custody: string; epoch: number }) {
   const phones = await eligibleHolders(db, tenant);
-  const kits = current.custody === "MASTER_KEY" ? await currentKits(db, tenant.id, current.epoch) : [];
+  const copies = current.custody === "MASTER_KEY" ? await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch: current.epoch } }) : [];
+  const held = new Map(copies.map((copy) => [copy.holderId, copy.keyAgreementPublicKey]));
   return new Map<string, ExpectedHolder>([
-    ...phones.map((phone) => [phone.id, { kind: "PHONE", keyAgreementKey: phone.keyAgreementPublicKey! }] as const),
-    ...kits.map((kit) => [kit.holderId, { kind: "RECOVERY_KIT", keyAgreementKey: kit.keyAgreementPublicKey }] as const),
+    ...phones.map((phone) => {
+      const keyAgreementKey = phone.keyAgreementPublicKey!;
+      return [phone.id, { kind: "PHONE", keyAgreementKey, holdsCurrent: held.get(phone.id) === keyAgreementKey }] as const;
+    }),
+    ...copies
+      .filter((copy) => copy.kind === "RECOVERY_KIT")
+      .map((kit) => [kit.holderId, { kind: "RECOVERY_KIT", keyAgreementKey: kit.keyAgreementPublicKey, holdsCurrent: true }] as const),
   ]);
 }
 
-/** The expected holders as one comparable string: id, kind and key of each. */
+/** The expected holders as one comparable string: id, kind, key and current holding of each. */
 function holdersKey(holders: Map<string, ExpectedHolder>) {
-  return [...holders].map(([id, holder]) => `${id}:${holder.kind}:${holder.keyAgreementKey}`).sort().join(",");
+  return [...holders].map(([id, holder]) => `${id}:${holder.kind}:${holder.keyAgreementKey}:${holder.holdsCurrent}`).sort().join(",");
 }
 
 /** The phone's result of turning the key on; see completeKeyOperation. */
@@ -443,6 +460,8 @@ async function completeKeyOperation(
           fromEpoch: current.epoch,
           epoch: statement.epoch,
           holders: statement.holders!.map((holder) => holder.id),
+          // Phones the working phone admitted by their fingerprints.
+          admitted: statement.holders!.filter((holder) => holder.kind === "PHONE" && !holders.get(holder.id)?.holdsCurrent).map((holder) => holder.id),
           secrets: data.secrets.length,
           keyOperationId: challenge.id,
           // Evidence the server cannot forge: the phone's signature over this use of the key.
@@ -473,6 +492,17 @@ export async function holdersDue(db: Db, tenant: HolderTenant, epoch: number) {
   // Kits stay holders until replaced; only phones fall out.
   const eligible = new Set((await eligibleHolders(db, tenant)).map((holder) => holder.id));
   return copies.filter((copy) => !copy.authenticatorId || !eligible.has(copy.authenticatorId)).length;
+}
+
+/**
+ * Phones that may hold the key but hold no copy of the current epoch (linked,
+ * approved or promoted since): a holder admits them at its next operation, with
+ * the fingerprint each shows.
+ */
+export async function phonesAwaitingAdmission(db: Db, tenant: HolderTenant, epoch: number) {
+  const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { holderId: true, keyAgreementPublicKey: true } });
+  const held = new Map(copies.map((copy) => [copy.holderId, copy.keyAgreementPublicKey]));
+  return (await eligibleHolders(db, tenant)).filter((phone) => held.get(phone.id) !== phone.keyAgreementPublicKey);
 }
 
 /**

@@ -8,7 +8,16 @@ import { SealedSecretInput } from "../password/password.types.ts";
 import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
-import { enableMasterKey, holdersDue, keyOperationWork, nextEpoch, startKeyOperation, tenantKeyCustody, type OperationSecret } from "./master-key.service.ts";
+import {
+  enableMasterKey,
+  holdersDue,
+  keyOperationWork,
+  nextEpoch,
+  phonesAwaitingAdmission,
+  startKeyOperation,
+  tenantKeyCustody,
+  type OperationSecret,
+} from "./master-key.service.ts";
 
 export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
   description: "What a holder's phone is asked to do with a customer's tenant key.",
@@ -49,7 +58,9 @@ export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").impl
 
 const KeyOperationHolder = builder.simpleObject("KeyOperationHolder", {
   description:
-    "A holder of the next epoch's key. A phone: before wrapping the key to it, check `keyAgreementSignature` with `publicKey` over " +
+    "A holder the next epoch's key may be wrapped to. A phone the verified current statement lists (same id and key) keeps holding it; any other " +
+    "phone joins only when the person at the working phone admits it by typing the fingerprint the new phone shows (see @latchkey/passwords " +
+    "holder-fingerprint), and after checking `keyAgreementSignature` with `publicKey` over " +
     "`latchkey-key-agreement-key-v1\\n<holderId>\\n<suite>\\n<keyAgreementKey>` (the phone itself vouches for the key). A recovery kit: " +
     "wrap only to a kit key listed in the verified current statement.",
   fields: (t) => ({
@@ -102,7 +113,10 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
   fields: (t) => ({
     keyOperation: t.field({ type: KeyOperation }),
     tenantKey: t.field({ type: TenantKey, description: "The current key's statement: verify it against the phone's pin first." }),
-    holders: t.field({ type: [KeyOperationHolder], description: "Every phone that must hold the new key (this one among them)." }),
+    holders: t.field({
+      type: [KeyOperationHolder],
+      description: "Every phone that may hold the new key (this one among them) and every current recovery kit; the phone chooses which new phones to admit.",
+    }),
     secrets: t.field({
       type: [KeyOperationSecret],
       description: "Every sealed secret of the tenant, to re-seal to the new key: sealed to this phone when turning the key on, as stored (to the current key) when rotating.",
@@ -320,7 +334,7 @@ const MasterKeyHolder = builder.simpleObject("MasterKeyHolder", {
     id: t.id({ description: "The holder's id." }),
     kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
     name: t.string({ description: "The phone's name and whose it is." }),
-    admittedAt: t.field({ type: "DateTime" }),
+    admittedAt: t.field({ type: "DateTime", nullable: true, description: "When it was admitted; null while it awaits admission." }),
     lastActedAt: t.field({ type: "DateTime", nullable: true, description: "When it last worked with the key." }),
   }),
 });
@@ -331,6 +345,12 @@ const MasterKeyState = builder.simpleObject("MasterKeyState", {
     on: t.boolean({ description: "Whether only the customer's holders have the private key (the server has no escrow)." }),
     epoch: t.int({ description: "The key's current epoch." }),
     holders: t.field({ type: [MasterKeyHolder], description: "The current epoch's holders; none while the server keeps the escrow." }),
+    awaitingAdmission: t.field({
+      type: [MasterKeyHolder],
+      description:
+        "Phones that may hold the key but do not yet (linked, approved or promoted since the last epoch): a holder admits each at its next key operation, " +
+        "with the fingerprint the new phone shows on its own screen.",
+    }),
     rotationDue: t.boolean({
       description: "A holder of the current epoch may no longer hold the key (a revoked phone, a demoted admin): rotate, so that it cannot open what is set from now on.",
     }),
@@ -347,6 +367,7 @@ builder.objectField(Tenant, "masterKey", (t) =>
     resolve: async (tenant, _args, ctx) => {
       if (tenant.kind !== "CUSTOMER") return null;
       const pair = await ctx.db.tenantKeyPair.findUnique({ where: { tenantId: tenant.id }, select: { epoch: true } });
+      const tenantRow = await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
       const on = (await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY";
       const holders = on ? await ctx.db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch: pair!.epoch }, orderBy: { createdAt: "asc" } }) : [];
       const phones = await ctx.db.authenticator.findMany({
@@ -354,9 +375,17 @@ builder.objectField(Tenant, "masterKey", (t) =>
         include: { user: { select: { firstName: true, lastName: true } } },
       });
       const names = new Map(phones.map((phone) => [phone.id, `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`]));
+      const awaiting = on ? await phonesAwaitingAdmission(ctx.db, tenantRow, pair!.epoch) : [];
       return {
         on,
-        rotationDue: on ? (await holdersDue(ctx.db, await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } }), pair!.epoch)) > 0 : false,
+        awaitingAdmission: awaiting.map((phone) => ({
+          id: phone.id,
+          kind: "PHONE",
+          name: `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`,
+          admittedAt: null,
+          lastActedAt: null,
+        })),
+        rotationDue: on ? (await holdersDue(ctx.db, tenantRow, pair!.epoch)) > 0 : false,
         epoch: pair?.epoch ?? 1,
         holders: holders.map((holder) => ({
           id: holder.id,
