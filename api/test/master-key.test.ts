@@ -12,7 +12,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
+  browserKeyHash,
+  generateTenantKeyPair,
   keyUseEvidence,
+  openRevealInBrowser,
   newRecoveryCode,
   openDelivery,
   sealBreakGlass,
@@ -647,5 +650,110 @@ describe("who may work with a customer's key", () => {
     expect(stdout).not.toContain("waiting:");
     const state = await readStateFile(statePath);
     expect(state.tenantKeyPins.find((pin) => pin.tenantId === customer.id)).toMatchObject({ epoch: 3 });
+  });
+});
+
+describe("revealing a break-glass password with the master key on", () => {
+  const REVEALED = `query($id: ID!, $w: String!) { keyOperation(id: $id, watchToken: $w) { status workstationId account revealedPassword { rotation sealed { suite enc ciphertext } } } }`;
+
+  /** A customer with the key on, a workstation that uploaded a box for LatchkeyAdmin, and a browser's one-time key. */
+  async function revealWorld() {
+    const w = await world();
+    const keys = await workstationOf(w.customer);
+    await w.phones[0]!.enableMasterKey((await start(w.customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const pair = await api.db.tenantKeyPair.findUniqueOrThrow({ where: { tenantId: w.customer.id } });
+    const password = `Local admin ${randomBytes(8).toString("hex")}`;
+    const sealed = await sealBreakGlass({ tenantId: w.customer.id, workstationId: keys.workstationId, account: "LatchkeyAdmin", rotation: 1, tenantPublicKey: pair.publicKey, password });
+    const { uploadBreakGlassPassword } = await api.gql(
+      `mutation($input: UploadBreakGlassPasswordInput!) { uploadBreakGlassPassword(input: $input) { __typename ${ERRORS} } }`,
+      { input: { account: "LatchkeyAdmin", rotation: 1, epoch: pair.epoch, sealed } },
+      { token: await keys.credential() },
+    );
+    expect(uploadBreakGlassPassword.__typename).toBe("UploadBreakGlassPasswordPayload");
+    const browser = await generateTenantKeyPair();
+    return { ...w, keys, password, browser, hash: await browserKeyHash(browser.publicKey) };
+  }
+
+  const startReveal = async (tenantId: string, workstationId: string, browser: { publicKey: string }, hash: string, token = msp.token) =>
+    (
+      await api.gql(
+        START,
+        { input: { tenantId, purpose: "REVEAL_BREAK_GLASS_PASSWORD", workstationId, account: "latchkeyadmin", browserKey: browser.publicKey, browserKeyHash: hash } },
+        { token },
+      )
+    ).startKeyOperation;
+
+  it("is done on a holder's phone, which seals the password to the browser's key: only the browser opens it, audited with the phone's evidence, and the agent rotates it", async () => {
+    const { customer, phones, keys, password, browser, hash } = await revealWorld();
+    const started = await startReveal(customer.id, keys.workstationId, browser, hash);
+    expect(started.__typename).toBe("StartKeyOperationPayload");
+    // The QR code carries the browser key's hash, for the phone to check against what the server hands it.
+    expect(started.qrPayload.split(".")).toEqual(["lk1", started.keyOperation.id, expect.any(String), hash]);
+    const { account, scan } = await phones[0]!.revealBreakGlassPassword(started.qrPayload);
+    expect(account).toBe("LatchkeyAdmin");
+    expect(scan.requesterName).toContain("reveal break-glass password for LatchkeyAdmin");
+
+    const { keyOperation } = await api.gql(REVEALED, { id: started.keyOperation.id, w: started.watchToken });
+    expect(keyOperation).toMatchObject({ status: "APPROVED", workstationId: keys.workstationId, account: "LatchkeyAdmin", revealedPassword: { rotation: 1 } });
+    const binding = { operationId: started.keyOperation.id, workstationId: keys.workstationId, account: "LatchkeyAdmin", rotation: 1 };
+    expect(await openRevealInBrowser({ ...binding, browserPrivateKey: browser.privateKey, sealed: keyOperation.revealedPassword.sealed })).toBe(password);
+    await expect(openRevealInBrowser({ ...binding, browserPrivateKey: (await generateTenantKeyPair()).privateKey, sealed: keyOperation.revealedPassword.sealed })).rejects.toThrow();
+
+    // Audited with evidence the phone signed, the workstation told to rotate, the admins emailed; the password is nowhere on the server.
+    const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "elevation.breakGlassRevealed" } });
+    const data = event.data as { evidence: { authenticatorId: string; epoch: number; signedAt: string; signature: string }; keyOperationId: string };
+    const { tenantKey } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
+    const bytes = await keyUseEvidence({ tenantId: customer.id, epoch: 2, purpose: "REVEAL_BREAK_GLASS_PASSWORD", operationId: data.keyOperationId, signedAt: data.evidence.signedAt, statement: tenantKey.statement });
+    const deviceKey = createPublicKey({ key: Buffer.from(phones[0]!.publicKey, "base64"), format: "der", type: "spki" });
+    expect(verify("sha256", bytes, { key: deviceKey, dsaEncoding: "ieee-p1363" }, Buffer.from(data.evidence.signature, "base64url"))).toBe(true);
+    expect(await api.db.workstationCommand.count({ where: { workstationId: keys.workstationId, kind: "ROTATE_ACCOUNT_PASSWORD" } })).toBe(1);
+    await api.jobsSettled();
+    // Quoted-printable mail wraps its lines with "=\n".
+    const mail = (await readOutbox(api.dataDir)).map((text) => text.replace(/=\n/g, "")).filter((text) => text.includes(`a holder of Customer ${customer.name}'s master key`));
+    // The customer's two admins and the MSP's.
+    expect(mail.length).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(await customerRows(customer.id, [])) + api.logs.join("\n")).not.toContain(password);
+    // Once done, the same operation delivers nothing more.
+    await expect(phones[0]!.revealBreakGlassPassword(started.qrPayload)).rejects.toMatchObject({ code: expect.stringMatching(/CONFLICT|NOT_FOUND/) });
+  });
+
+  it("is refused by the phone when the server hands it another browser key than the QR code's, or a QR code without one", async () => {
+    const { customer, phones, keys, browser, hash } = await revealWorld();
+    const started = await startReveal(customer.id, keys.workstationId, browser, hash);
+    // A hostile server swaps in a key of its own after the QR code was shown.
+    await api.db.challenge.update({ where: { id: started.keyOperation.id }, data: { browserKey: (await generateTenantKeyPair()).publicKey } });
+    await expect(phones[0]!.revealBreakGlassPassword(started.qrPayload)).rejects.toMatchObject({ code: "BROWSER_KEY_REFUSED" });
+    const again = await startReveal(customer.id, keys.workstationId, browser, hash);
+    await expect(phones[0]!.revealBreakGlassPassword(again.qrPayload.split(".").slice(0, 3).join("."))).rejects.toMatchObject({ code: "BROWSER_KEY_REFUSED" });
+    for (const id of [started.keyOperation.id, again.keyOperation.id]) {
+      expect(await api.db.challenge.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: "SCANNED", deliveredPassword: null });
+    }
+    expect(await api.db.auditEvent.count({ where: { tenantId: customer.id, action: "elevation.breakGlassRevealed" } })).toBe(0);
+  });
+
+  it("needs a phone that holds the key, a matching hash, and a workstation and tenant of the viewer's: otherwise refused or NOT_FOUND, with nothing started", async () => {
+    const { customer, keys, browser, hash } = await revealWorld();
+    // A phone that may hold the key but was never admitted holds no copy.
+    const newcomer = await phoneOf(await customer.admin());
+    await expect(newcomer.revealBreakGlassPassword((await startReveal(customer.id, keys.workstationId, browser, hash)).qrPayload)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    expect(await startReveal(customer.id, keys.workstationId, browser, hash.replace(/^./, (c) => (c === "A" ? "B" : "A")))).toMatchObject({ code: "VALIDATION" });
+    const before = await api.db.challenge.count({ where: { tenantId: customer.id } });
+    // Another MSP's admin, and another customer's workstation named with this customer.
+    expect(await startReveal(customer.id, keys.workstationId, browser, hash, (await seed(api).msp()).token)).toMatchObject({ code: "NOT_FOUND" });
+    const elsewhere = await workstationOf(await msp.customer());
+    expect(await startReveal(customer.id, elsewhere.workstationId, browser, hash)).toMatchObject({ code: "NOT_FOUND" });
+    expect(await api.db.challenge.count({ where: { tenantId: customer.id } })).toBe(before);
+    // The result is for the browser holding the watch token only, and comes from the phone that scanned only.
+    const started = await startReveal(customer.id, keys.workstationId, browser, hash);
+    expect((await api.gql(REVEALED, { id: started.keyOperation.id, w: "not the token" })).keyOperation).toBeNull();
+    const { phones: strangers } = await world();
+    const sealed = await sealBreakGlass({ tenantId: customer.id, workstationId: keys.workstationId, account: "LatchkeyAdmin", rotation: 1, tenantPublicKey: browser.publicKey, password: "forged" });
+    const { deliverBreakGlassPassword } = await api.gql(
+      OPERATIONS.DeliverBreakGlassPassword,
+      { input: { keyOperationId: started.keyOperation.id, rotation: 1, sealed, evidence: { signedAt: new Date().toISOString(), signature: "AAAA" } } },
+      { token: strangers[0]!.deviceToken },
+    );
+    expect(deliverBreakGlassPassword).toMatchObject({ code: "NOT_FOUND" });
+    expect(await api.db.challenge.findUniqueOrThrow({ where: { id: started.keyOperation.id } })).toMatchObject({ status: "PENDING", deliveredPassword: null });
   });
 });

@@ -235,7 +235,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     expect(pageErrors).toEqual([]);
   });
 
-  test("the customer's admin turns the master key on with their phone from the Desktop login page; the service can then no longer reveal the break-glass password", async () => {
+  test("the customer's admin turns the master key on with their phone from the Desktop login page; a break-glass password is then revealed on that phone, never by the service", async () => {
     const customerId = customerUrl.split("/").at(-1)!;
     const logIn = { token: adminToken };
     // The customer's own admin, with a phone the MSP admin links for them.
@@ -282,11 +282,27 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await panel.getByRole("list", { name: "Master key holders" }).getByText(/^Recovery kit/).waitFor();
     expect(await page.content()).not.toContain(recoveryCode.slice(0, 9));
 
-    // The service can no longer open the workstation's break-glass box.
+    // The service can no longer open the workstation's break-glass box: the holder's phone does, sealing the
+    // password to a one-time key this browser made, whose hash the QR code carries.
     await page.goto(`${customerUrl}/accounts`);
     const row = page.getByRole("listitem").filter({ has: page.getByRole("form", { name: "Account on FRONT-DESK-7" }) });
     await row.getByRole("button", { name: "Reveal break-glass password" }).click();
-    await row.getByRole("alert").filter({ hasText: "master key is on" }).waitFor();
+    await row.getByText("The master key is on: scan with the Latchkey authenticator of a phone that holds the key").waitFor();
+    await expectAccessible(page, "the break-glass reveal on a holder's phone");
+    await row.getByText("Can't scan?").click();
+    const revealPayload = (await row.getByTestId("qr-payload").textContent())!;
+    expect(revealPayload.split(".")).toHaveLength(4);
+    await holder.revealBreakGlassPassword(revealPayload);
+    const shown = row.getByTestId("break-glass-password");
+    await shown.waitFor();
+    const current = (await generated()).filter((entry) => entry.account === "LatchkeyAdmin").at(-1)!.password;
+    expect(await shown.textContent()).toBe(current);
+    await row.getByRole("button", { name: "Done" }).click();
+
+    // The agent follows the key's hand-overs from the epoch it pinned, rotates the password and seals it to the new key.
+    const service = await agent(["service", "--once", "--reveal-passwords-to", join(agentDir, "generated.jsonl")]);
+    expect(service.code, service.stderr).toBe(0);
+    expect((await generated()).filter((entry) => entry.account === "LatchkeyAdmin").at(-1)!.password).not.toBe(current);
     expect(pageErrors).toEqual([]);
   });
 });

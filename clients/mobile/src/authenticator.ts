@@ -9,6 +9,7 @@ import {
   DENY_CHALLENGE,
   CREATE_RECOVERY_KIT,
   ENABLE_MASTER_KEY,
+  DELIVER_BREAK_GLASS_PASSWORD,
   KEY_OPERATION_WORK,
   RECOVER_TENANT_KEY,
   ROTATE_TENANT_KEY,
@@ -21,7 +22,7 @@ import {
   VERIFY_EMAIL,
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
-import { doKeyOperation, type AwaitingPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
+import { doKeyOperation, revealBreakGlass, type AwaitingPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
 
 /** A key operation carried out: the new epoch, and the phones that may hold the key but were not admitted. */
 export type KeyOperationDone = { scan: ChallengeScan; tenantKey: TenantKeyStatement; awaiting: AwaitingPhone[] };
@@ -358,26 +359,10 @@ export class Authenticator {
 
   /** Does a key operation; when a secret changed meanwhile (CONFLICT), the work is fetched and done again. */
   private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}): Promise<KeyOperationDone & { recoveryCode?: string }> {
-    const { scan } = await this.scanParsed(parseQrPayload(qrPayload));
-    if (scan.challenge.kind !== "KEY_OPERATION") {
-      throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
-    }
-    const { deviceId } = this.requireEnrollment();
-    const keyAgreement = this.state.keyAgreementKey;
-    if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
-    const self = { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes: Uint8Array<ArrayBuffer>) => this.key.sign(bytes) };
+    const { scan, self, fetchWork } = await this.scanKeyOperation(qrPayload);
     for (let attempt = 1; ; attempt++) {
-      const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
-      const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
-      // The work must be for the very code and tenant this phone scanned and showed.
-      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.tenantId !== scan.tenant.id) {
-        throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation or tenant than the scanned one");
-      }
-      if (work.keyOperation.purpose !== purpose) {
-        throw new AuthenticatorError("WRONG_KEY_OPERATION", `this QR code asks to ${work.keyOperation.purpose.toLowerCase().replace(/_/g, " ")}, not to ${purpose.toLowerCase().replace(/_/g, " ")}`);
-      }
+      const { work, current } = await fetchWork(purpose);
       const tenantId = work.keyOperation.tenantId;
-      const current = await this.verifyTenantKey(tenantId, work.tenantKey);
       const { result, recoveryCode, awaiting } = await doKeyOperation(work, current, self, new Date(), extras);
       try {
         const [document, field, payload] = RESULT_MUTATIONS[purpose];
@@ -394,6 +379,48 @@ export class Authenticator {
         throw error;
       }
     }
+  }
+
+  /**
+   * Reveals a workstation's break-glass password for the browser that shows
+   * this QR code, on this phone that holds the customer's key: the password is
+   * sealed to the browser key whose SHA-256 the code carries, and to no other.
+   */
+  async revealBreakGlassPassword(qrPayload: string): Promise<{ scan: ChallengeScan; workstationId: string; account: string }> {
+    const { qr, scan, self, fetchWork } = await this.scanKeyOperation(qrPayload);
+    const { work, current } = await fetchWork("REVEAL_BREAK_GLASS_PASSWORD");
+    const { delivery, workstationId, account } = await revealBreakGlass(work, current, self, qr.browserKeyHash, new Date());
+    const sent = await this.send(DELIVER_BREAK_GLASS_PASSWORD, { input: delivery }, { authenticated: true });
+    expectPayload(sent.deliverBreakGlassPassword, "DeliverBreakGlassPasswordPayload", "deliverBreakGlassPassword");
+    return { scan, workstationId, account };
+  }
+
+  /**
+   * Scans a key operation's QR code and returns this phone's keys and a way
+   * to fetch the work: for the very operation and tenant scanned, for the
+   * purpose expected, with its current key verified against this phone's pin.
+   */
+  private async scanKeyOperation(qrPayload: string) {
+    const { qr, scan } = await this.scanParsed(parseQrPayload(qrPayload));
+    if (scan.challenge.kind !== "KEY_OPERATION") {
+      throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
+    }
+    const { deviceId } = this.requireEnrollment();
+    const keyAgreement = this.state.keyAgreementKey;
+    if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
+    const self = { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes: Uint8Array<ArrayBuffer>) => this.key.sign(bytes) };
+    const fetchWork = async (purpose: string) => {
+      const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
+      const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
+      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.tenantId !== scan.tenant.id) {
+        throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation or tenant than the scanned one");
+      }
+      if (work.keyOperation.purpose !== purpose) {
+        throw new AuthenticatorError("WRONG_KEY_OPERATION", `this QR code asks to ${work.keyOperation.purpose.toLowerCase().replace(/_/g, " ")}, not to ${purpose.toLowerCase().replace(/_/g, " ")}`);
+      }
+      return { work, current: await this.verifyTenantKey(work.keyOperation.tenantId, work.tenantKey) };
+    };
+    return { qr, scan, self, fetchWork };
   }
 
   /** Verifies a tenant key the server handed out against this phone's pin, and pins the epoch it names. */

@@ -39,6 +39,9 @@ Commands:
   create-recovery-kit <qrPayload> [--admit FINGERPRINT ...]
                          admit a recovery kit for a customer's key on this holder phone and
                          print its code, once: write it down and keep it offline
+  reveal-break-glass <qrPayload>
+                         reveal a workstation's break-glass password, with the master key on,
+                         to the browser that shows the QR code (sealed to its key)
   fingerprint            print this phone's fingerprint, for the holder who admits it
   recover <qrPayload> --code C
                          put a customer's key onto this phone with a recovery kit's code
@@ -166,6 +169,14 @@ const COMMANDS: Record<string, Command> = {
       if (!values.code) throw usage("recover needs --code: the recovery kit's code");
       const { scan, tenantKey } = await (await load(values)).recoverTenantKey(qrPayload!, values.code);
       print(...describeScan(scan), `Key of ${scan.tenant.displayName} recovered onto this phone: epoch ${tenantKey.epoch}, ${tenantKey.holders?.length ?? 0} holder(s).`);
+    },
+  },
+  "reveal-break-glass": {
+    options: [],
+    argument: "qrPayload",
+    async run(values, qrPayload) {
+      const { scan, account } = await (await load(values)).revealBreakGlassPassword(qrPayload!);
+      print(...describeScan(scan), `Revealed the password of ${printable(account)} to the browser that asked; only that browser can read it. The workstation will rotate it.`);
     },
   },
   fingerprint: {

@@ -8,5 +8,5 @@ export { OPERATIONS } from "./operations.ts";
 export { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 export { describeScan } from "./scan-description.ts";
 export { KEY_AGREEMENT_PURPOSE, KEY_AGREEMENT_SUITE, keyAgreementKeyBytes, type StoredKeyAgreementKey } from "./key-agreement-key.ts";
-export { doKeyOperation, type KeyOperationPhone, type KeyOperationWork, type MasterKeyResult } from "./master-key.ts";
+export { doKeyOperation, revealBreakGlass, type KeyOperationPhone, type KeyOperationWork, type MasterKeyResult } from "./master-key.ts";
 export { keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";

@@ -9,6 +9,7 @@
 // holder), the re-sealed secrets, the hand-over signed with the old key
 // (rotating) and this phone's signature over the use of the key.
 import {
+  browserKeyHash,
   generateTenantKey,
   holderFingerprint,
   normalizeFingerprint,
@@ -23,6 +24,7 @@ import {
   openFromTenant,
   phoneVouchesForKey,
   sealBreakGlass,
+  sealRevealToBrowser,
   sealToTenant,
   signWithTenantKey,
   tenantKeyStatement,
@@ -55,6 +57,8 @@ export interface KeyOperationWork {
   holderCopy?: SealedSecret | null;
   /** Recovering: every kit's copy of the current key. */
   recoveryKitCopies?: { holderId: string; keyAgreementKey: string; sealed: SealedSecret }[];
+  /** Revealing a break-glass password: the browser's one-time key to seal it to. */
+  browserKey?: string | null;
 }
 
 type OperationSecret = {
@@ -87,6 +91,7 @@ export type KeyOperationPhone = {
 };
 
 export const KEY_OPERATION_PURPOSES = ["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY"] as const;
+/** The purposes that make a new epoch (doKeyOperation). */
 export type KeyOperationPurpose = (typeof KEY_OPERATION_PURPOSES)[number];
 
 /**
@@ -254,4 +259,52 @@ function openerWith(work: KeyOperationWork, heldKey: TenantKeyMaterial): SecretO
       : openBreakGlass({ tenantPrivateKey: heldKey.privateKey, tenantId, workstationId: secret.workstationId!, account: secret.account!, rotation: secret.version, sealed: secret.sealed });
   open.heldKey = heldKey;
   return open;
+}
+
+/** The `DeliverBreakGlassPasswordInput` this phone sends. */
+export interface BreakGlassDelivery {
+  keyOperationId: string;
+  rotation: number;
+  sealed: SealedSecret;
+  evidence: { signedAt: string; signature: string };
+}
+
+/**
+ * Reveals a break-glass password on this holder phone: opens its copy of the
+ * current key, opens the one box of the work with it, and seals the password to
+ * the browser key, only if that key's SHA-256 is `qrBrowserKeyHash`, the hash
+ * the QR code on the screen carried (the server hands over the key itself).
+ */
+export async function revealBreakGlass(
+  work: KeyOperationWork,
+  current: TenantKeyStatement,
+  self: KeyOperationPhone,
+  qrBrowserKeyHash: string | undefined,
+  now: Date,
+): Promise<{ delivery: BreakGlassDelivery; workstationId: string; account: string }> {
+  if (work.keyOperation.purpose !== "REVEAL_BREAK_GLASS_PASSWORD") throw new AuthenticatorError("WRONG_KEY_OPERATION", "this is not a break-glass reveal");
+  if (!qrBrowserKeyHash) throw new AuthenticatorError("BROWSER_KEY_REFUSED", "the QR code names no browser key to seal the password to");
+  if (!work.browserKey || (await browserKeyHash(work.browserKey)) !== qrBrowserKeyHash) {
+    throw new AuthenticatorError("BROWSER_KEY_REFUSED", "the browser key the server handed over is not the one in the QR code");
+  }
+  const box = work.secrets.length === 1 && work.secrets[0]!.kind === "BREAK_GLASS_PASSWORD" ? work.secrets[0]! : null;
+  if (!box?.workstationId || !box.account) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no break-glass box");
+  const open = await openWithHeldKey(work, current, self);
+  const password = await open(box);
+  const operationId = work.keyOperation.id;
+  const sealed = await sealRevealToBrowser({ operationId, workstationId: box.workstationId, account: box.account, rotation: box.version, browserKey: work.browserKey, password });
+  const signedAt = now.toISOString();
+  const evidence = await keyUseEvidence({
+    tenantId: work.keyOperation.tenantId,
+    epoch: current.epoch,
+    purpose: "REVEAL_BREAK_GLASS_PASSWORD",
+    operationId,
+    signedAt,
+    statement: work.tenantKey.statement,
+  });
+  return {
+    delivery: { keyOperationId: operationId, rotation: box.version, sealed, evidence: { signedAt, signature: await self.sign(evidence) } },
+    workstationId: box.workstationId,
+    account: box.account,
+  };
 }

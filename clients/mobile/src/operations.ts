@@ -162,6 +162,7 @@ export const KEY_OPERATION_WORK = /* GraphQL */ `
         secrets { kind id version record workstationId account sealed { suite enc ciphertext } }
         holderCopy { suite enc ciphertext }
         recoveryKitCopies { holderId keyAgreementKey sealed { suite enc ciphertext } }
+        browserKey
       }
       ... on Error { code message }
     }
@@ -196,6 +197,17 @@ function nextEpochDocument(name: string, field: string) {
 `;
 }
 
+export const DELIVER_BREAK_GLASS_PASSWORD = /* GraphQL */ `
+  mutation DeliverBreakGlassPassword($input: DeliverBreakGlassPasswordInput!) {
+    deliverBreakGlassPassword(input: $input) {
+      __typename
+      ... on DeliverBreakGlassPasswordPayload { keyOperation { id status workstationId account } }
+      ... on Error { code message }
+      ... on ValidationError { fields { path message } }
+    }
+  }
+`;
+
 export const ROTATE_TENANT_KEY = nextEpochDocument("RotateTenantKey", "rotateTenantKey");
 export const CREATE_RECOVERY_KIT = nextEpochDocument("CreateRecoveryKit", "createRecoveryKit");
 export const RECOVER_TENANT_KEY = nextEpochDocument("RecoverTenantKey", "recoverTenantKey");
@@ -217,4 +229,5 @@ export const OPERATIONS = {
   RotateTenantKey: ROTATE_TENANT_KEY,
   CreateRecoveryKit: CREATE_RECOVERY_KIT,
   RecoverTenantKey: RECOVER_TENANT_KEY,
+  DeliverBreakGlassPassword: DELIVER_BREAK_GLASS_PASSWORD,
 } as const;

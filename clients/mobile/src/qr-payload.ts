@@ -1,9 +1,14 @@
 import { AuthenticatorError } from "./authenticator-error.ts";
 
-/** A scanned Latchkey QR code: `lk1.<challengeId>.<qrSecret>`. */
+/**
+ * A scanned Latchkey QR code: `lk1.<challengeId>.<qrSecret>`, and for a key
+ * operation whose result is for a browser key, `.<SHA-256 of that key>`: read
+ * off the screen, so the server cannot change which key the phone seals to.
+ */
 export interface QrPayload {
   challengeId: string;
   qrSecret: string;
+  browserKeyHash?: string;
 }
 
 export const QR_PAYLOAD_PREFIX = "lk1";
@@ -24,7 +29,7 @@ const MAX_PAYLOAD_CHARS = 512;
  */
 export function parseQrPayload(payload: string): QrPayload {
   const invalid = (why: string) =>
-    new AuthenticatorError("INVALID_QR_PAYLOAD", `not a Latchkey challenge QR code (expected ${QR_PAYLOAD_PREFIX}.<challenge id>.<secret>): ${why}`);
+    new AuthenticatorError("INVALID_QR_PAYLOAD", `not a Latchkey challenge QR code (expected ${QR_PAYLOAD_PREFIX}.<challenge id>.<secret>[.<browser key hash>]): ${why}`);
   if (typeof payload !== "string") throw invalid("the payload is not text");
   const text = payload.trim();
   if (text.length === 0) throw invalid("the payload is empty");
@@ -33,10 +38,11 @@ export function parseQrPayload(payload: string): QrPayload {
   if (parts[0] !== QR_PAYLOAD_PREFIX) {
     throw invalid(/^lk\d+$/.test(parts[0] ?? "") ? `format version "${parts[0]}" is not supported by this authenticator` : `it does not start with "${QR_PAYLOAD_PREFIX}."`);
   }
-  if (parts.length !== 3) throw invalid(`it has ${parts.length} dot-separated parts instead of 3`);
-  const [, challengeId = "", qrSecret = ""] = parts;
+  if (parts.length !== 3 && parts.length !== 4) throw invalid(`it has ${parts.length} dot-separated parts instead of 3 or 4`);
+  const [, challengeId = "", qrSecret = "", browserKeyHash] = parts;
   if (!UUID.test(challengeId)) throw invalid("the challenge id is not a UUID");
   if (!BASE64URL.test(qrSecret)) throw invalid("the secret is not base64url");
   if (qrSecret.length < MIN_SECRET_CHARS) throw invalid("the secret is shorter than 128 bits");
-  return { challengeId, qrSecret };
+  if (browserKeyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(browserKeyHash)) throw invalid("the browser key hash is not a base64url SHA-256");
+  return { challengeId, qrSecret, ...(browserKeyHash ? { browserKeyHash } : {}) };
 }

@@ -9,6 +9,7 @@
 //
 //   info  "latchkey break-glass password v1"
 //   aad   "latchkey-break-glass-v1|<tenantId>|<workstationId>|<account, lower case>|<rotation>"
+import { fromBase64url, toBase64url } from "./base64url.ts";
 import { openWithKey, sealToKey, type SealedSecret } from "./tenant-sealing.ts";
 
 export const BREAK_GLASS_INFO = "latchkey break-glass password v1";
@@ -32,5 +33,39 @@ export async function sealBreakGlass(input: BreakGlassBinding & { tenantPublicKe
 /** Opens a break-glass box with the tenant's private key (raw); throws when key, binding or a byte differs. */
 export async function openBreakGlass(input: BreakGlassBinding & { tenantPrivateKey: Uint8Array; sealed: SealedSecret }): Promise<string> {
   const plain = await openWithKey(input.tenantPrivateKey, BREAK_GLASS_INFO, breakGlassAssociatedData(input), input.sealed);
+  return new TextDecoder("utf-8", { fatal: true }).decode(plain);
+}
+
+// With the master key on, a reveal is done on a holder's phone: the portal makes
+// a one-time X25519 key in the browser, shows the SHA-256 of its public half in
+// the key operation's QR code, and the phone seals the opened password to that
+// key only, after checking the hash it read off the screen.
+//
+//   info  "latchkey break-glass reveal v1"
+//   aad   "latchkey-break-glass-reveal-v1|<key operation id>|<workstationId>|<account, lower case>|<rotation>"
+export const BREAK_GLASS_REVEAL_INFO = "latchkey break-glass reveal v1";
+export const BREAK_GLASS_REVEAL_PURPOSE = "latchkey-break-glass-reveal-v1";
+
+export type RevealBinding = { operationId: string; workstationId: string; account: string; rotation: number };
+
+function revealAssociatedData(binding: RevealBinding): string {
+  // The box's own checks on the parts, then the operation in place of the tenant.
+  const [, , workstationId, account, rotation] = breakGlassAssociatedData({ ...binding, tenantId: binding.operationId }).split("|");
+  return [BREAK_GLASS_REVEAL_PURPOSE, binding.operationId, workstationId, account, rotation].join("|");
+}
+
+/** The base64url SHA-256 of a browser's raw public key: what the QR code carries. */
+export async function browserKeyHash(publicKey: string): Promise<string> {
+  return toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new Uint8Array(fromBase64url(publicKey)))));
+}
+
+/** The phone seals a revealed password to the browser's key. */
+export async function sealRevealToBrowser(input: RevealBinding & { browserKey: string; password: string }): Promise<SealedSecret> {
+  return sealToKey(input.browserKey, BREAK_GLASS_REVEAL_INFO, revealAssociatedData(input), new TextEncoder().encode(input.password));
+}
+
+/** The browser opens it with its one-time private key (raw). */
+export async function openRevealInBrowser(input: RevealBinding & { browserPrivateKey: Uint8Array; sealed: SealedSecret }): Promise<string> {
+  const plain = await openWithKey(input.browserPrivateKey, BREAK_GLASS_REVEAL_INFO, revealAssociatedData(input), input.sealed);
   return new TextDecoder("utf-8", { fatal: true }).decode(plain);
 }

@@ -41,10 +41,15 @@ export { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from "./pas
 export {
   BREAK_GLASS_INFO,
   BREAK_GLASS_PURPOSE,
+  BREAK_GLASS_REVEAL_INFO,
   breakGlassAssociatedData,
+  browserKeyHash,
   openBreakGlass,
+  openRevealInBrowser,
   sealBreakGlass,
+  sealRevealToBrowser,
   type BreakGlassBinding,
+  type RevealBinding,
 } from "./break-glass-sealing.ts";
 export {
   TENANT_KEY_PURPOSE,

@@ -34,7 +34,8 @@ const KIND_LABELS = { SHARED: "Shared", WORKSTATION: "Workstation's own", TECHNI
  */
 export function AccountsScreen() {
   const { customer, viewer } = useCustomerPage();
-  // Only the admins of the MSP that owns the customer reveal break-glass passwords.
+  // While the service keeps the key, only the admins of the MSP that owns the customer reveal break-glass
+  // passwords; with the master key on, any admin asks and a phone that holds the key reveals.
   const mspAdmin = viewer.tenant.kind === "MSP" && viewer.user.role === "ADMIN";
   const [{ data, error }, refetch] = useQuery({ query: ElevatedAccessQuery, variables: { tenantId: customer.id, first: 100 }, requestPolicy: "cache-and-network" });
   if (!data && !error) {
@@ -53,6 +54,8 @@ export function AccountsScreen() {
     );
   }
   const reload = () => refetch({ requestPolicy: "network-only" });
+  const masterKeyOn = data?.tenant?.masterKey?.on ?? false;
+  const canReveal = masterKeyOn ? viewer.user.role === "ADMIN" : mspAdmin;
   return (
     <div className="customers-layout">
       <SettingsForm tenantId={customer.id} settings={settings} canEdit={customer.viewerCanEditSettings} onSaved={reload} />
@@ -73,7 +76,15 @@ export function AccountsScreen() {
         <h3>Per workstation</h3>
         <ul className="user-list" aria-label="Workstation accounts">
           {(data?.workstations?.edges ?? []).map(({ node }) => (
-            <WorkstationAccount key={node.id} workstation={node} canEdit={customer.viewerCanEditSettings} canReveal={mspAdmin} onSaved={reload} />
+            <WorkstationAccount
+              key={node.id}
+              tenantId={customer.id}
+              masterKeyOn={masterKeyOn}
+              workstation={node}
+              canEdit={customer.viewerCanEditSettings}
+              canReveal={canReveal}
+              onSaved={reload}
+            />
           ))}
         </ul>
       </section>
@@ -243,6 +254,8 @@ function WorkstationAccount(props: {
     elevationAccount?: { name: string } | null;
     breakGlassAccounts: { account: string; rotation: number; storedAt: string }[];
   };
+  tenantId: string;
+  masterKeyOn: boolean;
   canEdit: boolean;
   canReveal: boolean;
   onSaved: () => void;
@@ -283,7 +296,7 @@ function WorkstationAccount(props: {
       {workstation.breakGlassAccounts.map((box) => (
         <div key={box.account} className="muted">
           Break-glass password on file for {box.account} (rotation {box.rotation}).
-          {props.canReveal && <BreakGlassReveal workstation={workstation} account={box.account} />}
+          {props.canReveal && <BreakGlassReveal tenantId={props.tenantId} masterKeyOn={props.masterKeyOn} workstation={workstation} account={box.account} />}
         </div>
       ))}
     </li>

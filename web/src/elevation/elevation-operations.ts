@@ -4,6 +4,9 @@ export const ElevatedAccessQuery = graphql(`
   query ElevatedAccess($tenantId: ID!, $first: Int!) {
     tenant(id: $tenantId) {
       id
+      masterKey {
+        on
+      }
       elevatedAccess {
         configured
         sharedAccountName
@@ -212,6 +215,46 @@ export const RevealBreakGlassPasswordMutation = graphql(`
       ... on Error {
         message
         code
+      }
+    }
+  }
+`);
+
+export const StartPhoneRevealMutation = graphql(`
+  mutation StartPhoneReveal($input: StartKeyOperationInput!) {
+    startKeyOperation(input: $input) {
+      __typename
+      ... on StartKeyOperationPayload {
+        keyOperation {
+          id
+          status
+          expiresAt
+        }
+        qrPayload
+        watchToken
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const RevealedPasswordQuery = graphql(`
+  query RevealedPassword($id: ID!, $watchToken: String!) {
+    keyOperation(id: $id, watchToken: $watchToken) {
+      id
+      status
+      workstationId
+      account
+      revealedPassword {
+        rotation
+        sealed {
+          suite
+          enc
+          ciphertext
+        }
       }
     }
   }

@@ -145,6 +145,10 @@ const INSTRUCTIONS: Record<KeyOperationPurpose, { text: string; label: string }>
     text: "Scan with the Latchkey authenticator of a phone that holds the key: it shows the kit's code once. Write it down and keep it offline.",
     label: "QR code to create a recovery kit",
   },
+  REVEAL_BREAK_GLASS_PASSWORD: {
+    text: "Scan with the Latchkey authenticator of a phone that holds the key: it opens the password and seals it to this browser only.",
+    label: "QR code to reveal a break-glass password",
+  },
   RECOVER_TENANT_KEY: {
     text: "Scan with the Latchkey authenticator of the admin's new phone, then type the recovery kit's code on that phone. Every admin is emailed.",
     label: "QR code to recover the key with a recovery kit",

@@ -1,8 +1,10 @@
 // The messages between the portal's pages and the password worker, which runs everything
 // that touches a password: the new-password rules, OPAQUE (RFC 9807) with its Argon2id key
 // stretching (64 MiB, seconds of work), and sealing a customer user's password to the
-// tenant's key. The page keeps only what the API answers and what goes back to it.
-import type { LoginStart, SealablePhone, SealedSecret, TenantKeyAnswer, TenantKeyPin } from "@latchkey/passwords";
+// tenant's key; and, for a break-glass reveal on a holder's phone, the browser's one-time
+// key and opening what the phone sealed to it. The page keeps only what the API answers
+// and what goes back to it.
+import type { LoginStart, RevealBinding, SealablePhone, SealedSecret, TenantKeyAnswer, TenantKeyPin } from "@latchkey/passwords";
 
 /** `startPasswordRegistration`'s payload, as the worker needs it. */
 export type RegistrationStart = {
@@ -23,7 +25,9 @@ export type PasswordRequest =
   | { op: "startLogIn"; password: string }
   | { op: "answerLogIn"; password: string; state: string; started: LoginStart }
   | { op: "startRegistration"; password: string }
-  | { op: "completeRegistration"; password: string; state: string; started: RegistrationStart; pinned: TenantKeyPin | null };
+  | { op: "completeRegistration"; password: string; state: string; started: RegistrationStart; pinned: TenantKeyPin | null }
+  | { op: "newBrowserKey" }
+  | { op: "openReveal"; binding: RevealBinding; privateKey: Uint8Array; sealed: SealedSecret };
 
 export type PasswordAnswer = {
   /** Why the new password is refused, or null. */
@@ -36,6 +40,9 @@ export type PasswordAnswer = {
   completeRegistration:
     | { record: string; sealedPassword: SealedSecret | null; phoneCopies: { authenticatorId: string; sealed: SealedSecret }[]; pin: TenantKeyPin | null }
     | { refused: string };
+  /** A one-time X25519 key: the private half stays with the page that asked, in memory only. */
+  newBrowserKey: { publicKey: string; privateKey: Uint8Array; hash: string };
+  openReveal: string;
 };
 
 export type WorkerRequest = { id: number } & PasswordRequest;

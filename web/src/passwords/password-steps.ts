@@ -1,7 +1,10 @@
 // Each step the password worker runs, on the shared client library the CLIs use too.
 import {
   answerLogin,
+  browserKeyHash,
   finishRegistration,
+  generateTenantKeyPair,
+  openRevealInBrowser,
   INCORRECT_LOGIN,
   passwordProblem,
   sealForTenant,
@@ -51,6 +54,14 @@ export async function runPasswordStep<R extends PasswordRequest>(request: R): Pr
       }
       break;
     }
+    case "newBrowserKey": {
+      const pair = await generateTenantKeyPair();
+      answer = { ...pair, hash: await browserKeyHash(pair.publicKey) };
+      break;
+    }
+    case "openReveal":
+      answer = await openRevealInBrowser({ ...request.binding, browserPrivateKey: request.privateKey, sealed: request.sealed });
+      break;
   }
   return answer as PasswordAnswer[R["op"]];
 }

@@ -52,6 +52,7 @@ export type NewChallenge = {
   accountName?: string | null;
   keyOperationPurpose?: KeyOperationPurpose | null;
   browserKeyHash?: string | null;
+  browserKey?: string | null;
 };
 
 /** Creates a challenge; its three secrets are returned once and stored only hashed. */
@@ -72,7 +73,7 @@ export async function createChallenge(db: Db, clock: Clock, ttlSeconds: number, 
       expiresAt: new Date(clock.now() + ttlSeconds * 1000),
     },
   });
-  return { challenge, qrPayload: formatQrPayload(challenge.id, qrSecret), watchToken, redeemSecret };
+  return { challenge, qrPayload: formatQrPayload(challenge.id, qrSecret, challenge.browserKeyHash), watchToken, redeemSecret };
 }
 
 /**

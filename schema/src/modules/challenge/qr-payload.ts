@@ -1,5 +1,8 @@
 // The QR code carries `lk1.<challenge id>.<secret>`: enough for a phone to find
 // the challenge and prove it saw this very code. The secret is 256 random bits.
+// A key operation whose result is for a browser key adds a fourth part, the
+// SHA-256 of that key (base64url): the phone reads it off the screen, not from
+// the server, and seals to no other key.
 import { randomBytes } from "node:crypto";
 import { isUuid } from "../../validation.ts";
 
@@ -9,14 +12,15 @@ export function newQrSecret() {
   return randomBytes(32).toString("base64url");
 }
 
-export function formatQrPayload(challengeId: string, secret: string) {
-  return `${PREFIX}.${challengeId}.${secret}`;
+export function formatQrPayload(challengeId: string, secret: string, browserKeyHash?: string | null) {
+  return [PREFIX, challengeId, secret, ...(browserKeyHash ? [browserKeyHash] : [])].join(".");
 }
 
 export function parseQrPayload(payload: string): { challengeId: string; secret: string } | null {
-  if (payload.length > 200) return null;
-  const [prefix, challengeId, secret, ...rest] = payload.trim().split(".");
+  if (payload.length > 250) return null;
+  const [prefix, challengeId, secret, browserKeyHash, ...rest] = payload.trim().split(".");
   if (prefix !== PREFIX || rest.length || !challengeId || !secret || !isUuid(challengeId)) return null;
+  if (browserKeyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(browserKeyHash)) return null;
   if (!/^[A-Za-z0-9_-]{22,}$/.test(secret)) return null;
   return { challengeId, secret };
 }

@@ -6,19 +6,36 @@
 // opened with the escrowed tenant key, the reveal is audited and emailed to
 // every admin of the MSP, and the workstation is told to rotate the password
 // at its next contact.
+//
+// With the customer's master key on the server cannot open a box: the reveal
+// is a key operation (REVEAL_BREAK_GLASS_PASSWORD) done on a holder's phone,
+// which opens the box with its copy of the key and seals the password to a
+// one-time key the browser made, whose SHA-256 the QR code carries. The
+// server only carries the sealed result; the rest (audit, emails, rotation)
+// is as above.
 import type { Challenge, Prisma } from "@latchkey/db";
 import { foldAccountName, MAX_ACCOUNT_NAME_LENGTH } from "@latchkey/account-names";
-import { openBreakGlass, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
+import { browserKeyHash, openBreakGlass, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
-import { ConflictError, ForbiddenError, NotFoundError } from "../../errors.ts";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { base64urlText, isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
+import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { viewerLabel } from "../session/session.service.ts";
 import { publishWorkstationCommand } from "./workstation-command.service.ts";
-import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
+import {
+  checkKeyUseEvidence,
+  holderCopy,
+  requireDevice,
+  scannedOperation,
+  sealedInput,
+  startKeyOperation,
+  tenantKeyCustody,
+} from "../tenant-key/master-key.service.ts";
 import { MasterKeyOnError } from "../../security/tenant-keys.ts";
 
 type Db = Prisma.TransactionClient;
@@ -121,7 +138,7 @@ export async function startBreakGlassReveal(ctx: Context, input: unknown) {
   const workstation = await revealableWorkstation(ctx, data.workstationId);
   const box = await storedBox(ctx.db, workstation.id, data.account);
   if ((await tenantKeyCustody(ctx.db, workstation.tenantId)) === "MASTER_KEY") {
-    throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords");
+    throw new ForbiddenError("The customer's master key is on: the server cannot open its break-glass passwords. Reveal it on a holder's phone (a key operation)");
   }
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
@@ -219,4 +236,113 @@ export async function revealBreakGlassPassword(ctx: Context, input: unknown) {
   publishChallenge(ctx, challenge.id);
   publishWorkstationCommand(ctx, result.command);
   return { password: result.password, account: result.account, rotation: result.rotation };
+}
+
+const phoneRevealInput = z.object({
+  tenantId: z.string(),
+  workstationId: z.string(),
+  account: accountName,
+  // The browser's one-time X25519 public key (raw, base64url) and its SHA-256, which the QR code carries.
+  browserKey: wire(43),
+  browserKeyHash: z.string(),
+});
+
+/**
+ * Starts the reveal of a box on a holder's phone (master key on): a key
+ * operation for an admin of the customer or of its MSP, naming the box and the
+ * browser key the password is to be sealed to.
+ */
+export async function startPhoneReveal(ctx: Context, input: z.input<typeof phoneRevealInput>) {
+  const data = parseInput(phoneRevealInput, input);
+  // The tenant first: one the viewer does not administer is NOT_FOUND before anything about its boxes is told.
+  const tenant = await findAdministeredTenant(ctx, data.tenantId);
+  if ((await browserKeyHash(data.browserKey)) !== data.browserKeyHash) throw ValidationError.field("browserKeyHash", "Give the SHA-256 of browserKey");
+  const workstation = isUuid(data.workstationId) ? await ctx.db.workstation.findFirst({ where: { id: data.workstationId, tenantId: tenant.id } }) : null;
+  if (!workstation) throw new NotFoundError("Workstation");
+  const box = await storedBox(ctx.db, workstation.id, data.account);
+  return startKeyOperation(
+    ctx,
+    { tenantId: tenant.id, purpose: "REVEAL_BREAK_GLASS_PASSWORD", browserKeyHash: data.browserKeyHash },
+    { workstationId: workstation.id, accountName: box.accountName, browserKey: data.browserKey, requesterName: breakGlassRequest(box.accountName, workstation.name) },
+  );
+}
+
+const deliverInput = z.object({
+  keyOperationId: z.string(),
+  // The box's rotation the phone opened: a newer box uploaded meanwhile is CONFLICT.
+  rotation: z.number().int().min(1).max(2_000_000_000),
+  sealed: sealedInput,
+  evidence: z.object({ signedAt: z.string().datetime(), signature: wire(256) }),
+});
+
+/**
+ * The holder phone's result of a reveal: the password sealed to the browser's
+ * key, kept on the operation for the browser that watches it; audited with the
+ * phone's evidence, emailed to the admins of the customer and of its MSP, and a
+ * ROTATE_ACCOUNT_PASSWORD command queued for the agent. Nothing of it opens on
+ * the server.
+ */
+export async function deliverBreakGlassPassword(ctx: Context, input: z.input<typeof deliverInput>) {
+  const data = parseInput(deliverInput, input);
+  const device = requireDevice(ctx);
+  const { challenge, tenant } = await scannedOperation(ctx, device, data.keyOperationId);
+  if (challenge.keyOperationPurpose !== "REVEAL_BREAK_GLASS_PASSWORD") throw new NotFoundError("Key operation");
+  const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
+  if (current.custody !== "MASTER_KEY") throw new ConflictError("The master key is off");
+  const copy = await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
+  const purpose = "REVEAL_BREAK_GLASS_PASSWORD";
+  await checkKeyUseEvidence(ctx, device, { tenantId: tenant.id, epoch: current.epoch, purpose, operationId: challenge.id, statement: current.statement }, data.evidence);
+  const workstation = await ctx.db.workstation.findUniqueOrThrow({ where: { id: challenge.workstationId! } });
+  const actor = await ctx.db.user.findUniqueOrThrow({ where: { id: device.userId }, select: { id: true, firstName: true, lastName: true, email: true } });
+  const admins = await ctx.db.user.findMany({
+    where: { status: "ACTIVE", role: "ADMIN", tenantId: { in: [tenant.id, ...(tenant.parentId ? [tenant.parentId] : [])] } },
+    select: { email: true },
+  });
+  const now = new Date(ctx.clock.now());
+  const result = await ctx.db.$transaction(async (tx) => {
+    const box = await storedBox(tx, workstation.id, challenge.accountName!);
+    if (box.rotation !== data.rotation || box.epoch !== current.epoch) throw new ConflictError("The workstation uploaded a newer password meanwhile: fetch the work again");
+    const done = await tx.challenge.updateMany({
+      where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: now } },
+      data: { status: "APPROVED", decidedAt: now, approvedUserId: device.userId, deliveredPassword: data.sealed, deliveredPasswordVersion: box.rotation },
+    });
+    if (done.count !== 1) throw new ConflictError("This key operation expired meanwhile");
+    await tx.tenantKeyHolder.update({ where: { id: copy.id }, data: { lastActedAt: now } });
+    const command = await tx.workstationCommand.create({
+      data: { tenantId: tenant.id, workstationId: workstation.id, kind: "ROTATE_ACCOUNT_PASSWORD", accountName: box.accountName },
+    });
+    const label = viewerLabel(actor);
+    const event = await recordAudit(
+      tx,
+      ctx,
+      {
+        tenantId: tenant.id,
+        action: "elevation.breakGlassRevealed",
+        targetType: "Workstation",
+        targetId: workstation.id,
+        data: {
+          workstation: workstation.name,
+          account: box.accountName,
+          rotation: box.rotation,
+          keyOperationId: challenge.id,
+          rotateCommandId: command.id,
+          // Evidence the server cannot forge: the holder phone's signature over this use of the key.
+          evidence: { authenticatorId: device.authenticatorId, epoch: current.epoch, signedAt: data.evidence.signedAt, signature: data.evidence.signature },
+        },
+      },
+      { id: actor.id, label },
+    );
+    const text =
+      `The break-glass password of the local admin account ${box.accountName} on the workstation ${workstation.name} was revealed, ` +
+      `opened on the phone of ${label}, a holder of ${tenant.displayName}'s master key, at ${now.toISOString()}.\n\n` +
+      `The workstation's agent will rotate the password at its next contact with the service.\n`;
+    for (const admin of admins) {
+      await ctx.jobs.enqueue("mail.send", { to: admin.email, subject: `Break-glass password revealed on ${workstation.name}`, text }, { tx });
+    }
+    return { command, event };
+  });
+  publishAudit(ctx, [result.event]);
+  publishChallenge(ctx, challenge.id);
+  publishWorkstationCommand(ctx, result.command);
+  return { keyOperation: (await readChallenge(ctx, challenge.id))! };
 }

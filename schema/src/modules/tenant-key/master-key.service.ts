@@ -47,8 +47,24 @@ type Db = Prisma.TransactionClient;
 /** How far the evidence's own time may be from the server's. */
 const EVIDENCE_SKEW_MS = 5 * 60_000;
 
+/**
+ * Checks a phone's evidence for one use of the key: its device key's signature
+ * over (tenant, epoch, purpose, operation, time, statement hash), made now.
+ */
+export async function checkKeyUseEvidence(
+  ctx: Context,
+  device: DeviceViewer,
+  use: { tenantId: string; epoch: number; purpose: KeyOperationPurpose; operationId: string; statement: string },
+  evidence: { signedAt: string; signature: string },
+) {
+  const signedAt = new Date(evidence.signedAt);
+  if (Math.abs(signedAt.getTime() - ctx.clock.now()) > EVIDENCE_SKEW_MS) throw ValidationError.field("evidence", "Sign the evidence with the current time");
+  const bytes = await keyUseEvidence({ ...use, signedAt: evidence.signedAt });
+  if (!verifySignature(device, Buffer.from(bytes), evidence.signature)) throw ValidationError.field("evidence", "The evidence is not signed by this phone's key");
+}
+
 const wire = base64urlText;
-const sealedInput = z.object({
+export const sealedInput = z.object({
   suite: z.string().refine((suite) => suite === TENANT_PASSWORD_SUITE, `Seal with ${TENANT_PASSWORD_SUITE}`),
   enc: wire(64),
   ciphertext: wire(1024),
@@ -94,7 +110,7 @@ async function eligibleHolders(db: Db, tenant: HolderTenant) {
   });
 }
 
-export type KeyOperationPurpose = "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY";
+export type KeyOperationPurpose = "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY" | "REVEAL_BREAK_GLASS_PASSWORD";
 
 /** What each operation starts from, what the phone must already hold, and what it is audited as. */
 const PURPOSES: Record<KeyOperationPurpose, { from: "ESCROW" | "MASTER_KEY"; holderCopy: boolean; admitsKit: boolean; action: string; request: string }> = {
@@ -102,18 +118,27 @@ const PURPOSES: Record<KeyOperationPurpose, { from: "ESCROW" | "MASTER_KEY"; hol
   ROTATE_TENANT_KEY: { from: "MASTER_KEY", holderCopy: true, admitsKit: false, action: "tenantKey.rotated", request: "rotate the master key" },
   CREATE_RECOVERY_KIT: { from: "MASTER_KEY", holderCopy: true, admitsKit: true, action: "tenantKey.recoveryKitCreated", request: "create a recovery kit for the master key" },
   RECOVER_TENANT_KEY: { from: "MASTER_KEY", holderCopy: false, admitsKit: false, action: "tenantKey.recovered", request: "recover the master key with a recovery kit" },
+  // Makes no new epoch: see deliverBreakGlassPassword.
+  REVEAL_BREAK_GLASS_PASSWORD: { from: "MASTER_KEY", holderCopy: true, admitsKit: false, action: "elevation.breakGlassRevealed", request: "reveal a break-glass password" },
 };
 
 const startInput = z.object({
   tenantId: z.string(),
-  purpose: z.enum(["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY"]),
+  purpose: z.enum(["ENABLE_MASTER_KEY", "ROTATE_TENANT_KEY", "CREATE_RECOVERY_KIT", "RECOVER_TENANT_KEY", "REVEAL_BREAK_GLASS_PASSWORD"]),
   // SHA-256 of a browser key the result is for (none while turning the key on).
   browserKeyHash: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Give the SHA-256 of the browser key, base64url without padding").nullish(),
 });
 
-/** An admin of the customer (or of its MSP) starts a key operation; a holder's phone does it. */
-export async function startKeyOperation(ctx: Context, input: z.input<typeof startInput>) {
+/** What a key operation is about beyond the tenant: a break-glass reveal's box and browser key. */
+export type KeyOperationTarget = { workstationId: string; accountName: string; browserKey: string; requesterName: string };
+
+/**
+ * An admin of the customer (or of its MSP) starts a key operation; a holder's
+ * phone does it. `target` comes from the caller that checked it (a reveal's).
+ */
+export async function startKeyOperation(ctx: Context, input: z.input<typeof startInput>, target: KeyOperationTarget | null = null) {
   const data = parseInput(startInput, input);
+  if ((data.purpose === "REVEAL_BREAK_GLASS_PASSWORD") !== (target !== null)) throw new Error("A reveal, and only a reveal, names its box");
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
   if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer tenant has a master key");
   if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
@@ -128,15 +153,18 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
     kind: "KEY_OPERATION",
     keyOperationPurpose: data.purpose,
     browserKeyHash: data.browserKeyHash ?? null,
+    browserKey: target?.browserKey ?? null,
+    workstationId: target?.workstationId ?? null,
+    accountName: target?.accountName ?? null,
     requesterKind: "BROWSER",
-    requesterName: `${PURPOSES[data.purpose].request} of ${tenant.displayName}`,
+    requesterName: target?.requesterName ?? `${PURPOSES[data.purpose].request} of ${tenant.displayName}`,
     requesterIp: ctx.request.ip,
     requesterUserAgent: ctx.request.userAgent,
     requestedById: ctx.viewer!.userId,
   });
 }
 
-function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
+export function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
   const device = ctx.device;
   if (!device) throw new UnauthenticatedError("Enroll this authenticator first");
   if (!device.userId || !device.approved) throw new ForbiddenError("Link this authenticator to your account and have it approved first");
@@ -147,7 +175,7 @@ function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
  * The key operation this phone scanned, still waiting for its result: the
  * same NOT_FOUND for one that is not, or another phone's, as for no operation.
  */
-async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string) {
+export async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string) {
   const challenge = isUuid(id) ? await readChallenge(ctx, id) : null;
   if (!challenge || challenge.kind !== "KEY_OPERATION" || challenge.scannedById !== device.authenticatorId) throw new NotFoundError("Key operation");
   if (challenge.status !== "SCANNED") throw new ConflictError(`This key operation was already ${challenge.status.toLowerCase()}`);
@@ -159,7 +187,7 @@ async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: s
 }
 
 /** This phone's copy of the current key; a phone without one cannot work with it. */
-async function holderCopy(db: Db, tenantId: string, epoch: number, authenticatorId: string) {
+export async function holderCopy(db: Db, tenantId: string, epoch: number, authenticatorId: string) {
   const copy = await db.tenantKeyHolder.findUnique({ where: { tenantId_epoch_holderId: { tenantId, epoch, holderId: authenticatorId } } });
   if (!copy) throw new ForbiddenError("This phone does not hold the customer's key: use a phone that does");
   return copy;
@@ -204,8 +232,9 @@ export async function keyOperationWork(ctx: Context, id: string) {
       ? sealForOperation({ operationId: challenge.id, kind: secret.kind, id: secret.id, version: secret.version, phoneKey: phone.keyAgreementPublicKey, secret: await open(escrow) })
       : stored;
 
+  const reveal = purpose === "REVEAL_BREAK_GLASS_PASSWORD";
   const secrets: OperationSecret[] = [];
-  const users = await ctx.db.user.findMany({ where: { tenantId: tenant.id, sealedPassword: { not: Prisma.DbNull } }, orderBy: { id: "asc" } });
+  const users = reveal ? [] : await ctx.db.user.findMany({ where: { tenantId: tenant.id, sealedPassword: { not: Prisma.DbNull } }, orderBy: { id: "asc" } });
   for (const user of users) {
     if (!user.opaqueRecord) continue;
     const secret = { kind: "USER_PASSWORD" as const, id: user.id, version: user.passwordVersion, record: user.opaqueRecord, workstationId: null, account: null };
@@ -214,7 +243,11 @@ export async function keyOperationWork(ctx: Context, id: string) {
       openFromTenant({ tenantPrivateKey: key, tenantId: tenant.id, userId: user.id, passwordVersion: user.passwordVersion, record: user.opaqueRecord!, sealed: stored });
     secrets.push({ ...secret, sealed: await forPhone(secret, open, stored) });
   }
-  const boxes = await ctx.db.breakGlassPassword.findMany({ where: { tenantId: tenant.id }, orderBy: { id: "asc" } });
+  // A reveal's work is the one box it names, opened with the phone's copy and sealed to the browser's key.
+  const boxes = await ctx.db.breakGlassPassword.findMany({
+    where: { tenantId: tenant.id, ...(reveal ? { workstationId: challenge.workstationId!, accountName: challenge.accountName! } : {}) },
+    orderBy: { id: "asc" },
+  });
   for (const box of boxes) {
     const secret = { kind: "BREAK_GLASS_PASSWORD" as const, id: box.id, version: box.rotation, record: null, workstationId: box.workstationId, account: box.accountName };
     const stored = { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext };
@@ -222,7 +255,7 @@ export async function keyOperationWork(ctx: Context, id: string) {
       openBreakGlass({ tenantPrivateKey: key, tenantId: tenant.id, workstationId: box.workstationId, account: box.accountName, rotation: box.rotation, sealed: stored });
     secrets.push({ ...secret, sealed: await forPhone(secret, open, stored) });
   }
-  const phones = (await eligibleHolders(ctx.db, tenant)).map((holder) => ({
+  const phones = (reveal ? [] : await eligibleHolders(ctx.db, tenant)).map((holder) => ({
     kind: "PHONE" as const,
     holderId: holder.id,
     name: holder.name,
@@ -233,7 +266,7 @@ export async function keyOperationWork(ctx: Context, id: string) {
     keyAgreementSignature: holder.keyAgreementSignature,
   }));
   // A kit is vouched for by the statement that admitted it, not by a device.
-  const kitHolders = kits.map((kit) => ({
+  const kitHolders = (reveal ? [] : kits).map((kit) => ({
     kind: "RECOVERY_KIT" as const,
     holderId: kit.holderId,
     name: "Recovery kit",
@@ -251,6 +284,7 @@ export async function keyOperationWork(ctx: Context, id: string) {
     holders: [...phones, ...kitHolders],
     secrets,
     holderCopy: copy ? (copy.wrappedKey as SealedSecret) : null,
+    browserKey: challenge.browserKey,
     // Recovering: the kits' copies, one of which the typed code opens.
     recoveryKitCopies: purpose === "RECOVER_TENANT_KEY" ? kits.map((kit) => ({ holderId: kit.holderId, keyAgreementKey: kit.keyAgreementPublicKey, sealed: kit.wrappedKey as SealedSecret })) : [],
   };
@@ -352,7 +386,7 @@ export async function enableMasterKey(ctx: Context, input: z.input<typeof result
  * The phone's result of a new epoch made from epoch `fromEpoch` with the key it
  * has (rotating, creating a recovery kit, recovering); see completeKeyOperation.
  */
-export async function nextEpoch(ctx: Context, purpose: Exclude<KeyOperationPurpose, "ENABLE_MASTER_KEY">, input: z.input<typeof rotateInput>) {
+export async function nextEpoch(ctx: Context, purpose: "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY", input: z.input<typeof rotateInput>) {
   const data = parseInput(rotateInput, input);
   return completeKeyOperation(ctx, purpose, data, { tenantId: data.tenantId, fromEpoch: data.fromEpoch, handover: data.handover });
 }
@@ -388,12 +422,7 @@ async function completeKeyOperation(
   if (copies.size !== data.holderCopies.length || statement.holders!.some((holder) => !copies.has(holder.id)) || copies.size !== statement.holders!.length) {
     throw ValidationError.field("holderCopies", "Give one copy of the key for every holder the statement lists");
   }
-  const signedAt = new Date(data.evidence.signedAt);
-  if (Math.abs(signedAt.getTime() - ctx.clock.now()) > EVIDENCE_SKEW_MS) throw ValidationError.field("evidence", "Sign the evidence with the current time");
-  const evidence = await keyUseEvidence({ tenantId: tenant.id, epoch: statement.epoch, purpose, operationId: challenge.id, signedAt: data.evidence.signedAt, statement: data.statement });
-  if (!verifySignature(device, Buffer.from(evidence), data.evidence.signature)) {
-    throw ValidationError.field("evidence", "The evidence is not signed by this phone's key");
-  }
+  await checkKeyUseEvidence(ctx, device, { tenantId: tenant.id, epoch: statement.epoch, purpose, operationId: challenge.id, statement: data.statement }, data.evidence);
   // The old epoch hands over to the new: signed by the phone that has the key (which is what proves a recovery),
   // by the escrow (the last thing it signs) when turning the key on.
   if (rotation && !(await ed25519SignatureHolds(data.statement, current.signingKey, rotation.handover))) {

@@ -3,11 +3,13 @@ import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { ChallengeStatus } from "../challenge/challenge.types.ts";
 import { ChallengeWatch } from "../challenge/challenge.subscriptions.ts";
+import { watchableChallenge } from "../challenge/challenge.service.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
 import { SealedSecretInput } from "../password/password.types.ts";
 import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
+import { deliverBreakGlassPassword, startPhoneReveal } from "../elevation/break-glass.service.ts";
 import {
   enableMasterKey,
   holdersDue,
@@ -38,7 +40,20 @@ export const KeyOperationPurpose = builder.enumType("KeyOperationPurpose", {
       description:
         "A phone of someone who may hold the key, but holds no copy (every holder phone lost), opens a recovery kit's copy with the code typed into it and rotates with itself among the holders. Emailed to every admin.",
     },
+    REVEAL_BREAK_GLASS_PASSWORD: {
+      description:
+        "Reveal a workstation's break-glass password: a holder's phone opens the box with its copy of the key and seals the password to the browser key " +
+        "whose SHA-256 the QR code carries (deliverBreakGlassPassword). Makes no new epoch; audited, emailed, and the agent rotates the password.",
+    },
   } as const,
+});
+
+const RevealedBreakGlassPassword = builder.simpleObject("RevealedBreakGlassPassword", {
+  description: "A break-glass password sealed to the browser key that asked for it.",
+  fields: (t) => ({
+    rotation: t.int({ description: "The agent's rotation counter of the box it came from (part of the binding)." }),
+    sealed: t.field({ type: SealedSecret, description: "HPKE to the browser key." }),
+  }),
 });
 
 export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").implement({
@@ -53,6 +68,19 @@ export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").impl
       resolve: (operation) => operation.status,
     }),
     expiresAt: t.expose("expiresAt", { type: "DateTime", description: "The phone must send its result before this." }),
+    workstationId: t.exposeID("workstationId", { nullable: true, description: "REVEAL_BREAK_GLASS_PASSWORD: the workstation whose password is revealed." }),
+    account: t.exposeString("accountName", { nullable: true, description: "REVEAL_BREAK_GLASS_PASSWORD: the local admin account." }),
+    revealedPassword: t.field({
+      type: RevealedBreakGlassPassword,
+      nullable: true,
+      description:
+        "REVEAL_BREAK_GLASS_PASSWORD, once APPROVED: the password the holder's phone sealed to the browser key (info `latchkey break-glass reveal v1`, " +
+        "associated data `latchkey-break-glass-reveal-v1|<operation id>|<workstation id>|<account, lower case>|<rotation>`); only that key opens it.",
+      resolve: (operation) =>
+        operation.keyOperationPurpose === "REVEAL_BREAK_GLASS_PASSWORD" && operation.deliveredPassword && operation.deliveredPasswordVersion
+          ? { rotation: operation.deliveredPasswordVersion, sealed: operation.deliveredPassword as never }
+          : null,
+    }),
   }),
 });
 
@@ -126,7 +154,13 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
       type: SealedSecret,
       nullable: true,
       description:
-        "ROTATE_TENANT_KEY and CREATE_RECOVERY_KIT: this phone's copy of the current key (see @latchkey/passwords master-key); the secrets are then sealed to the current key as stored.",
+        "ROTATE_TENANT_KEY, CREATE_RECOVERY_KIT and REVEAL_BREAK_GLASS_PASSWORD: this phone's copy of the current key (see @latchkey/passwords master-key); " +
+        "the secrets are then sealed to the current key as stored.",
+    }),
+    browserKey: t.string({
+      nullable: true,
+      description:
+        "REVEAL_BREAK_GLASS_PASSWORD: the browser's one-time X25519 key (raw, base64url) to seal the password to; seal only if its SHA-256 is the one in the QR code.",
     }),
   }),
 });
@@ -140,6 +174,22 @@ builder.queryField("keyOperationWork", (t) =>
     errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError], union: { name: "KeyOperationWorkResult" } },
     args: { id: t.arg.id({ required: true, description: "The key operation's id (from the QR code)." }) },
     resolve: async (_root, args, ctx) => (await keyOperationWork(ctx, String(args.id))) as never,
+  }),
+);
+
+builder.queryField("keyOperation", (t) =>
+  t.field({
+    type: KeyOperation,
+    nullable: true,
+    description: "A key operation's current state (with a reveal's sealed result once APPROVED), for the browser that started it; null for any other id or token.",
+    args: {
+      id: t.arg.id({ required: true, description: "The key operation's id." }),
+      watchToken: t.arg.string({ required: true, description: "The watch token startKeyOperation returned." }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const operation = await watchableChallenge(ctx, String(args.id), args.watchToken);
+      return operation?.kind === "KEY_OPERATION" ? (operation as never) : null;
+    },
   }),
 );
 
@@ -161,7 +211,10 @@ const StartKeyOperationInput = builder.inputType("StartKeyOperationInput", {
   fields: (t) => ({
     tenantId: t.id({ required: true, description: "The customer tenant." }),
     purpose: t.field({ type: KeyOperationPurpose, required: true, description: "What the phone is asked to do." }),
-    browserKeyHash: t.string({ description: "SHA-256 (base64url) of the browser key a result is for; none while turning the key on." }),
+    browserKeyHash: t.string({ description: "SHA-256 (base64url) of the browser key a result is for (REVEAL_BREAK_GLASS_PASSWORD); the QR code carries it." }),
+    browserKey: t.string({ description: "REVEAL_BREAK_GLASS_PASSWORD: the browser's one-time X25519 public key, raw, base64url." }),
+    workstationId: t.id({ description: "REVEAL_BREAK_GLASS_PASSWORD: the workstation." }),
+    account: t.string({ description: "REVEAL_BREAK_GLASS_PASSWORD: the local admin account." }),
   }),
 });
 
@@ -265,6 +318,21 @@ const NEXT_EPOCH_MUTATIONS = [
   },
 ] as const;
 
+const DeliverBreakGlassPasswordInput = builder.inputType("DeliverBreakGlassPasswordInput", {
+  description: "The holder phone's result of a REVEAL_BREAK_GLASS_PASSWORD operation.",
+  fields: (t) => ({
+    keyOperationId: t.id({ required: true, description: "The operation this phone scanned." }),
+    rotation: t.int({ required: true, description: "The rotation of the box the phone opened (the work's secret version)." }),
+    sealed: t.field({ type: SealedSecretInput, required: true, description: "The password, sealed to the work's browser key." }),
+    evidence: t.field({ type: KeyUseEvidenceInput, required: true, description: "This phone's signature over the use of the key (epoch: the current one; statement: the current statement)." }),
+  }),
+});
+
+const DeliverBreakGlassPasswordPayload = builder.simpleObject("DeliverBreakGlassPasswordPayload", {
+  description: "The sealed password waits on the operation for the browser that asked.",
+  fields: (t) => ({ keyOperation: t.field({ type: KeyOperation }) }),
+});
+
 const EnableMasterKeyPayload = builder.simpleObject("EnableMasterKeyPayload", {
   description: "The master key is on.",
   fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
@@ -280,7 +348,17 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: StartKeyOperationInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const started = await startKeyOperation(ctx, { tenantId: String(input.tenantId), purpose: input.purpose, browserKeyHash: input.browserKeyHash });
+      const tenantId = String(input.tenantId);
+      const started =
+        input.purpose === "REVEAL_BREAK_GLASS_PASSWORD"
+          ? await startPhoneReveal(ctx, {
+              tenantId,
+              workstationId: String(input.workstationId ?? ""),
+              account: input.account ?? "",
+              browserKey: input.browserKey ?? "",
+              browserKeyHash: input.browserKeyHash ?? "",
+            })
+          : await startKeyOperation(ctx, { tenantId, purpose: input.purpose, browserKeyHash: input.browserKeyHash });
       return { keyOperation: started.challenge, qrPayload: started.qrPayload, watchToken: started.watchToken };
     },
   }),
@@ -309,6 +387,16 @@ builder.mutationFields((t) => ({
       }),
     ]),
   ),
+  deliverBreakGlassPassword: t.field({
+    type: DeliverBreakGlassPasswordPayload,
+    description:
+      "Called by the holder phone that scanned a REVEAL_BREAK_GLASS_PASSWORD operation: the operation becomes APPROVED with the sealed password, the reveal is " +
+      "audited with the phone's evidence and emailed to the admins of the customer and its MSP, and the agent is told to rotate the password. " +
+      "CONFLICT when a newer password was uploaded meanwhile.",
+    errors: { types: [UnauthenticatedError, ForbiddenError, ValidationError, NotFoundError, ConflictError], union: { name: "DeliverBreakGlassPasswordResult" } },
+    args: { input: t.arg({ type: DeliverBreakGlassPasswordInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => deliverBreakGlassPassword(ctx, { ...input, keyOperationId: String(input.keyOperationId) }),
+  }),
   enableMasterKey: t.field({
     type: EnableMasterKeyPayload,
     description:
