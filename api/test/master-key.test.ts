@@ -314,15 +314,30 @@ describe("turning the master key on", () => {
     expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBeNull();
   });
 
-  it("hands a QR login by a phone without a copy (linked after the password was set) the agent's own password, and tells the admins", async () => {
+  it("hands a QR login by a phone without a copy (linked after the password was set) the agent's own password and tells the admins, until a holder's phone gives it a copy", async () => {
     const { customer, phones } = await world();
     const user = await customer.user();
-    const userPhone = await phoneOf(user);
     await passwordless(customer);
     await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
-    const login = await qrLogin(await workstationOf(customer), userPhone);
+    const userPhone = await phoneOf(user);
+    const keys = await workstationOf(customer);
+    const login = await qrLogin(keys, userPhone);
     expect(login.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
     expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBe(false);
+
+    // The holder's next key operation opens every password anyway: it seals one to the user's phone too.
+    await phones[0]!.rotateTenantKey((await start(customer, "ROTATE_TENANT_KEY")).qrPayload);
+    expect(((await userRow(user.id)).phonePasswordCopies as { authenticatorId: string }[]).map((copy) => copy.authenticatorId)).toEqual([userPhone.deviceId]);
+    const next = await qrLogin(keys, userPhone);
+    expect(next.instruction).toMatchObject({ passwordSource: "PHONE" });
+    const opened = await openDelivery({
+      ...next.instruction.delivery,
+      workstationId: keys.workstationId,
+      algorithm: "X25519",
+      recipientKey: await keys.recipientKey(),
+      sealed: next.instruction.password,
+    });
+    expect(opened).toBe(PASSWORD);
   });
 });
 

@@ -24,11 +24,13 @@ import {
   openFromTenant,
   phoneVouchesForKey,
   sealBreakGlass,
+  sealForPhones,
   sealRevealToBrowser,
   sealToTenant,
   signWithTenantKey,
   tenantKeyStatement,
   wrapForHolder,
+  type SealablePhone,
   type SealedSecret,
   type TenantKeyAnswer,
   type TenantKeyMaterial,
@@ -69,6 +71,8 @@ type OperationSecret = {
   workstationId: string | null;
   account: string | null;
   sealed: SealedSecret;
+  /** USER_PASSWORD: the user's phones with no copy yet. */
+  phonesWithoutCopy?: SealablePhone[];
 };
 
 /** The `EnableMasterKeyInput` this phone sends. */
@@ -77,7 +81,7 @@ export interface MasterKeyResult {
   statement: string;
   signature: string;
   holderCopies: { holderId: string; sealed: SealedSecret }[];
-  secrets: { kind: string; id: string; version: number; sealed: SealedSecret }[];
+  secrets: { kind: string; id: string; version: number; sealed: SealedSecret; phoneCopies?: { authenticatorId: string; sealed: SealedSecret }[] }[];
   evidence: { signedAt: string; signature: string };
   /** Rotating: the old epoch's signing key's signature over `statement`. */
   handover?: string;
@@ -176,14 +180,19 @@ export async function doKeyOperation(
       sealed: await wrapForHolder({ tenantId, epoch, holderId: holder.id, holderKey: holder.keyAgreementKey, material }),
     })),
   );
-  const secrets = [];
+  const secrets: MasterKeyResult["secrets"] = [];
   for (const secret of work.secrets) {
     const plain = await open(secret);
-    const sealed =
-      secret.kind === "USER_PASSWORD"
-        ? await sealToTenant({ tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record!, tenantPublicKey: material.publicKey, password: plain })
-        : await sealBreakGlass({ tenantId, workstationId: secret.workstationId!, account: secret.account!, rotation: secret.version, tenantPublicKey: material.publicKey, password: plain });
-    secrets.push({ kind: secret.kind, id: secret.id, version: secret.version, sealed });
+    if (secret.kind === "USER_PASSWORD") {
+      const binding = { tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record! };
+      const sealed = await sealToTenant({ ...binding, tenantPublicKey: material.publicKey, password: plain });
+      // A phone of the user's linked after the password was set gets its copy here; one that does not vouch for its key, none.
+      const phoneCopies = await sealForPhones(binding, secret.phonesWithoutCopy ?? [], plain);
+      secrets.push({ kind: secret.kind, id: secret.id, version: secret.version, sealed, ...(phoneCopies.length ? { phoneCopies } : {}) });
+    } else {
+      const sealed = await sealBreakGlass({ tenantId, workstationId: secret.workstationId!, account: secret.account!, rotation: secret.version, tenantPublicKey: material.publicKey, password: plain });
+      secrets.push({ kind: secret.kind, id: secret.id, version: secret.version, sealed });
+    }
   }
   const signedAt = now.toISOString();
   const evidence = await keyUseEvidence({ tenantId, epoch, purpose, operationId, signedAt, statement });

@@ -159,7 +159,8 @@ export const KEY_OPERATION_WORK = /* GraphQL */ `
         keyOperation { id tenantId purpose status expiresAt }
         tenantKey { ...TenantKeyFields }
         holders { kind holderId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
-        secrets { kind id version record workstationId account sealed { suite enc ciphertext } }
+        secrets { kind id version record workstationId account sealed { suite enc ciphertext }
+          phonesWithoutCopy { authenticatorId algorithm publicKey keyAgreementKey keyAgreementSignature } }
         holderCopy { suite enc ciphertext }
         recoveryKitCopies { holderId keyAgreementKey sealed { suite enc ciphertext } }
         browserKey

@@ -14,7 +14,7 @@ const StartPasswordRegistrationInput = builder.inputType("StartPasswordRegistrat
   }),
 });
 
-const PhoneCopyInput = builder.inputType("PhoneCopyInput", {
+export const PhoneCopyInput = builder.inputType("PhoneCopyInput", {
   description: "The password sealed to one of the user's phones.",
   fields: (t) => ({
     authenticatorId: t.id({ required: true, description: "The phone." }),

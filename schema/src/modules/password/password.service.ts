@@ -79,10 +79,7 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
   // A customer's passwords are sealed to its key: handed out as a signed statement, checked by the client.
   const tenantKey = tenant?.kind === "CUSTOMER" ? await ctx.tenantKeys.statementFor(ctx.db, tenant.id) : null;
   // ... and to each of the user's phones, which hand it to workstations at a QR login.
-  const phones =
-    tenant?.kind === "CUSTOMER" && data.userId != null
-      ? await ctx.db.authenticator.findMany({ where: { userId, revokedAt: null, approvedAt: { not: null }, keyAgreementPublicKey: { not: null } }, orderBy: { id: "asc" } })
-      : [];
+  const phones = tenant?.kind === "CUSTOMER" && data.userId != null ? await sealablePhones(ctx.db, [userId]) : [];
   const registration = await ctx.db.passwordRegistration.create({
     data: {
       id: randomUUID(),
@@ -105,14 +102,24 @@ export async function startPasswordRegistration(ctx: Context, input: z.input<typ
     tenantId: tenant?.id ?? null,
     tenantPublicKey: tenantKey?.publicKey ?? null,
     tenantKey,
-    userPhones: phones.map((phone) => ({
-      authenticatorId: phone.id,
-      algorithm: phone.algorithm,
-      publicKey: phone.publicKey,
-      keyAgreementKey: phone.keyAgreementPublicKey!,
-      keyAgreementSignature: phone.keyAgreementSignature!,
-    })),
+    userPhones: phones,
   };
+}
+
+/** The approved, unrevoked phones of `userIds` with a key-agreement key: those a password is sealed to, as clients are handed them. */
+export async function sealablePhones(db: Prisma.TransactionClient, userIds: string[]) {
+  const phones = await db.authenticator.findMany({
+    where: { userId: { in: userIds }, revokedAt: null, approvedAt: { not: null }, keyAgreementPublicKey: { not: null } },
+    orderBy: { id: "asc" },
+  });
+  return phones.map((phone) => ({
+    userId: phone.userId!,
+    authenticatorId: phone.id,
+    algorithm: phone.algorithm,
+    publicKey: phone.publicKey,
+    keyAgreementKey: phone.keyAgreementPublicKey!,
+    keyAgreementSignature: phone.keyAgreementSignature!,
+  }));
 }
 
 const sealedSecretInput = z.object({

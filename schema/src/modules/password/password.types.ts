@@ -30,7 +30,7 @@ export const StartPasswordLogInPayload = builder.simpleObject("StartPasswordLogI
   }),
 });
 
-const PasswordPhone = builder.simpleObject("PasswordPhone", {
+export const PasswordPhone = builder.simpleObject("PasswordPhone", {
   description:
     "One of the user's phones, to seal a copy of the password to: check `keyAgreementSignature` with `publicKey` over " +
     "`latchkey-key-agreement-key-v1\\n<authenticatorId>\\n<suite>\\n<keyAgreementKey>` first (sealForPhones in @latchkey/passwords does).",

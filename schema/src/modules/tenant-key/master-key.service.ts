@@ -29,6 +29,7 @@ import {
   sealForOperation,
   TENANT_PASSWORD_SUITE,
   openBreakGlass,
+  type SealablePhone,
   type SealedSecret,
   type TenantKeyStatement,
 } from "@latchkey/passwords";
@@ -40,6 +41,7 @@ import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
+import { sealablePhones, type PhoneCopy } from "../password/password.service.ts";
 import { viewerLabel } from "../session/session.service.ts";
 
 type Db = Prisma.TransactionClient;
@@ -207,6 +209,8 @@ export type OperationSecret = {
   workstationId: string | null;
   account: string | null;
   sealed: SealedSecret;
+  /** USER_PASSWORD: the user's phones that hold no copy of it yet (linked after it was set). */
+  phonesWithoutCopy: SealablePhone[];
 };
 
 /**
@@ -227,7 +231,7 @@ export async function keyOperationWork(ctx: Context, id: string) {
   const kits = tenantKey.custody === "MASTER_KEY" ? await currentKits(ctx.db, tenant.id, tenantKey.epoch) : [];
   // Turning on: the server opens each secret from its escrow, for this phone only.
   const escrow = purpose === "ENABLE_MASTER_KEY" ? await ctx.tenantKeys.privateKey(ctx.db, tenant.id) : null;
-  const forPhone = async (secret: Omit<OperationSecret, "sealed">, open: (key: Uint8Array) => Promise<string>, stored: SealedSecret) =>
+  const forPhone = async (secret: Omit<OperationSecret, "sealed" | "phonesWithoutCopy">, open: (key: Uint8Array) => Promise<string>, stored: SealedSecret) =>
     escrow
       ? sealForOperation({ operationId: challenge.id, kind: secret.kind, id: secret.id, version: secret.version, phoneKey: phone.keyAgreementPublicKey, secret: await open(escrow) })
       : stored;
@@ -235,9 +239,20 @@ export async function keyOperationWork(ctx: Context, id: string) {
   const reveal = purpose === "REVEAL_BREAK_GLASS_PASSWORD";
   const secrets: OperationSecret[] = [];
   const users = reveal ? [] : await ctx.db.user.findMany({ where: { tenantId: tenant.id, sealedPassword: { not: Prisma.DbNull } }, orderBy: { id: "asc" } });
+  // A phone linked after its user's password was set gets its copy from the phone doing this work.
+  const userPhones = await sealablePhones(ctx.db, users.map((user) => user.id));
   for (const user of users) {
     if (!user.opaqueRecord) continue;
-    const secret = { kind: "USER_PASSWORD" as const, id: user.id, version: user.passwordVersion, record: user.opaqueRecord, workstationId: null, account: null };
+    const copied = new Set(((user.phonePasswordCopies as PhoneCopy[] | null) ?? []).map((copy) => copy.authenticatorId));
+    const secret = {
+      kind: "USER_PASSWORD" as const,
+      id: user.id,
+      version: user.passwordVersion,
+      record: user.opaqueRecord,
+      workstationId: null,
+      account: null,
+      phonesWithoutCopy: userPhones.filter((phone) => phone.userId === user.id && !copied.has(phone.authenticatorId)),
+    };
     const stored = user.sealedPassword as SealedSecret;
     const open = (key: Uint8Array) =>
       openFromTenant({ tenantPrivateKey: key, tenantId: tenant.id, userId: user.id, passwordVersion: user.passwordVersion, record: user.opaqueRecord!, sealed: stored });
@@ -249,7 +264,15 @@ export async function keyOperationWork(ctx: Context, id: string) {
     orderBy: { id: "asc" },
   });
   for (const box of boxes) {
-    const secret = { kind: "BREAK_GLASS_PASSWORD" as const, id: box.id, version: box.rotation, record: null, workstationId: box.workstationId, account: box.accountName };
+    const secret = {
+      kind: "BREAK_GLASS_PASSWORD" as const,
+      id: box.id,
+      version: box.rotation,
+      record: null,
+      workstationId: box.workstationId,
+      account: box.accountName,
+      phonesWithoutCopy: [],
+    };
     const stored = { suite: box.suite, enc: box.enc, ciphertext: box.ciphertext };
     const open = (key: Uint8Array) =>
       openBreakGlass({ tenantPrivateKey: key, tenantId: tenant.id, workstationId: box.workstationId, account: box.accountName, rotation: box.rotation, sealed: stored });
@@ -296,7 +319,16 @@ const resultInput = z.object({
   signature: wire(128),
   holderCopies: z.array(z.object({ holderId: z.string(), sealed: sealedInput })).min(1).max(500),
   secrets: z
-    .array(z.object({ kind: z.enum(["USER_PASSWORD", "BREAK_GLASS_PASSWORD"]), id: z.string(), version: z.number().int().min(1), sealed: sealedInput }))
+    .array(
+      z.object({
+        kind: z.enum(["USER_PASSWORD", "BREAK_GLASS_PASSWORD"]),
+        id: z.string(),
+        version: z.number().int().min(1),
+        sealed: sealedInput,
+        // USER_PASSWORD: copies for the user's phones that had none.
+        phoneCopies: z.array(z.object({ authenticatorId: z.string().uuid(), sealed: sealedInput })).max(20).nullish(),
+      }),
+    )
     .max(100_000),
   evidence: z.object({ signedAt: z.string().datetime(), signature: wire(256) }),
 });
@@ -541,7 +573,9 @@ export async function phonesAwaitingAdmission(db: Db, tenant: HolderTenant, epoc
  */
 async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: z.infer<typeof resultInput>["secrets"]) {
   const changed = () => new ConflictError("A password changed while the phone was re-sealing: fetch the work again");
-  const users = await tx.user.findMany({ where: { tenantId, sealedPassword: { not: Prisma.DbNull } }, select: { id: true, passwordVersion: true } });
+  const users = await tx.user.findMany({ where: { tenantId, sealedPassword: { not: Prisma.DbNull } }, select: { id: true, passwordVersion: true, phonePasswordCopies: true } });
+  const copies = new Map(users.map((user) => [user.id, (user.phonePasswordCopies as PhoneCopy[] | null) ?? []]));
+  const phones = await sealablePhones(tx, users.map((user) => user.id));
   const boxes = await tx.breakGlassPassword.findMany({ where: { tenantId }, select: { id: true, rotation: true } });
   const expected = new Map<string, number>([
     ...users.map((user) => [`USER_PASSWORD:${user.id}`, user.passwordVersion] as const),
@@ -552,9 +586,17 @@ async function replaceSecrets(tx: Db, tenantId: string, epoch: number, secrets: 
     const key = `${secret.kind}:${secret.id}`;
     if (expected.get(key) !== secret.version) throw changed();
     expected.delete(key);
+    const added = secret.phoneCopies ?? [];
+    if (added.some((copy) => !phones.some((phone) => phone.userId === secret.id && phone.authenticatorId === copy.authenticatorId))) {
+      throw ValidationError.field("secrets", "A phone copy is for a phone that is not one of that user's");
+    }
+    const kept = (copies.get(secret.id) ?? []).filter((copy) => !added.some((other) => other.authenticatorId === copy.authenticatorId));
     const { count } =
       secret.kind === "USER_PASSWORD"
-        ? await tx.user.updateMany({ where: { id: secret.id, tenantId, passwordVersion: secret.version }, data: { sealedPassword: secret.sealed, sealedPasswordEpoch: epoch } })
+        ? await tx.user.updateMany({
+            where: { id: secret.id, tenantId, passwordVersion: secret.version },
+            data: { sealedPassword: secret.sealed, sealedPasswordEpoch: epoch, ...(added.length ? { phonePasswordCopies: [...kept, ...added] } : {}) },
+          })
         : await tx.breakGlassPassword.updateMany({ where: { id: secret.id, tenantId, rotation: secret.version }, data: { ...secret.sealed, epoch } });
     if (count !== 1) throw changed();
   }

@@ -5,7 +5,8 @@ import { ChallengeStatus } from "../challenge/challenge.types.ts";
 import { ChallengeWatch } from "../challenge/challenge.subscriptions.ts";
 import { watchableChallenge } from "../challenge/challenge.service.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
-import { SealedSecretInput } from "../password/password.types.ts";
+import { PasswordPhone, SealedSecretInput } from "../password/password.types.ts";
+import { PhoneCopyInput } from "../password/password.mutations.ts";
 import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
@@ -133,6 +134,13 @@ const KeyOperationSecret = builder.objectRef<OperationSecret>("KeyOperationSecre
     workstationId: t.exposeID("workstationId", { nullable: true, description: "BREAK_GLASS_PASSWORD: its workstation." }),
     account: t.exposeString("account", { nullable: true, description: "BREAK_GLASS_PASSWORD: its account." }),
     sealed: t.field({ type: SealedSecret, resolve: (secret) => secret.sealed }),
+    phonesWithoutCopy: t.field({
+      type: [PasswordPhone],
+      description:
+        "USER_PASSWORD: the user's phones that hold no copy of the password (linked after it was set). Seal a copy to each that vouches for its key " +
+        "(see @latchkey/passwords phone-copies) and send them as the re-sealed secret's `phoneCopies`.",
+      resolve: (secret) => secret.phonesWithoutCopy,
+    }),
   }),
 });
 
@@ -242,6 +250,7 @@ const ResealedSecretInput = builder.inputType("ResealedSecretInput", {
     id: t.id({ required: true, description: "As in the work." }),
     version: t.int({ required: true, description: "As in the work." }),
     sealed: t.field({ type: SealedSecretInput, required: true, description: "Sealed to the new tenant key." }),
+    phoneCopies: t.field({ type: [PhoneCopyInput], description: "USER_PASSWORD: copies for the work's `phonesWithoutCopy`." }),
   }),
 });
 
@@ -290,6 +299,15 @@ function nextEpochPayload(name: string, description: string) {
     description,
     fields: (t) => ({ tenantKey: t.field({ type: TenantKey, description: "The new epoch, as clients will be handed it." }) }),
   });
+}
+
+/** The GraphQL secrets as the service takes them: ids as strings. */
+function resealedSecrets<T extends { id: string | number; phoneCopies?: { authenticatorId: string | number }[] | null }>(secrets: T[]) {
+  return secrets.map((secret) => ({
+    ...secret,
+    id: String(secret.id),
+    phoneCopies: secret.phoneCopies?.map((copy) => ({ ...copy, authenticatorId: String(copy.authenticatorId) })),
+  }));
 }
 
 const NEXT_EPOCH_MUTATIONS = [
@@ -381,7 +399,7 @@ builder.mutationFields((t) => ({
             tenantId: String(input.tenantId),
             keyOperationId: String(input.keyOperationId),
             holderCopies: input.holderCopies.map((copy) => ({ ...copy, holderId: String(copy.holderId) })),
-            secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+            secrets: resealedSecrets(input.secrets),
           }),
         }),
       }),
@@ -410,7 +428,7 @@ builder.mutationFields((t) => ({
         ...input,
         keyOperationId: String(input.keyOperationId),
         holderCopies: input.holderCopies.map((copy) => ({ ...copy, holderId: String(copy.holderId) })),
-        secrets: input.secrets.map((secret) => ({ ...secret, id: String(secret.id) })),
+        secrets: resealedSecrets(input.secrets),
       }),
     }),
   }),
