@@ -668,6 +668,39 @@ describe("who may work with a customer's key", () => {
   });
 });
 
+describe("after the key is on", () => {
+  it("an admin asks every user for a new password (older backups still open the old ones); a technician is refused, another MSP gets NOT_FOUND", async () => {
+    const { customer, admins, phones, user } = await world();
+    await phones[0]!.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY")).qrPayload);
+    const ASK = `mutation($input: RequirePasswordChangesInput!) { requirePasswordChanges(input: $input) { __typename
+      ... on RequirePasswordChangesPayload { usersAsked } ${ERRORS} } }`;
+    const ask = async (token: string) => (await api.gql(ASK, { input: { tenantId: customer.id } }, { token })).requirePasswordChanges;
+    const technician = await msp.technician();
+    await msp.delegate(technician.id, customer.id);
+    expect(await ask(await technician.token())).toMatchObject({ code: "FORBIDDEN" });
+    expect(await ask((await seed(api).msp()).token)).toMatchObject({ code: "NOT_FOUND" });
+    expect((await userRow(user.id)).passwordChangeRequired).toBe(false);
+
+    // The customer's admin asks: everyone else with a password, not the admin asking.
+    const answer = await ask(await admins[0]!.token());
+    expect(answer).toMatchObject({ __typename: "RequirePasswordChangesPayload" });
+    expect((await userRow(user.id)).passwordChangeRequired).toBe(true);
+    expect((await userRow(admins[1]!.id)).passwordChangeRequired).toBe(true);
+    expect((await userRow(admins[0]!.id)).passwordChangeRequired).toBe(false);
+    expect(answer.usersAsked).toBe(2);
+    expect(await api.db.auditEvent.count({ where: { tenantId: customer.id, action: "user.passwordChangesRequired" } })).toBe(1);
+    // Asked once: asking again counts nobody twice.
+    expect((await ask(await admins[0]!.token())).usersAsked).toBe(0);
+  });
+
+  it("lets only the customer's own admins choose whether the MSP's staff may hold the key", async () => {
+    const { customer, admins } = await world();
+    const CAN = `query($id: ID!) { tenant(id: $id) { viewerCanChooseMasterKeyHolders } }`;
+    expect((await api.gql(CAN, { id: customer.id }, { token: await admins[0]!.token() })).tenant.viewerCanChooseMasterKeyHolders).toBe(true);
+    expect((await api.gql(CAN, { id: customer.id }, { token: msp.token })).tenant.viewerCanChooseMasterKeyHolders).toBe(false);
+  });
+});
+
 describe("revealing a break-glass password with the master key on", () => {
   const REVEALED = `query($id: ID!, $w: String!) { keyOperation(id: $id, watchToken: $w) { status workstationId account revealedPassword { rotation sealed { suite enc ciphertext } } } }`;
 

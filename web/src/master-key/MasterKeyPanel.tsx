@@ -6,7 +6,7 @@ import type { ChallengeStatus, KeyOperationPurpose } from "@/gql/graphql";
 import { useChallengeWatch } from "@/challenges/challenge-watch";
 import { QrCode } from "@/challenges/QrCode";
 import { QrPayloadText } from "@/challenges/QrPayloadText";
-import { MasterKeyQuery, StartKeyOperationMutation } from "./master-key-operations";
+import { MasterKeyQuery, MspMayHoldMasterKeyMutation, RequirePasswordChangesMutation, StartKeyOperationMutation } from "./master-key-operations";
 
 type Started = { purpose: KeyOperationPurpose; keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
 
@@ -82,6 +82,7 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
             Passwords set before the master key was turned on can still be opened by anyone holding an older backup of the database together with the
             service&apos;s key-encryption key. Ask users to choose new passwords to close that.
           </p>
+          {canEdit && <AskForNewPasswords tenantId={tenantId} />}
           {!state.holders.some((holder) => holder.kind === "RECOVERY_KIT") && (
             <p className="hint">No recovery kit yet: if every phone that holds the key is lost, every password is lost with it. Create one and keep its code offline.</p>
           )}
@@ -120,12 +121,65 @@ export function MasterKeyPanel({ tenantId, tenantName }: { tenantId: string; ten
           )}
         </>
       )}
+      {data?.tenant?.viewerCanChooseMasterKeyHolders && <MspMayHold tenantId={tenantId} tenantName={tenantName} value={data.tenant.mspMayHoldMasterKey} onSaved={reload} />}
       {problem && (
         <p className="field-error" role="alert">
           {problem}
         </p>
       )}
     </section>
+  );
+}
+
+/** Asks every user of the customer for a new password, at their next sign-in. */
+function AskForNewPasswords({ tenantId }: { tenantId: string }) {
+  const [{ fetching }, ask] = useMutation(RequirePasswordChangesMutation);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  async function submit() {
+    if (!window.confirm("Ask every user of this customer to choose a new password at their next sign-in?")) return;
+    const result = await ask({ input: { tenantId } });
+    const answer = result.data?.requirePasswordChanges;
+    if (result.error || !answer) return setOutcome(result.error?.message ?? "No answer from the API.");
+    setOutcome(answer.__typename === "RequirePasswordChangesPayload" ? `${answer.usersAsked} user(s) must choose a new password at their next sign-in.` : answer.message);
+  }
+  return (
+    <p>
+      <button type="button" className="button-secondary" onClick={submit} disabled={fetching}>
+        Ask every user for a new password
+      </button>{" "}
+      {outcome && <span role="status">{outcome}</span>}
+    </p>
+  );
+}
+
+/** The customer's own choice whether its MSP's staff may hold its key: never the MSP's. */
+function MspMayHold(props: { tenantId: string; tenantName: string; value: boolean; onSaved: () => void }) {
+  const [{ fetching }, save] = useMutation(MspMayHoldMasterKeyMutation);
+  const [problem, setProblem] = useState<string | null>(null);
+  async function change(value: boolean) {
+    setProblem(null);
+    const result = await save({ input: { tenantId: props.tenantId, mspMayHoldMasterKey: value } });
+    const answer = result.data?.updateTenantSettings;
+    if (result.error || !answer) return setProblem(result.error?.message ?? "No answer from the API.");
+    if (answer.__typename !== "UpdateTenantSettingsPayload") return setProblem(answer.message);
+    props.onSaved();
+  }
+  return (
+    <div>
+      <label>
+        <input type="checkbox" checked={props.value} disabled={fetching} onChange={(event) => change(event.target.checked)} /> Let our MSP&apos;s admins and the
+        technicians delegated to {props.tenantName} hold the master key
+      </label>
+      <p className="hint">
+        Off, only {props.tenantName}&apos;s own admins&apos; phones hold it. Switching it off later makes a rotation due, so that their copies open nothing
+        set afterwards.
+      </p>
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+    </div>
   );
 }
 

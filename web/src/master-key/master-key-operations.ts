@@ -5,6 +5,8 @@ export const MasterKeyQuery = graphql(`
     tenant(id: $id) {
       id
       viewerCanEditSettings
+      viewerCanChooseMasterKeyHolders
+      mspMayHoldMasterKey
       masterKey {
         on
         epoch
@@ -37,6 +39,39 @@ export const StartKeyOperationMutation = graphql(`
         }
         qrPayload
         watchToken
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const RequirePasswordChangesMutation = graphql(`
+  mutation RequirePasswordChanges($input: RequirePasswordChangesInput!) {
+    requirePasswordChanges(input: $input) {
+      __typename
+      ... on RequirePasswordChangesPayload {
+        usersAsked
+      }
+      ... on Error {
+        message
+        code
+      }
+    }
+  }
+`);
+
+export const MspMayHoldMasterKeyMutation = graphql(`
+  mutation MspMayHoldMasterKey($input: UpdateTenantSettingsInput!) {
+    updateTenantSettings(input: $input) {
+      __typename
+      ... on UpdateTenantSettingsPayload {
+        tenant {
+          id
+          mspMayHoldMasterKey
+        }
       }
       ... on Error {
         message

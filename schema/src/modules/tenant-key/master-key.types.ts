@@ -463,6 +463,13 @@ const MasterKeyState = builder.simpleObject("MasterKeyState", {
   }),
 });
 
+builder.objectField(Tenant, "viewerCanChooseMasterKeyHolders", (t) =>
+  t.boolean({
+    description: "Whether the viewer may set `mspMayHoldMasterKey`: only the customer's own admins, never its MSP.",
+    resolve: (tenant, _args, ctx) => tenant.kind === "CUSTOMER" && ctx.viewer?.tenantId === tenant.id && ctx.viewer.role === "ADMIN",
+  }),
+);
+
 builder.objectField(Tenant, "masterKey", (t) =>
   t.field({
     type: MasterKeyState,

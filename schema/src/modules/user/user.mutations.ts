@@ -9,7 +9,21 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { User, UserRole } from "./user.types.ts";
-import { createUser, deleteUser, setUserPassword, setUserRole, setUserStatus, unlockUser, updateUser } from "./user.service.ts";
+import { createUser, deleteUser, requirePasswordChanges, setUserPassword, setUserRole, setUserStatus, unlockUser, updateUser } from "./user.service.ts";
+import { Tenant } from "../tenant/tenant.types.ts";
+
+const RequirePasswordChangesInput = builder.inputType("RequirePasswordChangesInput", {
+  description: "The tenant whose users are asked for new passwords.",
+  fields: (t) => ({ tenantId: t.id({ required: true, description: "A tenant the viewer administers." }) }),
+});
+
+const RequirePasswordChangesPayload = builder.simpleObject("RequirePasswordChangesPayload", {
+  description: "Who was asked.",
+  fields: (t) => ({
+    tenant: t.field({ type: Tenant, description: "The tenant." }),
+    usersAsked: t.int({ description: "How many active users with a password must now choose a new one at their next sign-in (those already asked not counted again)." }),
+  }),
+});
 
 const errors = [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError, ConflictError];
 
@@ -148,6 +162,17 @@ builder.mutationFields((t) => ({
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: UserIdInput("UnlockUserInput"), required: true }) },
     resolve: async (_root, { input }, ctx) => ({ user: await unlockUser(ctx, String(input.userId)) }),
+  }),
+  requirePasswordChanges: t.field({
+    type: RequirePasswordChangesPayload,
+    description:
+      "Asks every active user of the tenant who has a password, except the admin asking, to choose a new one at their next sign-in (`mustChangePassword`): " +
+      "after the master key is turned on, or after a phone that held it was lost. Audited. NOT_FOUND for a tenant the viewer does not administer; " +
+      "FORBIDDEN for a technician.",
+    errors: { types: errors, union: { name: "RequirePasswordChangesResult" } },
+    authScopes: { authenticated: true },
+    args: { input: t.arg({ type: RequirePasswordChangesInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => requirePasswordChanges(ctx, String(input.tenantId)),
   }),
   deleteUser: t.field({
     type: DeleteUserPayload,

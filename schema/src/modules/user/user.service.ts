@@ -323,6 +323,28 @@ export async function setUserStatus(ctx: Context, userId: string, status: "ACTIV
   return updated;
 }
 
+/**
+ * Asks every active user of a tenant who has a password to choose a new one at
+ * their next sign-in: after the master key is turned on (older backups and the
+ * key-encryption key still open the passwords set before) or after a holder is
+ * lost (it could read every password). Only the tenant's admins, or its MSP's.
+ */
+export async function requirePasswordChanges(ctx: Context, tenantId: string) {
+  const tenant = await findAdministeredTenant(ctx, tenantId);
+  if (ctx.viewer?.role !== "ADMIN") throw new ForbiddenError("Only an admin asks every user for a new password");
+  return auditedChange(ctx, async (tx) => {
+    // The admin asking keeps theirs: they are choosing for everyone else, and are signed in now.
+    const { count } = await tx.user.updateMany({
+      where: { tenantId: tenant.id, status: "ACTIVE", opaqueRecord: { not: null }, passwordChangeRequired: false, id: { not: ctx.viewer!.userId } },
+      data: { passwordChangeRequired: true },
+    });
+    return {
+      result: { tenant, usersAsked: count },
+      audit: { tenantId: tenant.id, action: "user.passwordChangesRequired", targetType: "Tenant", targetId: tenant.id, data: { usersAsked: count } },
+    };
+  });
+}
+
 export async function deleteUser(ctx: Context, userId: string) {
   const user = await findManagedUser(ctx, userId);
   assertNotSelf(ctx, user.id, "delete");
