@@ -3,7 +3,7 @@
 // reset, and a person changing their own password. Every request the browser sends is kept,
 // and no typed password may be in any of them, in any encoding. The real API on an embedded
 // database, the built portal, Debian's Chromium; nothing is mocked.
-import { generateKeyPairSync, randomBytes, sign } from "node:crypto";
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from "node:crypto";
 import { generateTenantKeyPair, tenantKeyStatement } from "@latchkey/passwords";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -167,7 +167,7 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
     await page.getByRole("status").filter({ hasText: "Set a new password for Ola Berg." }).waitFor();
   });
 
-  test("refuses to seal a password to a key the server's answer substituted, and to one signed by another signing key than it pinned", async () => {
+  test("refuses to seal a password to a key the server's answer substituted, one signed by another signing key than it pinned, a holder added, or an older epoch", async () => {
     // Sealing to the customer's key pinned its signing key in this browser.
     const pins = await page.evaluate(() => JSON.parse(window.localStorage.getItem("latchkey.tenantKeys") ?? "{}"));
     const customerId = page.url().split("/customers/")[1]!.split("/")[0]!;
@@ -175,17 +175,32 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
 
     const substitute = (await generateTenantKeyPair()).publicKey;
     const server = generateKeyPairSync("ed25519");
-    const forgeries: Array<(key: { statement: string; signature: string; publicKey: string }) => { statement: string; signature: string }> = [
+    type Forgery = { forge: (key: { statement: string; signature: string; publicKey: string }) => { statement: string; signature: string }; refused: RegExp; pinnedEpoch?: number };
+    const forgeries: Forgery[] = [
       // The key swapped in the statement as it is: its signature no longer holds.
-      (key) => ({ statement: key.statement.replace(key.publicKey, substitute), signature: key.signature }),
+      { forge: (key) => ({ statement: key.statement.replace(key.publicKey, substitute), signature: key.signature }), refused: /not signed by the tenant's signing key/ },
       // A whole statement signed afresh by a key the server made: it verifies, but is not the pinned signing key.
-      () => {
-        const statement = tenantKeyStatement({ tenantId: customerId, epoch: 1, publicKey: substitute, signingKey: server.publicKey.export({ format: "jwk" }).x!, custody: "ESCROW" });
-        return { statement, signature: sign(null, Buffer.from(statement), server.privateKey).toString("base64url") };
+      {
+        forge: () => {
+          const statement = tenantKeyStatement({ tenantId: customerId, epoch: 1, publicKey: substitute, signingKey: server.publicKey.export({ format: "jwk" }).x!, custody: "ESCROW" });
+          return { statement, signature: sign(null, Buffer.from(statement), server.privateKey).toString("base64url") };
+        },
+        refused: /another signing key than the one seen before/,
       },
+      // A holder of the server's own added to the signed statement.
+      { forge: (key) => ({ statement: `${key.statement}\nholder PHONE ${randomUUID()} ${substitute}`, signature: key.signature }), refused: /malformed|not signed/ },
+      // The customer's own statement, unchanged, to a browser that has seen a later epoch (a restored database answers so).
+      { forge: (key) => key, refused: /epoch 1 is older than epoch 2/, pinnedEpoch: 2 },
     ];
     const row = page.getByRole("listitem", { name: /Ola Berg/ });
-    for (const [index, forge] of forgeries.entries()) {
+    for (const { forge, refused, pinnedEpoch } of forgeries) {
+      if (pinnedEpoch) {
+        await page.evaluate(([id, epoch]) => {
+          const stored = JSON.parse(window.localStorage.getItem("latchkey.tenantKeys") ?? "{}");
+          stored[id as string] = { ...stored[id as string], epoch };
+          window.localStorage.setItem("latchkey.tenantKeys", JSON.stringify(stored));
+        }, [customerId, pinnedEpoch] as const);
+      }
       await page.route((url) => url.pathname === "/graphql", async (route) => {
         if (!route.request().postData()?.includes('"operationName":"StartPasswordRegistration"')) return route.fallback();
         const response = await route.fetch();
@@ -201,10 +216,11 @@ describe.skipIf(browserMissing)("passwords in the portal (v1 key stretching)", (
       await reset.getByLabel("New password", { exact: true }).fill(refusedPassword);
       await reset.getByLabel("Repeat the new password").fill(refusedPassword);
       await reset.getByRole("button", { name: "Set password" }).click();
-      await reset.getByText(index === 0 ? /not signed by the tenant's signing key/ : /another signing key than the one seen before/).waitFor();
+      await reset.getByText(refused).waitFor();
       expect(operations("FinishPasswordRegistration").length).toBe(finishes);
       await reset.getByRole("button", { name: "Close" }).click();
       await page.unrouteAll({ behavior: "wait" });
+      if (pinnedEpoch) await page.evaluate((saved) => window.localStorage.setItem("latchkey.tenantKeys", JSON.stringify(saved)), pins);
     }
     // The pin is the customer's own key still.
     expect(await page.evaluate(() => JSON.parse(window.localStorage.getItem("latchkey.tenantKeys") ?? "{}"))).toEqual(pins);
