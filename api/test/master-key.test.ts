@@ -73,11 +73,11 @@ const ONBOARD = `mutation($userId: ID!) { startDeviceOnboarding(input: { userId:
   ... on StartDeviceOnboardingPayload { qrPayload } ${ERRORS} } }`;
 
 /** A user's phone, linked (and so approved) with an onboarding code the MSP's admin showed. */
-async function phoneOf(user: SeededUser, statePath?: string) {
+async function phoneOf(user: SeededUser, statePath?: string, mspToken = msp.token) {
   const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql`, statePath });
   await phone.requestEmailVerification(user.email);
   await phone.verifyEmail(user.email, await api.emailedCode(user.email), `${user.username}'s phone`);
-  const { startDeviceOnboarding } = await api.gql(ONBOARD, { userId: user.id }, { token: msp.token });
+  const { startDeviceOnboarding } = await api.gql(ONBOARD, { userId: user.id }, { token: mspToken });
   await phone.onboard(startDeviceOnboarding.qrPayload);
   return phone;
 }
@@ -577,6 +577,51 @@ describe("who may work with a customer's key", () => {
     expect(await optIn(false, await admins[0]!.token())).toMatchObject({ __typename: "UpdateTenantSettingsPayload" });
     const { tenant } = await api.gql(MASTER_KEY, { id: customer.id }, { token: msp.token });
     expect(tenant.masterKey.rotationDue).toBe(true);
+  });
+
+  it("rotates, with one approval on an MSP admin's phone, every customer a lost technician's phone held the key of, and no other", async () => {
+    const SETTINGS = `mutation($input: UpdateTenantSettingsInput!) { updateTenantSettings(input: $input) { __typename ${ERRORS} } }`;
+    // An MSP of its own, so that no other test's customer is due.
+    const ours = await seed(api).msp();
+    const adminPhone = await phoneOf(await ours.admin(), undefined, ours.token);
+    const technician = await ours.technician();
+    const technicianPhone = await phoneOf(technician, undefined, ours.token);
+    // Two customers let the MSP's staff hold their key; the technician holds both. A third is not touched.
+    const customers = [];
+    for (let index = 0; index < 3; index++) {
+      const customer = await ours.customer();
+      const own = await customer.admin();
+      await phoneOf(own, undefined, ours.token);
+      expect((await api.gql(SETTINGS, { input: { tenantId: customer.id, mspMayHoldMasterKey: true } }, { token: await own.token() })).updateTenantSettings.__typename).toBe(
+        "UpdateTenantSettingsPayload",
+      );
+      if (index < 2) await ours.delegate(technician.id, customer.id);
+      await adminPhone.enableMasterKey((await start(customer, "ENABLE_MASTER_KEY", ours.token)).qrPayload, { admit: index < 2 ? [await technicianPhone.fingerprint()] : [] });
+      customers.push(customer);
+    }
+    const state = async (customer: { id: string }) => (await api.gql(MASTER_KEY, { id: customer.id }, { token: ours.token })).tenant.masterKey;
+    await technicianPhone.revoke(technicianPhone.deviceId!);
+    expect((await Promise.all(customers.map(state))).map((key) => key.rotationDue)).toEqual([true, true, false]);
+    const dueCount = async () => (await api.gql(`query($id: ID!) { tenant(id: $id) { customersDueForRotation } }`, { id: ours.id }, { token: ours.token })).tenant.customersDueForRotation;
+    expect(await dueCount()).toBe(2);
+
+    // Nobody outside the MSP starts it; the MSP's admin does, and its phone works through each due customer.
+    expect(await start({ id: ours.id }, "ROTATE_TENANT_KEY")).toMatchObject({ code: "NOT_FOUND" });
+    expect(await start({ id: ours.id }, "ENABLE_MASTER_KEY", ours.token)).toMatchObject({ code: "FORBIDDEN" });
+    const started = await start({ id: ours.id }, "ROTATE_TENANT_KEY", ours.token);
+    expect(started.__typename).toBe("StartKeyOperationPayload");
+    const { rotated } = await adminPhone.rotateTenantKey(started.qrPayload);
+    expect(rotated.map((tenant) => tenant.tenantId).sort()).toEqual([customers[0]!.id, customers[1]!.id].sort());
+    expect(rotated.every((tenant) => tenant.epoch === 3)).toBe(true);
+    expect((await Promise.all(customers.map(state))).map((key) => [key.epoch, key.rotationDue])).toEqual([
+      [3, false],
+      [3, false],
+      [2, false],
+    ]);
+    expect(await api.db.challenge.findUniqueOrThrow({ where: { id: started.keyOperation.id } })).toMatchObject({ status: "APPROVED" });
+    expect(await dueCount()).toBe(0);
+    // Nothing is due any more: a new MSP-wide rotation has nothing to do.
+    expect(await start({ id: ours.id }, "ROTATE_TENANT_KEY", ours.token)).toMatchObject({ code: "CONFLICT" });
   });
 
   it("stores a workstation's break-glass box only under the epoch it was sealed to", async () => {

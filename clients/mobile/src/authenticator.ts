@@ -10,6 +10,7 @@ import {
   CREATE_RECOVERY_KIT,
   ENABLE_MASTER_KEY,
   DELIVER_BREAK_GLASS_PASSWORD,
+  KEY_OPERATION_TENANTS,
   KEY_OPERATION_WORK,
   RECOVER_TENANT_KEY,
   ROTATE_TENANT_KEY,
@@ -22,10 +23,21 @@ import {
   VERIFY_EMAIL,
 } from "./operations.ts";
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
-import { doKeyOperation, revealBreakGlass, type AwaitingPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
+import { doKeyOperation, revealBreakGlass, type AwaitingPhone, type KeyOperationPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
 
 /** A key operation carried out: the new epoch, and the phones that may hold the key but were not admitted. */
 export type KeyOperationDone = { scan: ChallengeScan; tenantKey: TenantKeyStatement; awaiting: AwaitingPhone[] };
+
+/** One customer an operation rotated. */
+export type RotatedTenant = { tenantId: string; displayName: string; epoch: number; awaiting: AwaitingPhone[] };
+
+/** A scanned key operation: what the QR code said, this phone's keys, and how to fetch the work for one customer. */
+type ScannedKeyOperation = {
+  qr: QrPayload;
+  scan: ChallengeScan;
+  self: KeyOperationPhone;
+  fetchWork: (purpose: string, tenantId: string) => Promise<{ work: KeyOperationWork; current: TenantKeyStatement }>;
+};
 import { holderFingerprint, openPhoneCopy, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
@@ -318,13 +330,32 @@ export class Authenticator {
     return this.keyOperation(qrPayload, "ENABLE_MASTER_KEY", options);
   }
 
+  /** A key operation on the one customer the QR code names. */
+  private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}): Promise<KeyOperationDone & { recoveryCode?: string }> {
+    const scanned = await this.scanKeyOperation(qrPayload);
+    return this.newEpoch(scanned, purpose, extras, scanned.scan.tenant.id);
+  }
+
   /**
    * Rotates a customer's key on this holder phone: the next epoch's key is made
    * here, every secret re-sealed to it and wrapped to every phone that may hold
-   * it now; a removed holder's copy opens nothing set from then on.
+   * it now; a removed holder's copy opens nothing set from then on. An MSP's
+   * QR code rotates, with this one approval, every customer where a rotation
+   * is due and this phone holds the key, one after the other (`rotated`;
+   * `tenantKey` is the last one's).
    */
-  async rotateTenantKey(qrPayload: string, options: { retireRecoveryKits?: boolean; admit?: string[] } = {}): Promise<KeyOperationDone> {
-    return this.keyOperation(qrPayload, "ROTATE_TENANT_KEY", options);
+  async rotateTenantKey(qrPayload: string, options: { retireRecoveryKits?: boolean; admit?: string[] } = {}): Promise<KeyOperationDone & { rotated: RotatedTenant[] }> {
+    const scanned = await this.scanKeyOperation(qrPayload);
+    const data = await this.send(KEY_OPERATION_TENANTS, { id: scanned.scan.challenge.id }, { authenticated: true });
+    const { tenants } = expectPayload<{ tenants: { id: string; displayName: string }[] }>(data.keyOperationTenants, "KeyOperationTenants", "keyOperationTenants");
+    if (tenants.length === 0) throw new AuthenticatorError("NOTHING_TO_ROTATE", "this phone holds the key of no customer where a rotation is due");
+    const rotated: RotatedTenant[] = [];
+    let last: KeyOperationDone | null = null;
+    for (const tenant of tenants) {
+      last = await this.newEpoch(scanned, "ROTATE_TENANT_KEY", options, tenant.id);
+      rotated.push({ tenantId: tenant.id, displayName: tenant.displayName, epoch: last.tenantKey.epoch, awaiting: last.awaiting });
+    }
+    return { ...last!, rotated };
   }
 
   /**
@@ -357,12 +388,18 @@ export class Authenticator {
     return holderFingerprint(deviceId, keyAgreement.publicKey);
   }
 
-  /** Does a key operation; when a secret changed meanwhile (CONFLICT), the work is fetched and done again. */
-  private async keyOperation(qrPayload: string, purpose: KeyOperationPurpose, extras: KeyOperationExtras = {}): Promise<KeyOperationDone & { recoveryCode?: string }> {
-    const { scan, self, fetchWork } = await this.scanKeyOperation(qrPayload);
+  /**
+   * Makes the next epoch of `tenantId`'s key for a scanned operation; when a
+   * secret changed meanwhile (CONFLICT), the work is fetched and done again.
+   */
+  private async newEpoch(
+    { scan, self, fetchWork }: ScannedKeyOperation,
+    purpose: KeyOperationPurpose,
+    extras: KeyOperationExtras,
+    tenantId: string,
+  ): Promise<KeyOperationDone & { recoveryCode?: string }> {
     for (let attempt = 1; ; attempt++) {
-      const { work, current } = await fetchWork(purpose);
-      const tenantId = work.keyOperation.tenantId;
+      const { work, current } = await fetchWork(purpose, tenantId);
       const { result, recoveryCode, awaiting } = await doKeyOperation(work, current, self, new Date(), extras);
       try {
         const [document, field, payload] = RESULT_MUTATIONS[purpose];
@@ -388,7 +425,7 @@ export class Authenticator {
    */
   async revealBreakGlassPassword(qrPayload: string): Promise<{ scan: ChallengeScan; workstationId: string; account: string }> {
     const { qr, scan, self, fetchWork } = await this.scanKeyOperation(qrPayload);
-    const { work, current } = await fetchWork("REVEAL_BREAK_GLASS_PASSWORD");
+    const { work, current } = await fetchWork("REVEAL_BREAK_GLASS_PASSWORD", scan.tenant.id);
     const { delivery, workstationId, account } = await revealBreakGlass(work, current, self, qr.browserKeyHash, new Date());
     const sent = await this.send(DELIVER_BREAK_GLASS_PASSWORD, { input: delivery }, { authenticated: true });
     expectPayload(sent.deliverBreakGlassPassword, "DeliverBreakGlassPasswordPayload", "deliverBreakGlassPassword");
@@ -400,7 +437,7 @@ export class Authenticator {
    * to fetch the work: for the very operation and tenant scanned, for the
    * purpose expected, with its current key verified against this phone's pin.
    */
-  private async scanKeyOperation(qrPayload: string) {
+  private async scanKeyOperation(qrPayload: string): Promise<ScannedKeyOperation> {
     const { qr, scan } = await this.scanParsed(parseQrPayload(qrPayload));
     if (scan.challenge.kind !== "KEY_OPERATION") {
       throw new AuthenticatorError("WRONG_CHALLENGE_KIND", `this QR code is a ${scan.challenge.kind} request, not a key operation`);
@@ -409,16 +446,17 @@ export class Authenticator {
     const keyAgreement = this.state.keyAgreementKey;
     if (!keyAgreement) throw new AuthenticatorError("NO_KEY_AGREEMENT_KEY", "register this phone's key-agreement key first (`authenticator register-key`)");
     const self = { deviceId, keyAgreementKey: keyAgreement.publicKey, keyAgreementPrivateKey: await keyAgreementPrivateKeyBytes(keyAgreement), sign: (bytes: Uint8Array<ArrayBuffer>) => this.key.sign(bytes) };
-    const fetchWork = async (purpose: string) => {
-      const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id }, { authenticated: true });
+    const fetchWork = async (purpose: string, tenantId: string) => {
+      // For the operation's own customer, no tenant is named: an MSP's operation names one of its due customers.
+      const data = await this.send(KEY_OPERATION_WORK, { id: scan.challenge.id, tenantId: tenantId === scan.tenant.id ? null : tenantId }, { authenticated: true });
       const work = expectPayload<KeyOperationWork>(data.keyOperationWork, "KeyOperationWork", "keyOperationWork");
-      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.tenantId !== scan.tenant.id) {
+      if (work.keyOperation.id !== scan.challenge.id || work.keyOperation.tenantId !== scan.tenant.id || work.tenantId !== tenantId) {
         throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork answered about another operation or tenant than the scanned one");
       }
       if (work.keyOperation.purpose !== purpose) {
         throw new AuthenticatorError("WRONG_KEY_OPERATION", `this QR code asks to ${work.keyOperation.purpose.toLowerCase().replace(/_/g, " ")}, not to ${purpose.toLowerCase().replace(/_/g, " ")}`);
       }
-      return { work, current: await this.verifyTenantKey(work.keyOperation.tenantId, work.tenantKey) };
+      return { work, current: await this.verifyTenantKey(work.tenantId, work.tenantKey) };
     };
     return { qr, scan, self, fetchWork };
   }

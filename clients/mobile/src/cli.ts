@@ -143,7 +143,13 @@ const COMMANDS: Record<string, Command> = {
     argument: "qrPayload",
     async run(values, qrPayload) {
       const done = await (await load(values)).rotateTenantKey(qrPayload!, { retireRecoveryKits: values["retire-recovery-kits"] ?? false, admit: values.admit ?? [] });
-      print(...describeScan(done.scan), `Key of ${done.scan.tenant.displayName} rotated: epoch ${done.tenantKey.epoch}, ${done.tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(done));
+      if (done.rotated.length === 1 && done.rotated[0]!.tenantId === done.scan.tenant.id) {
+        print(...describeScan(done.scan), `Key of ${done.scan.tenant.displayName} rotated: epoch ${done.tenantKey.epoch}, ${done.tenantKey.holders?.length ?? 0} holder(s).`, ...describeHolders(done));
+        return;
+      }
+      // An MSP's code: every customer where a rotation was due and this phone held the key.
+      print(...describeScan(done.scan), `Rotated the key of ${done.rotated.length} customer(s) with this one approval:`);
+      for (const tenant of done.rotated) print(`  ${printable(tenant.displayName)}: epoch ${tenant.epoch}`);
     },
   },
   "create-recovery-kit": {

@@ -43,6 +43,8 @@ import type { DeviceKeyAlgorithm } from "./device-key.ts";
 /** The API's `KeyOperationWork`. */
 export interface KeyOperationWork {
   keyOperation: { id: string; tenantId: string; purpose: string; status: string; expiresAt: string };
+  /** The customer whose key the work is about (for an MSP's rotation, one of its due customers). */
+  tenantId: string;
   tenantKey: TenantKeyAnswer & { epoch: number };
   holders: {
     kind: "PHONE" | "RECOVERY_KIT";
@@ -122,7 +124,7 @@ export async function doKeyOperation(
   now: Date,
   extras: KeyOperationExtras = {},
 ): Promise<{ result: MasterKeyResult; recoveryCode?: string; awaiting: AwaitingPhone[] }> {
-  const tenantId = work.keyOperation.tenantId;
+  const tenantId = work.tenantId;
   const operationId = work.keyOperation.id;
   const purpose = work.keyOperation.purpose as KeyOperationPurpose;
   if (!KEY_OPERATION_PURPOSES.includes(purpose)) throw new AuthenticatorError("UNKNOWN_KEY_OPERATION", `this phone does not know the key operation ${purpose}`);
@@ -228,7 +230,7 @@ async function openWithHeldKey(work: KeyOperationWork, current: TenantKeyStateme
 /** Opens a holder's copy of the current key; it must be the key of the verified statement. */
 async function openHeldCopy(work: KeyOperationWork, current: TenantKeyStatement, holder: { holderId: string; privateKey: Uint8Array; sealed: SealedSecret }, what: string) {
   return openAsHolder({
-    tenantId: work.keyOperation.tenantId,
+    tenantId: work.tenantId,
     epoch: current.epoch,
     holderId: holder.holderId,
     holderPrivateKey: holder.privateKey,
@@ -250,7 +252,7 @@ async function openWithRecoveryKit(work: KeyOperationWork, current: TenantKeySta
     if (error instanceof RecoveryCodeError) throw new AuthenticatorError(error.code, error.message);
     throw error;
   }
-  const tenantId = work.keyOperation.tenantId;
+  const tenantId = work.tenantId;
   const kitKey = await recoveryKitKey(code, tenantId);
   // The kit must be one the verified statement lists, whatever the server says.
   const listed = current.holders?.find((holder) => holder.kind === "RECOVERY_KIT" && holder.keyAgreementKey === kitKey.publicKey);
@@ -261,7 +263,7 @@ async function openWithRecoveryKit(work: KeyOperationWork, current: TenantKeySta
 
 /** Opens each secret as stored, with the current key. */
 function openerWith(work: KeyOperationWork, heldKey: TenantKeyMaterial): SecretOpener {
-  const tenantId = work.keyOperation.tenantId;
+  const tenantId = work.tenantId;
   const open: SecretOpener = (secret) =>
     secret.kind === "USER_PASSWORD"
       ? openFromTenant({ tenantPrivateKey: heldKey.privateKey, tenantId, userId: secret.id, passwordVersion: secret.version, record: secret.record!, sealed: secret.sealed })
@@ -304,7 +306,7 @@ export async function revealBreakGlass(
   const sealed = await sealRevealToBrowser({ operationId, workstationId: box.workstationId, account: box.account, rotation: box.version, browserKey: work.browserKey, password });
   const signedAt = now.toISOString();
   const evidence = await keyUseEvidence({
-    tenantId: work.keyOperation.tenantId,
+    tenantId: work.tenantId,
     epoch: current.epoch,
     purpose: "REVEAL_BREAK_GLASS_PASSWORD",
     operationId,

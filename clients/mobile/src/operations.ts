@@ -152,11 +152,12 @@ const TENANT_KEY_FIELDS = /* GraphQL */ `
 `;
 
 export const KEY_OPERATION_WORK = /* GraphQL */ `
-  query KeyOperationWork($id: ID!) {
-    keyOperationWork(id: $id) {
+  query KeyOperationWork($id: ID!, $tenantId: ID) {
+    keyOperationWork(id: $id, tenantId: $tenantId) {
       __typename
       ... on KeyOperationWork {
         keyOperation { id tenantId purpose status expiresAt }
+        tenantId
         tenantKey { ...TenantKeyFields }
         holders { kind holderId name userLabel algorithm publicKey keyAgreementKey keyAgreementSignature }
         secrets { kind id version record workstationId account sealed { suite enc ciphertext }
@@ -169,6 +170,16 @@ export const KEY_OPERATION_WORK = /* GraphQL */ `
     }
   }
   ${TENANT_KEY_FIELDS}
+`;
+
+export const KEY_OPERATION_TENANTS = /* GraphQL */ `
+  query KeyOperationTenants($id: ID!) {
+    keyOperationTenants(id: $id) {
+      __typename
+      ... on KeyOperationTenants { tenants { id displayName } }
+      ... on Error { code message }
+    }
+  }
 `;
 
 export const ENABLE_MASTER_KEY = /* GraphQL */ `
@@ -226,6 +237,7 @@ export const OPERATIONS = {
   RevokeAuthenticator: REVOKE_AUTHENTICATOR,
   RegisterKeyAgreementKey: REGISTER_KEY_AGREEMENT_KEY,
   KeyOperationWork: KEY_OPERATION_WORK,
+  KeyOperationTenants: KEY_OPERATION_TENANTS,
   EnableMasterKey: ENABLE_MASTER_KEY,
   RotateTenantKey: ROTATE_TENANT_KEY,
   CreateRecoveryKit: CREATE_RECOVERY_KIT,

@@ -8,7 +8,7 @@ import { QrCode } from "@/challenges/QrCode";
 import { QrPayloadText } from "@/challenges/QrPayloadText";
 import { MasterKeyQuery, MspMayHoldMasterKeyMutation, RequirePasswordChangesMutation, StartKeyOperationMutation } from "./master-key-operations";
 
-type Started = { purpose: KeyOperationPurpose; keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
+export type Started = { purpose: KeyOperationPurpose; keyOperation: { id: string; status: ChallengeStatus; expiresAt: string }; qrPayload: string; watchToken: string };
 
 /**
  * Settings → Desktop login → Master key: who holds the customer's key,
@@ -209,7 +209,7 @@ const INSTRUCTIONS: Record<KeyOperationPurpose, { text: string; label: string }>
   },
 };
 
-function KeyOperation({ started, onDone }: { started: Started; onDone: () => void }) {
+export function KeyOperation({ started, onDone }: { started: Started; onDone: () => void }) {
   const { status, problem } = useChallengeWatch({ ...started.keyOperation, watchToken: started.watchToken });
   useEffect(() => {
     if (status === "APPROVED") onDone();

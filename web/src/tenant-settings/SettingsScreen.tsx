@@ -4,6 +4,7 @@ import { useQuery } from "urql";
 import { graphql } from "@/gql";
 import { PortalPage } from "@/session/PortalPage";
 import { TenantSettingsForm } from "./TenantSettingsForm";
+import { DueRotationsPanel } from "@/master-key/DueRotationsPanel";
 
 const OwnTenantSettingsQuery = graphql(`
   query OwnTenantSettings($id: ID!) {
@@ -15,6 +16,7 @@ const OwnTenantSettingsQuery = graphql(`
       auditRetentionDays
       signInRequiresPhone
       viewerCanEditSettings
+      customersDueForRotation
     }
   }
 `);
@@ -25,7 +27,7 @@ export function SettingsScreen() {
 }
 
 function OwnTenantSettings({ tenantId }: { tenantId: string }) {
-  const [{ data, error }] = useQuery({ query: OwnTenantSettingsQuery, variables: { id: tenantId } });
+  const [{ data, error }, refetch] = useQuery({ query: OwnTenantSettingsQuery, variables: { id: tenantId } });
   if (!data && !error) {
     return (
       <p className="page-status" role="status">
@@ -43,6 +45,7 @@ function OwnTenantSettings({ tenantId }: { tenantId: string }) {
   return (
     <div className="narrow">
       <TenantSettingsForm tenant={data.tenant} canEdit={data.tenant.viewerCanEditSettings} />
+      {(data.tenant.customersDueForRotation ?? 0) > 0 && <DueRotationsPanel mspId={tenantId} due={data.tenant.customersDueForRotation!} onDone={() => refetch({ requestPolicy: "network-only" })} />}
     </div>
   );
 }

@@ -19,7 +19,7 @@ import { signingBytes, verifySignature, qrSecretHash, type Decision } from "./ch
 import { formatQrPayload, newQrSecret, parseQrPayload } from "./qr-payload.ts";
 import { approveElevation, elevationNotApproved, mayElevate, scanElevation } from "../elevation/elevation.service.ts";
 import { mayRevealBreakGlass } from "../elevation/break-glass.service.ts";
-import { mayHoldTenantKey, tenantKeyCustody } from "../tenant-key/master-key.service.ts";
+import { mayWorkOnKeyOperation, tenantKeyCustody } from "../tenant-key/master-key.service.ts";
 import type { PhoneCopy } from "../password/password.service.ts";
 import type { PasswordDeliveryShape } from "./challenge.types.ts";
 
@@ -186,7 +186,7 @@ async function mayDecide(db: Db, userId: string, challenge: Challenge): Promise<
       return mayElevate(db, userId, challenge.tenantId);
     case "KEY_OPERATION":
       // Only a phone that may hold the tenant's key works with it.
-      return mayHoldTenantKey(db, userId, challenge.tenantId);
+      return mayWorkOnKeyOperation(db, userId, challenge.tenantId);
     case "DEVICE_ONBOARDING":
       return false;
     default:

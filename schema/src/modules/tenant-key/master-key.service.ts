@@ -94,6 +94,18 @@ function holderUsers(tenant: Pick<Tenant, "id" | "parentId" | "mspMayHoldMasterK
   return { status: "ACTIVE", OR: [own, ...msp] };
 }
 
+/**
+ * May the phone of `userId` work on a key operation of `tenantId`? A
+ * customer's: if it may hold its key. An MSP's (one rotation of every
+ * customer where one is due): if it is the phone of the MSP's admin or
+ * technician; each customer is then checked on its own.
+ */
+export async function mayWorkOnKeyOperation(db: Db, userId: string, tenantId: string): Promise<boolean> {
+  const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { kind: true } });
+  if (tenant?.kind !== "MSP") return mayHoldTenantKey(db, userId, tenantId);
+  return (await db.user.count({ where: { id: userId, tenantId, status: "ACTIVE", role: { in: ["ADMIN", "TECHNICIAN"] } } })) === 1;
+}
+
 /** May the phone of `userId` hold (and so work with) the key of `tenantId`? */
 export async function mayHoldTenantKey(db: Db, userId: string, tenantId: string): Promise<boolean> {
   const tenant = await db.tenant.findUnique({ where: { id: tenantId } });
@@ -142,8 +154,8 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
   const data = parseInput(startInput, input);
   if ((data.purpose === "REVEAL_BREAK_GLASS_PASSWORD") !== (target !== null)) throw new Error("A reveal, and only a reveal, names its box");
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
-  if (tenant.kind !== "CUSTOMER") throw new ForbiddenError("Only a customer tenant has a master key");
   if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
+  if (tenant.kind === "MSP") return startRotationOfDueCustomers(ctx, tenant, data.purpose);
   // A tenant without a key pair yet is in escrow: the phone's work makes the pair it hands over.
   const custody = await tenantKeyCustody(ctx.db, tenant.id);
   if (custody !== PURPOSES[data.purpose].from) {
@@ -166,6 +178,61 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
   });
 }
 
+/**
+ * One operation, one approval, that rotates every customer of an MSP where a
+ * rotation is due (an MSP technician's phone that held many customers' keys
+ * was lost): the phone rotates each customer it holds the key of, one by one.
+ */
+async function startRotationOfDueCustomers(ctx: Context, msp: Tenant, purpose: KeyOperationPurpose) {
+  if (purpose !== "ROTATE_TENANT_KEY") throw new ForbiddenError("Only a customer tenant has a master key; an MSP only rotates its customers' keys");
+  if ((await dueCustomers(ctx.db, msp.id)).length === 0) throw new ConflictError(`No customer of ${msp.displayName} has a rotation due`);
+  await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
+  return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
+    tenantId: msp.id,
+    kind: "KEY_OPERATION",
+    keyOperationPurpose: purpose,
+    requesterKind: "BROWSER",
+    requesterName: `rotate the master key of every customer of ${msp.displayName} where a rotation is due`,
+    requesterIp: ctx.request.ip,
+    requesterUserAgent: ctx.request.userAgent,
+    requestedById: ctx.viewer!.userId,
+  });
+}
+
+/** The customers of an MSP whose key has a holder that may no longer hold it. */
+export async function dueCustomers(db: Db, mspId: string) {
+  const customers = await db.tenant.findMany({ where: { parentId: mspId, kind: "CUSTOMER", keyPair: { custody: "MASTER_KEY" } }, include: { keyPair: true }, orderBy: { id: "asc" } });
+  const due = [];
+  for (const customer of customers) if ((await holdersDue(db, customer, customer.keyPair!.epoch)) > 0) due.push(customer);
+  return due;
+}
+
+/** The customers an operation covers that this phone holds the current key of: the one customer, or an MSP's due customers. */
+export async function keyOperationTenants(ctx: Context, id: string) {
+  const device = requireDevice(ctx);
+  const challenge = await scannedChallenge(ctx, device, id);
+  if (!(await mayWorkOnKeyOperation(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Key operation");
+  const operationTenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
+  if (operationTenant.kind === "CUSTOMER") return [operationTenant];
+  return heldDueCustomers(ctx.db, operationTenant.id, device.authenticatorId);
+}
+
+/** The key operation this phone scanned, still waiting for its result; NOT_FOUND for one that is not, or another phone's. */
+async function scannedChallenge(ctx: Context, device: DeviceViewer, id: string) {
+  const challenge = isUuid(id) ? await readChallenge(ctx, id) : null;
+  if (!challenge || challenge.kind !== "KEY_OPERATION" || challenge.scannedById !== device.authenticatorId) throw new NotFoundError("Key operation");
+  if (challenge.status !== "SCANNED") throw new ConflictError(`This key operation was already ${challenge.status.toLowerCase()}`);
+  return challenge;
+}
+
+async function heldDueCustomers(db: Db, mspId: string, authenticatorId: string) {
+  const held = [];
+  for (const customer of await dueCustomers(db, mspId)) {
+    if (await db.tenantKeyHolder.count({ where: { tenantId: customer.id, epoch: customer.keyPair!.epoch, holderId: authenticatorId } })) held.push(customer);
+  }
+  return held;
+}
+
 export function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
   const device = ctx.device;
   if (!device) throw new UnauthenticatedError("Enroll this authenticator first");
@@ -176,16 +243,20 @@ export function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
 /**
  * The key operation this phone scanned, still waiting for its result: the
  * same NOT_FOUND for one that is not, or another phone's, as for no operation.
+ * `tenant` is the customer whose key it works with: the operation's, or, for
+ * an MSP's rotation of its due customers, `customerId` (one of them whose key
+ * this phone may hold).
  */
-export async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string) {
-  const challenge = isUuid(id) ? await readChallenge(ctx, id) : null;
-  if (!challenge || challenge.kind !== "KEY_OPERATION" || challenge.scannedById !== device.authenticatorId) throw new NotFoundError("Key operation");
-  if (challenge.status !== "SCANNED") throw new ConflictError(`This key operation was already ${challenge.status.toLowerCase()}`);
-  if (!(await mayHoldTenantKey(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Key operation");
+export async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string, customerId: string | null = null) {
+  const challenge = await scannedChallenge(ctx, device, id);
+  const operationTenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
+  const tenantId = operationTenant.kind === "MSP" ? customerId : (customerId ?? challenge.tenantId);
+  const tenant = tenantId && isUuid(tenantId) ? await ctx.db.tenant.findUnique({ where: { id: tenantId } }) : null;
+  const covered = tenant && (tenant.id === challenge.tenantId || (operationTenant.kind === "MSP" && tenant.parentId === operationTenant.id));
+  if (!tenant || !covered || !(await mayHoldTenantKey(ctx.db, device.userId, tenant.id))) throw new NotFoundError("Key operation");
   const phone = await ctx.db.authenticator.findUniqueOrThrow({ where: { id: device.authenticatorId } });
   if (!phone.keyAgreementPublicKey) throw new ForbiddenError("Register this phone's key-agreement key first");
-  const tenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
-  return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant };
+  return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant, batch: operationTenant.kind === "MSP" };
 }
 
 /** This phone's copy of the current key; a phone without one cannot work with it. */
@@ -221,9 +292,9 @@ export type OperationSecret = {
  * (sealed to the current key, which the phone opens). Both: every phone that
  * must hold the new key, with its own certification of its key-agreement key.
  */
-export async function keyOperationWork(ctx: Context, id: string) {
+export async function keyOperationWork(ctx: Context, id: string, customerId: string | null = null) {
   const device = requireDevice(ctx);
-  const { challenge, purpose, phone, tenant } = await scannedOperation(ctx, device, id);
+  const { challenge, purpose, phone, tenant } = await scannedOperation(ctx, device, id, customerId);
   const tenantKey = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
   const expected = PURPOSES[purpose].from;
   if (tenantKey.custody !== expected) throw new ConflictError(expected === "ESCROW" ? "The master key is already on" : "The master key is off");
@@ -435,8 +506,8 @@ async function completeKeyOperation(
   rotation: { tenantId: string; fromEpoch: number; handover: string } | null,
 ) {
   const device = requireDevice(ctx);
-  const { challenge, tenant } = await scannedOperation(ctx, device, data.keyOperationId);
-  if (challenge.keyOperationPurpose !== purpose || (rotation && rotation.tenantId !== tenant.id)) throw new NotFoundError("Key operation");
+  const { challenge, tenant, batch } = await scannedOperation(ctx, device, data.keyOperationId, rotation?.tenantId ?? null);
+  if (challenge.keyOperationPurpose !== purpose) throw new NotFoundError("Key operation");
   const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
   const rules = PURPOSES[purpose];
   if (current.custody !== rules.from) throw new ConflictError(rules.from === "MASTER_KEY" ? "The master key is off" : "The master key is already on");
@@ -504,9 +575,11 @@ async function completeKeyOperation(
         lastActedAt: holder.id === device.authenticatorId ? now : null,
       })),
     });
+    // An MSP's rotation of its due customers is done once this phone holds no due customer's key any more.
+    const finished = !batch || (await heldDueCustomers(tx, challenge.tenantId, device.authenticatorId)).length === 0;
     const done = await tx.challenge.updateMany({
       where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: now } },
-      data: { status: "APPROVED", decidedAt: now, approvedUserId: device.userId },
+      data: finished ? { status: "APPROVED", decidedAt: now, approvedUserId: device.userId } : { status: "SCANNED" },
     });
     if (done.count !== 1) throw new ConflictError("This key operation expired meanwhile");
     const recorded = await recordAudit(

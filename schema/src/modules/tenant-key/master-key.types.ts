@@ -12,8 +12,10 @@ import { Tenant } from "../tenant/tenant.types.ts";
 import { TenantKey } from "./tenant-key.types.ts";
 import { deliverBreakGlassPassword, startPhoneReveal } from "../elevation/break-glass.service.ts";
 import {
+  dueCustomers,
   enableMasterKey,
   holdersDue,
+  keyOperationTenants,
   keyOperationWork,
   nextEpoch,
   phonesAwaitingAdmission,
@@ -148,6 +150,7 @@ const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
   description: "What the phone that scanned a key operation needs to carry it out.",
   fields: (t) => ({
     keyOperation: t.field({ type: KeyOperation }),
+    tenantId: t.id({ description: "The customer whose key this work is about: the operation's own, or one of an MSP's due customers." }),
     tenantKey: t.field({ type: TenantKey, description: "The current key's statement: verify it against the phone's pin first." }),
     holders: t.field({
       type: [KeyOperationHolder],
@@ -180,8 +183,36 @@ builder.queryField("keyOperationWork", (t) =>
       "For the phone that scanned a key operation (device token): its work. The secrets are sealed to this phone's key-agreement key. " +
       "NOT_FOUND for any other phone or id.",
     errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError], union: { name: "KeyOperationWorkResult" } },
+    args: {
+      id: t.arg.id({ required: true, description: "The key operation's id (from the QR code)." }),
+      tenantId: t.arg.id({ description: "For an MSP's rotation of its due customers: which customer (one of keyOperationTenants)." }),
+    },
+    resolve: async (_root, args, ctx) => (await keyOperationWork(ctx, String(args.id), args.tenantId == null ? null : String(args.tenantId))) as never,
+  }),
+);
+
+const KeyOperationTenant = builder.simpleObject("KeyOperationTenant", {
+  description: "A customer whose key a key operation works with.",
+  fields: (t) => ({ id: t.id({ description: "The customer's id." }), displayName: t.string({ description: "Its name." }) }),
+});
+
+const KeyOperationTenants = builder.simpleObject("KeyOperationTenants", {
+  description: "The customers a key operation covers, for the phone that scanned it.",
+  fields: (t) => ({ tenants: t.field({ type: [KeyOperationTenant], description: "In the order to work on them." }) }),
+});
+
+builder.queryField("keyOperationTenants", (t) =>
+  t.field({
+    type: KeyOperationTenants,
+    description:
+      "For the phone that scanned a key operation (device token): the customers it covers. A customer's operation: that customer. An MSP's " +
+      "ROTATE_TENANT_KEY (one approval for every customer where a rotation is due): each due customer whose current key this phone holds; rotate each " +
+      "with keyOperationWork(id, tenantId) and rotateTenantKey, and the operation is APPROVED once none is left. NOT_FOUND for any other phone or id.",
+    errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError, ConflictError], union: { name: "KeyOperationTenantsResult" } },
     args: { id: t.arg.id({ required: true, description: "The key operation's id (from the QR code)." }) },
-    resolve: async (_root, args, ctx) => (await keyOperationWork(ctx, String(args.id))) as never,
+    resolve: async (_root, args, ctx) => ({
+      tenants: (await keyOperationTenants(ctx, String(args.id))).map((tenant) => ({ id: tenant.id, displayName: tenant.displayName })),
+    }),
   }),
 );
 
@@ -462,6 +493,18 @@ const MasterKeyState = builder.simpleObject("MasterKeyState", {
     }),
   }),
 });
+
+builder.objectField(Tenant, "customersDueForRotation", (t) =>
+  t.int({
+    nullable: true,
+    description:
+      "An MSP's customers whose master key has a holder that may no longer hold it (rotationDue): startKeyOperation with this MSP's id and " +
+      "ROTATE_TENANT_KEY rotates them all with one approval. Null for a customer and for anyone who does not administer the MSP.",
+    authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
+    unauthorizedResolver: () => null,
+    resolve: async (tenant, _args, ctx) => (tenant.kind === "MSP" && ctx.viewer?.role === "ADMIN" ? (await dueCustomers(ctx.db, tenant.id)).length : null),
+  }),
+);
 
 builder.objectField(Tenant, "viewerCanChooseMasterKeyHolders", (t) =>
   t.boolean({
