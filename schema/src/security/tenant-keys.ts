@@ -61,6 +61,18 @@ export function unwrapTenantPrivateKey(kek: KeyEncryptionKey, tenantId: string, 
   return new Uint8Array(decryptUnder(kek.key, wrapped, privateKeyAssociatedData(tenantId)));
 }
 
+/**
+ * Holds a tenant's key at `epoch` until the caller's transaction ends: a no-op
+ * write on the key row, conditional on the epoch. A secret sealed to that
+ * epoch and stored in the same transaction is then either in place before a
+ * switch to the next epoch (which re-seals it) or refused (false): never a
+ * secret stored under an epoch that is gone.
+ */
+export async function holdEpoch(tx: Pick<Prisma.TransactionClient, "tenantKeyPair">, tenantId: string, epoch: number): Promise<boolean> {
+  const { count } = await tx.tenantKeyPair.updateMany({ where: { tenantId, epoch }, data: { epoch } });
+  return count === 1;
+}
+
 /** The server was asked for a tenant's private key, but only the tenant's holders have it. */
 export class MasterKeyOnError extends KeyHierarchyError {
   override name = "MasterKeyOnError";

@@ -10,7 +10,8 @@ import type { Context, DeviceViewer, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { publishHint } from "../../pubsub.ts";
-import { isUuid } from "../../validation.ts";
+import { z } from "zod";
+import { base64urlText, isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { recordFailedLogin } from "../login-event/login-event.service.ts";
 import { deliverSession, startSession, viewerLabel, type TokenDelivery } from "../session/session.service.ts";
@@ -353,22 +354,23 @@ export async function decideChallenge(ctx: Context, id: string, signature: strin
 }
 
 /** A delivery's box is only carried, never opened: its shape and its expiry are all the server checks. */
-function checkDelivery(ctx: Context, delivery: Delivery) {
-  const expiresAt = new Date(delivery.expiresAt);
-  const now = ctx.clock.now();
+const deliveryInput = z.object({
+  sealed: z.object({ suite: z.string().max(100), enc: base64urlText(2048), ciphertext: base64urlText(2048) }),
+  passwordVersion: z.number().int().min(1, "A password version is a positive integer"),
   // The expiry is part of the box's associated data and travels back as toISOString() writes it: only that form round-trips.
-  if (!Number.isFinite(expiresAt.getTime()) || expiresAt.toISOString() !== delivery.expiresAt) {
-    throw ValidationError.field("delivery.expiresAt", "Write the expiry as ISO 8601 in UTC with milliseconds (2026-12-01T10:00:00.000Z)");
-  }
+  expiresAt: z
+    .string()
+    .refine((text) => Number.isFinite(Date.parse(text)) && new Date(text).toISOString() === text, "Write the expiry as ISO 8601 in UTC with milliseconds (2026-12-01T10:00:00.000Z)"),
+});
+
+function checkDelivery(ctx: Context, delivery: Delivery) {
+  const data = parseInput(z.object({ delivery: deliveryInput }), { delivery }).delivery;
+  const expiresAt = new Date(data.expiresAt);
+  const now = ctx.clock.now();
   if (expiresAt.getTime() <= now || expiresAt.getTime() > now + DELIVERY_MAX_MS) {
     throw ValidationError.field("delivery.expiresAt", "Date the delivery to expire within the next ten minutes");
   }
-  const wire = /^[A-Za-z0-9_-]{1,2048}$/;
-  if (!wire.test(delivery.sealed.enc) || !wire.test(delivery.sealed.ciphertext) || delivery.sealed.suite.length > 100) {
-    throw ValidationError.field("delivery.sealed", "Expected a sealed box, base64url without padding");
-  }
-  if (!Number.isInteger(delivery.passwordVersion) || delivery.passwordVersion < 1) throw ValidationError.field("delivery.passwordVersion", "A password version is a positive integer");
-  return { sealed: delivery.sealed, passwordVersion: delivery.passwordVersion, expiresAt };
+  return { sealed: data.sealed, passwordVersion: data.passwordVersion, expiresAt };
 }
 
 async function deviceActor(ctx: Context, userId: string) {

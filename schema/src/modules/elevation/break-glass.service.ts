@@ -36,7 +36,7 @@ import {
   startKeyOperation,
   tenantKeyCustody,
 } from "../tenant-key/master-key.service.ts";
-import { MasterKeyOnError } from "../../security/tenant-keys.ts";
+import { holdEpoch, MasterKeyOnError } from "../../security/tenant-keys.ts";
 
 type Db = Prisma.TransactionClient;
 
@@ -83,13 +83,12 @@ export async function uploadBreakGlassPassword(ctx: Context, input: unknown) {
     if (current && current.rotation >= data.rotation) {
       throw new ConflictError(`Rotation ${data.rotation} is not newer than the stored rotation ${current.rotation}`);
     }
-    // Stored under the key row's lock (a no-op write) and only for the epoch it was sealed to, so a switch
-    // of epoch meanwhile either waits for this box (and re-seals it) or refuses it: never a box under the wrong epoch.
+    // Stored only for the epoch it was sealed to: a switch of epoch meanwhile either waits for this box
+    // (and re-seals it) or refuses it, never a box under the wrong epoch.
     const key = await tx.tenantKeyPair.findUnique({ where: { tenantId: workstation.tenantId }, select: { epoch: true } });
     const epoch = data.epoch ?? key?.epoch ?? null;
-    if (epoch !== null) {
-      const { count } = await tx.tenantKeyPair.updateMany({ where: { tenantId: workstation.tenantId, epoch }, data: { epoch } });
-      if (count !== 1) throw new ConflictError(`The tenant key is no longer at epoch ${epoch}: seal the next password to the current key`);
+    if (epoch !== null && !(await holdEpoch(tx, workstation.tenantId, epoch))) {
+      throw new ConflictError(`The tenant key is no longer at epoch ${epoch}: seal the next password to the current key`);
     }
     const fields = { accountName: data.account, rotation: data.rotation, epoch, ...data.sealed };
     return current

@@ -24,6 +24,7 @@ import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { findManagedUser } from "../user/user.service.ts";
 import { recordPasswordFailure, tracePasswordFailure } from "../session/sign-in.ts";
 import { publishLoginEvent, recordLoginEvent } from "../login-event/login-event.service.ts";
+import { holdEpoch } from "../../security/tenant-keys.ts";
 
 /** How long a started login may be finished. */
 export const LOGIN_STATE_TTL_MS = 60_000;
@@ -208,14 +209,9 @@ export async function takeRegistration(
   ) {
     throw refused();
   }
-  if (registration.sealedPassword !== null && registration.tenantId && registration.sealedEpoch !== null) {
-    // Sealed to the key of one epoch: a no-op write on the key row, so a switch to the next
-    // epoch (turning the master key on) either waits for this password or refuses it.
-    const { count } = await tx.tenantKeyPair.updateMany({
-      where: { tenantId: registration.tenantId, epoch: registration.sealedEpoch },
-      data: { epoch: registration.sealedEpoch },
-    });
-    if (count !== 1) throw new ConflictError("The customer's key changed while the password was being set: set it again", field);
+  // Sealed to the key of one epoch: a switch to the next either waits for this password or refuses it.
+  if (registration.sealedPassword !== null && registration.tenantId && registration.sealedEpoch !== null && !(await holdEpoch(tx, registration.tenantId, registration.sealedEpoch))) {
+    throw new ConflictError("The customer's key changed while the password was being set: set it again", field);
   }
   const { count } = await tx.passwordRegistration.deleteMany({
     where: { id: registration.id, expiresAt: { gt: new Date(ctx.clock.now()) } },
