@@ -7,7 +7,8 @@ import { useChallengeWatch } from "@/challenges/challenge-watch";
 import { QrCode } from "@/challenges/QrCode";
 import { QrPayloadText } from "@/challenges/QrPayloadText";
 import { passwordStep } from "@/passwords/password-worker-client";
-import { RevealBreakGlassPasswordMutation, RevealedPasswordQuery, StartBreakGlassRevealMutation, StartPhoneRevealMutation } from "./elevation-operations";
+import { StartKeyOperationMutation } from "@/master-key/master-key-operations";
+import { RevealBreakGlassPasswordMutation, RevealedPasswordQuery, StartBreakGlassRevealMutation } from "./elevation-operations";
 
 type Watched = { id: string; status: ChallengeStatus; expiresAt: string };
 type Workstation = { id: string; name: string };
@@ -28,7 +29,7 @@ type Started =
 export function BreakGlassReveal(props: { tenantId: string; masterKeyOn: boolean; workstation: Workstation; account: string }) {
   const { tenantId, masterKeyOn, workstation, account } = props;
   const [, startOwnPhone] = useMutation(StartBreakGlassRevealMutation);
-  const [, startHolderPhone] = useMutation(StartPhoneRevealMutation);
+  const [, startHolderPhone] = useMutation(StartKeyOperationMutation);
   const [started, setStarted] = useState<Started | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
 

@@ -220,27 +220,6 @@ export const RevealBreakGlassPasswordMutation = graphql(`
   }
 `);
 
-export const StartPhoneRevealMutation = graphql(`
-  mutation StartPhoneReveal($input: StartKeyOperationInput!) {
-    startKeyOperation(input: $input) {
-      __typename
-      ... on StartKeyOperationPayload {
-        keyOperation {
-          id
-          status
-          expiresAt
-        }
-        qrPayload
-        watchToken
-      }
-      ... on Error {
-        message
-        code
-      }
-    }
-  }
-`);
-
 export const RevealedPasswordQuery = graphql(`
   query RevealedPassword($id: ID!, $watchToken: String!) {
     keyOperation(id: $id, watchToken: $watchToken) {
