@@ -16,6 +16,7 @@ import {
   generateTenantKeyPair,
   keyUseEvidence,
   openRevealInBrowser,
+  revealSubject,
   newRecoveryCode,
   openDelivery,
   sealBreakGlass,
@@ -610,6 +611,15 @@ describe("who may work with a customer's key", () => {
     expect(await start({ id: ours.id }, "ENABLE_MASTER_KEY", ours.token)).toMatchObject({ code: "FORBIDDEN" });
     const started = await start({ id: ours.id }, "ROTATE_TENANT_KEY", ours.token);
     expect(started.__typename).toBe("StartKeyOperationPayload");
+    // Admitting and retiring kits are choices about one customer: refused for the MSP's code before anything is done.
+    await expect(adminPhone.rotateTenantKey(started.qrPayload, { retireRecoveryKits: true })).rejects.toMatchObject({ code: "NOT_FOR_EVERY_CUSTOMER" });
+    // Only the due customers: the third one's work is NOT_FOUND through this operation; another phone gets nothing.
+    const asAdminPhone = { token: adminPhone.deviceToken! };
+    expect((await api.gql(OPERATIONS.KeyOperationWork, { id: started.keyOperation.id, tenantId: customers[2]!.id }, asAdminPhone)).keyOperationWork).toMatchObject({ code: "NOT_FOUND" });
+    const { phones: strangers } = await world();
+    expect((await api.gql(OPERATIONS.KeyOperationTenants, { id: started.keyOperation.id }, { token: strangers[0]!.deviceToken })).keyOperationTenants).toMatchObject({
+      code: "NOT_FOUND",
+    });
     const { rotated } = await adminPhone.rotateTenantKey(started.qrPayload);
     expect(rotated.map((tenant) => tenant.tenantId).sort()).toEqual([customers[0]!.id, customers[1]!.id].sort());
     expect(rotated.every((tenant) => tenant.epoch === 3)).toBe(true);
@@ -796,7 +806,16 @@ describe("revealing a break-glass password with the master key on", () => {
     const event = await api.db.auditEvent.findFirstOrThrow({ where: { tenantId: customer.id, action: "elevation.breakGlassRevealed" } });
     const data = event.data as { evidence: { authenticatorId: string; epoch: number; signedAt: string; signature: string }; keyOperationId: string };
     const { tenantKey } = await api.gql(TENANT_KEY, { id: customer.id }, { token: msp.token });
-    const bytes = await keyUseEvidence({ tenantId: customer.id, epoch: 2, purpose: "REVEAL_BREAK_GLASS_PASSWORD", operationId: data.keyOperationId, signedAt: data.evidence.signedAt, statement: tenantKey.statement });
+    // It names the box the phone opened and the browser key it sealed to.
+    const bytes = await keyUseEvidence({
+      tenantId: customer.id,
+      epoch: 2,
+      purpose: "REVEAL_BREAK_GLASS_PASSWORD",
+      operationId: data.keyOperationId,
+      signedAt: data.evidence.signedAt,
+      statement: tenantKey.statement,
+      subject: revealSubject(binding, hash),
+    });
     const deviceKey = createPublicKey({ key: Buffer.from(phones[0]!.publicKey, "base64"), format: "der", type: "spki" });
     expect(verify("sha256", bytes, { key: deviceKey, dsaEncoding: "ieee-p1363" }, Buffer.from(data.evidence.signature, "base64url"))).toBe(true);
     expect(await api.db.workstationCommand.count({ where: { workstationId: keys.workstationId, kind: "ROTATE_ACCOUNT_PASSWORD" } })).toBe(1);
@@ -830,6 +849,7 @@ describe("revealing a break-glass password with the master key on", () => {
     const newcomer = await phoneOf(await customer.admin());
     await expect(newcomer.revealBreakGlassPassword((await startReveal(customer.id, keys.workstationId, browser, hash)).qrPayload)).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect(await startReveal(customer.id, keys.workstationId, browser, hash.replace(/^./, (c) => (c === "A" ? "B" : "A")))).toMatchObject({ code: "VALIDATION" });
+    expect(await startReveal(customer.id, keys.workstationId, { publicKey: "A" }, hash)).toMatchObject({ code: "VALIDATION" });
     const before = await api.db.challenge.count({ where: { tenantId: customer.id } });
     // Another MSP's admin, and another customer's workstation named with this customer.
     expect(await startReveal(customer.id, keys.workstationId, browser, hash, (await seed(api).msp()).token)).toMatchObject({ code: "NOT_FOUND" });

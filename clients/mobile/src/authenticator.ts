@@ -25,8 +25,13 @@ import {
 import { checkKeyAgreementKey, generateKeyAgreementKey, keyAgreementKeyBytes, keyAgreementPrivateKeyBytes } from "./key-agreement-key.ts";
 import { doKeyOperation, revealBreakGlass, type AwaitingPhone, type KeyOperationPhone, type KeyOperationExtras, type KeyOperationPurpose, type KeyOperationWork } from "./master-key.ts";
 
-/** A key operation carried out: the new epoch, and the phones that may hold the key but were not admitted. */
-export type KeyOperationDone = { scan: ChallengeScan; tenantKey: TenantKeyStatement; awaiting: AwaitingPhone[] };
+/**
+ * A key operation carried out: the new epoch, the phones that may hold the key
+ * but were not admitted, and how many password copies it sealed to users'
+ * phones linked after their passwords were set (shown, so that a surprising
+ * number is seen on the phone).
+ */
+export type KeyOperationDone = { scan: ChallengeScan; tenantKey: TenantKeyStatement; awaiting: AwaitingPhone[]; phoneCopies: number };
 
 /** One customer an operation rotated. */
 export type RotatedTenant = { tenantId: string; displayName: string; epoch: number; awaiting: AwaitingPhone[] };
@@ -349,6 +354,11 @@ export class Authenticator {
     const data = await this.send(KEY_OPERATION_TENANTS, { id: scanned.scan.challenge.id }, { authenticated: true });
     const { tenants } = expectPayload<{ tenants: { id: string; displayName: string }[] }>(data.keyOperationTenants, "KeyOperationTenants", "keyOperationTenants");
     if (tenants.length === 0) throw new AuthenticatorError("NOTHING_TO_ROTATE", "this phone holds the key of no customer where a rotation is due");
+    // Admitting a phone and retiring kits are choices about one customer, not every one an MSP's code covers.
+    const ownCustomer = tenants.length === 1 && tenants[0]!.id === scanned.scan.tenant.id;
+    if (!ownCustomer && (options.admit?.length || options.retireRecoveryKits)) {
+      throw new AuthenticatorError("NOT_FOR_EVERY_CUSTOMER", "admit phones and retire recovery kits with a customer's own QR code, not the MSP's");
+    }
     const rotated: RotatedTenant[] = [];
     let last: KeyOperationDone | null = null;
     for (const tenant of tenants) {
@@ -410,7 +420,8 @@ export class Authenticator {
         if (verified.signingKey !== parseTenantKeyStatement(result.statement)?.signingKey) {
           throw new AuthenticatorError("BAD_RESPONSE", `${field} answered with another key than the one this phone made`);
         }
-        return { scan, tenantKey: verified, recoveryCode, awaiting };
+        const phoneCopies = result.secrets.reduce((sum, secret) => sum + (secret.phoneCopies?.length ?? 0), 0);
+        return { scan, tenantKey: verified, recoveryCode, awaiting, phoneCopies };
       } catch (error) {
         if (error instanceof AuthenticatorError && error.code === "CONFLICT" && attempt < KEY_OPERATION_ATTEMPTS) continue;
         throw error;

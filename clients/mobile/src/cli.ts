@@ -156,7 +156,7 @@ const COMMANDS: Record<string, Command> = {
     options: ["admit"],
     argument: "qrPayload",
     async run(values, qrPayload) {
-      const { scan, tenantKey, recoveryCode, awaiting } = await (await load(values)).createRecoveryKit(qrPayload!, { admit: values.admit ?? [] });
+      const { scan, tenantKey, recoveryCode, awaiting, phoneCopies } = await (await load(values)).createRecoveryKit(qrPayload!, { admit: values.admit ?? [] });
       print(
         ...describeScan(scan),
         `Recovery kit created for ${scan.tenant.displayName} (epoch ${tenantKey.epoch}). Its code, shown this once:`,
@@ -164,7 +164,7 @@ const COMMANDS: Record<string, Command> = {
         `    ${recoveryCode}`,
         "",
         "Write it down and keep it offline: with it, a new phone of an admin recovers the key when every phone that held it is lost.",
-        ...describeHolders({ tenantKey, awaiting }),
+        ...describeHolders({ tenantKey, awaiting, phoneCopies }),
       );
     },
   },
@@ -287,8 +287,13 @@ function load(values: Values): Promise<Authenticator> {
 
 /** Every holder the new key was wrapped to, so the person holding the phone sees a holder they do not know. */
 /** The holders the new epoch names, and the phones left waiting for a holder to admit them. */
-function describeHolders(done: { tenantKey: { holders?: { kind: string; id: string }[] }; awaiting: { holderId: string; name: string; userLabel: string }[] }): string[] {
+function describeHolders(done: {
+  tenantKey: { holders?: { kind: string; id: string }[] };
+  awaiting: { holderId: string; name: string; userLabel: string }[];
+  phoneCopies: number;
+}): string[] {
   return [
+    ...(done.phoneCopies ? [`  sealed ${done.phoneCopies} password copy(ies) to users' phones linked after their passwords were set`] : []),
     ...(done.tenantKey.holders ?? []).map((holder) => `  holder: ${holder.kind === "PHONE" ? "phone" : "recovery kit"} ${holder.id}`),
     ...done.awaiting.map(
       (phone) => `  waiting: phone ${phone.holderId} ${printable(phone.name)} (${printable(phone.userLabel)}): admit it with --admit and the fingerprint it shows`,

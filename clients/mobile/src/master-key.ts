@@ -25,6 +25,7 @@ import {
   phoneVouchesForKey,
   sealBreakGlass,
   sealForPhones,
+  revealSubject,
   sealRevealToBrowser,
   sealToTenant,
   signWithTenantKey,
@@ -302,19 +303,21 @@ export async function revealBreakGlass(
   if (!box?.workstationId || !box.account) throw new AuthenticatorError("BAD_RESPONSE", "keyOperationWork sent no break-glass box");
   const open = await openWithHeldKey(work, current, self);
   const password = await open(box);
-  const operationId = work.keyOperation.id;
-  const sealed = await sealRevealToBrowser({ operationId, workstationId: box.workstationId, account: box.account, rotation: box.version, browserKey: work.browserKey, password });
+  const binding = { operationId: work.keyOperation.id, workstationId: box.workstationId, account: box.account, rotation: box.version };
+  const sealed = await sealRevealToBrowser({ ...binding, browserKey: work.browserKey, password });
   const signedAt = now.toISOString();
+  // The evidence names the box opened and the browser key sealed to: the server cannot pass off one reveal as another.
   const evidence = await keyUseEvidence({
     tenantId: work.tenantId,
     epoch: current.epoch,
     purpose: "REVEAL_BREAK_GLASS_PASSWORD",
-    operationId,
+    operationId: binding.operationId,
     signedAt,
     statement: work.tenantKey.statement,
+    subject: revealSubject(binding, qrBrowserKeyHash),
   });
   return {
-    delivery: { keyOperationId: operationId, rotation: box.version, sealed, evidence: { signedAt, signature: await self.sign(evidence) } },
+    delivery: { keyOperationId: binding.operationId, rotation: box.version, sealed, evidence: { signedAt, signature: await self.sign(evidence) } },
     workstationId: box.workstationId,
     account: box.account,
   };

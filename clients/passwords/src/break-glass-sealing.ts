@@ -48,10 +48,15 @@ export const BREAK_GLASS_REVEAL_PURPOSE = "latchkey-break-glass-reveal-v1";
 
 export type RevealBinding = { operationId: string; workstationId: string; account: string; rotation: number };
 
-function revealAssociatedData(binding: RevealBinding): string {
+export function revealAssociatedData(binding: RevealBinding): string {
   // The box's own checks on the parts, then the operation in place of the tenant.
   const [, , workstationId, account, rotation] = breakGlassAssociatedData({ ...binding, tenantId: binding.operationId }).split("|");
   return [BREAK_GLASS_REVEAL_PURPOSE, binding.operationId, workstationId, account, rotation].join("|");
+}
+
+/** What a holder's evidence of a reveal names: the box it opened and the browser key it sealed to. */
+export function revealSubject(binding: RevealBinding, browserKeyHash: string): string {
+  return `${revealAssociatedData(binding)}|${browserKeyHash}`;
 }
 
 /** The base64url SHA-256 of a browser's raw public key: what the QR code carries. */

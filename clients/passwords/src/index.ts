@@ -46,6 +46,7 @@ export {
   browserKeyHash,
   openBreakGlass,
   openRevealInBrowser,
+  revealSubject,
   sealBreakGlass,
   sealRevealToBrowser,
   type BreakGlassBinding,

@@ -118,10 +118,15 @@ export async function openForOperation(input: OperationSecretBinding & { phonePr
   return new TextDecoder("utf-8", { fatal: true }).decode(plain);
 }
 
-export type KeyUse = { tenantId: string; epoch: number; purpose: string; operationId: string; signedAt: string; statement: string };
+/**
+ * One use of the tenant key. `subject` names what a use that makes no new
+ * epoch worked on (a reveal: the box and the browser key it sealed to).
+ */
+export type KeyUse = { tenantId: string; epoch: number; purpose: string; operationId: string; signedAt: string; statement: string; subject?: string };
 
 /** The bytes a holder signs with its device key for one use of the tenant key. */
 export async function keyUseEvidence(use: KeyUse): Promise<Uint8Array<ArrayBuffer>> {
   const statementHash = toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(use.statement))));
-  return new TextEncoder().encode([KEY_USE_PURPOSE, use.tenantId, String(use.epoch), use.purpose, use.operationId, use.signedAt, statementHash].join("\n"));
+  const lines = [KEY_USE_PURPOSE, use.tenantId, String(use.epoch), use.purpose, use.operationId, use.signedAt, statementHash];
+  return new TextEncoder().encode([...lines, ...(use.subject ? [use.subject] : [])].join("\n"));
 }

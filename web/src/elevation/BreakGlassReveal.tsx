@@ -49,6 +49,9 @@ export function BreakGlassReveal(props: { tenantId: string; masterKeyOn: boolean
     const outcome = result.data?.startKeyOperation;
     if (result.error || !outcome) return setProblem(result.error?.message ?? "No answer from the API.");
     if (outcome.__typename !== "StartKeyOperationPayload") return setProblem(outcome.message);
+    // The phone seals to whatever key hashes to the QR code's fourth part: it must be this browser's.
+    const [, operationId, , hash, ...rest] = outcome.qrPayload.split(".");
+    if (operationId !== outcome.keyOperation.id || hash !== key.hash || rest.length) return setProblem("The service's QR code names another browser key: not shown.");
     setStarted({ by: "HOLDER_PHONE", challenge: outcome.keyOperation, qrPayload: outcome.qrPayload, watchToken: outcome.watchToken, privateKey: key.privateKey });
   }
 

@@ -29,7 +29,7 @@ export function DueRotationsPanel({ mspId, due, onDone }: { mspId: string; due: 
       <h2 id="due-rotations-title">Master keys to rotate</h2>
       <p role="alert">
         {due} customer(s) have a master key holder that may no longer hold it (a lost phone, a technician who left). Until their keys are rotated, that
-        phone can still open their passwords.
+        phone can still open their passwords. The phone that scans rotates every one of them whose key it holds; another holder does the rest.
       </p>
       {started ? (
         <KeyOperation

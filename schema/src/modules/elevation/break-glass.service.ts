@@ -15,7 +15,7 @@
 // is as above.
 import type { Challenge, Prisma } from "@latchkey/db";
 import { foldAccountName, MAX_ACCOUNT_NAME_LENGTH } from "@latchkey/account-names";
-import { browserKeyHash, openBreakGlass, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
+import { browserKeyHash, openBreakGlass, revealSubject, TENANT_PASSWORD_SUITE } from "@latchkey/passwords";
 import { z } from "zod";
 import type { Context } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../../errors.ts";
@@ -242,7 +242,7 @@ const phoneRevealInput = z.object({
   workstationId: z.string(),
   account: accountName,
   // The browser's one-time X25519 public key (raw, base64url) and its SHA-256, which the QR code carries.
-  browserKey: wire(43),
+  browserKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, "Give the browser's X25519 public key, raw, base64url"),
   browserKeyHash: z.string(),
 });
 
@@ -255,6 +255,8 @@ export async function startPhoneReveal(ctx: Context, input: z.input<typeof phone
   const data = parseInput(phoneRevealInput, input);
   // The tenant first: one the viewer does not administer is NOT_FOUND before anything about its boxes is told.
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
+  // Before anything about the tenant's boxes is told.
+  if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
   if ((await browserKeyHash(data.browserKey)) !== data.browserKeyHash) throw ValidationError.field("browserKeyHash", "Give the SHA-256 of browserKey");
   const workstation = isUuid(data.workstationId) ? await ctx.db.workstation.findFirst({ where: { id: data.workstationId, tenantId: tenant.id } }) : null;
   if (!workstation) throw new NotFoundError("Workstation");
@@ -289,9 +291,12 @@ export async function deliverBreakGlassPassword(ctx: Context, input: z.input<typ
   const current = await ctx.tenantKeys.statementFor(ctx.db, tenant.id);
   if (current.custody !== "MASTER_KEY") throw new ConflictError("The master key is off");
   const copy = await holderCopy(ctx.db, tenant.id, current.epoch, device.authenticatorId);
+  const workstation = await ctx.db.workstation.findUnique({ where: { id: challenge.workstationId! } });
+  if (!workstation) throw new NotFoundError("Workstation");
+  // The phone's evidence names the box it opened and the browser key it sealed to, as this operation does.
+  const subject = revealSubject({ operationId: challenge.id, workstationId: workstation.id, account: challenge.accountName!, rotation: data.rotation }, challenge.browserKeyHash!);
   const purpose = "REVEAL_BREAK_GLASS_PASSWORD";
-  await checkKeyUseEvidence(ctx, device, { tenantId: tenant.id, epoch: current.epoch, purpose, operationId: challenge.id, statement: current.statement }, data.evidence);
-  const workstation = await ctx.db.workstation.findUniqueOrThrow({ where: { id: challenge.workstationId! } });
+  await checkKeyUseEvidence(ctx, device, { tenantId: tenant.id, epoch: current.epoch, purpose, operationId: challenge.id, statement: current.statement, subject }, data.evidence);
   const actor = await ctx.db.user.findUniqueOrThrow({ where: { id: device.userId }, select: { id: true, firstName: true, lastName: true, email: true } });
   const admins = await ctx.db.user.findMany({
     where: { status: "ACTIVE", role: "ADMIN", tenantId: { in: [tenant.id, ...(tenant.parentId ? [tenant.parentId] : [])] } },
@@ -326,7 +331,7 @@ export async function deliverBreakGlassPassword(ctx: Context, input: z.input<typ
           keyOperationId: challenge.id,
           rotateCommandId: command.id,
           // Evidence the server cannot forge: the holder phone's signature over this use of the key.
-          evidence: { authenticatorId: device.authenticatorId, epoch: current.epoch, signedAt: data.evidence.signedAt, signature: data.evidence.signature },
+          evidence: { authenticatorId: device.authenticatorId, epoch: current.epoch, signedAt: data.evidence.signedAt, signature: data.evidence.signature, subject },
         },
       },
       { id: actor.id, label },

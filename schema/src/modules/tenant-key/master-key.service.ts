@@ -56,7 +56,7 @@ const EVIDENCE_SKEW_MS = 5 * 60_000;
 export async function checkKeyUseEvidence(
   ctx: Context,
   device: DeviceViewer,
-  use: { tenantId: string; epoch: number; purpose: KeyOperationPurpose; operationId: string; statement: string },
+  use: { tenantId: string; epoch: number; purpose: KeyOperationPurpose; operationId: string; statement: string; subject?: string },
   evidence: { signedAt: string; signature: string },
 ) {
   const signedAt = new Date(evidence.signedAt);
@@ -185,6 +185,8 @@ export async function startKeyOperation(ctx: Context, input: z.input<typeof star
  */
 async function startRotationOfDueCustomers(ctx: Context, msp: Tenant, purpose: KeyOperationPurpose) {
   if (purpose !== "ROTATE_TENANT_KEY") throw new ForbiddenError("Only a customer tenant has a master key; an MSP only rotates its customers' keys");
+  // The operation covers every due customer: not for an API key that reaches only some.
+  if (ctx.viewer!.apiKey?.customerIds) throw new ForbiddenError("This API key reaches only some customers: rotate each customer's key on its own");
   if ((await dueCustomers(ctx.db, msp.id)).length === 0) throw new ConflictError(`No customer of ${msp.displayName} has a rotation due`);
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
   return createChallenge(ctx.db, ctx.clock, ctx.config.challengeTtlSeconds, {
@@ -214,7 +216,7 @@ export async function keyOperationTenants(ctx: Context, id: string) {
   if (!(await mayWorkOnKeyOperation(ctx.db, device.userId, challenge.tenantId))) throw new NotFoundError("Key operation");
   const operationTenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
   if (operationTenant.kind === "CUSTOMER") return [operationTenant];
-  return heldDueCustomers(ctx.db, operationTenant.id, device.authenticatorId);
+  return heldDueCustomers(ctx.db, operationTenant.id, device);
 }
 
 /** The key operation this phone scanned, still waiting for its result; NOT_FOUND for one that is not, or another phone's. */
@@ -225,10 +227,16 @@ async function scannedChallenge(ctx: Context, device: DeviceViewer, id: string) 
   return challenge;
 }
 
-async function heldDueCustomers(db: Db, mspId: string, authenticatorId: string) {
+/**
+ * The due customers of an MSP that this phone can rotate: it holds their
+ * current key, and its user may still hold it (a customer is often due because
+ * this very user may not any more: those are left to another holder).
+ */
+async function heldDueCustomers(db: Db, mspId: string, phone: { authenticatorId: string; userId: string }) {
   const held = [];
   for (const customer of await dueCustomers(db, mspId)) {
-    if (await db.tenantKeyHolder.count({ where: { tenantId: customer.id, epoch: customer.keyPair!.epoch, holderId: authenticatorId } })) held.push(customer);
+    const copies = await db.tenantKeyHolder.count({ where: { tenantId: customer.id, epoch: customer.keyPair!.epoch, holderId: phone.authenticatorId } });
+    if (copies && (await mayHoldTenantKey(db, phone.userId, customer.id))) held.push(customer);
   }
   return held;
 }
@@ -250,13 +258,17 @@ export function requireDevice(ctx: Context): DeviceViewer & { userId: string } {
 export async function scannedOperation(ctx: Context, device: DeviceViewer & { userId: string }, id: string, customerId: string | null = null) {
   const challenge = await scannedChallenge(ctx, device, id);
   const operationTenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
-  const tenantId = operationTenant.kind === "MSP" ? customerId : (customerId ?? challenge.tenantId);
-  const tenant = tenantId && isUuid(tenantId) ? await ctx.db.tenant.findUnique({ where: { id: tenantId } }) : null;
-  const covered = tenant && (tenant.id === challenge.tenantId || (operationTenant.kind === "MSP" && tenant.parentId === operationTenant.id));
-  if (!tenant || !covered || !(await mayHoldTenantKey(ctx.db, device.userId, tenant.id))) throw new NotFoundError("Key operation");
+  const batch = operationTenant.kind === "MSP";
+  // An MSP's operation covers only its due customers this phone can rotate; a customer's, that customer.
+  const tenant = batch
+    ? ((await heldDueCustomers(ctx.db, operationTenant.id, device)).find((customer) => customer.id === customerId) ?? null)
+    : (customerId ?? challenge.tenantId) === challenge.tenantId
+      ? operationTenant
+      : null;
+  if (!tenant || !(await mayHoldTenantKey(ctx.db, device.userId, tenant.id))) throw new NotFoundError("Key operation");
   const phone = await ctx.db.authenticator.findUniqueOrThrow({ where: { id: device.authenticatorId } });
   if (!phone.keyAgreementPublicKey) throw new ForbiddenError("Register this phone's key-agreement key first");
-  return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant, batch: operationTenant.kind === "MSP" };
+  return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant, batch };
 }
 
 /** This phone's copy of the current key; a phone without one cannot work with it. */
@@ -322,7 +334,8 @@ export async function keyOperationWork(ctx: Context, id: string, customerId: str
       record: user.opaqueRecord,
       workstationId: null,
       account: null,
-      phonesWithoutCopy: userPhones.filter((phone) => phone.userId === user.id && !copied.has(phone.authenticatorId)),
+      // As many as one result may carry for a user (the same bound as a password registration's copies).
+      phonesWithoutCopy: userPhones.filter((phone) => phone.userId === user.id && !copied.has(phone.authenticatorId)).slice(0, 20),
     };
     const stored = user.sealedPassword as SealedSecret;
     const open = (key: Uint8Array) =>
@@ -576,7 +589,7 @@ async function completeKeyOperation(
       })),
     });
     // An MSP's rotation of its due customers is done once this phone holds no due customer's key any more.
-    const finished = !batch || (await heldDueCustomers(tx, challenge.tenantId, device.authenticatorId)).length === 0;
+    const finished = !batch || (await heldDueCustomers(tx, challenge.tenantId, device)).length === 0;
     const done = await tx.challenge.updateMany({
       where: { id: challenge.id, status: "SCANNED", scannedById: device.authenticatorId, expiresAt: { gt: now } },
       data: finished ? { status: "APPROVED", decidedAt: now, approvedUserId: device.userId } : { status: "SCANNED" },

@@ -502,7 +502,8 @@ builder.objectField(Tenant, "customersDueForRotation", (t) =>
       "ROTATE_TENANT_KEY rotates them all with one approval. Null for a customer and for anyone who does not administer the MSP.",
     authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
     unauthorizedResolver: () => null,
-    resolve: async (tenant, _args, ctx) => (tenant.kind === "MSP" && ctx.viewer?.role === "ADMIN" ? (await dueCustomers(ctx.db, tenant.id)).length : null),
+    resolve: async (tenant, _args, ctx) =>
+      tenant.kind === "MSP" && ctx.viewer?.role === "ADMIN" && !ctx.viewer.apiKey?.customerIds ? (await dueCustomers(ctx.db, tenant.id)).length : null,
   }),
 );
 

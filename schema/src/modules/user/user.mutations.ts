@@ -21,7 +21,7 @@ const RequirePasswordChangesPayload = builder.simpleObject("RequirePasswordChang
   description: "Who was asked.",
   fields: (t) => ({
     tenant: t.field({ type: Tenant, description: "The tenant." }),
-    usersAsked: t.int({ description: "How many active users with a password must now choose a new one at their next sign-in (those already asked not counted again)." }),
+    usersAsked: t.int({ description: "How many users with a password must now choose a new one at their next sign-in (those already asked not counted again)." }),
   }),
 });
 
@@ -166,7 +166,7 @@ builder.mutationFields((t) => ({
   requirePasswordChanges: t.field({
     type: RequirePasswordChangesPayload,
     description:
-      "Asks every active user of the tenant who has a password, except the admin asking, to choose a new one at their next sign-in (`mustChangePassword`): " +
+      "Asks every user of the tenant who has a password (disabled ones too), except the admin asking, to choose a new one at their next sign-in (`mustChangePassword`): " +
       "after the master key is turned on, or after a phone that held it was lost. Audited. NOT_FOUND for a tenant the viewer does not administer; " +
       "FORBIDDEN for a technician.",
     errors: { types: errors, union: { name: "RequirePasswordChangesResult" } },

@@ -324,7 +324,7 @@ export async function setUserStatus(ctx: Context, userId: string, status: "ACTIV
 }
 
 /**
- * Asks every active user of a tenant who has a password to choose a new one at
+ * Asks every user of a tenant who has a password to choose a new one at
  * their next sign-in: after the master key is turned on (older backups and the
  * key-encryption key still open the passwords set before) or after a holder is
  * lost (it could read every password). Only the tenant's admins, or its MSP's.
@@ -335,7 +335,8 @@ export async function requirePasswordChanges(ctx: Context, tenantId: string) {
   return auditedChange(ctx, async (tx) => {
     // The admin asking keeps theirs: they are choosing for everyone else, and are signed in now.
     const { count } = await tx.user.updateMany({
-      where: { tenantId: tenant.id, status: "ACTIVE", opaqueRecord: { not: null }, passwordChangeRequired: false, id: { not: ctx.viewer!.userId } },
+      // Disabled users too: one enabled again would otherwise keep a password an old backup opens.
+      where: { tenantId: tenant.id, opaqueRecord: { not: null }, passwordChangeRequired: false, id: { not: ctx.viewer!.userId } },
       data: { passwordChangeRequired: true },
     });
     return {
