@@ -301,8 +301,11 @@ export type OperationSecret = {
  * escrowed key's statement and every sealed secret, opened from the escrow
  * and sealed to this phone for this operation. Rotating: the current
  * statement, this phone's own copy of the key and every secret as stored
- * (sealed to the current key, which the phone opens). Both: every phone that
- * must hold the new key, with its own certification of its key-agreement key.
+ * (sealed to the current key, which the phone opens), and each user's phones
+ * that have no copy of that user's password. Both: every phone that may hold
+ * the new key, with its own certification of its key-agreement key (the phone
+ * keeps the current holders and admits others only by fingerprint). A reveal:
+ * the one box it names, this phone's copy of the key, and the browser's key.
  */
 export async function keyOperationWork(ctx: Context, id: string, customerId: string | null = null) {
   const device = requireDevice(ctx);
