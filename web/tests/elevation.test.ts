@@ -253,6 +253,14 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
       userId: createUser.user.id,
     }, logIn.token);
     await holder.onboard(startDeviceOnboarding.qrPayload);
+    // Her second phone may hold the key too, but only once a holder admits it.
+    const second = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+    await second.requestEmailVerification(email);
+    await second.verifyEmail(email, await stack.emailedCode(email), "Ines's tablet");
+    const onboarding = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
+      userId: createUser.user.id,
+    }, logIn.token);
+    await second.onboard(onboarding.startDeviceOnboarding.qrPayload);
 
     await page.goto(`${customerUrl}/desktop`);
     const panel = page.getByRole("region", { name: "Master key" });
@@ -264,6 +272,7 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     expect(tenantKey.epoch).toBe(2);
     await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 2)" }).waitFor();
     await panel.getByRole("list", { name: "Master key holders" }).getByText(/Ines's phone \(Ines Lead\)/).waitFor();
+    await panel.getByRole("list", { name: "Phones waiting to be admitted" }).getByText(/Ines's tablet \(Ines Lead\)/).waitFor();
     await page.screenshot({ path: await screenshotPath("master-key-on.png"), fullPage: true });
     // Passwords set before stay readable from older backups: the panel asks every user for a new one.
     page.once("dialog", (dialog) => void dialog.accept());
@@ -274,8 +283,12 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
     await panel.getByRole("button", { name: "Rotate key" }).click();
     await panel.getByRole("img", { name: "QR code to rotate the key" }).waitFor();
     await panel.getByText("Can't scan?").click();
-    expect((await holder.rotateTenantKey((await panel.getByTestId("qr-payload").textContent())!)).tenantKey.epoch).toBe(3);
+    // ... and admits the tablet by the fingerprint the tablet shows.
+    const rotated = await holder.rotateTenantKey((await panel.getByTestId("qr-payload").textContent())!, { admit: [await second.fingerprint()] });
+    expect(rotated.tenantKey.epoch).toBe(3);
     await panel.getByRole("status").filter({ hasText: "The master key is on (epoch 3)" }).waitFor();
+    await panel.getByRole("list", { name: "Master key holders" }).getByText(/Ines's tablet \(Ines Lead\)/).waitFor();
+    await panel.getByRole("list", { name: "Phones waiting to be admitted" }).waitFor({ state: "detached" });
     await panel.getByText("No recovery kit yet").waitFor();
 
     // And admits a recovery kit: its code is shown on the phone only; the panel lists the kit.
