@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import {
   browserKeyHash,
+  workstationKeyHash,
   generateTenantKeyPair,
   keyUseEvidence,
   openRevealInBrowser,
@@ -313,6 +314,14 @@ describe("turning the master key on", () => {
     // Bound to this login: the same box does not open for another.
     await expect(open(randomUUID())).rejects.toThrow();
     expect((await loginEventOf(customer, login.instruction.attemptId)).passwordSynced).toBeNull();
+
+    // A key the server hands the phone in place of the workstation's is not the one whose hash the workstation shows:
+    // the phone still approves, and seals the password to nobody.
+    const other = WorkstationKeys.generate();
+    await api.db.workstation.update({ where: { id: keys.workstationId }, data: { keyAgreementPublicKey: other.keyAgreementKey } });
+    const swapped = await qrLogin(keys, userPhone);
+    expect(swapped.instruction).toMatchObject({ passwordSource: "AGENT", password: null });
+    expect((await loginEventOf(customer, swapped.instruction.attemptId)).passwordSynced).toBe(false);
   });
 
   it("hands a QR login by a phone without a copy (linked after the password was set) the agent's own password and tells the admins, until a holder's phone gives it a copy", async () => {
@@ -512,12 +521,16 @@ async function passwordless(customer: { id: string }) {
   );
 }
 
-/** A QR login at the workstation, approved on `phone`: the instruction the workstation redeems. */
-async function qrLogin(keys: WorkstationKeys, phone: Authenticator) {
+/**
+ * A QR login at the workstation, approved on `phone`: the instruction the
+ * workstation redeems. The code shown carries the hash of `shownKey` (the
+ * workstation's own key-agreement key, as the agent adds it).
+ */
+async function qrLogin(keys: WorkstationKeys, phone: Authenticator, shownKey = keys.keyAgreementKey) {
   const asWorkstation = async (query: string, variables: Record<string, unknown> = {}) => api.gql(query, variables, { token: await keys.credential() });
   const { startLoginChallenge } = await asWorkstation(`mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
     ... on StartLoginChallengePayload { challenge { id } qrPayload redeemSecret } ${ERRORS} } }`);
-  await phone.approve(startLoginChallenge.qrPayload);
+  await phone.approve(`${startLoginChallenge.qrPayload}.${await workstationKeyHash(shownKey)}`);
   const { redeemDesktopLogin } = await asWorkstation(
     `mutation($input: RedeemDesktopLoginInput!) { redeemDesktopLogin(input: $input) { __typename
       ... on DesktopLoginPayload { instruction { attemptId passwordSource password { suite enc ciphertext } delivery { challengeId passwordVersion expiresAt } } } ${ERRORS} } }`,

@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import { AgentError } from "./agent-error.ts";
-import { answerLogin, INCORRECT_LOGIN, startLogin, type LoginStart } from "@latchkey/passwords";
+import { answerLogin, INCORRECT_LOGIN, startLogin, workstationKeyHash, type LoginStart } from "@latchkey/passwords";
 import { checkAccountInstruction, openAccountInstruction, openFromSelf, openPhoneDelivery, sealForSelf, type AccountInstruction } from "./account-instruction.ts";
 import {
   brandingCacheDir,
@@ -370,7 +370,9 @@ export class DesktopAgent {
     await this.flushReports();
     const data = await this.send(START_DESKTOP_LOGIN, {});
     const started = expectPayload<StartedChallenge>(data.startLoginChallenge, "StartLoginChallengePayload", "startLoginChallenge");
-    await hooks.onChallenge?.({ id: started.challenge.id, qrPayload: started.qrPayload, expiresAt: started.challenge.expiresAt });
+    // The code shown carries this workstation's own key's hash: the approving phone seals the user's password to no other key.
+    const qrPayload = `${started.qrPayload}.${await workstationKeyHash(this.state.keyAgreementKey.publicKey)}`;
+    await hooks.onChallenge?.({ id: started.challenge.id, qrPayload, expiresAt: started.challenge.expiresAt });
     let status: ChallengeStatus;
     try {
       status = await this.waitForDecision(started, hooks);

@@ -43,7 +43,7 @@ type ScannedKeyOperation = {
   self: KeyOperationPhone;
   fetchWork: (purpose: string, tenantId: string) => Promise<{ work: KeyOperationWork; current: TenantKeyStatement }>;
 };
-import { holderFingerprint, openPhoneCopy, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
+import { holderFingerprint, openPhoneCopy, workstationKeyHash, parseTenantKeyStatement, sealDelivery, TenantKeyRefused, verifyTenantKey, type SealedSecret, type TenantKeyAnswer, type TenantKeyPin, type TenantKeyStatement } from "@latchkey/passwords/sealing";
 import { parseQrPayload, QR_PAYLOAD_PREFIX, type QrPayload } from "./qr-payload.ts";
 
 export const DEFAULT_API_URL = "http://localhost:4000/graphql";
@@ -437,7 +437,7 @@ export class Authenticator {
   async revealBreakGlassPassword(qrPayload: string): Promise<{ scan: ChallengeScan; workstationId: string; account: string }> {
     const { qr, scan, self, fetchWork } = await this.scanKeyOperation(qrPayload);
     const { work, current } = await fetchWork("REVEAL_BREAK_GLASS_PASSWORD", scan.tenant.id);
-    const { delivery, workstationId, account } = await revealBreakGlass(work, current, self, qr.browserKeyHash, new Date());
+    const { delivery, workstationId, account } = await revealBreakGlass(work, current, self, qr.keyHash, new Date());
     const sent = await this.send(DELIVER_BREAK_GLASS_PASSWORD, { input: delivery }, { authenticated: true });
     expectPayload(sent.deliverBreakGlassPassword, "DeliverBreakGlassPasswordPayload", "deliverBreakGlassPassword");
     return { scan, workstationId, account };
@@ -514,7 +514,7 @@ export class Authenticator {
     }
     const signature = await this.sign(scan, qr, decision);
     const [document, field] = decision === "APPROVE" ? [APPROVE_CHALLENGE, "approveChallenge"] : [DENY_CHALLENGE, "denyChallenge"];
-    const delivery = decision === "APPROVE" && scan.passwordDelivery ? await this.deliverPassword(scan) : null;
+    const delivery = decision === "APPROVE" && scan.passwordDelivery ? await this.deliverPassword(scan, qr) : null;
     const data = await this.send(document, { id: scan.challenge.id, signature, ...(delivery ? { delivery } : {}) }, { authenticated: true });
     const { challenge } = expectPayload<{ challenge: Challenge }>(data[field], "DecideChallengePayload", field);
     return { scan, challenge };
@@ -524,12 +524,15 @@ export class Authenticator {
    * Opens this phone's copy of the user's password and re-seals it to the
    * workstation that asks, bound to it, this login and the password version.
    * A copy that does not open (another phone's, an old password's) hands
-   * nothing: the workstation then sets a password of its own.
+   * nothing: the workstation then sets a password of its own. So does a
+   * workstation key other than the one whose hash the workstation put in its
+   * QR code (a key the server swapped in), or a code without one.
    */
-  private async deliverPassword(scan: ChallengeScan) {
+  private async deliverPassword(scan: ChallengeScan, qr: QrPayload) {
     const delivery = scan.passwordDelivery!;
     const keyAgreement = this.state.keyAgreementKey;
     if (!keyAgreement || !this.state.userId || !this.state.deviceId) return null;
+    if (!qr.keyHash || (await workstationKeyHash(delivery.keyAgreementKey)) !== qr.keyHash) return null;
     const password = await openPhoneCopy({
       tenantId: scan.tenant.id,
       userId: this.state.userId,

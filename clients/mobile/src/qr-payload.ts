@@ -1,14 +1,16 @@
 import { AuthenticatorError } from "./authenticator-error.ts";
 
 /**
- * A scanned Latchkey QR code: `lk1.<challengeId>.<qrSecret>`, and for a key
- * operation whose result is for a browser key, `.<SHA-256 of that key>`: read
- * off the screen, so the server cannot change which key the phone seals to.
+ * A scanned Latchkey QR code: `lk1.<challengeId>.<qrSecret>`, and where the
+ * phone seals something to the requester, `.<SHA-256 of the requester's key>`
+ * (a browser's one-time key for a break-glass reveal, a workstation's
+ * key-agreement key for a desktop login): read off the screen, so the server
+ * cannot change which key the phone seals to.
  */
 export interface QrPayload {
   challengeId: string;
   qrSecret: string;
-  browserKeyHash?: string;
+  keyHash?: string;
 }
 
 export const QR_PAYLOAD_PREFIX = "lk1";
@@ -29,7 +31,7 @@ const MAX_PAYLOAD_CHARS = 512;
  */
 export function parseQrPayload(payload: string): QrPayload {
   const invalid = (why: string) =>
-    new AuthenticatorError("INVALID_QR_PAYLOAD", `not a Latchkey challenge QR code (expected ${QR_PAYLOAD_PREFIX}.<challenge id>.<secret>[.<browser key hash>]): ${why}`);
+    new AuthenticatorError("INVALID_QR_PAYLOAD", `not a Latchkey challenge QR code (expected ${QR_PAYLOAD_PREFIX}.<challenge id>.<secret>[.<key hash>]): ${why}`);
   if (typeof payload !== "string") throw invalid("the payload is not text");
   const text = payload.trim();
   if (text.length === 0) throw invalid("the payload is empty");
@@ -39,10 +41,10 @@ export function parseQrPayload(payload: string): QrPayload {
     throw invalid(/^lk\d+$/.test(parts[0] ?? "") ? `format version "${parts[0]}" is not supported by this authenticator` : `it does not start with "${QR_PAYLOAD_PREFIX}."`);
   }
   if (parts.length !== 3 && parts.length !== 4) throw invalid(`it has ${parts.length} dot-separated parts instead of 3 or 4`);
-  const [, challengeId = "", qrSecret = "", browserKeyHash] = parts;
+  const [, challengeId = "", qrSecret = "", keyHash] = parts;
   if (!UUID.test(challengeId)) throw invalid("the challenge id is not a UUID");
   if (!BASE64URL.test(qrSecret)) throw invalid("the secret is not base64url");
   if (qrSecret.length < MIN_SECRET_CHARS) throw invalid("the secret is shorter than 128 bits");
-  if (browserKeyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(browserKeyHash)) throw invalid("the browser key hash is not a base64url SHA-256");
-  return { challengeId, qrSecret, ...(browserKeyHash ? { browserKeyHash } : {}) };
+  if (keyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(keyHash)) throw invalid("the key hash is not a base64url SHA-256");
+  return { challengeId, qrSecret, ...(keyHash ? { keyHash } : {}) };
 }

@@ -13,9 +13,9 @@ describe("parseQrPayload", () => {
     expect(parseQrPayload(`  lk1.${ID}.${SECRET}\n`)).toEqual({ challengeId: ID, qrSecret: SECRET });
   });
 
-  it("reads a key operation's browser key hash as a fourth part", () => {
+  it("reads the requester's key hash as a fourth part", () => {
     const hash = "n4bQgYhMfWWaL-qgxVrQFaO_TxsrC4Is0V1sFbDwCgg";
-    expect(parseQrPayload(`lk1.${ID}.${SECRET}.${hash}`)).toEqual({ challengeId: ID, qrSecret: SECRET, browserKeyHash: hash });
+    expect(parseQrPayload(`lk1.${ID}.${SECRET}.${hash}`)).toEqual({ challengeId: ID, qrSecret: SECRET, keyHash: hash });
   });
 
   it("accepts a 128-bit secret (22 characters) and upper-case UUIDs", () => {
@@ -28,7 +28,7 @@ describe("parseQrPayload", () => {
     ["a later format version", `lk2.${ID}.${SECRET}`, /format version "lk2" is not supported/],
     ["an upper-case prefix", `LK1.${ID}.${SECRET}`, /does not start with/],
     ["a missing secret", `lk1.${ID}`, /2 dot-separated parts instead of 3 or 4/],
-    ["a fourth part that is no SHA-256", `lk1.${ID}.${SECRET}.extra`, /browser key hash is not a base64url SHA-256/],
+    ["a fourth part that is no SHA-256", `lk1.${ID}.${SECRET}.extra`, /key hash is not a base64url SHA-256/],
     ["an extra part", `lk1.${ID}.${SECRET}.${"A".repeat(43)}.extra`, /5 dot-separated parts/],
     ["a challenge id that is not a UUID", `lk1.12345.${SECRET}`, /challenge id is not a UUID/],
     ["a padded secret", `lk1.${ID}.${SECRET}==`, /secret is not base64url/],
@@ -46,7 +46,7 @@ describe("parseQrPayload", () => {
     }
     expect(thrown).toBeInstanceOf(AuthenticatorError);
     expect((thrown as AuthenticatorError).code).toBe("INVALID_QR_PAYLOAD");
-    expect((thrown as AuthenticatorError).message).toMatch(/^not a Latchkey challenge QR code \(expected lk1\.<challenge id>\.<secret>\[\.<browser key hash>\]\): /);
+    expect((thrown as AuthenticatorError).message).toMatch(/^not a Latchkey challenge QR code \(expected lk1\.<challenge id>\.<secret>\[\.<key hash>\]\): /);
     expect((thrown as AuthenticatorError).message).toMatch(why);
   });
 

@@ -94,6 +94,7 @@ export {
   phoneVouchesForKey,
   sealDelivery,
   sealForPhones,
+  workstationKeyHash,
   type DeliveryBinding,
   type SealablePhone,
   type WorkstationKeyAgreementAlgorithm,

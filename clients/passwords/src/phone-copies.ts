@@ -102,6 +102,15 @@ export function deliveryAssociatedData(binding: DeliveryBinding): string {
   return [PHONE_DELIVERY_PURPOSE, binding.workstationId, binding.challengeId, String(binding.passwordVersion), binding.expiresAt].join("|");
 }
 
+/**
+ * The base64url SHA-256 of a workstation's key-agreement key (SPKI DER, base64):
+ * the agent adds it to the QR code it shows, and the phone seals a password to
+ * no other key, whatever the server hands it.
+ */
+export async function workstationKeyHash(keyAgreementKey: string): Promise<string> {
+  return toBase64url(new Uint8Array(await crypto.subtle.digest("SHA-256", base64Bytes(keyAgreementKey))));
+}
+
 /** The phone re-seals a password to a workstation's enrolled key-agreement key (SPKI DER, base64). */
 export async function sealDelivery(input: DeliveryBinding & { algorithm: WorkstationKeyAgreementAlgorithm; keyAgreementKey: string; password: string }): Promise<SealedSecret> {
   const params = input.algorithm === "X25519" ? { name: "X25519" } : { name: "ECDH", namedCurve: "P-256" };

@@ -1,8 +1,10 @@
 // The QR code carries `lk1.<challenge id>.<secret>`: enough for a phone to find
 // the challenge and prove it saw this very code. The secret is 256 random bits.
-// A key operation whose result is for a browser key adds a fourth part, the
-// SHA-256 of that key (base64url): the phone reads it off the screen, not from
-// the server, and seals to no other key.
+// Where the phone seals something to the requester, a fourth part carries the
+// SHA-256 of the requester's key (base64url): a key operation's browser key
+// (added here), a desktop login's workstation key-agreement key (added by the
+// agent that shows the code). The phone reads it off the screen, not from the
+// server, and seals to no other key.
 import { randomBytes } from "node:crypto";
 import { isUuid } from "../../validation.ts";
 
