@@ -863,6 +863,9 @@ describe("revealing a break-glass password with the master key on", () => {
     await expect(newcomer.revealBreakGlassPassword((await startReveal(customer.id, keys.workstationId, browser, hash)).qrPayload)).rejects.toMatchObject({ code: "FORBIDDEN" });
     expect(await startReveal(customer.id, keys.workstationId, browser, hash.replace(/^./, (c) => (c === "A" ? "B" : "A")))).toMatchObject({ code: "VALIDATION" });
     expect(await startReveal(customer.id, keys.workstationId, { publicKey: "A" }, hash)).toMatchObject({ code: "VALIDATION" });
+    const technician = await msp.technician();
+    await msp.delegate(technician.id, customer.id);
+    expect(await startReveal(customer.id, keys.workstationId, browser, hash, await technician.token())).toMatchObject({ code: "FORBIDDEN" });
     const before = await api.db.challenge.count({ where: { tenantId: customer.id } });
     // Another MSP's admin, and another customer's workstation named with this customer.
     expect(await startReveal(customer.id, keys.workstationId, browser, hash, (await seed(api).msp()).token)).toMatchObject({ code: "NOT_FOUND" });

@@ -253,9 +253,9 @@ const phoneRevealInput = z.object({
  */
 export async function startPhoneReveal(ctx: Context, input: z.input<typeof phoneRevealInput>) {
   const data = parseInput(phoneRevealInput, input);
-  // The tenant first: one the viewer does not administer is NOT_FOUND before anything about its boxes is told.
+  // Who asks comes first: a tenant the viewer does not administer is NOT_FOUND, a technician FORBIDDEN,
+  // before anything about the tenant's boxes is told.
   const tenant = await findAdministeredTenant(ctx, data.tenantId);
-  // Before anything about the tenant's boxes is told.
   if (ctx.viewer!.role !== "ADMIN") throw new ForbiddenError("Only an admin works with the master key");
   if ((await browserKeyHash(data.browserKey)) !== data.browserKeyHash) throw ValidationError.field("browserKeyHash", "Give the SHA-256 of browserKey");
   const workstation = isUuid(data.workstationId) ? await ctx.db.workstation.findFirst({ where: { id: data.workstationId, tenantId: tenant.id } }) : null;
