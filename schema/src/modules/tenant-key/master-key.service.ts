@@ -205,7 +205,7 @@ async function startRotationOfDueCustomers(ctx: Context, msp: Tenant, purpose: K
 export async function dueCustomers(db: Db, mspId: string) {
   const customers = await db.tenant.findMany({ where: { parentId: mspId, kind: "CUSTOMER", keyPair: { custody: "MASTER_KEY" } }, include: { keyPair: true }, orderBy: { id: "asc" } });
   const due = [];
-  for (const customer of customers) if ((await holdersDue(db, customer, customer.keyPair!.epoch)) > 0) due.push(customer);
+  for (const customer of customers) if ((await holderChanges(db, customer, customer.keyPair!.epoch)).due > 0) due.push(customer);
   return due;
 }
 
@@ -633,26 +633,24 @@ async function completeKeyOperation(
 }
 
 /**
- * Holders of the current epoch that may no longer hold the key (a revoked or
- * removed phone, a demoted or disabled admin, a withdrawn opt-in): until a
- * holder rotates, they still have a copy that opens every secret.
+ * How the phones holding the current epoch differ from those that may hold the
+ * key now, in one read of each: `due`, holders that may no longer hold it (a
+ * revoked or removed phone, a demoted or disabled admin, a withdrawn opt-in),
+ * which until a holder rotates still have a copy that opens every secret; and
+ * `awaiting`, phones that may hold the key but hold no copy of this epoch
+ * (linked, approved or promoted since), which a holder admits at its next
+ * operation with the fingerprint each shows.
  */
-export async function holdersDue(db: Db, tenant: HolderTenant, epoch: number) {
-  const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { authenticatorId: true } });
-  // Kits stay holders until replaced; only phones fall out.
-  const eligible = new Set((await eligibleHolders(db, tenant)).map((holder) => holder.id));
-  return copies.filter((copy) => !copy.authenticatorId || !eligible.has(copy.authenticatorId)).length;
-}
-
-/**
- * Phones that may hold the key but hold no copy of the current epoch (linked,
- * approved or promoted since): a holder admits them at its next operation, with
- * the fingerprint each shows.
- */
-export async function phonesAwaitingAdmission(db: Db, tenant: HolderTenant, epoch: number) {
-  const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { holderId: true, keyAgreementPublicKey: true } });
+export async function holderChanges(db: Db, tenant: HolderTenant, epoch: number) {
+  // Kits stay holders until replaced; only phones fall out or wait.
+  const copies = await db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch, kind: "PHONE" }, select: { authenticatorId: true, holderId: true, keyAgreementPublicKey: true } });
+  const eligible = await eligibleHolders(db, tenant);
+  const eligibleIds = new Set(eligible.map((phone) => phone.id));
   const held = new Map(copies.map((copy) => [copy.holderId, copy.keyAgreementPublicKey]));
-  return (await eligibleHolders(db, tenant)).filter((phone) => held.get(phone.id) !== phone.keyAgreementPublicKey);
+  return {
+    due: copies.filter((copy) => !copy.authenticatorId || !eligibleIds.has(copy.authenticatorId)).length,
+    awaiting: eligible.filter((phone) => held.get(phone.id) !== phone.keyAgreementPublicKey),
+  };
 }
 
 /**

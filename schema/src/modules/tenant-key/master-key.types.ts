@@ -14,13 +14,11 @@ import { deliverBreakGlassPassword, startPhoneReveal } from "../elevation/break-
 import {
   dueCustomers,
   enableMasterKey,
-  holdersDue,
+  holderChanges,
   keyOperationTenants,
   keyOperationWork,
   nextEpoch,
-  phonesAwaitingAdmission,
   startKeyOperation,
-  tenantKeyCustody,
   type OperationSecret,
 } from "./master-key.service.ts";
 
@@ -514,6 +512,11 @@ builder.objectField(Tenant, "viewerCanChooseMasterKeyHolders", (t) =>
   }),
 );
 
+/** A phone as the panel names it: its name and whose it is. */
+function phoneLabel(phone: { name: string; user: { firstName: string; lastName: string } | null }) {
+  return `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`;
+}
+
 builder.objectField(Tenant, "masterKey", (t) =>
   t.field({
     type: MasterKeyState,
@@ -523,26 +526,20 @@ builder.objectField(Tenant, "masterKey", (t) =>
     unauthorizedResolver: () => null,
     resolve: async (tenant, _args, ctx) => {
       if (tenant.kind !== "CUSTOMER") return null;
-      const pair = await ctx.db.tenantKeyPair.findUnique({ where: { tenantId: tenant.id }, select: { epoch: true } });
-      const tenantRow = await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } });
-      const on = (await tenantKeyCustody(ctx.db, tenant.id)) === "MASTER_KEY";
-      const holders = on ? await ctx.db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch: pair!.epoch }, orderBy: { createdAt: "asc" } }) : [];
+      // No key row yet is the escrow, not yet made.
+      const pair = await ctx.db.tenantKeyPair.findUnique({ where: { tenantId: tenant.id }, select: { epoch: true, custody: true } });
+      const on = pair?.custody === "MASTER_KEY";
+      const holders = on ? await ctx.db.tenantKeyHolder.findMany({ where: { tenantId: tenant.id, epoch: pair.epoch }, orderBy: { createdAt: "asc" } }) : [];
       const phones = await ctx.db.authenticator.findMany({
         where: { id: { in: holders.flatMap((holder) => (holder.authenticatorId ? [holder.authenticatorId] : [])) } },
         include: { user: { select: { firstName: true, lastName: true } } },
       });
-      const names = new Map(phones.map((phone) => [phone.id, `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`]));
-      const awaiting = on ? await phonesAwaitingAdmission(ctx.db, tenantRow, pair!.epoch) : [];
+      const names = new Map(phones.map((phone) => [phone.id, phoneLabel(phone)]));
+      const changes = on ? await holderChanges(ctx.db, await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } }), pair.epoch) : { due: 0, awaiting: [] };
       return {
         on,
-        awaitingAdmission: awaiting.map((phone) => ({
-          id: phone.id,
-          kind: "PHONE",
-          name: `${phone.name} (${phone.user ? `${phone.user.firstName} ${phone.user.lastName}` : "unlinked"})`,
-          admittedAt: null,
-          lastActedAt: null,
-        })),
-        rotationDue: on ? (await holdersDue(ctx.db, tenantRow, pair!.epoch)) > 0 : false,
+        awaitingAdmission: changes.awaiting.map((phone) => ({ id: phone.id, kind: "PHONE", name: phoneLabel(phone), admittedAt: null, lastActedAt: null })),
+        rotationDue: changes.due > 0,
         epoch: pair?.epoch ?? 1,
         holders: holders.map((holder) => ({
           id: holder.id,
