@@ -14,15 +14,15 @@ export function newQrSecret() {
   return randomBytes(32).toString("base64url");
 }
 
-export function formatQrPayload(challengeId: string, secret: string, browserKeyHash?: string | null) {
-  return [PREFIX, challengeId, secret, ...(browserKeyHash ? [browserKeyHash] : [])].join(".");
+export function formatQrPayload(challengeId: string, secret: string, keyHash?: string | null) {
+  return [PREFIX, challengeId, secret, ...(keyHash ? [keyHash] : [])].join(".");
 }
 
 export function parseQrPayload(payload: string): { challengeId: string; secret: string } | null {
   if (payload.length > 250) return null;
-  const [prefix, challengeId, secret, browserKeyHash, ...rest] = payload.trim().split(".");
+  const [prefix, challengeId, secret, keyHash, ...rest] = payload.trim().split(".");
   if (prefix !== PREFIX || rest.length || !challengeId || !secret || !isUuid(challengeId)) return null;
-  if (browserKeyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(browserKeyHash)) return null;
+  if (keyHash !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(keyHash)) return null;
   if (!/^[A-Za-z0-9_-]{22,}$/.test(secret)) return null;
   return { challengeId, secret };
 }

@@ -259,13 +259,13 @@ export async function scannedOperation(ctx: Context, device: DeviceViewer & { us
   const challenge = await scannedChallenge(ctx, device, id);
   const operationTenant = await ctx.db.tenant.findUniqueOrThrow({ where: { id: challenge.tenantId } });
   const batch = operationTenant.kind === "MSP";
-  // An MSP's operation covers only its due customers this phone can rotate; a customer's, that customer.
+  // An MSP's operation covers only its due customers this phone can rotate (each one it may hold); a customer's, that customer.
   const tenant = batch
     ? ((await heldDueCustomers(ctx.db, operationTenant.id, device)).find((customer) => customer.id === customerId) ?? null)
-    : (customerId ?? challenge.tenantId) === challenge.tenantId
+    : (customerId ?? challenge.tenantId) === challenge.tenantId && (await mayHoldTenantKey(ctx.db, device.userId, operationTenant.id))
       ? operationTenant
       : null;
-  if (!tenant || !(await mayHoldTenantKey(ctx.db, device.userId, tenant.id))) throw new NotFoundError("Key operation");
+  if (!tenant) throw new NotFoundError("Key operation");
   const phone = await ctx.db.authenticator.findUniqueOrThrow({ where: { id: device.authenticatorId } });
   if (!phone.keyAgreementPublicKey) throw new ForbiddenError("Register this phone's key-agreement key first");
   return { challenge, purpose: challenge.keyOperationPurpose!, phone: { ...phone, keyAgreementPublicKey: phone.keyAgreementPublicKey }, tenant, batch };
