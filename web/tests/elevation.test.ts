@@ -246,21 +246,19 @@ describe.skipIf(browserMissing)("elevated access in the portal", () => {
       logIn.token,
     );
     expect(createUser.__typename, JSON.stringify(createUser)).toBe("CreateUserPayload");
-    const holder = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
-    await holder.requestEmailVerification(email);
-    await holder.verifyEmail(email, await stack.emailedCode(email), "Ines's phone");
-    const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
-      userId: createUser.user.id,
-    }, logIn.token);
-    await holder.onboard(startDeviceOnboarding.qrPayload);
+    const linkPhone = async (name: string) => {
+      const phone = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
+      await phone.requestEmailVerification(email);
+      await phone.verifyEmail(email, await stack.emailedCode(email), name);
+      const { startDeviceOnboarding } = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
+        userId: createUser.user.id,
+      }, logIn.token);
+      await phone.onboard(startDeviceOnboarding.qrPayload);
+      return phone;
+    };
+    const holder = await linkPhone("Ines's phone");
     // Her second phone may hold the key too, but only once a holder admits it.
-    const second = await Authenticator.create({ apiUrl: `${stack.apiUrl}/graphql` });
-    await second.requestEmailVerification(email);
-    await second.verifyEmail(email, await stack.emailedCode(email), "Ines's tablet");
-    const onboarding = await api(`mutation($userId: ID!) { startDeviceOnboarding(input: { userId: $userId }) { ... on StartDeviceOnboardingPayload { qrPayload } } }`, {
-      userId: createUser.user.id,
-    }, logIn.token);
-    await second.onboard(onboarding.startDeviceOnboarding.qrPayload);
+    const second = await linkPhone("Ines's tablet");
 
     await page.goto(`${customerUrl}/desktop`);
     const panel = page.getByRole("region", { name: "Master key" });
