@@ -10,6 +10,8 @@ import type PrismaTypes from "@latchkey/db/pothos-types";
 import { getDatamodel } from "@latchkey/db/pothos-types";
 import type { Context } from "./context.ts";
 import ApiKeyPermissionsPlugin, { type ApiKeyPermission, type PORTAL_ONLY } from "./modules/api-key/api-key-permissions.ts";
+import PublicApiConventionsPlugin from "./conventions.ts";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./pagination.ts";
 import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
 
 export const builder = new SchemaBuilder<{
@@ -46,7 +48,7 @@ export const builder = new SchemaBuilder<{
   // Errors first so failed scope checks on mutations become typed errors in the
   // result union; before Prisma so `errors` works on Prisma fields. An API key's
   // permission is checked on every root field right after the errors plugin.
-  plugins: [ErrorsPlugin, ApiKeyPermissionsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin],
+  plugins: [ErrorsPlugin, ApiKeyPermissionsPlugin, ScopeAuthPlugin, PrismaPlugin, RelayPlugin, SimpleObjectsPlugin, PublicApiConventionsPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
@@ -78,11 +80,29 @@ export const builder = new SchemaBuilder<{
     filterConnectionTotalCount: true,
     onUnusedQuery: null,
   },
+  // Every connection pages alike, so its parts are described once here.
   relay: {
     clientMutationId: "omit",
     cursorType: "String",
-    edgesFieldOptions: { nullable: false },
-    nodeFieldOptions: { nullable: false },
+    edgesFieldOptions: { nullable: false, description: "This page's items, each with its cursor." },
+    nodeFieldOptions: { nullable: false, description: "The item." },
+    cursorFieldOptions: { description: "Where this item sits in its list: pass it as `after` (or `before`) to page on from here." },
+    pageInfoFieldOptions: { description: "Whether there are more items either side of this page, and the cursors to ask for them." },
+    pageInfoTypeOptions: { description: "Where a page sits in its list." },
+    hasNextPageFieldOptions: { description: "Whether items follow this page (ask with `first` and `after: endCursor`)." },
+    hasPreviousPageFieldOptions: { description: "Whether items precede this page (ask with `last` and `before: startCursor`)." },
+    startCursorFieldOptions: { description: "The cursor of this page's first item; null when the page is empty." },
+    endCursorFieldOptions: { description: "The cursor of this page's last item; null when the page is empty." },
+    firstArgOptions: {
+      description: `How many items to return from the start of the list (or after \`after\`): ${DEFAULT_PAGE_SIZE} when neither \`first\` nor \`last\` is given, at most ${MAX_PAGE_SIZE} (more is refused with VALIDATION).`,
+    },
+    lastArgOptions: {
+      description: `How many items to return from the end of the list (or before \`before\`): at most ${MAX_PAGE_SIZE} (more is refused with VALIDATION).`,
+    },
+    afterArgOptions: { description: "Return the items after this cursor (an edge's `cursor` or `pageInfo.endCursor`)." },
+    beforeArgOptions: { description: "Return the items before this cursor (an edge's `cursor` or `pageInfo.startCursor`)." },
+    defaultConnectionTypeOptions: { description: "A page of a list, with the cursors to page on." },
+    defaultEdgeTypeOptions: { description: "One item of a page, with its cursor." },
   },
 });
 

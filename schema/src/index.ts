@@ -37,9 +37,18 @@ import "./modules/webhook/webhook.types.ts";
 import "./modules/webhook/webhook.mutations.ts";
 import "./modules/elevation/break-glass.graphql.ts";
 
-builder.queryType({});
-builder.mutationType({});
-builder.subscriptionType({});
+builder.queryType({
+  description:
+    "What a client can read: the viewer, tenants and their users, workstations, phones and challenges, logs, and integrations. " +
+    "Requests carry a session (cookie or `Authorization: Bearer`) or an API key.",
+});
+builder.mutationType({
+  description:
+    "What a client can change. Most mutations take one `input` and answer a `…Result` union: their payload, or one of the typed errors (`Error`) they can raise.",
+});
+builder.subscriptionType({
+  description: "Live feeds over WebSocket (graphql-ws, on the same path as queries). A feed opened with a session or API key ends when that does.",
+});
 
 export const schema = builder.toSchema({ sortSchema: true });
 

@@ -8,20 +8,31 @@ export const AuditEvent = builder.prismaObject("AuditEvent", {
   description: "Something that happened in a tenant, who did it and to what. The log is append-only.",
   authScopes: (event) => ({ tenantAdmin: event.tenantId }),
   fields: (t) => ({
-    id: t.exposeID("id"),
+    id: t.exposeID("id", { description: "The event's id." }),
     tenant: t.prismaField({
       type: "Tenant",
       description: "The tenant the event belongs to (an MSP-wide log mixes several).",
       resolve: (query, event, _args, ctx) => ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: event.tenantId } }),
     }),
-    action: t.exposeString("action"),
-    actorId: t.exposeID("actorId", { nullable: true }),
-    actorLabel: t.exposeString("actorLabel", { nullable: true }),
-    targetType: t.exposeString("targetType", { nullable: true }),
-    targetId: t.exposeID("targetId", { nullable: true }),
-    data: t.expose("data", { type: "JSON" }),
-    ip: t.exposeString("ip", { nullable: true }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    action: t.exposeString("action", {
+      description: "What happened, as `<object>.<verb>`: `user.created`, `session.loggedIn`, `customer.suspended` …",
+    }),
+    actorId: t.exposeID("actorId", {
+      nullable: true,
+      description: "Who did it: a user's id, or an API key's id, which may since have been deleted. Null when no one signed in acted: a failed sign-in, or a purge's checkpoint (`audit.purged`).",
+    }),
+    actorLabel: t.exposeString("actorLabel", {
+      nullable: true,
+      description: "The actor as named when it happened: `First Last <email>` for a user, `API key <name>` for a key; null with `actorId`.",
+    }),
+    targetType: t.exposeString("targetType", {
+      nullable: true,
+      description: "The kind of object it concerns: `User`, `Tenant`, `Session`, `Workstation`, `ApiKey`, `Webhook` …; null when none.",
+    }),
+    targetId: t.exposeID("targetId", { nullable: true, description: "The id of that object, which may since have been deleted; null when none." }),
+    data: t.expose("data", { type: "JSON", description: "Details particular to the action, as a JSON object; `{}` when there are none." }),
+    ip: t.exposeString("ip", { nullable: true, description: "The client address of the request that caused it, as the API saw it; null when there was none (a purge's checkpoint)." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When it happened." }),
   }),
 });
 
@@ -84,7 +95,12 @@ builder.subscriptionField("auditEventAdded", (t) =>
   t.prismaField({
     type: "AuditEvent",
     description: "Live audit feed of a tenant the viewer administers.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: {
+      tenantId: t.arg.id({
+        required: true,
+        description: "The tenant whose events to push (its own only, not its customers'); one the viewer administers, or the subscription is refused with FORBIDDEN.",
+      }),
+    },
     authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
     subscribe: (_root, args, ctx) => ctx.pubsub.subscribe("auditEvent:added", String(args.tenantId)),
     resolve: (query, payload, _args, ctx) =>

@@ -1,5 +1,6 @@
 import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { signatureDescription } from "../challenge/challenge-signing.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { User } from "../user/user.types.ts";
 import { Authenticator, DeviceKeyAlgorithm } from "./authenticator.types.ts";
@@ -16,29 +17,40 @@ import { registerKeyAgreementKey } from "./key-agreement-key.ts";
 
 const RequestEmailVerificationPayload = builder.simpleObject("RequestEmailVerificationPayload", {
   description: "Always `sent: true`: the answer does not tell whether the address has an account.",
-  fields: (t) => ({ sent: t.boolean(), expiresAt: t.field({ type: "DateTime" }) }),
+  fields: (t) => ({
+    sent: t.boolean({ description: "Always true." }),
+    expiresAt: t.field({ type: "DateTime", description: "Until when a code sent for this request works: ten minutes after it." }),
+  }),
 });
 
 const AuthenticatorCredential = builder.simpleObject("AuthenticatorCredential", {
   description: "The phone's bearer token, shown once. Keep it with the private key.",
-  fields: (t) => ({ deviceToken: t.string(), authenticator: t.field({ type: Authenticator }) }),
+  fields: (t) => ({
+    deviceToken: t.string({ description: "The phone's bearer token (`Authorization: Bearer <token>`) for every request it makes from now on. Shown once." }),
+    authenticator: t.field({ type: Authenticator, description: "The new phone, not linked to a user yet." }),
+  }),
 });
 
 const StartDeviceOnboardingPayload = builder.simpleObject("StartDeviceOnboardingPayload", {
   fields: (t) => ({
-    challenge: t.field({ type: Challenge }),
-    qrPayload: t.string(),
-    expiresAt: t.field({ type: "DateTime" }),
-    watchToken: t.string(),
+    challenge: t.field({ type: Challenge, description: "The DEVICE_ONBOARDING challenge, PENDING." }),
+    qrPayload: t.string({ description: "What the QR code says, for the user's phone to scan and send with `onboardDevice`." }),
+    expiresAt: t.field({ type: "DateTime", description: "Until when the code links a phone." }),
+    watchToken: t.string({ description: "Reads (`challenge`) and follows (`challengeUpdated`) the code, nothing more." }),
   }),
 });
 
 const OnboardDevicePayload = builder.simpleObject("OnboardDevicePayload", {
-  fields: (t) => ({ authenticator: t.field({ type: Authenticator }) }),
+  fields: (t) => ({
+    authenticator: t.field({
+      type: Authenticator,
+      description: "This phone, now linked to the user: ACTIVE, or PENDING_APPROVAL when its link waits for approval.",
+    }),
+  }),
 });
 
 const RevokeAuthenticatorPayload = builder.simpleObject("RevokeAuthenticatorPayload", {
-  fields: (t) => ({ revokedAuthenticatorId: t.id() }),
+  fields: (t) => ({ revokedAuthenticatorId: t.id({ description: "The id of the authenticator now revoked." }) }),
 });
 
 const ApproveAuthenticatorInput = builder.inputType("ApproveAuthenticatorInput", {
@@ -64,7 +76,7 @@ const RegisterKeyAgreementKeyInput = builder.inputType("RegisterKeyAgreementKeyI
 
 const RegisterKeyAgreementKeyPayload = builder.simpleObject("RegisterKeyAgreementKeyPayload", {
   description: "The phone, with its key-agreement key registered.",
-  fields: (t) => ({ authenticator: t.field({ type: Authenticator }) }),
+  fields: (t) => ({ authenticator: t.field({ type: Authenticator, description: "This phone, its `keyAgreementKey` the one just registered." }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -83,7 +95,14 @@ builder.mutationFields((t) => ({
     errors: { types: [ValidationError, RateLimitedError], union: { name: "RequestEmailVerificationResult" } },
     args: {
       input: t.arg({
-        type: builder.inputType("RequestEmailVerificationInput", { fields: (f) => ({ email: f.string({ required: true }) }) }),
+        type: builder.inputType("RequestEmailVerificationInput", {
+          fields: (f) => ({
+            email: f.string({
+              required: true,
+              description: "The address to prove: a directory user's company or personal email. A code is sent only if an active user has it; the answer is the same either way.",
+            }),
+          }),
+        }),
         required: true,
       }),
     },
@@ -97,11 +116,11 @@ builder.mutationFields((t) => ({
       input: t.arg({
         type: builder.inputType("VerifyEmailInput", {
           fields: (f) => ({
-            email: f.string({ required: true }),
-            code: f.string({ required: true }),
+            email: f.string({ required: true, description: "The address the code was sent to." }),
+            code: f.string({ required: true, description: "The code from the email (8 digits)." }),
             publicKey: f.string({ required: true, description: "SPKI DER, base64." }),
-            deviceName: f.string({ required: true }),
-            algorithm: f.field({ type: DeviceKeyAlgorithm, defaultValue: "P256" }),
+            deviceName: f.string({ required: true, description: "A name for this phone, as its user and admins will see it (`Authenticator.name`)." }),
+            algorithm: f.field({ type: DeviceKeyAlgorithm, defaultValue: "P256", description: "The algorithm of `publicKey`; P256 unless given." }),
           }),
         }),
         required: true,
@@ -116,7 +135,11 @@ builder.mutationFields((t) => ({
     errors: { types: [UnauthenticatedError, ForbiddenError, NotFoundError], union: { name: "StartDeviceOnboardingResult" } },
     args: {
       input: t.arg({
-        type: builder.inputType("StartDeviceOnboardingInput", { fields: (f) => ({ userId: f.id({ required: true }) }) }),
+        type: builder.inputType("StartDeviceOnboardingInput", {
+          fields: (f) => ({
+            userId: f.id({ required: true, description: "The user whose phone is to be linked: the viewer, or a user the viewer manages (NOT_FOUND for anyone else)." }),
+          }),
+        }),
         required: true,
       }),
     },
@@ -135,7 +158,10 @@ builder.mutationFields((t) => ({
     args: {
       input: t.arg({
         type: builder.inputType("OnboardDeviceInput", {
-          fields: (f) => ({ qrPayload: f.string({ required: true }), signature: f.string({ required: true }) }),
+          fields: (f) => ({
+            qrPayload: f.string({ required: true, description: "The onboarding code's text, as scanned." }),
+            signature: f.string({ required: true, description: signatureDescription("ONBOARD") }),
+          }),
         }),
         required: true,
       }),
@@ -158,7 +184,12 @@ builder.mutationFields((t) => ({
     type: RevokeAuthenticatorPayload,
     description: "A user revokes their own authenticator; an admin one of a user they manage.",
     errors: { types: [UnauthenticatedError, NotFoundError], union: { name: "RevokeAuthenticatorResult" } },
-    args: { id: t.arg.id({ required: true }) },
+    args: {
+      id: t.arg.id({
+        required: true,
+        description: "The authenticator to revoke: one of the viewer's own (a phone may revoke itself), or one of a user the viewer manages; NOT_FOUND for any other.",
+      }),
+    },
     resolve: async (_root, args, ctx) => ({ revokedAuthenticatorId: await revokeAuthenticator(ctx, String(args.id)) }),
   }),
 }));

@@ -13,11 +13,17 @@ const PhoneKeyAgreementKey = builder.objectRef<PhoneKeyAgreementKeyShape>("Phone
     suite: t.string({ description: "The HPKE suite the key is for.", resolve: () => PHONE_KEY_SUITE }),
     publicKey: t.exposeString("publicKey", { description: "Raw X25519 public key, base64url without padding." }),
     signature: t.exposeString("signature", { description: "The phone's signature over the certification bytes, base64url." }),
-    registeredAt: t.expose("registeredAt", { type: "DateTime" }),
+    registeredAt: t.expose("registeredAt", { type: "DateTime", description: "When the phone registered it (`registerKeyAgreementKey`)." }),
   }),
 });
 
-export const DeviceKeyAlgorithm = builder.enumType("DeviceKeyAlgorithm", { values: ["P256", "ED25519"] as const });
+export const DeviceKeyAlgorithm = builder.enumType("DeviceKeyAlgorithm", {
+  description: "The algorithm of a phone's signing key, the key its decisions are signed with.",
+  values: {
+    P256: { description: "ECDSA on P-256 with SHA-256; signatures in IEEE P1363 form (r‖s, 64 bytes)." },
+    ED25519: { description: "Ed25519; signatures of 64 bytes." },
+  } as const,
+});
 
 export const AuthenticatorStatus = builder.enumType("AuthenticatorStatus", {
   description: "Whether a phone approves sign-ins.",
@@ -40,9 +46,9 @@ export const Authenticator = builder.prismaObject("Authenticator", {
     return { $any: { self: authenticator.userId, tenantAdmin: authenticator.tenantId } };
   },
   fields: (t) => ({
-    id: t.exposeID("id"),
-    name: t.exposeString("name"),
-    algorithm: t.expose("algorithm", { type: DeviceKeyAlgorithm }),
+    id: t.exposeID("id", { description: "The authenticator's id; it is part of everything the phone signs." }),
+    name: t.exposeString("name", { description: "The name the phone gave itself when it verified its email (`deviceName`)." }),
+    algorithm: t.expose("algorithm", { type: DeviceKeyAlgorithm, description: "Its signing key's algorithm." }),
     publicKey: t.exposeString("publicKey", {
       description: "The phone's signing key (SPKI DER, base64, of `algorithm`): what its decisions and its key-agreement key are signed with.",
     }),
@@ -56,9 +62,13 @@ export const Authenticator = builder.prismaObject("Authenticator", {
           ? { publicKey: phone.keyAgreementPublicKey, signature: phone.keyAgreementSignature, registeredAt: phone.keyAgreementRegisteredAt }
           : null,
     }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    lastUsedAt: t.expose("lastUsedAt", { type: "DateTime", nullable: true }),
-    user: t.relation("user", { nullable: true }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When it verified its email and registered its signing key." }),
+    lastUsedAt: t.expose("lastUsedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When it was last linked to its user or last approved or denied a challenge; null before either.",
+    }),
+    user: t.relation("user", { nullable: true, description: "The user it is linked to; null until it is linked." }),
     status: t.field({
       type: AuthenticatorStatus,
       description: "Whether it approves sign-ins, waits for approval, or was revoked.",

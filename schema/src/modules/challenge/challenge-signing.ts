@@ -39,6 +39,14 @@ export function parsePublicKey(publicKey: string, algorithm: "P256" | "ED25519")
   }
 }
 
+/** How a decision's `signature` argument is made, in the words of the schema's descriptions. */
+export function signatureDescription(decision: Decision) {
+  return (
+    "This phone's signature, base64url: ECDSA P-256 in IEEE P1363 form (r‖s, 64 bytes) or Ed25519, as its key is, over the UTF-8 lines " +
+    `\`${SIGNING_PURPOSE}\`, tenant id, challenge id, base64url SHA-256 of the QR secret (no padding), \`${decision}\` and the authenticator id, joined by newlines.`
+  );
+}
+
 export function verifySignature(
   device: { publicKey: string; algorithm: "P256" | "ED25519" },
   bytes: Buffer,

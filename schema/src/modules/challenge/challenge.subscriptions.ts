@@ -74,7 +74,10 @@ builder.queryField("challenge", (t) =>
     type: Challenge,
     nullable: true,
     description: "A challenge's current state, for its requester (the watch token can only watch).",
-    args: { id: t.arg.id({ required: true }), watchToken: t.arg.string({ required: true }) },
+    args: {
+      id: t.arg.id({ required: true, description: "The challenge's id." }),
+      watchToken: t.arg.string({ required: true, description: "The watch token handed out with the code (by `startLoginChallenge`, say)." }),
+    },
     resolve: async (_root, args, ctx) => (await watchableChallenge(ctx, String(args.id), args.watchToken)) as never,
   }),
 );
@@ -83,7 +86,10 @@ builder.subscriptionField("challengeUpdated", (t) =>
   t.field({
     type: Challenge,
     description: "The current state at once, then every transition; completes at a terminal state.",
-    args: { id: t.arg.id({ required: true }), watchToken: t.arg.string({ required: true }) },
+    args: {
+      id: t.arg.id({ required: true, description: "The challenge's id." }),
+      watchToken: t.arg.string({ required: true, description: "The watch token handed out with the code (by `startLoginChallenge`, say)." }),
+    },
     subscribe: (_root, args, ctx) => new ChallengeWatch(ctx, String(args.id), args.watchToken),
     resolve: (challenge) => challenge as never,
   }),

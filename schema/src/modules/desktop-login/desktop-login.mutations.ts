@@ -24,25 +24,36 @@ const StartDesktopPasswordLoginInput = builder.inputType("StartDesktopPasswordLo
 
 const FinishDesktopPasswordLoginInput = builder.inputType("FinishDesktopPasswordLoginInput", {
   fields: (t) => ({
-    loginId: t.id({ required: true }),
+    loginId: t.id({
+      required: true,
+      description: "The `loginId` startDesktopPasswordLogin returned to this workstation: good once, within 60 seconds (UNAUTHENTICATED otherwise).",
+    }),
     finish: t.string({ required: true, description: "The agent's OPAQUE finish message (KE3), base64url without padding." }),
   }),
 });
 
 const RedeemDesktopLoginInput = builder.inputType("RedeemDesktopLoginInput", {
-  fields: (t) => ({ challengeId: t.id({ required: true }), redeemSecret: t.string({ required: true }) }),
+  fields: (t) => ({
+    challengeId: t.id({ required: true, description: "The DESKTOP_LOGIN challenge this workstation started (NOT_FOUND for any other)." }),
+    redeemSecret: t.string({ required: true, description: "The redeem secret `startLoginChallenge` returned with it." }),
+  }),
 });
 
 const ReportAccountResultInput = builder.inputType("ReportAccountResultInput", {
   fields: (t) => ({
-    attemptId: t.id({ required: true }),
-    outcome: t.field({ type: AccountOutcome, required: true }),
+    attemptId: t.id({
+      required: true,
+      description: "The instruction's `attemptId`: a successful attempt on this workstation (NOT_FOUND for any other); its outcome is reported once (CONFLICT after).",
+    }),
+    outcome: t.field({ type: AccountOutcome, required: true, description: "What the agent did." }),
     detail: t.string({ description: "A short explanation shown to admins, e.g. why an account was refused." }),
   }),
 });
 
 const ReportAccountResultPayload = builder.simpleObject("ReportAccountResultPayload", {
-  fields: (t) => ({ loginEvent: t.field({ type: LoginEvent }) }),
+  fields: (t) => ({
+    loginEvent: t.field({ type: LoginEvent, description: "The attempt's login event, its `accountOutcome` and `accountDetail` now set." }),
+  }),
 });
 
 const loginErrors = [

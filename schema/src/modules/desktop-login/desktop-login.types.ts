@@ -17,6 +17,7 @@ export const SealedSecret = builder.simpleObject("SealedSecret", {
 });
 
 const AccountAction = builder.enumType("AccountAction", {
+  description: "What the agent is told to do with the user's local Windows account.",
   values: { ENSURE_LOCAL_ACCOUNT: { description: "Create the local account, or take over the one of that name, with this password." } },
 });
 
@@ -52,13 +53,17 @@ const PasswordDeliveryBinding = builder.simpleObject("PasswordDeliveryBinding", 
 export const AccountInstruction = builder.objectRef<InstructionShape>("AccountInstruction").implement({
   description: "What the workstation must do to sign the user in. Act on it only before `expiresAt`, and only if it names this workstation.",
   fields: (t) => ({
-    action: t.field({ type: AccountAction, resolve: (instruction) => instruction.action }),
+    action: t.field({ type: AccountAction, description: "What to do with the local account.", resolve: (instruction) => instruction.action }),
     attemptId: t.exposeID("attemptId", { description: "The login event of this attempt; report the account outcome against it." }),
-    workstationId: t.exposeID("workstationId"),
+    workstationId: t.exposeID("workstationId", { description: "The workstation it is for: act on it only if that is this one." }),
     username: t.exposeString("username", { description: "The Windows local account name." }),
-    fullName: t.exposeString("fullName"),
-    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
-    passwordSource: t.field({ type: AccountPasswordSource, resolve: (instruction) => instruction.passwordSource }),
+    fullName: t.exposeString("fullName", { description: "The user's first and last name, for the local account's full name." }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime", description: "Act on it only before this: two minutes after it was issued." }),
+    passwordSource: t.field({
+      type: AccountPasswordSource,
+      description: "Where the local account's password comes from.",
+      resolve: (instruction) => instruction.passwordSource,
+    }),
     password: t.field({
       type: SealedSecret,
       nullable: true,
@@ -76,12 +81,17 @@ export const AccountInstruction = builder.objectRef<InstructionShape>("AccountIn
 });
 
 export const DesktopLoginPayload = builder.simpleObject("DesktopLoginPayload", {
-  fields: (t) => ({ instruction: t.field({ type: AccountInstruction }) }),
+  description: "What `finishDesktopPasswordLogin` and `redeemDesktopLogin` return when they succeed: the user is signed in.",
+  fields: (t) => ({ instruction: t.field({ type: AccountInstruction, description: "What the workstation must do to sign the user in." }) }),
 });
 
 const DesktopTenant = builder.simpleObject("DesktopTenant", {
   description: "The organisation a workstation belongs to, as its login screen names it.",
-  fields: (t) => ({ id: t.id(), slug: t.string(), displayName: t.string() }),
+  fields: (t) => ({
+    id: t.id({ description: "The tenant's id." }),
+    slug: t.string({ description: "Its slug, also its portal's subdomain." }),
+    displayName: t.string({ description: "Its display name." }),
+  }),
 });
 
 type DesktopConfigShape = { workstationId: string; tenant: TenantRow };
@@ -91,19 +101,28 @@ const DesktopConfig = builder.objectRef<DesktopConfigShape>("DesktopConfig").imp
   fields: (t) => ({
     workstation: t.prismaField({
       type: Workstation,
+      description: "The calling agent's own workstation.",
       resolve: (query, config, _args, ctx) => ctx.db.workstation.findUniqueOrThrow({ ...query, where: { id: config.workstationId } }),
     }),
     tenant: t.field({
       type: DesktopTenant,
+      description: "The customer tenant the workstation belongs to.",
       resolve: ({ tenant }) => ({ id: tenant.id, slug: tenant.slug, displayName: tenant.displayName }),
     }),
-    desktopLoginEnabled: t.boolean({ resolve: ({ tenant }) => tenant.desktopLoginEnabled }),
-    method: t.field({ type: DesktopLoginMethod, resolve: ({ tenant }) => tenant.desktopLoginMethod }),
+    desktopLoginEnabled: t.boolean({
+      description: "Whether the agent signs users in on this workstation (the customer's setting).",
+      resolve: ({ tenant }) => tenant.desktopLoginEnabled,
+    }),
+    method: t.field({
+      type: DesktopLoginMethod,
+      description: "How users sign in: with their directory password, or passwordless with the login screen's QR code.",
+      resolve: ({ tenant }) => tenant.desktopLoginMethod,
+    }),
     passwordFallback: t.boolean({
       description: "With PASSWORDLESS: whether the password may still be typed.",
       resolve: ({ tenant }) => tenant.desktopPasswordFallback,
     }),
-    branding: t.field({ type: Branding, resolve: ({ tenant }) => brandingOf(tenant) }),
+    branding: t.field({ type: Branding, description: "What the login screen shows.", resolve: ({ tenant }) => brandingOf(tenant) }),
   }),
 });
 

@@ -30,12 +30,15 @@ const FileScalar = builder.scalarType("File", {
   },
 });
 
+const CUSTOMER_TENANT =
+  "The customer tenant, one the viewer administers (its admins, its MSP's admins, delegated technicians); NOT_FOUND for any other, VALIDATION for an MSP tenant.";
+
 const UpdateDesktopSettingsInput = builder.inputType("UpdateDesktopSettingsInput", {
   description: "Only the fields given change.",
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    desktopLoginEnabled: t.boolean(),
-    method: t.field({ type: DesktopLoginMethod }),
+    tenantId: t.id({ required: true, description: CUSTOMER_TENANT }),
+    desktopLoginEnabled: t.boolean({ description: "Whether the desktop agent signs users in on the customer's workstations." }),
+    method: t.field({ type: DesktopLoginMethod, description: "How users sign in on them." }),
     passwordFallback: t.boolean({ description: "With PASSWORDLESS: may users still type their directory password?" }),
     brandingText: t.string({
       description: "Plain text for the login screen, stored and shown exactly as typed (at most 500 characters). Null or blank removes it.",
@@ -45,8 +48,8 @@ const UpdateDesktopSettingsInput = builder.inputType("UpdateDesktopSettingsInput
 
 const UploadBrandingImageInput = builder.inputType("UploadBrandingImageInput", {
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    kind: t.field({ type: BrandingImageKind, required: true }),
+    tenantId: t.id({ required: true, description: CUSTOMER_TENANT }),
+    kind: t.field({ type: BrandingImageKind, required: true, description: "Which image to set; it replaces the one before." }),
     image: t.field({
       type: FileScalar,
       required: true,
@@ -57,13 +60,15 @@ const UploadBrandingImageInput = builder.inputType("UploadBrandingImageInput", {
 
 const RemoveBrandingImageInput = builder.inputType("RemoveBrandingImageInput", {
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    kind: t.field({ type: BrandingImageKind, required: true }),
+    tenantId: t.id({ required: true, description: CUSTOMER_TENANT }),
+    kind: t.field({ type: BrandingImageKind, required: true, description: "Which image to remove; removing one that is not set changes nothing." }),
   }),
 });
 
 const payload = (name: string) =>
-  builder.simpleObject(name, { fields: (t) => ({ tenant: t.field({ type: Tenant }) }) });
+  builder.simpleObject(name, {
+    fields: (t) => ({ tenant: t.field({ type: Tenant, description: "The customer tenant, its `desktopSettings` as they are now." }) }),
+  });
 
 const UpdateDesktopSettingsPayload = payload("UpdateDesktopSettingsPayload");
 const UploadBrandingImagePayload = payload("UploadBrandingImagePayload");
@@ -72,7 +77,7 @@ const RemoveBrandingImagePayload = payload("RemoveBrandingImagePayload");
 builder.mutationFields((t) => ({
   updateDesktopSettings: t.field({
     type: UpdateDesktopSettingsPayload,
-    description: "Changes a customer's desktop login settings and login-screen text. Admins of the customer only.",
+    description: "Changes a customer's desktop login settings and login-screen text. For those who administer the customer: its admins, its MSP's admins and technicians delegated to it.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "UpdateDesktopSettingsResult" } },
     args: { input: t.arg({ type: UpdateDesktopSettingsInput, required: true }) },
@@ -82,7 +87,7 @@ builder.mutationFields((t) => ({
   }),
   uploadBrandingImage: t.field({
     type: UploadBrandingImagePayload,
-    description: "Sets a customer's login-screen background or logo (multipart request). Admins of the customer only.",
+    description: "Sets a customer's login-screen background or logo (multipart request). For those who administer the customer: its admins, its MSP's admins and technicians delegated to it.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "UploadBrandingImageResult" } },
     args: { input: t.arg({ type: UploadBrandingImageInput, required: true }) },
@@ -92,7 +97,7 @@ builder.mutationFields((t) => ({
   }),
   removeBrandingImage: t.field({
     type: RemoveBrandingImagePayload,
-    description: "Removes a customer's login-screen background or logo. Admins of the customer only.",
+    description: "Removes a customer's login-screen background or logo. For those who administer the customer: its admins, its MSP's admins and technicians delegated to it.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RemoveBrandingImageResult" } },
     args: { input: t.arg({ type: RemoveBrandingImageInput, required: true }) },

@@ -8,6 +8,7 @@ import type { Context } from "../../context.ts";
 import { brandingImagePath } from "./branding-image.ts";
 
 export const DesktopLoginMethod = builder.enumType("DesktopLoginMethod", {
+  description: "How users sign in on a customer's workstations.",
   values: {
     PASSWORD: { description: "Users type their directory username and password on the login screen." },
     PASSWORDLESS: { description: "Users scan the login screen's QR code with the mobile authenticator." },
@@ -15,6 +16,7 @@ export const DesktopLoginMethod = builder.enumType("DesktopLoginMethod", {
 });
 
 export const BrandingImageKind = builder.enumType("BrandingImageKind", {
+  description: "Which of the login screen's two images.",
   values: {
     BACKGROUND: { description: "Fills the login screen behind the sign-in form." },
     LOGO: { description: "Shown above the sign-in form." },
@@ -32,8 +34,8 @@ export const BrandingImage = builder.objectRef<BrandingImageShape>("BrandingImag
     }),
     hash: t.exposeString("hash", { description: "Lower-case hex SHA-256 of the served bytes." }),
     contentType: t.exposeString("contentType", { description: "`image/png` or `image/jpeg`." }),
-    width: t.exposeInt("width"),
-    height: t.exposeInt("height"),
+    width: t.exposeInt("width", { description: "Width in pixels, as served (EXIF orientation already applied)." }),
+    height: t.exposeInt("height", { description: "Height in pixels, as served (EXIF orientation already applied)." }),
   }),
 });
 
@@ -61,11 +63,13 @@ export const Branding = builder.objectRef<BrandingShape>("Branding").implement({
     background: t.field({
       type: BrandingImage,
       nullable: true,
+      description: "The login screen's background image; null when none is set.",
       resolve: (branding, _args, ctx) => brandingImage(ctx.db, branding.tenantId, branding.backgroundHash),
     }),
     logo: t.field({
       type: BrandingImage,
       nullable: true,
+      description: "The logo above the sign-in form; null when none is set.",
       resolve: (branding, _args, ctx) => brandingImage(ctx.db, branding.tenantId, branding.logoHash),
     }),
   }),
@@ -87,11 +91,15 @@ export const DesktopSettings = builder.objectRef<TenantRow>("DesktopSettings").i
     desktopLoginEnabled: t.exposeBoolean("desktopLoginEnabled", {
       description: "Whether the desktop agent signs users in on this customer's workstations.",
     }),
-    method: t.field({ type: DesktopLoginMethod, resolve: (tenant) => tenant.desktopLoginMethod }),
+    method: t.field({
+      type: DesktopLoginMethod,
+      description: "How users sign in: with their directory password, or passwordless with the login screen's QR code.",
+      resolve: (tenant) => tenant.desktopLoginMethod,
+    }),
     passwordFallback: t.exposeBoolean("desktopPasswordFallback", {
       description: "With PASSWORDLESS: whether users may still type their directory password.",
     }),
-    branding: t.field({ type: Branding, resolve: (tenant) => brandingOf(tenant) }),
+    branding: t.field({ type: Branding, description: "What the login screen shows.", resolve: (tenant) => brandingOf(tenant) }),
     viewerCanEdit: t.boolean({
       description: "Whether the viewer may change these settings and the branding.",
       resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id),

@@ -17,7 +17,7 @@ const UpdateElevatedAccessSettingsInput = builder.inputType("UpdateElevatedAcces
     manageBuiltInAdministrator: t.boolean({ description: "Allow the built-in Administrator (RID 500) as the account." }),
     maxSessionMinutes: t.int({ description: "1–480." }),
     passwordLength: t.int({ description: "14–127." }),
-    passwordCharacters: t.field({ type: ElevationPasswordCharacters }),
+    passwordCharacters: t.field({ type: ElevationPasswordCharacters, description: "The characters of the passwords the agent generates." }),
     restartAfterSession: t.boolean({ description: "Restart the workstation after each session (after `restartGraceMinutes`, default 5)." }),
     restartGraceMinutes: t.int({ description: "0–120." }),
     minimumAgentVersion: t.string({ description: "e.g. 1.2.0; an empty string allows any agent." }),
@@ -26,43 +26,49 @@ const UpdateElevatedAccessSettingsInput = builder.inputType("UpdateElevatedAcces
 
 const UpdateElevatedAccessSettingsPayload = builder.simpleObject("UpdateElevatedAccessSettingsPayload", {
   description: "The customer, with its new settings under `elevatedAccess`.",
-  fields: (t) => ({ tenant: t.field({ type: Tenant }) }),
+  fields: (t) => ({ tenant: t.field({ type: Tenant, description: "The customer tenant." }) }),
 });
 
 const AssignWorkstationAccountInput = builder.inputType("AssignWorkstationAccountInput", {
   fields: (t) => ({
-    workstationId: t.id({ required: true }),
+    workstationId: t.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }),
     accountName: t.string({ description: "The workstation's own local admin account; null or empty: the customer's shared one." }),
   }),
 });
 
 const AssignWorkstationAccountPayload = builder.simpleObject("AssignWorkstationAccountPayload", {
-  fields: (t) => ({ workstation: t.field({ type: Workstation }) }),
+  fields: (t) => ({ workstation: t.field({ type: Workstation, description: "The workstation; its account is under `elevationAccount`." }) }),
 });
 
 const RedeemElevationInput = builder.inputType("RedeemElevationInput", {
-  fields: (t) => ({ challengeId: t.id({ required: true }), redeemSecret: t.string({ required: true }) }),
+  fields: (t) => ({
+    challengeId: t.id({ required: true, description: "The approved ELEVATED_ACCESS challenge this workstation started." }),
+    redeemSecret: t.string({ required: true, description: "The `redeemSecret` startLoginChallenge gave this workstation with the challenge." }),
+  }),
 });
 
 const RedeemElevationPayload = builder.simpleObject("RedeemElevationPayload", {
-  fields: (t) => ({ instruction: t.field({ type: ElevationInstruction }) }),
+  fields: (t) => ({ instruction: t.field({ type: ElevationInstruction, description: "What to do; verify its signature before acting." }) }),
 });
 
 const ReportTechnicianSessionInput = builder.inputType("ReportTechnicianSessionInput", {
   fields: (t) => ({
-    sessionId: t.id({ required: true }),
-    event: t.field({ type: TechnicianSessionEvent, required: true }),
+    sessionId: t.id({ required: true, description: "The technician session of the instruction; NOT_FOUND for one of another workstation." }),
+    event: t.field({ type: TechnicianSessionEvent, required: true, description: "What happened: the account signed in, or the session terminated and its password rotated." }),
     at: t.field({ type: "DateTime", required: true, description: "When it happened, by the workstation's clock." }),
     reason: t.field({ type: TechnicianSessionEndReason, description: "ENDED: why (EXPIRED, ENDED_ON_WORKSTATION, or the reason of the command carried out)." }),
     note: t.string({ description: "A short explanation for the audit log." }),
   }),
 });
 
-const TechnicianSessionPayload = (name: string) =>
-  builder.simpleObject(name, { fields: (t) => ({ session: t.field({ type: TechnicianSession }) }) });
+const TechnicianSessionPayload = (name: string, sessionDescription: string) =>
+  builder.simpleObject(name, { fields: (t) => ({ session: t.field({ type: TechnicianSession, description: sessionDescription }) }) });
 
-const ReportTechnicianSessionPayload = TechnicianSessionPayload("ReportTechnicianSessionPayload");
-const EndTechnicianSessionPayload = TechnicianSessionPayload("EndTechnicianSessionPayload");
+const ReportTechnicianSessionPayload = TechnicianSessionPayload(
+  "ReportTechnicianSessionPayload",
+  "The session as the server has it now; ENDED in answer to STARTED means terminate it now.",
+);
+const EndTechnicianSessionPayload = TechnicianSessionPayload("EndTechnicianSessionPayload", "The session, now ENDED.");
 
 const EndTechnicianSessionInput = builder.inputType("EndTechnicianSessionInput", {
   fields: (t) => ({
@@ -72,11 +78,11 @@ const EndTechnicianSessionInput = builder.inputType("EndTechnicianSessionInput",
 });
 
 const AcknowledgeWorkstationCommandInput = builder.inputType("AcknowledgeWorkstationCommandInput", {
-  fields: (t) => ({ id: t.id({ required: true }) }),
+  fields: (t) => ({ id: t.id({ required: true, description: "The command carried out; NOT_FOUND for another workstation's." }) }),
 });
 
 const AcknowledgeWorkstationCommandPayload = builder.simpleObject("AcknowledgeWorkstationCommandPayload", {
-  fields: (t) => ({ command: t.field({ type: WorkstationCommand }) }),
+  fields: (t) => ({ command: t.field({ type: WorkstationCommand, description: "The command, acknowledged; acknowledging it again changes nothing." }) }),
 });
 
 builder.mutationFields((t) => ({

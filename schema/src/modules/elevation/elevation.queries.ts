@@ -35,7 +35,7 @@ builder.queryFields((t) => ({
       "Technician sessions, newest first: of a customer (for those who administer it), or with the viewer's MSP as `tenantId`, of every customer the viewer reaches. " +
       `NOT_FOUND for a tenant the viewer cannot reach. At most ${MAX_PAGE} per page (default 20).`,
     args: {
-      tenantId: t.arg.id({ required: true }),
+      tenantId: t.arg.id({ required: true, description: "A customer the viewer administers, or the viewer's own MSP for every customer the viewer reaches." }),
       active: t.arg.boolean({ description: "true: only open sessions; false: only ended ones; absent: all." }),
       workstationId: t.arg.id({ description: "Only this workstation's." }),
       technicianId: t.arg.id({ description: "Only this technician's." }),
@@ -81,7 +81,7 @@ builder.subscriptionField("technicianSessionChanged", (t) =>
     description:
       "Live technician sessions: each one as it is requested, approved, started and ended. `tenantId` is a customer the viewer administers, " +
       "or the viewer's MSP for every customer they reach. NOT_FOUND otherwise.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "A customer the viewer administers, or the viewer's own MSP for every customer the viewer reaches." }) },
     subscribe: async (_root, args, ctx) => {
       const scope = await sessionScope(ctx, String(args.tenantId));
       const source = ctx.pubsub.subscribe("technicianSession:changed", scope.routeKey);

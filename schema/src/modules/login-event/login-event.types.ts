@@ -6,9 +6,16 @@ import { requestLoader } from "../../request-loaders.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 
 export const LoginMethod = builder.enumType("LoginMethod", {
+  description: "How a desktop login was attempted.",
   values: { PASSWORD: { description: "Typed the directory password." }, QR: { description: "Approved on the phone." } },
 });
-export const LoginOutcome = builder.enumType("LoginOutcome", { values: ["SUCCEEDED", "FAILED"] as const });
+export const LoginOutcome = builder.enumType("LoginOutcome", {
+  description: "Whether a desktop login attempt signed the user in.",
+  values: {
+    SUCCEEDED: { description: "Signed in: the workstation received an account instruction." },
+    FAILED: { description: "Refused; `reason` says why." },
+  } as const,
+});
 export const AccountOutcome = builder.enumType("AccountOutcome", {
   description: "What the agent did with the account instruction it received.",
   values: {
@@ -28,7 +35,7 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
       ? { $any: { tenantAdmin: event.tenantId, workstation: event.workstationId } }
       : { tenantAdmin: event.tenantId },
   fields: (t) => ({
-    id: t.exposeID("id"),
+    id: t.exposeID("id", { description: "The attempt's id; for a successful one, its account instruction's `attemptId`." }),
     username: t.exposeString("username", {
       nullable: true,
       description: "The directory user's username; null for a login that matched no user (see `loginPseudonym`).",
@@ -45,10 +52,16 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
       resolve: (query, event, _args, ctx) =>
         event.userId ? ctx.db.user.findFirst({ ...query, where: { AND: [{ id: event.userId }, visibleUsers(ctx.viewer)] } }) : null,
     }),
-    workstationId: t.exposeID("workstationId", { nullable: true }),
-    workstationName: t.exposeString("workstationName", { nullable: true }),
-    method: t.expose("method", { type: LoginMethod }),
-    outcome: t.expose("outcome", { type: LoginOutcome }),
+    workstationId: t.exposeID("workstationId", {
+      nullable: true,
+      description: "The workstation the attempt was made at, kept after it is removed; null when the attempt named none.",
+    }),
+    workstationName: t.exposeString("workstationName", {
+      nullable: true,
+      description: "The workstation's name when the attempt was made; null when the attempt named none.",
+    }),
+    method: t.expose("method", { type: LoginMethod, description: "How the user signed in, or tried to." }),
+    outcome: t.expose("outcome", { type: LoginOutcome, description: "Whether the attempt signed the user in." }),
     reason: t.string({
       nullable: true,
       select: { reason: true },
@@ -58,16 +71,26 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
       resolve: (event, _args, ctx) =>
         ctx.workstation && !ctx.viewer && event.reason && CREDENTIAL_REASONS.has(event.reason) ? "INVALID_CREDENTIALS" : event.reason,
     }),
-    accountOutcome: t.expose("accountOutcome", { type: AccountOutcome, nullable: true }),
-    accountDetail: t.exposeString("accountDetail", { nullable: true }),
+    accountOutcome: t.expose("accountOutcome", {
+      type: AccountOutcome,
+      nullable: true,
+      description: "What the agent did with the local account, once it reported it (`reportAccountResult`); null until then, and always for a failed attempt.",
+    }),
+    accountDetail: t.exposeString("accountDetail", {
+      nullable: true,
+      description: "The agent's short explanation of `accountOutcome` (why an account was refused, say), at most 500 characters; null when it gave none.",
+    }),
     passwordSynced: t.exposeBoolean("passwordSynced", {
       nullable: true,
       description:
         "False when a QR login could not hand the user's directory password to the workstation (the master key is on and the server cannot open it): " +
         "the agent set a password of its own there, so the user's directory password does not work on that workstation. Null when it does not apply.",
     }),
-    ip: t.exposeString("ip", { nullable: true }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    ip: t.exposeString("ip", { nullable: true, description: "The IP address the attempt came from, as the API saw it; null if none was recorded." }),
+    createdAt: t.expose("createdAt", {
+      type: "DateTime",
+      description: "When it was recorded: as it happened, or, for a password login nobody finished, once the server found it expired.",
+    }),
   }),
 });
 
@@ -82,7 +105,7 @@ builder.queryFields((t) => ({
     cursor: "id",
     nullable: true,
     description: "A customer tenant's desktop login history, newest first. NOT_FOUND for a tenant the viewer does not administer.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "The tenant whose desktop logins to list." }) },
     // Checked here too: a page asking only for totalCount never reaches `resolve`.
     totalCount: async (_parent, args, ctx) =>
       ctx.db.loginEvent.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
@@ -96,7 +119,12 @@ builder.queryFields((t) => ({
   workstationLoginEvents: t.prismaField({
     type: ["LoginEvent"],
     description: "For a desktop agent: its own workstation's recent login attempts, newest first.",
-    args: { first: t.arg.int({ defaultValue: 20 }) },
+    args: {
+      first: t.arg.int({
+        defaultValue: 20,
+        description: "How many attempts to return: 20 unless given; less than 1 counts as 1, more than 100 as 100.",
+      }),
+    },
     resolve: (query, _root, args, ctx) => {
       const workstation = requireWorkstation(ctx);
       return ctx.db.loginEvent.findMany({

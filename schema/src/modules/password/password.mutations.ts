@@ -8,8 +8,10 @@ const StartPasswordRegistrationInput = builder.inputType("StartPasswordRegistrat
     "Whose password: `userId` for an existing user (yourself, or a user you manage), `tenant` (its id) for a new user of a tenant you administer, " +
     "neither for the first admin of an MSP sign-up (signed out).",
   fields: (t) => ({
-    userId: t.id(),
-    tenant: t.id(),
+    userId: t.id({ description: "An existing user whose password this is: the viewer, or a user the viewer manages (NOT_FOUND for anyone else)." }),
+    tenant: t.id({
+      description: "For a new user: the id of the tenant they will belong to, one the viewer administers (NOT_FOUND otherwise). Ignored when `userId` is given.",
+    }),
     request: t.string({ required: true, description: "The OPAQUE registration request, base64url without padding." }),
   }),
 });
@@ -24,7 +26,10 @@ export const PhoneCopyInput = builder.inputType("PhoneCopyInput", {
 
 const FinishPasswordRegistrationInput = builder.inputType("FinishPasswordRegistrationInput", {
   fields: (t) => ({
-    registrationId: t.id({ required: true }),
+    registrationId: t.id({
+      required: true,
+      description: "What `startPasswordRegistration` returned, finished within ten minutes by the viewer who started it (signed out, for a sign-up); NOT_FOUND otherwise.",
+    }),
     record: t.string({ required: true, description: "The OPAQUE registration record, base64url without padding." }),
     sealedPassword: t.field({
       type: SealedSecretInput,

@@ -22,9 +22,9 @@ const StartPasswordLogInInput = builder.inputType("StartPasswordLogInInput", {
 
 const FinishPasswordLogInInput = builder.inputType("FinishPasswordLogInInput", {
   fields: (t) => ({
-    loginId: t.id({ required: true }),
+    loginId: t.id({ required: true, description: "The `loginId` startPasswordLogIn answered: good once, for 60 seconds." }),
     finish: t.string({ required: true, description: "The client's OPAQUE finish message (KE3), base64url without padding." }),
-    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
+    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER", description: "How the new session's token is handed over." }),
   }),
 });
 
@@ -54,11 +54,11 @@ builder.queryFields((t) => ({
 }));
 
 const RevokeSessionPayload = builder.simpleObject("RevokeSessionPayload", {
-  fields: (t) => ({ revokedSessionId: t.id() }),
+  fields: (t) => ({ revokedSessionId: t.id({ description: "The id of the session that ended." }) }),
 });
 
 const RevokeOtherSessionsPayload = builder.simpleObject("RevokeOtherSessionsPayload", {
-  fields: (t) => ({ revokedCount: t.int() }),
+  fields: (t) => ({ revokedCount: t.int({ description: "How many of the viewer's other sessions ended." }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -95,7 +95,7 @@ builder.mutationFields((t) => ({
     type: RevokeSessionPayload,
     description: "Ends one of the viewer's own sessions; its open subscriptions close at once.",
     errors: { types: [UnauthenticatedError, NotFoundError], union: { name: "RevokeSessionResult" } },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The session's id, from `sessions`: one of the viewer's own (NOT_FOUND otherwise)." }) },
     resolve: async (_root, args, ctx) => ({ revokedSessionId: await revokeSession(ctx, String(args.id)) }),
   }),
   revokeOtherSessions: t.field({

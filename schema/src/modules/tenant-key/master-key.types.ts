@@ -61,7 +61,9 @@ export const KeyOperation = builder.objectRef<ChallengeRow>("KeyOperation").impl
   description: "A private-key operation the portal asked for and a holder's phone carries out, with the state of its QR code.",
   fields: (t) => ({
     id: t.exposeID("id", { description: "Also the id in the QR code." }),
-    tenantId: t.exposeID("tenantId", { description: "The customer whose key it works with." }),
+    tenantId: t.exposeID("tenantId", {
+      description: "The customer whose key it works with; for an MSP's rotation of its due customers, the MSP (see keyOperationTenants).",
+    }),
     purpose: t.field({ type: KeyOperationPurpose, description: "What the phone is asked to do.", resolve: (operation) => operation.keyOperationPurpose! }),
     status: t.field({
       type: ChallengeStatus,
@@ -127,13 +129,19 @@ const KeyOperationSecret = builder.objectRef<OperationSecret>("KeyOperationSecre
     "One sealed secret, opened from the escrow and sealed to the working phone with info `latchkey key operation secret v1` and associated data " +
     "`latchkey-key-operation-secret-v1|<operation id>|<kind>|<id>|<version>`. Re-seal it to the new tenant key with its own binding.",
   fields: (t) => ({
-    kind: t.field({ type: KeyOperationSecretKind, resolve: (secret) => secret.kind }),
+    kind: t.field({ type: KeyOperationSecretKind, description: "A user's password or a break-glass password.", resolve: (secret) => secret.kind }),
     id: t.exposeID("id", { description: "The user's id, or the break-glass box's id." }),
     version: t.exposeInt("version", { description: "The password version, or the agent's rotation counter." }),
     record: t.exposeString("record", { nullable: true, description: "USER_PASSWORD: the OPAQUE registration record it is bound to." }),
     workstationId: t.exposeID("workstationId", { nullable: true, description: "BREAK_GLASS_PASSWORD: its workstation." }),
     account: t.exposeString("account", { nullable: true, description: "BREAK_GLASS_PASSWORD: its account." }),
-    sealed: t.field({ type: SealedSecret, resolve: (secret) => secret.sealed }),
+    sealed: t.field({
+      type: SealedSecret,
+      description:
+        "The secret. ENABLE_MASTER_KEY: opened from the escrow and sealed to this phone's key-agreement key, as above. Any other purpose: as stored, " +
+        "sealed to the current tenant key, which the phone opens with its copy of it (`holderCopy`; recovering: a recovery kit's copy).",
+      resolve: (secret) => secret.sealed,
+    }),
     phonesWithoutCopy: t.field({
       type: [PasswordPhone],
       description:
@@ -147,7 +155,7 @@ const KeyOperationSecret = builder.objectRef<OperationSecret>("KeyOperationSecre
 const KeyOperationWork = builder.simpleObject("KeyOperationWork", {
   description: "What the phone that scanned a key operation needs to carry it out.",
   fields: (t) => ({
-    keyOperation: t.field({ type: KeyOperation }),
+    keyOperation: t.field({ type: KeyOperation, description: "The operation this work is for." }),
     tenantId: t.id({ description: "The customer whose key this work is about: the operation's own, or one of an MSP's due customers." }),
     tenantKey: t.field({ type: TenantKey, description: "The current key's statement: verify it against the phone's pin first." }),
     holders: t.field({
@@ -258,7 +266,7 @@ const StartKeyOperationInput = builder.inputType("StartKeyOperationInput", {
 const StartKeyOperationPayload = builder.simpleObject("StartKeyOperationPayload", {
   description: "Show `qrPayload` as a QR code to a phone that may hold the key; watch `keyOperationUpdated` with `watchToken`.",
   fields: (t) => ({
-    keyOperation: t.field({ type: KeyOperation }),
+    keyOperation: t.field({ type: KeyOperation, description: "The new operation, PENDING." }),
     qrPayload: t.string({ description: "What the QR code says." }),
     watchToken: t.string({ description: "Lets this browser watch the operation, nothing more." }),
   }),
@@ -377,7 +385,9 @@ const DeliverBreakGlassPasswordInput = builder.inputType("DeliverBreakGlassPassw
 
 const DeliverBreakGlassPasswordPayload = builder.simpleObject("DeliverBreakGlassPasswordPayload", {
   description: "The sealed password waits on the operation for the browser that asked.",
-  fields: (t) => ({ keyOperation: t.field({ type: KeyOperation }) }),
+  fields: (t) => ({
+    keyOperation: t.field({ type: KeyOperation, description: "The operation, now APPROVED, its `revealedPassword` for the browser that asked." }),
+  }),
 });
 
 const EnableMasterKeyPayload = builder.simpleObject("EnableMasterKeyPayload", {

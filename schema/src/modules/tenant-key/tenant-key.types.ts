@@ -26,8 +26,8 @@ const TenantKeyHolderEntry = builder.simpleObject("TenantKeyHolderEntry", {
 const TenantKeyLink = builder.simpleObject("TenantKeyLink", {
   description: "A superseded epoch's signed statement.",
   fields: (t) => ({
-    epoch: t.int(),
-    statement: t.string(),
+    epoch: t.int({ description: "The superseded epoch." }),
+    statement: t.string({ description: "Its statement, as it was signed (the same lines as `TenantKey.statement`)." }),
     signature: t.string({ description: "By the epoch's own signing key." }),
     handover: t.string({ nullable: true, description: "By the previous epoch's signing key; null for epoch 1." }),
   }),
@@ -39,11 +39,15 @@ export const TenantKey = builder.objectRef<TenantKeyAnswer>("TenantKey").impleme
     "`signature` over `statement` (verifyTenantKey in @latchkey/passwords), and pin the signing key and the highest epoch seen: refuse a lower epoch " +
     "or another signing key. The statement is UTF-8 lines joined by newlines: `latchkey-tenant-key-v1`, tenant id, epoch, HPKE suite, public key, signing key, custody, then (MASTER_KEY) one `holder <kind> <id> <key-agreement key>` line per holder.",
   fields: (t) => ({
-    tenantId: t.exposeID("tenantId"),
+    tenantId: t.exposeID("tenantId", { description: "The customer tenant whose key it is (the statement names it too)." }),
     epoch: t.exposeInt("epoch", { description: "The key's generation; never goes down." }),
     publicKey: t.exposeString("publicKey", { description: "Raw X25519, base64url without padding: what passwords are sealed to." }),
     signingKey: t.exposeString("signingKey", { description: "The tenant's Ed25519 signing key, raw, base64url without padding." }),
-    custody: t.field({ type: TenantKeyCustody, resolve: (key) => key.custody }),
+    custody: t.field({
+      type: TenantKeyCustody,
+      description: "Who holds the private key: the server (ESCROW) or only the customer's holders (MASTER_KEY).",
+      resolve: (key) => key.custody,
+    }),
     statement: t.exposeString("statement", {
       description: "The signed text. The fields above repeat it for reading only: seal to the public key of the statement you verified, never to a field beside it.",
     }),
@@ -72,7 +76,7 @@ builder.queryField("tenantKey", (t) =>
     description:
       "The key a customer tenant's secrets are sealed to, signed. For anyone who may see the tenant (its users, its MSP's admins, " +
       "delegated technicians), its workstations and its users' phones; null for any other id, existing or not, and for an MSP (whose users' passwords are never sealed).",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "The customer tenant's id." }) },
     resolve: async (_root, args, ctx) => {
       const tenantId = String(args.tenantId);
       if (!isUuid(tenantId)) return null;

@@ -23,15 +23,18 @@ import { Tenant, UserSource } from "./tenant.types.ts";
 const SignUpMspInput = builder.inputType("SignUpMspInput", {
   fields: (t) => ({
     slug: t.string({ required: true, description: "The MSP's subdomain: lowercase letters, digits, hyphens." }),
-    displayName: t.string({ required: true }),
-    firstName: t.string({ required: true }),
-    lastName: t.string({ required: true }),
-    email: t.string({ required: true }),
+    displayName: t.string({ required: true, description: "The MSP's name as people see it." }),
+    firstName: t.string({ required: true, description: "The first admin's given name." }),
+    lastName: t.string({ required: true, description: "The first admin's family name." }),
+    email: t.string({
+      required: true,
+      description: "The first admin's company email; their username is made from it (they can change it later).",
+    }),
     passwordRegistrationId: t.id({
       required: true,
       description: "A finished password registration started signed out (startPasswordRegistration without userId or tenant): the password itself never reaches the server.",
     }),
-    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER" }),
+    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER", description: "How the new session's token is handed over." }),
   }),
 });
 
@@ -56,20 +59,20 @@ function usernameFromEmail(address: string) {
 const CreateCustomerInput = builder.inputType("CreateCustomerInput", {
   fields: (t) => ({
     name: t.string({ required: true, description: "Lowercase letters and digits; the subdomain is `<name>-<msp slug>`." }),
-    displayName: t.string({ required: true }),
+    displayName: t.string({ required: true, description: "The customer's name as people see it." }),
   }),
 });
 
 const CreateCustomerPayload = builder.simpleObject("CreateCustomerPayload", {
-  fields: (t) => ({ customer: t.field({ type: Tenant }) }),
+  fields: (t) => ({ customer: t.field({ type: Tenant, description: "The new customer." }) }),
 });
 
 const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput", {
   description: "Only the fields given change.",
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    userSource: t.field({ type: UserSource }),
-    displayName: t.string(),
+    tenantId: t.id({ required: true, description: "The tenant: one the viewer administers (NOT_FOUND otherwise)." }),
+    userSource: t.field({ type: UserSource, description: "Where the tenant's users come from." }),
+    displayName: t.string({ description: "The tenant's name as people see it." }),
     auditRetentionDays: t.int({ description: "Days audit events are kept before they are purged: 30 to 3650." }),
     signInRequiresPhone: t.boolean({ description: "Follow every password sign-in of the tenant's users with an approval on their own phone." }),
     mspMayHoldMasterKey: t.boolean({
@@ -81,7 +84,7 @@ const UpdateTenantSettingsInput = builder.inputType("UpdateTenantSettingsInput",
 });
 
 const UpdateTenantSettingsPayload = builder.simpleObject("UpdateTenantSettingsPayload", {
-  fields: (t) => ({ tenant: t.field({ type: Tenant }) }),
+  fields: (t) => ({ tenant: t.field({ type: Tenant, description: "The tenant, as changed." }) }),
 });
 
 const SuspendCustomerInput = builder.inputType("SuspendCustomerInput", {
@@ -217,6 +220,8 @@ builder.mutationFields((t) => ({
   }),
   updateTenantSettings: t.field({
     type: UpdateTenantSettingsPayload,
+    description:
+      "Changes a tenant's settings. For a tenant the viewer administers (NOT_FOUND otherwise); switching `signInRequiresPhone` off is for admins only (FORBIDDEN for a technician). Audited.",
     authScopes: { authenticated: true },
     errors: {
       types: [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError],

@@ -6,7 +6,13 @@ import { cursorIsInside } from "../../pagination.ts";
 import { requestLoader } from "../../request-loaders.ts";
 import { isUuid } from "../../validation.ts";
 
-export const TenantKind = builder.enumType("TenantKind", { values: ["MSP", "CUSTOMER"] as const });
+export const TenantKind = builder.enumType("TenantKind", {
+  description: "Whether a tenant is an MSP or one of its customers.",
+  values: {
+    MSP: { description: "A managed service provider: its admins and technicians look after its customers." },
+    CUSTOMER: { description: "A customer of an MSP: its users sign in to the portal and to its workstations." },
+  } as const,
+});
 export const TenantStatus = builder.enumType("TenantStatus", {
   description: "Whether a tenant's people may sign in.",
   values: {
@@ -15,6 +21,7 @@ export const TenantStatus = builder.enumType("TenantStatus", {
   },
 });
 export const UserSource = builder.enumType("UserSource", {
+  description: "Where a tenant's users come from.",
   values: { LOCAL: { description: "Users live in this cloud directory." } },
 });
 
@@ -25,13 +32,13 @@ export const Tenant = builder.prismaObject("Tenant", {
   select: { id: true, kind: true, parentId: true },
   authScopes: (tenant) => ({ tenantVisible: tenant.id }),
   fields: (t) => ({
-    id: t.exposeID("id"),
-    kind: t.expose("kind", { type: TenantKind }),
+    id: t.exposeID("id", { description: "The tenant's id." }),
+    kind: t.expose("kind", { type: TenantKind, description: "An MSP, or a customer of one." }),
     slug: t.exposeString("slug", { description: "Also the tenant's subdomain." }),
-    name: t.exposeString("name"),
-    displayName: t.exposeString("displayName"),
-    userSource: t.expose("userSource", { type: UserSource }),
-    status: t.expose("status", { type: TenantStatus }),
+    name: t.exposeString("name", { description: "A customer's short name (its slug without the `-<msp slug>`); an MSP's slug." }),
+    displayName: t.exposeString("displayName", { description: "The tenant's name as people see it." }),
+    userSource: t.expose("userSource", { type: UserSource, description: "Where the tenant's users come from." }),
+    status: t.expose("status", { type: TenantStatus, description: "Whether the tenant's people may sign in (a customer may be suspended)." }),
     suspendedAt: t.expose("suspendedAt", { type: "DateTime", nullable: true, description: "When the customer was suspended; null while active." }),
     auditRetentionDays: t.int({
       nullable: true,
@@ -45,7 +52,7 @@ export const Tenant = builder.prismaObject("Tenant", {
     mspMayHoldMasterKey: t.exposeBoolean("mspMayHoldMasterKey", {
       description: "A customer's choice: whether its MSP's admins' and delegated technicians' phones may hold its master key. Off unless the customer's own admin switches it on.",
     }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the tenant was created." }),
     parent: t.prismaField({
       type: "Tenant",
       nullable: true,
@@ -55,10 +62,11 @@ export const Tenant = builder.prismaObject("Tenant", {
           ? ctx.db.tenant.findFirst({ ...query, where: { AND: [{ id: tenant.parentId }, visibleTenants(ctx.viewer)] } })
           : null,
     }),
-    userCount: t.relationCount("users"),
+    userCount: t.relationCount("users", { description: "How many users the tenant has, disabled ones included." }),
     // Counted for a whole page in one grouped query: a second count of `users`
     // with a filter cannot join the page's own query, and would cost one query per row.
     adminCount: t.int({
+      description: "How many of the tenant's users are admins, disabled ones included.",
       resolve: (tenant, _args, ctx) =>
         requestLoader<number>(ctx, "adminCount", async (tenantIds) => {
           const rows = await ctx.db.user.groupBy({ by: ["tenantId"], where: { tenantId: { in: [...tenantIds] }, role: "ADMIN" }, _count: { _all: true } });
@@ -99,12 +107,20 @@ export const Tenant = builder.prismaObject("Tenant", {
       description: "Which technicians have access to this customer; MSP admins only.",
       query: { orderBy: { createdAt: "asc" } },
     }),
-    viewerCanManageUsers: t.boolean({ resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id) }),
-    viewerCanEditSettings: t.boolean({ resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id) }),
+    viewerCanManageUsers: t.boolean({
+      description: "Whether the viewer administers the tenant and so may create, edit, disable and delete its users.",
+      resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id),
+    }),
+    viewerCanEditSettings: t.boolean({
+      description: "Whether the viewer administers the tenant and so may change its settings (a few of which only an admin, or the customer's own admin, may change).",
+      resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id),
+    }),
     viewerCanCreateCustomers: t.boolean({
+      description: "Whether the viewer may create customers of this tenant: true for an admin of this MSP, false for a customer tenant.",
       resolve: (tenant, _args, ctx) => tenant.kind === "MSP" && ctx.access.canManageDelegations(tenant.id),
     }),
     viewerCanManageDelegations: t.boolean({
+      description: "Whether the viewer may give and withdraw technicians' access to this customer: true for an admin of its MSP, false for an MSP tenant.",
       resolve: (tenant, _args, ctx) => tenant.kind === "CUSTOMER" && ctx.access.canManageDelegations(tenant.parentId ?? ""),
     }),
   }),
@@ -115,7 +131,7 @@ builder.queryFields((t) => ({
     type: "Tenant",
     nullable: true,
     description: "A tenant the viewer may see; null for any other id, existing or not.",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The tenant's id." }) },
     resolve: (query, _root, args, ctx) => {
       const id = String(args.id);
       if (!isUuid(id)) return null;
@@ -132,7 +148,12 @@ builder.queryFields((t) => ({
       ctx.db.tenant.count({ where: customerSearch(ctx.viewer, args.search) }),
     description:
       "The MSP's customers: all of them for an MSP admin, the delegated ones for a technician. Null when signed out.",
-    args: { search: t.arg.string({ required: false }) },
+    args: {
+      search: t.arg.string({
+        required: false,
+        description: "Only customers whose display name (in any case) or slug contains this text; blank or omitted: all of them.",
+      }),
+    },
     resolve: async (query, _root, args, ctx) => {
       return customerPage(ctx, query, customerSearch(ctx.viewer, args.search));
     },

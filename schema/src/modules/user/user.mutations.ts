@@ -27,14 +27,14 @@ const RequirePasswordChangesPayload = builder.simpleObject("RequirePasswordChang
 
 const errors = [UnauthenticatedError, ForbiddenError, NotFoundError, ValidationError, ConflictError];
 
-const UserPayload = (name: string) =>
-  builder.simpleObject(name, { fields: (t) => ({ user: t.field({ type: User }) }) });
+const UserPayload = (name: string, userDescription: string) =>
+  builder.simpleObject(name, { fields: (t) => ({ user: t.field({ type: User, description: userDescription }) }) });
 
 const CreateUserInput = builder.inputType("CreateUserInput", {
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    firstName: t.string({ required: true }),
-    lastName: t.string({ required: true }),
+    tenantId: t.id({ required: true, description: "The tenant to create the user in: one the viewer administers (NOT_FOUND otherwise)." }),
+    firstName: t.string({ required: true, description: "Given name (at most 100 characters)." }),
+    lastName: t.string({ required: true, description: "Family name (at most 100 characters)." }),
     username: t.string({ required: true, description: "Windows local account name: at most 20 characters." }),
     email: t.string({ required: true, description: "Company email / UPN." }),
     passwordRegistrationId: t.id({
@@ -43,24 +43,34 @@ const CreateUserInput = builder.inputType("CreateUserInput", {
     requirePasswordChange: t.boolean({
       description: "With a password: whether the user must choose their own at their first sign-in (default true, as the admin knows this one).",
     }),
-    personalEmail: t.string({ required: false }),
-    role: t.field({ type: UserRole, required: true }),
+    personalEmail: t.string({
+      required: false,
+      description: "Optional: a private address of the user's, which a phone may also verify to link to them (that phone then waits for approval).",
+    }),
+    role: t.field({
+      type: UserRole,
+      required: true,
+      description: "ADMIN or TECHNICIAN in an MSP, ADMIN or USER in a customer; another is refused with VALIDATION.",
+    }),
   }),
 });
 
 const UpdateUserInput = builder.inputType("UpdateUserInput", {
   description: "Only the fields given change. An empty personalEmail clears it.",
   fields: (t) => ({
-    userId: t.id({ required: true }),
-    firstName: t.string(),
-    lastName: t.string(),
-    username: t.string(),
-    email: t.string(),
-    personalEmail: t.string(),
+    userId: t.id({ required: true, description: "The user: one the viewer manages (any other id is NOT_FOUND)." }),
+    firstName: t.string({ description: "New given name." }),
+    lastName: t.string({ description: "New family name." }),
+    username: t.string({
+      description: "New Windows local account name (at most 20 characters); CONFLICT when another user of the tenant has it or one that looks like it.",
+    }),
+    email: t.string({ description: "New company email / UPN; CONFLICT when another user of the tenant has it." }),
+    personalEmail: t.string({ description: "New personal email; an empty string clears it." }),
   }),
 });
 
 const CurrentPasswordLoginInput = builder.inputType("CurrentPasswordLoginInput", {
+  description: "Proof of your current password when you change it: an OPAQUE log in, started with startPasswordLogIn and finished here.",
   fields: (t) => ({
     loginId: t.id({ required: true, description: "From startPasswordLogIn with your own tenant and login." }),
     finish: t.string({ required: true, description: "The client's OPAQUE finish message (KE3), base64url without padding." }),
@@ -69,7 +79,7 @@ const CurrentPasswordLoginInput = builder.inputType("CurrentPasswordLoginInput",
 
 const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
   fields: (t) => ({
-    userId: t.id({ required: true }),
+    userId: t.id({ required: true, description: "Yourself, or a user you manage (any other id is NOT_FOUND)." }),
     passwordRegistrationId: t.id({
       required: true,
       description: "A finished password registration for this user (startPasswordRegistration with `userId`): the password itself never reaches the server.",
@@ -85,26 +95,38 @@ const SetUserPasswordInput = builder.inputType("SetUserPasswordInput", {
 });
 
 const UserIdInput = (name: string) =>
-  builder.inputType(name, { fields: (t) => ({ userId: t.id({ required: true }) }) });
+  builder.inputType(name, {
+    fields: (t) => ({ userId: t.id({ required: true, description: "The user: one the viewer manages (any other id is NOT_FOUND)." }) }),
+  });
 
 const SetUserRoleInput = builder.inputType("SetUserRoleInput", {
-  fields: (t) => ({ userId: t.id({ required: true }), role: t.field({ type: UserRole, required: true }) }),
+  fields: (t) => ({
+    userId: t.id({ required: true, description: "The user: one the viewer manages (NOT_FOUND otherwise), not themselves (FORBIDDEN)." }),
+    role: t.field({
+      type: UserRole,
+      required: true,
+      description: "The new role: ADMIN or TECHNICIAN in an MSP, ADMIN or USER in a customer; another is refused with VALIDATION.",
+    }),
+  }),
 });
 
-const CreateUserPayload = UserPayload("CreateUserPayload");
-const UpdateUserPayload = UserPayload("UpdateUserPayload");
-const SetUserPasswordPayload = UserPayload("SetUserPasswordPayload");
-const DisableUserPayload = UserPayload("DisableUserPayload");
-const EnableUserPayload = UserPayload("EnableUserPayload");
-const SetUserRolePayload = UserPayload("SetUserRolePayload");
-const UnlockUserPayload = UserPayload("UnlockUserPayload");
+const CreateUserPayload = UserPayload("CreateUserPayload", "The new user.");
+const UpdateUserPayload = UserPayload("UpdateUserPayload", "The user, as changed.");
+const SetUserPasswordPayload = UserPayload("SetUserPasswordPayload", "The user, with the new password.");
+const DisableUserPayload = UserPayload("DisableUserPayload", "The user, now DISABLED.");
+const EnableUserPayload = UserPayload("EnableUserPayload", "The user, ACTIVE again.");
+const SetUserRolePayload = UserPayload("SetUserRolePayload", "The user, with the new role.");
+const UnlockUserPayload = UserPayload("UnlockUserPayload", "The user, no longer locked.");
 const DeleteUserPayload = builder.simpleObject("DeleteUserPayload", {
-  fields: (t) => ({ deletedUserId: t.id() }),
+  fields: (t) => ({ deletedUserId: t.id({ description: "The id the user had." }) }),
 });
 
 builder.mutationFields((t) => ({
   createUser: t.field({
     type: CreateUserPayload,
+    description:
+      "Creates a user in a tenant the viewer administers (NOT_FOUND otherwise), with or without a password. " +
+      "CONFLICT when another user of the tenant has the email, or the username or one that looks like it. Audited.",
     errors: { types: errors, union: { name: "CreateUserResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: CreateUserInput, required: true }) },
@@ -118,6 +140,7 @@ builder.mutationFields((t) => ({
   }),
   updateUser: t.field({
     type: UpdateUserPayload,
+    description: "Changes a user's names and email addresses. NOT_FOUND for a user the viewer does not manage. Audited.",
     errors: { types: errors, union: { name: "UpdateUserResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: UpdateUserInput, required: true }) },
@@ -148,6 +171,7 @@ builder.mutationFields((t) => ({
   }),
   enableUser: t.field({
     type: EnableUserPayload,
+    description: "Lets a disabled user sign in again. NOT_FOUND for a user the viewer does not manage. Audited.",
     errors: { types: errors, union: { name: "EnableUserResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: UserIdInput("EnableUserInput"), required: true }) },
@@ -176,6 +200,9 @@ builder.mutationFields((t) => ({
   }),
   deleteUser: t.field({
     type: DeleteUserPayload,
+    description:
+      "Deletes a user for good, with their phones' links; their sessions end. NOT_FOUND for a user the viewer does not manage; " +
+      "FORBIDDEN for yourself; CONFLICT for an admin when the tenant would be left without another active admin. Audited.",
     errors: { types: errors, union: { name: "DeleteUserResult" } },
     authScopes: { authenticated: true },
     args: { input: t.arg({ type: UserIdInput("DeleteUserInput"), required: true }) },

@@ -4,6 +4,7 @@ import { isUuid } from "../../validation.ts";
 import { cursorIsInside } from "../../pagination.ts";
 
 export const UserRole = builder.enumType("UserRole", {
+  description: "What a user may do in their tenant. An MSP's users are ADMIN or TECHNICIAN; a customer's, ADMIN or USER.",
   values: {
     ADMIN: { description: "Manages the tenant (in an MSP: every customer too)." },
     TECHNICIAN: { description: "MSP staff; reaches the customers delegated to them." },
@@ -11,7 +12,15 @@ export const UserRole = builder.enumType("UserRole", {
   },
 });
 
-export const UserStatus = builder.enumType("UserStatus", { values: ["ACTIVE", "DISABLED"] as const });
+export const UserStatus = builder.enumType("UserStatus", {
+  description: "Whether a user may sign in.",
+  values: {
+    ACTIVE: { description: "May sign in." },
+    DISABLED: {
+      description: "Blocked from signing in, in the portal and at workstations, and their phones approve nothing; `disableUser` ended their sessions. `enableUser` lets them in again.",
+    },
+  } as const,
+});
 
 export const User = builder.prismaObject("User", {
   description: "A directory user: a person who signs in to the portal or, in a customer tenant, to its workstations.",
@@ -19,20 +28,28 @@ export const User = builder.prismaObject("User", {
   select: { id: true, tenantId: true },
   authScopes: (user) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } }),
   fields: (t) => ({
-    id: t.exposeID("id"),
-    firstName: t.exposeString("firstName"),
-    lastName: t.exposeString("lastName"),
+    id: t.exposeID("id", { description: "The user's id." }),
+    firstName: t.exposeString("firstName", { description: "Given name." }),
+    lastName: t.exposeString("lastName", { description: "Family name." }),
     username: t.exposeString("username", { description: "The Windows local account name." }),
     email: t.exposeString("email", { description: "Company email / UPN." }),
-    personalEmail: t.exposeString("personalEmail", { nullable: true }),
-    role: t.expose("role", { type: UserRole }),
-    status: t.expose("status", { type: UserStatus }),
+    personalEmail: t.exposeString("personalEmail", {
+      nullable: true,
+      description:
+        "A private address of the user's: a phone that verifies it may link to them (invitation or onboarding code), but then waits for approval. Null when none.",
+    }),
+    role: t.expose("role", { type: UserRole, description: "What the user may do in their tenant." }),
+    status: t.expose("status", { type: UserStatus, description: "Whether the user may sign in." }),
     hasPassword: t.boolean({
       description: "Whether the user can sign in with a password: an OPAQUE registration record is on file.",
       select: { opaqueRecord: true },
       resolve: (user) => user.opaqueRecord !== null,
     }),
-    passwordChangedAt: t.expose("passwordChangedAt", { type: "DateTime", nullable: true }),
+    passwordChangedAt: t.expose("passwordChangedAt", {
+      type: "DateTime",
+      nullable: true,
+      description: "When the password was last set; null for a user who has never had one (they sign in with their phone only).",
+    }),
     mustChangePassword: t.exposeBoolean("passwordChangeRequired", {
       description: "An admin set the password: the user chooses their own at their next sign-in (the portal asks before anything else).",
     }),
@@ -57,8 +74,8 @@ export const User = builder.prismaObject("User", {
       description: "When the current lock ends by itself; null when not locked.",
       resolve: (user) => (isLocked(user) ? user.lockedUntil : null),
     }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    tenant: t.relation("tenant"),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When the user was created." }),
+    tenant: t.relation("tenant", { description: "The tenant the user belongs to." }),
     delegatedCustomers: t.prismaField({
       type: ["Tenant"],
       nullable: true,
@@ -89,7 +106,7 @@ builder.queryFields((t) => ({
     type: User,
     nullable: true,
     description: "A user the viewer may see; null for any other id.",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The user's id." }) },
     resolve: (query, _root, args, ctx) => {
       const id = String(args.id);
       if (!isUuid(id)) return null;
@@ -101,7 +118,13 @@ builder.queryFields((t) => ({
     cursor: "id",
     nullable: true,
     description: "A tenant's directory; null when the viewer does not administer that tenant.",
-    args: { tenantId: t.arg.id({ required: true }), search: t.arg.string({ required: false }) },
+    args: {
+      tenantId: t.arg.id({ required: true, description: "The tenant whose users to list." }),
+      search: t.arg.string({
+        required: false,
+        description: "Only users whose first name, last name, username or email contains this text, in any case; blank or omitted: everyone.",
+      }),
+    },
     // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
     authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
     unauthorizedResolver: () => null,

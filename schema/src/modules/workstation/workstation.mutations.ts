@@ -13,29 +13,30 @@ import { InstallToken, Workstation } from "./workstation.types.ts";
 
 const CreateInstallTokenInput = builder.inputType("CreateInstallTokenInput", {
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
+    tenantId: t.id({ required: true, description: "The customer tenant the token enrolls workstations into; NOT_FOUND unless the viewer administers it." }),
     autoApprove: t.boolean({ defaultValue: false, description: "Workstations enrolled with it need no approval." }),
-    maxUses: t.int({ defaultValue: 1 }),
-    expiresInHours: t.int({ defaultValue: 24 }),
+    maxUses: t.int({ defaultValue: 1, description: "How many workstations it may enroll, 1–100000." }),
+    expiresInHours: t.int({ defaultValue: 24, description: "Hours until it expires, 1–2160 (90 days)." }),
   }),
 });
 
 const CreateInstallTokenPayload = builder.simpleObject("CreateInstallTokenPayload", {
   fields: (t) => ({
     installToken: t.string({ description: "The secret for the agent's installer. Shown only now; stored hashed." }),
-    token: t.field({ type: InstallToken }),
+    token: t.field({ type: InstallToken, description: "The new install token, without its secret." }),
   }),
 });
 
 const InstallTokenPayload = builder.simpleObject("InstallTokenPayload", {
-  fields: (t) => ({ token: t.field({ type: InstallToken }) }),
+  description: "What `revokeInstallToken` returns when it succeeds.",
+  fields: (t) => ({ token: t.field({ type: InstallToken, description: "The install token, now REVOKED." }) }),
 });
 
 const EnrollWorkstationInput = builder.inputType("EnrollWorkstationInput", {
   fields: (t) => ({
-    installToken: t.string({ required: true }),
-    hostname: t.string({ required: true }),
-    os: t.string({ required: true }),
+    installToken: t.string({ required: true, description: "The install token's secret, as createInstallToken returned it." }),
+    hostname: t.string({ required: true, description: "The computer's hostname, at most 255 characters; also its name until an admin renames it." }),
+    os: t.string({ required: true, description: "The operating system, for the admins' list, at most 200 characters." }),
     publicKey: t.string({
       required: true,
       description: "The signing key (Ed25519 or P-256, SPKI DER in base64) whose signatures authenticate the agent's requests.",
@@ -50,7 +51,8 @@ const EnrollWorkstationInput = builder.inputType("EnrollWorkstationInput", {
 });
 
 const WorkstationPayload = builder.simpleObject("WorkstationPayload", {
-  fields: (t) => ({ workstation: t.field({ type: Workstation }) }),
+  description: "What `enrollWorkstation`, `approveWorkstation` and `renameWorkstation` return when they succeed.",
+  fields: (t) => ({ workstation: t.field({ type: Workstation, description: "The workstation as it is now." }) }),
 }, (t) => ({
   passwordServerPublicKey: t.string({
     description:
@@ -60,11 +62,14 @@ const WorkstationPayload = builder.simpleObject("WorkstationPayload", {
 }));
 
 const RenameWorkstationInput = builder.inputType("RenameWorkstationInput", {
-  fields: (t) => ({ id: t.id({ required: true }), name: t.string({ required: true }) }),
+  fields: (t) => ({
+    id: t.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }),
+    name: t.string({ required: true, description: "The new name shown on phones, at most 100 characters." }),
+  }),
 });
 
 const RemoveWorkstationPayload = builder.simpleObject("RemoveWorkstationPayload", {
-  fields: (t) => ({ workstationId: t.id() }),
+  fields: (t) => ({ workstationId: t.id({ description: "The removed workstation's id." }) }),
 });
 
 builder.mutationFields((t) => ({
@@ -78,9 +83,10 @@ builder.mutationFields((t) => ({
   }),
   revokeInstallToken: t.field({
     type: InstallTokenPayload,
+    description: "Revokes an install token so it enrolls no more workstations; those it enrolled stay. Revoking it again changes nothing.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RevokeInstallTokenResult" } },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The install token; NOT_FOUND unless the viewer administers its tenant." }) },
     resolve: async (_root, args, ctx) => ({ token: (await revokeInstallToken(ctx, String(args.id))) as never }),
   }),
   enrollWorkstation: t.field({
@@ -94,13 +100,15 @@ builder.mutationFields((t) => ({
   }),
   approveWorkstation: t.field({
     type: WorkstationPayload,
+    description: "Approves a PENDING workstation, for those who administer its tenant, so it may sign users in; an approved one is left as it is.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "ApproveWorkstationResult" } },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }) },
     resolve: async (_root, args, ctx) => ({ workstation: (await approveWorkstation(ctx, String(args.id))) as never }),
   }),
   renameWorkstation: t.field({
     type: WorkstationPayload,
+    description: "Renames a workstation (the name phones show), for those who administer its tenant.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RenameWorkstationResult" } },
     args: { input: t.arg({ type: RenameWorkstationInput, required: true }) },
@@ -113,7 +121,7 @@ builder.mutationFields((t) => ({
     description: "Removes a workstation: its credential stops working at once and its waiting screens end.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RemoveWorkstationResult" } },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }) },
     resolve: async (_root, args, ctx) => ({ workstationId: await removeWorkstation(ctx, String(args.id)) }),
   }),
 }));

@@ -4,6 +4,7 @@ import { isUuid } from "../../validation.ts";
 import { installTokenStatus, workstationWhere } from "./workstation.service.ts";
 
 export const WorkstationStatus = builder.enumType("WorkstationStatus", {
+  description: "Whether an admin has let an enrolled workstation in.",
   values: {
     PENDING: { description: "Enrolled, waiting for an admin's approval: no challenges, no credentials." },
     APPROVED: { description: "May sign users in." },
@@ -15,40 +16,46 @@ export const Workstation = builder.prismaObject("Workstation", {
   // Admins of its tenant, and the workstation itself.
   authScopes: (workstation) => ({ $any: { tenantAdmin: workstation.tenantId, workstation: workstation.id } }),
   fields: (t) => ({
-    id: t.exposeID("id"),
+    id: t.exposeID("id", { description: "The workstation's id; also the `iss` and `sub` of its agent's credentials." }),
     name: t.exposeString("name", { description: "The admin-given name, shown on phones; the hostname until renamed." }),
-    hostname: t.exposeString("hostname"),
-    os: t.exposeString("os"),
-    status: t.expose("status", { type: WorkstationStatus }),
+    hostname: t.exposeString("hostname", { description: "The hostname the agent reported when it enrolled." }),
+    os: t.exposeString("os", { description: "The operating system the agent reported when it enrolled." }),
+    status: t.expose("status", { type: WorkstationStatus, description: "PENDING until an admin approves it (or its install token auto-approved it)." }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When it enrolled." }),
-    approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true }),
-    lastSeenAt: t.expose("lastSeenAt", { type: "DateTime", nullable: true }),
-    lastSeenIp: t.exposeString("lastSeenIp", { nullable: true }),
+    approvedAt: t.expose("approvedAt", { type: "DateTime", nullable: true, description: "When it was approved (at enrollment, for an auto-approving token); null while PENDING." }),
+    lastSeenAt: t.expose("lastSeenAt", { type: "DateTime", nullable: true, description: "When its agent last reached the service, to within a minute." }),
+    lastSeenIp: t.exposeString("lastSeenIp", { nullable: true, description: "The IP address its agent reached the service from at `lastSeenAt`." }),
     canReceiveCredentials: t.boolean({
       description: "Whether it enrolled a key-agreement key that passwords can be sealed to.",
       resolve: (workstation) => workstation.keyAgreementPublicKey !== null,
     }),
-    tenant: t.relation("tenant"),
+    tenant: t.relation("tenant", { description: "The customer tenant it is enrolled in." }),
   }),
 });
 
 export const InstallTokenStatus = builder.enumType("InstallTokenStatus", {
-  values: ["ACTIVE", "EXPIRED", "USED_UP", "REVOKED"] as const,
+  description: "Whether an install token can still enroll workstations. When several apply, REVOKED wins over EXPIRED, and EXPIRED over USED_UP.",
+  values: {
+    ACTIVE: { description: "Enrolls workstations." },
+    EXPIRED: { description: "Past `expiresAt`." },
+    USED_UP: { description: "It enrolled `maxUses` workstations." },
+    REVOKED: { description: "An admin revoked it." },
+  } as const,
 });
 
 export const InstallToken = builder.prismaObject("InstallToken", {
   description: "Lets agents enroll workstations into one customer tenant. The secret is shown only when created.",
   authScopes: (token) => ({ tenantAdmin: token.tenantId }),
   fields: (t) => ({
-    id: t.exposeID("id"),
+    id: t.exposeID("id", { description: "The install token's id (not its secret)." }),
     prefix: t.exposeString("prefix", { description: "The secret's first characters, to tell tokens apart." }),
-    autoApprove: t.exposeBoolean("autoApprove"),
-    maxUses: t.exposeInt("maxUses"),
-    uses: t.exposeInt("uses"),
-    expiresAt: t.expose("expiresAt", { type: "DateTime" }),
-    revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true }),
-    createdAt: t.expose("createdAt", { type: "DateTime" }),
-    status: t.field({ type: InstallTokenStatus, resolve: (token) => installTokenStatus(token) }),
+    autoApprove: t.exposeBoolean("autoApprove", { description: "Whether workstations enrolled with it are APPROVED at once instead of PENDING." }),
+    maxUses: t.exposeInt("maxUses", { description: "How many workstations it may enroll." }),
+    uses: t.exposeInt("uses", { description: "How many workstations it has enrolled." }),
+    expiresAt: t.expose("expiresAt", { type: "DateTime", description: "When it stops enrolling workstations." }),
+    revokedAt: t.expose("revokedAt", { type: "DateTime", nullable: true, description: "When an admin revoked it; null unless revoked." }),
+    createdAt: t.expose("createdAt", { type: "DateTime", description: "When it was created." }),
+    status: t.field({ type: InstallTokenStatus, description: "Whether it can still enroll workstations, and if not, why.", resolve: (token) => installTokenStatus(token) }),
   }),
 });
 
@@ -58,7 +65,7 @@ builder.queryFields((t) => ({
     cursor: "id",
     nullable: true,
     description: "A customer tenant's workstations, pending first, then newest first. NOT_FOUND for a tenant the viewer does not administer.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "The customer tenant." }) },
     // Checked here too: a page asking only for totalCount never reaches `resolve`.
     totalCount: async (_parent, args, ctx) =>
       ctx.db.workstation.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
@@ -73,7 +80,7 @@ builder.queryFields((t) => ({
     type: "Workstation",
     nullable: true,
     description: "A workstation the viewer administers; null for any other id.",
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.id({ required: true, description: "The workstation's id." }) },
     resolve: (query, _root, args, ctx) => {
       const id = String(args.id);
       if (!isUuid(id)) return null;
@@ -83,7 +90,7 @@ builder.queryFields((t) => ({
   installTokens: t.prismaField({
     type: ["InstallToken"],
     description: "A customer tenant's install tokens, newest first. NOT_FOUND for a tenant the viewer does not administer.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "The customer tenant." }) },
     resolve: async (query, _root, args, ctx) => {
       const tenantId = await ctx.access.administeredTenantId(String(args.tenantId));
       return ctx.db.installToken.findMany({ ...query, where: { tenantId }, orderBy: [{ createdAt: "desc" }, { id: "asc" }], take: 100 });
@@ -96,7 +103,13 @@ builder.prismaObjectFields("Tenant", (t) => ({
 }));
 
 const WorkstationChangeKind = builder.enumType("WorkstationChangeKind", {
-  values: ["ENROLLED", "APPROVED", "RENAMED", "REMOVED"] as const,
+  description: "What happened to a workstation.",
+  values: {
+    ENROLLED: { description: "An agent enrolled it with an install token (already APPROVED when the token auto-approves)." },
+    APPROVED: { description: "An admin approved it." },
+    RENAMED: { description: "An admin renamed it." },
+    REMOVED: { description: "An admin removed it; its credential no longer works." },
+  } as const,
 });
 
 type ChangeShape = { id: string; change: "ENROLLED" | "APPROVED" | "RENAMED" | "REMOVED" };
@@ -104,8 +117,8 @@ type ChangeShape = { id: string; change: "ENROLLED" | "APPROVED" | "RENAMED" | "
 const WorkstationChange = builder.objectRef<ChangeShape>("WorkstationChange").implement({
   description: "Something happened to one of a tenant's workstations; re-read lists and install-token uses.",
   fields: (t) => ({
-    workstationId: t.id({ resolve: (change) => change.id }),
-    change: t.field({ type: WorkstationChangeKind, resolve: (change) => change.change }),
+    workstationId: t.id({ description: "The workstation it happened to; given also once it is removed.", resolve: (change) => change.id }),
+    change: t.field({ type: WorkstationChangeKind, description: "What happened.", resolve: (change) => change.change }),
     workstation: t.prismaField({
       type: "Workstation",
       nullable: true,
@@ -119,7 +132,7 @@ builder.subscriptionField("workstationChanged", (t) =>
   t.field({
     type: WorkstationChange,
     description: "Live changes to a customer tenant's workstations (enrolled, approved, renamed, removed), for those who administer it; NOT_FOUND otherwise.",
-    args: { tenantId: t.arg.id({ required: true }) },
+    args: { tenantId: t.arg.id({ required: true, description: "The customer tenant." }) },
     subscribe: async (_root, args, ctx) => {
       return ctx.pubsub.subscribe("workstation:changed", await ctx.access.administeredTenantId(String(args.tenantId)));
     },
