@@ -6,7 +6,7 @@
 // One API process on PostgreSQL (in-process pub/sub: one instance). N
 // workstations enrolled through the public `enrollWorkstation`, each with its
 // own Ed25519 key; N agents connected, each with its own WebSocket (its own
-// credential, as a real agent has) and its `workstationCommands` subscription,
+// credential, as a real agent has) and its `workstationCommandAdded` subscription,
 // idle. The API's resident memory (VmRSS) and JS heap (after a garbage
 // collection asked for through its loopback inspector) are read before and
 // after: memory per idle agent. Then S of those workstations get an open
@@ -202,7 +202,7 @@ async function main() {
         });
         agent.client = client;
         client.subscribe(
-          { query: `subscription { workstationCommands { id kind sessionId reason } }` },
+          { query: `subscription { workstationCommandAdded { id kind sessionId reason } }` },
           { next: () => void (agent.receivedAt ??= performance.now()), error: () => undefined, complete: () => undefined },
         );
       });

@@ -40,7 +40,7 @@ import { checkedServerPublicKey, deploymentFor, ensureTenantKeyPairs, resolveSer
 import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
-import { OpenCounts, type TransportLimits } from "./limits.ts";
+import { OPERATION_LIMITS, OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger, requestScope } from "./log.ts";
 import { useGraphqlSpans } from "./observability/graphql-spans.ts";
 import { Metrics } from "./observability/metrics.ts";
@@ -49,6 +49,8 @@ import { REQUEST_ID_HEADER, requestIdResolver } from "./observability/request-id
 import { originRule } from "./origins.ts";
 import { TenantAddresses } from "./tenant-addresses.ts";
 import { useOperationLimits } from "./plugins/limits.ts";
+import { RATE_LIMIT_HEADERS, useOperationCost } from "./plugins/operation-cost.ts";
+import { loadTrustedDocuments, useTrustedDocuments } from "./trusted-documents.ts";
 import { useRequestBodyLimit } from "./plugins/request-body.ts";
 import { useSubscriptionRevocation } from "./plugins/revocation.ts";
 import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
@@ -146,6 +148,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const codeKey = await sharedSecret(config, config.emailCodeKey, "EMAIL_CODE_KEY", "email-code.key", "A code hashed by one instance is checked by whichever instance the phone reaches next.");
   const deviceCookieKey = await sharedSecret(config, config.deviceCookieKey, "DEVICE_COOKIE_KEY", "device-cookie.key", "A browser known to one instance must be known to all of them.");
   const loginStateKey = await sharedSecret(config, config.loginStateKey, "LOGIN_STATE_KEY", "login-state.key", "A password login started on one instance is finished on whichever instance the client reaches next.");
+  // Before the database opens: a portal held to a manifest that is missing must not start.
+  const trustedDocuments = loadTrustedDocuments(config.portalDocuments);
   const serverSetup = await resolveServerSetup(config);
   const serverPublicKey = await checkedServerPublicKey(serverSetup);
   const db = await openDatabase({
@@ -252,7 +256,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     cors: (request, serverContext) => {
       const origin = request.headers.get("origin");
       return origin !== null && originAllowed(origin, (serverContext as { req?: IncomingMessage } | undefined)?.req)
-        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"], exposedHeaders: [REQUEST_ID_HEADER] }
+        ? { origin: ["*"], credentials: true, methods: ["GET", "POST"], exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS] }
         : false;
     },
     // Cookie-authenticated requests must not be forgeable cross-site: a request
@@ -260,8 +264,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     plugins: [
       useCSRFPrevention({ requestHeaders: ["x-graphql-yoga-csrf"] }),
       useCookies(),
+      useTrustedDocuments(trustedDocuments),
       useRequestBodyLimit(limits),
       useOperationLimits(config.development),
+      useOperationCost({ maxCost: OPERATION_LIMITS.maxCost, budgets: config.costBudgets, limiter, onRefused: (budget) => metrics?.refused(budget) }),
       useHttpSubscriptionCaps(limits, new OpenCounts()),
       useSubscriptionRevocation(),
       ...(metrics?.plugins() ?? []),
@@ -312,7 +318,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // The node adapter passes { req, res } on to the context as server context.
     await yoga(req, res);
   }
-  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log, metrics, requestId });
+  const ws = attachWebSocket(server, yoga as never, { limits, originAllowed, clientIp, log, metrics, requestId, trustedDocuments });
   const stopHousekeeping = startHousekeeping(services);
   const stopWebhookRetries = startWebhookRetries(
     () => enqueueDueDeliveries(services),

@@ -17,6 +17,7 @@ import {
   authenticate,
   publishAudit,
   recordAudit,
+  type ErrorCode,
   type Services,
 } from "@latchkey/schema";
 import { bearerFrom, cookieFrom } from "./context.ts";
@@ -33,7 +34,7 @@ export function isAuditExportRequest(req: IncomingMessage) {
   return EXPORT_PATH.test((req.url ?? "").split("?")[0]!);
 }
 
-function refuse(res: ServerResponse, status: number, code: string, message: string) {
+function refuse(res: ServerResponse, status: number, code: ErrorCode, message: string) {
   res.writeHead(status, { ...HEADERS, "content-type": "application/json; charset=utf-8" });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }

@@ -1,9 +1,10 @@
 // The only place that reads process.env: validated once, passed down.
 import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { KEY_ID_PATTERN, decodeKeyEncryptionKey, parseCidr, type KeyEncryptionKey } from "@latchkey/schema";
 import { KSF_NAMES, type Ksf } from "@latchkey/passwords";
 import { z } from "zod";
-import { DEFAULT_TRANSPORT_LIMITS, type TransportLimits } from "./limits.ts";
+import { DEFAULT_COST_BUDGETS, DEFAULT_TRANSPORT_LIMITS, type CostBudgets, type TransportLimits } from "./limits.ts";
 import type { RedisTarget } from "./pubsub.ts";
 
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -77,7 +78,10 @@ const env = z.object({
   SESSION_MAX_AGE_HOURS: z.coerce.number().positive().default(12),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PSEUDONYM_KEY: z.string().min(32).optional(),
-  /** JSON: per-limit budgets replacing the defaults, e.g. {"challengeStartPerIp":{"points":1000,"durationSeconds":60}}. */
+  /**
+   * JSON: per-limit budgets replacing the defaults, e.g. {"challengeStartPerIp":{"points":1000,"durationSeconds":60}};
+   * the cost budgets too, e.g. {"costPerApiKey":{"points":50000,"durationSeconds":3600}} (names in limits.ts).
+   */
   RATE_LIMIT_OVERRIDES: json
     .pipe(z.record(z.string(), z.object({ points: z.number().int().positive(), durationSeconds: z.number().int().positive() })))
     .optional(),
@@ -106,6 +110,13 @@ const env = z.object({
   METRICS_HOST: z.string().default("127.0.0.1"),
   /** How long a stopping instance lets in-flight requests finish. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(600).default(10),
+  /**
+   * `registered`: a portal session (the session cookie) may run only the portal's own
+   * operations, by the hash the portal was built with; `any`: no such restriction.
+   */
+  PORTAL_DOCUMENTS: z.enum(["registered", "any"]).optional(),
+  /** The portal builds' operation manifests, `path,path` (an old and a new build during an upgrade). */
+  PORTAL_DOCUMENT_MANIFESTS: list.optional(),
   JOB_QUEUE_SCHEMA: z
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
@@ -133,9 +144,13 @@ export type Config = {
   sessionMaxAgeHours: number;
   logLevel: string;
   pseudonymKey: string | undefined;
+  /** Which operations a portal session may run; `mode` unset: `registered` when a manifest is there. */
+  portalDocuments: { mode: "registered" | "any" | undefined; manifests: string[] };
   challengeTtlSeconds: number;
   rateLimitNamespace: string;
   rateLimitOverrides: Record<string, { points: number; durationSeconds: number }>;
+  /** Cost points each credential may spend per window: the defaults, with RATE_LIMIT_OVERRIDES' replacements. */
+  costBudgets: CostBudgets;
   transportLimits: TransportLimits;
   smtpUrl: string | undefined;
   mailFrom: string;
@@ -167,6 +182,11 @@ export type Config = {
   /** The key-stretching profile new password registrations use. */
   passwordKsf: Ksf;
 };
+
+function costBudgets(overrides: Record<string, { points: number; durationSeconds: number }>): CostBudgets {
+  const names = Object.keys(DEFAULT_COST_BUDGETS) as (keyof CostBudgets)[];
+  return Object.fromEntries(names.map((name) => [name, overrides[name] ?? DEFAULT_COST_BUDGETS[name]])) as CostBudgets;
+}
 
 /** `host:port` as ioredis takes it; IPv6 in brackets. */
 function hostPort(value: string, variable: string): { host: string; port: number } {
@@ -228,6 +248,7 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     pseudonymKey: e.LOG_PSEUDONYM_KEY,
     challengeTtlSeconds: e.CHALLENGE_TTL_SECONDS,
     rateLimitOverrides: e.RATE_LIMIT_OVERRIDES ?? {},
+    costBudgets: costBudgets(e.RATE_LIMIT_OVERRIDES ?? {}),
     rateLimitNamespace: e.RATE_LIMIT_NAMESPACE,
     transportLimits: { ...DEFAULT_TRANSPORT_LIMITS, ...e.TRANSPORT_LIMITS },
     smtpUrl: e.SMTP_URL,
@@ -243,8 +264,15 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     opaqueServerSetup: e.OPAQUE_SERVER_SETUP,
     loginStateKey: e.LOGIN_STATE_KEY,
     passwordKsf: e.PASSWORD_KSF,
+    portalDocuments: {
+      mode: e.PORTAL_DOCUMENTS,
+      manifests: e.PORTAL_DOCUMENT_MANIFESTS ?? [BUILT_PORTAL_MANIFEST],
+    },
   };
 }
+
+/** The manifest `npm run generate` writes beside the portal in this repository. */
+const BUILT_PORTAL_MANIFEST = join(repoRoot, "web/src/gql/persisted-documents.json");
 
 const keyRotationEnv = z.object({
   NEW_KEY_ENCRYPTION_KEY: secretKey,

@@ -34,9 +34,34 @@ export const OPERATION_LIMITS = {
   maxDepth: 12,
   maxAliases: 15,
   maxTokens: 2000,
-  maxCost: 5000,
+  /**
+   * The most one operation may cost (operation-cost.ts): a page of 100 rows
+   * with a page of 40 under each passes, 100 under 100 does not.
+   */
+  maxCost: 10_000,
   maxDirectives: 20,
 };
+
+/**
+ * Cost points each credential may spend per window, counted across instances
+ * (in Redis when configured). RATE_LIMIT_OVERRIDES replaces any of them by name.
+ */
+export const DEFAULT_COST_BUDGETS = {
+  /** An integration's API key. */
+  costPerApiKey: { points: 200_000, durationSeconds: 3600 },
+  /** A person, over all their sessions, so signing in again buys no fresh budget. The portal's costliest page is about 500. */
+  costPerUser: { points: 200_000, durationSeconds: 3600 },
+  /**
+   * Workstations and phones send small operations of a fixed shape, at a pace
+   * their sign-in and approval limits already hold far below this: the budget
+   * bounds a stolen credential, and no login screen or phone reaches it.
+   */
+  costPerWorkstation: { points: 100_000, durationSeconds: 3600 },
+  costPerPhone: { points: 100_000, durationSeconds: 3600 },
+};
+
+export type CostBudgetName = keyof typeof DEFAULT_COST_BUDGETS;
+export type CostBudgets = Record<CostBudgetName, { points: number; durationSeconds: number }>;
 
 /**
  * How many of something each key (a credential, an address) holds open. A

@@ -10,6 +10,7 @@ import { getOperationAST, type DocumentNode, type ExecutionArgs } from "graphql"
 import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
 import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
+import type { ErrorCode } from "@latchkey/schema";
 import { describeUnexpected, logError } from "./error-reporting.ts";
 import { WORKSTATION_SOCKET_LIFETIME_MS } from "./context.ts";
 import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
@@ -17,6 +18,7 @@ import { currentRequestId, requestScope, type AppLogger } from "./log.ts";
 import type { Metrics } from "./observability/metrics.ts";
 import { newRequestId, REQUEST_ID_HEADER } from "./observability/request-id.ts";
 import type { OriginRule } from "./origins.ts";
+import { socketOperationText, type TrustedDocuments } from "./trusted-documents.ts";
 
 /** How often a socket is pinged; one that does not answer within as long is dropped. */
 const KEEPALIVE_MS = 12_000;
@@ -101,6 +103,8 @@ export type WebSocketOptions = {
   metrics?: Metrics | null;
   /** The upgrade's request id (an incoming x-request-id only from a trusted proxy). */
   requestId?: (req: IncomingMessage) => string;
+  /** The portal's registered operations, which a portal session's socket is held to. */
+  trustedDocuments: TrustedDocuments;
 };
 
 type RequestError = { message: string; extensions?: Record<string, unknown>; nodes?: unknown; source?: unknown; positions?: unknown };
@@ -110,7 +114,7 @@ type RequestError = { message: string; extensions?: Record<string, unknown>; nod
  * by yoga's graphql copy, the one graphql-ws checks errors against (graphql
  * ships an ESM and a CommonJS build). `code` is used when it has none.
  */
-function forSocket(error: RequestError, code?: string) {
+function forSocket(error: RequestError, code?: ErrorCode) {
   const { http: _http, ...extensions } = error.extensions ?? {};
   return createGraphQLError(error.message, {
     nodes: error.nodes as never,
@@ -154,7 +158,7 @@ function noteComplete(extra: Extra, text: string) {
   }
 }
 
-const internalError = () => createGraphQLError("Unexpected error.", { extensions: withRequestId({ code: "INTERNAL_SERVER_ERROR" }) });
+const internalError = () => createGraphQLError("Unexpected error.", { extensions: withRequestId({ code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode }) });
 
 function pathOf(request: IncomingMessage): string | null {
   try {
@@ -176,7 +180,7 @@ function refuse(socket: Duplex, status: number, reason: string) {
 export function attachWebSocket(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, Record<string, unknown>>,
-  { limits, originAllowed, clientIp, log, metrics, requestId }: WebSocketOptions,
+  { limits, originAllowed, clientIp, log, metrics, requestId, trustedDocuments }: WebSocketOptions,
 ) {
   // No per-message compression: `ws` keeps zlib state per socket, and our messages are small.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.webSocketMessageBytes, perMessageDeflate: false, handleProtocols });
@@ -194,10 +198,12 @@ export function attachWebSocket(
 
   /** Parses, validates and builds the context of one operation; a request error comes back as errors, for this operation only. */
   async function prepare(extra: Extra, connectionParams: Readonly<Record<string, unknown>> | undefined, params: SubscribePayload) {
-    const { schema, parse, validate, contextFactory, execute, subscribe } = operationContext(extra, connectionParams, params);
+    const operation = socketOperationText(trustedDocuments, params, extra.request.headers.cookie);
+    if (operation.error) return [forSocket(operation.error)];
+    const { schema, parse, validate, contextFactory, execute, subscribe } = operationContext(extra, connectionParams, { ...params, query: operation.text });
     let document: DocumentNode;
     try {
-      document = parse(params.query);
+      document = parse(operation.text);
     } catch (error) {
       // The parser's only failure is refusing its input (syntax, token limit);
       // it gets the code yoga gives it over HTTP unless it carries its own.
@@ -206,7 +212,7 @@ export function attachWebSocket(
     const errors = validate(schema, document);
     if (errors.length) return errors.map((error: RequestError) => forSocket(error));
     if (!getOperationAST(document, params.operationName)) {
-      return [createGraphQLError(params.operationName ? `No operation named "${params.operationName}"` : "Name the operation to run", { extensions: { code: "BAD_REQUEST" } })];
+      return [createGraphQLError(params.operationName ? `No operation named "${params.operationName}"` : "Name the operation to run", { extensions: { code: "BAD_REQUEST" satisfies ErrorCode } })];
     }
     // Envelop builds the context by adding properties one by one, which
     // leaves V8 a slow dictionary object; a subscription keeps its context
@@ -256,7 +262,7 @@ export function attachWebSocket(
         metrics?.refused("operationsPerSocket");
         return [
           createGraphQLError(`Too many operations at once on this connection (at most ${limits.operationsPerSocket}); end a subscription first`, {
-            extensions: withRequestId({ code: "TOO_MANY_OPERATIONS" }),
+            extensions: withRequestId({ code: "TOO_MANY_OPERATIONS" satisfies ErrorCode }),
           }),
         ];
       }

@@ -152,6 +152,7 @@ describe("what a key may do", () => {
       [`mutation($id: ID!) { revokeSession(id: $id) { __typename ... on Error { code } } }`, { id: crypto.randomUUID() }, "revokeSession"],
       [`mutation { revokeOtherSessions { __typename } }`, {}, "revokeOtherSessions"],
       [`mutation { logOut }`, {}, "logOut"],
+      [`mutation { revokeCurrentSession { __typename ... on Error { code } } }`, {}, "revokeCurrentSession"],
       [`mutation($input: SetUserPasswordInput!) { setUserPassword(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id, passwordRegistrationId: crypto.randomUUID() } }, "setUserPassword"],
       [`mutation($input: SetUserRoleInput!) { setUserRole(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id, role: "ADMIN" } }, "setUserRole"],
       [`mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on Error { code } } }`, { input: { userId: user.id } }, "startDeviceOnboarding"],

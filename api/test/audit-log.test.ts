@@ -69,6 +69,40 @@ describe("reading the audit log", () => {
     expect(past!.totalCount).toBe(all!.totalCount);
   });
 
+  it("names each event's kind as an enum, filters by it, and still answers the deprecated action", async () => {
+    const admin = await contoso.admin();
+    const user = await contoso.user();
+    await api.gql(`mutation($id: ID!) { disableUser(input: { userId: $id }) { __typename } }`, { id: user.id }, { token: await admin.token() });
+    const KINDS = `query($t: ID!, $f: AuditEventFilter) { auditEvents(tenantId: $t, first: 100, filter: $f) {
+      totalCount edges { node { kind action targetId } } } }`;
+    const read = async (filter: Record<string, unknown>) =>
+      (await api.gql(KINDS, { t: contoso.id, f: filter }, { token: msp.token })).auditEvents as {
+        totalCount: number;
+        edges: { node: { kind: string; action: string; targetId: string | null } }[];
+      };
+
+    const aboutUser = await read({ targetId: user.id });
+    expect(aboutUser.edges.map((e) => [e.node.kind, e.node.action]).sort()).toEqual([
+      ["USER_CREATED", "user.created"],
+      ["USER_DISABLED", "user.disabled"],
+    ]);
+
+    const disabled = await read({ kind: "USER_DISABLED" });
+    expect(disabled.totalCount).toBeGreaterThanOrEqual(1);
+    expect(disabled.edges.every((e) => e.node.kind === "USER_DISABLED" && e.node.action === "user.disabled")).toBe(true);
+    expect(disabled.edges.map((e) => e.node.targetId)).toContain(user.id);
+    expect(disabled.totalCount).toBe((await read({ action: "user.disabled" })).totalCount);
+
+    // Given both, an event matches only if they name the same action.
+    expect((await read({ kind: "USER_DISABLED", action: "user.disabled" })).totalCount).toBe(disabled.totalCount);
+    expect((await read({ kind: "USER_DISABLED", action: "user.created" })).totalCount).toBe(0);
+
+    // A kind the enum does not hold is refused before anything runs.
+    const { body } = await api.request(KINDS, { t: contoso.id, f: { kind: "user.disabled" } }, { token: msp.token });
+    expect(body.data).toBeUndefined();
+    expect(body.errors![0]!.message).toMatch(/AuditEventKind/);
+  });
+
   it("gives an MSP admin one log across the MSP and its customers, and a technician only the customers delegated to them", async () => {
     const everything = await log(msp.token, { t: msp.id, all: true });
     const tenants = new Set(everything!.edges.map((e) => e.node.tenant.id));

@@ -126,6 +126,9 @@ describe("authenticator enrollment", () => {
     const REVOKE = `mutation($id: ID!) { revokeAuthenticator(id: $id) { __typename ... on Error { code } } }`;
     const denied = await api.gql(REVOKE, { id: phone.deviceId }, { token: outsider.token });
     expect(denied.revokeAuthenticator).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND" });
+    const REVOKE_INPUT = `mutation($input: RevokeAuthenticatorInput!) { revokeAuthenticator(input: $input) { __typename ... on Error { code } } }`;
+    const deniedInput = await api.gql(REVOKE_INPUT, { input: { id: phone.deviceId } }, { token: outsider.token });
+    expect(deniedInput.revokeAuthenticator).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND" });
     const revoked = await api.gql(REVOKE, { id: phone.deviceId }, { token: msp.token });
     expect(revoked.revokeAuthenticator.__typename).toBe("RevokeAuthenticatorPayload");
     expect((await api.db.authenticator.findUniqueOrThrow({ where: { id: phone.deviceId! } })).revokedAt).not.toBeNull();

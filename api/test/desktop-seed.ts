@@ -83,16 +83,16 @@ export function desktopSeed(api: Api, msp: MspSeed, customer: CustomerSeed) {
 
     approve: (workstationId: string) =>
       mutate(
-        `mutation($id: ID!) { approveWorkstation(id: $id) { __typename ... on WorkstationPayload { workstation { id } } ${ERRORS} } }`,
-        { id: workstationId },
+        `mutation($input: ApproveWorkstationInput!) { approveWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id } } ${ERRORS} } }`,
+        { input: { id: workstationId } },
         "approveWorkstation",
         "WorkstationPayload",
       ),
 
     remove: (workstationId: string) =>
       mutate(
-        `mutation($id: ID!) { removeWorkstation(id: $id) { __typename ... on RemoveWorkstationPayload { workstationId } ${ERRORS} } }`,
-        { id: workstationId },
+        `mutation($input: RemoveWorkstationInput!) { removeWorkstation(input: $input) { __typename ... on RemoveWorkstationPayload { workstationId } ${ERRORS} } }`,
+        { input: { id: workstationId } },
         "removeWorkstation",
         "RemoveWorkstationPayload",
       ),

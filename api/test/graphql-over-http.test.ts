@@ -43,7 +43,8 @@ describe("refused operations", () => {
     ["DEPTH_LIMIT_EXCEEDED", nested(15), /depth/i],
     ["ALIAS_LIMIT_EXCEEDED", `{ ${Array.from({ length: 40 }, (_, i) => `a${i}: viewer { user { id } }`).join(" ")} }`, /alias/i],
     ["DIRECTIVE_LIMIT_EXCEEDED", `{ __typename ${"@include(if: true) ".repeat(30)}}`, /directive/i],
-    ["COST_LIMIT_EXCEEDED", `{ customers(first: 5000) { totalCount } }`, /cost/i],
+    // Three nested pages of 100: a million rows asked for in one operation.
+    ["COST_LIMIT_EXCEEDED", `{ customers(first: 100) { edges { node { customers(first: 100) { edges { node { users(first: 100) { edges { node { id } } } } } } } } } }`, /costs 2,030,301, over the limit of 10,000/],
     ["TOKEN_LIMIT_EXCEEDED", `{ ${"__typename ".repeat(2100)}}`, /token/i],
   ];
 

@@ -13,9 +13,23 @@ import WebSocket from "ws";
 import { buildApp, type App } from "../src/app.ts";
 import { loadConfig } from "../src/config.ts";
 import { currentRequestId } from "../src/log.ts";
+import type { CostReport } from "../src/plugins/operation-cost.ts";
 import type { HostResolver } from "../src/webhook-sender.ts";
 
-export type GqlResult<T = Record<string, any>> = { data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+export type GqlResult<T = Record<string, any>> = {
+  data?: T;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+  extensions?: { cost?: CostReport } & Record<string, unknown>;
+};
+
+/**
+ * What an answer says, without what the operation cost: the budget left in
+ * `extensions.cost` moves with every request, so answers are compared without it.
+ */
+export function answerOf<T>(body: GqlResult<T>): Omit<GqlResult<T>, "extensions"> {
+  const { extensions: _cost, ...answer } = body;
+  return answer;
+}
 
 export type RequestOptions = { token?: string | null; headers?: Record<string, string> };
 
@@ -95,6 +109,8 @@ export class Api {
       SIGNUPS_PER_HOUR_PER_IP: "100000",
       // Counters in a shared Redis must not carry over between test servers.
       RATE_LIMIT_NAMESPACE: `test-${process.pid}-${Date.now().toString(36)}`,
+      // Tests drive portal sessions with documents of their own; trusted-documents.test.ts holds them to a manifest.
+      PORTAL_DOCUMENTS: "any",
       ...env,
     };
     if (settings.DATABASE_URL && !settings.KEY_ENCRYPTION_KEY) {

@@ -11,9 +11,10 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomBytes } from "node:crypto";
+import { Authenticator } from "@latchkey/mobile";
 import { FINISH_PASSWORD_REGISTRATION, START_PASSWORD_REGISTRATION, startRegistration } from "@latchkey/passwords";
-import { Api, subscribe, unique, type GqlResult } from "./harness.ts";
-import { PASSWORD, seed, type SeededUser } from "./seed.ts";
+import { Api, answerOf, subscribe, unique, type GqlResult } from "./harness.ts";
+import { approvePhone, PASSWORD, seed, type SeededUser } from "./seed.ts";
 import { passwordLogIn } from "./password-login.ts";
 
 let api: Api;
@@ -78,9 +79,10 @@ type World = Awaited<ReturnType<typeof world>>;
 // Helpers
 // ---------------------------------------------------------------------------
 
+/** `cost` is what the operation cost: it depends on the query alone, never on what the viewer may see. */
 async function send(actor: Actor, query: string, variables: Record<string, unknown> = {}) {
   const { response, body } = await api.request(query, variables, { token: actor.token });
-  return { status: response.status, body };
+  return { status: response.status, body: answerOf(body), cost: body.extensions?.cost?.requested };
 }
 
 /** A mutation's typed result is NOT_FOUND, with no GraphQL error beside it. */
@@ -98,6 +100,7 @@ async function expectIndistinguishable(actor: Actor, query: string, variables: (
   const real = await send(actor, query, variables(id));
   const missing = await send(actor, query, variables(randomUUID()));
   expect(real.body, "the answer for a real id differs from the answer for a random id").toEqual(missing.body);
+  expect(real.cost).toBe(missing.cost);
   expect(real.status).toBe(missing.status);
   return real;
 }
@@ -732,6 +735,11 @@ describe("approving another tenant's waiting phone answers NOT_FOUND and changes
 });
 
 const REVOKE_SESSION = `mutation($id: ID!) { revokeSession(id: $id) { __typename ... on Error { code message } ... on RevokeSessionPayload { revokedSessionId } } }`;
+/** revokeSession in each of its forms: `input`, and the positional `id` it keeps until 2027-06-30. */
+const REVOKE_SESSION_FORMS: [string, string, (id: string) => Record<string, unknown>][] = [
+  ["input", mutationDoc("revokeSession"), (id) => ({ input: { id } })],
+  ["positional id", REVOKE_SESSION, (id) => ({ id })],
+];
 
 describe("sessions belong to their user alone", () => {
   let sessionId: string;
@@ -743,8 +751,10 @@ describe("sessions belong to their user alone", () => {
   for (const actor of ["adminA", "adminB", "adminA1", "techA1", "userA1", "adminB1"] as ActorKey[]) {
     it(`${label(actor)} gets NOT_FOUND revoking another user's session`, async () => {
       const before = await api.db.session.findUniqueOrThrow({ where: { id: sessionId } });
-      const result = await expectIndistinguishable(w.actors[actor], REVOKE_SESSION, (id) => ({ id }), sessionId);
-      expectNotFound(result, "revokeSession");
+      for (const [, doc, variables] of REVOKE_SESSION_FORMS) {
+        const result = await expectIndistinguishable(w.actors[actor], doc, variables, sessionId);
+        expectNotFound(result, "revokeSession");
+      }
       const after = await api.db.session.findUniqueOrThrow({ where: { id: sessionId } });
       expect(after.revokedAt).toBeNull();
       expect(after.revokedAt).toEqual(before.revokedAt);
@@ -766,6 +776,172 @@ describe("sessions belong to their user alone", () => {
   });
 });
 
+// The mutations that took positional arguments before every mutation took one `input`: each
+// answers another tenant NOT_FOUND in both forms, while the old one lasts (until 2027-06-30).
+describe("the mutations converted to `input` answer another tenant NOT_FOUND in either form, and change nothing", () => {
+  type Form = "input" | "positional";
+  const POSITIONAL_TYPES: Record<string, string> = { id: "ID", qrPayload: "String", signature: "String", redeemSecret: "String" };
+
+  /** A converted mutation's document in each form, for arguments named `names`. */
+  function forms(field: string, names: string[], selection = ""): [Form, string][] {
+    const input = `${field[0]!.toUpperCase()}${field.slice(1)}Input`;
+    const declared = names.map((name) => `$${name}: ${POSITIONAL_TYPES[name]}`).join(", ");
+    const passed = names.map((name) => `${name}: $${name}`).join(", ");
+    const answer = `{ __typename ${selection} ... on Error { code message } }`;
+    return [
+      ["input", `mutation($input: ${input}) { ${field}(input: $input) ${answer} }`],
+      ["positional", `mutation(${declared}) { ${field}(${passed}) ${answer} }`],
+    ];
+  }
+
+  /** The variables of a form: the arguments inside `input`, or as they are. */
+  const variablesOf = (form: Form, args: Record<string, unknown>) => (form === "input" ? { input: args } : args);
+
+  let workstationId: string;
+  let installTokenId: string;
+  let victimPhoneId: string;
+  let phoneA: Authenticator;
+  let phoneB: Authenticator;
+  /** MSP A's portal sign-in, scanned by A's admin's phone; and the redeem secret of one of MSP B's own. */
+  let challenge: { id: string; qrPayload: string; secret: string };
+  let foreignRedeemSecret: string;
+
+  /** An MSP admin's own phone, enrolled, linked and approved through the API. */
+  async function adminPhone(msp: { token: string; adminId: string; adminEmail: string }) {
+    const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql` });
+    await phone.requestEmailVerification(msp.adminEmail);
+    await phone.verifyEmail(msp.adminEmail, await api.emailedCode(msp.adminEmail), "Admin's phone");
+    const { startDeviceOnboarding } = await api.gql(
+      `mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on StartDeviceOnboardingPayload { qrPayload } } }`,
+      { input: { userId: msp.adminId } },
+      { token: msp.token },
+    );
+    const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+    if (authenticator.status === "PENDING_APPROVAL") await approvePhone(api, msp.token, authenticator.id);
+    return phone;
+  }
+
+  async function portalLogin(slug: string) {
+    const { startLoginChallenge } = await api.gql(
+      `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
+        ... on StartLoginChallengePayload { challenge { id } qrPayload redeemSecret } } }`,
+      { input: { tenant: slug, kind: "PORTAL_LOGIN" } },
+    );
+    return startLoginChallenge as { challenge: { id: string }; qrPayload: string; redeemSecret: string };
+  }
+
+  beforeAll(async () => {
+    const workstation = await api.db.workstation.create({
+      data: { tenantId: w.a1.id, name: "CONVERTED-PC", hostname: "CONVERTED-PC", os: "Windows 11", status: "PENDING", signingAlgorithm: "ED25519", signingPublicKey: randomBytes(44).toString("base64") },
+    });
+    workstationId = workstation.id;
+    const { createInstallToken } = await api.gql(
+      `mutation($input: CreateInstallTokenInput!) { createInstallToken(input: $input) { __typename ... on CreateInstallTokenPayload { token { id } } } }`,
+      { input: { tenantId: w.a1.id } },
+      { token: w.a.token },
+    );
+    installTokenId = createInstallToken.token.id;
+    const phone = await api.db.authenticator.create({
+      data: { userId: w.victim.id, tenantId: w.a1.id, name: "Victim's phone", algorithm: "P256", publicKey: randomBytes(65).toString("base64"), tokenHash: randomBytes(32).toString("hex"), verifiedEmail: w.victim.email.toLowerCase() },
+    });
+    victimPhoneId = phone.id;
+  });
+
+  const workstationState = async () => ({
+    workstation: await api.db.workstation.findUnique({ where: { id: workstationId } }),
+    installToken: await api.db.installToken.findUniqueOrThrow({ where: { id: installTokenId } }),
+    phone: await api.db.authenticator.findUniqueOrThrow({ where: { id: victimPhoneId } }),
+  });
+
+  const ADMIN_MUTATIONS: [string, () => string, string][] = [
+    ["approveWorkstation", () => workstationId, "customer A1's waiting workstation"],
+    ["removeWorkstation", () => workstationId, "customer A1's workstation"],
+    ["revokeInstallToken", () => installTokenId, "an install token of customer A1"],
+  ];
+  for (const [field, target, what] of ADMIN_MUTATIONS) {
+    for (const actor of ["adminB", "techA2", "techB1", "adminA2", "adminB1", "userA1", "signedOut"] as ActorKey[]) {
+      it(`${label(actor)} gets ${actor === "signedOut" ? "UNAUTHENTICATED" : "NOT_FOUND"} for ${what} (${field}), in either form`, async () => {
+        const before = await workstationState();
+        for (const [form, doc] of forms(field, ["id"])) {
+          const result = await expectIndistinguishable(w.actors[actor], doc, (id) => variablesOf(form, { id }), target());
+          if (actor === "signedOut") expect(result.body.data?.[field]?.__typename, form).toBe("UnauthenticatedError");
+          else expectNotFound(result, field);
+        }
+        expect(await workstationState()).toEqual(before);
+      });
+    }
+  }
+
+  for (const actor of CANNOT_MANAGE_CUSTOMER_USER) {
+    it(`${label(actor)} gets NOT_FOUND revoking the phone of a user of customer A1 (revokeAuthenticator), in either form`, async () => {
+      const before = await workstationState();
+      for (const [form, doc] of forms("revokeAuthenticator", ["id"])) {
+        const result = await expectIndistinguishable(w.actors[actor], doc, (id) => variablesOf(form, { id }), victimPhoneId);
+        expectNotFound(result, "revokeAuthenticator");
+      }
+      expect(await workstationState()).toEqual(before);
+    });
+  }
+
+  it("their owners do reach them (the refusals above are not vacuous)", async () => {
+    const [, approve] = forms("approveWorkstation", ["id"], "... on WorkstationPayload { workstation { status } }")[0]!;
+    const approved = await send(w.actors.adminA1, approve, variablesOf("input", { id: workstationId }));
+    expect(approved.body.data?.approveWorkstation).toEqual({ __typename: "WorkstationPayload", workstation: { status: "APPROVED" } });
+    const [, revoke] = forms("revokeAuthenticator", ["id"])[0]!;
+    const revoked = await send(w.actors.adminA1, revoke, variablesOf("input", { id: victimPhoneId }));
+    expect(revoked.body.data?.revokeAuthenticator?.__typename).toBe("RevokeAuthenticatorPayload");
+  });
+
+  // Made here, right before these tests: a sign-in code lasts 90 seconds.
+  describe("a QR sign-in", () => {
+    beforeAll(async () => {
+      [phoneA, phoneB] = [await adminPhone(w.a), await adminPhone(w.b)];
+      const started = await portalLogin(w.a.slug);
+      await phoneA.scan(started.qrPayload);
+      challenge = { id: started.challenge.id, qrPayload: started.qrPayload, secret: started.qrPayload.split(".")[2]! };
+      foreignRedeemSecret = (await portalLogin(w.b.slug)).redeemSecret;
+    }, 60_000);
+
+    const challengeState = () => api.db.challenge.findUniqueOrThrow({ where: { id: challenge.id } });
+
+    it("MSP B's phone gets NOT_FOUND scanning, approving or denying MSP A's sign-in, in either form", async () => {
+      const before = await challengeState();
+      expect(before.status).toBe("SCANNED");
+      const phone = { token: phoneB.deviceToken };
+      const signature = randomBytes(64).toString("base64url");
+      const attempts: [string, (id: string) => Record<string, unknown>][] = [
+        ["scanChallenge", (id) => ({ qrPayload: `lk1.${id}.${challenge.secret}` })],
+        ["approveChallenge", (id) => ({ id, signature })],
+        ["denyChallenge", (id) => ({ id, signature })],
+      ];
+      for (const [field, args] of attempts) {
+        for (const [form, doc] of forms(field, Object.keys(args(challenge.id)))) {
+          const result = await expectIndistinguishable(phone, doc, (id) => variablesOf(form, args(id)), challenge.id);
+          expectNotFound(result, field);
+        }
+      }
+      expect(await challengeState()).toEqual(before);
+    });
+
+    it("another tenant's redeem secret gets NOT_FOUND cancelling or redeeming MSP A's sign-in, in either form", async () => {
+      const before = await challengeState();
+      for (const field of ["cancelChallenge", "redeemChallenge"]) {
+        const args = (id: string) => ({ id, redeemSecret: foreignRedeemSecret });
+        for (const [form, doc] of forms(field, ["id", "redeemSecret"])) {
+          const result = await expectIndistinguishable(w.actors.signedOut, doc, (id) => variablesOf(form, args(id)), challenge.id);
+          expectNotFound(result, field);
+        }
+      }
+      expect(await challengeState()).toEqual(before);
+    });
+
+    it("the phone that scanned it does decide it (the refusals above are not vacuous)", async () => {
+      const { challenge: decided } = await phoneA.approve(challenge.qrPayload);
+      expect(decided.status).toBe("APPROVED");
+    });
+  });
+});
+
 describe("signed out, every mutation that takes an id changes nothing", () => {
   it("answers UNAUTHENTICATED (or NOT_FOUND) exactly as for a missing id", async () => {
     const tenantBefore = await tenantState(w.a1.id);
@@ -783,8 +959,10 @@ describe("signed out, every mutation that takes an id changes nothing", () => {
       expect(result.body.errors, field).toBeUndefined();
       expect(["UnauthenticatedError", "NotFoundError"], field).toContain(result.body.data?.[field]?.__typename);
     }
-    const session = await send(w.actors.signedOut, REVOKE_SESSION, { id: randomUUID() });
-    expect(session.body.data?.revokeSession?.__typename).toMatch(/UnauthenticatedError|NotFoundError/);
+    for (const [, doc, variables] of REVOKE_SESSION_FORMS) {
+      const session = await send(w.actors.signedOut, doc, variables(randomUUID()));
+      expect(session.body.data?.revokeSession?.__typename).toMatch(/UnauthenticatedError|NotFoundError/);
+    }
     expect(await tenantState(w.a1.id)).toEqual(tenantBefore);
     expect(await userState(w.victim.id)).toEqual(userBefore);
     expect(await delegationState()).toEqual(delegationsBefore);
@@ -833,8 +1011,10 @@ describe("malformed ids are NOT_FOUND / null, never an internal error", () => {
     });
   }
 
-  it("revokeSession with a malformed id answers NOT_FOUND", async () => {
-    for (const id of MALFORMED) expectNotFound(await send(w.actors.victim, REVOKE_SESSION, { id }), "revokeSession");
+  it("revokeSession with a malformed id answers NOT_FOUND, in either form", async () => {
+    for (const [, doc, variables] of REVOKE_SESSION_FORMS) {
+      for (const id of MALFORMED) expectNotFound(await send(w.actors.victim, doc, variables(id)), "revokeSession");
+    }
   });
 });
 
@@ -1108,8 +1288,11 @@ async function watchFeed(actor: Actor, feedTenantId: string, trigger: () => Prom
   return { events: feed.events, failure: feed.failure, completed: feed.completed };
 }
 
-/** An answer as JSON without its request id: each operation has its own, whatever it asked for. */
-const withoutRequestIds = (answer: unknown) => JSON.stringify(answer, (key, value) => (key === "requestId" ? undefined : value));
+/**
+ * An answer as JSON without what differs from one operation to the next
+ * whatever it asked for: its request id, and the budget left after it.
+ */
+const comparableAnswer = (answer: unknown) => JSON.stringify(answer, (key, value) => (key === "requestId" || key === "rateLimit" ? undefined : value));
 
 describe("live audit feeds of another tenant fail closed", () => {
   const renameA1 = () =>
@@ -1125,7 +1308,7 @@ describe("live audit feeds of another tenant fail closed", () => {
       const missing = await watchFeed(w.actors[actor], randomUUID(), renameA1);
       for (const event of real.events) expect(event.data?.auditEventAdded ?? null).toBeNull();
       expect(real.completed).toBe(true);
-      expect(withoutRequestIds(real)).toEqual(withoutRequestIds(missing));
+      expect(comparableAnswer(real)).toEqual(comparableAnswer(missing));
     }, 30_000);
   }
 });

@@ -381,6 +381,6 @@ describe("request body limit", () => {
   it("accepts a chunked body within the limit", async () => {
     const accepted = await chunkedPost([Buffer.from(`{"query":`), Buffer.from(`"{ __typename }"}`)], { end: true });
     expect(accepted.status).toBe(200);
-    expect(JSON.parse(accepted.body)).toEqual({ data: { __typename: "Query" } });
+    expect(JSON.parse(accepted.body)).toMatchObject({ data: { __typename: "Query" } });
   });
 });

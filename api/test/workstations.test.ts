@@ -29,6 +29,10 @@ const APPROVE = `mutation($id: ID!) { approveWorkstation(id: $id) { __typename .
 const RENAME = `mutation($input: RenameWorkstationInput!) { renameWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id name } } ... on Error { code } } }`;
 const REMOVE = `mutation($id: ID!) { removeWorkstation(id: $id) { __typename ... on RemoveWorkstationPayload { workstationId } ... on Error { code } } }`;
 const REVOKE_TOKEN = `mutation($id: ID!) { revokeInstallToken(id: $id) { __typename ... on InstallTokenPayload { token { status } } ... on Error { code } } }`;
+// The same three in their `input` form; the positional `id` above stays until 2027-06-30.
+const APPROVE_INPUT = `mutation($input: ApproveWorkstationInput!) { approveWorkstation(input: $input) { __typename ... on WorkstationPayload { workstation { id status } } ... on Error { code message } } }`;
+const REMOVE_INPUT = `mutation($input: RemoveWorkstationInput!) { removeWorkstation(input: $input) { __typename ... on RemoveWorkstationPayload { workstationId } ... on Error { code } } }`;
+const REVOKE_TOKEN_INPUT = `mutation($input: RevokeInstallTokenInput!) { revokeInstallToken(input: $input) { __typename ... on InstallTokenPayload { token { status } } ... on Error { code } } }`;
 const SETTINGS = `mutation($input: UpdateDesktopSettingsInput!) { updateDesktopSettings(input: $input) { __typename ... on Error { code message } } }`;
 const CONFIG = `{ desktopConfig { workstation { id name status } tenant { id slug displayName } desktopLoginEnabled method passwordFallback branding { text } } }`;
 const START = `mutation { startLoginChallenge(input: { kind: DESKTOP_LOGIN }) { __typename
@@ -107,8 +111,8 @@ describe("install tokens and enrollment", () => {
     expect(created.installToken.startsWith(created.token.prefix)).toBe(true);
     const rows = await api.db.installToken.findMany({ where: { tenantId: w.customer.id } });
     expect(JSON.stringify(rows)).not.toContain(created.installToken.slice(12));
-    const { installTokens } = await api.gql(`query($t: ID!) { installTokens(tenantId: $t) { id status } }`, { t: w.customer.id }, { token: w.msp.token });
-    expect(installTokens.map((t: { id: string }) => t.id)).toContain(created.token.id);
+    const { tenant } = await api.gql(`query($t: ID!) { tenant(id: $t) { installTokens(first: 10) { totalCount edges { node { id status } } } } }`, { t: w.customer.id }, { token: w.msp.token });
+    expect(tenant.installTokens.edges.map((edge: { node: { id: string } }) => edge.node.id)).toContain(created.token.id);
   });
 
   it("enrolls a workstation as PENDING until an admin approves it", async () => {
@@ -310,11 +314,15 @@ describe("password login", () => {
     expect(events.find((e) => e.username === disabled.username)).toMatchObject({ outcome: "FAILED", reason: "ACCOUNT_DISABLED" });
 
     // The workstation itself learns no more than its screen showed: a wrong password and an unknown user read alike.
-    const { workstationLoginEvents } = await asWorkstation(keys, `{ workstationLoginEvents(first: 10) { username reason } }`);
-    const reasons = workstationLoginEvents.map((e: { reason: string | null }) => e.reason);
+    const { agentWorkstation } = await asWorkstation(keys, `{ agentWorkstation { id loginEvents(first: 10) { edges { node { username reason } } } } }`);
+    expect(agentWorkstation.id).toBe(keys.workstationId);
+    const reasons = agentWorkstation.loginEvents.edges.map((edge: { node: { reason: string | null } }) => edge.node.reason);
     expect(reasons).toContain("INVALID_CREDENTIALS");
     expect(reasons).not.toContain("UNKNOWN_USER");
     expect(reasons).not.toContain("WRONG_PASSWORD");
+    // The deprecated list answers the same until it is removed.
+    const { workstationLoginEvents } = await asWorkstation(keys, `{ workstationLoginEvents(first: 10) { reason } }`);
+    expect(workstationLoginEvents.map((e: { reason: string | null }) => e.reason).sort()).toEqual([...reasons].sort());
   });
 
   it("refuses a typed name with control, invisible or direction characters before recording anything", async () => {
@@ -546,15 +554,24 @@ describe("isolation", () => {
     expect((await api.gql(APPROVE, { id: keys.workstationId }, as)).approveWorkstation.code).toBe("NOT_FOUND");
     expect((await api.gql(RENAME, { input: { id: keys.workstationId, name: "Mine" } }, as)).renameWorkstation.code).toBe("NOT_FOUND");
     expect((await api.gql(REMOVE, { id: keys.workstationId }, as)).removeWorkstation.code).toBe("NOT_FOUND");
+    expect((await api.gql(REVOKE_TOKEN_INPUT, { input: { id: token.id } }, as)).revokeInstallToken.code).toBe("NOT_FOUND");
+    expect((await api.gql(APPROVE_INPUT, { input: { id: keys.workstationId } }, as)).approveWorkstation.code).toBe("NOT_FOUND");
+    expect((await api.gql(REMOVE_INPUT, { input: { id: keys.workstationId } }, as)).removeWorkstation.code).toBe("NOT_FOUND");
     expect((await api.gql(`query($id: ID!) { workstation(id: $id) { id } }`, { id: keys.workstationId }, as)).workstation).toBeNull();
-    for (const query of [
-      `query($t: ID!) { workstations(tenantId: $t, first: 5) { totalCount } }`,
-      `query($t: ID!) { installTokens(tenantId: $t) { id } }`,
-      `query($t: ID!) { loginEvents(tenantId: $t, first: 5) { totalCount } }`,
-    ]) {
+    // Lists of a tenant out of reach are null, as for a tenant that does not exist.
+    for (const [field, query] of [
+      ["workstations", `query($t: ID!) { workstations(tenantId: $t, first: 5) { totalCount } }`],
+      ["loginEvents", `query($t: ID!) { loginEvents(tenantId: $t, first: 5) { totalCount } }`],
+    ] as const) {
       const { body } = await api.request(query, { t: w.customer.id }, as);
-      expect(body.errors?.[0]?.extensions?.code, query).toBe("NOT_FOUND");
+      expect(body.errors, query).toBeUndefined();
+      expect(body.data, query).toEqual({ [field]: null });
     }
+    const { body: tokens } = await api.request(`query($t: ID!) { tenant(id: $t) { installTokens(first: 5) { totalCount } } }`, { t: w.customer.id }, as);
+    expect(tokens.data).toEqual({ tenant: null });
+    // The deprecated root list keeps its old answer until it is removed.
+    const { body: deprecated } = await api.request(`query($t: ID!) { installTokens(tenantId: $t) { id } }`, { t: w.customer.id }, as);
+    expect(deprecated.errors?.[0]?.extensions?.code).toBe("NOT_FOUND");
     // A workstation cannot report on another workstation's attempt.
     const user = await w.customer.user();
     const { desktopLogin } = await login(keys, user.username, PASSWORD);

@@ -7,11 +7,12 @@
 // their code and message rather than as an internal error.
 import type { Challenge } from "@latchkey/db";
 import { GraphQLError } from "graphql";
+import type { ErrorCode } from "./error-codes.ts";
 
 export abstract class AppError extends GraphQLError {
   constructor(
     message: string,
-    readonly code: string,
+    readonly code: ErrorCode,
   ) {
     super(message, { extensions: { code } });
   }

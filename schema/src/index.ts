@@ -36,6 +36,7 @@ import "./modules/api-key/api-key.mutations.ts";
 import "./modules/webhook/webhook.types.ts";
 import "./modules/webhook/webhook.mutations.ts";
 import "./modules/elevation/break-glass.graphql.ts";
+import "./modules/node/node.queries.ts";
 
 builder.queryType({
   description:
@@ -59,6 +60,7 @@ export { SessionCache } from "./modules/session/session-cache.ts";
 export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
+export { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
 export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export {
@@ -73,7 +75,8 @@ export {
   type KeyEncryptionKey,
   type RewrapReport,
 } from "./security/key-hierarchy.ts";
-export { RateLimits, limiterFactory } from "./security/throttle.ts";
+export { RateLimits, limiterFactory, type LimiterFactory } from "./security/throttle.ts";
+export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./pagination.ts";
 export { openWebhookSecret } from "./security/webhook-signing.ts";
 export { traceAbandonedLogins } from "./modules/password/password.service.ts";
 export { sweepExpired } from "./housekeeping.ts";

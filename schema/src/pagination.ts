@@ -14,13 +14,10 @@ export async function cursorIsInside(query: CursorQuery, existsInside: (id: stri
   return existsInside(id);
 }
 
-/** Rows a page of the newer connections holds when `first`/`last` is not given. */
+/** Rows a page holds when neither `first` nor `last` is given. */
 export const DEFAULT_PAGE_SIZE = 20;
-/** The most rows one page of the newer connections holds; asking for more is refused, not cut. */
+/** The most rows one page holds; asking for more is refused, not cut. */
 export const MAX_PAGE_SIZE = 100;
-
-/** Options for `t.prismaConnection` that keep a page within the documented sizes. */
-export const pageSizes = { defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE } as const;
 
 /** Refuses `first`/`last` above MAX_PAGE_SIZE (or below zero) with a VALIDATION error naming the argument. */
 export function refuseOversizedPage(args: { first?: number | null; last?: number | null }) {

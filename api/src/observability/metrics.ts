@@ -132,7 +132,7 @@ export class Metrics {
     });
     this.refusals = new Counter({
       name: "latchkey_rate_limit_refusals_total",
-      help: "Requests refused by a rate limit or a transport cap, by limit (an operation's root field for RATE_LIMITED, or the cap's name).",
+      help: "Requests refused by a rate limit, a cost budget or a transport cap, by limit (an operation's root field for RATE_LIMITED in its result, or the budget's or cap's name).",
       labelNames: ["limit"],
       registers: [registry],
     });
@@ -244,7 +244,7 @@ export class Metrics {
     };
   }
 
-  /** A transport cap refused something (the cap's name as in TRANSPORT_LIMITS). */
+  /** A transport cap or a cost budget refused something (its name as in TRANSPORT_LIMITS or the cost budgets). */
   refused(limit: string) {
     this.refusals.inc({ limit });
   }

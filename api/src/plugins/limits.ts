@@ -5,16 +5,17 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import type { GraphQLError, ValidationContext } from "graphql";
 import { createGraphQLError } from "graphql-yoga";
+import type { ErrorCode } from "@latchkey/schema";
 import { OPERATION_LIMITS } from "../limits.ts";
 
-/** `extensions.code` of each refusal; clients may rely on these. */
+/** `extensions.code` of each refusal (maxCost's by useOperationCost); clients may rely on these. */
 export const OPERATION_LIMIT_CODES = {
   maxDepth: "DEPTH_LIMIT_EXCEEDED",
   maxAliases: "ALIAS_LIMIT_EXCEEDED",
   maxTokens: "TOKEN_LIMIT_EXCEEDED",
   maxCost: "COST_LIMIT_EXCEEDED",
   maxDirectives: "DIRECTIVE_LIMIT_EXCEEDED",
-} as const;
+} as const satisfies Record<string, ErrorCode>;
 
 /** graphql-armor words every refusal as a syntax error; it is not one. */
 function refusalMessage(error: GraphQLError) {
@@ -22,7 +23,7 @@ function refusalMessage(error: GraphQLError) {
 }
 
 /** Reports a refusal as a validation error, so validation goes on to answer 400. */
-function report(code: string) {
+function report(code: ErrorCode) {
   return (context: ValidationContext | null, error: GraphQLError) => {
     context?.reportError(createGraphQLError(refusalMessage(error), { extensions: { code } }));
   };
@@ -34,15 +35,8 @@ export function useOperationLimits(development: boolean) {
     maxDepth: { n: OPERATION_LIMITS.maxDepth, ignoreIntrospection: true, flattenFragments: true, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxDepth)] },
     maxAliases: { n: OPERATION_LIMITS.maxAliases, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxAliases)] },
     maxDirectives: { n: OPERATION_LIMITS.maxDirectives, ...validation, onReject: [report(OPERATION_LIMIT_CODES.maxDirectives)] },
-    costLimit: {
-      maxCost: OPERATION_LIMITS.maxCost,
-      objectCost: 2,
-      scalarCost: 1,
-      depthCostFactor: 1.5,
-      ignoreIntrospection: true,
-      ...validation,
-      onReject: [report(OPERATION_LIMIT_CODES.maxCost)],
-    },
+    // Cost depends on page sizes, which variables may give: useOperationCost measures it at execution.
+    costLimit: { enabled: false },
     // Counted while parsing, where there is no validation context: the parser
     // stops with this error, which yoga answers as a bad request (400).
     maxTokens: {

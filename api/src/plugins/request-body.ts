@@ -3,10 +3,11 @@
 // (chunked ones have no length) is counted as it is read and cut off past the
 // limit. A refusal closes the connection, so the rest is never read.
 import { createGraphQLError, type Plugin } from "graphql-yoga";
+import type { ErrorCode } from "@latchkey/schema";
 
 function tooLarge(limit: number) {
   return createGraphQLError(`Request too large: at most ${limit} bytes`, {
-    extensions: { code: "REQUEST_TOO_LARGE", http: { status: 413 } },
+    extensions: { code: "REQUEST_TOO_LARGE" satisfies ErrorCode, http: { status: 413 } },
   });
 }
 

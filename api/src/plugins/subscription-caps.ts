@@ -3,7 +3,7 @@
 // WebSockets are. A place is taken before the subscription starts and given
 // back when its stream ends, however it ends.
 import { createGraphQLError, isAsyncIterable, type Plugin } from "graphql-yoga";
-import type { Context } from "@latchkey/schema";
+import type { Context, ErrorCode } from "@latchkey/schema";
 import { credentialOf, type OpenCounts, type TransportLimits } from "../limits.ts";
 
 export function useHttpSubscriptionCaps(
@@ -24,7 +24,7 @@ export function useHttpSubscriptionCaps(
         setResultAndStopExecution({
           errors: [
             createGraphQLError(`Too many subscriptions open at once (at most ${cap}${credential ? " per sign-in" : " per address"}); end one first`, {
-              extensions: { code: "TOO_MANY_SUBSCRIPTIONS", http: { status: 429 } },
+              extensions: { code: "TOO_MANY_SUBSCRIPTIONS" satisfies ErrorCode, http: { status: 429 } },
             }),
           ],
         });

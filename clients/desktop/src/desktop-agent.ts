@@ -396,7 +396,8 @@ export class DesktopAgent {
     this.requireEnrollment();
     await this.flushReports();
     const data = await this.send(WORKSTATION_LOGIN_EVENTS, { first });
-    return data.workstationLoginEvents as LoginEventRecord[];
+    const { loginEvents } = data.agentWorkstation as { loginEvents: { edges: { node: LoginEventRecord }[] } };
+    return loginEvents.edges.map((edge) => edge.node);
   }
 
   /**

@@ -23,7 +23,7 @@ import {
   REDEEM_ELEVATION,
   REPORT_TECHNICIAN_SESSION,
   START_ELEVATION,
-  WORKSTATION_COMMANDS,
+  WORKSTATION_COMMAND_ADDED,
 } from "./elevation-operations.ts";
 import {
   emptyElevationState,
@@ -592,11 +592,11 @@ export class ElevationAgent {
         this.log("connected; asking for pending commands");
         void guarded("sync", () => this.sync());
       });
-      socket.subscribe<{ workstationCommands: WorkstationCommandRecord }>(
-        { query: WORKSTATION_COMMANDS },
+      socket.subscribe<{ workstationCommandAdded: WorkstationCommandRecord }>(
+        { query: WORKSTATION_COMMAND_ADDED },
         {
           next: (result) => {
-            const command = (result.data as { workstationCommands?: WorkstationCommandRecord } | null | undefined)?.workstationCommands;
+            const command = (result.data as { workstationCommandAdded?: WorkstationCommandRecord } | null | undefined)?.workstationCommandAdded;
             if (command) void guarded("command", () => this.handleCommand(command));
           },
           error: () => reconnect(socket),

@@ -61,8 +61,8 @@ export const PENDING_WORKSTATION_COMMANDS = /* GraphQL */ `
   ${COMMAND_FIELDS}
 `;
 
-export const WORKSTATION_COMMANDS = /* GraphQL */ `
-  subscription WorkstationCommands { workstationCommands { ...CommandFields } }
+export const WORKSTATION_COMMAND_ADDED = /* GraphQL */ `
+  subscription WorkstationCommandAdded { workstationCommandAdded { ...CommandFields } }
   ${COMMAND_FIELDS}
 `;
 
@@ -103,6 +103,6 @@ export const ELEVATION_OPERATIONS = {
   RedeemElevation: REDEEM_ELEVATION,
   ReportTechnicianSession: REPORT_TECHNICIAN_SESSION,
   PendingWorkstationCommands: PENDING_WORKSTATION_COMMANDS,
-  WorkstationCommands: WORKSTATION_COMMANDS,
+  WorkstationCommandAdded: WORKSTATION_COMMAND_ADDED,
   AcknowledgeWorkstationCommand: ACKNOWLEDGE_WORKSTATION_COMMAND,
 } as const;

@@ -143,7 +143,7 @@ export const REDEEM_DESKTOP_LOGIN = /* GraphQL */ `
 
 export const CANCEL_CHALLENGE = /* GraphQL */ `
   mutation CancelChallenge($id: ID!, $redeemSecret: String!) {
-    cancelChallenge(id: $id, redeemSecret: $redeemSecret) {
+    cancelChallenge(input: { id: $id, redeemSecret: $redeemSecret }) {
       __typename
       ... on Error { code message }
     }
@@ -164,7 +164,7 @@ export const REPORT_ACCOUNT_RESULT = /* GraphQL */ `
 
 export const WORKSTATION_LOGIN_EVENTS = /* GraphQL */ `
   query WorkstationLoginEvents($first: Int) {
-    workstationLoginEvents(first: $first) { ...LoginEventFields }
+    agentWorkstation { loginEvents(first: $first) { edges { node { ...LoginEventFields } } } }
   }
   ${LOGIN_EVENT_FIELDS}
 `;

@@ -49,7 +49,7 @@ export const VERIFY_EMAIL = /* GraphQL */ `
 
 export const SCAN_CHALLENGE = /* GraphQL */ `
   mutation ScanChallenge($qrPayload: String!) {
-    scanChallenge(qrPayload: $qrPayload) {
+    scanChallenge(input: { qrPayload: $qrPayload }) {
       __typename
       ... on ChallengeScan {
         challenge { ...ChallengeFields }
@@ -98,7 +98,7 @@ export const REDEEM_INVITATION = /* GraphQL */ `
 
 export const APPROVE_CHALLENGE = /* GraphQL */ `
   mutation ApproveChallenge($id: ID!, $signature: String!, $delivery: PasswordDeliveryInput) {
-    approveChallenge(id: $id, signature: $signature, delivery: $delivery) {
+    approveChallenge(input: { id: $id, signature: $signature, delivery: $delivery }) {
       __typename
       ... on DecideChallengePayload { challenge { ...ChallengeFields } }
       ... on Error { code message }
@@ -109,7 +109,7 @@ export const APPROVE_CHALLENGE = /* GraphQL */ `
 
 export const DENY_CHALLENGE = /* GraphQL */ `
   mutation DenyChallenge($id: ID!, $signature: String!) {
-    denyChallenge(id: $id, signature: $signature) {
+    denyChallenge(input: { id: $id, signature: $signature }) {
       __typename
       ... on DecideChallengePayload { challenge { ...ChallengeFields } }
       ... on Error { code message }
@@ -127,7 +127,7 @@ export const AUTHENTICATORS = /* GraphQL */ `
 
 export const REVOKE_AUTHENTICATOR = /* GraphQL */ `
   mutation RevokeAuthenticator($id: ID!) {
-    revokeAuthenticator(id: $id) {
+    revokeAuthenticator(input: { id: $id }) {
       __typename
       ... on RevokeAuthenticatorPayload { revokedAuthenticatorId }
       ... on Error { code message }

@@ -3,7 +3,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { useQuery } from "urql";
 import { graphql } from "@/gql";
-import type { AuditEventFilter, AuditLogQuery } from "@/gql/graphql";
+import type { AuditEventFilter, AuditEventKind, AuditLogQuery } from "@/gql/graphql";
 import { useApiUrl } from "@/urql/UrqlProvider";
 
 const AuditLogQueryDocument = graphql(`
@@ -13,7 +13,7 @@ const AuditLogQueryDocument = graphql(`
       edges {
         node {
           id
-          action
+          kind
           actorId
           actorLabel
           targetType
@@ -46,7 +46,7 @@ type FilterFields = { actorId: string; action: string; targetId: string; since: 
 
 const NO_FILTER: FilterFields = { actorId: "", action: "", targetId: "", since: "", until: "" };
 
-/** From the form's fields to the API's filter: "until" a day means up to the end of that day. */
+/** From the form's fields to the API's filter: "until" a day means up to the end of that day. An action is a known one (`checkedAction`). */
 function toFilter(fields: FilterFields): AuditEventFilter {
   const day = (value: string, plusDays = 0) => {
     const date = new Date(`${value}T00:00:00`);
@@ -55,7 +55,7 @@ function toFilter(fields: FilterFields): AuditEventFilter {
   };
   return {
     ...(fields.actorId ? { actorId: fields.actorId } : {}),
-    ...(fields.action.trim() ? { action: fields.action.trim() } : {}),
+    ...(KIND_OF_ACTION.has(fields.action.trim()) ? { kind: KIND_OF_ACTION.get(fields.action.trim()) } : {}),
     ...(fields.targetId.trim() ? { targetId: fields.targetId.trim() } : {}),
     ...(fields.since ? { since: day(fields.since) } : {}),
     ...(fields.until ? { until: day(fields.until, 1) } : {}),
@@ -72,22 +72,33 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
   const [fields, setFields] = useState<FilterFields>(NO_FILTER);
   const [applied, setApplied] = useState<FilterFields>(NO_FILTER);
   const [pages, setPages] = useState<(string | null)[]>([null]);
+  const [actionProblem, setActionProblem] = useState<string | null>(null);
   const filter = useMemo(() => toFilter(applied), [applied]);
 
   const apply = (event: FormEvent) => {
     event.preventDefault();
+    const action = fields.action.trim();
+    if (action && !KIND_OF_ACTION.has(action)) {
+      setActionProblem(`No event is called "${action}": pick one from the list`);
+      return;
+    }
+    setActionProblem(null);
     setApplied(fields);
     setPages([null]);
   };
   const clear = () => {
     setFields(NO_FILTER);
     setApplied(NO_FILTER);
+    setActionProblem(null);
     setPages([null]);
   };
 
+  // The export names an action as it writes it (`user.created`), not by its kind.
   const exportLink = (format: "csv" | "json") => {
     const params = new URLSearchParams({ tenantId, ...(includeCustomers ? { includeCustomers: "true" } : {}) });
-    for (const [key, value] of Object.entries(filter)) if (value) params.set(key, String(value));
+    const { kind, ...rest } = filter;
+    if (kind) params.set("action", ACTION_NAMES[kind]);
+    for (const [key, value] of Object.entries(rest)) if (value) params.set(key, String(value));
     return `${apiUrl}/audit-events.${format}?${params}`;
   };
 
@@ -114,7 +125,14 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
             onChange={(event) => setFields({ ...fields, action: event.target.value })}
             placeholder="e.g. user.created"
             list="audit-actions"
+            aria-invalid={actionProblem ? true : undefined}
+            aria-describedby={actionProblem ? "audit-action-problem" : undefined}
           />
+          {actionProblem && (
+            <span id="audit-action-problem" className="field-error" role="alert">
+              {actionProblem}
+            </span>
+          )}
         </label>
         <label>
           Actor id
@@ -156,7 +174,7 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
         />
       ))}
       <datalist id="audit-actions">
-        {KNOWN_ACTIONS.map((action) => (
+        {Object.values(ACTION_NAMES).map((action) => (
           <option key={action} value={action} />
         ))}
       </datalist>
@@ -164,48 +182,78 @@ export function AuditLogScreen({ tenantId, includeCustomers, title }: { tenantId
   );
 }
 
-/** Actions a filter is most often asked for; any other can be typed. */
-const KNOWN_ACTIONS = [
-  "session.loggedIn",
-  "session.logInFailed",
-  "session.passwordProved",
-  "session.revoked",
-  "user.created",
-  "user.updated",
-  "user.passwordSet",
-  "user.passwordChanged",
-  "user.passwordChangeFailed",
-  "user.disabled",
-  "user.enabled",
-  "user.locked",
-  "user.unlocked",
-  "user.roleChanged",
-  "user.deleted",
-  "tenant.signedUp",
-  "tenant.settingsUpdated",
-  "tenant.desktopSettingsUpdated",
-  "customer.created",
-  "delegation.granted",
-  "delegation.revoked",
-  "challenge.approved",
-  "challenge.denied",
-  "workstation.enrolled",
-  "workstation.approved",
-  "workstation.renamed",
-  "workstation.removed",
-  "authenticator.enrolled",
-  "authenticator.approved",
-  "authenticator.keyAgreementKeyRegistered",
-  "authenticator.revoked",
-  "tenantKey.masterKeyEnabled",
-  "tenantKey.rotated",
-  "tenantKey.recoveryKitCreated",
-  "tenantKey.recovered",
-  "installToken.created",
-  "installToken.revoked",
-  "audit.exported",
-  "audit.purged",
-];
+/**
+ * Each kind of audit event by the name people know it by: the one the table shows, the filter
+ * takes, and exports and webhooks carry. Typed against the schema's enum, so a kind the API adds
+ * fails the portal's typecheck until it is named here.
+ */
+const ACTION_NAMES: Record<AuditEventKind, string> = {
+  SESSION_LOGGED_IN: "session.loggedIn",
+  SESSION_LOG_IN_FAILED: "session.logInFailed",
+  SESSION_PASSWORD_PROVED: "session.passwordProved",
+  SESSION_REVOKED: "session.revoked",
+  USER_CREATED: "user.created",
+  USER_UPDATED: "user.updated",
+  USER_INVITED: "user.invited",
+  USER_PASSWORD_SET: "user.passwordSet",
+  USER_PASSWORD_CHANGED: "user.passwordChanged",
+  USER_PASSWORD_CHANGE_FAILED: "user.passwordChangeFailed",
+  USER_PASSWORD_CHANGES_REQUIRED: "user.passwordChangesRequired",
+  USER_DISABLED: "user.disabled",
+  USER_ENABLED: "user.enabled",
+  USER_LOCKED: "user.locked",
+  USER_UNLOCKED: "user.unlocked",
+  USER_ROLE_CHANGED: "user.roleChanged",
+  USER_DELETED: "user.deleted",
+  TENANT_SIGNED_UP: "tenant.signedUp",
+  TENANT_SETTINGS_UPDATED: "tenant.settingsUpdated",
+  TENANT_DESKTOP_SETTINGS_UPDATED: "tenant.desktopSettingsUpdated",
+  TENANT_BRANDING_IMAGE_UPLOADED: "tenant.brandingImageUploaded",
+  TENANT_BRANDING_IMAGE_REMOVED: "tenant.brandingImageRemoved",
+  CUSTOMER_CREATED: "customer.created",
+  CUSTOMER_SUSPENDED: "customer.suspended",
+  CUSTOMER_RESUMED: "customer.resumed",
+  CUSTOMER_DELETED: "customer.deleted",
+  DELEGATION_GRANTED: "delegation.granted",
+  DELEGATION_REVOKED: "delegation.revoked",
+  CHALLENGE_APPROVED: "challenge.approved",
+  CHALLENGE_DENIED: "challenge.denied",
+  INSTALL_TOKEN_CREATED: "installToken.created",
+  INSTALL_TOKEN_REVOKED: "installToken.revoked",
+  WORKSTATION_ENROLLED: "workstation.enrolled",
+  WORKSTATION_ENROLLMENT_REFUSED: "workstation.enrollmentRefused",
+  WORKSTATION_APPROVED: "workstation.approved",
+  WORKSTATION_RENAMED: "workstation.renamed",
+  WORKSTATION_REMOVED: "workstation.removed",
+  AUTHENTICATOR_ENROLLED: "authenticator.enrolled",
+  AUTHENTICATOR_APPROVED: "authenticator.approved",
+  AUTHENTICATOR_KEY_AGREEMENT_KEY_REGISTERED: "authenticator.keyAgreementKeyRegistered",
+  AUTHENTICATOR_REVOKED: "authenticator.revoked",
+  TENANT_KEY_MASTER_KEY_ENABLED: "tenantKey.masterKeyEnabled",
+  TENANT_KEY_ROTATED: "tenantKey.rotated",
+  TENANT_KEY_RECOVERY_KIT_CREATED: "tenantKey.recoveryKitCreated",
+  TENANT_KEY_RECOVERED: "tenantKey.recovered",
+  ELEVATION_SETTINGS_CHANGED: "elevation.settingsChanged",
+  ELEVATION_WORKSTATION_ACCOUNT_ASSIGNED: "elevation.workstationAccountAssigned",
+  ELEVATION_REQUESTED: "elevation.requested",
+  ELEVATION_APPROVED: "elevation.approved",
+  ELEVATION_REDEEMED: "elevation.redeemed",
+  ELEVATION_BREAK_GLASS_REVEALED: "elevation.breakGlassRevealed",
+  TECHNICIAN_SESSION_STARTED: "technicianSession.started",
+  TECHNICIAN_SESSION_ENDED: "technicianSession.ended",
+  TECHNICIAN_SESSION_TERMINATED: "technicianSession.terminated",
+  API_KEY_CREATED: "apiKey.created",
+  API_KEY_REVOKED: "apiKey.revoked",
+  WEBHOOK_CREATED: "webhook.created",
+  WEBHOOK_UPDATED: "webhook.updated",
+  WEBHOOK_DELETED: "webhook.deleted",
+  WEBHOOK_REDELIVERED: "webhook.redelivered",
+  WEBHOOK_DISABLED: "webhook.disabled",
+  AUDIT_EXPORTED: "audit.exported",
+  AUDIT_PURGED: "audit.purged",
+};
+
+const KIND_OF_ACTION = new Map(Object.entries(ACTION_NAMES).map(([kind, action]) => [action, kind as AuditEventKind]));
 
 const AuditChainQuery = graphql(`
   query AuditChain($tenantId: ID!) {
@@ -318,7 +366,7 @@ function AuditRow({ event, showTenant, onActor }: { event: Event; showTenant: bo
       </td>
       {showTenant && <td>{event.tenant.displayName}</td>}
       <th scope="row">
-        <code>{event.action}</code>
+        <code>{ACTION_NAMES[event.kind] ?? event.kind}</code>
       </th>
       <td>
         {event.actorId ? (

@@ -46,7 +46,7 @@ const CustomerTenantQueryDocument = graphql(`
 // (portal-cache.ts) drops the figures they change, and the page asks for them again.
 const CustomerLoginsLiveDocument = graphql(`
   subscription CustomerLoginsLive($tenantId: ID!) {
-    loginEvents(tenantId: $tenantId) {
+    loginEventAdded(tenantId: $tenantId) {
       id
     }
   }

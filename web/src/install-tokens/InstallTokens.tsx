@@ -26,8 +26,15 @@ export const InstallTokenFields = graphql(`
 
 const InstallTokensQuery = graphql(`
   query InstallTokens($tenantId: ID!) {
-    installTokens(tenantId: $tenantId) {
-      ...InstallTokenFields
+    tenant(id: $tenantId) {
+      id
+      installTokens(first: 100) {
+        edges {
+          node {
+            ...InstallTokenFields
+          }
+        }
+      }
     }
   }
 `);
@@ -57,8 +64,8 @@ const CreateInstallTokenMutation = graphql(`
 `);
 
 const RevokeInstallTokenMutation = graphql(`
-  mutation RevokeInstallToken($id: ID!) {
-    revokeInstallToken(id: $id) {
+  mutation RevokeInstallToken($input: RevokeInstallTokenInput!) {
+    revokeInstallToken(input: $input) {
       __typename
       ... on InstallTokenPayload {
         token {
@@ -122,7 +129,7 @@ export function InstallTokens({ tenantId, tenantSlug, canManage }: { tenantId: s
       </p>
     );
   } else {
-    const tokens = data?.installTokens ?? [];
+    const tokens = data?.tenant?.installTokens?.edges.map((edge) => edge.node) ?? [];
     body =
       tokens.length === 0 ? (
         <p className="table-status">No install tokens yet.</p>
@@ -149,7 +156,7 @@ export function InstallTokens({ tenantId, tenantSlug, canManage }: { tenantId: s
                   confirmLabel="Revoke token"
                   busyLabel="Revoking…"
                   run={async () => {
-                    const result = await revoke({ id: token.id });
+                    const result = await revoke({ input: { id: token.id } });
                     const failed = actionProblem(result.error, result.data?.revokeInstallToken, "InstallTokenPayload");
                     if (!failed) setNotice(`Revoked token ${token.prefix}.`);
                     return failed;

@@ -55,7 +55,7 @@ const LoginHistoryQuery = graphql(`
 
 const LoginEventsLiveSubscription = graphql(`
   subscription LoginEventsLive($tenantId: ID!) {
-    loginEvents(tenantId: $tenantId) {
+    loginEventAdded(tenantId: $tenantId) {
       ...LoginEventFields
     }
   }
@@ -110,7 +110,7 @@ function LoginFeed({ tenantId, tenantName }: { tenantId: string; tenantName: str
 
   const [live] = useSubscription(
     { query: LoginEventsLiveSubscription, variables: { tenantId } },
-    (received: LoginEventFieldsFragment[] = [], event) => [event.loginEvents, ...received].slice(0, HISTORY_PAGE),
+    (received: LoginEventFieldsFragment[] = [], event) => [event.loginEventAdded, ...received].slice(0, HISTORY_PAGE),
   );
 
   // One row per attempt: a pushed update (the account report) replaces the older copy. The

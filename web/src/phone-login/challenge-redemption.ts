@@ -8,16 +8,16 @@ import { errorsFromTransport } from "@/forms/form-errors";
 import { useResetSession } from "@/urql/UrqlProvider";
 
 const CancelChallengeMutation = graphql(`
-  mutation CancelChallenge($id: ID!, $redeemSecret: String!) {
-    cancelChallenge(id: $id, redeemSecret: $redeemSecret) {
+  mutation CancelChallenge($input: CancelChallengeInput!) {
+    cancelChallenge(input: $input) {
       __typename
     }
   }
 `);
 
 const RedeemChallengeMutation = graphql(`
-  mutation RedeemChallenge($id: ID!, $redeemSecret: String!) {
-    redeemChallenge(id: $id, redeemSecret: $redeemSecret, tokenDelivery: COOKIE) {
+  mutation RedeemChallenge($input: RedeemChallengeInput!) {
+    redeemChallenge(input: $input) {
       __typename
       ... on AuthPayload {
         tenant {
@@ -53,7 +53,7 @@ export function useChallengeRedemption(onSignedIn?: (tenant: { slug: string; kin
   function withdraw() {
     const held = secret.current;
     secret.current = null;
-    if (held) void cancelChallenge({ id: held.challengeId, redeemSecret: held.redeemSecret });
+    if (held) void cancelChallenge({ input: { id: held.challengeId, redeemSecret: held.redeemSecret } });
   }
   const withdrawOnLeave = useRef(withdraw);
   withdrawOnLeave.current = withdraw;
@@ -65,7 +65,7 @@ export function useChallengeRedemption(onSignedIn?: (tenant: { slug: string; kin
     if (!held || held.challengeId !== challengeId) {
       return { problem: "This sign-in can no longer be completed here. Start again.", retry: false };
     }
-    const result = await redeemChallenge({ id: challengeId, redeemSecret: held.redeemSecret });
+    const result = await redeemChallenge({ input: { id: challengeId, redeemSecret: held.redeemSecret, tokenDelivery: "COOKIE" } });
     const outcome = result.data?.redeemChallenge;
     if (result.error || !outcome) {
       // The approval may still be waiting: keep the secret so that "Try again" can use it.

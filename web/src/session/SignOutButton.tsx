@@ -6,21 +6,25 @@ import { useMutation } from "urql";
 import { graphql } from "@/gql";
 import { useResetSession } from "@/urql/UrqlProvider";
 
-const LogOutMutation = graphql(`
-  mutation LogOut {
-    logOut
+// UnauthenticatedError, the other answer, also leaves the browser signed out: the session had
+// already ended, and the cookie is cleared all the same.
+const SignOutMutation = graphql(`
+  mutation SignOut {
+    revokeCurrentSession {
+      __typename
+    }
   }
 `);
 
 export function SignOutButton() {
   const router = useRouter();
   const resetSession = useResetSession();
-  const [{ fetching }, logOut] = useMutation(LogOutMutation);
+  const [{ fetching }, revokeCurrentSession] = useMutation(SignOutMutation);
   const [problem, setProblem] = useState<string | null>(null);
 
   async function signOut() {
     setProblem(null);
-    const result = await logOut({});
+    const result = await revokeCurrentSession({});
     if (result.error) {
       // The session cookie is still set, so staying on the page is the honest outcome.
       setProblem(`Could not sign out: ${result.error.message}`);

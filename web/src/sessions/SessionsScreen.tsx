@@ -28,8 +28,8 @@ const SessionsQueryDocument = graphql(`
 `);
 
 const RevokeSessionMutation = graphql(`
-  mutation RevokeSession($id: ID!) {
-    revokeSession(id: $id) {
+  mutation RevokeSession($input: RevokeSessionInput!) {
+    revokeSession(input: $input) {
       __typename
       ... on RevokeSessionPayload {
         revokedSessionId
@@ -127,7 +127,7 @@ function SessionList() {
             key={session.id}
             session={session}
             revoke={async () => {
-              const result = await revokeSession({ id: session.id });
+              const result = await revokeSession({ input: { id: session.id } });
               const failed = actionProblem(result.error, result.data?.revokeSession, "RevokeSessionPayload");
               // The cache drops the session, and the list is asked again (see portal-cache.ts).
               if (!failed) setNotice(`Signed out ${describeUserAgent(session.userAgent)}.`);

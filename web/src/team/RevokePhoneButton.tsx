@@ -5,8 +5,8 @@ import { useMutation } from "urql";
 import { graphql } from "@/gql";
 
 const RevokeAuthenticatorMutation = graphql(`
-  mutation RevokeAuthenticator($id: ID!) {
-    revokeAuthenticator(id: $id) {
+  mutation RevokeAuthenticator($input: RevokeAuthenticatorInput!) {
+    revokeAuthenticator(input: $input) {
       __typename
       ... on RevokeAuthenticatorPayload {
         revokedAuthenticatorId
@@ -41,7 +41,7 @@ export function RevokePhoneButton(props: {
 
   async function confirm() {
     setProblem(null);
-    const result = await revoke({ id: props.phone.id });
+    const result = await revoke({ input: { id: props.phone.id } });
     const outcome = result.data?.revokeAuthenticator;
     if (result.error || !outcome) {
       setProblem(`Could not revoke ${props.phone.name}: ${result.error?.message ?? "no answer from the API"}`);

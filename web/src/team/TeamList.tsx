@@ -17,9 +17,14 @@ const TeamMembersQueryDocument = graphql(`
       edges {
         node {
           ...DirectoryUserFields
-          delegatedCustomers {
-            id
-            displayName
+          delegatedTo(first: 20) {
+            totalCount
+            edges {
+              node {
+                id
+                displayName
+              }
+            }
           }
           authenticators {
             id
@@ -144,19 +149,21 @@ function MemberItem(props: {
           {waiting.length > 0 && <span className="tag tag-warning">Phone waiting for approval</span>}
         </p>
       </div>
-      {member.role === "TECHNICIAN" && member.delegatedCustomers && (
+      {member.role === "TECHNICIAN" && member.delegatedTo && (
         <p className="team-member-customers">
-          {member.delegatedCustomers.length === 0 ? (
+          {member.delegatedTo.totalCount === 0 ? (
             <span className="muted">No customers delegated yet.</span>
           ) : (
             <>
               Customers:{" "}
-              {member.delegatedCustomers.map((customer, index) => (
+              {member.delegatedTo.edges.map(({ node: customer }, index) => (
                 <span key={customer.id}>
                   {index > 0 && ", "}
                   <Link href={`/customers/${customer.id}`}>{customer.displayName}</Link>
                 </span>
               ))}
+              {member.delegatedTo.totalCount > member.delegatedTo.edges.length &&
+                ` and ${member.delegatedTo.totalCount - member.delegatedTo.edges.length} more`}
             </>
           )}
         </p>

@@ -2,6 +2,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import { Client, fetchExchange, Provider, subscriptionExchange } from "urql";
+import { persistedExchange } from "@urql/exchange-persisted";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import { awaitCompleteResults, portalCacheExchange } from "./portal-cache";
 
@@ -30,6 +31,15 @@ function connect(apiUrl: string): Connection {
       awaitCompleteResults,
       // Created with the client: a new session (see `useResetSession`) starts with an empty cache.
       portalCacheExchange(),
+      // Every operation goes by the hash it was registered under at build time (codegen's
+      // persisted-documents.json): a portal session may run nothing else.
+      persistedExchange({
+        enforcePersistedQueries: true,
+        enableForMutation: true,
+        enableForSubscriptions: true,
+        preferGetForPersistedQueries: false,
+        generateHash: async (_query, document) => registeredHash(document),
+      }),
       fetchExchange,
       subscriptionExchange({
         forwardSubscription(request) {
@@ -67,6 +77,13 @@ function connect(apiUrl: string): Connection {
       return () => void reconnectListeners.delete(listener);
     },
   };
+}
+
+/** The hash codegen registered a document under. */
+function registeredHash(document: unknown): string {
+  const hash = (document as { __meta__?: { hash?: unknown } }).__meta__?.hash;
+  if (typeof hash !== "string") throw new Error("Portal operations are written with graphql() from src/gql, which registers them");
+  return hash;
 }
 
 const SessionResetContext = createContext<() => void>(() => {

@@ -48,6 +48,13 @@ function invalidateLists(cache: Cache, fieldName: string, tenantId?: string) {
   for (const field of cachedLists(cache, fieldName, tenantId)) cache.invalidate("Query", field.fieldName, field.arguments);
 }
 
+/** Every cached page of an entity's own connection (a tenant's install tokens): the API orders them. */
+function invalidatePages(cache: Cache, entity: Data, fieldName: string) {
+  for (const field of cache.inspectFields(entity)) {
+    if (field.fieldName === fieldName) cache.invalidate(entity, field.fieldName, field.arguments);
+  }
+}
+
 /**
  * The tenants whose cached `users` or `workstations` connection lists this entity: a payload
  * that carries only an id does not say which tenant's figures changed.
@@ -140,10 +147,7 @@ const updates: UpdatesConfig = {
     createInstallToken(result, args, cache) {
       const payload = succeeded(result, "createInstallToken", "CreateInstallTokenPayload");
       if (!payload) return;
-      const listArgs = { tenantId: input<"tenantId">(args).tenantId };
-      const listed = cache.resolve("Query", "installTokens", listArgs) as string[] | null | undefined;
-      // The list is newest first: the new token goes on top.
-      if (listed) cache.link("Query", "installTokens", listArgs, [cache.keyOfEntity(payload.token as Data), ...listed]);
+      invalidatePages(cache, tenant(input<"tenantId">(args).tenantId), "installTokens");
     },
     approveWorkstation(result, _args, cache) {
       // Pending workstations are listed first: an approved one moves.
@@ -179,7 +183,7 @@ const updates: UpdatesConfig = {
         cache.invalidate({ __typename: "Workstation", id: session.workstationId }, "activeTechnicianSession");
       }
     },
-    loginEvents(_result, args, cache) {
+    loginEventAdded(_result, args, cache) {
       // The feed shows the event itself; the figures above it count the last 24 hours of them.
       invalidateFigures(cache, args.tenantId as string, ["loginsLast24h", "successfulLoginsLast24h", "failedLoginsLast24h"]);
     },
@@ -192,7 +196,7 @@ const updates: UpdatesConfig = {
         case "ENROLLED":
           // A new member of the lists, and one more use of an install token (which may now be used up).
           invalidateLists(cache, "workstations", tenantId);
-          invalidateLists(cache, "installTokens", tenantId);
+          invalidatePages(cache, tenant(tenantId), "installTokens");
           invalidateFigures(cache, tenantId, ["workstationCount"]);
           break;
         case "APPROVED":
@@ -214,7 +218,7 @@ const updates: UpdatesConfig = {
 
 function delegationChanged(cache: Cache, { customerId, technicianId }: Record<"customerId" | "technicianId", string>) {
   cache.invalidate(tenant(customerId), "delegations");
-  cache.invalidate({ __typename: "User", id: technicianId }, "delegatedCustomers");
+  invalidatePages(cache, { __typename: "User", id: technicianId }, "delegatedTo");
   invalidateFigures(cache, customerId, ["technicianCount"]);
 }
 

@@ -49,8 +49,8 @@ const WorkstationsQueryDocument = graphql(`
 `);
 
 const ApproveWorkstationMutation = graphql(`
-  mutation ApproveWorkstation($id: ID!) {
-    approveWorkstation(id: $id) {
+  mutation ApproveWorkstation($input: ApproveWorkstationInput!) {
+    approveWorkstation(input: $input) {
       __typename
       ... on WorkstationPayload {
         workstation {
@@ -92,8 +92,8 @@ const RenameWorkstationMutation = graphql(`
 `);
 
 const RemoveWorkstationMutation = graphql(`
-  mutation RemoveWorkstation($id: ID!) {
-    removeWorkstation(id: $id) {
+  mutation RemoveWorkstation($input: RemoveWorkstationInput!) {
+    removeWorkstation(input: $input) {
       __typename
       ... on RemoveWorkstationPayload {
         workstationId
@@ -214,7 +214,7 @@ function WorkstationItem(props: {
 
   async function approveWorkstation() {
     setProblem(null);
-    const result = await approve({ id: workstation.id });
+    const result = await approve({ input: { id: workstation.id } });
     const failed = actionProblem(result.error, result.data?.approveWorkstation, "WorkstationPayload");
     if (failed) return setProblem(failed);
     props.onNotice(`Approved ${workstation.name}.`);
@@ -283,7 +283,7 @@ function WorkstationItem(props: {
             confirmLabel="Remove workstation"
             busyLabel="Removing…"
             run={async () => {
-              const result = await remove({ id: workstation.id });
+              const result = await remove({ input: { id: workstation.id } });
               const failed = actionProblem(result.error, result.data?.removeWorkstation, "RemoveWorkstationPayload");
               if (!failed) props.onNotice(`Removed ${workstation.name}.`);
               return failed;

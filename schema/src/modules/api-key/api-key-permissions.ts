@@ -13,7 +13,7 @@ export const API_KEY_PERMISSIONS = {
   MANAGE_USERS: "Create, update, disable, enable, unlock and delete directory users.",
   MANAGE_CUSTOMERS: "Create customer tenants (MSP keys).",
   READ_AUDIT: "Read the audit log and follow it live (`auditEvents`, `auditEventAdded`).",
-  READ_LOGIN_EVENTS: "Read desktop login history and follow it live (`loginEvents`).",
+  READ_LOGIN_EVENTS: "Read desktop login history and follow it live (`loginEvents`, `loginEventAdded`).",
   READ_WORKSTATIONS: "Read workstations and install tokens, and follow workstation changes live.",
   MANAGE_WORKSTATIONS: "Approve, rename and remove workstations; create and revoke install tokens.",
   MANAGE_WEBHOOKS: "Create, change, delete and replay webhooks, and read their delivery logs.",
@@ -38,7 +38,7 @@ const OPERATIONS: Record<ApiKeyPermission, string[]> = {
   ],
   MANAGE_CUSTOMERS: ["Mutation.createCustomer"],
   READ_AUDIT: ["Query.auditEvents", "Subscription.auditEventAdded"],
-  READ_LOGIN_EVENTS: ["Query.loginEvents", "Subscription.loginEvents"],
+  READ_LOGIN_EVENTS: ["Query.loginEvents", "Subscription.loginEventAdded", "Subscription.loginEvents"],
   READ_WORKSTATIONS: ["Query.workstations", "Query.workstation", "Query.installTokens", "Subscription.workstationChanged"],
   MANAGE_WORKSTATIONS: [
     "Mutation.approveWorkstation",
@@ -60,6 +60,12 @@ const OPERATIONS: Record<ApiKeyPermission, string[]> = {
 const permissionByOperation = new Map<string, ApiKeyPermission>(
   Object.entries(OPERATIONS).flatMap(([permission, operations]) => operations.map((operation) => [operation, permission as ApiKeyPermission])),
 );
+
+/**
+ * Root fields every key may call: what they answer depends on the type of each
+ * object, and they check the permission its type needs themselves.
+ */
+const CHECKED_PER_TYPE = new Set(["Query.node", "Query.nodes"]);
 
 /** The permission an API key needs for a root field (`Query.users`), or PORTAL_ONLY. */
 export function permissionForOperation(coordinate: string): ApiKeyPermission | typeof PORTAL_ONLY {
@@ -85,7 +91,7 @@ declare global {
 
 export class ApiKeyPermissionsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
   private guard<F extends GraphQLFieldResolver<unknown, Types["Context"], object>>(inner: F, fieldConfig: PothosOutputFieldConfig<Types>): F {
-    if (!ROOT_TYPES.has(fieldConfig.parentType as string)) return inner;
+    if (!ROOT_TYPES.has(fieldConfig.parentType as string) || CHECKED_PER_TYPE.has(`${String(fieldConfig.parentType)}.${fieldConfig.name}`)) return inner;
     const permission = permissionForOperation(`${String(fieldConfig.parentType)}.${fieldConfig.name}`);
     const builder = this.builder as unknown as { runAuthScopes(context: object, scopes: object, error: () => Error): unknown };
     const refusal = () =>

@@ -1,5 +1,7 @@
 import { builder } from "../../builder.ts";
-import { cursorIsInside, pageSizes, refuseOversizedPage } from "../../pagination.ts";
+import { NodeInterface } from "../../node.ts";
+import { ApiKeyConnection } from "../../connections.ts";
+import { cursorIsInside } from "../../pagination.ts";
 import { API_KEY_PERMISSIONS } from "./api-key-permissions.ts";
 import { apiKeyStatus, apiKeyTenant } from "./api-key.service.ts";
 
@@ -20,6 +22,7 @@ export const ApiKeyStatus = builder.enumType("ApiKeyStatus", {
 });
 
 export const ApiKey = builder.prismaObject("ApiKey", {
+  interfaces: [NodeInterface],
   description: "A service account's key for an integration (PSA, RMM, SIEM, script). Its secret was shown once, when it was created.",
   authScopes: (key) => ({ tenantAdmin: key.tenantId }),
   fields: (t) => ({
@@ -58,7 +61,6 @@ builder.queryField("apiKeys", (t) =>
       type: "ApiKey",
       cursor: "id",
       nullable: true,
-      ...pageSizes,
       description:
         "A tenant's API keys, newest first, revoked ones included. Pages hold 20 by default and at most 100 (more is refused). " +
         "Null when the viewer is not an admin who administers the tenant.",
@@ -66,20 +68,13 @@ builder.queryField("apiKeys", (t) =>
       // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
       authScopes: async (_root, args, ctx) => (await apiKeyTenant(ctx, String(args.tenantId))) !== null,
       unauthorizedResolver: () => null,
-      totalCount: (_parent, args, ctx) => {
-        refuseOversizedPage(args);
-        return ctx.db.apiKey.count({ where: { tenantId: String(args.tenantId) } });
-      },
+      totalCount: (_parent, args, ctx) => ctx.db.apiKey.count({ where: { tenantId: String(args.tenantId) } }),
       resolve: async (query, _root, args, ctx) => {
-        refuseOversizedPage(args);
         const tenantId = String(args.tenantId);
         const where = { tenantId };
         const inside = await cursorIsInside(query, async (id) => (await ctx.db.apiKey.count({ where: { ...where, id } })) > 0);
         if (!inside) return [];
         return ctx.db.apiKey.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
-    },
-    { name: "ApiKeyConnection", description: "A page of API keys." },
-    { name: "ApiKeyEdge", description: "An API key in a page." },
-  ),
+    }, ApiKeyConnection),
 );

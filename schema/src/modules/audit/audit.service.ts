@@ -3,11 +3,12 @@ import { reachableCustomers } from "../../access.ts";
 import type { Context, Services } from "../../context.ts";
 import { NotFoundError } from "../../errors.ts";
 import { isUuid } from "../../validation.ts";
+import type { AuditAction } from "./audit-actions.ts";
 import { enqueueWebhookEvent } from "../webhook/webhook-events.ts";
 
 export type AuditEntry = {
   tenantId: string;
-  action: string;
+  action: AuditAction;
   targetType?: string;
   targetId?: string;
   data?: Prisma.InputJsonObject;
@@ -83,6 +84,9 @@ export async function auditedChange<T>(
 /** What an audit log reader may narrow it to. */
 export type AuditFilter = {
   actorId?: string | null;
+  /** An action as the enum AuditEventKind gave it. */
+  kind?: AuditAction | null;
+  /** An action as typed: any text, matched exactly. */
   action?: string | null;
   targetId?: string | null;
   since?: Date | null;
@@ -115,10 +119,12 @@ export async function auditTenants(ctx: Pick<Context, "db" | "access" | "viewer"
 }
 
 export function auditWhere(tenantIds: string[], filter: AuditFilter = {}): Prisma.AuditEventWhereInput {
+  // Both given: an event matches only if they name the same action.
+  const actions = [filter.kind, filter.action].filter((action): action is string => Boolean(action));
   return {
     tenantId: tenantIds.length === 1 ? tenantIds[0]! : { in: tenantIds },
     ...(filter.actorId ? { actorId: isUuid(filter.actorId) ? filter.actorId : "00000000-0000-0000-0000-000000000000" } : {}),
-    ...(filter.action ? { action: filter.action } : {}),
+    ...(actions.length > 0 ? { AND: actions.map((action) => ({ action })) } : {}),
     ...(filter.targetId ? { targetId: filter.targetId } : {}),
     ...(filter.since || filter.until
       ? { createdAt: { ...(filter.since ? { gte: filter.since } : {}), ...(filter.until ? { lt: filter.until } : {}) } }

@@ -1,10 +1,24 @@
 import { checkAuditChain, extendAuditChain } from "./audit-chain.ts";
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
+import { AuditEventConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
 import { cursorIsInside } from "../../pagination.ts";
+import { AUDIT_ACTIONS, auditEventKindName, type AuditAction } from "./audit-actions.ts";
 import { auditTenants, auditWhere } from "./audit.service.ts";
 
+export const AuditEventKind = builder.enumType("AuditEventKind", {
+  description:
+    "What an audit event records. Webhooks (`AUDIT_EVENT`) and the file export name the same thing `<object>.<verb>`: " +
+    "USER_CREATED is `user.created`, USER_PASSWORD_CHANGED `user.passwordChanged`. New kinds may be added.",
+  // Each value stands for its dotted action inside the server, so resolvers and filters work with the action itself.
+  values: Object.fromEntries(
+    Object.entries(AUDIT_ACTIONS).map(([action, description]) => [auditEventKindName(action), { value: action, description: `${description} As \`${action}\` in webhooks and exports.` }]),
+  ) as Record<string, { value: AuditAction; description: string }>,
+});
+
 export const AuditEvent = builder.prismaObject("AuditEvent", {
+  interfaces: [NodeInterface],
   description: "Something that happened in a tenant, who did it and to what. The log is append-only.",
   authScopes: (event) => ({ tenantAdmin: event.tenantId }),
   fields: (t) => ({
@@ -14,8 +28,14 @@ export const AuditEvent = builder.prismaObject("AuditEvent", {
       description: "The tenant the event belongs to (an MSP-wide log mixes several).",
       resolve: (query, event, _args, ctx) => ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: event.tenantId } }),
     }),
+    kind: t.field({
+      type: AuditEventKind,
+      description: "What happened.",
+      resolve: (event) => event.action as AuditAction,
+    }),
     action: t.exposeString("action", {
       description: "What happened, as `<object>.<verb>`: `user.created`, `session.loggedIn`, `customer.suspended` …",
+      deprecationReason: "Use `kind` instead. Removed after 2027-06-30.",
     }),
     actorId: t.exposeID("actorId", {
       nullable: true,
@@ -40,14 +60,18 @@ export const AuditEventFilter = builder.inputType("AuditEventFilter", {
   description: "Narrows an audit log. Every field given must match.",
   fields: (t) => ({
     actorId: t.id({ description: "Only events made by this user (or API key)." }),
-    action: t.string({ description: "Only events with exactly this action, e.g. `user.created`." }),
+    kind: t.field({ type: AuditEventKind, description: "Only events of this kind, e.g. USER_CREATED." }),
+    action: t.string({
+      description: "Only events with exactly this action, e.g. `user.created`.",
+      deprecationReason: "Use `kind` instead. Removed after 2027-06-30.",
+    }),
     targetId: t.id({ description: "Only events about this object (a user, a workstation, a session …)." }),
     since: t.field({ type: "DateTime", description: "Only events at or after this time." }),
     until: t.field({ type: "DateTime", description: "Only events before this time." }),
   }),
 });
 
-type LogArgs = { tenantId: string | number; includeCustomers?: boolean | null; filter?: { actorId?: string | number | null; action?: string | null; targetId?: string | number | null; since?: Date | null; until?: Date | null } | null };
+type LogArgs = { tenantId: string | number; includeCustomers?: boolean | null; filter?: { actorId?: string | number | null; kind?: AuditAction | null; action?: string | null; targetId?: string | number | null; since?: Date | null; until?: Date | null } | null };
 
 /** The `where` of a reading of the log: its tenants (NOT_FOUND outside the viewer's reach) and its filter. */
 async function filteredLog(ctx: Context, args: LogArgs) {
@@ -88,7 +112,7 @@ builder.queryField("auditEvents", (t) =>
       if (!inside) return [];
       return ctx.db.auditEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
     },
-  }),
+  }, AuditEventConnection),
 );
 
 builder.subscriptionField("auditEventAdded", (t) =>

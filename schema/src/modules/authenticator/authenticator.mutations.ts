@@ -1,5 +1,6 @@
 import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { convertedInputDescription, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import { signatureDescription } from "../challenge/challenge-signing.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { User } from "../user/user.types.ts";
@@ -47,6 +48,13 @@ const OnboardDevicePayload = builder.simpleObject("OnboardDevicePayload", {
       description: "This phone, now linked to the user: ACTIVE, or PENDING_APPROVAL when its link waits for approval.",
     }),
   }),
+});
+
+const AUTHENTICATOR_TO_REVOKE =
+  "The authenticator to revoke: one of the viewer's own (a phone may revoke itself), or one of a user the viewer manages; NOT_FOUND for any other.";
+
+const RevokeAuthenticatorInput = builder.inputType("RevokeAuthenticatorInput", {
+  fields: (t) => ({ id: t.id({ required: true, description: AUTHENTICATOR_TO_REVOKE }) }),
 });
 
 const RevokeAuthenticatorPayload = builder.simpleObject("RevokeAuthenticatorPayload", {
@@ -183,14 +191,15 @@ builder.mutationFields((t) => ({
   revokeAuthenticator: t.field({
     type: RevokeAuthenticatorPayload,
     description: "A user revokes their own authenticator; an admin one of a user they manage.",
-    errors: { types: [UnauthenticatedError, NotFoundError], union: { name: "RevokeAuthenticatorResult" } },
+    errors: { types: [UnauthenticatedError, NotFoundError, ValidationError], union: { name: "RevokeAuthenticatorResult" } },
     args: {
-      id: t.arg.id({
-        required: true,
-        description: "The authenticator to revoke: one of the viewer's own (a phone may revoke itself), or one of a user the viewer manages; NOT_FOUND for any other.",
-      }),
+      input: t.arg({ type: RevokeAuthenticatorInput, description: convertedInputDescription("revokeAuthenticator") }),
+      id: t.arg.id({ description: AUTHENTICATOR_TO_REVOKE, deprecationReason: positionalDeprecation("id") }),
     },
-    resolve: async (_root, args, ctx) => ({ revokedAuthenticatorId: await revokeAuthenticator(ctx, String(args.id)) }),
+    resolve: async (_root, args, ctx) => {
+      const { id } = inputOrPositional(args.input, { id: args.id }, ["id"]);
+      return { revokedAuthenticatorId: await revokeAuthenticator(ctx, String(id)) };
+    },
   }),
 }));
 

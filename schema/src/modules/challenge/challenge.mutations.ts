@@ -1,5 +1,6 @@
 import { SealedSecretInput } from "../password/password.types.ts";
 import { builder } from "../../builder.ts";
+import { convertedInputDescription, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import {
   ConflictError,
   DesktopLoginRefusedError,
@@ -68,6 +69,53 @@ const PasswordDeliveryInput = builder.inputType("PasswordDeliveryInput", {
   }),
 });
 
+const QR_PAYLOAD =
+  "The scanned code's text as it is: `lk1.<challenge id>.<secret>`, perhaps with a fourth part (the SHA-256 of a key to seal to); at most 250 characters.";
+const SCANNED_ID = "The scanned challenge's id (`ChallengeScan.challenge.id`).";
+const APPROVE_SIGNATURE =
+  signatureDescription("APPROVE") + " An ELEVATED_ACCESS approval signs the `latchkey-elevation-v1` lines instead (see ElevationScan).";
+const DELIVERY = "A desktop login with the master key on: the user's password, re-sealed by this phone to the workstation (see ChallengeScan.passwordDelivery).";
+const REDEEM_SECRET =
+  "The redeem secret handed out with the code: by `startLoginChallenge`, or, for the phone step after a password, in the PhoneApprovalRequiredError.";
+const WITHDRAWN_ID = "The challenge to withdraw.";
+const WITHDRAWING_SECRET = "The redeem secret handed out with the code (by `startLoginChallenge`, say).";
+const REDEEMED_ID = "The PORTAL_LOGIN challenge's id.";
+const TOKEN_DELIVERY = "How the new session's token is handed over: in the payload (BEARER, the default) or as an HttpOnly cookie (COOKIE).";
+
+const ScanChallengeInput = builder.inputType("ScanChallengeInput", {
+  fields: (t) => ({ qrPayload: t.string({ required: true, description: QR_PAYLOAD }) }),
+});
+
+const ApproveChallengeInput = builder.inputType("ApproveChallengeInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, description: SCANNED_ID }),
+    signature: t.string({ required: true, description: APPROVE_SIGNATURE }),
+    delivery: t.field({ type: PasswordDeliveryInput, description: DELIVERY }),
+  }),
+});
+
+const DenyChallengeInput = builder.inputType("DenyChallengeInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, description: SCANNED_ID }),
+    signature: t.string({ required: true, description: signatureDescription("DENY") }),
+  }),
+});
+
+const CancelChallengeInput = builder.inputType("CancelChallengeInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, description: WITHDRAWN_ID }),
+    redeemSecret: t.string({ required: true, description: WITHDRAWING_SECRET }),
+  }),
+});
+
+const RedeemChallengeInput = builder.inputType("RedeemChallengeInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, description: REDEEMED_ID }),
+    redeemSecret: t.string({ required: true, description: REDEEM_SECRET }),
+    tokenDelivery: t.field({ type: TokenDelivery, defaultValue: "BEARER", description: TOKEN_DELIVERY }),
+  }),
+});
+
 builder.mutationFields((t) => ({
   startLoginChallenge: t.field({
     type: StartLoginChallengePayload,
@@ -94,68 +142,75 @@ builder.mutationFields((t) => ({
     description: "The phone scanned a code: claim it for this phone and show who is asking.",
     errors: { types: decisionErrors, union: { name: "ScanChallengeResult" } },
     args: {
-      qrPayload: t.arg.string({
-        required: true,
-        description: "The scanned code's text as it is: `lk1.<challenge id>.<secret>`, perhaps with a fourth part (the SHA-256 of a key to seal to); at most 250 characters.",
-      }),
+      input: t.arg({ type: ScanChallengeInput, description: convertedInputDescription("scanChallenge") }),
+      qrPayload: t.arg.string({ description: QR_PAYLOAD, deprecationReason: positionalDeprecation("qrPayload") }),
     },
-    resolve: (_root, args, ctx) => scanChallenge(ctx, args.qrPayload),
+    resolve: (_root, args, ctx) => {
+      const input = inputOrPositional(args.input, { qrPayload: args.qrPayload }, ["qrPayload"]);
+      return scanChallenge(ctx, input.qrPayload);
+    },
   }),
   approveChallenge: t.field({
     type: DecideChallengePayload,
     description: "Approves a code this phone scanned; `signature` covers the canonical bytes with decision APPROVE.",
     errors: { types: decisionErrors, union: { name: "ApproveChallengeResult" } },
     args: {
-      id: t.arg.id({ required: true, description: "The scanned challenge's id (`ChallengeScan.challenge.id`)." }),
-      signature: t.arg.string({
-        required: true,
-        description:
-          signatureDescription("APPROVE") +
-          " An ELEVATED_ACCESS approval signs the `latchkey-elevation-v1` lines instead (see ElevationScan).",
-      }),
-      delivery: t.arg({
-        type: PasswordDeliveryInput,
-        description: "A desktop login with the master key on: the user's password, re-sealed by this phone to the workstation (see ChallengeScan.passwordDelivery).",
-      }),
+      input: t.arg({ type: ApproveChallengeInput, description: convertedInputDescription("approveChallenge") }),
+      id: t.arg.id({ description: SCANNED_ID, deprecationReason: positionalDeprecation("id") }),
+      signature: t.arg.string({ description: APPROVE_SIGNATURE, deprecationReason: positionalDeprecation("signature") }),
+      delivery: t.arg({ type: PasswordDeliveryInput, description: DELIVERY, deprecationReason: positionalDeprecation("delivery") }),
     },
-    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "APPROVE", args.delivery ?? null)) as never }),
+    resolve: async (_root, args, ctx) => {
+      const input = inputOrPositional(args.input, { id: args.id, signature: args.signature, delivery: args.delivery }, ["id", "signature"]);
+      return { challenge: (await decideChallenge(ctx, String(input.id), input.signature, "APPROVE", input.delivery ?? null)) as never };
+    },
   }),
   denyChallenge: t.field({
     type: DecideChallengePayload,
     description: "Denies a code this phone scanned; `signature` covers the canonical bytes with decision DENY.",
     errors: { types: decisionErrors, union: { name: "DenyChallengeResult" } },
     args: {
-      id: t.arg.id({ required: true, description: "The scanned challenge's id (`ChallengeScan.challenge.id`)." }),
-      signature: t.arg.string({ required: true, description: signatureDescription("DENY") }),
+      input: t.arg({ type: DenyChallengeInput, description: convertedInputDescription("denyChallenge") }),
+      id: t.arg.id({ description: SCANNED_ID, deprecationReason: positionalDeprecation("id") }),
+      signature: t.arg.string({ description: signatureDescription("DENY"), deprecationReason: positionalDeprecation("signature") }),
     },
-    resolve: async (_root, args, ctx) => ({ challenge: (await decideChallenge(ctx, String(args.id), args.signature, "DENY")) as never }),
+    resolve: async (_root, args, ctx) => {
+      const input = inputOrPositional(args.input, { id: args.id, signature: args.signature }, ["id", "signature"]);
+      return { challenge: (await decideChallenge(ctx, String(input.id), input.signature, "DENY")) as never };
+    },
   }),
   cancelChallenge: t.field({
     type: DecideChallengePayload,
     description: "The requester withdraws a code it showed, with its redeem secret: the code expires now.",
-    errors: { types: [NotFoundError, ConflictError], union: { name: "CancelChallengeResult" } },
+    errors: { types: [NotFoundError, ConflictError, ValidationError], union: { name: "CancelChallengeResult" } },
     args: {
-      id: t.arg.id({ required: true, description: "The challenge to withdraw." }),
-      redeemSecret: t.arg.string({ required: true, description: "The redeem secret handed out with the code (by `startLoginChallenge`, say)." }),
+      input: t.arg({ type: CancelChallengeInput, description: convertedInputDescription("cancelChallenge") }),
+      id: t.arg.id({ description: WITHDRAWN_ID, deprecationReason: positionalDeprecation("id") }),
+      redeemSecret: t.arg.string({ description: WITHDRAWING_SECRET, deprecationReason: positionalDeprecation("redeemSecret") }),
     },
-    resolve: async (_root, args, ctx) => ({ challenge: (await cancelChallenge(ctx, String(args.id), args.redeemSecret)) as never }),
+    resolve: async (_root, args, ctx) => {
+      const input = inputOrPositional(args.input, { id: args.id, redeemSecret: args.redeemSecret }, ["id", "redeemSecret"]);
+      return { challenge: (await cancelChallenge(ctx, String(input.id), input.redeemSecret)) as never };
+    },
   }),
   redeemChallenge: t.field({
     type: AuthPayload,
     description: "Exchanges an APPROVED challenge for what it grants, once. For PORTAL_LOGIN: a session.",
-    errors: { types: [NotFoundError, ConflictError, ForbiddenError], union: { name: "RedeemChallengeResult" } },
+    errors: { types: [NotFoundError, ConflictError, ForbiddenError, ValidationError], union: { name: "RedeemChallengeResult" } },
     args: {
-      id: t.arg.id({ required: true, description: "The PORTAL_LOGIN challenge's id." }),
-      redeemSecret: t.arg.string({
-        required: true,
-        description: "The redeem secret handed out with the code: by `startLoginChallenge`, or, for the phone step after a password, in the PhoneApprovalRequiredError.",
-      }),
-      tokenDelivery: t.arg({
-        type: TokenDelivery,
-        defaultValue: "BEARER",
-        description: "How the new session's token is handed over: in the payload (BEARER, the default) or as an HttpOnly cookie (COOKIE).",
-      }),
+      input: t.arg({ type: RedeemChallengeInput, description: convertedInputDescription("redeemChallenge") }),
+      id: t.arg.id({ description: REDEEMED_ID, deprecationReason: positionalDeprecation("id") }),
+      redeemSecret: t.arg.string({ description: REDEEM_SECRET, deprecationReason: positionalDeprecation("redeemSecret") }),
+      // No default here: a default would count as given beside `input`. Omitted, it is BEARER.
+      tokenDelivery: t.arg({ type: TokenDelivery, description: TOKEN_DELIVERY, deprecationReason: positionalDeprecation("tokenDelivery") }),
     },
-    resolve: (_root, args, ctx) => redeemChallenge(ctx, String(args.id), args.redeemSecret, args.tokenDelivery ?? "BEARER"),
+    resolve: (_root, args, ctx) => {
+      const input = inputOrPositional(
+        args.input,
+        { id: args.id, redeemSecret: args.redeemSecret, tokenDelivery: args.tokenDelivery },
+        ["id", "redeemSecret"],
+      );
+      return redeemChallenge(ctx, String(input.id), input.redeemSecret, input.tokenDelivery ?? "BEARER");
+    },
   }),
 }));

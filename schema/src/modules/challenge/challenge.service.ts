@@ -39,10 +39,13 @@ export function publishChallenge(ctx: Pick<Services, "pubsub" | "log">, id: stri
   publishHint(ctx.log, "challenge:updated", () => ctx.pubsub.publish("challenge:updated", id, { id }));
 }
 
+/** What asked for a challenge (stored as text): the enum ChallengeRequesterKind. */
+export type ChallengeRequesterKind = "BROWSER" | "WORKSTATION";
+
 export type NewChallenge = {
   tenantId: string;
   kind: ChallengeKind;
-  requesterKind: string;
+  requesterKind: ChallengeRequesterKind;
   requesterName: string;
   requesterIp: string | null;
   requesterUserAgent: string | null;
@@ -245,7 +248,7 @@ export async function scanChallenge(ctx: Context, qrPayload: string) {
   return {
     challenge: current,
     tenant: { id: current.tenant.id, slug: current.tenant.slug, displayName: current.tenant.displayName },
-    requesterKind: current.requesterKind,
+    requesterKind: current.requesterKind as ChallengeRequesterKind,
     requesterName: current.requesterName,
     requesterIp: current.requesterIp,
     // The strongest hint of a relayed QR code: the screen and the phone are not on one network.

@@ -1,5 +1,7 @@
+import type { KeyAgreementAlgorithm as KeyAgreementAlgorithmName } from "@latchkey/db";
 import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { builder } from "../../builder.ts";
+import type { ChallengeRequesterKind as RequesterKind } from "./challenge.service.ts";
 
 export const ChallengeKind = builder.enumType("ChallengeKind", {
   description: "What a QR challenge asks a phone for, which decides who may scan it and how it is redeemed.",
@@ -46,6 +48,22 @@ export const ChallengeStatus = builder.enumType("ChallengeStatus", {
   } as const,
 });
 
+export const ChallengeRequesterKind = builder.enumType("ChallengeRequesterKind", {
+  description: "What asked for a challenge: where its QR code is shown.",
+  values: {
+    BROWSER: { description: "A browser: a portal sign-in, or a code shown in the portal (an onboarding, a key operation, a break-glass reveal)." },
+    WORKSTATION: { description: "A workstation's agent: its login screen (DESKTOP_LOGIN) or a request for elevated access (ELEVATED_ACCESS)." },
+  } as const satisfies Record<RequesterKind, { description: string }>,
+});
+
+export const KeyAgreementAlgorithm = builder.enumType("KeyAgreementAlgorithm", {
+  description: "The algorithm of a workstation's key-agreement key, the key passwords are sealed to (HPKE, RFC 9180).",
+  values: {
+    X25519: { description: "X25519: HPKE's DHKEM(X25519, HKDF-SHA256)." },
+    P256: { description: "ECDH on P-256: HPKE's DHKEM(P-256, HKDF-SHA256)." },
+  } as const satisfies Record<KeyAgreementAlgorithmName, { description: string }>,
+});
+
 /**
  * A QR approval as its requester sees it. No authScopes: it is reached only
  * with its watch token (or by the phone that scanned it), and shows no secret.
@@ -71,7 +89,7 @@ export const Challenge = builder.prismaObject("Challenge", {
 export type ScanShape = {
   challenge: { id: string; kind: string; status: string; expiresAt: Date };
   tenant: { id: string; slug: string; displayName: string };
-  requesterKind: string;
+  requesterKind: RequesterKind;
   requesterName: string;
   requesterIp: string | null;
   ipMatches: boolean;
@@ -87,7 +105,7 @@ export type ScanShape = {
 
 export type PasswordDeliveryShape = {
   workstationId: string;
-  algorithm: string;
+  algorithm: KeyAgreementAlgorithmName;
   keyAgreementKey: string;
   passwordVersion: number;
   record: string;
@@ -100,7 +118,7 @@ const PasswordDelivery = builder.objectRef<PasswordDeliveryShape>("PasswordDeliv
     "phone-copies), re-seal it to `keyAgreementKey` with the delivery binding, and send it with approveChallenge's `delivery`. The server cannot open either box.",
   fields: (t) => ({
     workstationId: t.exposeID("workstationId", { description: "The workstation that asks." }),
-    algorithm: t.exposeString("algorithm", { description: "Its key-agreement algorithm: X25519 or P256." }),
+    algorithm: t.expose("algorithm", { type: KeyAgreementAlgorithm, description: "Its key-agreement algorithm." }),
     keyAgreementKey: t.exposeString("keyAgreementKey", { description: "Its enrolled key-agreement key, SPKI DER, base64." }),
     passwordVersion: t.exposeInt("passwordVersion", { description: "The user's current password version." }),
     record: t.exposeString("record", { description: "The user's OPAQUE registration record the copy is bound to." }),
@@ -131,7 +149,7 @@ export const ChallengeScan = builder.objectRef<ScanShape>("ChallengeScan").imple
       description: "The tenant it is for: the one the browser signs in to, whose workstation asks, or whose key or break-glass password it concerns.",
       resolve: (scan) => scan.tenant,
     }),
-    requesterKind: t.exposeString("requesterKind", { description: "BROWSER or WORKSTATION." }),
+    requesterKind: t.expose("requesterKind", { type: ChallengeRequesterKind, description: "What asked: a browser or a workstation." }),
     requesterName: t.exposeString("requesterName", {
       description:
         "Who or what asks, as the phone shows it: the browser and its system (`Chrome on Windows`), the workstation's admin-given name, or the request in words (an onboarding, a key operation, a break-glass reveal).",

@@ -27,6 +27,7 @@ import { createChallenge, publishChallenge, readChallenge, sameHash } from "../c
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { publishLoginEvent, recordFailedLogin, recordLoginEvent } from "../login-event/login-event.service.ts";
+import type { LoginFailureReason } from "../login-event/login-failure-reasons.ts";
 import { recordPasswordFailure } from "../session/sign-in.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
 import { tenantKeyCustody } from "../tenant-key/master-key.service.ts";
@@ -43,7 +44,7 @@ function refuse(ctx: Context, workstation: WorkstationViewer, attempt: Attempt, 
 }
 
 /** Records the failed attempt on the tenant's feed, then throws `error`. */
-async function failed(ctx: Context, workstation: WorkstationViewer, attempt: Attempt, reason: string, error: Error): Promise<never> {
+async function failed(ctx: Context, workstation: WorkstationViewer, attempt: Attempt, reason: LoginFailureReason, error: Error): Promise<never> {
   await recordFailedLogin(ctx, { ...attempt, workstation: { id: workstation.id, name: workstation.name }, reason });
   throw error;
 }

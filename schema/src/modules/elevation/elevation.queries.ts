@@ -2,16 +2,15 @@ import type { Prisma } from "@latchkey/db";
 import { filter, pipe } from "graphql-yoga";
 import { administeredTenants, reachableCustomers } from "../../access.ts";
 import { builder } from "../../builder.ts";
+import { TechnicianSessionConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
-import { NotFoundError, ValidationError } from "../../errors.ts";
+import { deprecatedFor } from "../../deprecations.ts";
+import { NotFoundError } from "../../errors.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { OPEN_STATUSES, recheckWorkstationSessions, settleSessions } from "./elevation.service.ts";
 import { pendingWorkstationCommands } from "./workstation-command.service.ts";
-
-/** The most rows a page of technician sessions may ask for; more is refused. */
-const MAX_PAGE = 100;
 
 /**
  * The customers a feed or history of `tenantId` covers: a customer the viewer
@@ -33,23 +32,25 @@ builder.queryFields((t) => ({
     nullable: true,
     description:
       "Technician sessions, newest first: of a customer (for those who administer it), or with the viewer's MSP as `tenantId`, of every customer the viewer reaches. " +
-      `NOT_FOUND for a tenant the viewer cannot reach. At most ${MAX_PAGE} per page (default 20).`,
+      "Null for a tenant the viewer cannot reach.",
     args: {
       tenantId: t.arg.id({ required: true, description: "A customer the viewer administers, or the viewer's own MSP for every customer the viewer reaches." }),
       active: t.arg.boolean({ description: "true: only open sessions; false: only ended ones; absent: all." }),
       workstationId: t.arg.id({ description: "Only this workstation's." }),
       technicianId: t.arg.id({ description: "Only this technician's." }),
     },
+    // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
+    authScopes: (_root, args, ctx) => sessionScope(ctx, String(args.tenantId)).then(() => true, () => false),
+    unauthorizedResolver: () => null,
     totalCount: async (_parent, args, ctx) => ctx.db.technicianSession.count({ where: await sessionsWhere(ctx, args) }),
     resolve: async (query, _root, args, ctx) => {
-      if ((args.first ?? 20) > MAX_PAGE || (args.last ?? 0) > MAX_PAGE) throw ValidationError.field("first", `Ask for at most ${MAX_PAGE} sessions at a time`);
       const where = await sessionsWhere(ctx, args);
       await settleSessions(ctx, where);
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.technicianSession.count({ where: { AND: [where, { id }] } })) > 0);
       if (!inside) return [];
       return ctx.db.technicianSession.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
     },
-  }),
+  }, TechnicianSessionConnection),
   pendingWorkstationCommands: t.prismaField({
     type: ["WorkstationCommand"],
     description: "For a desktop agent (workstation credential): commands it has not acknowledged, oldest first. Ask at every (re)connect and every minute.",
@@ -96,11 +97,18 @@ builder.subscriptionField("technicianSessionChanged", (t) =>
   }),
 );
 
-builder.subscriptionField("workstationCommands", (t) =>
-  t.prismaField({
-    type: "WorkstationCommand",
-    description: "For a desktop agent (workstation credential): each new command as it is issued. Also ask `pendingWorkstationCommands` at every (re)connect.",
-    subscribe: (_root, _args, ctx) => ctx.pubsub.subscribe("workstationCommand:added", requireWorkstation(ctx).id),
-    resolve: (query, payload, _args, ctx) => ctx.db.workstationCommand.findUniqueOrThrow({ ...query, where: { id: (payload as { id: string }).id } }),
-  }),
-);
+// `workstationCommands` was named for the list, not for what it pushes; it stays until it goes.
+for (const [name, deprecationReason] of [
+  ["workstationCommandAdded", undefined],
+  ["workstationCommands", deprecatedFor("workstationCommandAdded")],
+] as const) {
+  builder.subscriptionField(name, (t) =>
+    t.prismaField({
+      type: "WorkstationCommand",
+      description: "For a desktop agent (workstation credential): each new command as it is issued. Also ask `pendingWorkstationCommands` at every (re)connect.",
+      deprecationReason,
+      subscribe: (_root, _args, ctx) => ctx.pubsub.subscribe("workstationCommand:added", requireWorkstation(ctx).id),
+      resolve: (query, payload, _args, ctx) => ctx.db.workstationCommand.findUniqueOrThrow({ ...query, where: { id: (payload as { id: string }).id } }),
+    }),
+  );
+}

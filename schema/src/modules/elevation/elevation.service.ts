@@ -14,6 +14,7 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from ".
 import { publishHint } from "../../pubsub.ts";
 import { hashToken } from "../../security/tokens.ts";
 import { isUuid, parseInput } from "../../validation.ts";
+import type { AuditAction } from "../audit/audit-actions.ts";
 import { publishAudit, recordAudit, type AuditEntry } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge, sameHash } from "../challenge/challenge.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
@@ -200,7 +201,7 @@ function workstationActor(workstation: { id: string; name: string }) {
   return { id: workstation.id, label: `Workstation ${workstation.name}` };
 }
 
-function sessionAudit(session: TechnicianSession, action: string, extra: Record<string, Prisma.InputJsonValue | null> = {}): AuditEntry {
+function sessionAudit(session: TechnicianSession, action: AuditAction, extra: Record<string, Prisma.InputJsonValue | null> = {}): AuditEntry {
   return {
     tenantId: session.tenantId,
     action,

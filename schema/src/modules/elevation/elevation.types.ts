@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
 import { DeviceKeyAlgorithm } from "../authenticator/authenticator.types.ts";
 import { ErrorInterface } from "../errors/errors.types.ts";
 import { ChallengeScan } from "../challenge/challenge.types.ts";
@@ -150,6 +151,7 @@ builder.prismaObjectFields("Tenant", (t) => ({
 }));
 
 export const TechnicianSession = builder.prismaObject("TechnicianSession", {
+  interfaces: [NodeInterface],
   description: "One elevation of a technician on a customer's workstation, from request to end.",
   authScopes: (session) => ({ $any: { tenantAdmin: session.tenantId, workstation: session.workstationId } }),
   fields: (t) => ({

@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { ERROR_CODES, type ErrorCode } from "../../error-codes.ts";
 import {
   AccountDisabledError,
   AccountLockedError,
@@ -15,11 +16,20 @@ import {
   type FieldProblem,
 } from "../../errors.ts";
 
+export const ErrorCodeEnum = builder.enumType("ErrorCode", {
+  description:
+    "What went wrong, for programs: `Error.code` in a result union, and `errors[].extensions.code` of a GraphQL error. " +
+    "Stable across releases; new codes may be added, so treat one you do not know as a failure you cannot handle.",
+  values: Object.fromEntries(Object.entries(ERROR_CODES).map(([code, description]) => [code, { description }])) as {
+    [Code in ErrorCode]: { description: string };
+  },
+});
+
 export const ErrorInterface = builder.interfaceRef<AppError>("Error").implement({
   description: "Every expected failure: a stable `code` for programs and a `message` for people.",
   fields: (t) => ({
     message: t.exposeString("message", { description: "What went wrong, in words for the person using the client; may change between releases." }),
-    code: t.exposeString("code", { description: "What went wrong, for programs: stable across releases." }),
+    code: t.expose("code", { type: ErrorCodeEnum, description: "What went wrong, for programs: stable across releases." }),
   }),
 });
 

@@ -4,6 +4,7 @@ import type { LoginMethod, LoginOutcome, PrismaClient } from "@latchkey/db";
 import type { Context, Services } from "../../context.ts";
 import { publishHint } from "../../pubsub.ts";
 import { enqueueWebhookEvent } from "../webhook/webhook-events.ts";
+import type { LoginFailureReason } from "./login-failure-reasons.ts";
 
 type Db = PrismaClient;
 
@@ -17,7 +18,7 @@ export type LoginAttempt = {
   workstation: { id: string; name: string } | null;
   method: LoginMethod;
   outcome: LoginOutcome;
-  reason?: string | null;
+  reason?: LoginFailureReason | null;
   /** QR login with the master key on, when the phone had no copy of the password: false. */
   passwordSynced?: boolean | null;
 };

@@ -1,9 +1,12 @@
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
+import { LoginEventConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
 import { visibleUsers } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { requestLoader } from "../../request-loaders.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
+import { LOGIN_FAILURE_REASONS, type LoginFailureReason as Reason } from "./login-failure-reasons.ts";
 
 export const LoginMethod = builder.enumType("LoginMethod", {
   description: "How a desktop login was attempted.",
@@ -26,7 +29,15 @@ export const AccountOutcome = builder.enumType("AccountOutcome", {
   },
 });
 
+export const LoginFailureReason = builder.enumType("LoginFailureReason", {
+  description: "Why a desktop login attempt failed. New reasons may be added.",
+  values: Object.fromEntries(Object.entries(LOGIN_FAILURE_REASONS).map(([reason, description]) => [reason, { description }])) as {
+    [R in Reason]: { description: string };
+  },
+});
+
 export const LoginEvent = builder.prismaObject("LoginEvent", {
+  interfaces: [NodeInterface],
   description: "One desktop login attempt on a workstation.",
   // Only the columns a query asks for are read; the scope reads these three.
   select: { id: true, tenantId: true, workstationId: true },
@@ -62,14 +73,16 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
     }),
     method: t.expose("method", { type: LoginMethod, description: "How the user signed in, or tried to." }),
     outcome: t.expose("outcome", { type: LoginOutcome, description: "Whether the attempt signed the user in." }),
-    reason: t.string({
+    reason: t.field({
+      type: LoginFailureReason,
       nullable: true,
       select: { reason: true },
       description:
-        "Why it failed: WRONG_PASSWORD, UNKNOWN_USER, NO_PASSWORD, ACCOUNT_DISABLED, ACCOUNT_LOCKED, RATE_LIMITED, DESKTOP_LOGIN_DISABLED, ... " +
-        "A workstation reading its own history sees INVALID_CREDENTIALS for the first three, as it was answered: it learns no more than the person at its keyboard.",
+        "Why it failed; null for a login that succeeded. " +
+        "A workstation reading its own history sees INVALID_CREDENTIALS for WRONG_PASSWORD, UNKNOWN_USER and NO_PASSWORD, as it was answered: it learns no more than the person at its keyboard.",
+      // Stored as text; only LoginFailureReason values are ever written (login-event.service.ts).
       resolve: (event, _args, ctx) =>
-        ctx.workstation && !ctx.viewer && event.reason && CREDENTIAL_REASONS.has(event.reason) ? "INVALID_CREDENTIALS" : event.reason,
+        ctx.workstation && !ctx.viewer && event.reason && CREDENTIAL_REASONS.has(event.reason) ? "INVALID_CREDENTIALS" : (event.reason as Reason | null),
     }),
     accountOutcome: t.expose("accountOutcome", {
       type: AccountOutcome,
@@ -97,27 +110,29 @@ export const LoginEvent = builder.prismaObject("LoginEvent", {
 const DAY_MS = 24 * 3600_000;
 
 /** Reasons that tell an unknown user from a wrong password: for admins only. */
-const CREDENTIAL_REASONS = new Set(["WRONG_PASSWORD", "UNKNOWN_USER", "NO_PASSWORD"]);
+const CREDENTIAL_REASONS = new Set<string>(["WRONG_PASSWORD", "UNKNOWN_USER", "NO_PASSWORD"] satisfies Reason[]);
 
 builder.queryFields((t) => ({
   loginEvents: t.prismaConnection({
     type: "LoginEvent",
     cursor: "id",
     nullable: true,
-    description: "A customer tenant's desktop login history, newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    description: "A customer tenant's desktop login history, newest first. Null for a tenant the viewer does not administer.",
     args: { tenantId: t.arg.id({ required: true, description: "The tenant whose desktop logins to list." }) },
-    // Checked here too: a page asking only for totalCount never reaches `resolve`.
-    totalCount: async (_parent, args, ctx) =>
-      ctx.db.loginEvent.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
+    // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
+    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    unauthorizedResolver: () => null,
+    totalCount: (_parent, args, ctx) => ctx.db.loginEvent.count({ where: { tenantId: String(args.tenantId) } }),
     resolve: async (query, _root, args, ctx) => {
-      const where = { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) };
+      const where = { tenantId: String(args.tenantId) };
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.loginEvent.count({ where: { ...where, id } })) > 0);
       if (!inside) return [];
       return ctx.db.loginEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
     },
-  }),
+  }, LoginEventConnection),
   workstationLoginEvents: t.prismaField({
     type: ["LoginEvent"],
+    deprecationReason: "Use `agentWorkstation { loginEvents }`, a connection; removed after 2027-06-30.",
     description: "For a desktop agent: its own workstation's recent login attempts, newest first.",
     args: {
       first: t.arg.int({
@@ -173,4 +188,22 @@ builder.prismaObjectFields("Tenant", (t) => ({
     description: "Failed desktop login attempts in the last 24 hours, those refused by a limit or a lock included.",
     resolve: async (tenant, _args, ctx) => (await loginCountsLast24h(ctx, tenant.id)).failed,
   }),
+}));
+
+builder.prismaObjectFields("Workstation", (t) => ({
+  loginEvents: t.prismaConnection(
+    {
+      type: "LoginEvent",
+      cursor: "id",
+      description: "The workstation's desktop login attempts, newest first: for its tenant's admins, and for its own agent.",
+      totalCount: (workstation, _args, ctx) => ctx.db.loginEvent.count({ where: { workstationId: workstation.id } }),
+      resolve: async (query, workstation, _args, ctx) => {
+        const where = { workstationId: workstation.id };
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.loginEvent.count({ where: { ...where, id } })) > 0);
+        if (!inside) return [];
+        return ctx.db.loginEvent.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      },
+    },
+    LoginEventConnection,
+  ),
 }));

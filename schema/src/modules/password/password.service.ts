@@ -23,6 +23,7 @@ import { isUuid, parseInput } from "../../validation.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 import { findManagedUser } from "../user/user.service.ts";
 import { recordPasswordFailure, tracePasswordFailure } from "../session/sign-in.ts";
+import type { AuditAction } from "../audit/audit-actions.ts";
 import { publishLoginEvent, recordLoginEvent } from "../login-event/login-event.service.ts";
 import { holdEpoch } from "../../security/tenant-keys.ts";
 
@@ -417,7 +418,7 @@ function protocolStep<T>(field: string, step: () => T): T {
 }
 
 /** After a finish that did not prove the password: the trace, as a wrong password always left. */
-export async function recordWrongPassword(ctx: Context, state: LoginState, action: string | null) {
+export async function recordWrongPassword(ctx: Context, state: LoginState, action: AuditAction | null) {
   await recordPasswordFailure(ctx, {
     user: state.userId && state.tenantId ? { id: state.userId, tenantId: state.tenantId } : null,
     tenantId: state.tenantId,

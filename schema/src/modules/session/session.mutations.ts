@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { convertedInputDescription, deprecatedFor, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import {
   AccountLockedError,
   ForbiddenError,
@@ -53,8 +54,18 @@ builder.queryFields((t) => ({
   }),
 }));
 
+const SESSION_TO_REVOKE = "The session's id, from `sessions`: one of the viewer's own (NOT_FOUND otherwise).";
+
+const RevokeSessionInput = builder.inputType("RevokeSessionInput", {
+  fields: (t) => ({ id: t.id({ required: true, description: SESSION_TO_REVOKE }) }),
+});
+
 const RevokeSessionPayload = builder.simpleObject("RevokeSessionPayload", {
   fields: (t) => ({ revokedSessionId: t.id({ description: "The id of the session that ended." }) }),
+});
+
+const RevokeCurrentSessionPayload = builder.simpleObject("RevokeCurrentSessionPayload", {
+  fields: (t) => ({ revokedSessionId: t.id({ description: "The id of the session that ended: the one the request was made with." }) }),
 });
 
 const RevokeOtherSessionsPayload = builder.simpleObject("RevokeOtherSessionsPayload", {
@@ -89,14 +100,34 @@ builder.mutationFields((t) => ({
   }),
   logOut: t.boolean({
     description: "Ends the current session (and clears the portal's cookie). False when not signed in.",
-    resolve: (_root, _args, ctx) => logOut(ctx),
+    deprecationReason: deprecatedFor("revokeCurrentSession"),
+    resolve: async (_root, _args, ctx) => (await logOut(ctx)) !== null,
+  }),
+  // Nothing to pass, so no `input`: an input object needs at least one field.
+  revokeCurrentSession: t.field({
+    type: RevokeCurrentSessionPayload,
+    description:
+      "Signs out: ends the session the request is made with, and its open subscriptions, and clears the portal's session cookie. " +
+      "UNAUTHENTICATED when the request has no session; the cookie is cleared all the same, so a stale one goes too.",
+    errors: { types: [UnauthenticatedError], union: { name: "RevokeCurrentSessionResult" } },
+    resolve: async (_root, _args, ctx) => {
+      const revokedSessionId = await logOut(ctx);
+      if (revokedSessionId === null) throw new UnauthenticatedError();
+      return { revokedSessionId };
+    },
   }),
   revokeSession: t.field({
     type: RevokeSessionPayload,
     description: "Ends one of the viewer's own sessions; its open subscriptions close at once.",
-    errors: { types: [UnauthenticatedError, NotFoundError], union: { name: "RevokeSessionResult" } },
-    args: { id: t.arg.id({ required: true, description: "The session's id, from `sessions`: one of the viewer's own (NOT_FOUND otherwise)." }) },
-    resolve: async (_root, args, ctx) => ({ revokedSessionId: await revokeSession(ctx, String(args.id)) }),
+    errors: { types: [UnauthenticatedError, NotFoundError, ValidationError], union: { name: "RevokeSessionResult" } },
+    args: {
+      input: t.arg({ type: RevokeSessionInput, description: convertedInputDescription("revokeSession") }),
+      id: t.arg.id({ description: SESSION_TO_REVOKE, deprecationReason: positionalDeprecation("id") }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { id } = inputOrPositional(args.input, { id: args.id }, ["id"]);
+      return { revokedSessionId: await revokeSession(ctx, String(id)) };
+    },
   }),
   revokeOtherSessions: t.field({
     type: RevokeOtherSessionsPayload,

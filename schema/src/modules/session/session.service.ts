@@ -301,13 +301,17 @@ export function publishSessionsEnded(ctx: Pick<Context, "pubsub" | "sessionCache
   for (const id of sessionIds) ctx.pubsub.publish("session:ended", id, { reason });
 }
 
-export async function logOut(ctx: Context) {
+/**
+ * Ends the session the request was made with; null when it had none. The portal's cookie is
+ * cleared either way, so a stale one goes too.
+ */
+export async function logOut(ctx: Context): Promise<string | null> {
   const viewer = ctx.viewer;
   ctx.cookie.clear();
-  if (!viewer) return false;
+  if (!viewer) return null;
   const ended = await ctx.db.$transaction((tx) => revokeSessions(tx, { id: viewer.sessionId }));
   publishSessionsEnded(ctx, ended, "logged out");
-  return true;
+  return viewer.sessionId;
 }
 
 export async function revokeSession(ctx: Context, sessionId: string) {

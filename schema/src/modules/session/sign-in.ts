@@ -3,6 +3,7 @@
 // an address), and what a failure leaves behind.
 import type { Context, Services } from "../../context.ts";
 import type { SignInClient } from "../../security/sign-in-admission.ts";
+import type { AuditAction } from "../audit/audit-actions.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 
 /** The client as the admission sees it: a browser known to this user, or only an address. */
@@ -24,7 +25,7 @@ export type PasswordFailureJob = {
   userId: string | null;
   tenantId: string | null;
   /** The audit action (`session.logInFailed`, `user.passwordChangeFailed`), or null where a login event is the record. */
-  action: string | null;
+  action: AuditAction | null;
   /** When this failure locked the account for unknown clients (ISO times). */
   locked: { since: string; until: string } | null;
   /** A keyed hash of the account, for the log line of an unknown one. */
@@ -39,7 +40,7 @@ export type PasswordFailureJob = {
  */
 export async function recordPasswordFailure(
   ctx: Context,
-  failure: { user: { id: string; tenantId: string } | null; tenantId?: string | null; account: string; action: string | null; locked: Lock | null },
+  failure: { user: { id: string; tenantId: string } | null; tenantId?: string | null; account: string; action: AuditAction | null; locked: Lock | null },
 ) {
   await ctx.jobs.enqueue("signIn.failed", {
     userId: failure.user?.id ?? null,

@@ -37,6 +37,7 @@ import { z } from "zod";
 import type { Context, DeviceViewer } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { base64urlText, isUuid, parseInput } from "../../validation.ts";
+import type { AuditAction } from "../audit/audit-actions.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { createChallenge, publishChallenge, readChallenge } from "../challenge/challenge.service.ts";
 import { verifySignature } from "../challenge/challenge-signing.ts";
@@ -127,7 +128,7 @@ async function eligibleHolders(db: Db, tenant: HolderTenant) {
 export type KeyOperationPurpose = "ENABLE_MASTER_KEY" | "ROTATE_TENANT_KEY" | "CREATE_RECOVERY_KIT" | "RECOVER_TENANT_KEY" | "REVEAL_BREAK_GLASS_PASSWORD";
 
 /** What each operation starts from, what the phone must already hold, and what it is audited as. */
-const PURPOSES: Record<KeyOperationPurpose, { from: "ESCROW" | "MASTER_KEY"; holderCopy: boolean; admitsKit: boolean; action: string; request: string }> = {
+const PURPOSES: Record<KeyOperationPurpose, { from: "ESCROW" | "MASTER_KEY"; holderCopy: boolean; admitsKit: boolean; action: AuditAction; request: string }> = {
   ENABLE_MASTER_KEY: { from: "ESCROW", holderCopy: false, admitsKit: false, action: "tenantKey.masterKeyEnabled", request: "turn on the master key" },
   ROTATE_TENANT_KEY: { from: "MASTER_KEY", holderCopy: true, admitsKit: false, action: "tenantKey.rotated", request: "rotate the master key" },
   CREATE_RECOVERY_KIT: { from: "MASTER_KEY", holderCopy: true, admitsKit: true, action: "tenantKey.recoveryKitCreated", request: "create a recovery kit for the master key" },

@@ -9,7 +9,8 @@ import { PasswordPhone, SealedSecretInput } from "../password/password.types.ts"
 import { PhoneCopyInput } from "../password/password.mutations.ts";
 import { SealedSecret } from "../desktop-login/desktop-login.types.ts";
 import { Tenant } from "../tenant/tenant.types.ts";
-import { TenantKey } from "./tenant-key.types.ts";
+import { TenantKey, TenantKeyHolderKind } from "./tenant-key.types.ts";
+import { DeviceKeyAlgorithm } from "../authenticator/authenticator.types.ts";
 import { deliverBreakGlassPassword, startPhoneReveal } from "../elevation/break-glass.service.ts";
 import {
   dueCustomers,
@@ -95,11 +96,11 @@ const KeyOperationHolder = builder.simpleObject("KeyOperationHolder", {
     "`latchkey-key-agreement-key-v1\\n<holderId>\\n<suite>\\n<keyAgreementKey>` (the phone itself vouches for the key). A recovery kit: " +
     "wrap only to a kit key listed in the verified current statement.",
   fields: (t) => ({
-    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    kind: t.field({ type: TenantKeyHolderKind, description: "A phone or a recovery kit." }),
     holderId: t.id({ description: "The holder's id in the statement: the phone's authenticator id, or the kit's id." }),
     name: t.string({ description: "The phone's name, or `Recovery kit`." }),
     userLabel: t.string({ description: "Whose phone it is; empty for a kit." }),
-    algorithm: t.string({ nullable: true, description: "A phone's signing key algorithm: P256 or ED25519." }),
+    algorithm: t.field({ type: DeviceKeyAlgorithm, nullable: true, description: "A phone's signing key algorithm; null for a kit." }),
     publicKey: t.string({ nullable: true, description: "A phone's signing key, SPKI DER, base64." }),
     keyAgreementKey: t.string({ description: "The holder's X25519 key-agreement key, raw, base64url." }),
     keyAgreementSignature: t.string({ nullable: true, description: "A phone's own signature over its key-agreement key, base64url." }),
@@ -477,7 +478,7 @@ const MasterKeyHolder = builder.simpleObject("MasterKeyHolder", {
   description: "A holder of the customer's key in its current epoch.",
   fields: (t) => ({
     id: t.id({ description: "The holder's id." }),
-    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    kind: t.field({ type: TenantKeyHolderKind, description: "A phone or a recovery kit." }),
     name: t.string({ description: "The phone's name and whose it is." }),
     admittedAt: t.field({ type: "DateTime", nullable: true, description: "When it was admitted; null while it awaits admission." }),
     lastActedAt: t.field({ type: "DateTime", nullable: true, description: "When it last worked with the key." }),
@@ -548,7 +549,7 @@ builder.objectField(Tenant, "masterKey", (t) =>
       const changes = on ? await holderChanges(ctx.db, await ctx.db.tenant.findUniqueOrThrow({ where: { id: tenant.id } }), pair.epoch) : { due: 0, awaiting: [] };
       return {
         on,
-        awaitingAdmission: changes.awaiting.map((phone) => ({ id: phone.id, kind: "PHONE", name: phoneLabel(phone), admittedAt: null, lastActedAt: null })),
+        awaitingAdmission: changes.awaiting.map((phone) => ({ id: phone.id, kind: "PHONE" as const, name: phoneLabel(phone), admittedAt: null, lastActedAt: null })),
         rotationDue: changes.due > 0,
         epoch: pair?.epoch ?? 1,
         holders: holders.map((holder) => ({

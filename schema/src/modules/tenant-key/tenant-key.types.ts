@@ -14,10 +14,18 @@ export const TenantKeyCustody = builder.enumType("TenantKeyCustody", {
   } as const,
 });
 
+export const TenantKeyHolderKind = builder.enumType("TenantKeyHolderKind", {
+  description: "What holds a copy of a customer's key while the master key is on.",
+  values: {
+    PHONE: { description: "An admin's phone (an authenticator), which works with the key when its admin approves." },
+    RECOVERY_KIT: { description: "A recovery kit: a code on paper that opens its copy when typed into a new admin phone." },
+  } as const,
+});
+
 const TenantKeyHolderEntry = builder.simpleObject("TenantKeyHolderEntry", {
   description: "One holder line of a master key statement.",
   fields: (t) => ({
-    kind: t.string({ description: "PHONE or RECOVERY_KIT." }),
+    kind: t.field({ type: TenantKeyHolderKind, description: "A phone or a recovery kit." }),
     id: t.id({ description: "The phone's authenticator id, or the recovery kit's id." }),
     keyAgreementKey: t.string({ description: "The holder's X25519 key-agreement key, raw, base64url." }),
   }),

@@ -1,5 +1,7 @@
 import type { Prisma } from "@latchkey/db";
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
+import { TenantConnection, UserConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleTenants } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
@@ -26,6 +28,7 @@ export const UserSource = builder.enumType("UserSource", {
 });
 
 export const Tenant = builder.prismaObject("Tenant", {
+  interfaces: [NodeInterface],
   description: "An MSP, or one of its customers. Every directory object belongs to exactly one tenant.",
   // Only the columns a query asks for are read (a page of customers needs a
   // few). Scopes and checks read these three, so they are always selected.
@@ -85,7 +88,7 @@ export const Tenant = builder.prismaObject("Tenant", {
       resolve: async (query, tenant, _args, ctx) => {
         return customerPage(ctx, query, { AND: [{ parentId: tenant.id }, reachableCustomers(ctx.viewer)] });
       },
-    }),
+    }, TenantConnection),
     users: t.prismaConnection({
       type: "User",
       cursor: "id",
@@ -99,7 +102,7 @@ export const Tenant = builder.prismaObject("Tenant", {
         if (!inside) return [];
         return ctx.db.user.findMany({ ...query, where: { tenantId: tenant.id }, orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] });
       },
-    }),
+    }, UserConnection),
     delegations: t.relation("delegations", {
       nullable: true,
       authScopes: (tenant) => ({ mspAdmin: tenant.parentId ?? "" }),
@@ -157,7 +160,7 @@ builder.queryFields((t) => ({
     resolve: async (query, _root, args, ctx) => {
       return customerPage(ctx, query, customerSearch(ctx.viewer, args.search));
     },
-  }),
+  }, TenantConnection),
 }));
 
 /**

@@ -1,4 +1,8 @@
+import type { Prisma } from "@latchkey/db";
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
+import { TenantConnection, UserConnection } from "../../connections.ts";
+import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleUsers } from "../../access.ts";
 import { isUuid } from "../../validation.ts";
 import { cursorIsInside } from "../../pagination.ts";
@@ -23,6 +27,7 @@ export const UserStatus = builder.enumType("UserStatus", {
 });
 
 export const User = builder.prismaObject("User", {
+  interfaces: [NodeInterface],
   description: "A directory user: a person who signs in to the portal or, in a customer tenant, to its workstations.",
   // Only the columns a query asks for are read; the scope reads these two.
   select: { id: true, tenantId: true },
@@ -76,9 +81,28 @@ export const User = builder.prismaObject("User", {
     }),
     createdAt: t.expose("createdAt", { type: "DateTime", description: "When the user was created." }),
     tenant: t.relation("tenant", { description: "The tenant the user belongs to." }),
+    delegatedTo: t.prismaConnection(
+      {
+        type: "Tenant",
+        cursor: "id",
+        nullable: true,
+        description: "The customers delegated to this technician, by name; visible to MSP admins and the technician, null for anyone else.",
+        authScopes: (user) => ({ $any: { self: user.id, mspAdmin: user.tenantId } }),
+        unauthorizedResolver: () => null,
+        totalCount: (user, _args, ctx) => ctx.db.tenant.count({ where: delegatedTo(ctx, user.id) }),
+        resolve: async (query, user, _args, ctx) => {
+          const where = delegatedTo(ctx, user.id);
+          const inside = await cursorIsInside(query, async (id) => (await ctx.db.tenant.count({ where: { AND: [where, { id }] } })) > 0);
+          if (!inside) return [];
+          return ctx.db.tenant.findMany({ ...query, where, orderBy: [{ displayName: "asc" }, { id: "asc" }] });
+        },
+      },
+      TenantConnection,
+    ),
     delegatedCustomers: t.prismaField({
       type: ["Tenant"],
       nullable: true,
+      deprecationReason: "Use `delegatedTo`, a connection; removed after 2027-06-30.",
       description: "The customers delegated to this technician; visible to MSP admins and the technician.",
       authScopes: (user) => ({ $any: { self: user.id, mspAdmin: user.tenantId } }),
       unauthorizedResolver: () => null,
@@ -96,6 +120,11 @@ export const User = builder.prismaObject("User", {
     }),
   }),
 });
+
+/** The customers delegated to a technician, among those the viewer reaches. */
+function delegatedTo(ctx: Context, technicianId: string): Prisma.TenantWhereInput {
+  return { AND: [{ delegations: { some: { technicianId } } }, reachableCustomers(ctx.viewer)] };
+}
 
 function isLocked(user: { lockedUntil: Date | null }) {
   return user.lockedUntil !== null && user.lockedUntil.getTime() > Date.now();
@@ -135,7 +164,7 @@ builder.queryFields((t) => ({
       if (!inside) return [];
       return ctx.db.user.findMany({ ...query, where, orderBy: [{ lastName: "asc" }, { firstName: "asc" }, { id: "asc" }] });
     },
-  }),
+  }, UserConnection),
 }));
 
 function userSearch(tenantId: string, search: string | null | undefined) {

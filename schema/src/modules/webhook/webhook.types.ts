@@ -1,5 +1,7 @@
 import { builder } from "../../builder.ts";
-import { cursorIsInside, pageSizes, refuseOversizedPage } from "../../pagination.ts";
+import { NodeInterface } from "../../node.ts";
+import { WebhookConnection, WebhookDeliveryConnection } from "../../connections.ts";
+import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
 import { WEBHOOK_EVENT_TYPES, type WebhookEventType as EventTypeName } from "./webhook-events.ts";
 import { managedWebhooks, webhookTenant } from "./webhook.service.ts";
@@ -22,6 +24,7 @@ export const WebhookDeliveryStatus = builder.enumType("WebhookDeliveryStatus", {
 });
 
 export const Webhook = builder.prismaObject("Webhook", {
+  interfaces: [NodeInterface],
   description: "An endpoint that receives a tenant's events, signed per Standard Webhooks. An MSP's webhook also receives its customers' events.",
   authScopes: (webhook) => ({ tenantAdmin: webhook.tenantId }),
   fields: (t) => ({
@@ -43,6 +46,7 @@ export const Webhook = builder.prismaObject("Webhook", {
 });
 
 export const WebhookDelivery = builder.prismaObject("WebhookDelivery", {
+  interfaces: [NodeInterface],
   description: "One event sent (or being sent) to one webhook, with its attempts. Its id is the `webhook-id` header, the same on every attempt.",
   authScopes: (delivery) => ({ tenantAdmin: delivery.tenantId }),
   fields: (t) => ({
@@ -67,34 +71,25 @@ builder.queryFields((t) => ({
       type: "Webhook",
       cursor: "id",
       nullable: true,
-      ...pageSizes,
       description:
         "A tenant's webhooks, newest first. Pages hold 20 by default and at most 100 (more is refused). Null when the viewer does not manage the tenant's webhooks.",
       args: { tenantId: t.arg.id({ required: true, description: "The tenant (an MSP for its MSP-wide webhooks)." }) },
       // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
       authScopes: async (_root, args, ctx) => (await webhookTenant(ctx, String(args.tenantId))) !== null,
       unauthorizedResolver: () => null,
-      totalCount: (_parent, args, ctx) => {
-        refuseOversizedPage(args);
-        return ctx.db.webhook.count({ where: { tenantId: String(args.tenantId) } });
-      },
+      totalCount: (_parent, args, ctx) => ctx.db.webhook.count({ where: { tenantId: String(args.tenantId) } }),
       resolve: async (query, _root, args, ctx) => {
-        refuseOversizedPage(args);
         const where = { tenantId: String(args.tenantId) };
         const inside = await cursorIsInside(query, async (id) => (await ctx.db.webhook.count({ where: { ...where, id } })) > 0);
         if (!inside) return [];
         return ctx.db.webhook.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
-    },
-    { name: "WebhookConnection", description: "A page of webhooks." },
-    { name: "WebhookEdge", description: "A webhook in a page." },
-  ),
+    }, WebhookConnection),
   webhookDeliveries: t.prismaConnection(
     {
       type: "WebhookDelivery",
       cursor: "id",
       nullable: true,
-      ...pageSizes,
       description:
         "A webhook's delivery log, newest first. Pages hold 20 by default and at most 100 (more is refused). Null for a webhook the viewer does not manage.",
       args: { webhookId: t.arg.id({ required: true, description: "The webhook." }) },
@@ -103,19 +98,12 @@ builder.queryFields((t) => ({
         return isUuid(id) && (await ctx.db.webhook.count({ where: { AND: [{ id }, managedWebhooks(ctx)] } })) > 0;
       },
       unauthorizedResolver: () => null,
-      totalCount: (_parent, args, ctx) => {
-        refuseOversizedPage(args);
-        return ctx.db.webhookDelivery.count({ where: { webhookId: String(args.webhookId) } });
-      },
+      totalCount: (_parent, args, ctx) => ctx.db.webhookDelivery.count({ where: { webhookId: String(args.webhookId) } }),
       resolve: async (query, _root, args, ctx) => {
-        refuseOversizedPage(args);
         const where = { webhookId: String(args.webhookId) };
         const inside = await cursorIsInside(query, async (id) => (await ctx.db.webhookDelivery.count({ where: { ...where, id } })) > 0);
         if (!inside) return [];
         return ctx.db.webhookDelivery.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
       },
-    },
-    { name: "WebhookDeliveryConnection", description: "A page of webhook deliveries." },
-    { name: "WebhookDeliveryEdge", description: "A webhook delivery in a page." },
-  ),
+    }, WebhookDeliveryConnection),
 }));

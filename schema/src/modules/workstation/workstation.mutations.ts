@@ -1,5 +1,6 @@
 import { builder } from "../../builder.ts";
 import { InstallTokenError, RateLimitedError, ValidationError } from "../../errors.ts";
+import { convertedInputDescription, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import { signedInErrors } from "../errors/errors.types.ts";
 import {
   approveWorkstation,
@@ -10,6 +11,9 @@ import {
   revokeInstallToken,
 } from "./workstation.service.ts";
 import { InstallToken, Workstation } from "./workstation.types.ts";
+
+const WORKSTATION_ID = "The workstation; NOT_FOUND unless the viewer administers its tenant.";
+const INSTALL_TOKEN_ID = "The install token; NOT_FOUND unless the viewer administers its tenant.";
 
 const CreateInstallTokenInput = builder.inputType("CreateInstallTokenInput", {
   fields: (t) => ({
@@ -63,9 +67,21 @@ const WorkstationPayload = builder.simpleObject("WorkstationPayload", {
 
 const RenameWorkstationInput = builder.inputType("RenameWorkstationInput", {
   fields: (t) => ({
-    id: t.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }),
+    id: t.id({ required: true, description: WORKSTATION_ID }),
     name: t.string({ required: true, description: "The new name shown on phones, at most 100 characters." }),
   }),
+});
+
+const ApproveWorkstationInput = builder.inputType("ApproveWorkstationInput", {
+  fields: (t) => ({ id: t.id({ required: true, description: WORKSTATION_ID }) }),
+});
+
+const RemoveWorkstationInput = builder.inputType("RemoveWorkstationInput", {
+  fields: (t) => ({ id: t.id({ required: true, description: WORKSTATION_ID }) }),
+});
+
+const RevokeInstallTokenInput = builder.inputType("RevokeInstallTokenInput", {
+  fields: (t) => ({ id: t.id({ required: true, description: INSTALL_TOKEN_ID }) }),
 });
 
 const RemoveWorkstationPayload = builder.simpleObject("RemoveWorkstationPayload", {
@@ -86,8 +102,14 @@ builder.mutationFields((t) => ({
     description: "Revokes an install token so it enrolls no more workstations; those it enrolled stay. Revoking it again changes nothing.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RevokeInstallTokenResult" } },
-    args: { id: t.arg.id({ required: true, description: "The install token; NOT_FOUND unless the viewer administers its tenant." }) },
-    resolve: async (_root, args, ctx) => ({ token: (await revokeInstallToken(ctx, String(args.id))) as never }),
+    args: {
+      input: t.arg({ type: RevokeInstallTokenInput, description: convertedInputDescription("revokeInstallToken") }),
+      id: t.arg.id({ description: INSTALL_TOKEN_ID, deprecationReason: positionalDeprecation("id") }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { id } = inputOrPositional(args.input, { id: args.id }, ["id"]);
+      return { token: (await revokeInstallToken(ctx, String(id))) as never };
+    },
   }),
   enrollWorkstation: t.field({
     type: WorkstationPayload,
@@ -103,8 +125,14 @@ builder.mutationFields((t) => ({
     description: "Approves a PENDING workstation, for those who administer its tenant, so it may sign users in; an approved one is left as it is.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "ApproveWorkstationResult" } },
-    args: { id: t.arg.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }) },
-    resolve: async (_root, args, ctx) => ({ workstation: (await approveWorkstation(ctx, String(args.id))) as never }),
+    args: {
+      input: t.arg({ type: ApproveWorkstationInput, description: convertedInputDescription("approveWorkstation") }),
+      id: t.arg.id({ description: WORKSTATION_ID, deprecationReason: positionalDeprecation("id") }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { id } = inputOrPositional(args.input, { id: args.id }, ["id"]);
+      return { workstation: (await approveWorkstation(ctx, String(id))) as never };
+    },
   }),
   renameWorkstation: t.field({
     type: WorkstationPayload,
@@ -121,7 +149,13 @@ builder.mutationFields((t) => ({
     description: "Removes a workstation: its credential stops working at once and its waiting screens end.",
     authScopes: { authenticated: true },
     errors: { types: signedInErrors, union: { name: "RemoveWorkstationResult" } },
-    args: { id: t.arg.id({ required: true, description: "The workstation; NOT_FOUND unless the viewer administers its tenant." }) },
-    resolve: async (_root, args, ctx) => ({ workstationId: await removeWorkstation(ctx, String(args.id)) }),
+    args: {
+      input: t.arg({ type: RemoveWorkstationInput, description: convertedInputDescription("removeWorkstation") }),
+      id: t.arg.id({ description: WORKSTATION_ID, deprecationReason: positionalDeprecation("id") }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { id } = inputOrPositional(args.input, { id: args.id }, ["id"]);
+      return { workstationId: await removeWorkstation(ctx, String(id)) };
+    },
   }),
 }));

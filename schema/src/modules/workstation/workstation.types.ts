@@ -1,7 +1,9 @@
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
+import { InstallTokenConnection, WorkstationConnection } from "../../connections.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
-import { installTokenStatus, workstationWhere } from "./workstation.service.ts";
+import { installTokenStatus, requireWorkstation, workstationWhere } from "./workstation.service.ts";
 
 export const WorkstationStatus = builder.enumType("WorkstationStatus", {
   description: "Whether an admin has let an enrolled workstation in.",
@@ -12,6 +14,7 @@ export const WorkstationStatus = builder.enumType("WorkstationStatus", {
 });
 
 export const Workstation = builder.prismaObject("Workstation", {
+  interfaces: [NodeInterface],
   description: "A customer's computer running the desktop agent.",
   // Admins of its tenant, and the workstation itself.
   authScopes: (workstation) => ({ $any: { tenantAdmin: workstation.tenantId, workstation: workstation.id } }),
@@ -44,6 +47,7 @@ export const InstallTokenStatus = builder.enumType("InstallTokenStatus", {
 });
 
 export const InstallToken = builder.prismaObject("InstallToken", {
+  interfaces: [NodeInterface],
   description: "Lets agents enroll workstations into one customer tenant. The secret is shown only when created.",
   authScopes: (token) => ({ tenantAdmin: token.tenantId }),
   fields: (t) => ({
@@ -64,18 +68,19 @@ builder.queryFields((t) => ({
     type: "Workstation",
     cursor: "id",
     nullable: true,
-    description: "A customer tenant's workstations, pending first, then newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    description: "A customer tenant's workstations, pending first, then newest first. Null for a tenant the viewer does not administer.",
     args: { tenantId: t.arg.id({ required: true, description: "The customer tenant." }) },
-    // Checked here too: a page asking only for totalCount never reaches `resolve`.
-    totalCount: async (_parent, args, ctx) =>
-      ctx.db.workstation.count({ where: { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) } }),
+    // Checked on the field, before anything resolves, so even `totalCount` alone is null for outsiders.
+    authScopes: (_root, args) => ({ tenantAdmin: String(args.tenantId) }),
+    unauthorizedResolver: () => null,
+    totalCount: (_parent, args, ctx) => ctx.db.workstation.count({ where: { tenantId: String(args.tenantId) } }),
     resolve: async (query, _root, args, ctx) => {
-      const where = { tenantId: await ctx.access.administeredTenantId(String(args.tenantId)) };
+      const where = { tenantId: String(args.tenantId) };
       const inside = await cursorIsInside(query, async (id) => (await ctx.db.workstation.count({ where: { ...where, id } })) > 0);
       if (!inside) return [];
       return ctx.db.workstation.findMany({ ...query, where, orderBy: [{ status: "asc" }, { createdAt: "desc" }, { id: "asc" }] });
     },
-  }),
+  }, WorkstationConnection),
   workstation: t.prismaField({
     type: "Workstation",
     nullable: true,
@@ -87,9 +92,16 @@ builder.queryFields((t) => ({
       return ctx.db.workstation.findFirst({ ...query, where: { AND: [{ id }, workstationWhere(ctx)] } });
     },
   }),
+  agentWorkstation: t.prismaField({
+    type: "Workstation",
+    description:
+      "For a desktop agent (workstation credential): its own workstation, with its login history (`loginEvents`). UNAUTHENTICATED for any other caller, and for a workstation that was removed.",
+    resolve: (query, _root, _args, ctx) => ctx.db.workstation.findUniqueOrThrow({ ...query, where: { id: requireWorkstation(ctx).id } }),
+  }),
   installTokens: t.prismaField({
     type: ["InstallToken"],
-    description: "A customer tenant's install tokens, newest first. NOT_FOUND for a tenant the viewer does not administer.",
+    deprecationReason: "Use `Tenant.installTokens`, a connection; removed after 2027-06-30.",
+    description: "A customer tenant's install tokens, newest first (at most 100). NOT_FOUND for a tenant the viewer does not administer.",
     args: { tenantId: t.arg.id({ required: true, description: "The customer tenant." }) },
     resolve: async (query, _root, args, ctx) => {
       const tenantId = await ctx.access.administeredTenantId(String(args.tenantId));
@@ -100,6 +112,24 @@ builder.queryFields((t) => ({
 
 builder.prismaObjectFields("Tenant", (t) => ({
   workstationCount: t.relationCount("workstations", { description: "Enrolled workstations, pending or approved." }),
+  installTokens: t.prismaConnection(
+    {
+      type: "InstallToken",
+      cursor: "id",
+      nullable: true,
+      description: "The tenant's install tokens, newest first, revoked and expired ones included. Null unless the viewer administers the tenant.",
+      authScopes: (tenant) => ({ tenantAdmin: tenant.id }),
+      unauthorizedResolver: () => null,
+      totalCount: (tenant, _args, ctx) => ctx.db.installToken.count({ where: { tenantId: tenant.id } }),
+      resolve: async (query, tenant, _args, ctx) => {
+        const where = { tenantId: tenant.id };
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.installToken.count({ where: { ...where, id } })) > 0);
+        if (!inside) return [];
+        return ctx.db.installToken.findMany({ ...query, where, orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      },
+    },
+    InstallTokenConnection,
+  ),
 }));
 
 const WorkstationChangeKind = builder.enumType("WorkstationChangeKind", {
