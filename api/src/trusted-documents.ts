@@ -1,10 +1,13 @@
 // The portal's operations are registered when it is built: codegen writes a
 // manifest of every document in it, keyed by the SHA-256 of its text, and the
-// portal sends only that hash. A portal session (the session cookie) may then
-// run nothing else, so a stolen or scripted portal session cannot explore the
-// API with queries the portal never makes. API keys, workstations and phones
-// send their own documents (their clients live outside this repository), each
-// held to the cost budget as before.
+// portal sends only that hash. A request carrying the portal's session cookie
+// may then run nothing else, so a script riding a portal session (injected into
+// the page, or replaying its cookie) cannot explore the API with queries the
+// portal never makes. Held by the cookie, not the session: a session token
+// taken out of the cookie and sent as a bearer token is not held to it (a
+// session does not record how it was delivered). API keys, workstations and
+// phones send their own documents (their clients live outside this
+// repository), each held to the cost budget.
 import { existsSync, readFileSync } from "node:fs";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError } from "graphql-yoga";
