@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { Authenticator } from "@latchkey/mobile";
 import { FINISH_PASSWORD_REGISTRATION, START_PASSWORD_REGISTRATION, startRegistration } from "@latchkey/passwords";
 import { Api, answerOf, subscribe, unique, type GqlResult } from "./harness.ts";
-import { approvePhone, PASSWORD, seed, type SeededUser } from "./seed.ts";
+import { adminPhone, PASSWORD, seed, type SeededUser } from "./seed.ts";
 import { passwordLogIn } from "./password-login.ts";
 
 let api: Api;
@@ -806,20 +806,6 @@ describe("the mutations converted to `input` answer another tenant NOT_FOUND in 
   let challenge: { id: string; qrPayload: string; secret: string };
   let foreignRedeemSecret: string;
 
-  /** An MSP admin's own phone, enrolled, linked and approved through the API. */
-  async function adminPhone(msp: { token: string; adminId: string; adminEmail: string }) {
-    const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql` });
-    await phone.requestEmailVerification(msp.adminEmail);
-    await phone.verifyEmail(msp.adminEmail, await api.emailedCode(msp.adminEmail), "Admin's phone");
-    const { startDeviceOnboarding } = await api.gql(
-      `mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on StartDeviceOnboardingPayload { qrPayload } } }`,
-      { input: { userId: msp.adminId } },
-      { token: msp.token },
-    );
-    const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
-    if (authenticator.status === "PENDING_APPROVAL") await approvePhone(api, msp.token, authenticator.id);
-    return phone;
-  }
 
   async function portalLogin(slug: string) {
     const { startLoginChallenge } = await api.gql(
@@ -895,7 +881,7 @@ describe("the mutations converted to `input` answer another tenant NOT_FOUND in 
   // Made here, right before these tests: a sign-in code lasts 90 seconds.
   describe("a QR sign-in", () => {
     beforeAll(async () => {
-      [phoneA, phoneB] = [await adminPhone(w.a), await adminPhone(w.b)];
+      [phoneA, phoneB] = [await adminPhone(api, w.a), await adminPhone(api, w.b)];
       const started = await portalLogin(w.a.slug);
       await phoneA.scan(started.qrPayload);
       challenge = { id: started.challenge.id, qrPayload: started.qrPayload, secret: started.qrPayload.split(".")[2]! };

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desktopSeed, type DesktopSeed } from "./desktop-seed.ts";
 import { Api, setCookieLine, subscribe } from "./harness.ts";
 import { desktopPasswordLogin } from "./password-login.ts";
-import { approvePhone, PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
+import { adminPhone, PASSWORD, seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 import { WorkstationKeys } from "./workstation-keys.ts";
 
 let api: Api;
@@ -23,16 +23,7 @@ beforeAll(async () => {
   msp = await seed(api).msp();
   customer = await msp.customer();
   desktop = desktopSeed(api, msp, customer);
-  phone = await Authenticator.create({ apiUrl: `${api.url}/graphql` });
-  await phone.requestEmailVerification(msp.adminEmail);
-  await phone.verifyEmail(msp.adminEmail, await api.emailedCode(msp.adminEmail), "Admin's phone");
-  const { startDeviceOnboarding } = await api.gql(
-    `mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on StartDeviceOnboardingPayload { qrPayload } } }`,
-    { input: { userId: msp.adminId } },
-    { token: msp.token },
-  );
-  const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
-  if (authenticator.status === "PENDING_APPROVAL") await approvePhone(api, msp.token, authenticator.id);
+  phone = await adminPhone(api, msp);
 }, 120_000);
 afterAll(() => api?.stop());
 

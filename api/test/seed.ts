@@ -1,5 +1,6 @@
 // Builds test worlds through the public API, in the product's words:
 //   const msp = await seed(api).msp(); const contoso = await msp.customer(); const user = await contoso.user();
+import { Authenticator } from "@latchkey/mobile";
 import { logInWithPassword, registerPassword } from "@latchkey/passwords";
 import type { Api } from "./harness.ts";
 import { unique } from "./harness.ts";
@@ -136,6 +137,21 @@ const APPROVE_PHONE = `mutation($input: ApproveAuthenticatorInput!) { approveAut
 export async function approvePhone(api: Pick<Api, "gql">, token: string, authenticatorId: string) {
   const { approveAuthenticator } = await api.gql(APPROVE_PHONE, { input: { id: authenticatorId } }, { token });
   if (approveAuthenticator.__typename !== "ApproveAuthenticatorPayload") throw new Error(`approveAuthenticator failed: ${JSON.stringify(approveAuthenticator)}`);
+}
+
+/** An MSP admin's own phone, enrolled, linked and approved through the API, as the reference authenticator does it. */
+export async function adminPhone(api: Api, msp: { token: string; adminId: string; adminEmail: string }) {
+  const phone = await Authenticator.create({ apiUrl: `${api.url}/graphql` });
+  await phone.requestEmailVerification(msp.adminEmail);
+  await phone.verifyEmail(msp.adminEmail, await api.emailedCode(msp.adminEmail), "Admin's phone");
+  const { startDeviceOnboarding } = await api.gql(
+    `mutation($input: StartDeviceOnboardingInput!) { startDeviceOnboarding(input: $input) { __typename ... on StartDeviceOnboardingPayload { qrPayload } } }`,
+    { input: { userId: msp.adminId } },
+    { token: msp.token },
+  );
+  const { authenticator } = await phone.onboard(startDeviceOnboarding.qrPayload);
+  if (authenticator.status === "PENDING_APPROVAL") await approvePhone(api, msp.token, authenticator.id);
+  return phone;
 }
 
 export type MspSeed = Awaited<ReturnType<ReturnType<typeof seed>["msp"]>>;
