@@ -187,7 +187,7 @@ describe.skipIf(!enabled)("graceful shutdown of one of two API processes", () =>
     await slow.write(query.slice(10));
     await slow.closed;
     expect(slow.received()).toMatch(/^HTTP\/1\.1 200 /);
-    expect(slow.received()).toContain('{"data":{"viewer":null}}');
+    expect(slow.received()).toContain('{"data":{"viewer":null}');
     expect(slow.received().toLowerCase()).toContain("connection: close");
     expect(await a.exited).toEqual({ code: 0, signal: null });
     const closeLog = a.logLines().find((line) => line.msg === "drained");
