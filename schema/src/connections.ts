@@ -40,3 +40,7 @@ export const TechnicianSessionConnection = nodeConnection("TechnicianSession", "
 export const ApiKeyConnection = nodeConnection("ApiKey", "API keys");
 export const WebhookConnection = nodeConnection("Webhook", "webhooks");
 export const WebhookDeliveryConnection = nodeConnection("WebhookDelivery", "webhook deliveries");
+export const SessionConnection = nodeConnection("Session", "sessions");
+export const AuthenticatorConnection = nodeConnection("Authenticator", "authenticators");
+export const DelegationConnection = nodeConnection("Delegation", "delegations");
+export const WorkstationCommandConnection = nodeConnection("WorkstationCommand", "workstation commands");

@@ -557,10 +557,19 @@ export class ElevationAgent {
   async sync(): Promise<number> {
     await this.flushReports();
     await this.flushBreakGlass();
-    const data = await this.send(PENDING_WORKSTATION_COMMANDS, {});
-    const commands = data.pendingWorkstationCommands as WorkstationCommandRecord[];
-    for (const command of commands) await this.handleCommand(command);
-    return commands.length;
+    let handled = 0;
+    // Carried-out commands are acknowledged, so the first page again holds the next ones. A command that
+    // keeps failing stays pending: the rounds are bounded, and the next minute's poll tries again.
+    for (let round = 0; round < 10; round++) {
+      const data = await this.send(PENDING_WORKSTATION_COMMANDS, {});
+      const { pendingCommands: page } = data.agentWorkstation as {
+        pendingCommands: { pageInfo: { hasNextPage: boolean }; edges: { node: WorkstationCommandRecord }[] };
+      };
+      for (const { node } of page.edges) await this.handleCommand(node);
+      handled += page.edges.length;
+      if (!page.pageInfo.hasNextPage) break;
+    }
+    return handled;
   }
 
   /**

@@ -57,7 +57,9 @@ const COMMAND_FIELDS = /* GraphQL */ `
 `;
 
 export const PENDING_WORKSTATION_COMMANDS = /* GraphQL */ `
-  query PendingWorkstationCommands { pendingWorkstationCommands { ...CommandFields } }
+  query PendingWorkstationCommands {
+    agentWorkstation { pendingCommands(first: 100) { pageInfo { hasNextPage } edges { node { ...CommandFields } } } }
+  }
   ${COMMAND_FIELDS}
 `;
 

@@ -489,7 +489,9 @@ export class Authenticator {
   /** The authenticators of this device's user (just this one before onboarding). */
   async list(): Promise<AuthenticatorRecord[]> {
     const data = await this.send(AUTHENTICATORS, {}, { authenticated: true });
-    return data.authenticators as AuthenticatorRecord[];
+    // A person links a handful of phones; the first hundred are all of them.
+    const page = data.viewerAuthenticators as { edges: { node: AuthenticatorRecord }[] };
+    return page.edges.map((edge) => edge.node);
   }
 
   /**

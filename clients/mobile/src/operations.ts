@@ -120,7 +120,7 @@ export const DENY_CHALLENGE = /* GraphQL */ `
 
 export const AUTHENTICATORS = /* GraphQL */ `
   query Authenticators {
-    authenticators { ...AuthenticatorFields }
+    viewerAuthenticators(first: 100) { edges { node { ...AuthenticatorFields } } }
   }
   ${AUTHENTICATOR_FIELDS}
 `;

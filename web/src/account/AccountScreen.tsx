@@ -20,13 +20,17 @@ const OwnAccountQuery = graphql(`
         role
         hasPassword
         passwordChangedAt
-        authenticators {
-          id
-          name
-          createdAt
-          lastUsedAt
-          status
-          viewerCanApprove
+        linkedAuthenticators(first: 20) {
+          edges {
+            node {
+              id
+              name
+              createdAt
+              lastUsedAt
+              status
+              viewerCanApprove
+            }
+          }
         }
       }
       tenant {
@@ -73,7 +77,7 @@ function OwnAccount() {
   }
   const { user, tenant } = viewer;
   const name = `${user.firstName} ${user.lastName}`;
-  const phones = user.authenticators ?? [];
+  const phones = user.linkedAuthenticators?.edges.map((edge) => edge.node) ?? [];
   const hasActivePhone = phones.some((phone) => phone.status === "ACTIVE");
   const reload = () => refetch({ requestPolicy: "network-only" });
   return (

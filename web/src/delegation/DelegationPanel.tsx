@@ -9,11 +9,15 @@ const CustomerDelegationsQuery = graphql(`
   query CustomerDelegations($customerId: ID!, $mspId: ID!) {
     tenant(id: $customerId) {
       id
-      delegations {
-        id
-        createdAt
-        technician {
-          id
+      technicianDelegations(first: 100) {
+        edges {
+          node {
+            id
+            createdAt
+            technician {
+              id
+            }
+          }
         }
       }
     }
@@ -88,7 +92,7 @@ export function DelegationPanel({ customer, mspId }: { customer: { id: string; d
   const people = data?.users?.edges.map((edge) => edge.node) ?? [];
   const admins = people.filter((person) => person.role === "ADMIN");
   const technicians = people.filter((person) => person.role === "TECHNICIAN");
-  const delegated = new Map((data?.tenant?.delegations ?? []).map((delegation) => [delegation.technician.id, delegation]));
+  const delegated = new Map((data?.tenant?.technicianDelegations?.edges ?? []).map(({ node: delegation }) => [delegation.technician.id, delegation]));
 
   async function grant(technician: { id: string; firstName: string; lastName: string }) {
     setProblem(null);

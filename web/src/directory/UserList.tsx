@@ -124,8 +124,9 @@ function UserItem(props: {
   const { user } = props;
   const nameId = useId();
   const name = `${user.firstName} ${user.lastName}`;
-  const waiting = (user.authenticators ?? []).filter((phone) => phone.status === "PENDING_APPROVAL");
-  const linked = (user.authenticators?.length ?? 0) - waiting.length;
+  const phones = user.linkedAuthenticators;
+  const waiting = (phones?.edges.map((edge) => edge.node) ?? []).filter((phone) => phone.status === "PENDING_APPROVAL");
+  const linked = (phones?.totalCount ?? 0) - waiting.length;
   return (
     <li className="user-item" aria-labelledby={nameId}>
       <div className="user-item-head">
@@ -145,7 +146,7 @@ function UserItem(props: {
           {user.locked && <span className="tag tag-danger">Locked</span>}
           {!user.hasPassword && <span className="tag">Passwordless</span>}
           {user.mustChangePassword && <span className="tag">Must change password</span>}
-          {user.authenticators && (linked > 0 || waiting.length === 0) && (
+          {phones && (linked > 0 || waiting.length === 0) && (
             <span className={linked > 0 ? "tag tag-success" : "tag"}>
               {linked === 0 ? "No phone" : linked === 1 ? "Phone linked" : `${linked} phones linked`}
             </span>

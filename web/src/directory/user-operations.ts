@@ -17,11 +17,16 @@ export const DirectoryUserFields = graphql(`
     locked
     lockedAt
     lockedUntil
-    authenticators {
-      id
-      name
-      status
-      viewerCanApprove
+    linkedAuthenticators(first: 20) {
+      totalCount
+      edges {
+        node {
+          id
+          name
+          status
+          viewerCanApprove
+        }
+      }
     }
     viewerCanManage
   }

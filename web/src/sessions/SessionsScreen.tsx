@@ -14,15 +14,22 @@ import { describeUserAgent } from "./user-agent";
 
 const SessionsQueryDocument = graphql(`
   query Sessions {
-    sessions {
-      id
-      current
-      method
-      ip
-      userAgent
-      createdAt
-      lastSeenAt
-      expiresAt
+    viewer {
+      sessions(first: 100) {
+        totalCount
+        edges {
+          node {
+            id
+            current
+            method
+            ip
+            userAgent
+            createdAt
+            lastSeenAt
+            expiresAt
+          }
+        }
+      }
     }
   }
 `);
@@ -57,7 +64,7 @@ const RevokeOtherSessionsMutation = graphql(`
   }
 `);
 
-type Session = SessionsQuery["sessions"][number];
+type Session = NonNullable<SessionsQuery["viewer"]>["sessions"]["edges"][number]["node"];
 
 const when = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
@@ -100,7 +107,8 @@ function SessionList() {
   const [, revokeSession] = useMutation(RevokeSessionMutation);
   const [notice, setNotice] = useState("");
 
-  const sessions = data?.sessions ?? [];
+  // A hundred sessions is far more than anyone keeps open; past that, only the newest are listed.
+  const sessions = data?.viewer?.sessions.edges.map((edge) => edge.node) ?? [];
   const others = sessions.filter((session) => !session.current);
 
   let body;
@@ -156,6 +164,7 @@ function SessionList() {
               const outcome = result.data?.revokeOtherSessions;
               if (!failed && outcome?.__typename === "RevokeOtherSessionsPayload") {
                 setNotice(`Signed out ${outcome.revokedCount} other session${outcome.revokedCount === 1 ? "" : "s"}.`);
+                reload();
               }
               return failed;
             }}

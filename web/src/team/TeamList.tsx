@@ -26,10 +26,14 @@ const TeamMembersQueryDocument = graphql(`
               }
             }
           }
-          authenticators {
-            id
-            name
-            createdAt
+          linkedAuthenticators(first: 20) {
+            edges {
+              node {
+                id
+                name
+                createdAt
+              }
+            }
           }
         }
       }
@@ -130,7 +134,7 @@ function MemberItem(props: {
   // `viewerCanManage` is false for yourself (no one locks themselves out), yet the API lets an
   // admin link and revoke their own phones: this list is only shown to the tenant's admins.
   const managesPhones = member.viewerCanManage || isViewer;
-  const phones = member.authenticators ?? [];
+  const phones = member.linkedAuthenticators?.edges.map((edge) => edge.node) ?? [];
   const waiting = phones.filter((phone) => phone.status === "PENDING_APPROVAL");
 
   return (
@@ -169,7 +173,7 @@ function MemberItem(props: {
         </p>
       )}
       <div className="team-member-phones">
-        {member.authenticators === null ? null : phones.length === 0 ? (
+        {member.linkedAuthenticators === null ? null : phones.length === 0 ? (
           <p className="muted">No phone linked yet.</p>
         ) : (
           <ul className="phone-list" aria-label={`Phones of ${name}`}>

@@ -167,9 +167,6 @@ const updates: UpdatesConfig = {
       const payload = succeeded(result, "revokeSession", "RevokeSessionPayload");
       if (payload) cache.invalidate({ __typename: "Session", id: payload.revokedSessionId as string });
     },
-    revokeOtherSessions(result, _args, cache) {
-      if (succeeded(result, "revokeOtherSessions", "RevokeOtherSessionsPayload")) cache.invalidate("Query", "sessions");
-    },
     revokeAuthenticator(result, _args, cache) {
       const payload = succeeded(result, "revokeAuthenticator", "RevokeAuthenticatorPayload");
       if (payload) cache.invalidate({ __typename: "Authenticator", id: payload.revokedAuthenticatorId as string });
@@ -217,7 +214,7 @@ const updates: UpdatesConfig = {
 };
 
 function delegationChanged(cache: Cache, { customerId, technicianId }: Record<"customerId" | "technicianId", string>) {
-  cache.invalidate(tenant(customerId), "delegations");
+  invalidatePages(cache, tenant(customerId), "technicianDelegations");
   invalidatePages(cache, { __typename: "User", id: technicianId }, "delegatedTo");
   invalidateFigures(cache, customerId, ["technicianCount"]);
 }

@@ -1,18 +1,20 @@
 import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
-import { convertedInputDescription, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
+import { AuthenticatorConnection } from "../../connections.ts";
+import { convertedInputDescription, deprecatedFor, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
+import { cursorIsInside } from "../../pagination.ts";
 import { signatureDescription } from "../challenge/challenge-signing.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { User } from "../user/user.types.ts";
 import { Authenticator, DeviceKeyAlgorithm } from "./authenticator.types.ts";
 import {
   approveAuthenticator,
-  listAuthenticators,
   onboardDevice,
   requestEmailVerification,
   revokeAuthenticator,
   startDeviceOnboarding,
   verifyEmail,
+  viewerAuthenticatorsWhere,
 } from "./authenticator.service.ts";
 import { registerKeyAgreementKey } from "./key-agreement-key.ts";
 
@@ -203,20 +205,58 @@ builder.mutationFields((t) => ({
   }),
 }));
 
-builder.queryField("authenticators", (t) =>
-  t.prismaField({
+builder.queryFields((t) => ({
+  authenticators: t.prismaField({
     type: [Authenticator],
     description: "The viewer's authenticators (called by a phone: its user's, or itself before onboarding).",
-    resolve: (query, _root, _args, ctx) => listAuthenticators(ctx).then((rows) => rows) as never,
+    deprecationReason: deprecatedFor("viewerAuthenticators"),
+    resolve: (query, _root, _args, ctx) => ctx.db.authenticator.findMany({ ...query, where: viewerAuthenticatorsWhere(ctx), orderBy: { createdAt: "asc" } }),
   }),
-);
+  viewerAuthenticators: t.prismaConnection(
+    {
+      type: Authenticator,
+      cursor: "id",
+      description: "The viewer's authenticators, oldest first: called by a phone, its user's (or only itself before onboarding); by a signed-in user, theirs.",
+      totalCount: (_root, _args, ctx) => ctx.db.authenticator.count({ where: viewerAuthenticatorsWhere(ctx) }),
+      resolve: async (query, _root, _args, ctx) => {
+        const where = viewerAuthenticatorsWhere(ctx);
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.authenticator.count({ where: { AND: [where, { id }] } })) > 0);
+        if (!inside) return [];
+        return ctx.db.authenticator.findMany({ ...query, where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      },
+    },
+    AuthenticatorConnection,
+  ),
+}));
 
-builder.prismaObjectField(User, "authenticators", (t) =>
-  t.relation("authenticators", {
+/** Visible to the user and to admins who manage them; null to anyone else. */
+const phonesOfUser = (user: { id: string; tenantId: string }) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } });
+
+builder.prismaObjectFields(User, (t) => ({
+  authenticators: t.relation("authenticators", {
     nullable: true,
     description: "The user's phones; visible to the user and to admins who manage them.",
-    authScopes: (user) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } }),
+    deprecationReason: deprecatedFor("linkedAuthenticators"),
+    authScopes: phonesOfUser,
     unauthorizedResolver: () => null,
     query: { where: { revokedAt: null }, orderBy: { createdAt: "asc" } },
   }),
-);
+  linkedAuthenticators: t.prismaConnection(
+    {
+      type: Authenticator,
+      cursor: "id",
+      nullable: true,
+      description: "The user's phones, revoked ones left out, oldest first; null unless the viewer is the user or administers their tenant.",
+      authScopes: phonesOfUser,
+      unauthorizedResolver: () => null,
+      totalCount: (user, _args, ctx) => ctx.db.authenticator.count({ where: { userId: user.id, revokedAt: null } }),
+      resolve: async (query, user, _args, ctx) => {
+        const where = { userId: user.id, revokedAt: null };
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.authenticator.count({ where: { ...where, id } })) > 0);
+        if (!inside) return [];
+        return ctx.db.authenticator.findMany({ ...query, where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      },
+    },
+    AuthenticatorConnection,
+  ),
+}));

@@ -317,16 +317,9 @@ async function notifyEnrollment(
 }
 
 /** The viewer's authenticators: a phone sees its user's (or only itself before onboarding), a signed-in user theirs. */
-export function listAuthenticators(ctx: Context) {
-  if (ctx.device) {
-    return ctx.db.authenticator.findMany({
-      where: ctx.device.userId ? { userId: ctx.device.userId, revokedAt: null } : { id: ctx.device.authenticatorId },
-      orderBy: { createdAt: "asc" },
-    });
-  }
-  if (ctx.viewer) {
-    return ctx.db.authenticator.findMany({ where: { userId: ctx.viewer.userId, revokedAt: null }, orderBy: { createdAt: "asc" } });
-  }
+export function viewerAuthenticatorsWhere(ctx: Context): Prisma.AuthenticatorWhereInput {
+  if (ctx.device) return ctx.device.userId ? { userId: ctx.device.userId, revokedAt: null } : { id: ctx.device.authenticatorId };
+  if (ctx.viewer) return { userId: ctx.viewer.userId, revokedAt: null };
   throw new UnauthenticatedError();
 }
 

@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
 import { authenticatorStatus, viewerCanApprove } from "./authenticator.service.ts";
 import { PHONE_KEY_SUITE } from "./key-agreement-key.ts";
 
@@ -45,6 +46,7 @@ export const Authenticator = builder.prismaObject("Authenticator", {
     if (!authenticator.userId || !authenticator.tenantId) return false;
     return { $any: { self: authenticator.userId, tenantAdmin: authenticator.tenantId } };
   },
+  interfaces: [NodeInterface],
   fields: (t) => ({
     id: t.exposeID("id", { description: "The authenticator's id; it is part of everything the phone signs." }),
     name: t.exposeString("name", { description: "The name the phone gave itself when it verified its email (`deviceName`)." }),

@@ -2,7 +2,7 @@ import type { Prisma } from "@latchkey/db";
 import { filter, pipe } from "graphql-yoga";
 import { administeredTenants, reachableCustomers } from "../../access.ts";
 import { builder } from "../../builder.ts";
-import { TechnicianSessionConnection } from "../../connections.ts";
+import { TechnicianSessionConnection, WorkstationCommandConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
 import { deprecatedFor } from "../../deprecations.ts";
 import { NotFoundError } from "../../errors.ts";
@@ -10,7 +10,7 @@ import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { OPEN_STATUSES, recheckWorkstationSessions, settleSessions } from "./elevation.service.ts";
-import { pendingWorkstationCommands } from "./workstation-command.service.ts";
+import { pendingCommandsOf } from "./workstation-command.service.ts";
 
 /**
  * The customers a feed or history of `tenantId` covers: a customer the viewer
@@ -53,14 +53,40 @@ builder.queryFields((t) => ({
   }, TechnicianSessionConnection),
   pendingWorkstationCommands: t.prismaField({
     type: ["WorkstationCommand"],
-    description: "For a desktop agent (workstation credential): commands it has not acknowledged, oldest first. Ask at every (re)connect and every minute.",
+    description: "For a desktop agent (workstation credential): commands it has not acknowledged, oldest first (at most 100). Ask at every (re)connect and every minute.",
+    deprecationReason: deprecatedFor("agentWorkstation.pendingCommands"),
     resolve: async (query, _root, _args, ctx) => {
-      await recheckWorkstationSessions(ctx, requireWorkstation(ctx).id);
-      const pending = await pendingWorkstationCommands(ctx);
-      return ctx.db.workstationCommand.findMany({ ...query, where: { id: { in: pending.map((command) => command.id) } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      const workstationId = requireWorkstation(ctx).id;
+      await recheckWorkstationSessions(ctx, workstationId);
+      return ctx.db.workstationCommand.findMany({ ...query, where: pendingCommandsOf(workstationId), orderBy: [{ createdAt: "asc" }, { id: "asc" }], take: 100 });
     },
   }),
 }));
+
+builder.prismaObjectField("Workstation", "pendingCommands", (t) =>
+  t.prismaConnection(
+    {
+      type: "WorkstationCommand",
+      cursor: "id",
+      nullable: true,
+      description:
+        "Commands its agent has not acknowledged, oldest first. The agent asks (`agentWorkstation { pendingCommands }`) at every (re)connect and every minute, " +
+        "and when `hasNextPage` asks for the first page again once it has acknowledged this one. Null unless the viewer is this workstation's agent or administers its tenant.",
+      authScopes: (workstation) => ({ $any: { workstation: workstation.id, tenantAdmin: workstation.tenantId } }),
+      unauthorizedResolver: () => null,
+      totalCount: (workstation, _args, ctx) => ctx.db.workstationCommand.count({ where: pendingCommandsOf(workstation.id) }),
+      resolve: async (query, workstation, _args, ctx) => {
+        // The agent asking is when a technician session whose end it missed is settled.
+        if (ctx.workstation?.id === workstation.id) await recheckWorkstationSessions(ctx, workstation.id);
+        const where = pendingCommandsOf(workstation.id);
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.workstationCommand.count({ where: { AND: [where, { id }] } })) > 0);
+        if (!inside) return [];
+        return ctx.db.workstationCommand.findMany({ ...query, where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+      },
+    },
+    WorkstationCommandConnection,
+  ),
+);
 
 async function sessionsWhere(
   ctx: Context,
@@ -105,7 +131,7 @@ for (const [name, deprecationReason] of [
   builder.subscriptionField(name, (t) =>
     t.prismaField({
       type: "WorkstationCommand",
-      description: "For a desktop agent (workstation credential): each new command as it is issued. Also ask `pendingWorkstationCommands` at every (re)connect.",
+      description: "For a desktop agent (workstation credential): each new command as it is issued. Also ask `agentWorkstation { pendingCommands }` at every (re)connect.",
       deprecationReason,
       subscribe: (_root, _args, ctx) => ctx.pubsub.subscribe("workstationCommand:added", requireWorkstation(ctx).id),
       resolve: (query, payload, _args, ctx) => ctx.db.workstationCommand.findUniqueOrThrow({ ...query, where: { id: (payload as { id: string }).id } }),

@@ -259,6 +259,7 @@ export const ElevationInstruction = builder.objectRef<ElevationInstructionShape>
 export const WorkstationCommand = builder.prismaObject("WorkstationCommand", {
   description: "Something a workstation's agent must do, kept until it acknowledges it.",
   authScopes: (command) => ({ $any: { workstation: command.workstationId, tenantAdmin: command.tenantId } }),
+  interfaces: [NodeInterface],
   fields: (t) => ({
     id: t.exposeID("id", { description: "The command's id, to acknowledge it with acknowledgeWorkstationCommand." }),
     kind: t.expose("kind", { type: WorkstationCommandKind, description: "What to do." }),

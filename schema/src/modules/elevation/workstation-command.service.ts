@@ -2,6 +2,7 @@
 // connected agent hears of a new one at once through its subscription; it also
 // asks for pending ones at every (re)connect and every minute, so a command
 // published while its socket was down is never lost.
+import type { Prisma } from "@latchkey/db";
 import type { Context, Services } from "../../context.ts";
 import { NotFoundError } from "../../errors.ts";
 import { publishHint } from "../../pubsub.ts";
@@ -13,14 +14,9 @@ export function publishWorkstationCommand(ctx: Pick<Services, "pubsub" | "log">,
   publishHint(ctx.log, "workstationCommand:added", () => ctx.pubsub.publish("workstationCommand:added", command.workstationId, { id: command.id }));
 }
 
-/** The calling workstation's commands it has not acknowledged, oldest first. */
-export async function pendingWorkstationCommands(ctx: Context) {
-  const workstation = requireWorkstation(ctx);
-  return ctx.db.workstationCommand.findMany({
-    where: { workstationId: workstation.id, acknowledgedAt: null },
-    orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-    take: 100,
-  });
+/** A workstation's commands its agent has not acknowledged. */
+export function pendingCommandsOf(workstationId: string): Prisma.WorkstationCommandWhereInput {
+  return { workstationId, acknowledgedAt: null };
 }
 
 /** The agent carried a command out; acknowledging twice is harmless. */

@@ -2,13 +2,16 @@
 // id alone. Each node type is read through the same reach its own lists use, so
 // an object the viewer could not list answers null, exactly like a missing id;
 // an API key also needs the permission that type's lists need.
-import { administeredTenants, visibleTenants, visibleUsers } from "../../access.ts";
+import type { Prisma } from "@latchkey/db";
+import { administeredTenants, managedUsers, visibleTenants, visibleUsers } from "../../access.ts";
 import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { ValidationError } from "../../errors.ts";
 import { asNode, NodeInterface } from "../../node.ts";
 import { isUuid } from "../../validation.ts";
 import type { ApiKeyPermission } from "../api-key/api-key-permissions.ts";
+import { viewerAuthenticatorsWhere } from "../authenticator/authenticator.service.ts";
+import { activeSessionsOf } from "../session/session.service.ts";
 import { managedWebhooks } from "../webhook/webhook.service.ts";
 
 /** The most ids one `nodes` call takes, as the most rows a page holds. */
@@ -19,6 +22,8 @@ type NodeType = {
   find(ctx: Context, ids: string[]): Promise<{ id: string }[]>;
   /** What an API key needs to read it; null: no key may (the portal's own objects). */
   permission: ApiKeyPermission | null;
+  /** Also read by a phone or a workstation's agent, which are not signed-in viewers: their own objects. */
+  forDevices?: true;
 };
 
 const inIds = (ids: string[]) => ({ id: { in: ids } });
@@ -45,22 +50,54 @@ const NODE_TYPES: Record<string, NodeType> = {
       ctx.viewer?.role === "ADMIN" ? ctx.db.apiKey.findMany({ where: { AND: [inIds(ids), administered(ctx)] } }) : Promise.resolve([]),
   },
   Webhook: { permission: "MANAGE_WEBHOOKS", find: (ctx, ids) => ctx.db.webhook.findMany({ where: { AND: [inIds(ids), managedWebhooks(ctx)] } }) },
+  // As `viewer.sessions`: the viewer's own open sessions.
+  Session: { permission: null, find: (ctx, ids) => ctx.db.session.findMany({ where: { AND: [inIds(ids), activeSessionsOf(ctx)] } }) },
+  // As `viewerAuthenticators` and `User.linkedAuthenticators`: the caller's own, and those of the users an admin manages.
+  Authenticator: {
+    permission: null,
+    forDevices: true,
+    find: (ctx, ids) => {
+      if (!ctx.device && !ctx.viewer) return Promise.resolve([]);
+      const reach: Prisma.AuthenticatorWhereInput[] = [viewerAuthenticatorsWhere(ctx)];
+      if (ctx.viewer) reach.push({ revokedAt: null, user: managedUsers(ctx.viewer) });
+      return ctx.db.authenticator.findMany({ where: { AND: [inIds(ids), { OR: reach }] } });
+    },
+  },
+  // As `Tenant.technicianDelegations` (its MSP's admins), and a technician's own.
+  Delegation: {
+    permission: null,
+    find: async (ctx, ids) => {
+      const rows = await ctx.db.delegation.findMany({ where: inIds(ids) });
+      const kept = await Promise.all(rows.map((row) => row.technicianId === ctx.viewer?.userId || ctx.access.canManageDelegations(row.mspId)));
+      return rows.filter((_row, index) => kept[index]);
+    },
+  },
+  // As `Workstation.pendingCommands`: the agent's own, and its tenant's admins.
+  WorkstationCommand: {
+    permission: null,
+    forDevices: true,
+    find: async (ctx, ids) =>
+      ctx.workstation
+        ? ctx.db.workstationCommand.findMany({ where: { AND: [inIds(ids), { workstationId: ctx.workstation.id }] } })
+        : inAdministeredTenants(ctx, await ctx.db.workstationCommand.findMany({ where: inIds(ids) })),
+  },
   WebhookDelivery: {
     permission: "MANAGE_WEBHOOKS",
     find: (ctx, ids) => ctx.db.webhookDelivery.findMany({ where: { AND: [inIds(ids), { webhook: managedWebhooks(ctx) }] } }),
   },
 };
 
-/** The types a viewer may read by id: all of them, or for an API key those its permissions cover. */
+/** The types a caller may read by id: for a signed-in viewer all of them, for an API key those its permissions cover, for a device its own. */
 function readableTypes(ctx: Context) {
-  const key = ctx.viewer?.apiKey;
+  if (!ctx.viewer) return Object.entries(NODE_TYPES).filter(([, type]) => (ctx.device || ctx.workstation) && type.forDevices);
+  const key = ctx.viewer.apiKey;
   return Object.entries(NODE_TYPES).filter(([, type]) => !key || (type.permission !== null && (key.permissions as readonly string[]).includes(type.permission)));
 }
 
 /** Each id's object, or null, in the order asked: one query per node type, however many ids. */
 async function loadNodes(ctx: Context, ids: string[]): Promise<({ id: string } | null)[]> {
   const wellFormed = [...new Set(ids.filter(isUuid))];
-  if (!ctx.viewer || wellFormed.length === 0) return ids.map(() => null);
+  if (wellFormed.length === 0) return ids.map(() => null);
   const found = new Map<string, { id: string }>();
   await Promise.all(
     readableTypes(ctx).map(async ([typeName, type]) => {

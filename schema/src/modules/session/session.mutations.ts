@@ -1,4 +1,6 @@
 import { builder } from "../../builder.ts";
+import { SessionConnection } from "../../connections.ts";
+import { cursorIsInside } from "../../pagination.ts";
 import { convertedInputDescription, deprecatedFor, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import {
   AccountLockedError,
@@ -10,7 +12,7 @@ import {
   ValidationError,
 } from "../../errors.ts";
 import { AuthPayload, Session, TokenDelivery, Viewer } from "./session.types.ts";
-import { finishPasswordLogIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
+import { activeSessionsOf, finishPasswordLogIn, logOut, revokeOtherSessions, revokeSession, startPasswordLogIn } from "./session.service.ts";
 import { StartPasswordLogInPayload } from "../password/password.types.ts";
 
 const StartPasswordLogInInput = builder.inputType("StartPasswordLogInInput", {
@@ -39,22 +41,30 @@ builder.queryFields((t) => ({
   sessions: t.prismaField({
     type: [Session],
     description: "The viewer's active sessions, newest first.",
+    deprecationReason: deprecatedFor("viewer.sessions"),
     authScopes: { authenticated: true },
-    resolve: (query, _root, _args, ctx) =>
-      ctx.db.session.findMany({
-        ...query,
-        where: {
-          userId: ctx.viewer!.userId,
-          revokedAt: null,
-          expiresAt: { gt: new Date(ctx.clock.now()) },
-          idleExpiresAt: { gt: new Date(ctx.clock.now()) },
-        },
-        orderBy: { createdAt: "desc" },
-      }),
+    resolve: (query, _root, _args, ctx) => ctx.db.session.findMany({ ...query, where: activeSessionsOf(ctx), orderBy: { createdAt: "desc" } }),
   }),
 }));
 
-const SESSION_TO_REVOKE = "The session's id, from `sessions`: one of the viewer's own (NOT_FOUND otherwise).";
+builder.objectField(Viewer, "sessions", (t) =>
+  t.prismaConnection(
+    {
+      type: Session,
+      cursor: "id",
+      description: "The viewer's active sessions (this one included), newest first.",
+      totalCount: (_viewer, _args, ctx) => ctx.db.session.count({ where: activeSessionsOf(ctx) }),
+      resolve: async (query, _viewer, _args, ctx) => {
+        const inside = await cursorIsInside(query, async (id) => (await ctx.db.session.count({ where: { userId: ctx.viewer!.userId, id } })) > 0);
+        if (!inside) return [];
+        return ctx.db.session.findMany({ ...query, where: activeSessionsOf(ctx), orderBy: [{ createdAt: "desc" }, { id: "desc" }] });
+      },
+    },
+    SessionConnection,
+  ),
+);
+
+const SESSION_TO_REVOKE = "The session's id, from `viewer.sessions`: one of the viewer's own (NOT_FOUND otherwise).";
 
 const RevokeSessionInput = builder.inputType("RevokeSessionInput", {
   fields: (t) => ({ id: t.id({ required: true, description: SESSION_TO_REVOKE }) }),

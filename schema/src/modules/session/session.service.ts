@@ -314,6 +314,13 @@ export async function logOut(ctx: Context): Promise<string | null> {
   return viewer.sessionId;
 }
 
+/** The viewer's sessions still open: not revoked, not past either deadline. */
+export function activeSessionsOf(ctx: Context): Prisma.SessionWhereInput {
+  if (!ctx.viewer) return { id: { in: [] } };
+  const now = new Date(ctx.clock.now());
+  return { userId: ctx.viewer.userId, revokedAt: null, expiresAt: { gt: now }, idleExpiresAt: { gt: now } };
+}
+
 export async function revokeSession(ctx: Context, sessionId: string) {
   const viewer = ctx.viewer;
   if (!viewer) throw new UnauthenticatedError();

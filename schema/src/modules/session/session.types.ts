@@ -1,4 +1,5 @@
 import { builder } from "../../builder.ts";
+import { NodeInterface } from "../../node.ts";
 import { PhoneApprovalRequiredError } from "../../errors.ts";
 import { Challenge } from "../challenge/challenge.types.ts";
 import { ErrorInterface } from "../errors/errors.types.ts";
@@ -51,6 +52,7 @@ export const Session = builder.prismaObject("Session", {
     "A signed-in session of a user (a browser, CLI or integration), visible to that user only. It ends at logout or revocation, at `expiresAt`, " +
     "or when unused until `idleExpiresAt`; also when the user is disabled or deleted, or their role or password changes.",
   authScopes: (session) => ({ self: session.userId }),
+  interfaces: [NodeInterface],
   fields: (t) => ({
     id: t.exposeID("id", { description: "The session's id (not its token)." }),
     method: t.expose("method", { type: SessionMethod, description: "How the user proved who they are when it opened." }),

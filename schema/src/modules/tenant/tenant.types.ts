@@ -1,7 +1,8 @@
 import type { Prisma } from "@latchkey/db";
 import { builder } from "../../builder.ts";
 import { NodeInterface } from "../../node.ts";
-import { TenantConnection, UserConnection } from "../../connections.ts";
+import { DelegationConnection, TenantConnection, UserConnection } from "../../connections.ts";
+import { deprecatedFor } from "../../deprecations.ts";
 import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleTenants } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
@@ -108,8 +109,27 @@ export const Tenant = builder.prismaObject("Tenant", {
       authScopes: (tenant) => ({ mspAdmin: tenant.parentId ?? "" }),
       unauthorizedResolver: () => null,
       description: "Which technicians have access to this customer; MSP admins only.",
+      deprecationReason: deprecatedFor("technicianDelegations"),
       query: { orderBy: { createdAt: "asc" } },
     }),
+    technicianDelegations: t.prismaConnection(
+      {
+        type: "Delegation",
+        cursor: "id",
+        nullable: true,
+        description: "Which technicians have access to this customer, oldest grant first; null unless the viewer is an admin of its MSP.",
+        authScopes: (tenant) => ({ mspAdmin: tenant.parentId ?? "" }),
+        unauthorizedResolver: () => null,
+        totalCount: (tenant, _args, ctx) => ctx.db.delegation.count({ where: { customerId: tenant.id } }),
+        resolve: async (query, tenant, _args, ctx) => {
+          const where = { customerId: tenant.id };
+          const inside = await cursorIsInside(query, async (id) => (await ctx.db.delegation.count({ where: { ...where, id } })) > 0);
+          if (!inside) return [];
+          return ctx.db.delegation.findMany({ ...query, where, orderBy: [{ createdAt: "asc" }, { id: "asc" }] });
+        },
+      },
+      DelegationConnection,
+    ),
     viewerCanManageUsers: t.boolean({
       description: "Whether the viewer administers the tenant and so may create, edit, disable and delete its users.",
       resolve: (tenant, _args, ctx) => ctx.access.canAdministerTenant(tenant.id),
