@@ -34,7 +34,7 @@ import { isAuditExportRequest, serveAuditExport } from "./audit-export-route.ts"
 import { isBrandingRequest, serveBrandingImage } from "./branding-route.ts";
 import { clientIpResolver } from "./client-ip.ts";
 import type { Config } from "./config.ts";
-import { contextFactory } from "./context.ts";
+import { contextFactory, isPortalSession } from "./context.ts";
 import { keepDataDirRestricted, localSecret, prepareDataDir, restrictDataDir } from "./data-dir.ts";
 import { checkedServerPublicKey, deploymentFor, ensureTenantKeyPairs, resolveServerSetup } from "./password-setup.ts";
 import { DurableJobQueue } from "./jobs.ts";
@@ -149,7 +149,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const deviceCookieKey = await sharedSecret(config, config.deviceCookieKey, "DEVICE_COOKIE_KEY", "device-cookie.key", "A browser known to one instance must be known to all of them.");
   const loginStateKey = await sharedSecret(config, config.loginStateKey, "LOGIN_STATE_KEY", "login-state.key", "A password login started on one instance is finished on whichever instance the client reaches next.");
   // Before the database opens: a portal held to a manifest that is missing must not start.
-  const trustedDocuments = loadTrustedDocuments(config.portalDocuments);
+  // Asked only once requests arrive, when `services` below exists.
+  const trustedDocuments = loadTrustedDocuments(config.portalDocuments, (token) => isPortalSession(services, token));
   const serverSetup = await resolveServerSetup(config);
   const serverPublicKey = await checkedServerPublicKey(serverSetup);
   const db = await openDatabase({

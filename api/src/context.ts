@@ -55,6 +55,16 @@ export function cookieFrom(header: string | undefined, name = SESSION_COOKIE): s
   return null;
 }
 
+/**
+ * Whether a bearer token is a person's session that was handed over in the
+ * portal's cookie. API keys and workstation credentials are told apart by their
+ * form and never looked up as sessions.
+ */
+export async function isPortalSession(services: Services, token: string): Promise<boolean> {
+  if (claimsToBeApiKey(token) || looksLikeWorkstationCredential(token)) return false;
+  return (await authenticate(services, token))?.portal === true;
+}
+
 /** A WebSocket is given this long after its workstation credential was checked. */
 export const WORKSTATION_SOCKET_LIFETIME_MS = 24 * 3600_000;
 

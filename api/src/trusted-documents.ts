@@ -3,18 +3,18 @@
 // portal sends only that hash. A request carrying the portal's session cookie
 // may then run nothing else, so a script riding a portal session (injected into
 // the page, or replaying its cookie) cannot explore the API with queries the
-// portal never makes. Held by the cookie, not the session: a session token
-// taken out of the cookie and sent as a bearer token is not held to it (a
-// session does not record how it was delivered). API keys, workstations and
-// phones send their own documents (their clients live outside this
-// repository), each held to the cost budget.
+// portal never makes. Held by the session, not only the cookie: a session whose
+// token was handed over in the cookie stays held when that token is sent back as
+// a bearer token. API keys, workstations, phones and bearer sessions send their
+// own documents (their clients live outside this repository), each held to the
+// cost budget.
 import { existsSync, readFileSync } from "node:fs";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError } from "graphql-yoga";
 import type { ErrorCode } from "@latchkey/schema";
 import { z } from "zod";
 import type { Config } from "./config.ts";
-import { SESSION_COOKIE, cookieFrom } from "./context.ts";
+import { SESSION_COOKIE, bearerFrom, cookieFrom } from "./context.ts";
 
 /** `extensions.code` of each refusal. */
 export const TRUSTED_DOCUMENT_CODES = {
@@ -32,16 +32,19 @@ export type TrustedDocuments = {
   readonly size: number;
   /** The registered document with this hash, or null. */
   document(hash: string): string | null;
-  /** Whether a request or WebSocket with this Cookie header is held to registered documents. */
-  heldToRegistered(cookieHeader: string | null | undefined): boolean;
+  /** Whether a request or WebSocket is held to registered documents: it carries the portal's cookie, or the token of a portal session. */
+  heldToRegistered(credentials: { cookieHeader: string | null | undefined; bearer: string | null }): Promise<boolean>;
 };
+
+/** Whether a bearer token is the token of a session handed over in the portal's cookie. */
+export type PortalSessionCheck = (token: string) => Promise<boolean>;
 
 /**
  * Reads the configured manifests once, at start. With no mode configured, the
  * portal is held to its documents when its manifest is there (a built checkout)
  * and not otherwise; a configured `registered` without a manifest is refused.
  */
-export function loadTrustedDocuments(settings: Config["portalDocuments"]): TrustedDocuments {
+export function loadTrustedDocuments(settings: Config["portalDocuments"], isPortalSession: PortalSessionCheck): TrustedDocuments {
   const documents = new Map<string, string>();
   const present = settings.manifests.filter((path) => existsSync(path));
   for (const path of present) {
@@ -60,7 +63,8 @@ export function loadTrustedDocuments(settings: Config["portalDocuments"]): Trust
     registeredOnly,
     size: documents.size,
     document: (hash) => documents.get(hash) ?? null,
-    heldToRegistered: (cookieHeader) => registeredOnly && cookieFrom(cookieHeader ?? undefined, SESSION_COOKIE) !== null,
+    heldToRegistered: async ({ cookieHeader, bearer }) =>
+      registeredOnly && (cookieFrom(cookieHeader ?? undefined, SESSION_COOKIE) !== null || (bearer !== null && (await isPortalSession(bearer)))),
   };
 }
 
@@ -68,7 +72,8 @@ export function loadTrustedDocuments(settings: Config["portalDocuments"]): Trust
 export function useTrustedDocuments(trusted: TrustedDocuments) {
   return usePersistedOperations({
     getPersistedOperation: (hash) => trusted.document(hash),
-    allowArbitraryOperations: (request) => !trusted.heldToRegistered(request.headers.get("cookie")),
+    allowArbitraryOperations: async (request) =>
+      !(await trusted.heldToRegistered({ cookieHeader: request.headers.get("cookie"), bearer: bearerFrom(request.headers.get("authorization")) })),
     customErrors: {
       notFound: { message: "This operation is not one of the portal's registered operations", extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } },
       keyNotFound: { message: "Send the operation, or the hash of a registered one", extensions: { code: "BAD_REQUEST" satisfies ErrorCode } },
@@ -86,7 +91,7 @@ type SocketPayload = { query?: string | null; extensions?: Record<string, unknow
  * The WebSocket side of the same rule: the operation's text, from its hash when
  * it carries one, or the error that refuses it.
  */
-export function socketOperationText(trusted: TrustedDocuments, payload: SocketPayload, cookieHeader: string | undefined) {
+export async function socketOperationText(trusted: TrustedDocuments, payload: SocketPayload, credentials: { cookieHeader: string | undefined; bearer: string | null }) {
   const persisted = payload.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
   if (typeof persisted?.sha256Hash === "string") {
     const text = trusted.document(persisted.sha256Hash);
@@ -94,7 +99,7 @@ export function socketOperationText(trusted: TrustedDocuments, payload: SocketPa
       ? { text }
       : { error: createGraphQLError("This operation is not one of the portal's registered operations", { extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } }) };
   }
-  if (trusted.heldToRegistered(cookieHeader)) {
+  if (await trusted.heldToRegistered(credentials)) {
     return {
       error: createGraphQLError("A portal session runs only the portal's registered operations; use an API key for your own", {
         extensions: { code: TRUSTED_DOCUMENT_CODES.registeredOnly },

@@ -12,7 +12,7 @@ import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { ErrorCode } from "@latchkey/schema";
 import { describeUnexpected, logError } from "./error-reporting.ts";
-import { WORKSTATION_SOCKET_LIFETIME_MS } from "./context.ts";
+import { WORKSTATION_SOCKET_LIFETIME_MS, bearerFrom } from "./context.ts";
 import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
 import { currentRequestId, requestScope, type AppLogger } from "./log.ts";
 import type { Metrics } from "./observability/metrics.ts";
@@ -198,7 +198,8 @@ export function attachWebSocket(
 
   /** Parses, validates and builds the context of one operation; a request error comes back as errors, for this operation only. */
   async function prepare(extra: Extra, connectionParams: Readonly<Record<string, unknown>> | undefined, params: SubscribePayload) {
-    const operation = socketOperationText(trustedDocuments, params, extra.request.headers.cookie);
+    const bearer = bearerFrom(connectionParams?.authorization ?? connectionParams?.Authorization);
+    const operation = await socketOperationText(trustedDocuments, params, { cookieHeader: extra.request.headers.cookie, bearer });
     if (operation.error) return [forSocket(operation.error)];
     const { schema, parse, validate, contextFactory, execute, subscribe } = operationContext(extra, connectionParams, { ...params, query: operation.text });
     let document: DocumentNode;

@@ -1,5 +1,6 @@
 // A portal session runs only the operations the portal was built with (its
-// manifest, by SHA-256); API keys and bearer credentials keep sending their own.
+// manifest, by SHA-256), however its token is sent; API keys and bearer
+// sessions keep sending their own.
 import { createHash } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -79,6 +80,25 @@ describe("the portal's registered operations", () => {
       expect(body.errors).toBeUndefined();
       expect(body.data!.customers.totalCount).toBeGreaterThanOrEqual(0);
     }
+  });
+
+  it("holds the portal's session to them when its token is taken out of the cookie and sent as a bearer token", async () => {
+    const token = decodeURIComponent(cookie.slice(cookie.indexOf("=") + 1));
+    const before = await api.db.tenant.count({ where: { parentId: mspId } });
+    const create = `mutation { createCustomer(input: { name: "Lifted", slug: "lifted-${Date.now()}" }) { __typename } }`;
+    const body = await post({ query: create }, { authorization: `Bearer ${token}` });
+    expect(body.data ?? null).toBeNull();
+    expect(body.errors![0]!.extensions?.code).toBe("PERSISTED_QUERY_ONLY");
+    expect(await api.db.tenant.count({ where: { parentId: mspId } })).toBe(before);
+    // The registered operations still run with it, and over a WebSocket its own text is refused too.
+    expect((await post(persisted(REGISTERED), { authorization: `Bearer ${token}` })).data!.viewer.user.email).toMatch(/@/);
+    const client = api.ws(token);
+    const own = await new Promise<readonly { extensions?: { code?: string } }[] | undefined>((resolve) => {
+      let errors: readonly { extensions?: { code?: string } }[] | undefined;
+      client.subscribe({ query: CUSTOMERS }, { next: (value) => (errors = value.errors as never), error: (error) => resolve(error as never), complete: () => resolve(errors) });
+    });
+    expect(own![0]!.extensions?.code).toBe("PERSISTED_QUERY_ONLY");
+    await client.dispose();
   });
 
   it("holds a portal session's WebSocket to the same rule", async () => {

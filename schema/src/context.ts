@@ -135,6 +135,8 @@ export type SessionCookie = {
 /** The browser's device cookie, as sent with the request; set() replaces it (HTTP only). */
 export type DeviceCookieJar = {
   readonly value: string | null;
+  /** The session's token was handed over in the portal's cookie: it runs only the portal's registered operations, however the token comes back. */
+  portal?: boolean;
   set(value: string): void;
 };
 

@@ -404,7 +404,7 @@ export async function redeemChallenge(ctx: Context, id: string, redeemSecret: st
     if (!(await mayApprove(tx, user.id, challenge.tenantId))) throw new ForbiddenError("This account may no longer sign in here");
     // A code handed out after a password names its user: both factors, not the phone alone.
     const method = challenge.targetUserId ? "PASSWORD_AND_PHONE" : "QR";
-    const started = await startSession(ctx, tx, user, { homeKind: user.tenant.kind, workingTenantId: challenge.tenantId }, method);
+    const started = await startSession(ctx, tx, user, { homeKind: user.tenant.kind, workingTenantId: challenge.tenantId }, method, delivery);
     const event = await recordAudit(
       tx,
       { ...ctx, viewer: started.viewer },

@@ -43,6 +43,7 @@ export async function startSession(
   user: SessionUser,
   tenants: SessionTenants,
   method: SessionMethod,
+  delivery: TokenDelivery,
 ) {
   // Every way in ends here: a suspended customer's users get no session, whatever they proved.
   if (tenants.homeKind === "CUSTOMER") {
@@ -65,6 +66,7 @@ export async function startSession(
       expiresAt,
       createdAt: new Date(now),
       lastSeenAt: new Date(now),
+      portal: delivery === "COOKIE",
     },
   });
   const viewer: Viewer = {
@@ -77,6 +79,7 @@ export async function startSession(
     label: viewerLabel(user),
     expiresAt: expiresAt.getTime(),
     idleExpiresAt: idleExpiresAt.getTime(),
+    portal: session.portal,
   };
   return { token, session, viewer };
 }
@@ -149,6 +152,7 @@ async function lookUpSession(
     label: viewerLabel(session.user),
     expiresAt: session.expiresAt.getTime(),
     idleExpiresAt,
+    portal: session.portal,
   };
   services.sessionCache.set(tokenHash, { viewer, expiresAt: session.expiresAt.getTime(), idleExpiresAt, lastSeenAt }, generation, now);
   return viewer;
@@ -164,7 +168,7 @@ async function openPasswordSession(
   delivery: TokenDelivery,
 ) {
   const { started, event } = await ctx.db.$transaction(async (tx) => {
-    const started = await startSession(ctx, tx, user, { homeKind: tenant.kind, workingTenantId: tenant.id }, "PASSWORD");
+    const started = await startSession(ctx, tx, user, { homeKind: tenant.kind, workingTenantId: tenant.id }, "PASSWORD", delivery);
     const event = await recordAudit(
       tx,
       { ...ctx, viewer: started.viewer },

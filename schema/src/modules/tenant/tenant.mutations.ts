@@ -190,7 +190,7 @@ builder.mutationFields((t) => ({
             },
           });
           await tx.usernameSkeleton.createMany({ data: usernameSkeletonRows(tenant.id, user.id, username) });
-          const started = await startSession(ctx, tx, user, { homeKind: "MSP", workingTenantId: tenant.id }, "PASSWORD");
+          const started = await startSession(ctx, tx, user, { homeKind: "MSP", workingTenantId: tenant.id }, "PASSWORD", input.tokenDelivery ?? "BEARER");
           const event = await recordAudit(
             tx,
             { ...ctx, viewer: started.viewer },
