@@ -106,12 +106,7 @@ export const User = builder.prismaObject("User", {
       description: "The customers delegated to this technician; visible to MSP admins and the technician.",
       authScopes: (user) => ({ $any: { self: user.id, mspAdmin: user.tenantId } }),
       unauthorizedResolver: () => null,
-      resolve: (query, user, _args, ctx) =>
-        ctx.db.tenant.findMany({
-          ...query,
-          where: { AND: [{ delegations: { some: { technicianId: user.id } } }, reachableCustomers(ctx.viewer)] },
-          orderBy: { displayName: "asc" },
-        }),
+      resolve: (query, user, _args, ctx) => ctx.db.tenant.findMany({ ...query, where: delegatedTo(ctx, user.id), orderBy: { displayName: "asc" } }),
     }),
     viewerCanManage: t.boolean({
       description: "Whether the viewer may edit, disable, delete this user or set their password and role.",
