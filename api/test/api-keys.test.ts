@@ -2,7 +2,6 @@
 // permissions, shown once and kept hashed, held to their permissions on every
 // operation (portal-only operations refused), audited as the key, bounded by
 // expiry and source ranges, and scoped for an MSP to the customers they name.
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, ManualClock, subscribe, unique } from "./harness.ts";
 import { PASSWORD, seed, type CustomerSeed, type MspSeed, type SeededUser } from "./seed.ts";
@@ -294,13 +293,8 @@ describe.skipIf(!(process.env.DATABASE_URL && process.env.REDIS_URL))("across tw
   let a: Api;
   let b: Api;
   beforeAll(async () => {
-    // One deployment: the same keys on both, each with its own cache of recent lookups.
-    const shared = {
-      KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY || randomBytes(32).toString("base64"),
-      KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID || `test-${randomBytes(4).toString("hex")}`,
-      EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY || randomBytes(32).toString("base64"),
-    };
-    [a, b] = await Promise.all([Api.start(shared), Api.start(shared)]);
+    // Each with its own cache of recent lookups.
+    [a, b] = await Api.startPair();
   });
   afterAll(async () => {
     await a?.stop();

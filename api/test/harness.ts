@@ -80,6 +80,20 @@ export class Api {
   ) {}
 
   /**
+   * Two instances of one deployment, as behind a load balancer: the same keys
+   * (and `env`) on both, each with its own process state and caches.
+   */
+  static async startPair(env: Record<string, string> = {}): Promise<[Api, Api]> {
+    const deployment = {
+      KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY || randomBytes(32).toString("base64"),
+      KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID || `test-${randomBytes(4).toString("hex")}`,
+      EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY || randomBytes(32).toString("base64"),
+      ...env,
+    };
+    return Promise.all([Api.start(deployment), Api.start(deployment)]);
+  }
+
+  /**
    * `env` overrides the test defaults; an empty string unsets a variable (e.g.
    * `DATABASE_URL: ""` for the embedded database even when CI sets one). A
    * DATA_DIR passed here is kept on stop(), so a later start can reuse it.

@@ -213,15 +213,11 @@ describe.skipIf(!(process.env.DATABASE_URL && process.env.REDIS_URL))("a budget 
   let a: Api;
   let b: Api;
   beforeAll(async () => {
-    // One deployment: the same keys and the same counters on both.
-    const shared = {
-      KEY_ENCRYPTION_KEY: process.env.KEY_ENCRYPTION_KEY || randomBytes(32).toString("base64"),
-      KEY_ENCRYPTION_KEY_ID: process.env.KEY_ENCRYPTION_KEY_ID || `test-${randomBytes(4).toString("hex")}`,
-      EMAIL_CODE_KEY: process.env.EMAIL_CODE_KEY || randomBytes(32).toString("base64"),
+    // One deployment: the same counters on both.
+    [a, b] = await Api.startPair({
       RATE_LIMIT_NAMESPACE: `cost-${randomBytes(6).toString("hex")}`,
       RATE_LIMIT_OVERRIDES: JSON.stringify({ costPerApiKey: { points: 100, durationSeconds: 3600 } }),
-    };
-    [a, b] = await Promise.all([Api.start(shared), Api.start(shared)]);
+    });
   });
   afterAll(async () => {
     await a?.stop();
