@@ -157,6 +157,16 @@ describe("portal login by QR", () => {
     phone = await phoneFor(api, msp.token, { id: msp.adminId, email: msp.adminEmail });
   });
 
+  it("starts nothing but a portal sign-in from a browser, saying so, and writes nothing", async () => {
+    const before = await api.db.challenge.count();
+    for (const kind of ["DEVICE_ONBOARDING", "BREAK_GLASS_REVEAL", "KEY_OPERATION"]) {
+      const { startLoginChallenge } = await api.gql(START, { input: { tenant: msp.slug, kind } });
+      expect(startLoginChallenge, kind).toMatchObject({ __typename: "ForbiddenError", code: "FORBIDDEN" });
+      expect(startLoginChallenge.message).toMatch(/only a portal sign-in \(PORTAL_LOGIN\)/i);
+    }
+    expect(await api.db.challenge.count()).toBe(before);
+  });
+
   it("waits on the subscription, sees the approval at once, and redeems it for a session, once", async () => {
     const started = await startPortalLogin(api, msp.slug);
     const watcher = subscribe(api.ws(), WATCH, { id: started.challenge.id, watchToken: started.watchToken });

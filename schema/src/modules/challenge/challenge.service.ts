@@ -109,7 +109,8 @@ export async function watchableChallenge(ctx: Context, id: string, watchToken: s
 
 export async function startPortalLogin(ctx: Context, input: { tenant?: string | null; kind: ChallengeKind }) {
   if (input.kind !== "PORTAL_LOGIN") {
-    throw new ForbiddenError("Only a workstation can start this kind of challenge");
+    // The other kinds are started where what they grant is asked for: by a workstation's agent, startKeyOperation, ...
+    throw new ForbiddenError("Only a portal sign-in (PORTAL_LOGIN) is started here; other kinds start with the operation that asks for them");
   }
   const slug = input.tenant?.trim().toLowerCase();
   if (!slug) throw ValidationError.field("tenant", "Name the tenant to sign in to");
@@ -389,7 +390,7 @@ async function deviceActor(ctx: Context, userId: string) {
 export async function redeemChallenge(ctx: Context, id: string, redeemSecret: string, delivery: TokenDelivery) {
   const challenge = await readChallenge(ctx, id);
   if (!challenge || !sameHash(challenge.redeemSecretHash, hashToken(redeemSecret))) throw new NotFoundError("Challenge");
-  if (challenge.kind !== "PORTAL_LOGIN") throw new ForbiddenError("Only a workstation can redeem this challenge");
+  if (challenge.kind !== "PORTAL_LOGIN") throw new ForbiddenError("Only a portal sign-in (PORTAL_LOGIN) is redeemed for a session; this challenge's requester receives what it grants");
   if (challenge.status !== "APPROVED") {
     throw new ConflictError(challenge.status === "CONSUMED" ? "This approval was already used" : `This challenge is ${challenge.status.toLowerCase()}`);
   }
