@@ -20,7 +20,7 @@ const OwnAccountQuery = graphql(`
         role
         hasPassword
         passwordChangedAt
-        linkedAuthenticators(first: 20) {
+        linkedAuthenticators(first: 10) {
           edges {
             node {
               id

@@ -17,12 +17,14 @@ export const DirectoryUserFields = graphql(`
     locked
     lockedAt
     lockedUntil
-    linkedAuthenticators(first: 20) {
+    # A person links a handful of phones: ten are shown, all are counted.
+    linkedAuthenticators(first: 10) {
       totalCount
       edges {
         node {
           id
           name
+          createdAt
           status
           viewerCanApprove
         }

@@ -26,15 +26,6 @@ const TeamMembersQueryDocument = graphql(`
               }
             }
           }
-          linkedAuthenticators(first: 20) {
-            edges {
-              node {
-                id
-                name
-                createdAt
-              }
-            }
-          }
         }
       }
     }
