@@ -122,6 +122,8 @@ export type Viewer = {
   idleExpiresAt: number;
   /** Set when the caller is an API key rather than a person. */
   apiKey?: ApiKeyViewer;
+  /** The session's token was handed over in the portal's cookie: it runs only the portal's registered operations, however the token comes back. */
+  portal?: boolean;
 };
 
 export type RequestInfo = { ip: string; userAgent: string | null };
@@ -135,8 +137,6 @@ export type SessionCookie = {
 /** The browser's device cookie, as sent with the request; set() replaces it (HTTP only). */
 export type DeviceCookieJar = {
   readonly value: string | null;
-  /** The session's token was handed over in the portal's cookie: it runs only the portal's registered operations, however the token comes back. */
-  portal?: boolean;
   set(value: string): void;
 };
 

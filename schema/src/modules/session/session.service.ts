@@ -305,6 +305,13 @@ export function publishSessionsEnded(ctx: Pick<Context, "pubsub" | "sessionCache
   for (const id of sessionIds) ctx.pubsub.publish("session:ended", id, { reason });
 }
 
+/** The viewer's sessions still open: not revoked, not past either deadline. */
+export function activeSessionsOf(ctx: Context): Prisma.SessionWhereInput {
+  if (!ctx.viewer) return { id: { in: [] } };
+  const now = new Date(ctx.clock.now());
+  return { userId: ctx.viewer.userId, revokedAt: null, expiresAt: { gt: now }, idleExpiresAt: { gt: now } };
+}
+
 /**
  * Ends the session the request was made with; null when it had none. The portal's cookie is
  * cleared either way, so a stale one goes too.
@@ -316,13 +323,6 @@ export async function logOut(ctx: Context): Promise<string | null> {
   const ended = await ctx.db.$transaction((tx) => revokeSessions(tx, { id: viewer.sessionId }));
   publishSessionsEnded(ctx, ended, "logged out");
   return viewer.sessionId;
-}
-
-/** The viewer's sessions still open: not revoked, not past either deadline. */
-export function activeSessionsOf(ctx: Context): Prisma.SessionWhereInput {
-  if (!ctx.viewer) return { id: { in: [] } };
-  const now = new Date(ctx.clock.now());
-  return { userId: ctx.viewer.userId, revokedAt: null, expiresAt: { gt: now }, idleExpiresAt: { gt: now } };
 }
 
 export async function revokeSession(ctx: Context, sessionId: string) {
