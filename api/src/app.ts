@@ -57,6 +57,8 @@ import { useHttpSubscriptionCaps } from "./plugins/subscription-caps.ts";
 import { startHousekeeping } from "./housekeeping.ts";
 import { createMailer } from "./mailer.ts";
 import { createWebhookSender, startWebhookRetries, type HostResolver } from "./webhook-sender.ts";
+import { RevocationJournalFile } from "./revocation-journal.ts";
+import { checkSecretFingerprints } from "./secret-fingerprints.ts";
 import { createAppPubSub } from "./pubsub.ts";
 import { attachWebSocket } from "./websocket.ts";
 
@@ -153,21 +155,33 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const trustedDocuments = loadTrustedDocuments(config.portalDocuments, (token) => isPortalSession(services, token));
   const serverSetup = await resolveServerSetup(config);
   const serverPublicKey = await checkedServerPublicKey(serverSetup);
+  const key = await pseudonymKey(config);
   const db = await openDatabase({
     url: config.databaseUrl,
     dataDir: config.databaseUrl ? undefined : config.dataDir,
     poolSize: config.databasePoolSize,
     onQuery: options.onQuery,
   });
-  const deploymentId = await deploymentFor(db.prisma, serverPublicKey).catch(async (error: unknown) => {
-    await db.close();
-    throw error;
-  });
+  const deploymentId = await deploymentFor(db.prisma, serverPublicKey)
+    .then(async (id) => {
+      // Before anything is written with them: secrets that are not the deployment's refuse the start.
+      await checkSecretFingerprints(db.prisma, config.jobQueueSchema, {
+        keyEncryptionKey,
+        opaqueServerSetup: serverSetup,
+        emailCodeKey: codeKey,
+        // Unset with PostgreSQL, each instance makes its own: nothing shared to compare.
+        logPseudonymKey: config.pseudonymKey ?? (config.databaseUrl ? null : key),
+      });
+      return id;
+    })
+    .catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    });
   const tenantKeys = new TenantKeys(keyEncryptionKey);
   await ensureTenantKeyPairs(db.prisma, (tenantId) => tenantKeys.publicKeyFor(db.prisma, tenantId));
   await refreshUsernameKeys({ db: db.prisma, log });
   const bus = await createAppPubSub(config.redis, log);
-  const key = await pseudonymKey(config);
   const limiter = limiterFactory(bus.redis ?? undefined, config.rateLimitNamespace);
 
   const clock = options.clock ?? systemClock;
@@ -185,6 +199,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     for await (const { sessionIds } of endedSessions) sessionCache.forget(sessionIds);
   })().catch((error: unknown) => log.error("session cache listener stopped", { error: String(error) }));
   const jobs = await DurableJobQueue.start({ database: db, prisma: db.prisma, schema: config.jobQueueSchema, log });
+  const revocationJournal = await RevocationJournalFile.open(config.revocationJournalDir, log);
   const services: Services = {
     db: db.prisma,
     challengeWaiters,
@@ -198,6 +213,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     passwordAuth: await PasswordAuthentication.create({ serverSetup, deploymentId, loginStateKey, ksf: config.passwordKsf }),
     tenantKeys,
     replayGuard: new ReplayGuard(limiter),
+    revocationJournal,
     signInAdmission: new SignInAdmission(limiter, "signIn"),
     desktopAdmission: new SignInAdmission(limiter, "desktopSignIn"),
     deviceCookies: new DeviceCookies(deviceCookieKey),
@@ -342,6 +358,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await metrics?.close();
     await jobs.stop();
+    await revocationJournal.close();
     await bus.close();
     await db.close();
     stopRestricting();

@@ -121,6 +121,8 @@ const env = z.object({
     .string()
     .regex(/^[a-z_][a-z0-9_]{0,49}$/, "use 1 to 50 lower-case letters, digits or underscores, not starting with a digit")
     .default("pgboss"),
+  /** Where this instance appends the revocations it makes (DATA_DIR/revocations when unset); read by post-restore. */
+  REVOCATION_JOURNAL_DIR: z.string().optional(),
 });
 
 export type Config = {
@@ -181,6 +183,11 @@ export type Config = {
   loginStateKey: Buffer | undefined;
   /** The key-stretching profile new password registrations use. */
   passwordKsf: Ksf;
+  /**
+   * Where revocations (sessions, API keys, workstations, phones) are journaled, one file per
+   * instance, so `post-restore` can re-apply those a database restore lost.
+   */
+  revocationJournalDir: string;
 };
 
 function costBudgets(overrides: Record<string, { points: number; durationSeconds: number }>): CostBudgets {
@@ -264,11 +271,66 @@ export function loadConfig(source: Record<string, string | undefined> = process.
     opaqueServerSetup: e.OPAQUE_SERVER_SETUP,
     loginStateKey: e.LOGIN_STATE_KEY,
     passwordKsf: e.PASSWORD_KSF,
+    revocationJournalDir: e.REVOCATION_JOURNAL_DIR ?? join(e.DATA_DIR, "revocations"),
     portalDocuments: {
       mode: e.PORTAL_DOCUMENTS,
       manifests: e.PORTAL_DOCUMENT_MANIFESTS ?? [BUILT_PORTAL_MANIFEST],
     },
   };
+}
+
+/**
+ * Settings whose values are never shown, only whether they are set. Unset, the
+ * embedded default generates each under DATA_DIR/secrets (with PostgreSQL, only LOG_PSEUDONYM_KEY).
+ */
+const SECRET_SETTINGS = new Set(["KEY_ENCRYPTION_KEY", "DEVICE_COOKIE_KEY", "EMAIL_CODE_KEY", "OPAQUE_SERVER_SETUP", "LOGIN_STATE_KEY", "LOG_PSEUDONYM_KEY"]);
+
+/** Settings that are URLs and may carry a password. */
+const URL_SETTINGS = new Set(["DATABASE_URL", "REDIS_URL", "SMTP_URL"]);
+
+export type SettingInEffect = { name: string; value: string; from: "environment" | "default" | "generated" | "unset" };
+
+/**
+ * Every setting as this configuration reads it and where its value came from,
+ * for `npm run doctor`: secrets only as "(set)", URLs without their password.
+ * Throws what loadConfig throws.
+ */
+export function settingsInEffect(source: Record<string, string | undefined> = process.env): SettingInEffect[] {
+  const config = loadConfig(source);
+  const given = setVariables(source);
+  const parsed = env.parse(given) as Record<string, unknown>;
+  // Defaults worked out from other settings.
+  const derived: Record<string, string> = {
+    WEB_ORIGIN: config.webOrigins.join(","),
+    REVOCATION_JOURNAL_DIR: config.revocationJournalDir,
+    PORTAL_DOCUMENT_MANIFESTS: config.portalDocuments.manifests.join(","),
+  };
+  return Object.keys(env.shape).map((name): SettingInEffect => {
+    if (name in given) {
+      const value = SECRET_SETTINGS.has(name) ? "(set)" : URL_SETTINGS.has(name) ? withoutPassword(given[name]!) : shown(parsed[name]);
+      return { name, value, from: "environment" };
+    }
+    if (derived[name] !== undefined) return { name, value: derived[name], from: "default" };
+    if (SECRET_SETTINGS.has(name) && (!config.databaseUrl || name === "LOG_PSEUDONYM_KEY")) return { name, value: "(under DATA_DIR/secrets)", from: "generated" };
+    if (parsed[name] === undefined) return { name, value: "", from: "unset" };
+    return { name, value: shown(parsed[name]), from: "default" };
+  });
+}
+
+function shown(value: unknown): string {
+  if (Array.isArray(value)) return value.join(",");
+  if (value !== null && typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function withoutPassword(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "***";
+    return url.toString();
+  } catch {
+    return "(not a URL)";
+  }
 }
 
 /** The manifest `npm run generate` writes beside the portal in this repository. */

@@ -1,9 +1,22 @@
-import { loadConfig } from "./config.ts";
-import { buildApp } from "./app.ts";
+import { loadConfig, type Config } from "./config.ts";
+import { buildApp, type App } from "./app.ts";
+import { DataDirError } from "./data-dir.ts";
 import { shutdownTracing } from "./observability/tracing.ts";
+import { SecretMismatchError } from "./secret-fingerprints.ts";
 
-const config = loadConfig();
-const app = await buildApp(config);
+let config: Config;
+let app: App;
+try {
+  config = loadConfig();
+  app = await buildApp(config);
+} catch (error) {
+  // A refusal (a missing key, secrets that are not the deployment's, DATA_DIR
+  // open to others) says what to do in its message; its stack adds nothing.
+  const refusal =
+    error instanceof SecretMismatchError || error instanceof DataDirError || (error instanceof Error && error.message.startsWith("Invalid configuration"));
+  console.error(refusal ? (error as Error).message : error);
+  process.exit(1);
+}
 const url = await app.start();
 app.services.log.info("api listening", { url: `${url}/graphql`, database: config.databaseUrl ? "postgresql" : "embedded", pubsub: config.redis ? (config.redis.clusterNodes ? "redis cluster" : config.redis.sentinels ? "redis sentinel" : "redis") : "in-process" });
 

@@ -56,6 +56,15 @@ export type StartOptions = {
   webhookRetryCheckMs?: number;
 };
 
+/** The secrets this test file's servers share when the environment gives none (each test file runs in a process of its own). */
+const TEST_FILE_SECRETS = {
+  keyEncryptionKey: randomBytes(32).toString("base64"),
+  keyEncryptionKeyId: `test-${randomBytes(6).toString("hex")}`,
+  deviceCookieKey: randomBytes(32).toString("base64"),
+  emailCodeKey: randomBytes(32).toString("base64"),
+  loginStateKey: randomBytes(32).toString("base64"),
+};
+
 export class Api {
   private readonly sockets: Client[] = [];
 
@@ -128,16 +137,17 @@ export class Api {
       ...env,
     };
     if (settings.DATABASE_URL && !settings.KEY_ENCRYPTION_KEY) {
-      // The API refuses PostgreSQL without a key-encryption key. This server
-      // gets its own, under an id of its own, so its keys in a database shared
-      // with other test files are never mistaken for theirs.
-      settings.KEY_ENCRYPTION_KEY = randomBytes(32).toString("base64");
-      settings.KEY_ENCRYPTION_KEY_ID = `test-${randomBytes(6).toString("hex")}`;
+      // The API refuses PostgreSQL without a key-encryption key. This test
+      // file's servers get their own, under an id of their own, so their keys in
+      // a database shared with other test files are never mistaken for theirs.
+      settings.KEY_ENCRYPTION_KEY = TEST_FILE_SECRETS.keyEncryptionKey;
+      settings.KEY_ENCRYPTION_KEY_ID = TEST_FILE_SECRETS.keyEncryptionKeyId;
     }
-    // The same for the other secrets PostgreSQL deployments must be given.
-    if (settings.DATABASE_URL) settings.DEVICE_COOKIE_KEY ||= randomBytes(32).toString("base64");
-    if (settings.DATABASE_URL && !settings.EMAIL_CODE_KEY) settings.EMAIL_CODE_KEY = randomBytes(32).toString("base64");
-    if (settings.DATABASE_URL) settings.LOGIN_STATE_KEY ||= randomBytes(32).toString("base64");
+    // The same for the other secrets PostgreSQL deployments must be given: one
+    // value per test file, so a server restarted on its queue is the same deployment.
+    if (settings.DATABASE_URL) settings.DEVICE_COOKIE_KEY ||= TEST_FILE_SECRETS.deviceCookieKey;
+    if (settings.DATABASE_URL && !settings.EMAIL_CODE_KEY) settings.EMAIL_CODE_KEY = TEST_FILE_SECRETS.emailCodeKey;
+    if (settings.DATABASE_URL) settings.LOGIN_STATE_KEY ||= TEST_FILE_SECRETS.loginStateKey;
     // A database records the one server setup it accepts: every test server on it must share it.
     if (settings.DATABASE_URL && !settings.OPAQUE_SERVER_SETUP) settings.OPAQUE_SERVER_SETUP = await serverSetupFor(settings.DATABASE_URL);
     // On a database shared with other test files, a queue of its own, so no

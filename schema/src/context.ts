@@ -56,6 +56,17 @@ export type WebhookSender = {
   check(url: string): Promise<string | null>;
 };
 
+/** What a revocation journal entry names: a session, an API key, a removed workstation or a revoked phone. */
+export type RevokedKind = "session" | "apiKey" | "workstation" | "authenticator";
+
+/**
+ * Keeps every revocation outside the database too (ids and times only), so that
+ * `post-restore` can re-apply those a restore from a backup lost. Services call
+ * it once the revocation has committed; it writes in the background, never
+ * throws, and logs a write that fails.
+ */
+export type RevocationJournal = { record(kind: RevokedKind, ids: readonly string[]): void };
+
 /** Long-lived parts shared by every request of one API instance. */
 export type Services = {
   /** Work that outlives the request (email among it), run by a worker after the change commits. */
@@ -88,6 +99,8 @@ export type Services = {
   webhookSender: WebhookSender;
   /** Remembers single-use credentials (workstation credentials' jti). */
   replayGuard: ReplayGuard;
+  /** Revocations, kept where a database restore does not reach. */
+  revocationJournal: RevocationJournal;
   log: Logger;
 };
 

@@ -61,7 +61,7 @@ export { SessionDeadlines } from "./modules/session/session-deadlines.ts";
 export { systemClock, type Clock } from "./clock.ts";
 export { AppError } from "./errors.ts";
 export { ERROR_CODES, type ErrorCode } from "./error-codes.ts";
-export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
+export type { ApiKeyViewer, Context, DeviceCookieJar, Logger, RequestInfo, RevocationJournal, RevokedKind, SchemaConfig, Services, SessionCookie, Viewer, WorkstationViewer } from "./context.ts";
 export type { AppPubSub, Topics } from "./pubsub.ts";
 export {
   KEY_BYTES,

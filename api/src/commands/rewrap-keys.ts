@@ -8,13 +8,18 @@
 //
 // Only the small wrapped keys change; sealed passwords and ciphertexts stay as
 // they are. One transaction per key, so an interrupted run is simply run again.
+// Once every key is under the new one, the deployment's recorded fingerprint
+// of the key-encryption key becomes the new key's, so instances started with
+// it are let in and any still given the old one are refused.
 // With the embedded database the old key is the one generated under DATA_DIR
 // (when KEY_ENCRYPTION_KEY is unset), and the API must be stopped first: only
 // one process may open an embedded database.
 import { openDatabase } from "@latchkey/db";
 import { rewrapTenantKeyPairs, rewrapTenantKeys, type RewrapReport } from "@latchkey/schema";
 import { loadConfig, loadNewKeyEncryptionKey } from "../config.ts";
+import { restrictDataDir } from "../data-dir.ts";
 import { resolveKeyEncryptionKey } from "../key-encryption-key.ts";
+import { recordRewrappedKeyEncryptionKey } from "../secret-fingerprints.ts";
 
 async function main() {
   const config = loadConfig();
@@ -44,12 +49,17 @@ async function main() {
     }
     if (failed > 0) {
       console.error(`Some keys labelled "${from.id}" do not open with KEY_ENCRYPTION_KEY: is it the right key?`);
+      console.error(`The deployment's recorded key-encryption key is still "${from.id}".`);
       return 1;
     }
+    const deployments = await recordRewrappedKeyEncryptionKey(db.prisma, from, to);
+    console.log(`recorded "${to.id}" as the key-encryption key of ${deployments} deployment(s) that had "${from.id}"`);
     console.log(`done: start every API instance with KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_ID set to the new key ("${to.id}")`);
     return 0;
   } finally {
     await db.close();
+    // PGlite makes some files 0644 whatever the umask: owner-only again, as the API does at its stop.
+    if (!config.databaseUrl) await restrictDataDir(config.dataDir);
   }
 }
 

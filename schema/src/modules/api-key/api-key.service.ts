@@ -123,7 +123,7 @@ export async function revokeApiKey(ctx: Context, id: string) {
     audit: { tenantId: key.tenantId, action: "apiKey.revoked", targetType: "ApiKey", targetId: id, data: { name: key.name } },
   }));
   // Its cached lookups go on every instance, and its open subscriptions end.
-  publishSessionsEnded(ctx, [id], "API key revoked");
+  publishSessionsEnded(ctx, [id], "API key revoked", "apiKey");
   return revoked;
 }
 

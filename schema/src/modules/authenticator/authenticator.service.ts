@@ -345,6 +345,7 @@ export async function revokeAuthenticator(ctx: Context, id: string) {
       : null;
   });
   if (event) publishAudit(ctx, [event]);
+  ctx.revocationJournal.record("authenticator", [authenticator.id]);
   // Elevations this phone approved end now, on their workstations too.
   await revokeTechnicianSessions(ctx, { authenticatorId: authenticator.id }, "phone revoked");
   return authenticator.id;

@@ -296,9 +296,18 @@ export async function revokeSessions(tx: Prisma.TransactionClient, where: Prisma
   return sessions.map((s) => s.id);
 }
 
-/** Ends the live subscriptions of revoked sessions, on every instance. */
-export function publishSessionsEnded(ctx: Pick<Context, "pubsub" | "sessionCache">, sessionIds: string[], reason: string) {
+/**
+ * Ends the live subscriptions of revoked sessions (or of a revoked API key, `kind`), on every
+ * instance, and journals the revocation: every one passes here once it has committed.
+ */
+export function publishSessionsEnded(
+  ctx: Pick<Context, "pubsub" | "sessionCache" | "revocationJournal">,
+  sessionIds: string[],
+  reason: string,
+  kind: "session" | "apiKey" = "session",
+) {
   if (sessionIds.length === 0) return;
+  ctx.revocationJournal.record(kind, sessionIds);
   // This instance forgets them before answering; the others when they hear of it.
   ctx.sessionCache.forget(sessionIds);
   ctx.pubsub.publish("sessions:ended", { sessionIds });

@@ -640,7 +640,8 @@ async function completeKeyOperation(
  * which until a holder rotates still have a copy that opens every secret; and
  * `awaiting`, phones that may hold the key but hold no copy of this epoch
  * (linked, approved or promoted since), which a holder admits at its next
- * operation with the fingerprint each shows.
+ * operation with the fingerprint each shows. An epoch `post-restore` marked
+ * (TenantKeyRotationDue) is due as well: who fell out after the backup is unknown.
  */
 export async function holderChanges(db: Db, tenant: HolderTenant, epoch: number) {
   // Kits stay holders until replaced; only phones fall out or wait.
@@ -648,8 +649,9 @@ export async function holderChanges(db: Db, tenant: HolderTenant, epoch: number)
   const eligible = await eligibleHolders(db, tenant);
   const eligibleIds = new Set(eligible.map((phone) => phone.id));
   const held = new Map(copies.map((copy) => [copy.holderId, copy.keyAgreementPublicKey]));
+  const marked = await db.tenantKeyRotationDue.count({ where: { tenantId: tenant.id, epoch } });
   return {
-    due: copies.filter((copy) => !copy.authenticatorId || !eligibleIds.has(copy.authenticatorId)).length,
+    due: copies.filter((copy) => !copy.authenticatorId || !eligibleIds.has(copy.authenticatorId)).length + marked,
     awaiting: eligible.filter((phone) => held.get(phone.id) !== phone.keyAgreementPublicKey),
   };
 }

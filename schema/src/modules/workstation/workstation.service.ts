@@ -319,6 +319,7 @@ export async function removeWorkstation(ctx: Context, id: string) {
       },
     };
   });
+  ctx.revocationJournal.record("workstation", [workstation.id]);
   // Its open subscriptions (a QR login screen waiting) end on every instance.
   ctx.pubsub.publish("workstation:removed", workstation.id, { reason: "workstation removed" });
   publishWorkstationChange(ctx, workstation, "REMOVED");
