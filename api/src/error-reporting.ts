@@ -3,6 +3,7 @@
 // level and anything else at error level, never with the operation's text or
 // variables: a GraphQL error prints the source it points into, and an inline
 // argument (a watch token, a password) is part of that source.
+import { databaseUnavailable, UnavailableError } from "@latchkey/schema";
 import { createGraphQLError, maskError, type YogaServerOptions } from "graphql-yoga";
 import type { AppLogger } from "./log.ts";
 
@@ -65,13 +66,15 @@ export function logError(log: AppLogger, error: unknown, what = "unexpected erro
 
 /**
  * Expected failures outside a result union (a refused subscription, an
- * unauthorised field) keep their code and message; anything else is masked,
- * never its message or stack.
+ * unauthorised field) keep their code and message; a database that could not
+ * be reached is told as UNAVAILABLE (also when it failed the request before any
+ * field ran, as a session lookup does), so the answer is no HTTP 500; anything
+ * else is masked, never its message or stack.
  */
 export const maskedErrors: YogaServerOptions<object, object>["maskedErrors"] = {
   isDev: false,
   maskError(error, message) {
-    const expected = expectedError(error);
+    const expected = expectedError(error) ?? (databaseUnavailable(error) ? new UnavailableError() : null);
     if (expected) {
       const { nodes, path } = error as { nodes?: never; path?: readonly (string | number)[] };
       return createGraphQLError(expected.message, { nodes, path, extensions: { code: expected.code } });

@@ -54,6 +54,15 @@ function createClient(adapter: PrismaPg | PrismaPGlite, onQuery?: (sql: string) 
 
 async function openPostgres(url: string, max: number, onQuery?: (sql: string) => void): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max });
+  // A connection that drops (PostgreSQL restarting, as
+  // fault-postgres-restart.test.ts does) makes its client emit 'error', which
+  // ends the process if nobody listens. The pool listens only while a client is
+  // idle; a held one (a transaction, the job queue's statements) has no
+  // listener, nor does one just handed out before its holder can add one. So
+  // every client gets one for life: its statement fails all the same, and the
+  // pool drops a broken client when it is released.
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  pool.on("error", () => undefined);
   const runner: SqlRunner = {
     async exec(sql) {
       await pool.query(sql);

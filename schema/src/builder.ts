@@ -12,7 +12,16 @@ import type { Context } from "./context.ts";
 import ApiKeyPermissionsPlugin, { type ApiKeyPermission, type PORTAL_ONLY } from "./modules/api-key/api-key-permissions.ts";
 import PublicApiConventionsPlugin from "./conventions.ts";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./pagination.ts";
-import { ForbiddenError, UnauthenticatedError } from "./errors.ts";
+import { databaseUnavailable } from "./database-errors.ts";
+import { ForbiddenError, UnauthenticatedError, UnavailableError } from "./errors.ts";
+
+/** Whether a scope check failed because a scope loader could not reach the database. */
+function failedForDatabase(failure: unknown, depth = 0): boolean {
+  if (!failure || typeof failure !== "object" || depth > 10) return false;
+  const { error, failures } = failure as { error?: unknown; failures?: unknown };
+  if (error && databaseUnavailable(error)) return true;
+  return Array.isArray(failures) && failures.some((inner) => failedForDatabase(inner, depth + 1));
+}
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -53,8 +62,13 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     authorizeOnSubscribe: true,
     treatErrorsAsUnauthorized: true,
-    unauthorizedError: (_parent, context) =>
-      context.viewer ? new ForbiddenError() : new UnauthenticatedError(),
+    // A check that could not ask the database is no refusal: it fails the
+    // request as UNAVAILABLE, thrown so that no field's unauthorizedResolver
+    // answers null for it (as treatErrorsAsUnauthorized would have it).
+    unauthorizedError: (_parent, context, _info, result) => {
+      if (failedForDatabase(result.failure)) throw new UnavailableError();
+      return context.viewer ? new ForbiddenError() : new UnauthenticatedError();
+    },
     authScopes: (context) => ({
       authenticated: !!context.viewer,
       tenantVisible: (tenantId) => context.access.canSeeTenant(tenantId),

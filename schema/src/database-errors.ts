@@ -11,3 +11,61 @@ export function violatedUniqueConstraint(error: unknown): string | null {
   const constraint = meta?.driverAdapterError?.cause?.constraint;
   return constraint?.index ?? constraint?.fields?.join(",") ?? "unique";
 }
+
+/**
+ * Prisma's codes for a database that could not be asked: not reachable (P1001),
+ * timed out reaching it (P1002) or on its socket (P1008), closed the
+ * connection (P1017), no pooled connection in time (P2024), too many
+ * connections (P2037).
+ */
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+
+/**
+ * SQLSTATEs of a server that is going away or not back yet: class 08
+ * (connection exception), 57P01-57P03 (shut down by an administrator, crashed,
+ * cannot connect now: starting up or shutting down), 53300 (too many connections).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
+
+/** What node-postgres says of a connection it lost, with no SQLSTATE (it reaches Prisma's callers as it is). */
+const LOST_CONNECTION = /^(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable)/;
+
+/**
+ * Whether an error says the database could not be asked (down, restarting,
+ * out of connections, or the connection dropped under the statement), rather
+ * than that it refused the statement: the same request may succeed once the
+ * database is back. Looks through the causes a GraphQL or Prisma error wraps,
+ * by shape, as errors may come from another copy of a module.
+ */
+export function databaseUnavailable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current && typeof current === "object"; depth += 1) {
+    const candidate = current as {
+      name?: unknown;
+      code?: unknown;
+      errorCode?: unknown;
+      severity?: unknown;
+      message?: unknown;
+      meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+      originalError?: unknown;
+      cause?: unknown;
+    };
+    const name = typeof candidate.name === "string" ? candidate.name : "";
+    if (name.startsWith("PrismaClient")) {
+      // PrismaClientKnownRequestError has `code`, PrismaClientInitializationError `errorCode`.
+      const code = typeof candidate.code === "string" ? candidate.code : typeof candidate.errorCode === "string" ? candidate.errorCode : "";
+      if (UNAVAILABLE_PRISMA_CODES.has(code)) return true;
+      // A SQLSTATE Prisma has no code of its own for (P2039, or P2010 from a raw query).
+      const sqlState = candidate.meta?.driverAdapterError?.cause?.originalCode;
+      if (typeof sqlState === "string" && UNAVAILABLE_SQLSTATE.test(sqlState)) return true;
+    } else if (typeof candidate.code === "string" && typeof candidate.severity === "string") {
+      // A server's error as node-postgres gives it (SQL outside Prisma). A
+      // socket's own errors (ECONNREFUSED …) are not taken here: Prisma names
+      // those of the database (P1001, P1017), and others are not the database's.
+      if (UNAVAILABLE_SQLSTATE.test(candidate.code)) return true;
+    }
+    if (current instanceof Error && LOST_CONNECTION.test(current.message)) return true;
+    current = candidate.originalError ?? candidate.cause;
+  }
+  return false;
+}

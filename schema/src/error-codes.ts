@@ -59,6 +59,8 @@ export const ERROR_CODES = {
   REQUEST_TOO_LARGE: "The request body is larger than the API accepts (HTTP 413); the connection is closed.",
   TOO_MANY_SUBSCRIPTIONS: "Too many subscriptions over HTTP (server-sent events) open at once for this credential, or this client address without one: end one first (HTTP 429).",
   TOO_MANY_OPERATIONS: "Too many operations at once on this WebSocket: end a subscription first. The socket stays open.",
+  UNAVAILABLE:
+    "The API cannot reach its database just now (it is down, restarting or out of connections); nothing else is wrong with the request. Send it again in a few seconds. A write answered so was not made, or, if the connection dropped as it committed, made whole, never in part: before repeating a create, look it up or be ready for CONFLICT.",
   INTERNAL_SERVER_ERROR: "Something failed that nobody expected; the message says no more. It is logged on the server under the response's request id.",
 } as const satisfies Record<string, string>;
 

@@ -101,6 +101,17 @@ export class PhoneApprovalRequiredError extends AppError {
   }
 }
 
+/**
+ * The database could not be asked (down, restarting, out of connections): a
+ * request error, never in a result union. A write it interrupted was not made,
+ * or, when the connection dropped as it committed, made whole: never in part.
+ */
+export class UnavailableError extends AppError {
+  constructor(message = "The service cannot reach its database just now: try again in a few seconds") {
+    super(message, "UNAVAILABLE");
+  }
+}
+
 export class RateLimitedError extends AppError {
   constructor(
     readonly retryAfterSeconds: number,
