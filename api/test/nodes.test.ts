@@ -98,4 +98,25 @@ describe("node and nodes", () => {
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({ node: null });
   });
+
+  it("names each audit event's object as a node, read with the viewer's reach, in one batch per page", async () => {
+    const AUDIT = `query($t: ID!) { auditEvents(tenantId: $t, first: 50) { edges { node { kind targetType targetId target { __typename id } } } } }`;
+    const { auditEvents } = await api.gql(AUDIT, { t: ids.Tenant }, { token: msp.token });
+    const events = auditEvents.edges.map((edge: { node: Record<string, any> }) => edge.node);
+    const created = events.find((event: Record<string, any>) => event.kind === "USER_CREATED" && event.targetId === ids.User);
+    expect(created.target).toEqual({ __typename: "User", id: ids.User });
+    // Every target present is the object its type and id name.
+    for (const event of events.filter((event: Record<string, any>) => event.target)) {
+      expect(event.target).toEqual({ __typename: event.targetType, id: event.targetId });
+    }
+    // An API key that may read the audit log but not the directory is told what the object was, not given it.
+    const key = await api.gql(
+      `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ... on CreateApiKeyPayload { apiKey } } }`,
+      { input: { tenantId: msp.id, name: "SIEM", permissions: ["READ_AUDIT"], allCustomers: true } },
+      { token: msp.token },
+    );
+    const asKey = await api.gql(AUDIT, { t: ids.Tenant }, { token: key.createApiKey.apiKey });
+    const seen = asKey.auditEvents.edges.map((edge: { node: Record<string, any> }) => edge.node).find((event: Record<string, any>) => event.targetId === ids.User);
+    expect(seen).toMatchObject({ targetType: "User", targetId: ids.User, target: null });
+  });
 });

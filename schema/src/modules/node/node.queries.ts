@@ -8,6 +8,7 @@ import { builder } from "../../builder.ts";
 import type { Context } from "../../context.ts";
 import { ValidationError } from "../../errors.ts";
 import { asNode, NodeInterface } from "../../node.ts";
+import { requestLoader } from "../../request-loaders.ts";
 import { isUuid } from "../../validation.ts";
 import type { ApiKeyPermission } from "../api-key/api-key-permissions.ts";
 import { viewerAuthenticatorsWhere } from "../authenticator/authenticator.service.ts";
@@ -126,3 +127,18 @@ builder.queryFields((t) => ({
     },
   }),
 }));
+
+/** The request's batch of `node` lookups: every row of a page that names an object asks once, together. */
+const nodeLoader = (ctx: Context) => requestLoader(ctx, "node", (ids) => loadNodes(ctx, [...ids]));
+
+builder.prismaObjectField("AuditEvent", "target", (t) =>
+  t.field({
+    type: NodeInterface,
+    nullable: true,
+    description:
+      "The object the event concerns, as `node(id: targetId)` answers it: null when there is none, it has since been deleted, or the viewer could not list it " +
+      "(`targetType` and `targetId` still say what it was).",
+    select: { targetId: true },
+    resolve: (event, _args, ctx) => (event.targetId ? nodeLoader(ctx).load(event.targetId) : null),
+  }),
+);
