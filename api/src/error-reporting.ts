@@ -61,7 +61,29 @@ export function logError(log: AppLogger, error: unknown, what = "unexpected erro
     log.debug("expected error", { code: expected.code, ...(path ? { path: path.join(".") } : {}) });
     return;
   }
+  // An outage refuses every request: one line each, without a stack, says it.
+  if (databaseUnavailable(error)) {
+    log.warn("database unavailable", { error: error instanceof Error ? error.message.split("\n")[0]!.slice(0, 200) : String(error) });
+    return;
+  }
   log.error(what, describeUnexpected(error));
+}
+
+/**
+ * A GraphQL error whose causes are all GraphQL errors: a request refused by
+ * GraphQL itself, such as a variable a scalar would not take. Yoga shows these
+ * as they are but tells them by instanceof; checked by shape here, as above,
+ * so that one made by the other copy of graphql is not masked as unexpected.
+ */
+function graphqlOwnError(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5; depth += 1) {
+    if (!(current instanceof Error) || current.name !== "GraphQLError") return false;
+    const inner = (current as { originalError?: unknown }).originalError;
+    if (inner === undefined || inner === null) return true;
+    current = inner;
+  }
+  return false;
 }
 
 /**

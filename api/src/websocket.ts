@@ -10,7 +10,7 @@ import { getOperationAST, type DocumentNode, type ExecutionArgs } from "graphql"
 import { CloseCode, handleProtocols, makeServer, type SubscribePayload } from "graphql-ws";
 import { createGraphQLError, type YogaServerInstance } from "graphql-yoga";
 import { WebSocketServer, type WebSocket } from "ws";
-import type { ErrorCode } from "@latchkey/schema";
+import { databaseUnavailable, UnavailableError, type ErrorCode } from "@latchkey/schema";
 import { describeUnexpected, logError } from "./error-reporting.ts";
 import { WORKSTATION_SOCKET_LIFETIME_MS, bearerFrom } from "./context.ts";
 import { credentialOf, OpenCounts, type TransportLimits } from "./limits.ts";
@@ -158,7 +158,18 @@ function noteComplete(extra: Extra, text: string) {
   }
 }
 
-const internalError = () => createGraphQLError("Unexpected error.", { extensions: withRequestId({ code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode }) });
+/**
+ * What an operation that failed outside its fields answers: UNAVAILABLE when the
+ * database could not be asked (building its context looks the session up), as
+ * over HTTP; otherwise nothing of what went wrong.
+ */
+function operationFailed(error: unknown) {
+  if (databaseUnavailable(error)) {
+    const unavailable = new UnavailableError();
+    return createGraphQLError(unavailable.message, { extensions: withRequestId({ code: unavailable.code }) });
+  }
+  return createGraphQLError("Unexpected error.", { extensions: withRequestId({ code: "INTERNAL_SERVER_ERROR" satisfies ErrorCode }) });
+}
 
 function pathOf(request: IncomingMessage): string | null {
   try {
@@ -229,7 +240,7 @@ export function attachWebSocket(
       return await (args.rootValue as Runner)[kind](args);
     } catch (error) {
       logError(log, error);
-      return { errors: [internalError()] };
+      return { errors: [operationFailed(error)] };
     }
   }
 
@@ -280,7 +291,7 @@ export function attachWebSocket(
       } catch (error) {
         operations.end(params);
         logError(log, error);
-        return [internalError()];
+        return [operationFailed(error)];
       }
     },
     onNext: (_ctx, _id, _payload, _args, result) => errorsWithRequestId(result) as never,
