@@ -101,6 +101,7 @@ export const maskedErrors: YogaServerOptions<object, object>["maskedErrors"] = {
       const { nodes, path } = error as { nodes?: never; path?: readonly (string | number)[] };
       return createGraphQLError(expected.message, { nodes, path, extensions: { code: expected.code } });
     }
+    if (graphqlOwnError(error)) return error as Error;
     return maskError(error, message, false);
   },
 };

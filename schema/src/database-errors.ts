@@ -69,3 +69,14 @@ export function databaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * The model whose row a write expected but did not find (Prisma's P2025), or
+ * null for any other error: a row read a moment before and deleted meanwhile
+ * by a concurrent request.
+ */
+export function rowGoneMeanwhile(error: unknown): string | null {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== "P2025") return null;
+  const model = (error.meta as { modelName?: unknown } | undefined)?.modelName;
+  return typeof model === "string" ? model : "Object";
+}

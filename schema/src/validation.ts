@@ -11,6 +11,19 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.ou
   );
 }
 
+/** Whether text holds a control character: no name, slug or login does. */
+export function hasControlCharacters(value: string) {
+  return /[\u0000-\u001f\u007f]/.test(value);
+}
+
+/**
+ * Whether text holds U+0000, which PostgreSQL refuses in any text it is asked to
+ * store or compare (the statement fails): such text matches nothing stored.
+ */
+export function hasNul(value: string) {
+  return value.includes("\u0000");
+}
+
 /** Trimmed, non-empty, bounded text for names people read. */
 export const personName = z
   .string()

@@ -1,6 +1,7 @@
 import type { AuditEvent, Prisma, PrismaClient } from "@latchkey/db";
 import { reachableCustomers } from "../../access.ts";
 import type { Context, Services } from "../../context.ts";
+import { rowGoneMeanwhile } from "../../database-errors.ts";
 import { NotFoundError } from "../../errors.ts";
 import { isUuid } from "../../validation.ts";
 import type { AuditAction } from "./audit-actions.ts";
@@ -67,14 +68,18 @@ export function publishAudit(ctx: Pick<Context, "pubsub">, events: { id: string;
 /**
  * The shape of every audited change: `write` runs in one transaction together
  * with the audit event it describes, and live feeds hear of the event only
- * after the commit.
+ * after the commit. A row the caller found but a concurrent request deleted
+ * before the write is NOT_FOUND, as it would have been a moment later.
  */
 export async function auditedChange<T>(
   ctx: Pick<Context, "db" | "viewer" | "request" | "pubsub" | "jobs" | "clock">,
   write: (tx: Prisma.TransactionClient) => Promise<{ result: T; audit: AuditEntry }>,
 ): Promise<T> {
   const { result, event } = await ctx.db.$transaction(async (tx) => {
-    const { result, audit } = await write(tx);
+    const { result, audit } = await write(tx).catch((error: unknown) => {
+      const gone = rowGoneMeanwhile(error);
+      throw gone ? new NotFoundError(gone) : error;
+    });
     return { result, event: await recordAudit(tx, ctx, audit) };
   });
   publishAudit(ctx, [event]);

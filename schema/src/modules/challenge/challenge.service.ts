@@ -11,7 +11,7 @@ import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, Val
 import { hashToken } from "../../security/tokens.ts";
 import { publishHint } from "../../pubsub.ts";
 import { z } from "zod";
-import { base64urlText, isUuid, parseInput } from "../../validation.ts";
+import { base64urlText, hasControlCharacters, isUuid, parseInput } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { recordFailedLogin } from "../login-event/login-event.service.ts";
 import { deliverSession, startSession, viewerLabel, type TokenDelivery } from "../session/session.service.ts";
@@ -115,7 +115,8 @@ export async function startPortalLogin(ctx: Context, input: { tenant?: string | 
   const slug = input.tenant?.trim().toLowerCase();
   if (!slug) throw ValidationError.field("tenant", "Name the tenant to sign in to");
   await ctx.limits.consume("challengeStartPerIp", ctx.request.ip);
-  const tenant = await ctx.db.tenant.findUnique({ where: { slug }, select: { id: true } });
+  // No slug holds a control character (and PostgreSQL refuses to compare one holding U+0000): answered as any unknown slug.
+  const tenant = hasControlCharacters(slug) ? null : await ctx.db.tenant.findUnique({ where: { slug }, select: { id: true } });
   if (!tenant) throw new NotFoundError("Tenant");
   // No budget per tenant: one that strangers could spend would let them stop
   // everyone of that tenant from showing a code. Each address has its own.

@@ -7,7 +7,7 @@ import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleTenants } from "../../access.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { requestLoader } from "../../request-loaders.ts";
-import { isUuid } from "../../validation.ts";
+import { hasNul, isUuid } from "../../validation.ts";
 
 export const TenantKind = builder.enumType("TenantKind", {
   description: "Whether a tenant is an MSP or one of its customers.",
@@ -199,6 +199,7 @@ async function customerPage(ctx: Context, query: Prisma.TenantFindManyArgs, wher
 function customerSearch(viewer: Parameters<typeof reachableCustomers>[0], search: string | null | undefined) {
   const term = search?.trim();
   if (!term) return reachableCustomers(viewer);
+  if (hasNul(term)) return { AND: [reachableCustomers(viewer), { id: { in: [] as string[] } }] };
   return {
     AND: [
       reachableCustomers(viewer),

@@ -4,7 +4,7 @@ import { NodeInterface } from "../../node.ts";
 import { TenantConnection, UserConnection } from "../../connections.ts";
 import type { Context } from "../../context.ts";
 import { reachableCustomers, visibleUsers } from "../../access.ts";
-import { isUuid } from "../../validation.ts";
+import { hasNul, isUuid } from "../../validation.ts";
 import { cursorIsInside } from "../../pagination.ts";
 
 export const UserRole = builder.enumType("UserRole", {
@@ -165,6 +165,7 @@ builder.queryFields((t) => ({
 function userSearch(tenantId: string, search: string | null | undefined) {
   const term = search?.trim();
   if (!term) return { tenantId };
+  if (hasNul(term)) return { tenantId, id: { in: [] as string[] } };
   const contains = { contains: term, mode: "insensitive" as const };
   return {
     tenantId,

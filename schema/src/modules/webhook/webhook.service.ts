@@ -11,7 +11,7 @@ import type { Context } from "../../context.ts";
 import { NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { refusedTarget, type TargetAllowance } from "../../security/network-ranges.ts";
 import { newWebhookSecret, sealWebhookSecret } from "../../security/webhook-signing.ts";
-import { isUuid, parseInput } from "../../validation.ts";
+import { hasNul, isUuid, parseInput } from "../../validation.ts";
 import { auditedChange } from "../audit/audit.service.ts";
 import { DELIVERY_WINDOW_MS, webhookEventTypeNames } from "./webhook-events.ts";
 
@@ -66,7 +66,11 @@ export function urlProblem(raw: string, allowance: TargetAllowance): string | nu
 
 const url = z.string().trim().min(1, "Required").max(2048, "Use at most 2048 characters");
 const events = z.array(z.enum(webhookEventTypeNames as [string, ...string[]])).min(1, "Choose at least one event type");
-const description = z.string().trim().max(200, "Use at most 200 characters");
+const description = z
+  .string()
+  .trim()
+  .max(200, "Use at most 200 characters")
+  .refine((value) => !hasNul(value), "The NUL character (U+0000) is not allowed");
 
 const createInput = z.object({ tenantId: z.string(), url, events, description: description.nullish() });
 
