@@ -1,21 +1,31 @@
 // Counters that throttle requests. In-process by default; in Redis when the API
 // runs as several instances, so an attacker cannot spread attempts across them.
 import type { Redis } from "ioredis";
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts, type RateLimiterAbstract } from "rate-limiter-flexible";
 import { RateLimitedError } from "../errors.ts";
 
 export type LimiterFactory = (name: string, points: number, durationSeconds: number) => RateLimiterAbstract;
 
 /**
- * `namespace` separates deployments (or test runs) that share one Redis. While
- * Redis is unreachable each instance counts in memory (the library's insurance
- * limiter): limits stay enforced per instance, and sign-ins and approvals go on.
+ * How long a counter waits for Redis before it counts in memory instead. Redis
+ * that is down refuses at once; Redis that hangs (stopped, or a network that
+ * drops packets) keeps its connection open and would never answer.
  */
-export function limiterFactory(redis?: Redis, namespace = "rl"): LimiterFactory {
+export const REDIS_LIMITER_TIMEOUT_MS = 500;
+
+/**
+ * `namespace` separates deployments (or test runs) that share one Redis. While
+ * Redis is unreachable or does not answer within `timeoutMs`, each instance
+ * counts in memory (the library's insurance limiter, behind its timeout
+ * wrapper): limits stay enforced per instance, and sign-ins and approvals go on.
+ */
+export function limiterFactory(redis?: Redis, namespace = "rl", timeoutMs = REDIS_LIMITER_TIMEOUT_MS): LimiterFactory {
   return (name, points, duration) => {
     const keyPrefix = `${namespace}:${name}`;
     const memory = new RateLimiterMemory({ keyPrefix, points, duration });
-    return redis ? new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration, insuranceLimiter: memory }) : memory;
+    if (!redis) return memory;
+    const shared = new RateLimiterRedis({ storeClient: redis, keyPrefix, points, duration });
+    return new RLWrapperTimeouts({ limiter: shared, timeoutMs, insuranceLimiter: memory });
   };
 }
 
