@@ -141,6 +141,18 @@ export type BuildOptions = {
   webhookRetryCheckMs?: number;
 };
 
+/** How long /readyz waits for the database and Redis to answer a ping. */
+const READINESS_TIMEOUT_MS = 2_000;
+
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+function answeredWithin<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
   // Before anything is written there: others must not be able to change what we keep.
@@ -317,7 +329,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         res.writeHead(503, { "content-type": "application/json", connection: "close" }).end('{"status":"draining"}');
         return;
       }
-      const checks = await Promise.allSettled([db.ping(), bus.ping()]);
+      // A Redis or database that hangs (stopped, or packets dropped) keeps its connection open
+      // and never answers: the probe says "not ready" in time rather than hang the orchestrator's check.
+      const checks = await Promise.allSettled([db.ping(), bus.ping()].map((ping) => answeredWithin(READINESS_TIMEOUT_MS, ping)));
       const ready = checks.every((check) => check.status === "fulfilled");
       res
         .writeHead(ready ? 200 : 503, { "content-type": "application/json" })

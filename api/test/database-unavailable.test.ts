@@ -23,6 +23,7 @@ describe("databaseUnavailable", () => {
     const unavailable = [
       prismaError("P1001"), // not reachable (connection refused)
       prismaError("P1017"), // closed the connection
+      prismaError("P2028"), // a transaction that could not start in time (no connection under load)
       prismaError("P2039", "57P01"), // terminating connection due to administrator command
       prismaError("P2039", "57P03"), // the database system is shutting down / starting up
       prismaError("P2010", "08006"), // a raw query on a failed connection

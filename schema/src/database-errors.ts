@@ -15,10 +15,10 @@ export function violatedUniqueConstraint(error: unknown): string | null {
 /**
  * Prisma's codes for a database that could not be asked: not reachable (P1001),
  * timed out reaching it (P1002) or on its socket (P1008), closed the
- * connection (P1017), no pooled connection in time (P2024), too many
- * connections (P2037).
+ * connection (P1017), no pooled connection in time (P2024), a transaction
+ * that could not start or finish in time (P2028), too many connections (P2037).
  */
-const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2037"]);
 
 /**
  * SQLSTATEs of a server that is going away or not back yet: class 08
