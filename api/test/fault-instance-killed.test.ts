@@ -25,7 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiProcess } from "./api-process.ts";
 import type { MspSeed } from "./seed.ts";
 import {
-  DATABASE_URL, FreshDatabase, PrivateRedis, Tally, WATCH, chunks, faultTestsEnabled, inBatches, readChallenges, recordHttp, samePhoneOn,
+  DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, chunks, faultTestsEnabled, inBatches, readChallenges, recordHttp, samePhoneOn,
   seedBystanders, seedVia, sharedEnv, sleep, staffPhone, startInstances, startPortalLogin, tenantRowsFingerprint, until, webSocketWithHeaders,
   whyDisabled, type Started,
 } from "./fault-world.ts";
@@ -145,23 +145,7 @@ describe.skipIf(!faultTestsEnabled)("an instance killed in the middle of approva
         },
       });
       sockets.push(client);
-      for (const waiter of group) {
-        client.subscribe<{ challengeUpdated: { id: string; status: string } }>(
-          { query: WATCH, variables: { id: waiter.started.challenge.id, watchToken: waiter.started.watchToken } },
-          {
-            next: (value) => {
-              const status = value.data?.challengeUpdated.status;
-              if (status) waiter.statuses.push(status);
-              else waiter.failure = value.errors ?? value;
-            },
-            error: (error) => {
-              waiter.failure = error;
-              waiter.completed = true;
-            },
-            complete: () => void (waiter.completed = true),
-          },
-        );
-      }
+      for (const waiter of group) watchChallenge(client, waiter);
     }
     await until(() => waiters.every((w) => w.statuses[0] === "PENDING"), "every waiter's first PENDING", 60_000, 200);
     mark(`${CODES} codes shown and watched`);

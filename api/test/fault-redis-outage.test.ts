@@ -28,7 +28,7 @@ import type { ApiProcess } from "./api-process.ts";
 import { passwordLogIn } from "./password-login.ts";
 import { PASSWORD, type MspSeed } from "./seed.ts";
 import {
-  CANCEL, DATABASE_URL, FreshDatabase, PrivateRedis, Tally, WATCH, call, chunks, faultTestsEnabled, gql, inBatches, readChallenges, recordHttp,
+  CANCEL, DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, call, chunks, faultTestsEnabled, gql, inBatches, readChallenges, recordHttp,
   samePhoneOn, seedBystanders, seedVia, sharedEnv, sleep, staffPhone, startInstances, startPortalLogin, tenantRowsFingerprint, until, viaInstance,
   webSocketWithHeaders, whyDisabled, type Started,
 } from "./fault-world.ts";
@@ -164,23 +164,7 @@ describe.skipIf(!faultTestsEnabled)("a 30 s Redis outage under 1,000 waiting req
         lazy: true,
       });
       sockets.push(client);
-      for (const waiter of group) {
-        client.subscribe<{ challengeUpdated: { id: string; status: string } }>(
-          { query: WATCH, variables: { id: waiter.started.challenge.id, watchToken: waiter.started.watchToken } },
-          {
-            next: (value) => {
-              const status = value.data?.challengeUpdated.status;
-              if (status) waiter.statuses.push(status);
-              else waiter.failure = value.errors ?? value;
-            },
-            error: (error) => {
-              waiter.failure = error;
-              waiter.completed = true;
-            },
-            complete: () => void (waiter.completed = true),
-          },
-        );
-      }
+      for (const waiter of group) watchChallenge(client, waiter);
     }
     await until(() => waiters.every((w) => w.statuses[0] === "PENDING"), "every waiter's first PENDING", 60_000, 200);
     // Redis itself counts a subscriber for every waiter: pub/sub is in use when it fails.

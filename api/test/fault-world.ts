@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Authenticator } from "@latchkey/mobile";
 import { createServerSetup } from "@latchkey/schema";
+import type { Client } from "graphql-ws";
 import { Redis } from "ioredis";
 import pg from "pg";
 import WebSocket from "ws";
@@ -301,6 +302,28 @@ export function samePhoneOn(phone: Authenticator, instance: ApiProcess) {
 export const START = `mutation($input: StartLoginChallengeInput!) { startLoginChallenge(input: $input) { __typename
   ... on StartLoginChallengePayload { challenge { id status expiresAt } qrPayload watchToken redeemSecret } ... on Error { code message } } }`;
 export const WATCH = `subscription($id: ID!, $watchToken: String!) { challengeUpdated(id: $id, watchToken: $watchToken) { id status } }`;
+
+/** A requester waiting on its challenge: every status it was told, and how its subscription ended. */
+export type Watching = { started: Started; statuses: string[]; completed: boolean; failure: unknown };
+
+/** Subscribes `waiter` to its challenge over `client`, recording what it is told. */
+export function watchChallenge(client: Client, waiter: Watching) {
+  client.subscribe<{ challengeUpdated: { id: string; status: string } }>(
+    { query: WATCH, variables: { id: waiter.started.challenge.id, watchToken: waiter.started.watchToken } },
+    {
+      next: (value) => {
+        const status = value.data?.challengeUpdated.status;
+        if (status) waiter.statuses.push(status);
+        else waiter.failure = value.errors ?? value;
+      },
+      error: (error) => {
+        waiter.failure = error;
+        waiter.completed = true;
+      },
+      complete: () => void (waiter.completed = true),
+    },
+  );
+}
 export const READ = `query($id: ID!, $w: String!) { challenge(id: $id, watchToken: $w) { id status expiresAt } }`;
 export const REDEEM_CHALLENGE = `mutation($id: ID!, $secret: String!) { redeemChallenge(input: { id: $id, redeemSecret: $secret }) { __typename
   ... on AuthPayload { token user { id } } ... on Error { code message } } }`;
