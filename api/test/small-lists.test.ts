@@ -170,3 +170,22 @@ describe("agentWorkstation.pendingCommands", () => {
     expect(seen).toBeNull();
   });
 });
+
+describe("API keys", () => {
+  it("read no phones and no workstation commands, and read a customer's delegations only with the directory permission", async () => {
+    const created = await api.gql(
+      `mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { ... on CreateApiKeyPayload { apiKey } } }`,
+      { input: { tenantId: msp.id, name: "RMM", permissions: ["READ_DIRECTORY", "READ_WORKSTATIONS"], allCustomers: true } },
+      { token: msp.token },
+    );
+    const asKey = { token: created.createApiKey.apiKey as string };
+    const { user } = await api.gql(`query($id: ID!) { user(id: $id) { id linkedAuthenticators(first: 5) { totalCount } } }`, { id: msp.adminId }, asKey);
+    expect(user).toEqual({ id: msp.adminId, linkedAuthenticators: null });
+    expect((await api.gql(NODE, { id: phone.deviceId }, asKey)).node).toBeNull();
+    const { workstation: seen } = await api.gql(`query($id: ID!) { workstation(id: $id) { id pendingCommands(first: 5) { totalCount } } }`, { id: workstation.workstationId }, asKey);
+    expect(seen).toEqual({ id: workstation.workstationId, pendingCommands: null });
+    const { tenant } = await api.gql(`query($id: ID!) { tenant(id: $id) { technicianDelegations(first: 5) { edges { node { id } } } } }`, { id: customer.id }, asKey);
+    const [delegation] = tenant.technicianDelegations.edges;
+    expect((await api.gql(NODE, { id: delegation.node.id }, asKey)).node).toEqual({ __typename: "Delegation", id: delegation.node.id });
+  });
+});

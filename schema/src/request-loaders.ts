@@ -7,7 +7,12 @@ import type { Context } from "./context.ts";
 const loaders = new WeakMap<Context, Map<string, DataLoader<string, unknown>>>();
 
 /** The request's loader named `name`, made with `batch` on first use. */
-export function requestLoader<V>(ctx: Context, name: string, batch: (keys: readonly string[]) => Promise<V[]>): DataLoader<string, V> {
+export function requestLoader<V>(
+  ctx: Context,
+  name: string,
+  batch: (keys: readonly string[]) => Promise<V[]>,
+  options?: DataLoader.Options<string, V>,
+): DataLoader<string, V> {
   let byName = loaders.get(ctx);
   if (!byName) {
     byName = new Map();
@@ -15,7 +20,7 @@ export function requestLoader<V>(ctx: Context, name: string, batch: (keys: reado
   }
   let loader = byName.get(name) as DataLoader<string, V> | undefined;
   if (!loader) {
-    loader = new DataLoader(batch);
+    loader = new DataLoader(batch, options);
     byName.set(name, loader as DataLoader<string, unknown>);
   }
   return loader;

@@ -1,6 +1,7 @@
 import { builder } from "../../builder.ts";
 import { ConflictError, ForbiddenError, NotFoundError, RateLimitedError, UnauthenticatedError, ValidationError } from "../../errors.ts";
 import { AuthenticatorConnection } from "../../connections.ts";
+import { PORTAL_ONLY } from "../api-key/api-key-permissions.ts";
 import { convertedInputDescription, deprecatedFor, inputOrPositional, positionalDeprecation } from "../../deprecations.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { signatureDescription } from "../challenge/challenge-signing.ts";
@@ -229,8 +230,10 @@ builder.queryFields((t) => ({
   ),
 }));
 
-/** Visible to the user and to admins who manage them; null to anyone else. */
-const phonesOfUser = (user: { id: string; tenantId: string }) => ({ $any: { self: user.id, tenantAdmin: user.tenantId } });
+/** Visible to the user and to admins who manage them; null to anyone else, API keys included (phones are not theirs to read). */
+const phonesOfUser = (user: { id: string; tenantId: string }) => ({
+  $all: { apiKeyPermission: PORTAL_ONLY, $any: { self: user.id, tenantAdmin: user.tenantId } },
+}) as const;
 
 builder.prismaObjectFields(User, (t) => ({
   authenticators: t.relation("authenticators", {

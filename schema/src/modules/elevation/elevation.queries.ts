@@ -8,6 +8,7 @@ import { deprecatedFor } from "../../deprecations.ts";
 import { NotFoundError } from "../../errors.ts";
 import { cursorIsInside } from "../../pagination.ts";
 import { isUuid } from "../../validation.ts";
+import { PORTAL_ONLY } from "../api-key/api-key-permissions.ts";
 import { requireWorkstation } from "../workstation/workstation.service.ts";
 import { OPEN_STATUSES, recheckWorkstationSessions, settleSessions } from "./elevation.service.ts";
 import { pendingCommandsOf } from "./workstation-command.service.ts";
@@ -71,8 +72,8 @@ builder.prismaObjectField("Workstation", "pendingCommands", (t) =>
       nullable: true,
       description:
         "Commands its agent has not acknowledged, oldest first. The agent asks (`agentWorkstation { pendingCommands }`) at every (re)connect and every minute, " +
-        "and when `hasNextPage` asks for the first page again once it has acknowledged this one. Null unless the viewer is this workstation's agent or administers its tenant.",
-      authScopes: (workstation) => ({ $any: { workstation: workstation.id, tenantAdmin: workstation.tenantId } }),
+        "and when `hasNextPage` asks for the first page again once it has acknowledged this one. Null unless the viewer is this workstation's agent or administers its tenant (never an API key).",
+      authScopes: (workstation) => ({ $all: { apiKeyPermission: PORTAL_ONLY, $any: { workstation: workstation.id, tenantAdmin: workstation.tenantId } } }) as const,
       unauthorizedResolver: () => null,
       totalCount: (workstation, _args, ctx) => ctx.db.workstationCommand.count({ where: pendingCommandsOf(workstation.id) }),
       resolve: async (query, workstation, _args, ctx) => {

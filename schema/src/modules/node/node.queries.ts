@@ -64,9 +64,9 @@ const NODE_TYPES: Record<string, NodeType> = {
       return ctx.db.authenticator.findMany({ where: { AND: [inIds(ids), { OR: reach }] } });
     },
   },
-  // As `Tenant.technicianDelegations` (its MSP's admins), and a technician's own.
+  // As `Tenant.technicianDelegations` (its MSP's admins, and keys that read the directory), and a technician's own.
   Delegation: {
-    permission: null,
+    permission: "READ_DIRECTORY",
     find: async (ctx, ids) => {
       const rows = await ctx.db.delegation.findMany({ where: inIds(ids) });
       const kept = await Promise.all(rows.map((row) => row.technicianId === ctx.viewer?.userId || ctx.access.canManageDelegations(row.mspId)));
@@ -129,7 +129,8 @@ builder.queryFields((t) => ({
 }));
 
 /** The request's batch of `node` lookups: every row of a page that names an object asks once, together. */
-const nodeLoader = (ctx: Context) => requestLoader(ctx, "node", (ids) => loadNodes(ctx, [...ids]));
+// Not cached: a subscription's context lives as long as it does, and a cache would grow with it and go stale.
+const nodeLoader = (ctx: Context) => requestLoader(ctx, "node", (ids) => loadNodes(ctx, [...ids]), { cache: false });
 
 builder.prismaObjectField("AuditEvent", "target", (t) =>
   t.field({
