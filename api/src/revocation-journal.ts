@@ -3,8 +3,8 @@
 // transaction has committed, to a JSON-lines file outside the database, so
 // that after PostgreSQL is restored from a backup `npm run post-restore` can
 // re-apply the revocations the backup does not have. Each instance writes a
-// file of its own (two instances never interleave), each line fsync'd before
-// the next; entries hold ids and times only, never a token.
+// file of its own (two instances never interleave), each batch of lines
+// fsync'd before the next; entries hold ids and times only, never a token.
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readdir, readFile, stat, type FileHandle } from "node:fs/promises";
 import { hostname } from "node:os";
@@ -39,12 +39,15 @@ export class RevocationJournalFile implements RevocationJournal {
 
   record(kind: RevokedKind, ids: readonly string[]) {
     const at = new Date().toISOString();
+    if (ids.length === 0) return;
     for (const id of ids) this.waiting.push(`${JSON.stringify({ at, kind, id } satisfies RevocationEntry)}\n`);
     this.writing ??= this.writeWaiting();
   }
 
   /** Appends what is waiting, then what came meanwhile, each batch fsync'd. */
   private async writeWaiting() {
+    // Only ever started with lines waiting: the first append yields before `writing` is set,
+    // so the `finally` below never runs before the caller stores this promise.
     try {
       while (this.waiting.length > 0) {
         const lines = this.waiting.splice(0);

@@ -15,6 +15,9 @@ const prismaError = (code: string, originalCode?: string) =>
     meta: originalCode ? { driverAdapterError: { cause: { kind: "postgres", originalCode } } } : undefined,
   });
 
+/** Prisma's P2028, which covers every transaction failure: only its message tells them apart. */
+const transactionError = (message: string) => new Prisma.PrismaClientKnownRequestError(`Transaction API error: ${message}`, { code: "P2028", clientVersion: "test" });
+
 /** node-postgres' DatabaseError, as it comes from the server. */
 const serverError = (code: string, message: string) => Object.assign(new Error(message), { code, severity: "FATAL" });
 
@@ -23,7 +26,7 @@ describe("databaseUnavailable", () => {
     const unavailable = [
       prismaError("P1001"), // not reachable (connection refused)
       prismaError("P1017"), // closed the connection
-      prismaError("P2028"), // a transaction that could not start in time (no connection under load)
+      transactionError("Unable to start a transaction in the given time."), // no connection for it under load
       prismaError("P2039", "57P01"), // terminating connection due to administrator command
       prismaError("P2039", "57P03"), // the database system is shutting down / starting up
       prismaError("P2010", "08006"), // a raw query on a failed connection
@@ -42,6 +45,7 @@ describe("databaseUnavailable", () => {
       prismaError("P2002"), // unique violation
       prismaError("P2039", "22021"), // a NUL in text
       prismaError("P2039", "40001"), // serialization failure
+      transactionError("Transaction already closed: the timeout for this transaction was 5000 ms."), // ours: a transaction that ran too long
       serverError("23505", "duplicate key value"),
       Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6379"), { code: "ECONNREFUSED", syscall: "connect", errno: -111 }), // Redis, a webhook target
       new TypeError("fetch failed", { cause: Object.assign(new Error("refused"), { code: "ECONNREFUSED", syscall: "connect" }) }),

@@ -15,10 +15,17 @@ export function violatedUniqueConstraint(error: unknown): string | null {
 /**
  * Prisma's codes for a database that could not be asked: not reachable (P1001),
  * timed out reaching it (P1002) or on its socket (P1008), closed the
- * connection (P1017), no pooled connection in time (P2024), a transaction
- * that could not start or finish in time (P2028), too many connections (P2037).
+ * connection (P1017), no pooled connection in time (P2024), too many
+ * connections (P2037).
  */
-const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2028", "P2037"]);
+const UNAVAILABLE_PRISMA_CODES = new Set(["P1001", "P1002", "P1008", "P1017", "P2024", "P2037"]);
+
+/**
+ * P2028 is every transaction failure; only a transaction that could not get a
+ * connection to start in time is the database being out of reach (a transaction
+ * that outlived its timeout, or a closed one used again, is a fault of ours).
+ */
+const TRANSACTION_NOT_STARTED = /Unable to start a transaction in the given time/;
 
 /**
  * SQLSTATEs of a server that is going away or not back yet: class 08
@@ -55,6 +62,7 @@ export function databaseUnavailable(error: unknown): boolean {
       // PrismaClientKnownRequestError has `code`, PrismaClientInitializationError `errorCode`.
       const code = typeof candidate.code === "string" ? candidate.code : typeof candidate.errorCode === "string" ? candidate.errorCode : "";
       if (UNAVAILABLE_PRISMA_CODES.has(code)) return true;
+      if (code === "P2028" && typeof candidate.message === "string" && TRANSACTION_NOT_STARTED.test(candidate.message)) return true;
       // A SQLSTATE Prisma has no code of its own for (P2039, or P2010 from a raw query).
       const sqlState = candidate.meta?.driverAdapterError?.cause?.originalCode;
       if (typeof sqlState === "string" && UNAVAILABLE_SQLSTATE.test(sqlState)) return true;

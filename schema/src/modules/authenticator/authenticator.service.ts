@@ -9,6 +9,7 @@ import { z } from "zod";
 import type { Context, DeviceViewer, Services } from "../../context.ts";
 import type { JobServices } from "../../jobs.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError, type AppError } from "../../errors.ts";
+import { databaseUnavailable } from "../../database-errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
 import { email as emailSchema, isUuid, parseInput, personName } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
@@ -333,8 +334,9 @@ export async function revokeAuthenticator(ctx: Context, id: string) {
   const own = authenticator.id === ctx.device?.authenticatorId || (ownerId !== null && authenticator.userId === ownerId);
   if (!own) {
     if (!ctx.viewer || !authenticator.userId) throw new NotFoundError("Authenticator");
-    await findManagedUser(ctx, authenticator.userId).catch(() => {
-      throw new NotFoundError("Authenticator");
+    await findManagedUser(ctx, authenticator.userId).catch((error: unknown) => {
+      // A database out of reach is no answer about who manages the user.
+      throw databaseUnavailable(error) ? error : new NotFoundError("Authenticator");
     });
   }
   const user = authenticator.userId ? await ctx.db.user.findUnique({ where: { id: authenticator.userId } }) : null;

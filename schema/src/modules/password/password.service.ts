@@ -17,6 +17,7 @@ import { TENANT_PASSWORD_SUITE, type SealedSecret } from "@latchkey/passwords";
 import { z } from "zod";
 import type { Context, Services } from "../../context.ts";
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError, ValidationError } from "../../errors.ts";
+import { databaseUnavailable } from "../../database-errors.ts";
 import { isWireMessage } from "../../security/password-authentication.ts";
 import type { SignInAdmission, SignInClient } from "../../security/sign-in-admission.ts";
 import { isUuid, parseInput } from "../../validation.ts";
@@ -200,8 +201,9 @@ export async function takeRegistration(
   field = "passwordRegistrationId",
 ): Promise<FinishedRegistration> {
   const refused = () => ValidationError.field(field, "Register the password first (startPasswordRegistration, finishPasswordRegistration); registrations last ten minutes");
-  const registration = await openRegistration(ctx, tx, registrationId).catch(() => {
-    throw refused();
+  const registration = await openRegistration(ctx, tx, registrationId).catch((error: unknown) => {
+    // A database out of reach says nothing about the registration.
+    throw databaseUnavailable(error) ? error : refused();
   });
   if (
     registration.record === null ||
