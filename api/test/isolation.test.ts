@@ -1289,11 +1289,12 @@ describe("live audit feeds of another tenant fail closed", () => {
     );
 
   for (const actor of ["adminB", "techA2", "adminA2", "userA1", "signedOut"] as ActorKey[]) {
-    it(`${label(actor)} gets no events from customer A1's audit feed, and the same answer as for a missing id`, async () => {
+    it(`${label(actor)} gets NOT_FOUND and no events from customer A1's audit feed, the same answer as for a missing id`, async () => {
       const real = await watchFeed(w.actors[actor], w.a1.id, renameA1);
       const missing = await watchFeed(w.actors[actor], randomUUID(), renameA1);
       for (const event of real.events) expect(event.data?.auditEventAdded ?? null).toBeNull();
       expect(real.completed).toBe(true);
+      expect(JSON.stringify(real.events.flatMap((event) => event.errors ?? []).map((error) => error.extensions?.code))).toBe('["NOT_FOUND"]');
       expect(comparableAnswer(real)).toEqual(comparableAnswer(missing));
     }, 30_000);
   }
