@@ -1,16 +1,37 @@
 // Typed GraphQL documents for the portal, generated from the committed SDL so the
 // portal never needs a running API to build. Run with `npm run generate`.
-import { dirname } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CodegenConfig } from "@graphql-codegen/cli";
 import { addTypenameSelectionDocumentTransform } from "@graphql-codegen/client-preset";
+import { operationsManifest } from "./schema/src/operations-manifest.ts";
+
+const root = dirname(fileURLToPath(import.meta.url));
+const portalGql = join(root, "web/src/gql");
+
+/**
+ * The portal's operations, published for the API as a versioned manifest
+ * (operations-manifest.json), and the version compiled into the portal, which
+ * sends it with each operation so a refusal can name the build it came from.
+ */
+function writeOperationsManifest() {
+  const manifest = operationsManifest(JSON.parse(readFileSync(join(portalGql, "persisted-documents.json"), "utf8")));
+  writeFileSync(join(portalGql, "operations-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(
+    join(portalGql, "operations-version.ts"),
+    `/** The version of the portal's operations manifest (operations-manifest.json), written by \`npm run generate\`. */\n` +
+      `export const PORTAL_OPERATIONS_VERSION = ${JSON.stringify(manifest.version)};\n`,
+  );
+}
 
 const config: CodegenConfig = {
   // Workspaces run this from their own folder; paths below are from the repo root.
-  cwd: dirname(fileURLToPath(import.meta.url)),
+  cwd: root,
   schema: "schema/schema.graphql",
   documents: ["web/src/**/*.{ts,tsx}", "!web/src/gql/**"],
   ignoreNoDocuments: true,
+  hooks: { afterAllFileWrite: [writeOperationsManifest] },
   generates: {
     "web/src/gql/": {
       preset: "client",

@@ -164,7 +164,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const loginStateKey = await sharedSecret(config, config.loginStateKey, "LOGIN_STATE_KEY", "login-state.key", "A password login started on one instance is finished on whichever instance the client reaches next.");
   // Before the database opens: a portal held to a manifest that is missing must not start.
   // Asked only once requests arrive, when `services` below exists.
-  const trustedDocuments = loadTrustedDocuments(config.portalDocuments, (token) => isPortalSession(services, token));
+  const trustedDocuments = loadTrustedDocuments(config.portalDocuments, (token) => isPortalSession(services, token), log);
+  log.info("portal operations", {
+    registeredOnly: trustedDocuments.registeredOnly,
+    manifests: trustedDocuments.manifests.map((one) => `${one.path} (version ${one.version}, ${one.operations} operations)`).join("; ") || "none",
+  });
   const serverSetup = await resolveServerSetup(config);
   const serverPublicKey = await checkedServerPublicKey(serverSetup);
   const key = await pseudonymKey(config);

@@ -334,7 +334,7 @@ function withoutPassword(value: string): string {
 }
 
 /** The manifest `npm run generate` writes beside the portal in this repository. */
-const BUILT_PORTAL_MANIFEST = join(repoRoot, "web/src/gql/persisted-documents.json");
+const BUILT_PORTAL_MANIFEST = join(repoRoot, "web/src/gql/operations-manifest.json");
 
 const keyRotationEnv = z.object({
   NEW_KEY_ENCRYPTION_KEY: secretKey,

@@ -1,6 +1,7 @@
 // The portal's operations are registered when it is built: codegen writes a
-// manifest of every document in it, keyed by the SHA-256 of its text, and the
-// portal sends only that hash. A request carrying the portal's session cookie
+// versioned manifest of every document in it, keyed by the SHA-256 of its text
+// (@latchkey/schema's operations-manifest.ts), and the portal sends only that
+// hash, with its manifest's version. A request carrying the portal's session cookie
 // may then run nothing else, so a script riding a portal session (injected into
 // the page, or replaying its cookie) cannot explore the API with queries the
 // portal never makes. Held by the session, not only the cookie: a session whose
@@ -11,8 +12,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError } from "graphql-yoga";
-import type { ErrorCode } from "@latchkey/schema";
-import { z } from "zod";
+import { isOperationsVersion, readOperationsManifest, type ErrorCode, type Logger } from "@latchkey/schema";
 import type { Config } from "./config.ts";
 import { SESSION_COOKIE, bearerFrom, cookieFrom } from "./context.ts";
 
@@ -22,51 +22,91 @@ export const TRUSTED_DOCUMENT_CODES = {
   registeredOnly: "PERSISTED_QUERY_ONLY",
 } as const satisfies Record<string, ErrorCode>;
 
-// Keys as codegen writes them: `sha256:` and the hex digest of the document text.
-const manifest = z.record(z.string().regex(/^sha256:[0-9a-f]{64}$/), z.string().min(1));
-
 export type TrustedDocuments = {
   /** Whether requests carrying the portal's session cookie may run registered documents only. */
   readonly registeredOnly: boolean;
   /** How many documents the manifests register. */
   readonly size: number;
+  /** Each manifest read: where, its version, how many operations. */
+  readonly manifests: readonly LoadedManifest[];
   /** The registered document with this hash, or null. */
   document(hash: string): string | null;
   /** Whether a request or WebSocket is held to registered documents: it carries the portal's cookie, or the token of a portal session. */
   heldToRegistered(credentials: { cookieHeader: string | null | undefined; bearer: string | null }): Promise<boolean>;
+  /** The refusal of a hash no manifest has; it names the portal build the request says it came from, when that is not one loaded. */
+  notRegistered(extensions: Record<string, unknown> | null | undefined): Error;
 };
+
+export type LoadedManifest = { path: string; version: string; operations: number };
 
 /** Whether a bearer token is the token of a session handed over in the portal's cookie. */
 export type PortalSessionCheck = (token: string) => Promise<boolean>;
 
 /**
- * Reads the configured manifests once, at start. With no mode configured, the
- * portal is held to its documents when its manifest is there (a built checkout)
- * and not otherwise; a configured `registered` without a manifest is refused.
+ * The configured manifests that are there, read and checked, and the mode they
+ * give. With no mode configured, the portal is held to its documents when its
+ * manifest is there (a built checkout) and not otherwise; a configured
+ * `registered` without a manifest, or a manifest that is not one, is refused.
  */
-export function loadTrustedDocuments(settings: Config["portalDocuments"], isPortalSession: PortalSessionCheck): TrustedDocuments {
+export function readPortalManifests(settings: Config["portalDocuments"]) {
   const documents = new Map<string, string>();
-  const present = settings.manifests.filter((path) => existsSync(path));
-  for (const path of present) {
-    const parsed = manifest.safeParse(JSON.parse(readFileSync(path, "utf8")));
-    if (!parsed.success) throw new Error(`${path} is not an operation manifest (SHA-256 hash → document)`);
-    for (const [hash, text] of Object.entries(parsed.data)) documents.set(hash, text);
+  const manifests: LoadedManifest[] = [];
+  for (const path of settings.manifests.filter((one) => existsSync(one))) {
+    let read;
+    try {
+      read = readOperationsManifest(JSON.parse(readFileSync(path, "utf8")));
+    } catch (error) {
+      throw new Error(`${path} is not a portal operations manifest: ${(error as Error).message}`);
+    }
+    for (const [hash, text] of Object.entries(read.documents)) documents.set(hash, text);
+    manifests.push({ path, version: read.version, operations: Object.keys(read.documents).length });
   }
-  if (settings.mode === "registered" && present.length === 0) {
+  if (settings.mode === "registered" && manifests.length === 0) {
     throw new Error(
       `Invalid configuration: PORTAL_DOCUMENTS=registered, but no manifest was found at ${settings.manifests.join(", ")}. ` +
-        "Build the portal (npm run generate) or set PORTAL_DOCUMENT_MANIFESTS to its persisted-documents.json.",
+        "Build the portal (npm run generate) or set PORTAL_DOCUMENT_MANIFESTS to its operations-manifest.json.",
     );
   }
-  const registeredOnly = (settings.mode ?? (present.length > 0 ? "registered" : "any")) === "registered";
+  const registeredOnly = (settings.mode ?? (manifests.length > 0 ? "registered" : "any")) === "registered";
+  return { registeredOnly, manifests, documents };
+}
+
+/** Reads the configured manifests once, at start (see `readPortalManifests`). */
+export function loadTrustedDocuments(settings: Config["portalDocuments"], isPortalSession: PortalSessionCheck, log: Logger): TrustedDocuments {
+  const { registeredOnly, manifests, documents } = readPortalManifests(settings);
+  const versions = new Set(manifests.map((one) => one.version));
+  // Portal builds already reported, so a stale tab retrying does not fill the log.
+  const reported = new Set<string>();
+  const warnOnce = (build: string) => {
+    if (reported.has(build) || reported.size >= 100) return;
+    reported.add(build);
+    log.warn("a portal build this API was not given sent its operations: add its operations-manifest.json to PORTAL_DOCUMENT_MANIFESTS", {
+      portalOperations: build,
+      loaded: [...versions].join(","),
+    });
+  };
   return {
     registeredOnly,
     size: documents.size,
+    manifests,
     document: (hash) => documents.get(hash) ?? null,
     heldToRegistered: async ({ cookieHeader, bearer }) =>
       registeredOnly && (cookieFrom(cookieHeader ?? undefined, SESSION_COOKIE) !== null || (bearer !== null && (await isPortalSession(bearer)))),
+    notRegistered: (extensions) => {
+      const build = extensions?.portalOperations;
+      if (isOperationsVersion(build) && !versions.has(build)) {
+        warnOnce(build);
+        return createGraphQLError(
+          `This portal (operations ${build}) is not the build this API was given; reload the page, and if it stays, the API needs its operations-manifest.json`,
+          { extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } },
+        );
+      }
+      return createGraphQLError(NOT_REGISTERED, { extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } });
+    },
   };
 }
+
+const NOT_REGISTERED = "This operation is not one of the portal's registered operations";
 
 /** The HTTP side: a hash is looked up for everyone; arbitrary text is refused from portal sessions. */
 export function useTrustedDocuments(trusted: TrustedDocuments) {
@@ -75,7 +115,7 @@ export function useTrustedDocuments(trusted: TrustedDocuments) {
     allowArbitraryOperations: async (request) =>
       !(await trusted.heldToRegistered({ cookieHeader: request.headers.get("cookie"), bearer: bearerFrom(request.headers.get("authorization")) })),
     customErrors: {
-      notFound: { message: "This operation is not one of the portal's registered operations", extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } },
+      notFound: ({ params }) => trusted.notRegistered(params.extensions),
       keyNotFound: { message: "Send the operation, or the hash of a registered one", extensions: { code: "BAD_REQUEST" satisfies ErrorCode } },
       persistedQueryOnly: {
         message: "A portal session runs only the portal's registered operations; use an API key for your own",
@@ -95,9 +135,7 @@ export async function socketOperationText(trusted: TrustedDocuments, payload: So
   const persisted = payload.extensions?.persistedQuery as { sha256Hash?: unknown } | undefined;
   if (typeof persisted?.sha256Hash === "string") {
     const text = trusted.document(persisted.sha256Hash);
-    return text !== null
-      ? { text }
-      : { error: createGraphQLError("This operation is not one of the portal's registered operations", { extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } }) };
+    return text !== null ? { text } : { error: trusted.notRegistered(payload.extensions) };
   }
   if (await trusted.heldToRegistered(credentials)) {
     return {

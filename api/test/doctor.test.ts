@@ -6,7 +6,7 @@
 // PostgreSQL that DATABASE_URL names, as in CI).
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,6 +19,7 @@ import { Api, dropSchema, serverSetupFor } from "./harness.ts";
 const DATABASE_URL = process.env.DATABASE_URL;
 const apiRoot = fileURLToPath(new URL("../", import.meta.url));
 const TSX_CLI = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
+const BUILT_MANIFEST = fileURLToPath(new URL("../../web/src/gql/operations-manifest.json", import.meta.url));
 
 /** Runs an API script (main.ts, a command) to its end as an operator would, with only `env`. */
 function run(script: string, env: Record<string, string>, args: string[] = [], timeoutMs = 90_000): Promise<{ code: number | null; output: string }> {
@@ -157,6 +158,10 @@ describe("secret fingerprints", () => {
     expect(healthy.code, healthy.output).toBe(0);
     expect(healthy.output).toMatch(/^ok +KEY_ENCRYPTION_KEY, OPAQUE_SERVER_SETUP, EMAIL_CODE_KEY, LOG_PSEUDONYM_KEY: the deployment's \(fingerprints match\)$/m);
     expect(healthy.output).not.toMatch(/^FATAL/m);
+    // The built portal's manifest (npm run generate wrote it), by its version.
+    const built = JSON.parse(await readFile(BUILT_MANIFEST, "utf8")) as { version: string; documents: object };
+    expect(healthy.output).toContain(`ok     portal operations manifest ${BUILT_MANIFEST}: version ${built.version}, ${Object.keys(built.documents).length} operations`);
+    expect(healthy.output).toMatch(/^ok +PORTAL_DOCUMENTS unset: a portal session runs only the registered operations/m);
   }, 180_000);
 
   it("follow the key-encryption key through rewrap-keys: the new key starts, the old one is refused", async () => {
@@ -188,7 +193,7 @@ describe("secret fingerprints", () => {
 });
 
 describe("npm run doctor", () => {
-  it("reports a DATA_DIR others may write to, portal origins outside BASE_DOMAIN, and an unreachable database and Redis; no password shown", async () => {
+  it("reports a DATA_DIR others may write to, portal origins outside BASE_DOMAIN, a missing portal manifest, and an unreachable database and Redis; no password shown", async () => {
     const loose = await mkdtemp(join(tmpdir(), "latchkey-doctor-loose-"));
     try {
       await chmod(loose, 0o777);
@@ -200,11 +205,14 @@ describe("npm run doctor", () => {
         REDIS_URL: `redis://:redis-secret-not-shown@127.0.0.1:${closed}`,
         WEB_ORIGIN: "https://portal.example.com",
         BASE_DOMAIN: "latchkey.example.net",
+        PORTAL_DOCUMENTS: "registered",
+        PORTAL_DOCUMENT_MANIFESTS: join(loose, "operations-manifest.json"),
       });
       expect(code, output).toBe(1);
       expect(output).toMatch(new RegExp(`^FATAL  DATA_DIR ${loose} is writable by its group \\(mode 0777\\)`, "m"));
       expect(output).toMatch(/^FATAL  no WEB_ORIGIN entry is at BASE_DOMAIN \(latchkey\.example\.net\) or under it/m);
       expect(output).toMatch(/^WARN   WEB_ORIGIN entry https:\/\/portal\.example\.com is not BASE_DOMAIN/m);
+      expect(output).toMatch(/^FATAL  PORTAL_DOCUMENTS=registered, but no manifest was found at .*: the API refuses to start$/m);
       expect(output).toMatch(/^FATAL  Redis is unreachable/m);
       expect(output).toMatch(/^FATAL  the database is unreachable: .*ECONNREFUSED/m);
       expect(output).toMatch(new RegExp(`^ {2}DATABASE_URL +environment +postgresql://latchkey:\\*\\*\\*@127\\.0\\.0\\.1:${closed}/latchkey$`, "m"));

@@ -1,9 +1,10 @@
 // Every operation the portal was built with runs within the API's per-operation
 // limits at the largest pages it may ask for: a screen whose query grew past
-// them would be refused in front of its user, not at build time.
+// them would be refused in front of its user, not at build time. And the build's
+// manifest is one the API reads, of the version compiled into the portal.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { schema } from "@latchkey/schema";
+import { readOperationsManifest, schema } from "@latchkey/schema";
 import { createRequire } from "node:module";
 import type { DocumentNode, OperationDefinitionNode } from "graphql";
 import { describe, expect, it } from "vitest";
@@ -13,12 +14,20 @@ import { operationCost } from "../src/operation-cost.ts";
 // The schema is built with graphql's CommonJS build; the document is parsed with the same.
 const { parse } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
 
-const MANIFEST = fileURLToPath(new URL("../../web/src/gql/persisted-documents.json", import.meta.url));
+const MANIFEST = fileURLToPath(new URL("../../web/src/gql/operations-manifest.json", import.meta.url));
+const PORTAL_VERSION = fileURLToPath(new URL("../../web/src/gql/operations-version.ts", import.meta.url));
+const CODEGEN_DOCUMENTS = fileURLToPath(new URL("../../web/src/gql/persisted-documents.json", import.meta.url));
 /** The largest page any list gives. */
 const LARGEST_PAGE = 100;
 
 describe.runIf(existsSync(MANIFEST))("the portal's registered operations", () => {
-  const documents = Object.values(JSON.parse(readFileSync(MANIFEST, "utf8")) as Record<string, string>);
+  const manifest = readOperationsManifest(JSON.parse(readFileSync(MANIFEST, "utf8")));
+  const documents = Object.values(manifest.documents);
+
+  it("are the documents codegen wrote, under the version the portal sends", () => {
+    expect(manifest.documents).toEqual(JSON.parse(readFileSync(CODEGEN_DOCUMENTS, "utf8")));
+    expect(readFileSync(PORTAL_VERSION, "utf8")).toContain(`export const PORTAL_OPERATIONS_VERSION = "${manifest.version}";`);
+  });
 
   it("each cost no more than one operation may, with every page variable at its largest", () => {
     expect(documents.length).toBeGreaterThan(20);

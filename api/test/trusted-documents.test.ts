@@ -1,31 +1,40 @@
 // A portal session runs only the operations the portal was built with (its
 // manifest, by SHA-256), however its token is sent; API keys and bearer
-// sessions keep sending their own.
+// sessions keep sending their own. During an upgrade the API holds an old and a
+// new build's manifests, and says which build a refused request came from.
 import { createHash } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { operationsManifest } from "../../schema/src/operations-manifest.ts";
 import { Api, setCookieLine } from "./harness.ts";
 import { passwordLogIn } from "./password-login.ts";
 import { PASSWORD, seed } from "./seed.ts";
 
 const REGISTERED = "query PortalViewer { viewer { user { id email } } }";
 const CUSTOMERS = "query PortalCustomers { customers(first: 5) { totalCount } }";
+/** An operation only the newer portal build has. */
+const NEWER = "query PortalTenant { viewer { tenant { id slug } } }";
 const hashOf = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
 const persisted = (text: string) => ({ extensions: { persistedQuery: { version: 1, sha256Hash: hashOf(text) } } });
 
 let api: Api;
-let manifestPath: string;
+let manifestDir: string;
+let newerVersion: string;
 let cookie: string;
 let bearer: string;
 let mspId: string;
 
 beforeAll(async () => {
-  const dir = await mkdtemp(join(tmpdir(), "latchkey-manifest-"));
-  manifestPath = join(dir, "persisted-documents.json");
-  await writeFile(manifestPath, JSON.stringify({ [hashOf(REGISTERED)]: REGISTERED, [hashOf(CUSTOMERS)]: CUSTOMERS }));
-  api = await Api.start({ PORTAL_DOCUMENTS: "registered", PORTAL_DOCUMENT_MANIFESTS: manifestPath });
+  manifestDir = await mkdtemp(join(tmpdir(), "latchkey-manifest-"));
+  // The build being replaced wrote a bare map (codegen's persisted-documents.json); the new one a versioned manifest.
+  const older = join(manifestDir, "persisted-documents.json");
+  await writeFile(older, JSON.stringify({ [hashOf(REGISTERED)]: REGISTERED, [hashOf(CUSTOMERS)]: CUSTOMERS }));
+  const newer = operationsManifest({ [hashOf(REGISTERED)]: REGISTERED, [hashOf(NEWER)]: NEWER });
+  newerVersion = newer.version;
+  await writeFile(join(manifestDir, "operations-manifest.json"), JSON.stringify(newer));
+  api = await Api.start({ PORTAL_DOCUMENTS: "registered", PORTAL_DOCUMENT_MANIFESTS: `${older},${join(manifestDir, "operations-manifest.json")}` });
   const msp = await seed(api).msp();
   mspId = msp.id;
   const { response } = await passwordLogIn(api, { tenant: msp.slug, login: msp.adminEmail, password: PASSWORD, tokenDelivery: "COOKIE" });
@@ -117,6 +126,53 @@ describe("the portal's registered operations", () => {
     expect(registered.data.customers.totalCount).toBeGreaterThanOrEqual(0);
     const own = await run({ query: CUSTOMERS });
     expect(own.errors![0]!.extensions?.code).toBe("PERSISTED_QUERY_ONLY");
+  });
+
+  it("holds an old build's bare map and a new build's versioned manifest at once, and names each build's version at start", async () => {
+    for (const text of [REGISTERED, CUSTOMERS, NEWER]) {
+      const body = await post(persisted(text), { cookie });
+      expect(body.errors, text).toBeUndefined();
+    }
+    const started = api.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === "portal operations");
+    expect(started?.registeredOnly).toBe(true);
+    const olderVersion = operationsManifest({ [hashOf(REGISTERED)]: REGISTERED, [hashOf(CUSTOMERS)]: CUSTOMERS }).version;
+    expect(started?.manifests).toBe(
+      `${join(manifestDir, "persisted-documents.json")} (version ${olderVersion}, 2 operations); ${join(manifestDir, "operations-manifest.json")} (version ${newerVersion}, 2 operations)`,
+    );
+  });
+
+  it("tells a portal of a build it was not given to reload, and logs that build once", async () => {
+    const stale = "00c0ffee00c0ffee";
+    const unknown = persisted("query Gone { viewer { user { email } } }");
+    const asked = { ...unknown, extensions: { ...unknown.extensions, portalOperations: stale } };
+    for (let i = 0; i < 3; i += 1) {
+      const body = await post(asked, { cookie });
+      expect(body.data ?? null).toBeNull();
+      expect(body.errors![0]!.extensions?.code).toBe("PERSISTED_QUERY_NOT_FOUND");
+      expect(body.errors![0]!.message).toContain(`This portal (operations ${stale}) is not the build this API was given; reload the page`);
+    }
+    const warnings = api.logs.filter((line) => line.includes("a portal build this API was not given"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ portalOperations: stale, loaded: expect.stringContaining(newerVersion) });
+    // A build it holds asking for a hash it lacks is refused the plain way; a claim that is not a version is not repeated.
+    for (const build of [newerVersion, "<script>"]) {
+      const body = await post({ ...unknown, extensions: { ...unknown.extensions, portalOperations: build } }, { cookie });
+      expect(body.errors![0]!.message).toBe("This operation is not one of the portal's registered operations");
+    }
+  });
+
+  it("will not start on a manifest edited by hand: a document under another text's hash, or a version that is not its documents'", async () => {
+    const edited = operationsManifest({ [hashOf(REGISTERED)]: REGISTERED });
+    const cases: [string, unknown, RegExp][] = [
+      ["swapped.json", { [hashOf(REGISTERED)]: CUSTOMERS }, /the document under sha256:[0-9a-f]{64} does not have that hash/],
+      ["version.json", { ...edited, version: "0000000000000000" }, /its version "0000000000000000" is not its documents'/],
+      ["format.json", { ...edited, format: "other/2" }, /format "other\/2" is not latchkey-portal-operations\/1/],
+    ];
+    for (const [name, content, reason] of cases) {
+      const path = join(manifestDir, name);
+      await writeFile(path, JSON.stringify(content));
+      await expect(Api.start({ PORTAL_DOCUMENT_MANIFESTS: path }), name).rejects.toThrow(reason);
+    }
   });
 
   it("will not start held to a manifest that is not there", async () => {

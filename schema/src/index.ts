@@ -78,6 +78,7 @@ export {
 } from "./security/key-hierarchy.ts";
 export { RateLimits, limiterFactory, type LimiterFactory } from "./security/throttle.ts";
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from "./pagination.ts";
+export { isOperationsVersion, readOperationsManifest, type OperationsManifest } from "./operations-manifest.ts";
 export { openWebhookSecret } from "./security/webhook-signing.ts";
 export { traceAbandonedLogins } from "./modules/password/password.service.ts";
 export { sweepExpired } from "./housekeeping.ts";

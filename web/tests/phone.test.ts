@@ -8,6 +8,7 @@ import { registerPassword } from "@latchkey/passwords";
 import jsQR from "jsqr";
 import type { Browser, BrowserContext, Locator, Page, WebSocketRoute } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { PORTAL_OPERATIONS_VERSION } from "../src/gql/operations-version";
 import { expectAccessible } from "./accessibility";
 import { browserMissing, chromiumPath, launchBrowser } from "./browser";
 import { startStack, type Stack } from "./servers";
@@ -78,6 +79,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
   const requestedUrls: string[] = [];
   const webSocketUrls: string[] = [];
   const framesSent: string[] = [];
+  const graphqlPosts: string[] = [];
   const pageErrors: string[] = [];
   /** How often the page asked for a challenge's state over HTTP (`query ChallengeState`). */
   let challengeRequeries = 0;
@@ -93,6 +95,7 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
     page.setDefaultTimeout(15_000);
     page.on("request", (request) => {
       requestedUrls.push(request.url());
+      if (request.method() === "POST" && new URL(request.url()).pathname === "/graphql") graphqlPosts.push(request.postData() ?? "");
       // The portal sends registered operations by name and hash, not their text.
       if (request.postData()?.includes('"operationName":"ChallengeState"')) challengeRequeries += 1;
     });
@@ -418,6 +421,17 @@ describe.skipIf(browserMissing)("QR sign-in and phone onboarding", () => {
       await tomPage.waitForURL(`${stack.webUrl}/customers`);
     } finally {
       await tomContext.close();
+    }
+  });
+
+  test("sends each operation as its registered hash and the version of its build's manifest, over HTTP and the WebSocket", async () => {
+    const subscribes = framesSent.filter((frame) => frame.includes('"type":"subscribe"')).map((frame) => (JSON.parse(frame) as { payload: unknown }).payload);
+    const posts = graphqlPosts.map((body) => JSON.parse(body) as unknown);
+    expect(posts.length).toBeGreaterThan(0);
+    expect(subscribes.length).toBeGreaterThan(0);
+    for (const operation of [...posts, ...subscribes]) {
+      expect(operation).toMatchObject({ extensions: { persistedQuery: { sha256Hash: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) }, portalOperations: PORTAL_OPERATIONS_VERSION } });
+      expect((operation as { query?: string }).query ?? "").toBe("");
     }
   });
 

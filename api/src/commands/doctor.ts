@@ -9,7 +9,8 @@
 // breaks a deployment: secrets whose fingerprints differ from those the
 // deployment recorded, a secret PostgreSQL deployments must be given, a
 // DATA_DIR others may write to or files in it others may read, portal origins
-// that do not fit BASE_DOMAIN, an unreachable database or Redis. WARN findings
+// that do not fit BASE_DOMAIN, a portal operations manifest that is missing
+// (with PORTAL_DOCUMENTS=registered) or not one, an unreachable database or Redis. WARN findings
 // deserve a look: among them users who had a password but no OPAQUE
 // registration record (an admin sets a new password for each). No secret is
 // printed, nor more of a fingerprint than its first characters.
@@ -28,6 +29,7 @@ import { serverSetupPublicKey } from "@latchkey/schema";
 import { loadConfig, settingsInEffect, type Config } from "../config.ts";
 import { filesOpenToOthers, restrictDataDir } from "../data-dir.ts";
 import { connectRedis, redisConfigured } from "../pubsub.ts";
+import { readPortalManifests } from "../trusted-documents.ts";
 import {
   compareSecretFingerprints,
   describeMismatch,
@@ -141,6 +143,25 @@ function checkOrigins(config: Config) {
   }
 }
 
+/** Which portal operations a portal session may run, from which manifests, as the API will read them at start. */
+function checkPortalDocuments(config: Config) {
+  let read;
+  try {
+    read = readPortalManifests(config.portalDocuments);
+  } catch (error) {
+    return report("FATAL", `${(error as Error).message.replace(/^Invalid configuration: /, "")}: the API refuses to start`);
+  }
+  for (const one of read.manifests) report("ok", `portal operations manifest ${one.path}: version ${one.version}, ${one.operations} operations`);
+  if (read.registeredOnly) {
+    if (!config.portalDocuments.mode) report("ok", "PORTAL_DOCUMENTS unset: a portal session runs only the registered operations, as a manifest is there");
+    else report("ok", "a portal session runs only the registered operations");
+  } else if (config.portalDocuments.mode === "any") {
+    report("WARN", "PORTAL_DOCUMENTS=any: a portal session may run any operation, so a script riding a portal session can explore the API");
+  } else {
+    report("WARN", `no portal operations manifest at ${config.portalDocuments.manifests.join(", ")}: a portal session may run any operation. Build the portal, or set PORTAL_DOCUMENTS=registered in production`);
+  }
+}
+
 async function checkRedis(config: Config) {
   if (!redisConfigured(config.redis)) return report("ok", "Redis: not configured (in-process pub/sub and counters, one instance only)");
   const client = connectRedis(config.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 5_000, retryStrategy: () => null });
@@ -249,6 +270,7 @@ async function main() {
   checkRequiredSecrets(config);
   await checkDataDir(config);
   checkOrigins(config);
+  checkPortalDocuments(config);
   await checkRedis(config);
 
   let users: Awaited<ReturnType<typeof checkPasswords>> | undefined;

@@ -1,9 +1,10 @@
 "use client";
 
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
-import { Client, fetchExchange, Provider, subscriptionExchange } from "urql";
+import { Client, fetchExchange, makeOperation, mapExchange, Provider, subscriptionExchange } from "urql";
 import { persistedExchange } from "@urql/exchange-persisted";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import { PORTAL_OPERATIONS_VERSION } from "@/gql/operations-version";
 import { awaitCompleteResults, portalCacheExchange } from "./portal-cache";
 
 type Connection = {
@@ -31,8 +32,14 @@ function connect(apiUrl: string): Connection {
       awaitCompleteResults,
       // Created with the client: a new session (see `useResetSession`) starts with an empty cache.
       portalCacheExchange(),
+      // Each operation says which build's manifest it is from, so an API not given this build's
+      // operations-manifest.json can say so (to the page and in its log) instead of only refusing.
+      mapExchange({
+        onOperation: (operation) =>
+          makeOperation(operation.kind, { ...operation, extensions: { ...operation.extensions, portalOperations: PORTAL_OPERATIONS_VERSION } }, operation.context),
+      }),
       // Every operation goes by the hash it was registered under at build time (codegen's
-      // persisted-documents.json): a portal session may run nothing else.
+      // operations manifest): a portal session may run nothing else.
       persistedExchange({
         enforcePersistedQueries: true,
         enableForMutation: true,
