@@ -18,7 +18,7 @@ import type { HostResolver } from "../src/webhook-sender.ts";
 
 export type GqlResult<T = Record<string, any>> = {
   data?: T;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
   extensions?: { cost?: CostReport } & Record<string, unknown>;
 };
 

@@ -78,6 +78,33 @@ describe("viewer.sessions", () => {
   });
 });
 
+describe("a cursor no list gave", () => {
+  it("is refused with VALIDATION on the argument that carried it, without echoing it, by every kind of list", async () => {
+    const lists = [
+      ["customers", `customers(%s) { totalCount }`],
+      ["users", `users(tenantId: "${customer.id}", %s) { totalCount }`],
+      ["auditEvents", `auditEvents(tenantId: "${msp.id}", %s) { totalCount }`],
+      ["viewer.sessions", `viewer { sessions(%s) { totalCount } }`],
+      ["viewerAuthenticators", `viewerAuthenticators(%s) { totalCount }`],
+    ] as const;
+    for (const [field, selection] of lists) {
+      for (const [argument, cursor] of [["after", "bm90LWEtY3Vyc29y"], ["before", "not a cursor!"]] as const) {
+        const page = argument === "after" ? `first: 5, after: "${cursor}"` : `last: 5, before: "${cursor}"`;
+        const { body } = await api.request(`{ ${selection.replace("%s", page)} }`, {}, { token: msp.token });
+        const what = `${field}(${argument})`;
+        expect(body.errors?.map((error) => error.extensions?.code), what).toEqual(["VALIDATION"]);
+        expect(body.errors![0]!.message, what).toBe("Not a cursor this list gave: send back an edge's `cursor` or `pageInfo.endCursor`");
+        expect(JSON.stringify(body), what).not.toContain(cursor);
+        expect(body.errors![0]!.path?.join("."), what).toBe(field);
+      }
+      // Arguments that do not go together are refused the same way, with how to page instead.
+      const { body } = await api.request(`{ ${selection.replace("%s", "first: 5, before: \"x\"")} }`, {}, { token: msp.token });
+      expect(body.errors?.map((error) => error.extensions?.code), field).toEqual(["VALIDATION"]);
+      expect(body.errors![0]!.message, field).toMatch(/"before" and "first" .*: page forward with `first` and `after`/);
+    }
+  });
+});
+
 describe("viewerAuthenticators and User.linkedAuthenticators", () => {
   it("gives the phone, its user and the admins who manage the user the same phones", async () => {
     const listed = await phone.list();

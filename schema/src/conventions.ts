@@ -11,6 +11,7 @@ import SchemaBuilder, {
   type SchemaTypes,
 } from "@pothos/core";
 import type { GraphQLFieldResolver } from "graphql";
+import { ValidationError } from "./errors.ts";
 import { refuseOversizedPage } from "./pagination.ts";
 
 declare global {
@@ -64,15 +65,41 @@ export class PublicApiConventionsPlugin<Types extends SchemaTypes> extends BaseP
     };
   }
 
-  // Every connection refuses a page larger than the documented maximum instead of cutting it short.
+  // Every connection refuses a page larger than the documented maximum instead of cutting it short,
+  // and a cursor it never gave, or arguments that do not go together, with VALIDATION.
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types["Context"], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     if (!isConnectionField(fieldConfig as PothosOutputFieldConfig<SchemaTypes>)) return resolver;
     const refusingOversizedPages: GraphQLFieldResolver<unknown, Types["Context"], object> = (parent, args, context, info) => {
-      refuseOversizedPage(args as { first?: number | null; last?: number | null });
-      return resolver(parent, args, context, info);
+      const page = args as PageArgs;
+      refuseOversizedPage(page);
+      try {
+        const result: unknown = resolver(parent, args, context, info);
+        return isPromise(result) ? result.catch((error: unknown) => refusePageArguments(error, page)) : result;
+      } catch (error) {
+        return refusePageArguments(error, page);
+      }
     };
     return refusingOversizedPages;
   }
+}
+
+type PageArgs = { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
+
+const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as Promise<unknown> | null)?.then === "function";
+
+/**
+ * Pothos refuses page arguments it cannot use (a cursor it cannot decode,
+ * `first` with `before`) with its own error, which would reach the client
+ * without a code, a cursor echoed back in it; told instead as VALIDATION on the
+ * argument at fault. Any other error is thrown as it was.
+ */
+function refusePageArguments(error: unknown, page: PageArgs): never {
+  if (!(error instanceof Error) || error.name !== "PothosValidationError") throw error;
+  if (error.message.startsWith("Invalid cursor")) {
+    throw ValidationError.field(page.after != null ? "after" : "before", "Not a cursor this list gave: send back an edge's `cursor` or `pageInfo.endCursor`");
+  }
+  const named = /"(first|last|after|before)"/.exec(error.message)?.[1];
+  throw ValidationError.field(named ?? "first", `${error.message}: page forward with \`first\` and \`after\`, or backward with \`last\` and \`before\``);
 }
 
 const pluginName = "publicApiConventions";
