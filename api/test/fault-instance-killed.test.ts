@@ -25,8 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApiProcess } from "./api-process.ts";
 import type { MspSeed } from "./seed.ts";
 import {
-  DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, chunks, faultTestsEnabled, inBatches, readChallenges, recordHttp, samePhoneOn,
-  seedBystanders, seedVia, sharedEnv, sleep, staffPhone, startInstances, startPortalLogin, tenantRowsFingerprint, until, webSocketWithHeaders,
+  DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, chunks, faultTestsEnabled, inBatches, progressMarks, readChallenges, recordHttp, samePhoneOn,
+  seedBystanders, seedVia, sharedEnv, showCodes, sleep, staffPhone, startInstances, tenantRowsFingerprint, until, webSocketWithHeaders,
   whyDisabled, type Started,
 } from "./fault-world.ts";
 
@@ -103,25 +103,18 @@ describe.skipIf(!faultTestsEnabled)("an instance killed in the middle of approva
   }, 60_000);
 
   it("leaves every approval completed or cleanly retryable on B, and nothing open past its expiry", async () => {
-    const bodyStart = Date.now();
-    const marks: string[] = [];
-    const mark = (what: string) => {
-      marks.push(`${what} ${((Date.now() - bodyStart) / 1000).toFixed(1)} s`);
-      console.log(`fault-instance-killed: ${marks.at(-1)}`);
-    };
+    const { marks, mark } = progressMarks("fault-instance-killed");
 
     // 1. Browsers show codes, alternately on A and B.
-    const waiters: Waiter[] = await inBatches(
-      Array.from({ length: CODES }, (_, index) => index),
-      16,
-      async (index) => {
-        const home = index % 2 ? b : a;
-        const answer = await startPortalLogin(home, msp.slug, `10.3.${index >> 8}.${index & 255}`);
-        const started = answer.data?.startLoginChallenge;
-        if (started?.__typename !== "StartLoginChallengePayload") throw new Error(`start ${index}: ${JSON.stringify(answer)}`);
-        return { index, fate: fateOf(index), home, started, statuses: [], completed: false, failure: null };
-      },
-    );
+    const waiters: Waiter[] = (await showCodes(a, b, msp.slug, CODES, "10.3")).map(({ index, home, started }) => ({
+      index,
+      fate: fateOf(index),
+      home,
+      started,
+      statuses: [],
+      completed: false,
+      failure: null,
+    }));
 
     // 2. They wait over graphql-ws; a socket that drops reconnects to the other instance and subscribes again.
     const reconnections = new Tally();

@@ -28,8 +28,8 @@ import type { ApiProcess } from "./api-process.ts";
 import { passwordLogIn } from "./password-login.ts";
 import { PASSWORD, type MspSeed } from "./seed.ts";
 import {
-  CANCEL, DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, call, chunks, faultTestsEnabled, gql, inBatches, readChallenges, recordHttp,
-  samePhoneOn, seedBystanders, seedVia, sharedEnv, sleep, staffPhone, startInstances, startPortalLogin, tenantRowsFingerprint, until, viaInstance,
+  CANCEL, DATABASE_URL, FreshDatabase, PrivateRedis, Tally, watchChallenge, call, chunks, faultTestsEnabled, gql, inBatches, progressMarks, readChallenges, recordHttp,
+  samePhoneOn, seedBystanders, seedVia, sharedEnv, showCodes, sleep, staffPhone, startInstances, startPortalLogin, tenantRowsFingerprint, until, viaInstance,
   webSocketWithHeaders, whyDisabled, type Started,
 } from "./fault-world.ts";
 
@@ -131,26 +131,17 @@ describe.skipIf(!faultTestsEnabled)("a 30 s Redis outage under 1,000 waiting req
   it("keeps limits per instance and sign-in open while Redis is away, and every waiter ends right once it is back", async () => {
     const refusals = new Tally();
     const actions = new Tally();
-    const bodyStart = Date.now();
-    const marks: string[] = [];
-    const mark = (what: string) => {
-      marks.push(`${what} ${((Date.now() - bodyStart) / 1000).toFixed(1)} s`);
-      console.log(`fault-redis-outage: ${marks.at(-1)}`);
-    };
+    const { marks, mark } = progressMarks("fault-redis-outage");
 
     // 1. A thousand browsers show codes, half on each instance.
-    const waiters: Waiter[] = await inBatches(
-      Array.from({ length: WAITERS }, (_, index) => index),
-      16,
-      async (index) => {
-        const home = index % 2 ? b : a;
-        const ip = `10.1.${index >> 8}.${index & 255}`;
-        const answer = await startPortalLogin(home, msp.slug, ip);
-        const started = answer.data?.startLoginChallenge;
-        if (started?.__typename !== "StartLoginChallengePayload") throw new Error(`start ${index}: ${JSON.stringify(answer)}`);
-        return { index, fate: fateOf(index), home, other: home === a ? b : a, ip, started, statuses: [], completed: false, failure: null, actedAt: null };
-      },
-    );
+    const waiters: Waiter[] = (await showCodes(a, b, msp.slug, WAITERS, "10.1")).map((shown) => ({
+      ...shown,
+      fate: fateOf(shown.index),
+      statuses: [],
+      completed: false,
+      failure: null,
+      actedAt: null,
+    }));
     mark("1,000 codes shown");
 
     // 2. They wait over graphql-ws, 20 to a socket, each socket its own address.

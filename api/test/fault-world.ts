@@ -343,6 +343,37 @@ export async function startPortalLogin(instance: ApiProcess, tenant: string, ip:
   return body;
 }
 
+/**
+ * A test body's progress: each mark, with the seconds since the body began, is
+ * printed as it happens (CI's log shows how far a slow run got) and kept for
+ * the summary the test prints at its end.
+ */
+export function progressMarks(test: string) {
+  const began = Date.now();
+  const marks: string[] = [];
+  const mark = (what: string) => {
+    marks.push(`${what} ${((Date.now() - began) / 1000).toFixed(1)} s`);
+    console.log(`${test}: ${marks.at(-1)}`);
+  };
+  return { marks, mark };
+}
+
+/** `count` browsers showing sign-in codes, alternately on A and B, each from its own address in `subnet` ("10.1" gives 10.1.x.y). */
+export function showCodes(a: ApiProcess, b: ApiProcess, tenant: string, count: number, subnet: string) {
+  return inBatches(
+    Array.from({ length: count }, (_, index) => index),
+    16,
+    async (index) => {
+      const home = index % 2 ? b : a;
+      const ip = `${subnet}.${index >> 8}.${index & 255}`;
+      const answer = await startPortalLogin(home, tenant, ip);
+      const started = answer.data?.startLoginChallenge;
+      if (started?.__typename !== "StartLoginChallengePayload") throw new Error(`start ${index}: ${JSON.stringify(answer)}`);
+      return { index, home, other: home === a ? b : a, ip, started: started as Started };
+    },
+  );
+}
+
 /** Runs `work` over `items` with at most `limit` at once; results in order. */
 export async function inBatches<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
