@@ -27,7 +27,8 @@ import { join, relative } from "node:path";
 import { openDatabase, type Database } from "@latchkey/db";
 import { serverSetupPublicKey } from "@latchkey/schema";
 import { loadConfig, settingsInEffect, type Config } from "../config.ts";
-import { filesOpenToOthers, restrictDataDir } from "../data-dir.ts";
+import { filesOpenToOthers } from "../data-dir.ts";
+import { closeDatabase, runCommand } from "./command.ts";
 import { connectRedis, redisConfigured } from "../pubsub.ts";
 import { readPortalManifests } from "../trusted-documents.ts";
 import {
@@ -284,9 +285,7 @@ async function main() {
       await checkSecrets(database, config, secrets, accepted);
       users = await checkPasswords(database);
     } finally {
-      await database.close();
-      // PGlite makes some files 0644 whatever the umask: owner-only again, as the API does at its stop.
-      if (!config.databaseUrl) await restrictDataDir(config.dataDir);
+      await closeDatabase(database, config);
     }
   }
 
@@ -300,10 +299,4 @@ async function main() {
   return findings.some((finding) => finding.level === "FATAL") ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  },
-);
+runCommand(main);

@@ -25,7 +25,7 @@
 import { openDatabase, type PrismaClient } from "@latchkey/db";
 import { recordAudit, systemClock, type RevokedKind } from "@latchkey/schema";
 import { loadConfig } from "../config.ts";
-import { restrictDataDir } from "../data-dir.ts";
+import { closeDatabase, runCommand } from "./command.ts";
 import { DurableJobQueue } from "../jobs.ts";
 import { readRevocationJournals, type RevocationEntry } from "../revocation-journal.ts";
 
@@ -194,16 +194,8 @@ async function main() {
     return 0;
   } finally {
     await jobs.stop();
-    await db.close();
-    // PGlite makes some files 0644 whatever the umask: owner-only again, as the API does at its stop.
-    if (!config.databaseUrl) await restrictDataDir(config.dataDir);
+    await closeDatabase(db, config);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  },
-);
+runCommand(main);

@@ -17,7 +17,7 @@
 import { openDatabase } from "@latchkey/db";
 import { rewrapTenantKeyPairs, rewrapTenantKeys, type RewrapReport } from "@latchkey/schema";
 import { loadConfig, loadNewKeyEncryptionKey } from "../config.ts";
-import { restrictDataDir } from "../data-dir.ts";
+import { closeDatabase, runCommand } from "./command.ts";
 import { resolveKeyEncryptionKey } from "../key-encryption-key.ts";
 import { recordRewrappedKeyEncryptionKey } from "../secret-fingerprints.ts";
 
@@ -57,16 +57,8 @@ async function main() {
     console.log(`done: start every API instance with KEY_ENCRYPTION_KEY and KEY_ENCRYPTION_KEY_ID set to the new key ("${to.id}")`);
     return 0;
   } finally {
-    await db.close();
-    // PGlite makes some files 0644 whatever the umask: owner-only again, as the API does at its stop.
-    if (!config.databaseUrl) await restrictDataDir(config.dataDir);
+    await closeDatabase(db, config);
   }
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error instanceof Error ? error.message : String(error));
-    process.exit(1);
-  },
-);
+runCommand(main);
