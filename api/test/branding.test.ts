@@ -2,10 +2,10 @@
 // settings round trip, who may change them, image uploads (what is accepted,
 // re-encoded and how it is served) and everything that must be refused.
 import { createHash } from "node:crypto";
-import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api } from "./harness.ts";
+import { pngChunk, pngClaiming, withChunk } from "./png.ts";
 import { seed, type CustomerSeed, type MspSeed } from "./seed.ts";
 
 let api: Api;
@@ -73,34 +73,6 @@ function solid(width: number, height: number, seedValue: number) {
 
 let colour = 1;
 const nextColour = () => (colour += 13);
-
-function pngChunk(type: string, data: Buffer) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/** Inserts a chunk just before IEND (the last 12 bytes). */
-function withChunk(png: Buffer, chunk: Buffer) {
-  return Buffer.concat([png.subarray(0, png.length - 12), chunk, png.subarray(png.length - 12)]);
-}
-
-/** A structurally valid PNG whose header claims `width` × `height`, in a few dozen bytes. */
-function pngClaiming(width: number, height: number) {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk("IHDR", ihdr),
-    pngChunk("IDAT", deflateSync(Buffer.alloc(64))),
-    pngChunk("IEND", Buffer.alloc(0)),
-  ]);
-}
 
 /** A real JPEG whose SOF0 header is rewritten to claim `width` × `height`. */
 async function jpegClaiming(width: number, height: number) {

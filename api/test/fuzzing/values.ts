@@ -4,7 +4,7 @@
 // of the same UUID). Everything is drawn from one PRNG, so a seed reproduces the
 // values a run sent.
 import { randomBytes } from "node:crypto";
-import { crc32, deflateSync } from "node:zlib";
+import { pngClaiming } from "../png.ts";
 
 /** sfc32: small, fast, and good enough to pick test values; seeded from a 32-bit number. */
 export class Random {
@@ -273,39 +273,16 @@ export class FilePart {
   }
 }
 
-function pngChunk(type: string, data: Buffer) {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const body = Buffer.concat([Buffer.from(type, "latin1"), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(body));
-  return Buffer.concat([length, body, crc]);
-}
-
-/** A PNG whose header claims `width` × `height` pixels, with one row of pixel data (enough for a real 1 × 1). */
-function png(width: number, height: number) {
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    pngChunk("IHDR", header),
-    pngChunk("IDAT", deflateSync(Buffer.from([0, 255, 0, 0]))),
-    pngChunk("IEND", Buffer.alloc(0)),
-  ]);
-}
-
 /** Uploads nobody should send: empty, not images, lying about their size or type, too big, badly named. */
 export function hostileFiles(): FilePart[] {
-  const real = png(1, 1);
+  const real = pngClaiming(1, 1);
   return [
     new FilePart(new Uint8Array(0), "empty.png", "image/png"),
     new FilePart(real, "logo.png", "image/png"),
     new FilePart(real, "../../../etc/passwd", "text/html"),
     new FilePart(real, "logo\u202Egnp.exe\u0000.png", "image/png"),
     new FilePart(Buffer.from("not an image at all"), "notes.png", "image/png"),
-    new FilePart(png(65_535, 65_535), "huge.png", "image/png"),
+    new FilePart(pngClaiming(65_535, 65_535), "huge.png", "image/png"),
     new FilePart(real.subarray(0, 40), "truncated.png", "image/png"),
     new FilePart(Buffer.concat([real, Buffer.from("trailing bytes")]), "trailing.png", "image/png"),
     new FilePart(Buffer.from('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'), "logo.svg", "image/svg+xml"),
