@@ -46,7 +46,8 @@ import { PGlite } from "@electric-sql/pglite";
 import autocannon from "autocannon";
 import { createServerSetup } from "@latchkey/schema";
 import pg from "pg";
-import { createFreshDatabase, isLoopback, withApplicationName, withClient, type FreshDatabase } from "./fresh-database.ts";
+import { FreshDatabase, withClient } from "@latchkey/db/fresh-database";
+import { isLoopback, withApplicationName } from "./database-url.ts";
 import { cpuSeconds, GroupCpu, memory } from "./process-stats.ts";
 import { freePort, killAllServers, lastOutput, positive, sleep, startServer, stopAllServers, stopServer, type ServerProcess } from "./server-processes.ts";
 import { post, seedThroughApi, seedThroughSql, type GraphQLBody, type World } from "./throughput-world.ts";
@@ -391,7 +392,7 @@ async function main(): Promise<void> {
     if (process.env.BENCH_FRESH_DATABASE === "0") {
       databaseUrl = baseUrl;
     } else {
-      fresh = await createFreshDatabase(baseUrl, "throughput");
+      fresh = await FreshDatabase.create(baseUrl, "throughput");
       cleanups.push(() => fresh!.drop());
       databaseUrl = fresh.url;
     }

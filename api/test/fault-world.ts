@@ -9,11 +9,11 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { FreshDatabase } from "@latchkey/db/fresh-database";
 import { Authenticator } from "@latchkey/mobile";
 import { createServerSetup } from "@latchkey/schema";
 import type { Client } from "graphql-ws";
 import { Redis } from "ioredis";
-import pg from "pg";
 import WebSocket from "ws";
 import { ApiProcess, freePort } from "./api-process.ts";
 import { emailedCodeIn, postGraphql, type Api, type GqlResult } from "./harness.ts";
@@ -40,46 +40,7 @@ export async function until<T>(check: () => Promise<T | null | undefined | false
 
 // ------------------------------------------------------------------ database
 
-/** A database of its own on the server (and with the credentials) of `baseUrl`; drop() removes it. */
-export class FreshDatabase {
-  private dropped = false;
-  private constructor(
-    private readonly baseUrl: string,
-    readonly name: string,
-    readonly url: string,
-  ) {}
-
-  static async create(baseUrl: string, label: string) {
-    const base = new URL(baseUrl);
-    const baseName = decodeURIComponent(base.pathname.slice(1)) || "latchkey";
-    const name = `${baseName.replace(/[^a-z0-9_]/gi, "_").slice(0, 30)}_${label}_${randomBytes(4).toString("hex")}`.toLowerCase();
-    await withClient(baseUrl, (client) => client.query(`CREATE DATABASE "${name}"`));
-    const url = new URL(baseUrl);
-    url.pathname = `/${name}`;
-    return new FreshDatabase(baseUrl, name, url.toString());
-  }
-
-  query<T extends Record<string, unknown> = Record<string, any>>(text: string, values: unknown[] = []): Promise<T[]> {
-    return withClient(this.url, async (client) => (await client.query(text, values)).rows as T[]);
-  }
-
-  async drop() {
-    if (this.dropped) return;
-    this.dropped = true;
-    // FORCE ends the connections a killed API left behind (PostgreSQL 13+).
-    await withClient(this.baseUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${this.name}" WITH (FORCE)`));
-  }
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+export { FreshDatabase } from "@latchkey/db/fresh-database";
 
 /**
  * A fingerprint of every row that belongs to these tenants: the tenants

@@ -10,8 +10,8 @@ import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { FreshDatabase, withClient } from "@latchkey/db/fresh-database";
 import { createServerSetup } from "@latchkey/schema";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desktopSeed } from "./desktop-seed.ts";
 import { Api } from "./harness.ts";
@@ -58,22 +58,13 @@ async function embeddedBackups(dataDir: string): Promise<Backups> {
 }
 
 async function postgresBackups(dataDir: string, databaseUrl: string): Promise<Backups> {
-  const name = `latchkey_restore_${randomBytes(5).toString("hex")}`;
-  const url = (database: string) => Object.assign(new URL(databaseUrl), { pathname: `/${database}` }).toString();
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url("postgres") });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE "${name}"`);
+  const database = await FreshDatabase.create(databaseUrl, "restore");
+  const { name } = database;
+  const admin = (sql: string) => withClient(databaseUrl, async (client) => void (await client.query(sql)));
   return {
     env: {
       DATA_DIR: dataDir,
-      DATABASE_URL: url(name),
+      DATABASE_URL: database.url,
       REDIS_URL: "",
       JOB_QUEUE_SCHEMA: "pgboss",
       KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
@@ -91,7 +82,7 @@ async function postgresBackups(dataDir: string, databaseUrl: string): Promise<Ba
       await admin(`CREATE DATABASE "${name}" TEMPLATE "${name}_backup"`);
     },
     async dispose() {
-      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await database.drop();
       await admin(`DROP DATABASE IF EXISTS "${name}_backup" WITH (FORCE)`);
     },
   };
