@@ -1,6 +1,6 @@
 // Typed GraphQL documents for the portal, generated from the committed SDL so the
 // portal never needs a running API to build. Run with `npm run generate`.
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { CodegenConfig } from "@graphql-codegen/cli";
@@ -14,15 +14,23 @@ const portalGql = join(root, "web/src/gql");
  * The portal's operations, published for the API as a versioned manifest
  * (operations-manifest.json), and the version compiled into the portal, which
  * sends it with each operation so a refusal can name the build it came from.
+ * A file is written only when it changes, and whole (a new file renamed over
+ * the old), as an API starting meanwhile reads it.
  */
 function writeOperationsManifest() {
   const manifest = operationsManifest(JSON.parse(readFileSync(join(portalGql, "persisted-documents.json"), "utf8")));
-  writeFileSync(join(portalGql, "operations-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
-  writeFileSync(
+  writeIfChanged(join(portalGql, "operations-manifest.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+  writeIfChanged(
     join(portalGql, "operations-version.ts"),
     `/** The version of the portal's operations manifest (operations-manifest.json), written by \`npm run generate\`. */\n` +
       `export const PORTAL_OPERATIONS_VERSION = ${JSON.stringify(manifest.version)};\n`,
   );
+}
+
+function writeIfChanged(path: string, content: string) {
+  if (existsSync(path) && readFileSync(path, "utf8") === content) return;
+  writeFileSync(`${path}.new`, content);
+  renameSync(`${path}.new`, path);
 }
 
 const config: CodegenConfig = {

@@ -169,6 +169,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     registeredOnly: trustedDocuments.registeredOnly,
     manifests: trustedDocuments.manifests.map((one) => `${one.path} (version ${one.version}, ${one.operations} operations)`).join("; ") || "none",
   });
+  // A path mistyped in an upgrade's list of two is otherwise only noticed when the other build's pages fail.
+  if (config.portalDocuments.mode !== "any") {
+    for (const path of trustedDocuments.missing) log.warn("no portal operations manifest at a configured path", { path });
+  }
   const serverSetup = await resolveServerSetup(config);
   const serverPublicKey = await checkedServerPublicKey(serverSetup);
   const key = await pseudonymKey(config);

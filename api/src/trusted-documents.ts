@@ -9,7 +9,7 @@
 // a bearer token. API keys, workstations, phones and bearer sessions send their
 // own documents (their clients live outside this repository), each held to the
 // cost budget.
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { usePersistedOperations } from "@graphql-yoga/plugin-persisted-operations";
 import { createGraphQLError } from "graphql-yoga";
 import { isOperationsVersion, readOperationsManifest, type ErrorCode, type Logger } from "@latchkey/schema";
@@ -29,6 +29,8 @@ export type TrustedDocuments = {
   readonly size: number;
   /** Each manifest read: where, its version, how many operations. */
   readonly manifests: readonly LoadedManifest[];
+  /** Configured manifest paths where no file was found. */
+  readonly missing: readonly string[];
   /** The registered document with this hash, or null. */
   document(hash: string): string | null;
   /** Whether a request or WebSocket is held to registered documents: it carries the portal's cookie, or the token of a portal session. */
@@ -43,42 +45,73 @@ export type LoadedManifest = { path: string; version: string; operations: number
 export type PortalSessionCheck = (token: string) => Promise<boolean>;
 
 /**
- * The configured manifests that are there, read and checked, and the mode they
- * give. With no mode configured, the portal is held to its documents when its
- * manifest is there (a built checkout) and not otherwise; a configured
- * `registered` without a manifest, or a manifest that is not one, is refused.
+ * The configured manifests, read and checked, the paths where none was found,
+ * and the mode they give. With no mode configured, the portal is held to its
+ * documents when a manifest is there (a built checkout) and not otherwise; a
+ * configured `registered` without a manifest, or a file that cannot be read or
+ * is not a manifest, is refused. Only a file that does not exist counts as absent.
  */
 export function readPortalManifests(settings: Config["portalDocuments"]) {
   const documents = new Map<string, string>();
   const manifests: LoadedManifest[] = [];
-  for (const path of settings.manifests.filter((one) => existsSync(one))) {
+  const missing: string[] = [];
+  for (const path of settings.manifests) {
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+        missing.push(path);
+        continue;
+      }
+      throw new Error(`The portal operations manifest ${path} cannot be read: ${(error as Error).message}`);
+    }
     let read;
     try {
-      read = readOperationsManifest(JSON.parse(readFileSync(path, "utf8")));
+      read = readOperationsManifest(JSON.parse(text));
     } catch (error) {
       throw new Error(`${path} is not a portal operations manifest: ${(error as Error).message}`);
     }
-    for (const [hash, text] of Object.entries(read.documents)) documents.set(hash, text);
+    for (const [hash, document] of Object.entries(read.documents)) documents.set(hash, document);
     manifests.push({ path, version: read.version, operations: Object.keys(read.documents).length });
   }
   if (settings.mode === "registered" && manifests.length === 0) {
     throw new Error(
       `Invalid configuration: PORTAL_DOCUMENTS=registered, but no manifest was found at ${settings.manifests.join(", ")}. ` +
-        "Build the portal (npm run generate) or set PORTAL_DOCUMENT_MANIFESTS to its operations-manifest.json.",
+        "Build the portal (npm run generate) or set PORTAL_DOCUMENT_MANIFESTS to its operations-manifest.json",
     );
   }
   const registeredOnly = (settings.mode ?? (manifests.length > 0 ? "registered" : "any")) === "registered";
-  return { registeredOnly, manifests, documents };
+  return { registeredOnly, manifests, missing, documents };
 }
 
+/** At most this many portal builds the API was not given are logged an hour: a stale tab retrying, or a client making up versions, cannot fill the log or silence it for good. */
+const UNKNOWN_BUILDS_LOGGED_PER_HOUR = 20;
+
 /** Reads the configured manifests once, at start (see `readPortalManifests`). */
-export function loadTrustedDocuments(settings: Config["portalDocuments"], isPortalSession: PortalSessionCheck, log: Logger): TrustedDocuments {
-  const { registeredOnly, manifests, documents } = readPortalManifests(settings);
+export function loadTrustedDocuments(
+  settings: Config["portalDocuments"],
+  isPortalSession: PortalSessionCheck,
+  log: Logger,
+  clock: { now(): number } = Date,
+): TrustedDocuments {
+  const { registeredOnly, manifests, missing, documents } = readPortalManifests(settings);
   const versions = new Set(manifests.map((one) => one.version));
-  // Portal builds already reported, so a stale tab retrying does not fill the log.
+  let windowStart = clock.now();
   const reported = new Set<string>();
-  const warnOnce = (build: string) => {
-    if (reported.has(build) || reported.size >= 100) return;
+  let unreported = 0;
+  const report = (build: string) => {
+    if (clock.now() - windowStart >= 3600_000) {
+      if (unreported > 0) log.warn("more portal builds this API was not given sent operations in the last hour than were logged", { notLogged: unreported });
+      windowStart = clock.now();
+      reported.clear();
+      unreported = 0;
+    }
+    if (reported.has(build)) return;
+    if (reported.size >= UNKNOWN_BUILDS_LOGGED_PER_HOUR) {
+      unreported += 1;
+      return;
+    }
     reported.add(build);
     log.warn("a portal build this API was not given sent its operations: add its operations-manifest.json to PORTAL_DOCUMENT_MANIFESTS", {
       portalOperations: build,
@@ -89,13 +122,14 @@ export function loadTrustedDocuments(settings: Config["portalDocuments"], isPort
     registeredOnly,
     size: documents.size,
     manifests,
+    missing,
     document: (hash) => documents.get(hash) ?? null,
     heldToRegistered: async ({ cookieHeader, bearer }) =>
       registeredOnly && (cookieFrom(cookieHeader ?? undefined, SESSION_COOKIE) !== null || (bearer !== null && (await isPortalSession(bearer)))),
     notRegistered: (extensions) => {
       const build = extensions?.portalOperations;
       if (isOperationsVersion(build) && !versions.has(build)) {
-        warnOnce(build);
+        report(build);
         return createGraphQLError(
           `This portal (operations ${build}) is not the build this API was given; reload the page, and if it stays, the API needs its operations-manifest.json`,
           { extensions: { code: TRUSTED_DOCUMENT_CODES.notRegistered } },

@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operationsManifest } from "../../schema/src/operations-manifest.ts";
-import { Api, setCookieLine } from "./harness.ts";
+import { loadTrustedDocuments } from "../src/trusted-documents.ts";
+import { Api, ManualClock, setCookieLine } from "./harness.ts";
 import { passwordLogIn } from "./password-login.ts";
 import { PASSWORD, seed } from "./seed.ts";
 
@@ -151,14 +152,47 @@ describe("the portal's registered operations", () => {
       expect(body.errors![0]!.extensions?.code).toBe("PERSISTED_QUERY_NOT_FOUND");
       expect(body.errors![0]!.message).toContain(`This portal (operations ${stale}) is not the build this API was given; reload the page`);
     }
-    const warnings = api.logs.filter((line) => line.includes("a portal build this API was not given"));
-    expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0]!)).toMatchObject({ portalOperations: stale, loaded: expect.stringContaining(newerVersion) });
     // A build it holds asking for a hash it lacks is refused the plain way; a claim that is not a version is not repeated.
     for (const build of [newerVersion, "<script>"]) {
       const body = await post({ ...unknown, extensions: { ...unknown.extensions, portalOperations: build } }, { cookie });
       expect(body.errors![0]!.message).toBe("This operation is not one of the portal's registered operations");
     }
+    const warnings = api.logs.filter((line) => line.includes("a portal build this API was not given"));
+    expect(warnings).toHaveLength(1);
+    expect(JSON.parse(warnings[0]!)).toMatchObject({ portalOperations: stale, loaded: expect.stringContaining(newerVersion) });
+  });
+
+  it("logs at most 20 builds it was not given an hour, so made-up versions can neither fill the log nor silence it", () => {
+    const lines: { message: string; data?: Record<string, unknown> }[] = [];
+    const collect = (message: string, data?: Record<string, unknown>) => void lines.push({ message, data });
+    const log = { debug: collect, info: collect, warn: collect, error: collect };
+    const clock = new ManualClock();
+    const trusted = loadTrustedDocuments({ mode: "registered", manifests: [join(manifestDir, "operations-manifest.json")] }, async () => false, log, clock);
+    const claim = (build: string) => trusted.notRegistered({ portalOperations: build });
+    for (let i = 0; i < 50; i += 1) claim(i.toString(16).padStart(16, "0"));
+    const logged = () => lines.filter((line) => line.message.startsWith("a portal build this API was not given")).map((line) => line.data?.portalOperations);
+    expect(logged()).toHaveLength(20);
+    const real = "feedfacefeedface";
+    claim(real);
+    expect(logged()).not.toContain(real);
+    // The next hour the real one is told, after a line counting what the last hour left out.
+    clock.advance(3600_000);
+    claim(real);
+    expect(lines.at(-2)).toMatchObject({ data: { notLogged: 31 } });
+    expect(logged().at(-1)).toBe(real);
+  });
+
+  it("names a configured manifest it did not find, and will not start on one it cannot read", async () => {
+    const absent = join(manifestDir, "old-build", "operations-manifest.json");
+    const server = await Api.start({ PORTAL_DOCUMENTS: "registered", PORTAL_DOCUMENT_MANIFESTS: `${absent},${join(manifestDir, "operations-manifest.json")}` });
+    try {
+      expect(server.logs.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+        expect.objectContaining({ msg: "no portal operations manifest at a configured path", path: absent }),
+      );
+    } finally {
+      await server.stop();
+    }
+    await expect(Api.start({ PORTAL_DOCUMENT_MANIFESTS: manifestDir })).rejects.toThrow(/The portal operations manifest .* cannot be read: EISDIR/);
   });
 
   it("will not start on a manifest edited by hand: a document under another text's hash, or a version that is not its documents'", async () => {

@@ -33,8 +33,8 @@ export const isOperationsVersion = (value: unknown): value is string => typeof v
 
 /** The manifest for these documents. */
 export function operationsManifest(documents: Record<string, string>): OperationsManifest {
-  const sorted = Object.fromEntries(Object.entries(documents).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  return { format: OPERATIONS_MANIFEST_FORMAT, version: operationsVersion(Object.keys(sorted)), documents: sorted };
+  const hashes = Object.keys(documents).sort();
+  return { format: OPERATIONS_MANIFEST_FORMAT, version: operationsVersion(hashes), documents: Object.fromEntries(hashes.map((hash) => [hash, documents[hash]!])) };
 }
 
 /**

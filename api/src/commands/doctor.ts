@@ -152,7 +152,11 @@ function checkPortalDocuments(config: Config) {
   } catch (error) {
     return report("FATAL", `${(error as Error).message.replace(/^Invalid configuration: /, "")}: the API refuses to start`);
   }
-  for (const one of read.manifests) report("ok", `portal operations manifest ${one.path}: version ${one.version}, ${one.operations} operations`);
+  for (const one of read.manifests) {
+    if (one.operations === 0) report("WARN", `portal operations manifest ${one.path} registers no operations: a portal held to it can do nothing`);
+    else report("ok", `portal operations manifest ${one.path}: version ${one.version}, ${one.operations} operations`);
+  }
+  if (read.manifests.length > 0) for (const path of read.missing) report("WARN", `no portal operations manifest at ${path}, one of PORTAL_DOCUMENT_MANIFESTS: pages of that build are refused`);
   if (read.registeredOnly) {
     if (!config.portalDocuments.mode) report("ok", "PORTAL_DOCUMENTS unset: a portal session runs only the registered operations, as a manifest is there");
     else report("ok", "a portal session runs only the registered operations");
