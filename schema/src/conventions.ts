@@ -69,37 +69,42 @@ export class PublicApiConventionsPlugin<Types extends SchemaTypes> extends BaseP
   // and a cursor it never gave, or arguments that do not go together, with VALIDATION.
   override wrapResolve(resolver: GraphQLFieldResolver<unknown, Types["Context"], object>, fieldConfig: PothosOutputFieldConfig<Types>) {
     if (!isConnectionField(fieldConfig as PothosOutputFieldConfig<SchemaTypes>)) return resolver;
-    const refusingOversizedPages: GraphQLFieldResolver<unknown, Types["Context"], object> = (parent, args, context, info) => {
+    const checkingPageArguments: GraphQLFieldResolver<unknown, Types["Context"], object> = (parent, args, context, info) => {
       const page = args as PageArgs;
       refuseOversizedPage(page);
       try {
         const result: unknown = resolver(parent, args, context, info);
-        return isPromise(result) ? result.catch((error: unknown) => refusePageArguments(error, page)) : result;
+        return isPromiseLike(result) ? result.then(undefined, (error: unknown) => refusePageArguments(error, page)) : result;
       } catch (error) {
         return refusePageArguments(error, page);
       }
     };
-    return refusingOversizedPages;
+    return checkingPageArguments;
   }
 }
 
 type PageArgs = { first?: number | null; last?: number | null; after?: string | null; before?: string | null };
 
-const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as Promise<unknown> | null)?.then === "function";
+const isPromiseLike = (value: unknown): value is PromiseLike<unknown> => typeof (value as PromiseLike<unknown> | null)?.then === "function";
+
+const ARGUMENTS_APART = /^Arguments "(first|last|after|before)" and "(first|last|after|before)" are not supported at the same time$/;
 
 /**
- * Pothos refuses page arguments it cannot use (a cursor it cannot decode,
- * `first` with `before`) with its own error, which would reach the client
- * without a code, a cursor echoed back in it; told instead as VALIDATION on the
- * argument at fault. Any other error is thrown as it was.
+ * Pothos refuses two kinds of page arguments with its own error, which would
+ * reach the client without a code (and with the cursor echoed back): a cursor
+ * it cannot decode, and `first` with `before` or `last` with `after`. Those are
+ * told as VALIDATION on the argument at fault; any other error, one of Pothos'
+ * own included, is thrown as it was.
  */
 function refusePageArguments(error: unknown, page: PageArgs): never {
   if (!(error instanceof Error) || error.name !== "PothosValidationError") throw error;
   if (error.message.startsWith("Invalid cursor")) {
     throw ValidationError.field(page.after != null ? "after" : "before", "Not a cursor this list gave: send back an edge's `cursor` or `pageInfo.endCursor`");
   }
-  const named = /"(first|last|after|before)"/.exec(error.message)?.[1];
-  throw ValidationError.field(named ?? "first", `${error.message}: page forward with \`first\` and \`after\`, or backward with \`last\` and \`before\``);
+  const apart = ARGUMENTS_APART.exec(error.message);
+  if (!apart) throw error;
+  const cursor = apart[1] === "after" || apart[1] === "before" ? apart[1] : apart[2]!;
+  throw ValidationError.field(cursor, `${error.message}: page forward with \`first\` and \`after\`, or backward with \`last\` and \`before\``);
 }
 
 const pluginName = "publicApiConventions";
