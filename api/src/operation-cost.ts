@@ -13,7 +13,7 @@ import { DEFAULT_PAGE_SIZE } from "@latchkey/schema";
 // other build's types. The schema is built with the CommonJS one (Node loads
 // Pothos and graphql-query-complexity with it); an import here would get the
 // ES build under vitest, so the functions that inspect the schema come from there.
-const { getNamedType, getOperationAST, isLeafType, validate } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
+const { getNamedType, getOperationAST, isLeafType, Kind, validate } = createRequire(import.meta.url)("graphql") as typeof import("graphql");
 
 /**
  * A fragment is measured each time it is spread, so a few fragments spreading
@@ -67,4 +67,42 @@ export function operationCost(
     return null;
   }
   return Math.max(1, cost);
+}
+
+/**
+ * Measured costs by document: yoga's parser cache hands back the same
+ * DocumentNode for the same text, so a page asked again is not validated again
+ * (measuring was a tenth of what a small page cost). Within a document, the cost
+ * depends only on the operation and its Int and Boolean variables (page sizes,
+ * `@skip`/`@include`), never on ids or other input, so those are the key.
+ */
+const measured = new WeakMap<DocumentNode, Map<string, number | null>>();
+
+/** Keys kept per document; a document asked with ever new page sizes starts over past this. */
+const MEASURED_PER_DOCUMENT = 64;
+
+/** `operationCost`, remembered for the document (see `measured`). */
+export function cachedOperationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  variables: Record<string, unknown> | null | undefined,
+  operationName: string | null | undefined,
+): number | null {
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return 1;
+  const costing = (operation.variableDefinitions ?? [])
+    .filter((definition) => {
+      let type = definition.type;
+      while (type.kind !== Kind.NAMED_TYPE) type = type.type;
+      return type.name.value === "Int" || type.name.value === "Boolean";
+    })
+    .map((definition) => variables?.[definition.variable.name.value] ?? null);
+  const key = `${operationName ?? ""}\u0000${JSON.stringify(costing)}`;
+  let costs = measured.get(document);
+  if (!costs) measured.set(document, (costs = new Map()));
+  if (costs.has(key)) return costs.get(key)!;
+  const cost = operationCost(schema, document, variables, operationName);
+  if (costs.size >= MEASURED_PER_DOCUMENT) costs.clear();
+  costs.set(key, cost);
+  return cost;
 }

@@ -1,7 +1,7 @@
 // What an operation costs and what a credential may spend: ordinary pages pass
 // and say what they cost, costlier ones are refused before anything runs, and
 // a spent budget is answered 429 with Retry-After, by every instance alike.
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Api, subscribe, unique } from "./harness.ts";
 import { seed, type CustomerSeed, type MspSeed } from "./seed.ts";
@@ -68,6 +68,23 @@ describe("the cost of an operation", () => {
     expect(await costOf({ first: 5 })).toBe(11);
     expect(await costOf({ last: 3 })).toBe(7);
     expect(await costOf({})).toBe(41);
+  });
+
+  it("measures the same text again for each page size and each @include, and the same whatever ids it is asked with", async () => {
+    // One text, so the API measures it once per what can change its cost and remembers that.
+    const text = `query($first: Int, $withUsers: Boolean!, $id: ID!) {
+      customers(first: $first) { edges { node { id users(first: 10) @include(if: $withUsers) { totalCount } } } }
+      tenant(id: $id) { id }
+    }`;
+    const costOf = async (variables: Record<string, unknown>) => (await api.request(text, variables, { token: msp.token })).body.extensions?.cost?.requested;
+    const asked = [
+      [{ first: 5, withUsers: false, id: msp.id }, 1 + 5 * 2 + 1],
+      [{ first: 5, withUsers: true, id: msp.id }, 1 + 5 * (2 + 1 + 10 * 0) + 1],
+      [{ first: 7, withUsers: false, id: msp.id }, 1 + 7 * 2 + 1],
+      [{ first: 5, withUsers: false, id: randomUUID() }, 1 + 5 * 2 + 1],
+      [{ first: 5, withUsers: true, id: msp.id }, 1 + 5 * 3 + 1],
+    ] as const;
+    for (const [variables, cost] of asked) expect([variables, await costOf(variables)]).toEqual([variables, cost]);
   });
 
   it("refuses a page of 100 in a page of 100 before anything runs, saying what it costs and what one operation may", async () => {
