@@ -141,9 +141,16 @@ type Server = {
 
 const LABELS: Record<ServerKey, string> = { bare: "bare yoga", handwritten: "hand-written", ours: "latchkey" };
 
+/**
+ * The young generation the API runs with in production (`npm start`, the
+ * container's CMD), given to all three servers alike: without it each spends a
+ * fifth more of its CPU collecting garbage, and ours is not measured as it runs.
+ */
+const PRODUCTION_NODE_ARGS = ["--max-semi-space-size=64"];
+
 function startNode(key: ServerKey, entry: string, env: NodeJS.ProcessEnv, nodeArgs: string[] = [], applicationName: string | null = null) {
   // tsx as a loader rather than its CLI, so the pid is the server's own node process.
-  const child = startServer(LABELS[key], process.execPath, [...nodeArgs, "--import", "tsx", entry], {
+  const child = startServer(LABELS[key], process.execPath, [...PRODUCTION_NODE_ARGS, ...nodeArgs, "--import", "tsx", entry], {
     cwd: repoRoot,
     env: { ...env, NODE_ENV },
     verbose: VERBOSE,
