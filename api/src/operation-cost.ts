@@ -5,7 +5,7 @@
 // union or interface is selected, the costliest member counts. Lists without
 // page arguments count once: they hold what one row has (its delegations).
 import { createRequire } from "node:module";
-import type { DocumentNode, GraphQLSchema } from "graphql";
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { createComplexityRule, type ComplexityEstimatorArgs } from "graphql-query-complexity";
 import { DEFAULT_PAGE_SIZE } from "@latchkey/schema";
 
@@ -35,41 +35,6 @@ export function fieldCost({ field, args, childComplexity }: ComplexityEstimatorA
 }
 
 /**
- * The cost of the operation `operationName` picks, with its variables; at
- * least 1, as every operation is charged. Null when it cannot be measured
- * (more than MAX_MEASURED_SELECTIONS selections once its fragments are spread).
- * Variables that do not fit count as nothing here: execution refuses them and says why.
- */
-export function operationCost(
-  schema: GraphQLSchema,
-  document: DocumentNode,
-  variables: Record<string, unknown> | null | undefined,
-  operationName: string | null | undefined,
-): number | null {
-  const operation = getOperationAST(document, operationName);
-  // No such operation: execution answers that, before anything runs.
-  if (!operation) return 1;
-  let cost = 0;
-  const measure = createComplexityRule({
-    maximumComplexity: Number.POSITIVE_INFINITY,
-    estimators: [fieldCost],
-    variables: variables ?? {},
-    operationName: operation.name?.value,
-    maxQueryNodes: MAX_MEASURED_SELECTIONS,
-    onComplete: (measured) => {
-      cost = measured;
-    },
-  });
-  try {
-    // The rule reports problems with the variables (ignored, see above) and throws past the selections cap.
-    validate(schema, document, [measure]);
-  } catch {
-    return null;
-  }
-  return Math.max(1, cost);
-}
-
-/**
  * Measured costs by document: yoga's parser cache hands back the same
  * DocumentNode for the same text, so a page asked again is not validated again
  * (measuring was a tenth of what a small page cost). Within a document, the cost
@@ -81,14 +46,21 @@ const measured = new WeakMap<DocumentNode, Map<string, number | null>>();
 /** Keys kept per document; a document asked with ever new page sizes starts over past this. */
 const MEASURED_PER_DOCUMENT = 64;
 
-/** `operationCost`, remembered for the document (see `measured`). */
-export function cachedOperationCost(
+/**
+ * The cost of the operation `operationName` picks, with its variables; at
+ * least 1, as every operation is charged. Null when it cannot be measured
+ * (more than MAX_MEASURED_SELECTIONS selections once its fragments are spread).
+ * Variables that do not fit count as nothing here: execution refuses them and says why.
+ * Remembered for the document (see `measured`).
+ */
+export function operationCost(
   schema: GraphQLSchema,
   document: DocumentNode,
   variables: Record<string, unknown> | null | undefined,
   operationName: string | null | undefined,
 ): number | null {
   const operation = getOperationAST(document, operationName);
+  // No such operation: execution answers that, before anything runs.
   if (!operation) return 1;
   const costing = (operation.variableDefinitions ?? [])
     .filter((definition) => {
@@ -101,8 +73,29 @@ export function cachedOperationCost(
   let costs = measured.get(document);
   if (!costs) measured.set(document, (costs = new Map()));
   if (costs.has(key)) return costs.get(key)!;
-  const cost = operationCost(schema, document, variables, operationName);
+  const cost = measure(schema, document, variables, operation);
   if (costs.size >= MEASURED_PER_DOCUMENT) costs.clear();
   costs.set(key, cost);
   return cost;
+}
+
+function measure(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> | null | undefined, operation: OperationDefinitionNode): number | null {
+  let cost = 0;
+  const rule = createComplexityRule({
+    maximumComplexity: Number.POSITIVE_INFINITY,
+    estimators: [fieldCost],
+    variables: variables ?? {},
+    operationName: operation.name?.value,
+    maxQueryNodes: MAX_MEASURED_SELECTIONS,
+    onComplete: (measuredCost) => {
+      cost = measuredCost;
+    },
+  });
+  try {
+    // The rule reports problems with the variables (ignored, see above) and throws past the selections cap.
+    validate(schema, document, [rule]);
+  } catch {
+    return null;
+  }
+  return Math.max(1, cost);
 }

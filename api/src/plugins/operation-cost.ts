@@ -11,7 +11,7 @@ import { createGraphQLError, isAsyncIterable, type Plugin } from "graphql-yoga";
 import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Context, ErrorCode, LimiterFactory } from "@latchkey/schema";
 import type { CostBudgetName, CostBudgets } from "../limits.ts";
-import { cachedOperationCost } from "../operation-cost.ts";
+import { operationCost } from "../operation-cost.ts";
 import { OPERATION_LIMIT_CODES } from "./limits.ts";
 
 /** Response headers a browser client may read: the IETF RateLimit header fields draft's, and Retry-After on a refusal. */
@@ -124,7 +124,7 @@ export function useOperationCost({ maxCost, budgets: sizes, limiter, onRefused }
       return state;
     };
     const payer = payerOf(context);
-    const cost = cachedOperationCost(args.schema, args.document, args.variableValues as Record<string, unknown> | undefined, args.operationName);
+    const cost = operationCost(args.schema, args.document, args.variableValues as Record<string, unknown> | undefined, args.operationName);
     if (cost === null || cost > maxCost) {
       const state = payer ? remember(await budgets.peek(payer)) : null;
       const message =
