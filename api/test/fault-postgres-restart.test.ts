@@ -9,14 +9,14 @@
 // serves again without a restart of its own, and the database holds every
 // write that answered success, none by halves, and the other tenant's rows as
 // they were. Skipped only when no PostgreSQL server binaries are installed.
-import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { createServerSetup, SessionCache } from "@latchkey/schema";
+import { SessionCache } from "@latchkey/schema";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiProcess } from "./api-process.ts";
+import { sharedEnv } from "./fault-world.ts";
 import { checkWrites, otherTenantIds, runOp, seedWorld, sleep, tally, tenantHash, until, WRITES, type Answer, type FaultWorld, type OpName, type Sql } from "./fault-load.ts";
 import { PrivatePostgres, postgresBinDir } from "./private-postgres.ts";
 
@@ -45,14 +45,9 @@ describe.skipIf(!bin)("PostgreSQL restarted under load", () => {
 
   beforeAll(async () => {
     cluster = await PrivatePostgres.create(bin!);
-    api = await ApiProcess.start("pg-restart", {
-      DATABASE_URL: cluster.url,
-      KEY_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-      DEVICE_COOKIE_KEY: randomBytes(32).toString("base64"),
-      EMAIL_CODE_KEY: randomBytes(32).toString("base64"),
-      LOGIN_STATE_KEY: randomBytes(32).toString("base64"),
-      OPAQUE_SERVER_SETUP: await createServerSetup(),
-      PASSWORD_KSF: "test",
+    // One instance, no Redis; its log at info level, as it is shown when the test fails.
+    const env = await sharedEnv(cluster.url, "", {
+      LOG_LEVEL: "info",
       WEB_ORIGIN: "http://portal.test",
       SIGNUPS_PER_HOUR_PER_IP: "100000",
       PORTAL_DOCUMENTS: "any",
@@ -62,6 +57,7 @@ describe.skipIf(!bin)("PostgreSQL restarted under load", () => {
         costPerUser: { points: 100_000_000, durationSeconds: 3600 },
       }),
     });
+    api = await ApiProcess.start("pg-restart", env);
     world = await seedWorld(api.graphqlUrl);
   }, 150_000);
 
