@@ -39,6 +39,7 @@ import { keepDataDirRestricted, localSecret, prepareDataDir, restrictDataDir } f
 import { checkedServerPublicKey, deploymentFor, ensureTenantKeyPairs, resolveServerSetup } from "./password-setup.ts";
 import { DurableJobQueue } from "./jobs.ts";
 import { resolveKeyEncryptionKey } from "./key-encryption-key.ts";
+import { answeredWithin } from "./answered-within.ts";
 import { maskedErrors, yogaLogging } from "./error-reporting.ts";
 import { OPERATION_LIMITS, OpenCounts, type TransportLimits } from "./limits.ts";
 import { createLogger, requestScope } from "./log.ts";
@@ -143,15 +144,6 @@ export type BuildOptions = {
 
 /** How long /readyz waits for the database and Redis to answer a ping. */
 const READINESS_TIMEOUT_MS = 2_000;
-
-/** `promise`, or a rejection once `ms` have passed without it settling. */
-function answeredWithin<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = createLogger(config.logLevel, options.logDestination);
@@ -339,7 +331,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       }
       // A Redis or database that hangs (stopped, or packets dropped) keeps its connection open
       // and never answers: the probe says "not ready" in time rather than hang the orchestrator's check.
-      const checks = await Promise.allSettled([db.ping(), bus.ping()].map((ping) => answeredWithin(READINESS_TIMEOUT_MS, ping)));
+      const checks = await Promise.allSettled([
+        answeredWithin(db.ping(), READINESS_TIMEOUT_MS, "the database"),
+        answeredWithin(bus.ping(), READINESS_TIMEOUT_MS, "pub/sub"),
+      ]);
       const ready = checks.every((check) => check.status === "fulfilled");
       res
         .writeHead(ready ? 200 : 503, { "content-type": "application/json" })

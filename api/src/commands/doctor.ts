@@ -26,6 +26,7 @@ import { isIP } from "node:net";
 import { join, relative } from "node:path";
 import { openDatabase, type Database } from "@latchkey/db";
 import { serverSetupPublicKey } from "@latchkey/schema";
+import { answeredWithin } from "../answered-within.ts";
 import { loadConfig, settingsInEffect, type Config } from "../config.ts";
 import { filesOpenToOthers } from "../data-dir.ts";
 import { closeDatabase, runCommand } from "./command.ts";
@@ -65,14 +66,6 @@ function acceptedReplacements(args: string[]): SharedSecretName[] {
     accepted.push(name);
   }
   return accepted;
-}
-
-function withTimeout<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from ${what} within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function printSettings() {
@@ -172,11 +165,12 @@ async function checkRedis(config: Config) {
   const client = connectRedis(config.redis, { lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0, connectTimeout: 5_000, retryStrategy: () => null });
   client.on("error", () => undefined);
   try {
-    await withTimeout(
+    await answeredWithin(
       (async () => {
         await client.connect();
         await client.ping();
       })(),
+      REACH_TIMEOUT_MS,
       "Redis",
     );
     report("ok", "Redis answers");
@@ -251,7 +245,7 @@ async function checkPasswords(db: Database) {
 
 /** The database, or null for an embedded one not made yet: the doctor makes nothing the API would then take for its own. */
 async function openExisting(config: Config): Promise<Database | null> {
-  if (config.databaseUrl) return withTimeout(openDatabase({ url: config.databaseUrl, poolSize: 2 }), "the database");
+  if (config.databaseUrl) return answeredWithin(openDatabase({ url: config.databaseUrl, poolSize: 2 }), REACH_TIMEOUT_MS, "the database");
   const files = join(config.dataDir, "pglite");
   if (!(await stat(files).catch(() => null))) {
     report("ok", `database: the embedded one (${files}) is made at the API's first start`);
