@@ -16,6 +16,11 @@ export function hasControlCharacters(value: string) {
   return /[\u0000-\u001f\u007f]/.test(value);
 }
 
+/** `text`, refusing any that holds a control character. */
+export function withoutControlCharacters(text: z.ZodString) {
+  return text.refine((value) => !hasControlCharacters(value), "Control characters are not allowed");
+}
+
 /**
  * Whether text holds U+0000, which PostgreSQL refuses in any text it is asked to
  * store or compare (the statement fails): such text matches nothing stored.
@@ -25,12 +30,7 @@ export function hasNul(value: string) {
 }
 
 /** Trimmed, non-empty, bounded text for names people read. */
-export const personName = z
-  .string()
-  .trim()
-  .min(1, "Required")
-  .max(100, "Use at most 100 characters")
-  .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "Control characters are not allowed");
+export const personName = withoutControlCharacters(z.string().trim().min(1, "Required").max(100, "Use at most 100 characters"));
 
 export const displayName = personName;
 

@@ -10,7 +10,7 @@ import {
   UnauthenticatedError,
 } from "../../errors.ts";
 import { hashToken, newToken } from "../../security/tokens.ts";
-import { hasControlCharacters, isUuid, parseInput } from "../../validation.ts";
+import { isUuid, parseInput, withoutControlCharacters } from "../../validation.ts";
 import { publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { emailKey, usernameKey } from "../user/user-names.ts";
 import { unknownAccount } from "../../security/sign-in-admission.ts";
@@ -184,8 +184,8 @@ async function openPasswordSession(
 
 // No slug, username or email holds a control character, and PostgreSQL refuses to compare text holding U+0000.
 const startPasswordLogInInput = z.object({
-  tenant: z.string().trim().toLowerCase().min(1, "Required").max(63).refine((value) => !hasControlCharacters(value), "Control characters are not allowed"),
-  login: z.string().trim().min(1, "Required").max(254).refine((value) => !hasControlCharacters(value), "Control characters are not allowed"),
+  tenant: withoutControlCharacters(z.string().trim().toLowerCase().min(1, "Required").max(63)),
+  login: withoutControlCharacters(z.string().trim().min(1, "Required").max(254)),
   request: z.string().max(1024),
 });
 

@@ -19,7 +19,7 @@ import {
   parseSigningKey,
   verifyWorkstationCredential,
 } from "../../security/workstation-credential.ts";
-import { isUuid, parseInput, personName } from "../../validation.ts";
+import { isUuid, parseInput, personName, withoutControlCharacters } from "../../validation.ts";
 import { auditedChange, publishAudit, recordAudit } from "../audit/audit.service.ts";
 import { findAdministeredTenant } from "../tenant/tenant.service.ts";
 
@@ -169,12 +169,7 @@ const PROBLEM_BY_STATUS: Record<Exclude<ReturnType<typeof installTokenStatus>, "
 
 /** Host and OS names as agents report them: printable, bounded. */
 const reportedName = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1, "Required")
-    .max(max, `Use at most ${max} characters`)
-    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), "Control characters are not allowed");
+  withoutControlCharacters(z.string().trim().min(1, "Required").max(max, `Use at most ${max} characters`));
 
 const enrollInput = z.object({
   installToken: z.string().trim().min(1, "Required").max(200),
