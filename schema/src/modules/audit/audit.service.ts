@@ -3,7 +3,7 @@ import { reachableCustomers } from "../../access.ts";
 import type { Context, Services } from "../../context.ts";
 import { rowGoneMeanwhile } from "../../database-errors.ts";
 import { NotFoundError } from "../../errors.ts";
-import { isUuid } from "../../validation.ts";
+import { hasNul, isUuid } from "../../validation.ts";
 import type { AuditAction } from "./audit-actions.ts";
 import { enqueueWebhookEvent } from "../webhook/webhook-events.ts";
 
@@ -124,6 +124,8 @@ export async function auditTenants(ctx: Pick<Context, "db" | "access" | "viewer"
 }
 
 export function auditWhere(tenantIds: string[], filter: AuditFilter = {}): Prisma.AuditEventWhereInput {
+  // PostgreSQL refuses to compare text holding U+0000, and no action or id holds one: such a filter matches nothing.
+  if ([filter.action, filter.targetId].some((text) => text && hasNul(text))) return { tenantId: { in: [] } };
   // Both given: an event matches only if they name the same action.
   const actions = [filter.kind, filter.action].filter((action): action is string => Boolean(action));
   return {
